@@ -1,0 +1,790 @@
+/*
+ * drain.c: due jobs from the queue to the SMTP relay through libcurl's
+ * multi interface, driven by libevent (sockets and one timer).
+ *
+ * A job is "claimed" while its transfer runs and until its outcome is
+ * committed; claimed jobs are skipped by the scan.  Outcomes are
+ * committed in groups (commit_batch or commit_interval_ms, whichever
+ * comes first), so a crash can resend at most the transfers in flight
+ * and the last uncommitted group, each with the same Message-ID.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/queue.h>
+
+#include <curl/curl.h>
+#include <event2/event.h>
+
+#include "addr.h"
+#include "campaign.h"
+#include "conf.h"
+#include "log.h"
+#include "mannersd.h"
+#include "message.h"
+#include "record.h"
+#include "store.h"
+#include "token.h"
+#include "util.h"
+
+#define DRAIN_SCAN_MAX		2048	/* queue entries looked at per scan */
+#define DRAIN_IDLE_MS		1000	/* rescan period when idle */
+
+enum xfer_state {
+	XFER_RUNNING,		/* in the multi handle */
+	XFER_DONE		/* outcome known, waiting for the commit */
+};
+
+enum xfer_outcome {
+	OUTCOME_SENT,
+	OUTCOME_RETRY,
+	OUTCOME_FAILED,
+	OUTCOME_DROPPED		/* campaign gone or cancelled */
+};
+
+struct xfer {
+	struct drain		*d;
+	enum xfer_state		 state;
+	enum xfer_outcome	 outcome;
+	CURL			*easy;
+	struct curl_slist	*rcpt;
+	struct store_job	 job;
+	struct buf		 msg;
+	size_t			 off;
+	long			 code;
+	char			 errbuf[CURL_ERROR_SIZE];
+	char			 from[ADDR_MAX + 3];
+	TAILQ_ENTRY(xfer)	 entry;
+};
+TAILQ_HEAD(xferq, xfer);
+
+/* A campaign's content, cached for rendering. */
+struct dcampaign {
+	struct campaign		*c;
+	char			 state[16];
+	TAILQ_ENTRY(dcampaign)	 entry;
+};
+TAILQ_HEAD(dcampaignq, dcampaign);
+
+/* One socket libcurl asked us to watch. */
+struct dsock {
+	struct drain	*d;
+	struct event	*ev;
+	curl_socket_t	 fd;
+};
+
+struct drain {
+	struct mannersd		*md;
+	CURLM			*multi;
+	struct event		*curl_timer;
+	struct event		*scan_timer;
+	struct event		*flush_timer;
+	struct xferq		 running;
+	struct xferq		 done;
+	size_t			 nrunning;
+	size_t			 ndone;
+	struct dcampaignq	 campaigns;
+	int			 stopping;
+	void			(*stopped)(struct mannersd *);
+	uint64_t		 sent;
+	uint64_t		 failed;
+	uint64_t		 retried;
+	double			 next_slot;	/* global cadence, in ms */
+};
+
+static void	drain_scan(struct drain *);
+static void	drain_flush(struct drain *);
+static void	drain_check_done(struct drain *);
+
+/* Monotonic milliseconds from the loop's cached clock. */
+static double
+drain_ms(struct drain *d)
+{
+	struct timeval	 tv;
+
+	event_base_gettimeofday_cached(d->md->base, &tv);
+	return (double)tv.tv_sec * 1000.0 + (double)tv.tv_usec / 1000.0;
+}
+
+static void
+drain_timer_in(struct event *ev, long ms)
+{
+	struct timeval	 tv;
+
+	if (ms < 0)
+		ms = 0;
+	tv.tv_sec = ms / 1000;
+	tv.tv_usec = (ms % 1000) * 1000;
+	evtimer_add(ev, &tv);
+}
+
+/* Is this job's key claimed by a transfer that is not yet committed? */
+static int
+drain_claimed(struct drain *d, const uint8_t *key)
+{
+	struct xfer	*x;
+
+	TAILQ_FOREACH(x, &d->running, entry)
+		if (memcmp(x->job.key, key, STORE_KEY_LEN) == 0)
+			return 1;
+	TAILQ_FOREACH(x, &d->done, entry)
+		if (memcmp(x->job.key, key, STORE_KEY_LEN) == 0)
+			return 1;
+	return 0;
+}
+
+/* A campaign's cached content and state, loading it on first use. */
+static struct dcampaign *
+drain_campaign(struct drain *d, struct store_txn *t, const char *id)
+{
+	struct dcampaign	*dc;
+	json_t			*body = NULL, *state = NULL;
+	char			*cause = NULL;
+
+	TAILQ_FOREACH(dc, &d->campaigns, entry)
+		if (strcmp(dc->c->id, id) == 0)
+			return dc;
+	if (store_campaign_body_get(t, id, &body, &cause) != 0 ||
+	    store_campaign_get(t, id, &state, &cause) != 0) {
+		if (cause != NULL) {
+			log_warnx("drain: cannot load campaign=%s: %s", id,
+			    cause);
+			free(cause);
+		}
+		json_decref(body);
+		return NULL;
+	}
+	dc = xcalloc(1, sizeof *dc);
+	if ((dc->c = record_body_campaign(body)) == NULL) {
+		log_warnx("drain: campaign=%s has a corrupt record", id);
+		free(dc);
+		json_decref(body);
+		json_decref(state);
+		return NULL;
+	}
+	snprintf(dc->state, sizeof dc->state, "%s", record_state(state));
+	json_decref(body);
+	json_decref(state);
+	TAILQ_INSERT_TAIL(&d->campaigns, dc, entry);
+	return dc;
+}
+
+/* Drop a campaign from the cache (its state or content changed). */
+void
+drain_forget(struct drain *d, const char *id)
+{
+	struct dcampaign	*dc;
+
+	TAILQ_FOREACH(dc, &d->campaigns, entry) {
+		if (strcmp(dc->c->id, id) == 0) {
+			TAILQ_REMOVE(&d->campaigns, dc, entry);
+			campaign_free(dc->c);
+			free(dc);
+			return;
+		}
+	}
+}
+
+/* libcurl pulls the message body from here. */
+static size_t
+drain_read(char *ptr, size_t size, size_t nmemb, void *arg)
+{
+	struct xfer	*x = arg;
+	size_t		 n = size * nmemb, left = x->msg.len - x->off;
+
+	if (n > left)
+		n = left;
+	memcpy(ptr, x->msg.data + x->off, n);
+	x->off += n;
+	return n;
+}
+
+/* Render the message and hand it to libcurl. */
+static int
+drain_start(struct drain *d, struct dcampaign *dc, const struct store_job *j)
+{
+	const struct conf	*conf = d->md->conf;
+	struct message_in	 in;
+	struct xfer		*x;
+	char			 tok[TOKEN_LEN + 1], *url = NULL, *cause = NULL;
+
+	x = xcalloc(1, sizeof *x);
+	x->d = d;
+	x->job = *j;
+	buf_init(&x->msg);
+	memset(&in, 0, sizeof in);
+	in.campaign = dc->c;
+	in.to_addr = j->addr;
+	in.to_name = j->name[0] != '\0' ? j->name : NULL;
+	in.hostname = d->md->hostname;
+	in.date = mannersd_now();
+	if (token_issue(d->md->keys, j->rid, j->lid, (uint32_t)in.date,
+	    tok) == 0) {
+		xasprintf(&url, "%s/u/%s", conf->public_url, tok);
+		in.unsub_url = url;
+	}
+	if (message_render(&in, &x->msg, &cause) == -1) {
+		log_warnx("drain: cannot render campaign=%s: %s", j->campaign,
+		    cause);
+		free(cause);
+		free(url);
+		buf_free(&x->msg);
+		free(x);
+		return -1;
+	}
+	free(url);
+
+	if ((x->easy = curl_easy_init()) == NULL)
+		fatalx("curl_easy_init failed");
+	snprintf(x->from, sizeof x->from, "<%s>", dc->c->from_addr);
+	x->rcpt = curl_slist_append(NULL, j->addr);
+	curl_easy_setopt(x->easy, CURLOPT_URL, conf->smtp_url);
+	curl_easy_setopt(x->easy, CURLOPT_MAIL_FROM, x->from);
+	curl_easy_setopt(x->easy, CURLOPT_MAIL_RCPT, x->rcpt);
+	curl_easy_setopt(x->easy, CURLOPT_UPLOAD, 1L);
+	curl_easy_setopt(x->easy, CURLOPT_READFUNCTION, drain_read);
+	curl_easy_setopt(x->easy, CURLOPT_READDATA, x);
+	curl_easy_setopt(x->easy, CURLOPT_INFILESIZE_LARGE,
+	    (curl_off_t)x->msg.len);
+	curl_easy_setopt(x->easy, CURLOPT_PRIVATE, x);
+	curl_easy_setopt(x->easy, CURLOPT_ERRORBUFFER, x->errbuf);
+	curl_easy_setopt(x->easy, CURLOPT_NOSIGNAL, 1L);
+	curl_easy_setopt(x->easy, CURLOPT_TIMEOUT, (long)conf->smtp_timeout);
+	curl_easy_setopt(x->easy, CURLOPT_CONNECTTIMEOUT, 30L);
+	curl_easy_setopt(x->easy, CURLOPT_USE_SSL,
+	    conf->smtp_starttls == CONF_STARTTLS_REQUIRE ? CURLUSESSL_ALL :
+	    conf->smtp_starttls == CONF_STARTTLS_TRY ? CURLUSESSL_TRY :
+	    CURLUSESSL_NONE);
+	curl_multi_add_handle(d->multi, x->easy);
+	x->state = XFER_RUNNING;
+	TAILQ_INSERT_TAIL(&d->running, x, entry);
+	d->nrunning++;
+	log_debug("drain: sending campaign=%s attempt=%u", j->campaign,
+	    j->attempts + 1);
+	return 0;
+}
+
+/* Park a transfer's outcome until the next commit group. */
+static void
+drain_finish(struct drain *d, struct xfer *x, enum xfer_outcome o)
+{
+	if (x->state == XFER_RUNNING) {
+		TAILQ_REMOVE(&d->running, x, entry);
+		d->nrunning--;
+	}
+	x->state = XFER_DONE;
+	x->outcome = o;
+	TAILQ_INSERT_TAIL(&d->done, x, entry);
+	d->ndone++;
+	if (d->ndone >= d->md->conf->commit_batch)
+		drain_flush(d);
+	else if (!evtimer_pending(d->flush_timer, NULL))
+		drain_timer_in(d->flush_timer,
+		    (long)d->md->conf->commit_interval_ms);
+}
+
+/* Read what libcurl finished and classify the SMTP outcome. */
+static void
+drain_check_done(struct drain *d)
+{
+	struct xfer	*x;
+	CURLMsg		*m;
+	CURLcode	 res;
+	int		 left;
+
+	while ((m = curl_multi_info_read(d->multi, &left)) != NULL) {
+		if (m->msg != CURLMSG_DONE)
+			continue;
+		res = m->data.result;
+		curl_easy_getinfo(m->easy_handle, CURLINFO_PRIVATE, (char **)&x);
+		curl_easy_getinfo(m->easy_handle, CURLINFO_RESPONSE_CODE,
+		    &x->code);
+		curl_multi_remove_handle(d->multi, x->easy);
+		if (res == CURLE_OK) {
+			drain_finish(d, x, OUTCOME_SENT);
+			continue;
+		}
+		if (x->code >= 500 && x->code < 600) {
+			log_warnx("drain: permanent failure campaign=%s "
+			    "code=%ld error=\"%s\"", x->job.campaign, x->code,
+			    x->errbuf);
+			drain_finish(d, x, OUTCOME_FAILED);
+		} else {
+			log_info("drain: temporary failure campaign=%s "
+			    "code=%ld error=\"%s\"; will retry",
+			    x->job.campaign, x->code, x->errbuf[0] != '\0' ?
+			    x->errbuf : curl_easy_strerror(res));
+			drain_finish(d, x, OUTCOME_RETRY);
+		}
+	}
+	if (d->stopping && d->nrunning == 0) {
+		drain_flush(d);
+		return;
+	}
+	drain_kick(d);
+}
+
+/* The back-off before attempt n+1: doubling from retry_min, jittered. */
+static int64_t
+drain_backoff(const struct conf *conf, uint32_t attempts)
+{
+	uint64_t	 b = conf->retry_min;
+	uint32_t	 i;
+
+	for (i = 1; i < attempts && b < conf->retry_max; i++)
+		b *= 2;
+	if (b > conf->retry_max)
+		b = conf->retry_max;
+	/* Up to a quarter less, so retries of one burst spread out. */
+	b -= (uint64_t)(random() % (long)(b / 4 + 1));
+	return (int64_t)(b == 0 ? 1 : b);
+}
+
+/* Apply one outcome inside the commit group's transaction. */
+static int
+drain_apply(struct drain *d, struct store_txn *t, struct xfer *x, int64_t now,
+    json_t *states, char **cause)
+{
+	const struct conf	*conf = d->md->conf;
+	struct store_job	*j = &x->job;
+	struct store_rcpt	 r;
+	struct store_cr		 cr;
+	struct store_job	 cur;
+	char			 naddr[ADDR_MAX + 1];
+	json_t			*state;
+	int			 rc, hist_state = -1;
+	const char		*count = NULL;
+
+	/* The job may have been cancelled or dropped meanwhile. */
+	if ((rc = store_queue_get(t, j->key, &cur, cause)) < 0)
+		return rc;
+	if (rc == 1 && x->outcome != OUTCOME_SENT)
+		return 0;
+	if (rc == 0 && (rc = store_queue_del(t, j->key, cause)) < 0)
+		return rc;
+
+	if (x->outcome == OUTCOME_RETRY) {
+		if (now - j->queued + drain_backoff(conf, j->attempts + 1) >
+		    (int64_t)conf->max_age) {
+			log_warnx("drain: giving up after %u attempts "
+			    "campaign=%s (max_age reached)", j->attempts + 1,
+			    j->campaign);
+			x->outcome = OUTCOME_FAILED;
+		} else {
+			j->attempts++;
+			j->due = now + drain_backoff(conf, j->attempts);
+			if ((rc = store_queue_put(t, j, cause)) < 0)
+				return rc;
+		}
+	}
+	addr_normalize(j->addr, naddr, sizeof naddr);
+	if ((rc = store_cr_get(t, j->campaign, naddr, &cr, cause)) < 0)
+		return rc;
+	cr.time = now;
+	switch (x->outcome) {
+	case OUTCOME_SENT:
+		cr.state = STORE_CR_SENT;
+		hist_state = STORE_HIST_SENT;
+		count = "sent";
+		break;
+	case OUTCOME_RETRY:
+		memcpy(cr.key, j->key, STORE_KEY_LEN);
+		count = "retries";
+		break;
+	case OUTCOME_FAILED:
+		cr.state = STORE_CR_FAILED;
+		hist_state = 0;		/* a failure releases the slot */
+		count = "failed";
+		break;
+	case OUTCOME_DROPPED:
+		return 0;
+	}
+	if ((rc = store_cr_put(t, j->campaign, naddr, &cr, cause)) < 0)
+		return rc;
+	if (hist_state != -1) {
+		store_rcpt_init(&r);
+		if ((rc = store_rcpt_get(t, naddr, &r, cause)) < 0) {
+			store_rcpt_free(&r);
+			return rc;
+		}
+		if (rc == 0) {
+			store_rcpt_hist_set(&r, j->campaign, hist_state, now);
+			rc = store_rcpt_put(t, naddr, &r, cause);
+		}
+		store_rcpt_free(&r);
+		if (rc < 0)
+			return rc;
+	}
+	/* Counter updates are gathered per campaign, written once. */
+	if ((state = json_object_get(states, j->campaign)) == NULL) {
+		if ((rc = store_campaign_get(t, j->campaign, &state,
+		    cause)) < 0)
+			return rc;
+		if (rc == 1)
+			return 0;
+		json_object_set_new(states, j->campaign, state);
+	}
+	record_count_add(state, count, 1);
+	if (x->outcome != OUTCOME_RETRY) {
+		record_count_add(state, "queued", -1);
+		if (j->flags & STORE_JOB_DEFERRED)
+			record_count_add(state, "queued_deferred", -1);
+	}
+	return 0;
+}
+
+static void
+drain_xfer_free(struct xfer *x)
+{
+	if (x->easy != NULL)
+		curl_easy_cleanup(x->easy);
+	curl_slist_free_all(x->rcpt);
+	buf_free(&x->msg);
+	free(x);
+}
+
+/* Commit every parked outcome in one transaction. */
+static void
+drain_flush(struct drain *d)
+{
+	struct store_txn	*t = NULL;
+	struct xfer		*x;
+	json_t			*states;
+	const char		*id;
+	json_t			*state;
+	char			*cause = NULL;
+	int64_t			 now = mannersd_now();
+	size_t			 n = d->ndone;
+
+	evtimer_del(d->flush_timer);
+	if (d->ndone == 0)
+		goto out;
+	states = json_object();
+	if (store_begin(d->md->store, 1, &t, &cause) < 0)
+		goto fail;
+	TAILQ_FOREACH(x, &d->done, entry)
+		if (drain_apply(d, t, x, now, states, &cause) < 0)
+			goto fail;
+	json_object_foreach(states, id, state)
+		if (store_campaign_put(t, id, state, &cause) < 0)
+			goto fail;
+	if (store_commit(t, &cause) < 0) {
+		t = NULL;
+		goto fail;
+	}
+	json_decref(states);
+	while ((x = TAILQ_FIRST(&d->done)) != NULL) {
+		TAILQ_REMOVE(&d->done, x, entry);
+		if (x->outcome == OUTCOME_SENT)
+			d->sent++;
+		else if (x->outcome == OUTCOME_FAILED)
+			d->failed++;
+		else if (x->outcome == OUTCOME_RETRY)
+			d->retried++;
+		drain_xfer_free(x);
+	}
+	d->ndone = 0;
+	log_debug("drain: committed %zu outcomes", n);
+	goto out;
+
+fail:
+	/* Keep the outcomes parked; the next flush tries again. */
+	log_warnx("drain: cannot commit %zu delivery outcomes: %s; will "
+	    "retry (messages already sent may be sent again after a crash)",
+	    n, cause);
+	free(cause);
+	store_abort(t);
+	json_decref(states);
+	drain_timer_in(d->flush_timer, 1000);
+	return;
+out:
+	if (d->stopping && d->nrunning == 0 && d->ndone == 0 &&
+	    d->stopped != NULL) {
+		void	(*cb)(struct mannersd *) = d->stopped;
+
+		d->stopped = NULL;
+		cb(d->md);
+	}
+}
+
+static void
+drain_flush_cb(evutil_socket_t fd, short events, void *arg)
+{
+	(void)fd;
+	(void)events;
+	drain_flush(arg);
+}
+
+/*
+ * Global cadence: messages are spaced evenly at the configured rate
+ * (GCRA with burst 1: each send takes the next slot of 1/rate).
+ * Returns 0 when a send may start now, else the milliseconds to wait.
+ */
+static long
+drain_cadence_wait(struct drain *d, double now)
+{
+	const struct conf_rate	*r = &d->md->conf->rate;
+	double			 interval;
+
+	if (r->count == 0)
+		return 0;
+	interval = 1000.0 * (double)r->per / (double)r->count;
+	if (d->next_slot < now - interval * (double)d->md->conf->burst)
+		d->next_slot = now - interval * (double)d->md->conf->burst;
+	if (d->next_slot > now)
+		return (long)(d->next_slot - now) + 1;
+	return 0;
+}
+
+static void
+drain_cadence_take(struct drain *d)
+{
+	const struct conf_rate	*r = &d->md->conf->rate;
+
+	if (r->count != 0)
+		d->next_slot += 1000.0 * (double)r->per / (double)r->count;
+}
+
+/* Start transfers for due jobs while there is room. */
+static void
+drain_scan(struct drain *d)
+{
+	const struct conf	*conf = d->md->conf;
+	struct store_txn	*t = NULL;
+	struct store_cursor	*cur = NULL;
+	struct store_job	 j;
+	struct dcampaign	*dc;
+	char			*cause = NULL;
+	int64_t			 now = mannersd_now();
+	long			 wait = DRAIN_IDLE_MS, w;
+	size_t			 looked = 0;
+
+	if (d->stopping)
+		return;
+	if (d->nrunning >= conf->concurrency)
+		return;
+	if ((w = drain_cadence_wait(d, drain_ms(d))) > 0) {
+		drain_timer_in(d->scan_timer, w);
+		return;
+	}
+	if (store_begin(d->md->store, 0, &t, &cause) < 0 ||
+	    store_queue_first(t, &cur, &cause) < 0) {
+		log_warnx("drain: cannot read the queue: %s", cause);
+		free(cause);
+		store_abort(t);
+		drain_timer_in(d->scan_timer, DRAIN_IDLE_MS);
+		return;
+	}
+	while (d->nrunning < conf->concurrency && looked++ < DRAIN_SCAN_MAX &&
+	    store_cursor_job(cur, &j)) {
+		if (j.due > now) {
+			/* Sorted by due time: nothing later is due either. */
+			wait = (long)(j.due - now) * 1000;
+			if (wait > DRAIN_IDLE_MS)
+				wait = DRAIN_IDLE_MS;
+			break;
+		}
+		store_cursor_next(cur);
+		if (drain_claimed(d, j.key))
+			continue;
+		if ((dc = drain_campaign(d, t, j.campaign)) == NULL)
+			continue;
+		if (strcmp(dc->state, RECORD_ACTIVE) != 0)
+			continue;
+		if ((w = drain_cadence_wait(d, drain_ms(d))) > 0) {
+			wait = w;
+			break;
+		}
+		if (drain_start(d, dc, &j) == 0)
+			drain_cadence_take(d);
+	}
+	store_cursor_close(cur);
+	store_abort(t);
+	if (!evtimer_pending(d->scan_timer, NULL) ||
+	    wait < DRAIN_IDLE_MS)
+		drain_timer_in(d->scan_timer, wait);
+	/* libcurl may want to act at once on the new handles. */
+	{
+		int	 running;
+
+		curl_multi_socket_action(d->multi, CURL_SOCKET_TIMEOUT, 0,
+		    &running);
+	}
+}
+
+static void
+drain_scan_cb(evutil_socket_t fd, short events, void *arg)
+{
+	struct drain	*d = arg;
+
+	(void)fd;
+	(void)events;
+	drain_scan(d);
+	drain_check_done(d);
+}
+
+/* Ask for a scan soon (new work, or a transfer slot came free). */
+void
+drain_kick(struct drain *d)
+{
+	struct timeval	 tv = { 0, 0 };
+
+	if (d->stopping)
+		return;
+	if (d->nrunning < d->md->conf->concurrency)
+		evtimer_add(d->scan_timer, &tv);
+}
+
+/* libcurl's socket events. */
+static void
+drain_sock_cb(evutil_socket_t fd, short events, void *arg)
+{
+	struct drain	*d = arg;
+	int		 flags = 0, running;
+
+	if (events & EV_READ)
+		flags |= CURL_CSELECT_IN;
+	if (events & EV_WRITE)
+		flags |= CURL_CSELECT_OUT;
+	curl_multi_socket_action(d->multi, fd, flags, &running);
+	drain_check_done(d);
+}
+
+static int
+drain_socketfunction(CURL *e, curl_socket_t s, int what, void *userp,
+    void *sockp)
+{
+	struct drain	*d = userp;
+	struct dsock	*ds = sockp;
+	short		 kind;
+
+	(void)e;
+	if (what == CURL_POLL_REMOVE) {
+		if (ds != NULL) {
+			event_free(ds->ev);
+			free(ds);
+		}
+		curl_multi_assign(d->multi, s, NULL);
+		return 0;
+	}
+	kind = EV_PERSIST | ((what & CURL_POLL_IN) ? EV_READ : 0) |
+	    ((what & CURL_POLL_OUT) ? EV_WRITE : 0);
+	if (ds == NULL) {
+		ds = xcalloc(1, sizeof *ds);
+		ds->d = d;
+		ds->fd = s;
+		curl_multi_assign(d->multi, s, ds);
+	} else
+		event_free(ds->ev);
+	ds->ev = event_new(d->md->base, s, kind, drain_sock_cb, d);
+	event_add(ds->ev, NULL);
+	return 0;
+}
+
+static void
+drain_curl_timer_cb(evutil_socket_t fd, short events, void *arg)
+{
+	struct drain	*d = arg;
+	int		 running;
+
+	(void)fd;
+	(void)events;
+	curl_multi_socket_action(d->multi, CURL_SOCKET_TIMEOUT, 0, &running);
+	drain_check_done(d);
+}
+
+static int
+drain_timerfunction(CURLM *multi, long ms, void *userp)
+{
+	struct drain	*d = userp;
+
+	(void)multi;
+	if (ms < 0)
+		evtimer_del(d->curl_timer);
+	else
+		drain_timer_in(d->curl_timer, ms);
+	return 0;
+}
+
+struct drain *
+drain_new(struct mannersd *md, char **cause)
+{
+	struct drain	*d;
+
+	d = xcalloc(1, sizeof *d);
+	d->md = md;
+	TAILQ_INIT(&d->running);
+	TAILQ_INIT(&d->done);
+	TAILQ_INIT(&d->campaigns);
+	if ((d->multi = curl_multi_init()) == NULL) {
+		free(d);
+		set_cause(cause, "curl_multi_init failed");
+		return NULL;
+	}
+	curl_multi_setopt(d->multi, CURLMOPT_SOCKETFUNCTION,
+	    drain_socketfunction);
+	curl_multi_setopt(d->multi, CURLMOPT_SOCKETDATA, d);
+	curl_multi_setopt(d->multi, CURLMOPT_TIMERFUNCTION,
+	    drain_timerfunction);
+	curl_multi_setopt(d->multi, CURLMOPT_TIMERDATA, d);
+	curl_multi_setopt(d->multi, CURLMOPT_MAX_TOTAL_CONNECTIONS,
+	    (long)md->conf->concurrency);
+	curl_multi_setopt(d->multi, CURLMOPT_MAXCONNECTS,
+	    (long)md->conf->concurrency);
+	d->curl_timer = evtimer_new(md->base, drain_curl_timer_cb, d);
+	d->scan_timer = evtimer_new(md->base, drain_scan_cb, d);
+	d->flush_timer = evtimer_new(md->base, drain_flush_cb, d);
+	drain_kick(d);
+	return d;
+}
+
+/* Stop starting transfers; call `done` once in-flight ones are settled. */
+void
+drain_stop(struct drain *d, void (*done)(struct mannersd *))
+{
+	d->stopping = 1;
+	d->stopped = done;
+	evtimer_del(d->scan_timer);
+	if (d->nrunning == 0)
+		drain_flush(d);
+}
+
+json_t *
+drain_stats(struct drain *d)
+{
+	return json_pack("{s:I, s:I, s:I, s:I, s:I}",
+	    "in_flight", (json_int_t)d->nrunning,
+	    "uncommitted", (json_int_t)d->ndone,
+	    "sent", (json_int_t)d->sent,
+	    "failed", (json_int_t)d->failed,
+	    "retried", (json_int_t)d->retried);
+}
+
+void
+drain_free(struct drain *d)
+{
+	struct xfer		*x;
+	struct dcampaign	*dc;
+
+	if (d == NULL)
+		return;
+	while ((x = TAILQ_FIRST(&d->running)) != NULL) {
+		TAILQ_REMOVE(&d->running, x, entry);
+		curl_multi_remove_handle(d->multi, x->easy);
+		drain_xfer_free(x);
+	}
+	while ((x = TAILQ_FIRST(&d->done)) != NULL) {
+		TAILQ_REMOVE(&d->done, x, entry);
+		drain_xfer_free(x);
+	}
+	while ((dc = TAILQ_FIRST(&d->campaigns)) != NULL) {
+		TAILQ_REMOVE(&d->campaigns, dc, entry);
+		campaign_free(dc->c);
+		free(dc);
+	}
+	curl_multi_cleanup(d->multi);
+	event_free(d->curl_timer);
+	event_free(d->scan_timer);
+	event_free(d->flush_timer);
+	free(d);
+}

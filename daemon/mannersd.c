@@ -1,0 +1,203 @@
+/*
+ * mannersd.c: start-up, signals and the event loop.
+ *
+ * Set up everything, then dispatch; handlers only record state.
+ */
+#include <errno.h>
+#include <getopt.h>
+#include <limits.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <curl/curl.h>
+#include <libxml/parser.h>
+#include <systemd/sd-daemon.h>
+
+#include "conf.h"
+#include "log.h"
+#include "mannersd.h"
+#include "store.h"
+#include "token.h"
+#include "util.h"
+
+static void
+usage(void)
+{
+	fprintf(stderr, "usage: mannersd [-tvq] [-c config]\n"
+	    "  -c FILE  configuration (default: development settings under "
+	    "./var/)\n"
+	    "  -t       check the configuration and exit\n"
+	    "  -v, -q   more or less logging\n");
+	exit(2);
+}
+
+/* The only clock read in manners. */
+int64_t
+mannersd_now(void)
+{
+	return (int64_t)time(NULL);
+}
+
+/* Create the parent directory of a path (one level is enough for ./var). */
+static void
+mannersd_mkparent(const char *path)
+{
+	char	*dir, *slash;
+
+	dir = xstrdup(path);
+	if ((slash = strrchr(dir, '/')) != NULL && slash != dir) {
+		*slash = '\0';
+		if (mkdir(dir, 0750) == -1 && errno != EEXIST)
+			log_warn("cannot create directory %s", dir);
+	}
+	free(dir);
+}
+
+/* Called once the drain has let its transfers finish. */
+static void
+mannersd_exit_loop(struct mannersd *md)
+{
+	event_base_loopexit(md->base, NULL);
+}
+
+void
+mannersd_shutdown(struct mannersd *md)
+{
+	if (md->stopping)
+		return;
+	md->stopping = 1;
+	sd_notify(0, "STOPPING=1");
+	log_info("shutting down: no new work, waiting for transfers in "
+	    "flight");
+	control_stop(md);
+	drain_stop(md->drain, mannersd_exit_loop);
+}
+
+static void
+mannersd_signal(evutil_socket_t sig, short events, void *arg)
+{
+	struct mannersd	*md = arg;
+
+	(void)events;
+	switch (sig) {
+	case SIGTERM:
+	case SIGINT:
+		mannersd_shutdown(md);
+		break;
+	case SIGHUP:
+		log_info("SIGHUP: configuration reload is not implemented yet; "
+		    "restart mannersd to apply changes");
+		break;
+	}
+}
+
+int
+main(int argc, char **argv)
+{
+	struct mannersd	 md;
+	char		*cause = NULL;
+	const char	*conf_path = NULL;
+	char		 host[HOST_NAME_MAX + 1];
+	int		 ch, check_only = 0, level = LOG_LVL_INFO;
+
+	while ((ch = getopt(argc, argv, "c:tvqh")) != -1) {
+		switch (ch) {
+		case 'c':
+			conf_path = optarg;
+			break;
+		case 't':
+			check_only = 1;
+			break;
+		case 'v':
+			level = LOG_LVL_DEBUG;
+			break;
+		case 'q':
+			level = LOG_LVL_WARN;
+			break;
+		default:
+			usage();
+		}
+	}
+	if (optind != argc)
+		usage();
+	log_init(level, "mannersd");
+
+	memset(&md, 0, sizeof md);
+	md.control_fd = -1;
+	if (conf_path == NULL)
+		md.conf = conf_defaults();
+	else if (conf_load(conf_path, &md.conf, &cause) == -1) {
+		log_warnx("%s", cause);
+		fatalx("configuration not loaded; fix the line above");
+	}
+	if (check_only) {
+		printf("%s: configuration ok\n", conf_path != NULL ?
+		    conf_path : "(built-in defaults)");
+		conf_free(md.conf);
+		return 0;
+	}
+
+	if (md.conf->hostname != NULL)
+		md.hostname = xstrdup(md.conf->hostname);
+	else {
+		if (gethostname(host, sizeof host) == -1 || *host == '\0')
+			snprintf(host, sizeof host, "localhost");
+		host[sizeof host - 1] = '\0';
+		md.hostname = xstrdup(host);
+	}
+
+	signal(SIGPIPE, SIG_IGN);
+	xmlInitParser();
+	if (curl_global_init(CURL_GLOBAL_DEFAULT) != 0)
+		fatalx("curl_global_init failed");
+
+	mannersd_mkparent(md.conf->state_dir);
+	if (store_open(md.conf->state_dir, md.conf->map_size, &md.store,
+	    &cause) == -1)
+		fatalx("%s", cause);
+	mannersd_mkparent(md.conf->secret_file);
+	if ((md.keys = token_keys_load(md.conf->secret_file, 1, &cause)) ==
+	    NULL)
+		fatalx("%s", cause);
+
+	if ((md.base = event_base_new()) == NULL)
+		fatalx("event_base_new failed");
+	md.ev_term = evsignal_new(md.base, SIGTERM, mannersd_signal, &md);
+	md.ev_int = evsignal_new(md.base, SIGINT, mannersd_signal, &md);
+	md.ev_hup = evsignal_new(md.base, SIGHUP, mannersd_signal, &md);
+	evsignal_add(md.ev_term, NULL);
+	evsignal_add(md.ev_int, NULL);
+	evsignal_add(md.ev_hup, NULL);
+
+	mannersd_mkparent(md.conf->socket);
+	if (control_start(&md, &cause) == -1)
+		fatalx("%s", cause);
+	if ((md.drain = drain_new(&md, &cause)) == NULL)
+		fatalx("%s", cause);
+
+	log_info("mannersd started config=%s socket=%s state=%s smtp=%s",
+	    conf_path != NULL ? conf_path : "(defaults)", md.conf->socket,
+	    md.conf->state_dir, md.conf->smtp_url);
+	sd_notify(0, "READY=1");
+	event_base_dispatch(md.base);
+
+	drain_free(md.drain);
+	control_stop(&md);
+	event_free(md.ev_term);
+	event_free(md.ev_int);
+	event_free(md.ev_hup);
+	event_base_free(md.base);
+	token_keys_free(md.keys);
+	store_close(md.store);
+	conf_free(md.conf);
+	free(md.hostname);
+	curl_global_cleanup();
+	xmlCleanupParser();
+	log_info("mannersd stopped");
+	return 0;
+}

@@ -1,0 +1,55 @@
+/*
+ * mannersd.h: the daemon's internal interfaces, one section per file.
+ */
+#ifndef MANNERSD_H
+#define MANNERSD_H
+
+#include <stdint.h>
+
+#include <event2/event.h>
+#include <event2/http.h>
+#include <jansson.h>
+
+struct conf;
+struct store;
+struct token_keys;
+struct drain;
+
+/* The daemon's context: passed to whatever needs it, never global. */
+struct mannersd {
+	struct event_base	*base;
+	struct conf		*conf;
+	struct store		*store;
+	struct token_keys	*keys;
+	struct drain		*drain;
+	struct evhttp		*control;
+	char			*hostname;
+	int			 control_fd;
+	int			 stopping;
+	struct event		*ev_term;
+	struct event		*ev_int;
+	struct event		*ev_hup;
+	struct event		*ev_pipe;
+	struct event		*ev_stop;
+};
+
+/* mannersd.c */
+int64_t	 mannersd_now(void);
+void	 mannersd_shutdown(struct mannersd *);
+
+/* control.c */
+int	 control_start(struct mannersd *, char **);
+void	 control_stop(struct mannersd *);
+void	 control_reply_json(struct evhttp_request *, int, json_t *);
+void	 control_reply_error(struct evhttp_request *, int, const char *,
+	    json_t *);
+
+/* drain.c */
+struct drain	*drain_new(struct mannersd *, char **);
+void		 drain_free(struct drain *);
+void		 drain_kick(struct drain *);
+void		 drain_stop(struct drain *, void (*)(struct mannersd *));
+void		 drain_forget(struct drain *, const char *);
+json_t		*drain_stats(struct drain *);
+
+#endif

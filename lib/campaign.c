@@ -1,0 +1,604 @@
+/*
+ * campaign.c: reading campaign documents with xmlTextReader.
+ *
+ * <campaign id="..." list="...">
+ *   <from name="...">addr</from> <reply-to>addr</reply-to>
+ *   <subject>...</subject> <send-after>T</send-after> <expires>T</expires>
+ *   <text>...</text> <html>...</html>
+ *   <recipients> <to name="...">addr</to> ... </recipients>
+ * </campaign>
+ */
+#include <ctype.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include <libxml/xmlreader.h>
+
+#include "addr.h"
+#include "campaign.h"
+#include "util.h"
+
+#define CAMPAIGN_MAX_PROBLEMS	20
+
+struct campaign_rcpts {
+	xmlTextReaderPtr	 reader;
+	int			 in_recipients;
+	int			 done;
+	struct buf		 addr;
+	char			*name;
+};
+
+/* The first XML error the parser reports, with its position. */
+struct campaign_xmlerr {
+	int	 set;
+	int	 line;
+	int	 column;
+	char	 msg[256];
+};
+
+/* Remember the first error from libxml2. */
+static void
+campaign_xml_error(void *arg, xmlErrorPtr e)
+{
+	struct campaign_xmlerr	*x = arg;
+	size_t			 n;
+
+	if (x == NULL || x->set || e == NULL)
+		return;
+	if (e->level < XML_ERR_ERROR)
+		return;
+	x->set = 1;
+	x->line = e->line;
+	x->column = e->int2;
+	snprintf(x->msg, sizeof x->msg, "%s", e->message != NULL ?
+	    e->message : "malformed XML");
+	n = strlen(x->msg);
+	while (n > 0 && (x->msg[n - 1] == '\n' || x->msg[n - 1] == ' '))
+		x->msg[--n] = '\0';
+}
+
+/* Add a problem to the error (bounded, so a broken file stays short). */
+static void
+campaign_problem(struct campaign_error *err, int status, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+
+static void
+campaign_problem(struct campaign_error *err, int status, const char *fmt, ...)
+{
+	va_list	 ap;
+	char	*p;
+
+	if (err->status == 0 || status == 400 || (status == 413 &&
+	    err->status == 422))
+		err->status = status;
+	if (err->nproblems >= CAMPAIGN_MAX_PROBLEMS)
+		return;
+	va_start(ap, fmt);
+	xvasprintf(&p, fmt, ap);
+	va_end(ap);
+	err->problems = xreallocarray(err->problems, err->nproblems + 1,
+	    sizeof *err->problems);
+	err->problems[err->nproblems++] = p;
+}
+
+void
+campaign_error_free(struct campaign_error *err)
+{
+	size_t	 i;
+
+	for (i = 0; i < err->nproblems; i++)
+		free(err->problems[i]);
+	free(err->problems);
+	memset(err, 0, sizeof *err);
+}
+
+void
+campaign_free(struct campaign *c)
+{
+	if (c == NULL)
+		return;
+	free(c->id);
+	free(c->list);
+	free(c->from_addr);
+	free(c->from_name);
+	free(c->reply_to);
+	free(c->subject);
+	free(c->text);
+	free(c->html);
+	free(c);
+}
+
+/* A reader over memory that never touches the network or a DTD. */
+static xmlTextReaderPtr
+campaign_reader(const char *buf, size_t len, struct campaign_xmlerr *x)
+{
+	xmlTextReaderPtr	 r;
+
+	if (len > INT32_MAX)
+		return NULL;
+	r = xmlReaderForMemory(buf, (int)len, NULL, NULL, XML_PARSE_NONET);
+	if (r != NULL)
+		xmlTextReaderSetStructuredErrorHandler(r, campaign_xml_error, x);
+	return r;
+}
+
+/*
+ * Read the text content of the current element into `out`, refusing
+ * child elements.  Returns 0, or -1 with a problem text in *why.
+ */
+static int
+campaign_text(xmlTextReaderPtr r, struct buf *out, const char **why)
+{
+	int		 depth, type, rv;
+	const xmlChar	*v;
+
+	buf_reset(out);
+	buf_reserve(out, 0);
+	if (xmlTextReaderIsEmptyElement(r))
+		return 0;
+	depth = xmlTextReaderDepth(r);
+	while ((rv = xmlTextReaderRead(r)) == 1) {
+		type = xmlTextReaderNodeType(r);
+		if (type == XML_READER_TYPE_END_ELEMENT &&
+		    xmlTextReaderDepth(r) == depth)
+			return 0;
+		switch (type) {
+		case XML_READER_TYPE_TEXT:
+		case XML_READER_TYPE_CDATA:
+		case XML_READER_TYPE_WHITESPACE:
+		case XML_READER_TYPE_SIGNIFICANT_WHITESPACE:
+			if ((v = xmlTextReaderConstValue(r)) != NULL)
+				buf_adds(out, (const char *)v);
+			break;
+		case XML_READER_TYPE_COMMENT:
+			break;
+		case XML_READER_TYPE_ENTITY_REFERENCE:
+			*why = "entity references are not allowed";
+			return -1;
+		default:
+			*why = "unexpected markup inside a text element";
+			return -1;
+		}
+	}
+	*why = NULL;	/* the XML error handler has the detail */
+	return -1;
+}
+
+/* Trim ASCII white space at both ends, in place; returns the start. */
+static char *
+campaign_trim(char *s, size_t *lenp)
+{
+	size_t	 len = strlen(s);
+
+	while (len > 0 && isspace((unsigned char)s[len - 1]))
+		s[--len] = '\0';
+	while (isspace((unsigned char)*s)) {
+		s++;
+		len--;
+	}
+	if (lenp != NULL)
+		*lenp = len;
+	return s;
+}
+
+int
+campaign_header_safe(const char *s)
+{
+	for (; *s != '\0'; s++) {
+		unsigned char	c = (unsigned char)*s;
+
+		if (c < 0x20 || c == 0x7f)
+			return 0;
+	}
+	return 1;
+}
+
+int
+campaign_valid_id(const char *s)
+{
+	size_t	 n = 0;
+
+	for (; *s != '\0'; s++, n++) {
+		if (!isalnum((unsigned char)*s) && *s != '.' && *s != '-' &&
+		    *s != '_')
+			return 0;
+	}
+	return n >= 1 && n <= CAMPAIGN_ID_MAX;
+}
+
+/* Two digits at s, or -1. */
+static int
+campaign_2d(const char *s)
+{
+	if (!isdigit((unsigned char)s[0]) || !isdigit((unsigned char)s[1]))
+		return -1;
+	return (s[0] - '0') * 10 + (s[1] - '0');
+}
+
+int
+campaign_parse_time(const char *s, int64_t *out)
+{
+	struct tm	 tm;
+	int		 y, mo, d, h, mi, sec, oh, om, sign;
+	time_t		 t;
+	size_t		 i;
+
+	for (i = 0; i < 4; i++)
+		if (!isdigit((unsigned char)s[i]))
+			return -1;
+	y = atoi(s);
+	if (s[4] != '-' || (mo = campaign_2d(s + 5)) < 1 || mo > 12 ||
+	    s[7] != '-' || (d = campaign_2d(s + 8)) < 1 || d > 31 ||
+	    (s[10] != 'T' && s[10] != 't' && s[10] != ' ') ||
+	    (h = campaign_2d(s + 11)) < 0 || h > 23 || s[13] != ':' ||
+	    (mi = campaign_2d(s + 14)) < 0 || mi > 59 || s[16] != ':' ||
+	    (sec = campaign_2d(s + 17)) < 0 || sec > 60)
+		return -1;
+	s += 19;
+	if (*s == '.') {
+		s++;
+		if (!isdigit((unsigned char)*s))
+			return -1;
+		while (isdigit((unsigned char)*s))
+			s++;
+	}
+	if (*s == 'Z' || *s == 'z') {
+		oh = om = 0;
+		sign = 1;
+		s++;
+	} else if (*s == '+' || *s == '-') {
+		sign = *s == '-' ? -1 : 1;
+		if ((oh = campaign_2d(s + 1)) < 0 || oh > 23 || s[3] != ':' ||
+		    (om = campaign_2d(s + 4)) < 0 || om > 59)
+			return -1;
+		s += 6;
+	} else
+		return -1;
+	if (*s != '\0' || y < 1970 || y > 9999)
+		return -1;
+	memset(&tm, 0, sizeof tm);
+	tm.tm_year = y - 1900;
+	tm.tm_mon = mo - 1;
+	tm.tm_mday = d;
+	tm.tm_hour = h;
+	tm.tm_min = mi;
+	tm.tm_sec = sec == 60 ? 59 : sec;
+	if ((t = timegm(&tm)) == (time_t)-1)
+		return -1;
+	/* timegm normalises 31 February into March: refuse that. */
+	if (tm.tm_mday != d || tm.tm_mon != mo - 1)
+		return -1;
+	*out = (int64_t)t - sign * (oh * 3600 + om * 60);
+	return 0;
+}
+
+/* Read a recipient <to>: its name attribute and address text. */
+static int
+campaign_read_to(xmlTextReaderPtr r, struct buf *addr, char **name,
+    const char **why)
+{
+	xmlChar	*n;
+
+	free(*name);
+	*name = NULL;
+	if ((n = xmlTextReaderGetAttribute(r, BAD_CAST "name")) != NULL) {
+		*name = xstrdup((const char *)n);
+		xmlFree(n);
+	}
+	return campaign_text(r, addr, why);
+}
+
+/* Take a trimmed copy of an element's text into *dst. */
+static void
+campaign_keep(char **dst, struct buf *text, int trim)
+{
+	char	*s;
+
+	free(*dst);
+	s = text->data;
+	if (trim)
+		s = campaign_trim(s, NULL);
+	*dst = xstrdup(s);
+}
+
+/* The checks on the header fields once the document has been read. */
+static void
+campaign_check(struct campaign *c, int seen_recipients,
+    struct campaign_error *err)
+{
+	if (c->id == NULL)
+		campaign_problem(err, 422, "campaign: missing attribute id");
+	else if (!campaign_valid_id(c->id))
+		campaign_problem(err, 422, "campaign: id \"%.64s\" must be 1 "
+		    "to 64 of A-Z a-z 0-9 . _ -", c->id);
+	if (c->list == NULL)
+		campaign_problem(err, 422, "campaign: missing attribute list "
+		    "(the list's name, e.g. news.example.com)");
+	else if (addr_check_hostname(c->list, strlen(c->list), NULL) == -1)
+		campaign_problem(err, 422, "campaign: list \"%.100s\" must be "
+		    "a domain-like name, e.g. news.example.com (it becomes "
+		    "the List-Id)", c->list);
+	if (c->from_addr == NULL)
+		campaign_problem(err, 422, "from: missing");
+	else if (addr_check(c->from_addr, strlen(c->from_addr), NULL) == -1)
+		campaign_problem(err, 422, "from: \"%.100s\" is not a valid "
+		    "address", c->from_addr);
+	if (c->from_name != NULL && (!campaign_header_safe(c->from_name) ||
+	    strlen(c->from_name) > CAMPAIGN_NAME_MAX))
+		campaign_problem(err, 422, "from: the name attribute must be "
+		    "one line of at most %d bytes", CAMPAIGN_NAME_MAX);
+	if (c->reply_to != NULL && addr_check(c->reply_to,
+	    strlen(c->reply_to), NULL) == -1)
+		campaign_problem(err, 422, "reply-to: \"%.100s\" is not a valid "
+		    "address", c->reply_to);
+	if (c->subject == NULL || *c->subject == '\0')
+		campaign_problem(err, 422, "subject: missing");
+	else if (!campaign_header_safe(c->subject))
+		campaign_problem(err, 422, "subject: contains a line break or "
+		    "control character (header injection is refused)");
+	else if (strlen(c->subject) > CAMPAIGN_SUBJECT_MAX)
+		campaign_problem(err, 422, "subject: longer than %d bytes",
+		    CAMPAIGN_SUBJECT_MAX);
+	if ((c->text == NULL || *c->text == '\0') &&
+	    (c->html == NULL || *c->html == '\0'))
+		campaign_problem(err, 422, "body: missing (give <text>, <html> "
+		    "or both)");
+	if (!seen_recipients)
+		campaign_problem(err, 422, "recipients: missing");
+	else if (c->nrecipients == 0)
+		campaign_problem(err, 422, "recipients: no <to> element");
+	if (c->send_after != 0 && c->expires != 0 &&
+	    c->expires <= c->send_after)
+		campaign_problem(err, 422, "expires: must be after send-after");
+}
+
+/* Pass one: check the whole document and keep its header. */
+int
+campaign_parse(const char *buf, size_t len, uint64_t max_recipients,
+    struct campaign **out, struct campaign_error *err)
+{
+	struct campaign_xmlerr	 x;
+	xmlTextReaderPtr	 r;
+	struct campaign		*c;
+	struct buf		 text;
+	char			*name = NULL;
+	const char		*el, *why;
+	xmlChar			*a;
+	int			 rv, type, depth, line, seen_root = 0;
+	int			 in_rcpts = 0, seen_rcpts = 0;
+
+	*out = NULL;
+	memset(err, 0, sizeof *err);
+	memset(&x, 0, sizeof x);
+	if ((r = campaign_reader(buf, len, &x)) == NULL) {
+		campaign_problem(err, 400, "document: cannot be read as XML");
+		return -1;
+	}
+	c = xcalloc(1, sizeof *c);
+	buf_init(&text);
+	while ((rv = xmlTextReaderRead(r)) == 1) {
+		type = xmlTextReaderNodeType(r);
+		depth = xmlTextReaderDepth(r);
+		line = xmlTextReaderGetParserLineNumber(r);
+		if (type == XML_READER_TYPE_DOCUMENT_TYPE) {
+			campaign_problem(err, 400, "line %d: DOCTYPE is not "
+			    "allowed in a campaign document", line);
+			goto fail;
+		}
+		if (type == XML_READER_TYPE_END_ELEMENT && in_rcpts &&
+		    depth == 1) {
+			in_rcpts = 0;
+			continue;
+		}
+		if (type == XML_READER_TYPE_ENTITY_REFERENCE) {
+			campaign_problem(err, 400, "line %d: entity references "
+			    "are not allowed", line);
+			goto fail;
+		}
+		if (type == XML_READER_TYPE_TEXT ||
+		    type == XML_READER_TYPE_CDATA) {
+			campaign_problem(err, 422, "line %d: unexpected text "
+			    "outside an element", line);
+			continue;
+		}
+		if (type != XML_READER_TYPE_ELEMENT)
+			continue;
+		el = (const char *)xmlTextReaderConstLocalName(r);
+		if (depth == 0) {
+			if (strcmp(el, "campaign") != 0) {
+				campaign_problem(err, 422, "line %d: the root "
+				    "element must be <campaign>, not <%.40s>",
+				    line, el);
+				goto fail;
+			}
+			seen_root = 1;
+			if ((a = xmlTextReaderGetAttribute(r, BAD_CAST "id"))) {
+				c->id = xstrdup((const char *)a);
+				xmlFree(a);
+			}
+			if ((a = xmlTextReaderGetAttribute(r,
+			    BAD_CAST "list"))) {
+				c->list = xstrtolower((const char *)a);
+				xmlFree(a);
+			}
+			continue;
+		}
+		if (in_rcpts && depth == 2) {
+			if (strcmp(el, "to") != 0) {
+				campaign_problem(err, 422, "line %d: unexpected "
+				    "<%.40s> in <recipients> (want <to>)", line,
+				    el);
+				if (xmlTextReaderNext(r) != 1)
+					break;
+				continue;
+			}
+			if (campaign_read_to(r, &text, &name, &why) == -1) {
+				if (why == NULL)
+					break;
+				campaign_problem(err, 422, "line %d: <to>: %s",
+				    line, why);
+				continue;
+			}
+			if (name != NULL && (!campaign_header_safe(name) ||
+			    strlen(name) > CAMPAIGN_NAME_MAX))
+				campaign_problem(err, 422, "line %d: <to> name "
+				    "must be one line of at most %d bytes "
+				    "(header injection is refused)", line,
+				    CAMPAIGN_NAME_MAX);
+			if (++c->nrecipients > max_recipients) {
+				campaign_problem(err, 413, "recipients: more "
+				    "than max_recipients (%llu); split the "
+				    "campaign", (unsigned long long)
+				    max_recipients);
+				goto fail;
+			}
+			continue;
+		}
+		if (depth != 1) {
+			campaign_problem(err, 422, "line %d: unexpected <%.40s>",
+			    line, el);
+			continue;
+		}
+		if (strcmp(el, "recipients") == 0) {
+			if (seen_rcpts)
+				campaign_problem(err, 422, "line %d: a second "
+				    "<recipients>", line);
+			seen_rcpts = 1;
+			if (!xmlTextReaderIsEmptyElement(r))
+				in_rcpts = 1;
+			continue;
+		}
+		if (strcmp(el, "from") == 0) {
+			if ((a = xmlTextReaderGetAttribute(r,
+			    BAD_CAST "name"))) {
+				free(c->from_name);
+				c->from_name = xstrdup((const char *)a);
+				xmlFree(a);
+			}
+		}
+		if (campaign_text(r, &text, &why) == -1) {
+			if (why == NULL)
+				break;
+			campaign_problem(err, 422, "line %d: <%s>: %s", line,
+			    el, why);
+			continue;
+		}
+		if (strcmp(el, "from") == 0)
+			campaign_keep(&c->from_addr, &text, 1);
+		else if (strcmp(el, "reply-to") == 0)
+			campaign_keep(&c->reply_to, &text, 1);
+		else if (strcmp(el, "subject") == 0)
+			campaign_keep(&c->subject, &text, 1);
+		else if (strcmp(el, "text") == 0)
+			campaign_keep(&c->text, &text, 0);
+		else if (strcmp(el, "html") == 0)
+			campaign_keep(&c->html, &text, 0);
+		else if (strcmp(el, "send-after") == 0 ||
+		    strcmp(el, "expires") == 0) {
+			int64_t	*t = el[0] == 's' ? &c->send_after :
+			    &c->expires;
+			char	*s = campaign_trim(text.data, NULL);
+
+			if (campaign_parse_time(s, t) == -1 || *t == 0)
+				campaign_problem(err, 422, "line %d: <%s>: "
+				    "\"%.40s\" is not an RFC 3339 time such as "
+				    "2026-11-23T09:00:00Z", line, el, s);
+		} else
+			campaign_problem(err, 422, "line %d: unknown element "
+			    "<%.40s>", line, el);
+	}
+	if (rv == -1 || x.set) {
+		campaign_problem(err, 400, "malformed XML at line %d, column "
+		    "%d: %s", x.line, x.column, x.set ? x.msg : "parse error");
+		goto fail;
+	}
+	if (!seen_root) {
+		campaign_problem(err, 400, "document: empty (want a "
+		    "<campaign> element)");
+		goto fail;
+	}
+	campaign_check(c, seen_rcpts, err);
+	if (err->nproblems != 0)
+		goto fail;
+	xmlFreeTextReader(r);
+	buf_free(&text);
+	free(name);
+	*out = c;
+	return 0;
+
+fail:
+	xmlFreeTextReader(r);
+	buf_free(&text);
+	free(name);
+	campaign_free(c);
+	return -1;
+}
+
+/* Pass two: a cursor over the recipients of a checked document. */
+struct campaign_rcpts *
+campaign_rcpt_open(const char *buf, size_t len)
+{
+	struct campaign_rcpts	*it;
+
+	it = xcalloc(1, sizeof *it);
+	if ((it->reader = campaign_reader(buf, len, NULL)) == NULL)
+		it->done = 1;
+	buf_init(&it->addr);
+	return it;
+}
+
+/* The next recipient: 1, or 0 at the end (or on an error). */
+int
+campaign_rcpt_next(struct campaign_rcpts *it, struct campaign_rcpt *rc)
+{
+	xmlTextReaderPtr	 r = it->reader;
+	const char		*el, *why;
+	int			 type, depth;
+	size_t			 len;
+
+	while (!it->done && xmlTextReaderRead(r) == 1) {
+		type = xmlTextReaderNodeType(r);
+		depth = xmlTextReaderDepth(r);
+		if (type == XML_READER_TYPE_END_ELEMENT && it->in_recipients &&
+		    depth == 1) {
+			it->in_recipients = 0;
+			continue;
+		}
+		if (type != XML_READER_TYPE_ELEMENT)
+			continue;
+		el = (const char *)xmlTextReaderConstLocalName(r);
+		if (depth == 1) {
+			if (strcmp(el, "recipients") == 0 &&
+			    !xmlTextReaderIsEmptyElement(r))
+				it->in_recipients = 1;
+			else if (xmlTextReaderNext(r) != 1)
+				break;
+			continue;
+		}
+		if (!it->in_recipients || depth != 2 || strcmp(el, "to") != 0)
+			continue;
+		rc->line = (unsigned)xmlTextReaderGetParserLineNumber(r);
+		if (campaign_read_to(r, &it->addr, &it->name, &why) == -1)
+			break;
+		rc->addr = campaign_trim(it->addr.data, &len);
+		rc->addrlen = len;
+		rc->name = it->name;
+		return 1;
+	}
+	it->done = 1;
+	return 0;
+}
+
+void
+campaign_rcpt_close(struct campaign_rcpts *it)
+{
+	if (it == NULL)
+		return;
+	if (it->reader != NULL)
+		xmlFreeTextReader(it->reader);
+	buf_free(&it->addr);
+	free(it->name);
+	free(it);
+}

@@ -1,0 +1,66 @@
+/*
+ * campaign.h: the campaign document (XML), read with libxml2's streaming
+ * xmlTextReader: no network, no DTD, no entity expansion.
+ *
+ * Reading is two passes over the same bytes.  campaign_parse() checks the
+ * whole document and keeps the header; campaign_rcpt_*() then walks the
+ * recipients one at a time, so a million recipients never sit in memory.
+ */
+#ifndef MANNERS_CAMPAIGN_H
+#define MANNERS_CAMPAIGN_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#define CAMPAIGN_ID_MAX		64
+#define CAMPAIGN_NAME_MAX	200	/* display names */
+#define CAMPAIGN_SUBJECT_MAX	500
+
+struct campaign {
+	char		*id;
+	char		*list;
+	char		*from_addr;
+	char		*from_name;	/* may be NULL */
+	char		*reply_to;	/* may be NULL */
+	char		*subject;
+	char		*text;		/* may be NULL if html is set */
+	char		*html;		/* may be NULL if text is set */
+	int64_t		 send_after;	/* 0: not given */
+	int64_t		 expires;	/* 0: not given */
+	uint64_t	 nrecipients;
+};
+
+/* What is wrong with a document: an HTTP status and each problem. */
+struct campaign_error {
+	int		 status;	/* 400, 413 or 422 */
+	char		**problems;
+	size_t		 nproblems;
+};
+
+struct campaign_rcpt {
+	const char	*addr;		/* trimmed; valid until the next call */
+	size_t		 addrlen;
+	const char	*name;		/* NULL if none */
+	unsigned	 line;
+};
+
+struct campaign_rcpts;
+
+int		 campaign_parse(const char *, size_t, uint64_t,
+		     struct campaign **, struct campaign_error *);
+void		 campaign_free(struct campaign *);
+void		 campaign_error_free(struct campaign_error *);
+
+struct campaign_rcpts *campaign_rcpt_open(const char *, size_t);
+int		 campaign_rcpt_next(struct campaign_rcpts *,
+		     struct campaign_rcpt *);
+void		 campaign_rcpt_close(struct campaign_rcpts *);
+
+/* RFC 3339 date-time ("2026-11-23T09:00:00Z", offsets allowed). */
+int		 campaign_parse_time(const char *, int64_t *);
+/* Campaign ids: 1..64 of [A-Za-z0-9._-]. */
+int		 campaign_valid_id(const char *);
+/* Header text must hold no control characters (CR, LF, NUL, ...). */
+int		 campaign_header_safe(const char *);
+
+#endif

@@ -1,0 +1,729 @@
+/*
+ * conf.c: a small INI reader and the table of every option.
+ *
+ * Syntax: `[section]` or `[list NAME]` / `[domain NAME]`, `key = value`,
+ * comments start with `;` or `#` at the start of a line or after white
+ * space.  Unknown sections and keys are errors, so a typo never silently
+ * leaves a default in force.
+ */
+#include <ctype.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <inttypes.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "conf.h"
+#include "util.h"
+
+#define CONF_MAX_FILE	(1024 * 1024)
+
+enum conf_type {
+	T_STRING,
+	T_SIZE,
+	T_DURATION,
+	T_UINT,
+	T_RATE,
+	T_CAP,
+	T_BOOL,
+	T_STARTTLS,
+	T_REMOTE,
+	T_UNKNOWN_IMAGES
+};
+
+enum conf_section {
+	S_DAEMON,
+	S_SMTP,
+	S_CAPS,
+	S_LIST,
+	S_DOMAIN
+};
+
+struct conf_key {
+	enum conf_section	 section;
+	const char		*name;
+	enum conf_type		 type;
+	size_t			 off;	/* into struct conf, conf_list or domain */
+	unsigned		 set;	/* CONF_SET_* for list overrides */
+	size_t			 sz;	/* the field's size, for numbers */
+	uint64_t		 min;	/* for numbers: smallest allowed */
+};
+
+#define C(f)	offsetof(struct conf, f), sizeof(((struct conf *)0)->f)
+#define L(f)	offsetof(struct conf_list, policy.f), \
+		    sizeof(((struct conf_list *)0)->policy.f)
+#define D(f)	offsetof(struct conf_domain, f), \
+		    sizeof(((struct conf_domain *)0)->f)
+
+static const struct conf_key conf_keys[] = {
+	{ S_DAEMON, "socket", T_STRING, C(socket), 0, 0 },
+	{ S_DAEMON, "state_dir", T_STRING, C(state_dir), 0, 0 },
+	{ S_DAEMON, "public_listen", T_STRING, C(public_listen), 0, 0 },
+	{ S_DAEMON, "public_url", T_STRING, C(public_url), 0, 0 },
+	{ S_DAEMON, "secret_file", T_STRING, C(secret_file), 0, 0 },
+	{ S_DAEMON, "metrics_listen", T_STRING, C(metrics_listen), 0, 0 },
+	{ S_DAEMON, "hostname", T_STRING, C(hostname), 0, 0 },
+	{ S_DAEMON, "max_request", T_SIZE, C(max_request), 0, 1024 },
+	{ S_DAEMON, "max_recipients", T_UINT, C(max_recipients), 0, 1 },
+	{ S_DAEMON, "request_timeout", T_DURATION, C(request_timeout), 0, 1 },
+	{ S_DAEMON, "map_size", T_SIZE, C(map_size), 0, 1024 * 1024 },
+	{ S_DAEMON, "commit_interval_ms", T_UINT, C(commit_interval_ms), 0, 1 },
+	{ S_DAEMON, "commit_batch", T_UINT, C(commit_batch), 0, 1 },
+
+	{ S_SMTP, "url", T_STRING, C(smtp_url), 0, 0 },
+	{ S_SMTP, "username", T_STRING, C(smtp_username), 0, 0 },
+	{ S_SMTP, "password_file", T_STRING, C(smtp_password_file), 0, 0 },
+	{ S_SMTP, "helo", T_STRING, C(smtp_helo), 0, 0 },
+	{ S_SMTP, "starttls", T_STARTTLS, C(smtp_starttls), 0, 0 },
+	{ S_SMTP, "concurrency", T_UINT, C(concurrency), 0, 1 },
+	{ S_SMTP, "rate", T_RATE, C(rate), 0, 0 },
+	{ S_SMTP, "burst", T_UINT, C(burst), 0, 1 },
+	{ S_SMTP, "domain_rate", T_RATE, C(domain_rate), 0, 0 },
+	{ S_SMTP, "retry_min", T_DURATION, C(retry_min), 0, 1 },
+	{ S_SMTP, "retry_max", T_DURATION, C(retry_max), 0, 1 },
+	{ S_SMTP, "max_age", T_DURATION, C(max_age), 0, 1 },
+	{ S_SMTP, "timeout", T_DURATION, C(smtp_timeout), 0, 1 },
+	{ S_SMTP, "shutdown_timeout", T_DURATION, C(shutdown_timeout), 0, 0 },
+
+	{ S_CAPS, "per_recipient", T_CAP, C(policy.per_recipient), 0, 0 },
+	{ S_CAPS, "min_gap", T_DURATION, C(policy.min_gap), 0, 0 },
+	{ S_CAPS, "max_html", T_SIZE, C(policy.weigh.max_html), 0, 0 },
+	{ S_CAPS, "max_images", T_UINT, C(policy.weigh.max_images), 0, 0 },
+	{ S_CAPS, "max_image", T_SIZE, C(policy.weigh.max_image), 0, 0 },
+	{ S_CAPS, "max_image_total", T_SIZE,
+	    C(policy.weigh.max_image_total), 0, 0 },
+	{ S_CAPS, "min_text_per_image", T_UINT,
+	    C(policy.weigh.min_text_per_image), 0, 0 },
+	{ S_CAPS, "remote_images", T_REMOTE, C(remote_images_measure), 0, 0 },
+	{ S_CAPS, "remote_images_unknown", T_UNKNOWN_IMAGES,
+	    C(policy.weigh.remote_unknown_refuse), 0, 0 },
+	{ S_CAPS, "remote_timeout", T_DURATION, C(remote_timeout), 0, 1 },
+	{ S_CAPS, "remote_max_requests", T_UINT, C(remote_max_requests), 0, 0 },
+
+	{ S_LIST, "per_recipient", T_CAP, L(per_recipient),
+	    CONF_SET_PER_RECIPIENT, 0 },
+	{ S_LIST, "min_gap", T_DURATION, L(min_gap), CONF_SET_MIN_GAP, 0 },
+	{ S_LIST, "max_html", T_SIZE, L(weigh.max_html), CONF_SET_MAX_HTML, 0 },
+	{ S_LIST, "max_images", T_UINT, L(weigh.max_images),
+	    CONF_SET_MAX_IMAGES, 0 },
+	{ S_LIST, "max_image", T_SIZE, L(weigh.max_image),
+	    CONF_SET_MAX_IMAGE, 0 },
+	{ S_LIST, "max_image_total", T_SIZE, L(weigh.max_image_total),
+	    CONF_SET_MAX_IMAGE_TOTAL, 0 },
+	{ S_LIST, "min_text_per_image", T_UINT, L(weigh.min_text_per_image),
+	    CONF_SET_MIN_TEXT, 0 },
+
+	{ S_DOMAIN, "rate", T_RATE, D(rate), 0, 0 },
+	{ S_DOMAIN, "concurrency", T_UINT, D(concurrency), 0, 1 },
+};
+
+static const char *conf_section_names[] = {
+	"daemon", "smtp", "caps", "list", "domain"
+};
+
+/* Built-in development defaults: everything under ./var/. */
+struct conf *
+conf_defaults(void)
+{
+	struct conf	*c;
+
+	c = xcalloc(1, sizeof *c);
+	c->socket = xstrdup("var/control.sock");
+	c->state_dir = xstrdup("var/state");
+	c->public_listen = xstrdup("127.0.0.1:8025");
+	c->public_url = xstrdup("http://127.0.0.1:8025");
+	c->secret_file = xstrdup("var/secret");
+	c->max_request = 256 * 1024 * 1024;
+	c->max_recipients = 2000000;
+	c->request_timeout = 60;
+	c->map_size = 1024ULL * 1024 * 1024;
+	c->commit_interval_ms = 50;
+	c->commit_batch = 512;
+
+	c->smtp_url = xstrdup("smtp://127.0.0.1:2525");
+	c->smtp_starttls = CONF_STARTTLS_NO;
+	c->concurrency = 4;
+	c->rate.count = 50;
+	c->rate.per = 1;
+	c->burst = 1;
+	c->domain_rate.count = 5;
+	c->domain_rate.per = 1;
+	c->retry_min = 60;
+	c->retry_max = 6 * 3600;
+	c->max_age = 3 * 86400;
+	c->smtp_timeout = 60;
+	c->shutdown_timeout = 30;
+
+	c->policy.per_recipient.count = 4;
+	c->policy.per_recipient.window = 30 * 86400;
+	c->policy.min_gap = 2 * 86400;
+	weigh_limits_default(&c->policy.weigh);
+	c->remote_images_measure = 1;
+	c->remote_timeout = 5;
+	c->remote_max_requests = 50;
+	return c;
+}
+
+void
+conf_free(struct conf *c)
+{
+	size_t	 i;
+
+	if (c == NULL)
+		return;
+	free(c->path);
+	free(c->socket);
+	free(c->state_dir);
+	free(c->public_listen);
+	free(c->public_url);
+	free(c->secret_file);
+	free(c->metrics_listen);
+	free(c->hostname);
+	free(c->smtp_url);
+	free(c->smtp_username);
+	free(c->smtp_password_file);
+	free(c->smtp_helo);
+	for (i = 0; i < c->nlists; i++)
+		free(c->lists[i].name);
+	free(c->lists);
+	for (i = 0; i < c->ndomains; i++)
+		free(c->domains[i].name);
+	free(c->domains);
+	free(c);
+}
+
+/* Split "123abc" into a number and a suffix; refuse signs and overflow. */
+static int
+conf_number(const char *s, uint64_t *v, const char **suffix)
+{
+	uint64_t	 n = 0;
+
+	if (!isdigit((unsigned char)*s))
+		return -1;
+	for (; isdigit((unsigned char)*s); s++) {
+		if (n > (UINT64_MAX - 9) / 10)
+			return -1;
+		n = n * 10 + (uint64_t)(*s - '0');
+	}
+	*v = n;
+	*suffix = s;
+	return 0;
+}
+
+/* Multiply with an overflow check. */
+static int
+conf_mul(uint64_t a, uint64_t b, uint64_t *r)
+{
+	if (b != 0 && a > UINT64_MAX / b)
+		return -1;
+	*r = a * b;
+	return 0;
+}
+
+/* "90", "90s", "15m", "6h", "30d", "2w" to seconds. */
+int
+conf_parse_duration(const char *s, uint64_t *out, char **cause)
+{
+	const char	*suffix;
+	uint64_t	 n, mul;
+
+	if (conf_number(s, &n, &suffix) == -1)
+		return set_cause(cause, "bad duration \"%s\" (want a number "
+		    "with a unit s, m, h, d or w, e.g. 30d)", s);
+	if (*suffix == '\0' || strcmp(suffix, "s") == 0)
+		mul = 1;
+	else if (strcmp(suffix, "m") == 0)
+		mul = 60;
+	else if (strcmp(suffix, "h") == 0)
+		mul = 3600;
+	else if (strcmp(suffix, "d") == 0)
+		mul = 86400;
+	else if (strcmp(suffix, "w") == 0)
+		mul = 7 * 86400;
+	else
+		return set_cause(cause, "bad duration unit \"%s\" in \"%s\" "
+		    "(want s, m, h, d or w)", suffix, s);
+	if (conf_mul(n, mul, out) == -1 || *out > 100ULL * 365 * 86400)
+		return set_cause(cause, "duration \"%s\" is too long", s);
+	return 0;
+}
+
+/* "512", "100k", "256m", "2g" (powers of 1024) to bytes. */
+int
+conf_parse_size(const char *s, uint64_t *out, char **cause)
+{
+	const char	*suffix;
+	uint64_t	 n, mul;
+
+	if (conf_number(s, &n, &suffix) == -1)
+		return set_cause(cause, "bad size \"%s\" (want a number with "
+		    "an optional unit k, m or g, e.g. 100k)", s);
+	if (*suffix == '\0')
+		mul = 1;
+	else if (strcasecmp(suffix, "k") == 0)
+		mul = 1024;
+	else if (strcasecmp(suffix, "m") == 0)
+		mul = 1024 * 1024;
+	else if (strcasecmp(suffix, "g") == 0)
+		mul = 1024 * 1024 * 1024;
+	else
+		return set_cause(cause, "bad size unit \"%s\" in \"%s\" "
+		    "(want k, m or g)", suffix, s);
+	if (conf_mul(n, mul, out) == -1 || *out > (1ULL << 48))
+		return set_cause(cause, "size \"%s\" is too large", s);
+	return 0;
+}
+
+/* "50/s", "300/m", "1000/h", "unlimited" or "0". */
+int
+conf_parse_rate(const char *s, struct conf_rate *r, char **cause)
+{
+	const char	*slash;
+	char		*num;
+	uint64_t	 n, per;
+	int		 rv;
+
+	if (strcmp(s, "unlimited") == 0 || strcmp(s, "0") == 0) {
+		r->count = 0;
+		r->per = 1;
+		return 0;
+	}
+	if ((slash = strchr(s, '/')) == NULL)
+		return set_cause(cause, "bad rate \"%s\" (want N/s, N/m or "
+		    "N/h, e.g. 50/s, or unlimited)", s);
+	num = xstrndup(s, (size_t)(slash - s));
+	rv = conf_parse_size(num, &n, NULL);
+	free(num);
+	if (rv == -1 || n == 0 || n > 1000000)
+		return set_cause(cause, "bad rate \"%s\": the count must be "
+		    "a whole number from 1 to 1000000", s);
+	if (strcmp(slash + 1, "s") == 0)
+		per = 1;
+	else if (strcmp(slash + 1, "m") == 0)
+		per = 60;
+	else if (strcmp(slash + 1, "h") == 0)
+		per = 3600;
+	else if (strcmp(slash + 1, "d") == 0)
+		per = 86400;
+	else
+		return set_cause(cause, "bad rate unit \"%s\" in \"%s\" "
+		    "(want s, m, h or d)", slash + 1, s);
+	r->count = n;
+	r->per = per;
+	return 0;
+}
+
+/* "4/30d": at most 4 in any 30 days; "unlimited" or "0" disables it. */
+int
+conf_parse_cap(const char *s, struct conf_cap *c, char **cause)
+{
+	const char	*slash;
+	const char	*suffix;
+	uint64_t	 n, w;
+
+	if (strcmp(s, "unlimited") == 0 || strcmp(s, "0") == 0) {
+		c->count = 0;
+		c->window = 0;
+		return 0;
+	}
+	if ((slash = strchr(s, '/')) == NULL || conf_number(s, &n, &suffix)
+	    == -1 || suffix != slash || n == 0 || n > 1000000)
+		return set_cause(cause, "bad cap \"%s\" (want COUNT/WINDOW, "
+		    "e.g. 4/30d, with COUNT from 1 to 1000000)", s);
+	if (conf_parse_duration(slash + 1, &w, NULL) == -1 || w == 0)
+		return set_cause(cause, "bad cap window \"%s\" in \"%s\" "
+		    "(want a duration with a unit s, m, h, d or w)",
+		    slash + 1, s);
+	c->count = n;
+	c->window = w;
+	return 0;
+}
+
+/* Parse yes/no and friends. */
+static int
+conf_parse_bool(const char *s, int *v)
+{
+	if (strcmp(s, "yes") == 0 || strcmp(s, "true") == 0 ||
+	    strcmp(s, "on") == 0 || strcmp(s, "1") == 0)
+		*v = 1;
+	else if (strcmp(s, "no") == 0 || strcmp(s, "false") == 0 ||
+	    strcmp(s, "off") == 0 || strcmp(s, "0") == 0)
+		*v = 0;
+	else
+		return -1;
+	return 0;
+}
+
+/* Store one value of the given type at `p`. */
+static int
+conf_set(const struct conf_key *k, void *p, const char *v, char **cause)
+{
+	uint64_t	 n;
+	int		 b;
+
+	switch (k->type) {
+	case T_STRING:
+		if (*v == '\0')
+			return set_cause(cause, "%s needs a value", k->name);
+		free(*(char **)p);
+		*(char **)p = xstrdup(v);
+		return 0;
+	case T_SIZE:
+	case T_DURATION:
+	case T_UINT:
+		if (k->type == T_SIZE) {
+			if (conf_parse_size(v, &n, cause) == -1)
+				return -1;
+		} else if (k->type == T_DURATION) {
+			if (conf_parse_duration(v, &n, cause) == -1)
+				return -1;
+		} else {
+			const char	*suffix;
+
+			if (conf_number(v, &n, &suffix) == -1 ||
+			    *suffix != '\0' || n > UINT32_MAX)
+				return set_cause(cause, "bad number \"%s\" for "
+				    "%s (want a whole number)", v, k->name);
+		}
+		if (n < k->min)
+			return set_cause(cause, "%s = %s is below the minimum "
+			    "of %" PRIu64, k->name, v, k->min);
+		if (k->sz == sizeof(uint32_t)) {
+			if (n > UINT32_MAX)
+				return set_cause(cause, "%s = %s is too large",
+				    k->name, v);
+			*(uint32_t *)p = (uint32_t)n;
+		} else
+			*(uint64_t *)p = n;
+		return 0;
+	case T_RATE:
+		return conf_parse_rate(v, p, cause);
+	case T_CAP:
+		return conf_parse_cap(v, p, cause);
+	case T_BOOL:
+		if (conf_parse_bool(v, &b) == -1)
+			return set_cause(cause, "bad value \"%s\" for %s (want "
+			    "yes or no)", v, k->name);
+		*(int *)p = b;
+		return 0;
+	case T_STARTTLS:
+		if (strcmp(v, "no") == 0)
+			*(enum conf_starttls *)p = CONF_STARTTLS_NO;
+		else if (strcmp(v, "try") == 0)
+			*(enum conf_starttls *)p = CONF_STARTTLS_TRY;
+		else if (strcmp(v, "require") == 0)
+			*(enum conf_starttls *)p = CONF_STARTTLS_REQUIRE;
+		else
+			return set_cause(cause, "bad value \"%s\" for starttls "
+			    "(want no, try or require)", v);
+		return 0;
+	case T_REMOTE:
+		if (strcmp(v, "measure") == 0)
+			*(int *)p = 1;
+		else if (strcmp(v, "ignore") == 0)
+			*(int *)p = 0;
+		else
+			return set_cause(cause, "bad value \"%s\" for "
+			    "remote_images (want measure or ignore)", v);
+		return 0;
+	case T_UNKNOWN_IMAGES:
+		if (strcmp(v, "refuse") == 0)
+			*(int *)p = 1;
+		else if (strcmp(v, "allow") == 0)
+			*(int *)p = 0;
+		else
+			return set_cause(cause, "bad value \"%s\" for "
+			    "remote_images_unknown (want allow or refuse)", v);
+		return 0;
+	}
+	return set_cause(cause, "internal error: key type");
+}
+
+/* Strip white space at both ends, in place. */
+static char *
+conf_trim(char *s)
+{
+	char	*e;
+
+	while (isspace((unsigned char)*s))
+		s++;
+	e = s + strlen(s);
+	while (e > s && isspace((unsigned char)e[-1]))
+		*--e = '\0';
+	return s;
+}
+
+/* Cut a comment that starts a line or follows white space. */
+static void
+conf_uncomment(char *s)
+{
+	char	*p;
+
+	for (p = s; *p != '\0'; p++) {
+		if ((*p == ';' || *p == '#') &&
+		    (p == s || isspace((unsigned char)p[-1]))) {
+			*p = '\0';
+			return;
+		}
+	}
+}
+
+/* A list or domain name: a hostname-like token. */
+static int
+conf_valid_name(const char *s)
+{
+	if (*s == '\0' || strlen(s) > 253)
+		return 0;
+	for (; *s != '\0'; s++) {
+		if (!isalnum((unsigned char)*s) && *s != '.' && *s != '-' &&
+		    *s != '_')
+			return 0;
+	}
+	return 1;
+}
+
+/* Parse a whole file's text into a new conf. */
+int
+conf_parse(const char *text, size_t len, const char *fname, struct conf **out,
+    char **cause)
+{
+	struct conf		*c;
+	enum conf_section	 sect = S_DAEMON;
+	int			 have_sect = 0;
+	void			*base = NULL;
+	char			*copy, *line, *next, *eq, *key, *val, *err = NULL;
+	unsigned		 lineno = 0;
+	size_t			 i, j;
+	int			 found;
+
+	*out = NULL;
+	if (memchr(text, '\0', len) != NULL)
+		return set_cause(cause, "%s: contains a NUL byte", fname);
+	c = conf_defaults();
+	copy = xstrndup(text, len);
+	for (line = copy; line != NULL; line = next) {
+		lineno++;
+		if ((next = strchr(line, '\n')) != NULL)
+			*next++ = '\0';
+		conf_uncomment(line);
+		line = conf_trim(line);
+		if (*line == '\0')
+			continue;
+		if (*line == '[') {
+			char	*end = strchr(line, ']'), *name, *arg;
+
+			if (end == NULL || end[1] != '\0') {
+				set_cause(&err, "section header without a "
+				    "closing ]");
+				goto fail;
+			}
+			*end = '\0';
+			name = conf_trim(line + 1);
+			arg = name + strcspn(name, " \t");
+			if (*arg != '\0') {
+				*arg++ = '\0';
+				arg = conf_trim(arg);
+			}
+			found = 0;
+			for (i = 0; i < nitems(conf_section_names); i++) {
+				if (strcmp(name, conf_section_names[i]) == 0) {
+					sect = (enum conf_section)i;
+					found = 1;
+				}
+			}
+			if (!found) {
+				set_cause(&err, "unknown section [%s] (want "
+				    "daemon, smtp, caps, list NAME or domain "
+				    "NAME)", name);
+				goto fail;
+			}
+			if ((sect == S_LIST || sect == S_DOMAIN) !=
+			    (*arg != '\0')) {
+				set_cause(&err, *arg == '\0' ? "[%s] needs a "
+				    "name, e.g. [%s news.example.com]" :
+				    "[%s] takes no name", name, name);
+				goto fail;
+			}
+			if (*arg != '\0' && !conf_valid_name(arg)) {
+				set_cause(&err, "bad %s name \"%s\"", name, arg);
+				goto fail;
+			}
+			base = c;
+			if (sect == S_LIST) {
+				for (j = 0; j < c->nlists; j++)
+					if (strcasecmp(c->lists[j].name, arg) == 0)
+						break;
+				if (j < c->nlists) {
+					set_cause(&err, "[list %s] appears "
+					    "twice", arg);
+					goto fail;
+				}
+				c->lists = xreallocarray(c->lists,
+				    c->nlists + 1, sizeof *c->lists);
+				memset(&c->lists[c->nlists], 0,
+				    sizeof *c->lists);
+				c->lists[c->nlists].name = xstrtolower(arg);
+				base = &c->lists[c->nlists++];
+			} else if (sect == S_DOMAIN) {
+				for (j = 0; j < c->ndomains; j++)
+					if (strcasecmp(c->domains[j].name,
+					    arg) == 0)
+						break;
+				if (j < c->ndomains) {
+					set_cause(&err, "[domain %s] appears "
+					    "twice", arg);
+					goto fail;
+				}
+				c->domains = xreallocarray(c->domains,
+				    c->ndomains + 1, sizeof *c->domains);
+				memset(&c->domains[c->ndomains], 0,
+				    sizeof *c->domains);
+				c->domains[c->ndomains].name = xstrtolower(arg);
+				base = &c->domains[c->ndomains++];
+			}
+			have_sect = 1;
+			continue;
+		}
+		if ((eq = strchr(line, '=')) == NULL) {
+			set_cause(&err, "expected key = value, got \"%s\"",
+			    line);
+			goto fail;
+		}
+		if (!have_sect) {
+			set_cause(&err, "%s outside any section (put it under "
+			    "[daemon], [smtp] or [caps])", line);
+			goto fail;
+		}
+		*eq = '\0';
+		key = conf_trim(line);
+		val = conf_trim(eq + 1);
+		if (strlen(val) >= 2 && val[0] == '"' &&
+		    val[strlen(val) - 1] == '"') {
+			val[strlen(val) - 1] = '\0';
+			val++;
+		}
+		found = 0;
+		for (i = 0; i < nitems(conf_keys); i++) {
+			const struct conf_key	*k = &conf_keys[i];
+
+			if (k->section != sect || strcmp(k->name, key) != 0)
+				continue;
+			found = 1;
+			if (conf_set(k, (char *)base + k->off, val, &err) == -1)
+				goto fail;
+			if (sect == S_LIST)
+				((struct conf_list *)base)->set |= k->set;
+			break;
+		}
+		if (!found) {
+			set_cause(&err, "unknown key \"%s\" in [%s]", key,
+			    conf_section_names[sect]);
+			goto fail;
+		}
+	}
+	free(copy);
+	if (c->retry_min > c->retry_max) {
+		conf_free(c);
+		return set_cause(cause, "%s: [smtp] retry_min is longer than "
+		    "retry_max", fname);
+	}
+	if (c->nlists > 0 && c->policy.per_recipient.count == 0) {
+		/* nothing: lists may still set their own caps */
+	}
+	for (i = 0; i < c->ndomains; i++) {
+		/* A domain without its own rate follows domain_rate. */
+		if (c->domains[i].rate.per == 0)
+			c->domains[i].rate = c->domain_rate;
+	}
+	c->path = xstrdup(fname);
+	*out = c;
+	return 0;
+
+fail:
+	set_cause(cause, "%s:%u: %s", fname, lineno, err);
+	free(err);
+	free(copy);
+	conf_free(c);
+	return -1;
+}
+
+/* Read and parse a file. */
+int
+conf_load(const char *path, struct conf **out, char **cause)
+{
+	struct buf	 b;
+	char		 chunk[8192];
+	ssize_t		 n;
+	int		 fd, rv;
+
+	if ((fd = open(path, O_RDONLY | O_CLOEXEC)) == -1)
+		return set_cause(cause, "%s: %s", path, strerror(errno));
+	buf_init(&b);
+	while ((n = read(fd, chunk, sizeof chunk)) != 0) {
+		if (n == -1) {
+			if (errno == EINTR)
+				continue;
+			rv = set_cause(cause, "%s: %s", path, strerror(errno));
+			goto out;
+		}
+		buf_add(&b, chunk, (size_t)n);
+		if (b.len > CONF_MAX_FILE) {
+			rv = set_cause(cause, "%s: larger than 1 MiB; is this "
+			    "the config file?", path);
+			goto out;
+		}
+	}
+	rv = conf_parse(b.data == NULL ? "" : b.data, b.len, path, out, cause);
+out:
+	close(fd);
+	buf_free(&b);
+	return rv;
+}
+
+/* The policy of [caps] with the overrides of [list NAME] applied. */
+void
+conf_policy_for(const struct conf *c, const char *list, struct conf_policy *p)
+{
+	const struct conf_list	*l = NULL;
+	size_t			 i;
+
+	*p = c->policy;
+	for (i = 0; list != NULL && i < c->nlists; i++) {
+		if (strcasecmp(c->lists[i].name, list) == 0) {
+			l = &c->lists[i];
+			break;
+		}
+	}
+	if (l == NULL)
+		return;
+	if (l->set & CONF_SET_PER_RECIPIENT)
+		p->per_recipient = l->policy.per_recipient;
+	if (l->set & CONF_SET_MIN_GAP)
+		p->min_gap = l->policy.min_gap;
+	if (l->set & CONF_SET_MAX_HTML)
+		p->weigh.max_html = l->policy.weigh.max_html;
+	if (l->set & CONF_SET_MAX_IMAGES)
+		p->weigh.max_images = l->policy.weigh.max_images;
+	if (l->set & CONF_SET_MAX_IMAGE)
+		p->weigh.max_image = l->policy.weigh.max_image;
+	if (l->set & CONF_SET_MAX_IMAGE_TOTAL)
+		p->weigh.max_image_total = l->policy.weigh.max_image_total;
+	if (l->set & CONF_SET_MIN_TEXT)
+		p->weigh.min_text_per_image = l->policy.weigh.min_text_per_image;
+}
+
+/* The cadence for one recipient domain. */
+struct conf_rate
+conf_domain_rate(const struct conf *c, const char *domain)
+{
+	size_t	 i;
+
+	for (i = 0; i < c->ndomains; i++)
+		if (strcasecmp(c->domains[i].name, domain) == 0)
+			return c->domains[i].rate;
+	return c->domain_rate;
+}

@@ -1,0 +1,125 @@
+/*
+ * conf.h: the configuration file (INI), its defaults and its checks.
+ *
+ * Every error names FILE:LINE.  A struct conf is immutable once loaded;
+ * a reload builds a new one and swaps it in only when it is valid.
+ */
+#ifndef MANNERS_CONF_H
+#define MANNERS_CONF_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "weigh.h"
+
+/* A rate: `count` events per `per` seconds; count 0 means unlimited. */
+struct conf_rate {
+	uint64_t	count;
+	uint64_t	per;
+};
+
+/* A frequency cap: at most `count` messages in a sliding `window`. */
+struct conf_cap {
+	uint64_t	count;
+	uint64_t	window;
+};
+
+/* What the policy and the weigher apply to one list. */
+struct conf_policy {
+	struct conf_cap		per_recipient;
+	uint64_t		min_gap;
+	struct weigh_limits	weigh;
+};
+
+enum conf_starttls {
+	CONF_STARTTLS_NO,
+	CONF_STARTTLS_TRY,
+	CONF_STARTTLS_REQUIRE
+};
+
+struct conf_list {
+	char			*name;
+	unsigned		 set;		/* CONF_SET_* of overrides */
+	struct conf_policy	 policy;
+};
+
+struct conf_domain {
+	char			*name;
+	struct conf_rate	 rate;
+	unsigned		 concurrency;	/* 0: no per-domain limit */
+};
+
+struct conf {
+	char			*path;		/* NULL: built-in defaults */
+
+	/* [daemon] */
+	char			*socket;
+	char			*state_dir;
+	char			*public_listen;
+	char			*public_url;
+	char			*secret_file;
+	char			*metrics_listen;
+	char			*hostname;	/* Message-ID and HELO name */
+	size_t			 max_request;
+	uint64_t		 max_recipients;
+	uint64_t		 request_timeout;
+	uint64_t		 map_size;
+	uint64_t		 commit_interval_ms;
+	uint64_t		 commit_batch;
+
+	/* [smtp] */
+	char			*smtp_url;
+	char			*smtp_username;
+	char			*smtp_password_file;
+	char			*smtp_helo;
+	enum conf_starttls	 smtp_starttls;
+	unsigned		 concurrency;
+	struct conf_rate	 rate;
+	uint64_t		 burst;
+	struct conf_rate	 domain_rate;
+	uint64_t		 retry_min;
+	uint64_t		 retry_max;
+	uint64_t		 max_age;
+	uint64_t		 smtp_timeout;
+	uint64_t		 shutdown_timeout;
+
+	/* [caps] */
+	struct conf_policy	 policy;
+	int			 remote_images_measure;
+	uint64_t		 remote_timeout;
+	uint64_t		 remote_max_requests;
+
+	struct conf_list	*lists;
+	size_t			 nlists;
+	struct conf_domain	*domains;
+	size_t			 ndomains;
+};
+
+/* Which per-list values a [list NAME] section overrides. */
+#define CONF_SET_PER_RECIPIENT	0x01
+#define CONF_SET_MIN_GAP	0x02
+#define CONF_SET_MAX_HTML	0x04
+#define CONF_SET_MAX_IMAGES	0x08
+#define CONF_SET_MAX_IMAGE	0x10
+#define CONF_SET_MAX_IMAGE_TOTAL 0x20
+#define CONF_SET_MIN_TEXT	0x40
+
+struct conf	*conf_defaults(void);
+int		 conf_load(const char *, struct conf **, char **);
+int		 conf_parse(const char *, size_t, const char *, struct conf **,
+		     char **);
+void		 conf_free(struct conf *);
+
+/* The effective policy for a list (the [caps] section plus overrides). */
+void		 conf_policy_for(const struct conf *, const char *,
+		     struct conf_policy *);
+/* The effective rate for a recipient domain. */
+struct conf_rate conf_domain_rate(const struct conf *, const char *);
+
+/* Value parsers, shared with tests and the fuzzer. */
+int		 conf_parse_duration(const char *, uint64_t *, char **);
+int		 conf_parse_size(const char *, uint64_t *, char **);
+int		 conf_parse_rate(const char *, struct conf_rate *, char **);
+int		 conf_parse_cap(const char *, struct conf_cap *, char **);
+
+#endif

@@ -1,0 +1,30 @@
+/*
+ * log.h: one line per event on stderr, "level: message key=value ...".
+ * Under systemd (JOURNAL_STREAM set) each line carries a <N> syslog
+ * priority prefix so the journal records the level.
+ */
+#ifndef MANNERS_LOG_H
+#define MANNERS_LOG_H
+
+#include <stdarg.h>
+
+enum log_level {
+	LOG_LVL_ERROR = 0,
+	LOG_LVL_WARN,
+	LOG_LVL_INFO,
+	LOG_LVL_DEBUG
+};
+
+void	log_init(int, const char *);
+void	log_setlevel(int);
+int	log_getlevel(void);
+void	log_warn(const char *, ...) __attribute__((format(printf, 1, 2)));
+void	log_warnx(const char *, ...) __attribute__((format(printf, 1, 2)));
+void	log_info(const char *, ...) __attribute__((format(printf, 1, 2)));
+void	log_debug(const char *, ...) __attribute__((format(printf, 1, 2)));
+void	fatal(const char *, ...)
+	    __attribute__((format(printf, 1, 2), noreturn));
+void	fatalx(const char *, ...)
+	    __attribute__((format(printf, 1, 2), noreturn));
+
+#endif

@@ -1,0 +1,39 @@
+/*
+ * message.h: rendering one campaign message for one recipient as an
+ * RFC 5322 / MIME document with CRLF line ends, ready for SMTP DATA
+ * (libcurl does the dot-stuffing).
+ */
+#ifndef MANNERS_MESSAGE_H
+#define MANNERS_MESSAGE_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "util.h"
+
+struct campaign;
+
+#define MESSAGE_ID_MAX	160
+
+struct message_in {
+	const struct campaign	*campaign;
+	const char		*to_addr;
+	const char		*to_name;	/* NULL: none */
+	const char		*unsub_url;	/* NULL: no List-Unsubscribe */
+	const char		*unsub_mailto;	/* NULL: none */
+	const char		*hostname;	/* right side of Message-ID */
+	int64_t			 date;		/* for the Date: header */
+};
+
+int	message_render(const struct message_in *, struct buf *, char **);
+/* <HASH.CAMPAIGN@HOST>: the same for the same campaign and recipient. */
+void	message_id(const char *, const char *, const char *, char *, size_t);
+/* Body template substitution: {{name}}, {{name|fallback}}, {{address}},
+ * {{unsubscribe_url}}; `html` escapes the substituted values. */
+void	message_expand(const char *, const struct message_in *, int,
+	    struct buf *);
+void	message_qp(const char *, size_t, struct buf *);
+void	message_encode_header(const char *, const char *, struct buf *);
+void	message_format_date(int64_t, char *, size_t);
+
+#endif

@@ -1,0 +1,179 @@
+/*
+ * record.c: JSON records for campaigns.
+ */
+#include <stdlib.h>
+#include <string.h>
+
+#include <openssl/evp.h>
+
+#include "campaign.h"
+#include "log.h"
+#include "record.h"
+#include "util.h"
+
+/* Set a string member, or null. */
+static void
+record_str(json_t *o, const char *k, const char *v)
+{
+	json_object_set_new(o, k, v != NULL ? json_string(v) : json_null());
+}
+
+void
+record_digest(const struct campaign *c, char *out, size_t outsz)
+{
+	const char	*parts[] = { c->list, c->from_addr, c->from_name,
+	    c->reply_to, c->subject, c->text, c->html };
+	unsigned char	 md[EVP_MAX_MD_SIZE];
+	unsigned int	 mdlen = 0;
+	EVP_MD_CTX	*ctx;
+	size_t		 i;
+	int64_t		 t[2] = { c->send_after, c->expires };
+
+	if ((ctx = EVP_MD_CTX_new()) == NULL)
+		fatalx("EVP_MD_CTX_new");
+	EVP_DigestInit_ex(ctx, EVP_sha256(), NULL);
+	for (i = 0; i < nitems(parts); i++) {
+		const char	*p = parts[i] != NULL ? parts[i] : "";
+
+		/* The length prefix keeps ("ab","c") apart from ("a","bc"). */
+		size_t		 n = strlen(p);
+
+		EVP_DigestUpdate(ctx, &n, sizeof n);
+		EVP_DigestUpdate(ctx, p, n);
+	}
+	EVP_DigestUpdate(ctx, t, sizeof t);
+	EVP_DigestFinal_ex(ctx, md, &mdlen);
+	EVP_MD_CTX_free(ctx);
+	for (i = 0; i < mdlen && 2 * i + 2 < outsz; i++) {
+		out[2 * i] = "0123456789abcdef"[md[i] >> 4];
+		out[2 * i + 1] = "0123456789abcdef"[md[i] & 15];
+	}
+	out[2 * i] = '\0';
+}
+
+json_t *
+record_body_new(const struct campaign *c, const char *digest)
+{
+	json_t	*o = json_object();
+
+	record_str(o, "id", c->id);
+	record_str(o, "list", c->list);
+	record_str(o, "from", c->from_addr);
+	record_str(o, "from_name", c->from_name);
+	record_str(o, "reply_to", c->reply_to);
+	record_str(o, "subject", c->subject);
+	record_str(o, "text", c->text);
+	record_str(o, "html", c->html);
+	json_object_set_new(o, "send_after", json_integer(c->send_after));
+	json_object_set_new(o, "expires", json_integer(c->expires));
+	record_str(o, "digest", digest);
+	return o;
+}
+
+/* Copy a string member, or NULL when absent. */
+static char *
+record_get_str(json_t *o, const char *k)
+{
+	const char	*s = json_string_value(json_object_get(o, k));
+
+	return s != NULL ? xstrdup(s) : NULL;
+}
+
+/* Rebuild the campaign header (for rendering) from a stored body. */
+struct campaign *
+record_body_campaign(json_t *o)
+{
+	struct campaign	*c;
+
+	c = xcalloc(1, sizeof *c);
+	c->id = record_get_str(o, "id");
+	c->list = record_get_str(o, "list");
+	c->from_addr = record_get_str(o, "from");
+	c->from_name = record_get_str(o, "from_name");
+	c->reply_to = record_get_str(o, "reply_to");
+	c->subject = record_get_str(o, "subject");
+	c->text = record_get_str(o, "text");
+	c->html = record_get_str(o, "html");
+	c->send_after = json_integer_value(json_object_get(o, "send_after"));
+	c->expires = json_integer_value(json_object_get(o, "expires"));
+	if (c->id == NULL || c->list == NULL || c->from_addr == NULL ||
+	    c->subject == NULL || (c->text == NULL && c->html == NULL)) {
+		campaign_free(c);
+		return NULL;
+	}
+	return c;
+}
+
+json_t *
+record_state_new(const struct campaign *c, uint32_t lid, int64_t now)
+{
+	json_t	*o = json_object(), *counts = json_object();
+
+	record_str(o, "id", c->id);
+	record_str(o, "list", c->list);
+	json_object_set_new(o, "lid", json_integer(lid));
+	record_str(o, "state", RECORD_ACTIVE);
+	json_object_set_new(o, "created", json_integer(now));
+	json_object_set_new(o, "expires", json_integer(c->expires));
+	json_object_set_new(o, "send_after", json_integer(c->send_after));
+	json_object_set_new(counts, "recipients", json_integer(0));
+	json_object_set_new(counts, "accepted", json_integer(0));
+	json_object_set_new(counts, "deferred", json_integer(0));
+	json_object_set_new(counts, "queued", json_integer(0));
+	json_object_set_new(counts, "queued_deferred", json_integer(0));
+	json_object_set_new(counts, "sent", json_integer(0));
+	json_object_set_new(counts, "failed", json_integer(0));
+	json_object_set_new(counts, "cancelled", json_integer(0));
+	json_object_set_new(counts, "dropped", json_integer(0));
+	json_object_set_new(counts, "retries", json_integer(0));
+	json_object_set_new(counts, "rejected", json_object());
+	json_object_set_new(o, "counts", counts);
+	return o;
+}
+
+void
+record_count_add(json_t *state, const char *key, int64_t delta)
+{
+	json_t	*counts = json_object_get(state, "counts");
+	json_t	*v;
+
+	if (counts == NULL)
+		json_object_set_new(state, "counts", counts = json_object());
+	v = json_object_get(counts, key);
+	json_object_set_new(counts, key, json_integer((v != NULL ?
+	    json_integer_value(v) : 0) + delta));
+}
+
+int64_t
+record_count(json_t *state, const char *key)
+{
+	return json_integer_value(json_object_get(json_object_get(state,
+	    "counts"), key));
+}
+
+void
+record_reject_add(json_t *state, const char *reason, int64_t delta)
+{
+	json_t	*counts = json_object_get(state, "counts");
+	json_t	*rej = json_object_get(counts, "rejected"), *v;
+
+	if (rej == NULL)
+		json_object_set_new(counts, "rejected", rej = json_object());
+	v = json_object_get(rej, reason);
+	json_object_set_new(rej, reason, json_integer((v != NULL ?
+	    json_integer_value(v) : 0) + delta));
+}
+
+const char *
+record_state(json_t *state)
+{
+	const char	*s = json_string_value(json_object_get(state, "state"));
+
+	return s != NULL ? s : RECORD_ACTIVE;
+}
+
+void
+record_set_state(json_t *state, const char *s)
+{
+	json_object_set_new(state, "state", json_string(s));
+}

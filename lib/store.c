@@ -1,0 +1,959 @@
+/*
+ * store.c: LMDB behind an opaque interface.
+ *
+ * Records are small binary encodings with a version byte, except the
+ * campaign records, which are JSON (read rarely, written per commit
+ * group at most).
+ */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#include <lmdb.h>
+
+#include "store.h"
+#include "util.h"
+
+#define STORE_RCPT_VERSION	1
+#define STORE_JOB_VERSION	1
+#define CAMPAIGN_KEY_MAX	80
+#define STORE_HIST_MAX		256	/* newest entries kept per recipient */
+
+struct store {
+	MDB_env		*env;
+	MDB_dbi		 meta;
+	MDB_dbi		 campaigns;
+	MDB_dbi		 queue;
+	MDB_dbi		 rcpt;
+	MDB_dbi		 rids;
+	MDB_dbi		 lists;
+	MDB_dbi		 cr;
+	struct buf	 scratch;	/* encoding buffer, one writer at a time */
+};
+
+struct store_txn {
+	struct store	*s;
+	MDB_txn		*txn;
+	int		 write;
+};
+
+struct store_cursor {
+	MDB_cursor	*c;
+	MDB_val		 k;
+	MDB_val		 v;
+	int		 valid;
+};
+
+/* Turn an LMDB error into a cause; returns -1 or STORE_FULL. */
+static int
+store_err(int rc, char **cause, const char *what)
+{
+	if (rc == MDB_MAP_FULL) {
+		set_cause(cause, "%s: the store is full (LMDB map_size "
+		    "reached); raise map_size in [daemon]", what);
+		return STORE_FULL;
+	}
+	return set_cause(cause, "%s: %s", what, mdb_strerror(rc));
+}
+
+int
+store_open(const char *dir, uint64_t mapsize, struct store **out, char **cause)
+{
+	struct store	*s;
+	MDB_txn		*txn = NULL;
+	int		 rc;
+
+	*out = NULL;
+	if (mkdir(dir, 0750) == -1 && errno != EEXIST)
+		return set_cause(cause, "cannot create state directory %s: %s",
+		    dir, strerror(errno));
+	s = xcalloc(1, sizeof *s);
+	buf_init(&s->scratch);
+	if ((rc = mdb_env_create(&s->env)) != 0)
+		goto fail;
+	mdb_env_set_maxdbs(s->env, 16);
+	mdb_env_set_maxreaders(s->env, 126);
+	if ((rc = mdb_env_set_mapsize(s->env, (size_t)mapsize)) != 0)
+		goto fail;
+	/* NOTLS: read transactions are not tied to a thread. */
+	if ((rc = mdb_env_open(s->env, dir, MDB_NOTLS, 0640)) != 0)
+		goto fail;
+	if ((rc = mdb_txn_begin(s->env, NULL, 0, &txn)) != 0)
+		goto fail;
+	if ((rc = mdb_dbi_open(txn, "meta", MDB_CREATE, &s->meta)) != 0 ||
+	    (rc = mdb_dbi_open(txn, "campaigns", MDB_CREATE,
+	    &s->campaigns)) != 0 ||
+	    (rc = mdb_dbi_open(txn, "queue", MDB_CREATE, &s->queue)) != 0 ||
+	    (rc = mdb_dbi_open(txn, "rcpt", MDB_CREATE, &s->rcpt)) != 0 ||
+	    (rc = mdb_dbi_open(txn, "rids", MDB_CREATE, &s->rids)) != 0 ||
+	    (rc = mdb_dbi_open(txn, "lists", MDB_CREATE, &s->lists)) != 0 ||
+	    (rc = mdb_dbi_open(txn, "cr", MDB_CREATE, &s->cr)) != 0)
+		goto fail;
+	if ((rc = mdb_txn_commit(txn)) != 0) {
+		txn = NULL;
+		goto fail;
+	}
+	/* Clear reader slots left by a crashed process. */
+	mdb_reader_check(s->env, NULL);
+	*out = s;
+	return 0;
+
+fail:
+	if (txn != NULL)
+		mdb_txn_abort(txn);
+	set_cause(cause, "cannot open the store in %s: %s%s", dir,
+	    mdb_strerror(rc), rc == EAGAIN || rc == EBUSY ?
+	    " (is another mannersd using it?)" : "");
+	if (s->env != NULL)
+		mdb_env_close(s->env);
+	buf_free(&s->scratch);
+	free(s);
+	return -1;
+}
+
+void
+store_close(struct store *s)
+{
+	if (s == NULL)
+		return;
+	mdb_env_close(s->env);
+	buf_free(&s->scratch);
+	free(s);
+}
+
+int
+store_sync(struct store *s, char **cause)
+{
+	int	 rc;
+
+	if ((rc = mdb_env_sync(s->env, 1)) != 0)
+		return store_err(rc, cause, "sync");
+	return 0;
+}
+
+void
+store_usage(struct store *s, uint64_t *mapsize, uint64_t *used)
+{
+	MDB_envinfo	 info;
+	MDB_stat	 st;
+
+	mdb_env_info(s->env, &info);
+	mdb_env_stat(s->env, &st);
+	*mapsize = info.me_mapsize;
+	*used = (uint64_t)(info.me_last_pgno + 1) * st.ms_psize;
+}
+
+/* Raise the map size; only when no transaction is open in this process. */
+int
+store_grow(struct store *s, uint64_t size, char **cause)
+{
+	int	 rc;
+
+	if ((rc = mdb_env_set_mapsize(s->env, (size_t)size)) != 0)
+		return store_err(rc, cause, "grow map");
+	return 0;
+}
+
+int
+store_reader_check(struct store *s)
+{
+	int	 dead = 0;
+
+	mdb_reader_check(s->env, &dead);
+	return dead;
+}
+
+int
+store_begin(struct store *s, int write, struct store_txn **out, char **cause)
+{
+	struct store_txn	*t;
+	int			 rc;
+
+	t = xcalloc(1, sizeof *t);
+	t->s = s;
+	t->write = write;
+	if ((rc = mdb_txn_begin(s->env, NULL, write ? 0 : MDB_RDONLY,
+	    &t->txn)) != 0) {
+		free(t);
+		*out = NULL;
+		return store_err(rc, cause, "begin transaction");
+	}
+	*out = t;
+	return 0;
+}
+
+int
+store_commit(struct store_txn *t, char **cause)
+{
+	int	 rc;
+
+	rc = mdb_txn_commit(t->txn);
+	free(t);
+	if (rc != 0)
+		return store_err(rc, cause, "commit");
+	return 0;
+}
+
+void
+store_abort(struct store_txn *t)
+{
+	if (t == NULL)
+		return;
+	mdb_txn_abort(t->txn);
+	free(t);
+}
+
+void
+store_reset(struct store_txn *t)
+{
+	mdb_txn_reset(t->txn);
+}
+
+int
+store_renew(struct store_txn *t, char **cause)
+{
+	int	 rc;
+
+	if ((rc = mdb_txn_renew(t->txn)) != 0)
+		return store_err(rc, cause, "renew transaction");
+	return 0;
+}
+
+/* Get a value; 1 when absent. */
+static int
+store_get(struct store_txn *t, MDB_dbi dbi, const void *k, size_t klen,
+    MDB_val *v, char **cause)
+{
+	MDB_val	 key = { klen, (void *)k };
+	int	 rc;
+
+	if ((rc = mdb_get(t->txn, dbi, &key, v)) == MDB_NOTFOUND)
+		return 1;
+	if (rc != 0)
+		return store_err(rc, cause, "read");
+	return 0;
+}
+
+static int
+store_put(struct store_txn *t, MDB_dbi dbi, const void *k, size_t klen,
+    const void *v, size_t vlen, char **cause)
+{
+	MDB_val	 key = { klen, (void *)k }, val = { vlen, (void *)v };
+	int	 rc;
+
+	if ((rc = mdb_put(t->txn, dbi, &key, &val, 0)) != 0)
+		return store_err(rc, cause, "write");
+	return 0;
+}
+
+static int
+store_del(struct store_txn *t, MDB_dbi dbi, const void *k, size_t klen,
+    char **cause)
+{
+	MDB_val	 key = { klen, (void *)k };
+	int	 rc;
+
+	if ((rc = mdb_del(t->txn, dbi, &key, NULL)) == MDB_NOTFOUND)
+		return 1;
+	if (rc != 0)
+		return store_err(rc, cause, "delete");
+	return 0;
+}
+
+/* Allocate the next value of a named counter (starting at 1). */
+int
+store_next_id(struct store_txn *t, const char *name, uint64_t *id,
+    char **cause)
+{
+	MDB_val		 v;
+	uint8_t		 b[8];
+	uint64_t	 n = 1;
+	int		 rc;
+
+	if ((rc = store_get(t, t->s->meta, name, strlen(name), &v,
+	    cause)) < 0)
+		return rc;
+	if (rc == 0 && v.mv_size == 8)
+		n = be64dec(v.mv_data);
+	be64enc(b, n + 1);
+	if ((rc = store_put(t, t->s->meta, name, strlen(name), b, 8,
+	    cause)) < 0)
+		return rc;
+	*id = n;
+	return 0;
+}
+
+/* Campaign records: "s" + id holds state and counters, "b" + id the
+ * immutable content, so a counter update never rewrites the bodies. */
+static int
+store_campaign_read(struct store_txn *t, char kind, const char *id,
+    json_t **out, char **cause)
+{
+	json_error_t	 jerr;
+	MDB_val		 v;
+	char		 k[CAMPAIGN_KEY_MAX];
+	int		 rc;
+
+	*out = NULL;
+	if (snprintf(k, sizeof k, "%c%s", kind, id) >= (int)sizeof k)
+		return 1;
+	if ((rc = store_get(t, t->s->campaigns, k, strlen(k), &v,
+	    cause)) != 0)
+		return rc;
+	if ((*out = json_loadb(v.mv_data, v.mv_size, 0, &jerr)) == NULL)
+		return set_cause(cause, "campaign %s: corrupt record: %s", id,
+		    jerr.text);
+	return 0;
+}
+
+static int
+store_campaign_write(struct store_txn *t, char kind, const char *id,
+    json_t *j, char **cause)
+{
+	char	*s, k[CAMPAIGN_KEY_MAX];
+	int	 rc;
+
+	if (snprintf(k, sizeof k, "%c%s", kind, id) >= (int)sizeof k)
+		return set_cause(cause, "campaign id too long");
+	if ((s = json_dumps(j, JSON_COMPACT)) == NULL)
+		return set_cause(cause, "campaign %s: cannot encode", id);
+	rc = store_put(t, t->s->campaigns, k, strlen(k), s, strlen(s), cause);
+	free(s);
+	return rc;
+}
+
+int
+store_campaign_get(struct store_txn *t, const char *id, json_t **out,
+    char **cause)
+{
+	return store_campaign_read(t, 's', id, out, cause);
+}
+
+int
+store_campaign_put(struct store_txn *t, const char *id, json_t *j,
+    char **cause)
+{
+	return store_campaign_write(t, 's', id, j, cause);
+}
+
+int
+store_campaign_body_get(struct store_txn *t, const char *id, json_t **out,
+    char **cause)
+{
+	return store_campaign_read(t, 'b', id, out, cause);
+}
+
+int
+store_campaign_body_put(struct store_txn *t, const char *id, json_t *j,
+    char **cause)
+{
+	return store_campaign_write(t, 'b', id, j, cause);
+}
+
+/* The ids of every campaign, as a JSON array. */
+int
+store_campaign_list(struct store_txn *t, json_t **out, char **cause)
+{
+	MDB_cursor	*c;
+	MDB_val		 k, v;
+	int		 rc;
+
+	if ((rc = mdb_cursor_open(t->txn, t->s->campaigns, &c)) != 0)
+		return store_err(rc, cause, "cursor");
+	*out = json_array();
+	k.mv_size = 1;
+	k.mv_data = (void *)"s";
+	rc = mdb_cursor_get(c, &k, &v, MDB_SET_RANGE);
+	while (rc == 0 && k.mv_size > 1 && *(char *)k.mv_data == 's') {
+		json_array_append_new(*out, json_stringn((char *)k.mv_data + 1,
+		    k.mv_size - 1));
+		rc = mdb_cursor_get(c, &k, &v, MDB_NEXT);
+	}
+	mdb_cursor_close(c);
+	return 0;
+}
+
+/* A list's numeric id, created on first use when `create` is set. */
+int
+store_list_id(struct store_txn *t, const char *name, int create,
+    uint32_t *lid, char **cause)
+{
+	char		 key[300];
+	uint8_t		 ik[5], b[4];
+	MDB_val		 v;
+	uint64_t	 id;
+	int		 rc;
+
+	snprintf(key, sizeof key, "n%s", name);
+	if ((rc = store_get(t, t->s->lists, key, strlen(key), &v, cause)) < 0)
+		return rc;
+	if (rc == 0 && v.mv_size == 4) {
+		*lid = (uint32_t)(be64dec((uint8_t[8]){ 0, 0, 0, 0,
+		    ((uint8_t *)v.mv_data)[0], ((uint8_t *)v.mv_data)[1],
+		    ((uint8_t *)v.mv_data)[2], ((uint8_t *)v.mv_data)[3] }));
+		return 0;
+	}
+	if (!create)
+		return 1;
+	if ((rc = store_next_id(t, "lid", &id, cause)) < 0)
+		return rc;
+	b[0] = (uint8_t)(id >> 24);
+	b[1] = (uint8_t)(id >> 16);
+	b[2] = (uint8_t)(id >> 8);
+	b[3] = (uint8_t)id;
+	ik[0] = 'i';
+	memcpy(ik + 1, b, 4);
+	if ((rc = store_put(t, t->s->lists, key, strlen(key), b, 4,
+	    cause)) < 0 ||
+	    (rc = store_put(t, t->s->lists, ik, 5, name, strlen(name),
+	    cause)) < 0)
+		return rc;
+	*lid = (uint32_t)id;
+	return 0;
+}
+
+/* A list's name from its id; 1 when unknown. */
+int
+store_list_name(struct store_txn *t, uint32_t lid, char *out, size_t outsz)
+{
+	uint8_t		 ik[5];
+	MDB_val		 v;
+	int		 rc;
+
+	ik[0] = 'i';
+	ik[1] = (uint8_t)(lid >> 24);
+	ik[2] = (uint8_t)(lid >> 16);
+	ik[3] = (uint8_t)(lid >> 8);
+	ik[4] = (uint8_t)lid;
+	if ((rc = store_get(t, t->s->lists, ik, 5, &v, NULL)) != 0)
+		return rc;
+	snprintf(out, outsz, "%.*s", (int)v.mv_size, (char *)v.mv_data);
+	return 0;
+}
+
+/* A recipient's normalised address from its id; 1 when unknown. */
+int
+store_rid_addr(struct store_txn *t, uint64_t rid, char *out, size_t outsz)
+{
+	uint8_t	 k[8];
+	MDB_val	 v;
+	int	 rc;
+
+	be64enc(k, rid);
+	if ((rc = store_get(t, t->s->rids, k, 8, &v, NULL)) != 0)
+		return rc;
+	snprintf(out, outsz, "%.*s", (int)v.mv_size, (char *)v.mv_data);
+	return 0;
+}
+
+/* Binary encoding helpers. */
+static void
+enc_u8(struct buf *b, uint8_t v)
+{
+	buf_add(b, &v, 1);
+}
+
+static void
+enc_u32(struct buf *b, uint32_t v)
+{
+	uint8_t	 x[4] = { (uint8_t)(v >> 24), (uint8_t)(v >> 16),
+	    (uint8_t)(v >> 8), (uint8_t)v };
+
+	buf_add(b, x, 4);
+}
+
+static void
+enc_u64(struct buf *b, uint64_t v)
+{
+	uint8_t	 x[8];
+
+	be64enc(x, v);
+	buf_add(b, x, 8);
+}
+
+static void
+enc_str(struct buf *b, const char *s)
+{
+	size_t	 n = strlen(s);
+
+	if (n > 255)
+		n = 255;
+	enc_u8(b, (uint8_t)n);
+	buf_add(b, s, n);
+}
+
+struct dec {
+	const uint8_t	*p;
+	size_t		 left;
+	int		 bad;
+};
+
+static uint64_t
+dec_n(struct dec *d, size_t n)
+{
+	uint64_t	 v = 0;
+	size_t		 i;
+
+	if (d->left < n) {
+		d->bad = 1;
+		d->left = 0;
+		return 0;
+	}
+	for (i = 0; i < n; i++)
+		v = (v << 8) | d->p[i];
+	d->p += n;
+	d->left -= n;
+	return v;
+}
+
+static void
+dec_str(struct dec *d, char *out, size_t outsz)
+{
+	size_t	 n = (size_t)dec_n(d, 1);
+
+	if (d->left < n || n >= outsz) {
+		d->bad = 1;
+		d->left = 0;
+		out[0] = '\0';
+		return;
+	}
+	memcpy(out, d->p, n);
+	out[n] = '\0';
+	d->p += n;
+	d->left -= n;
+}
+
+void
+store_rcpt_init(struct store_rcpt *r)
+{
+	memset(r, 0, sizeof *r);
+}
+
+void
+store_rcpt_free(struct store_rcpt *r)
+{
+	free(r->unsub);
+	free(r->hist);
+	store_rcpt_init(r);
+}
+
+/* Empty the record but keep its arrays for reuse. */
+static void
+store_rcpt_clear(struct store_rcpt *r)
+{
+	struct store_unsub	*u = r->unsub;
+	struct store_hist	*h = r->hist;
+	size_t			 cu = r->cap_unsub, ch = r->cap_hist;
+
+	memset(r, 0, sizeof *r);
+	r->unsub = u;
+	r->hist = h;
+	r->cap_unsub = cu;
+	r->cap_hist = ch;
+}
+
+void
+store_rcpt_add_hist(struct store_rcpt *r, const struct store_hist *h)
+{
+	if (r->nhist == r->cap_hist) {
+		r->cap_hist = r->cap_hist == 0 ? 4 : r->cap_hist * 2;
+		r->hist = xreallocarray(r->hist, r->cap_hist, sizeof *r->hist);
+	}
+	r->hist[r->nhist++] = *h;
+}
+
+/* Add or replace an unsubscribe entry (lid 0: every list). */
+static void
+store_rcpt_add_unsub(struct store_rcpt *r, const struct store_unsub *u)
+{
+	if (r->nunsub == r->cap_unsub) {
+		r->cap_unsub = r->cap_unsub == 0 ? 2 : r->cap_unsub * 2;
+		r->unsub = xreallocarray(r->unsub, r->cap_unsub,
+		    sizeof *r->unsub);
+	}
+	r->unsub[r->nunsub++] = *u;
+}
+
+/* Read a recipient; 1 (and an empty record) when never seen. */
+int
+store_rcpt_get(struct store_txn *t, const char *naddr, struct store_rcpt *r,
+    char **cause)
+{
+	struct store_hist	 h;
+	struct store_unsub	 u;
+	struct dec		 d;
+	MDB_val			 v;
+	size_t			 i, n;
+	int			 rc;
+
+	store_rcpt_clear(r);
+	if ((rc = store_get(t, t->s->rcpt, naddr, strlen(naddr), &v,
+	    cause)) != 0)
+		return rc;
+	d.p = v.mv_data;
+	d.left = v.mv_size;
+	d.bad = 0;
+	if (dec_n(&d, 1) != STORE_RCPT_VERSION)
+		return set_cause(cause, "recipient %s: unknown record version",
+		    naddr);
+	r->rid = dec_n(&d, 8);
+	r->suppressed = (int64_t)dec_n(&d, 8);
+	dec_str(&d, r->suppress_why, sizeof r->suppress_why);
+	r->pref_count = (uint32_t)dec_n(&d, 4);
+	r->pref_window = (uint32_t)dec_n(&d, 4);
+	r->pref_time = (int64_t)dec_n(&d, 8);
+	r->pref_source = (uint8_t)dec_n(&d, 1);
+	n = (size_t)dec_n(&d, 2);
+	for (i = 0; i < n && !d.bad; i++) {
+		u.lid = (uint32_t)dec_n(&d, 4);
+		u.time = (int64_t)dec_n(&d, 8);
+		u.source = (uint8_t)dec_n(&d, 1);
+		store_rcpt_add_unsub(r, &u);
+	}
+	n = (size_t)dec_n(&d, 2);
+	for (i = 0; i < n && !d.bad; i++) {
+		h.time = (int64_t)dec_n(&d, 8);
+		h.lid = (uint32_t)dec_n(&d, 4);
+		h.state = (uint8_t)dec_n(&d, 1);
+		dec_str(&d, h.campaign, sizeof h.campaign);
+		store_rcpt_add_hist(r, &h);
+	}
+	if (d.bad)
+		return set_cause(cause, "recipient %s: truncated record", naddr);
+	return 0;
+}
+
+/* Write a recipient; a new one gets an id and a reverse mapping. */
+int
+store_rcpt_put(struct store_txn *t, const char *naddr,
+    const struct store_rcpt *r, char **cause)
+{
+	struct buf	*b = &t->s->scratch;
+	uint8_t		 k[8];
+	uint64_t	 rid = r->rid;
+	size_t		 i;
+	int		 rc;
+
+	if (rid == 0) {
+		if ((rc = store_next_id(t, "rid", &rid, cause)) < 0)
+			return rc;
+		((struct store_rcpt *)r)->rid = rid;
+		be64enc(k, rid);
+		if ((rc = store_put(t, t->s->rids, k, 8, naddr, strlen(naddr),
+		    cause)) < 0)
+			return rc;
+	}
+	buf_reset(b);
+	enc_u8(b, STORE_RCPT_VERSION);
+	enc_u64(b, rid);
+	enc_u64(b, (uint64_t)r->suppressed);
+	enc_str(b, r->suppress_why);
+	enc_u32(b, r->pref_count);
+	enc_u32(b, r->pref_window);
+	enc_u64(b, (uint64_t)r->pref_time);
+	enc_u8(b, r->pref_source);
+	enc_u8(b, (uint8_t)(r->nunsub >> 8));
+	enc_u8(b, (uint8_t)r->nunsub);
+	for (i = 0; i < r->nunsub; i++) {
+		enc_u32(b, r->unsub[i].lid);
+		enc_u64(b, (uint64_t)r->unsub[i].time);
+		enc_u8(b, r->unsub[i].source);
+	}
+	enc_u8(b, (uint8_t)(r->nhist >> 8));
+	enc_u8(b, (uint8_t)r->nhist);
+	for (i = 0; i < r->nhist; i++) {
+		enc_u64(b, (uint64_t)r->hist[i].time);
+		enc_u32(b, r->hist[i].lid);
+		enc_u8(b, r->hist[i].state);
+		enc_str(b, r->hist[i].campaign);
+	}
+	return store_put(t, t->s->rcpt, naddr, strlen(naddr), b->data, b->len,
+	    cause);
+}
+
+/* Drop sent history older than `before`, and keep at most the newest. */
+void
+store_rcpt_prune(struct store_rcpt *r, int64_t before)
+{
+	size_t	 i, j = 0, drop;
+
+	for (i = 0; i < r->nhist; i++) {
+		if (r->hist[i].state == STORE_HIST_SENT &&
+		    r->hist[i].time < before)
+			continue;
+		r->hist[j++] = r->hist[i];
+	}
+	r->nhist = j;
+	if (r->nhist > STORE_HIST_MAX) {
+		drop = r->nhist - STORE_HIST_MAX;
+		memmove(r->hist, r->hist + drop, STORE_HIST_MAX *
+		    sizeof *r->hist);
+		r->nhist = STORE_HIST_MAX;
+	}
+}
+
+/*
+ * Set the history entry of `campaign` to `state` at `time`, or remove it
+ * when state is 0 (a cancelled or failed job releases its slot).
+ * Returns 1 when there was no such entry.
+ */
+int
+store_rcpt_hist_set(struct store_rcpt *r, const char *campaign, int state,
+    int64_t time)
+{
+	size_t	 i;
+
+	for (i = 0; i < r->nhist; i++) {
+		if (strcmp(r->hist[i].campaign, campaign) != 0)
+			continue;
+		if (state == 0) {
+			memmove(&r->hist[i], &r->hist[i + 1],
+			    (r->nhist - i - 1) * sizeof *r->hist);
+			r->nhist--;
+		} else {
+			r->hist[i].state = (uint8_t)state;
+			r->hist[i].time = time;
+		}
+		return 0;
+	}
+	return 1;
+}
+
+void
+store_queue_key(uint8_t *key, int64_t due, uint64_t seq)
+{
+	be64enc(key, (uint64_t)(due < 0 ? 0 : due));
+	be64enc(key + 8, seq);
+}
+
+/* Decode a job value. */
+static int
+store_job_decode(const MDB_val *k, const MDB_val *v, struct store_job *j)
+{
+	struct dec	 d;
+
+	if (k->mv_size != STORE_KEY_LEN)
+		return -1;
+	memcpy(j->key, k->mv_data, STORE_KEY_LEN);
+	j->due = (int64_t)be64dec(j->key);
+	d.p = v->mv_data;
+	d.left = v->mv_size;
+	d.bad = 0;
+	if (dec_n(&d, 1) != STORE_JOB_VERSION)
+		return -1;
+	j->queued = (int64_t)dec_n(&d, 8);
+	j->attempts = (uint32_t)dec_n(&d, 4);
+	j->flags = (uint8_t)dec_n(&d, 1);
+	j->lid = (uint32_t)dec_n(&d, 4);
+	j->rid = dec_n(&d, 8);
+	dec_str(&d, j->campaign, sizeof j->campaign);
+	dec_str(&d, j->addr, sizeof j->addr);
+	dec_str(&d, j->name, sizeof j->name);
+	return d.bad ? -1 : 0;
+}
+
+/* Queue a job; its key (due | fresh sequence) is filled in. */
+int
+store_queue_put(struct store_txn *t, struct store_job *j, char **cause)
+{
+	struct buf	*b = &t->s->scratch;
+	uint64_t	 seq;
+	int		 rc;
+
+	if ((rc = store_next_id(t, "seq", &seq, cause)) < 0)
+		return rc;
+	store_queue_key(j->key, j->due, seq);
+	buf_reset(b);
+	enc_u8(b, STORE_JOB_VERSION);
+	enc_u64(b, (uint64_t)j->queued);
+	enc_u32(b, j->attempts);
+	enc_u8(b, j->flags);
+	enc_u32(b, j->lid);
+	enc_u64(b, j->rid);
+	enc_str(b, j->campaign);
+	enc_str(b, j->addr);
+	enc_str(b, j->name);
+	return store_put(t, t->s->queue, j->key, STORE_KEY_LEN, b->data,
+	    b->len, cause);
+}
+
+int
+store_queue_get(struct store_txn *t, const uint8_t *key, struct store_job *j,
+    char **cause)
+{
+	MDB_val	 k = { STORE_KEY_LEN, (void *)key }, v;
+	int	 rc;
+
+	if ((rc = store_get(t, t->s->queue, key, STORE_KEY_LEN, &v,
+	    cause)) != 0)
+		return rc;
+	if (store_job_decode(&k, &v, j) == -1)
+		return set_cause(cause, "corrupt queue record");
+	return 0;
+}
+
+int
+store_queue_del(struct store_txn *t, const uint8_t *key, char **cause)
+{
+	return store_del(t, t->s->queue, key, STORE_KEY_LEN, cause);
+}
+
+uint64_t
+store_queue_count(struct store_txn *t)
+{
+	MDB_stat	 st;
+
+	if (mdb_stat(t->txn, t->s->queue, &st) != 0)
+		return 0;
+	return st.ms_entries;
+}
+
+/* Open a cursor at the first key >= `from` (NULL: the start). */
+int
+store_queue_seek(struct store_txn *t, const uint8_t *from,
+    struct store_cursor **out, char **cause)
+{
+	struct store_cursor	*c;
+	int			 rc;
+
+	c = xcalloc(1, sizeof *c);
+	if ((rc = mdb_cursor_open(t->txn, t->s->queue, &c->c)) != 0) {
+		free(c);
+		return store_err(rc, cause, "cursor");
+	}
+	if (from != NULL) {
+		c->k.mv_size = STORE_KEY_LEN;
+		c->k.mv_data = (void *)from;
+		rc = mdb_cursor_get(c->c, &c->k, &c->v, MDB_SET_RANGE);
+	} else
+		rc = mdb_cursor_get(c->c, &c->k, &c->v, MDB_FIRST);
+	c->valid = rc == 0;
+	*out = c;
+	return 0;
+}
+
+int
+store_queue_first(struct store_txn *t, struct store_cursor **out, char **cause)
+{
+	return store_queue_seek(t, NULL, out, cause);
+}
+
+/* The job under the cursor: 1 when there is one, 0 at the end. */
+int
+store_cursor_job(struct store_cursor *c, struct store_job *j)
+{
+	while (c->valid) {
+		if (store_job_decode(&c->k, &c->v, j) == 0)
+			return 1;
+		/* A corrupt record is skipped rather than wedging the drain. */
+		store_cursor_next(c);
+	}
+	return 0;
+}
+
+int
+store_cursor_next(struct store_cursor *c)
+{
+	if (c->valid)
+		c->valid = mdb_cursor_get(c->c, &c->k, &c->v, MDB_NEXT) == 0;
+	return c->valid;
+}
+
+void
+store_cursor_close(struct store_cursor *c)
+{
+	if (c == NULL)
+		return;
+	mdb_cursor_close(c->c);
+	free(c);
+}
+
+/* The cr key: campaign NUL address. */
+static size_t
+store_cr_key(const char *campaign, const char *naddr, char *k, size_t ksz)
+{
+	size_t	 a = strlen(campaign), b = strlen(naddr);
+
+	if (a + 1 + b > ksz)
+		return 0;
+	memcpy(k, campaign, a);
+	k[a] = '\0';
+	memcpy(k + a + 1, naddr, b);
+	return a + 1 + b;
+}
+
+int
+store_cr_get(struct store_txn *t, const char *campaign, const char *naddr,
+    struct store_cr *cr, char **cause)
+{
+	char	 k[400];
+	size_t	 klen;
+	MDB_val	 v;
+	int	 rc;
+
+	if ((klen = store_cr_key(campaign, naddr, k, sizeof k)) == 0)
+		return set_cause(cause, "key too long");
+	if ((rc = store_get(t, t->s->cr, k, klen, &v, cause)) != 0)
+		return rc;
+	if (v.mv_size != 1 + STORE_KEY_LEN + 8)
+		return set_cause(cause, "corrupt delivery record");
+	cr->state = ((uint8_t *)v.mv_data)[0];
+	memcpy(cr->key, (uint8_t *)v.mv_data + 1, STORE_KEY_LEN);
+	cr->time = (int64_t)be64dec((uint8_t *)v.mv_data + 1 + STORE_KEY_LEN);
+	return 0;
+}
+
+int
+store_cr_put(struct store_txn *t, const char *campaign, const char *naddr,
+    const struct store_cr *cr, char **cause)
+{
+	char	 k[400];
+	uint8_t	 v[1 + STORE_KEY_LEN + 8];
+	size_t	 klen;
+
+	if ((klen = store_cr_key(campaign, naddr, k, sizeof k)) == 0)
+		return set_cause(cause, "key too long");
+	v[0] = cr->state;
+	memcpy(v + 1, cr->key, STORE_KEY_LEN);
+	be64enc(v + 1 + STORE_KEY_LEN, (uint64_t)cr->time);
+	return store_put(t, t->s->cr, k, klen, v, sizeof v, cause);
+}
+
+int
+store_cr_each(struct store_txn *t, const char *campaign,
+    int (*fn)(const char *, struct store_cr *, void *), void *arg,
+    char **cause)
+{
+	MDB_cursor	*c;
+	MDB_val		 k, v;
+	struct store_cr	 cr;
+	char		 addr[STORE_ADDR_MAX + 1];
+	size_t		 plen = strlen(campaign) + 1, alen;
+	int		 rc, stop = 0;
+
+	if ((rc = mdb_cursor_open(t->txn, t->s->cr, &c)) != 0)
+		return store_err(rc, cause, "cursor");
+	k.mv_size = plen;
+	k.mv_data = (void *)campaign;	/* includes the NUL */
+	rc = mdb_cursor_get(c, &k, &v, MDB_SET_RANGE);
+	while (rc == 0 && !stop) {
+		if (k.mv_size < plen || memcmp(k.mv_data, campaign, plen) != 0)
+			break;
+		alen = k.mv_size - plen;
+		if (alen <= STORE_ADDR_MAX && v.mv_size == 1 +
+		    STORE_KEY_LEN + 8) {
+			memcpy(addr, (char *)k.mv_data + plen, alen);
+			addr[alen] = '\0';
+			cr.state = ((uint8_t *)v.mv_data)[0];
+			memcpy(cr.key, (uint8_t *)v.mv_data + 1, STORE_KEY_LEN);
+			cr.time = (int64_t)be64dec((uint8_t *)v.mv_data + 1 +
+			    STORE_KEY_LEN);
+			stop = fn(addr, &cr, arg);
+		}
+		rc = mdb_cursor_get(c, &k, &v, MDB_NEXT);
+	}
+	mdb_cursor_close(c);
+	return 0;
+}

@@ -1,0 +1,172 @@
+/*
+ * store.h: the durable state, in LMDB.
+ *
+ * Databases (all in one environment under state_dir):
+ *   meta       counters: next queue sequence, next recipient id, ...
+ *   campaigns  "s" id -> JSON state and counters; "b" id -> content
+ *   queue      due time (8, BE) | sequence (8, BE) -> job
+ *   rcpt       normalised address -> recipient record (history, flags)
+ *   rids       recipient id (8, BE) -> normalised address
+ *   lists      "n" name -> list id, "i" id (4, BE) -> name
+ *   cr         campaign id NUL normalised address -> delivery state
+ *
+ * Callers never see LMDB types.  Functions return 0 on success, 1 for
+ * "not found" where that is a normal answer, and -1 on error with
+ * *cause set; STORE_FULL marks an error caused by a full map.
+ */
+#ifndef MANNERS_STORE_H
+#define MANNERS_STORE_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include <jansson.h>
+
+#define STORE_KEY_LEN	16
+#define STORE_ADDR_MAX	255
+
+struct store;
+struct store_txn;
+struct store_cursor;
+
+/* A queued delivery. */
+struct store_job {
+	uint8_t		 key[STORE_KEY_LEN];	/* due | seq */
+	int64_t		 due;
+	int64_t		 queued;	/* first queued, for max_age */
+	uint32_t	 attempts;
+	uint8_t		 flags;		/* STORE_JOB_* */
+	uint32_t	 lid;
+	uint64_t	 rid;
+	char		 campaign[72];
+	char		 addr[STORE_ADDR_MAX + 1];	/* as given */
+	char		 name[256];			/* may be empty */
+};
+
+#define STORE_JOB_DEFERRED	0x01	/* admitted for later, not now */
+
+enum store_hist_state {
+	STORE_HIST_RESERVED = 1,	/* queued, not yet sent */
+	STORE_HIST_SENT = 2
+};
+
+struct store_hist {
+	int64_t		 time;		/* due time, or when sent */
+	uint32_t	 lid;
+	uint8_t		 state;
+	char		 campaign[72];
+};
+
+enum store_source {
+	STORE_SRC_ADMIN = 1,
+	STORE_SRC_LINK = 2,
+	STORE_SRC_ONECLICK = 3,
+	STORE_SRC_BOUNCE = 4
+};
+
+struct store_unsub {
+	uint32_t	 lid;		/* 0: every list */
+	int64_t		 time;
+	uint8_t		 source;
+};
+
+/* Everything known about one recipient. */
+struct store_rcpt {
+	uint64_t		 rid;
+	int64_t			 suppressed;	/* 0: not suppressed */
+	char			 suppress_why[128];
+	uint32_t		 pref_count;	/* 0: no preference */
+	uint32_t		 pref_window;
+	int64_t			 pref_time;
+	uint8_t			 pref_source;
+	struct store_unsub	*unsub;
+	size_t			 nunsub;
+	struct store_hist	*hist;
+	size_t			 nhist;
+	size_t			 cap_unsub;	/* allocated sizes */
+	size_t			 cap_hist;
+};
+
+enum store_cr_state {
+	STORE_CR_QUEUED = 1,
+	STORE_CR_SENT = 2,
+	STORE_CR_FAILED = 3,
+	STORE_CR_CANCELLED = 4,
+	STORE_CR_DROPPED = 5		/* unsubscribed while queued */
+};
+
+struct store_cr {
+	uint8_t		 state;
+	uint8_t		 key[STORE_KEY_LEN];	/* queue key while queued */
+	int64_t		 time;
+};
+
+#define STORE_FULL	(-2)
+
+int	 store_open(const char *, uint64_t, struct store **, char **);
+void	 store_close(struct store *);
+int	 store_sync(struct store *, char **);
+/* Map size and bytes in use, for metrics and growth. */
+void	 store_usage(struct store *, uint64_t *, uint64_t *);
+int	 store_grow(struct store *, uint64_t, char **);
+int	 store_reader_check(struct store *);
+
+int	 store_begin(struct store *, int, struct store_txn **, char **);
+int	 store_commit(struct store_txn *, char **);
+void	 store_abort(struct store_txn *);
+/* A read transaction that is kept for reuse (reset and renewed). */
+void	 store_reset(struct store_txn *);
+int	 store_renew(struct store_txn *, char **);
+
+int	 store_next_id(struct store_txn *, const char *, uint64_t *, char **);
+
+int	 store_campaign_get(struct store_txn *, const char *, json_t **,
+	    char **);
+int	 store_campaign_put(struct store_txn *, const char *, json_t *,
+	    char **);
+int	 store_campaign_body_get(struct store_txn *, const char *, json_t **,
+	    char **);
+int	 store_campaign_body_put(struct store_txn *, const char *, json_t *,
+	    char **);
+int	 store_campaign_list(struct store_txn *, json_t **, char **);
+
+int	 store_list_id(struct store_txn *, const char *, int, uint32_t *,
+	    char **);
+int	 store_list_name(struct store_txn *, uint32_t, char *, size_t);
+int	 store_rid_addr(struct store_txn *, uint64_t, char *, size_t);
+
+void	 store_rcpt_init(struct store_rcpt *);
+void	 store_rcpt_free(struct store_rcpt *);
+int	 store_rcpt_get(struct store_txn *, const char *, struct store_rcpt *,
+	    char **);
+int	 store_rcpt_put(struct store_txn *, const char *,
+	    const struct store_rcpt *, char **);
+void	 store_rcpt_add_hist(struct store_rcpt *, const struct store_hist *);
+void	 store_rcpt_prune(struct store_rcpt *, int64_t);
+/* Mark or drop the history entry of one campaign. */
+int	 store_rcpt_hist_set(struct store_rcpt *, const char *, int, int64_t);
+
+int	 store_queue_put(struct store_txn *, struct store_job *, char **);
+int	 store_queue_get(struct store_txn *, const uint8_t *,
+	    struct store_job *, char **);
+int	 store_queue_del(struct store_txn *, const uint8_t *, char **);
+void	 store_queue_key(uint8_t *, int64_t, uint64_t);
+/* Walk the queue from the start, in due order. */
+int	 store_queue_first(struct store_txn *, struct store_cursor **,
+	    char **);
+int	 store_queue_seek(struct store_txn *, const uint8_t *,
+	    struct store_cursor **, char **);
+int	 store_cursor_job(struct store_cursor *, struct store_job *);
+int	 store_cursor_next(struct store_cursor *);
+void	 store_cursor_close(struct store_cursor *);
+uint64_t store_queue_count(struct store_txn *);
+
+int	 store_cr_get(struct store_txn *, const char *, const char *,
+	    struct store_cr *, char **);
+int	 store_cr_put(struct store_txn *, const char *, const char *,
+	    const struct store_cr *, char **);
+/* Call fn for every (address, state) of a campaign; stop on non-zero. */
+int	 store_cr_each(struct store_txn *, const char *,
+	    int (*)(const char *, struct store_cr *, void *), void *, char **);
+
+#endif

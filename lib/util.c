@@ -1,0 +1,249 @@
+/*
+ * util.c: allocation wrappers, the byte buffer and small helpers.
+ */
+#include <ctype.h>
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "log.h"
+#include "util.h"
+
+void *
+xmalloc(size_t size)
+{
+	void	*p;
+
+	if (size == 0)
+		size = 1;
+	if ((p = malloc(size)) == NULL)
+		fatal("xmalloc: %zu bytes", size);
+	return p;
+}
+
+void *
+xcalloc(size_t nmemb, size_t size)
+{
+	void	*p;
+
+	if (nmemb == 0 || size == 0)
+		nmemb = size = 1;
+	if ((p = calloc(nmemb, size)) == NULL)
+		fatal("xcalloc: %zu * %zu bytes", nmemb, size);
+	return p;
+}
+
+void *
+xrealloc(void *ptr, size_t size)
+{
+	return xreallocarray(ptr, 1, size);
+}
+
+void *
+xreallocarray(void *ptr, size_t nmemb, size_t size)
+{
+	void	*p;
+
+	if (nmemb == 0 || size == 0)
+		nmemb = size = 1;
+	if (size != 0 && nmemb > SIZE_MAX / size)
+		fatalx("xreallocarray: %zu * %zu overflows", nmemb, size);
+	if ((p = realloc(ptr, nmemb * size)) == NULL)
+		fatal("xreallocarray: %zu * %zu bytes", nmemb, size);
+	return p;
+}
+
+char *
+xstrdup(const char *s)
+{
+	char	*p;
+
+	if ((p = strdup(s)) == NULL)
+		fatal("xstrdup");
+	return p;
+}
+
+char *
+xstrndup(const char *s, size_t n)
+{
+	char	*p;
+
+	if ((p = strndup(s, n)) == NULL)
+		fatal("xstrndup");
+	return p;
+}
+
+int
+xvasprintf(char **ret, const char *fmt, va_list ap)
+{
+	int	 n;
+
+	if ((n = vasprintf(ret, fmt, ap)) == -1)
+		fatal("xvasprintf");
+	return n;
+}
+
+int
+xasprintf(char **ret, const char *fmt, ...)
+{
+	va_list	 ap;
+	int	 n;
+
+	va_start(ap, fmt);
+	n = xvasprintf(ret, fmt, ap);
+	va_end(ap);
+	return n;
+}
+
+int
+set_cause(char **cause, const char *fmt, ...)
+{
+	va_list	 ap;
+
+	if (cause == NULL)
+		return -1;
+	va_start(ap, fmt);
+	xvasprintf(cause, fmt, ap);
+	va_end(ap);
+	return -1;
+}
+
+void
+buf_init(struct buf *b)
+{
+	b->data = NULL;
+	b->len = b->cap = 0;
+}
+
+void
+buf_free(struct buf *b)
+{
+	free(b->data);
+	buf_init(b);
+}
+
+void
+buf_reset(struct buf *b)
+{
+	b->len = 0;
+	if (b->data != NULL)
+		b->data[0] = '\0';
+}
+
+void
+buf_reserve(struct buf *b, size_t more)
+{
+	size_t	 want;
+
+	if (more > SIZE_MAX - b->len - 1)
+		fatalx("buf_reserve: %zu bytes overflows", more);
+	want = b->len + more + 1;
+	if (want <= b->cap)
+		return;
+	if (b->cap == 0)
+		b->cap = 64;
+	while (b->cap < want)
+		b->cap = b->cap > SIZE_MAX / 2 ? want : b->cap * 2;
+	b->data = xrealloc(b->data, b->cap);
+}
+
+void
+buf_add(struct buf *b, const void *p, size_t n)
+{
+	buf_reserve(b, n);
+	if (n != 0)
+		memcpy(b->data + b->len, p, n);
+	b->len += n;
+	b->data[b->len] = '\0';
+}
+
+void
+buf_adds(struct buf *b, const char *s)
+{
+	buf_add(b, s, strlen(s));
+}
+
+void
+buf_addc(struct buf *b, char c)
+{
+	buf_add(b, &c, 1);
+}
+
+void
+buf_printf(struct buf *b, const char *fmt, ...)
+{
+	va_list	 ap;
+	size_t	 room;
+	int	 n;
+
+	/* Print into the spare room first; grow and print again if short. */
+	buf_reserve(b, 64);
+	room = b->cap - b->len;
+	va_start(ap, fmt);
+	n = vsnprintf(b->data + b->len, room, fmt, ap);
+	va_end(ap);
+	if (n < 0)
+		fatalx("buf_printf: bad format");
+	if ((size_t)n >= room) {
+		buf_reserve(b, (size_t)n);
+		va_start(ap, fmt);
+		vsnprintf(b->data + b->len, (size_t)n + 1, fmt, ap);
+		va_end(ap);
+	}
+	b->len += (size_t)n;
+}
+
+char *
+buf_steal(struct buf *b, size_t *lenp)
+{
+	char	*p;
+
+	buf_reserve(b, 0);
+	p = b->data;
+	if (lenp != NULL)
+		*lenp = b->len;
+	buf_init(b);
+	return p;
+}
+
+int
+strcaseprefix(const char *s, const char *prefix)
+{
+	return strncasecmp(s, prefix, strlen(prefix)) == 0;
+}
+
+char *
+xstrtolower(const char *s)
+{
+	char	*p, *q;
+
+	p = xstrdup(s);
+	for (q = p; *q != '\0'; q++)
+		*q = (char)tolower((unsigned char)*q);
+	return p;
+}
+
+void
+be64enc(void *p, uint64_t v)
+{
+	unsigned char	*b = p;
+	int		 i;
+
+	for (i = 7; i >= 0; i--) {
+		b[i] = (unsigned char)(v & 0xff);
+		v >>= 8;
+	}
+}
+
+uint64_t
+be64dec(const void *p)
+{
+	const unsigned char	*b = p;
+	uint64_t		 v = 0;
+	int			 i;
+
+	for (i = 0; i < 8; i++)
+		v = (v << 8) | b[i];
+	return v;
+}

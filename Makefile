@@ -115,7 +115,8 @@ unit: $(UNIT_BINS)
 	@tests/run-unit.sh $(UNIT_BINS)
 
 integration: all
-	@MANNERSD=$(CURDIR)/$(BUILD)/mannersd MANNERSCTL=$(CURDIR)/$(BUILD)/mannersctl \
+	@ASAN_OPTIONS=detect_leaks=1:abort_on_error=0 UBSAN_OPTIONS=print_stacktrace=1 \
+	    MANNERSD=$(CURDIR)/$(BUILD)/mannersd MANNERSCTL=$(CURDIR)/$(BUILD)/mannersctl \
 	    /usr/bin/python3 tests/integration/run.py
 
 bench: deps

@@ -118,10 +118,28 @@ campaign_reader(const char *buf, size_t len, struct campaign_xmlerr *x)
 
 	if (len > INT32_MAX)
 		return NULL;
-	r = xmlReaderForMemory(buf, (int)len, NULL, NULL, XML_PARSE_NONET);
+	r = xmlReaderForMemory(buf, (int)len, NULL, NULL, XML_PARSE_NONET |
+	    XML_PARSE_BIG_LINES);
 	if (r != NULL)
 		xmlTextReaderSetStructuredErrorHandler(r, campaign_xml_error, x);
 	return r;
+}
+
+/*
+ * The line of the node the reader stands on.  The parser reads ahead of
+ * the reader, so its own line number may lie several lines further on.
+ */
+static int
+campaign_line(xmlTextReaderPtr r)
+{
+	xmlNodePtr	 n;
+	long		 line = -1;
+
+	if ((n = xmlTextReaderCurrentNode(r)) != NULL)
+		line = xmlGetLineNo(n);
+	if (line <= 0 || line > INT32_MAX)
+		return xmlTextReaderGetParserLineNumber(r);
+	return (int)line;
 }
 
 /*
@@ -367,7 +385,7 @@ campaign_parse(const char *buf, size_t len, uint64_t max_recipients,
 	const char		*el, *why;
 	xmlChar			*a;
 	int			 rv, type, depth, line, seen_root = 0;
-	int			 in_rcpts = 0, seen_rcpts = 0;
+	int			 in_rcpts = 0, seen_rcpts = 0, moved = 0;
 
 	*out = NULL;
 	memset(err, 0, sizeof *err);
@@ -378,10 +396,12 @@ campaign_parse(const char *buf, size_t len, uint64_t max_recipients,
 	}
 	c = xcalloc(1, sizeof *c);
 	buf_init(&text);
-	while ((rv = xmlTextReaderRead(r)) == 1) {
+	/* After xmlTextReaderNext() the reader already stands on a node. */
+	while (moved || (rv = xmlTextReaderRead(r)) == 1) {
+		moved = 0;
 		type = xmlTextReaderNodeType(r);
 		depth = xmlTextReaderDepth(r);
-		line = xmlTextReaderGetParserLineNumber(r);
+		line = campaign_line(r);
 		if (type == XML_READER_TYPE_DOCUMENT_TYPE) {
 			campaign_problem(err, 400, "line %d: DOCTYPE is not "
 			    "allowed in a campaign document", line);
@@ -430,8 +450,9 @@ campaign_parse(const char *buf, size_t len, uint64_t max_recipients,
 				campaign_problem(err, 422, "line %d: unexpected "
 				    "<%.40s> in <recipients> (want <to>)", line,
 				    el);
-				if (xmlTextReaderNext(r) != 1)
+				if ((rv = xmlTextReaderNext(r)) != 1)
 					break;
+				moved = 1;
 				continue;
 			}
 			if (campaign_read_to(r, &text, &name, &why) == -1) {
@@ -555,10 +576,12 @@ campaign_rcpt_next(struct campaign_rcpts *it, struct campaign_rcpt *rc)
 {
 	xmlTextReaderPtr	 r = it->reader;
 	const char		*el, *why;
-	int			 type, depth;
+	int			 type, depth, moved = 0;
 	size_t			 len;
 
-	while (!it->done && xmlTextReaderRead(r) == 1) {
+	/* After xmlTextReaderNext() the reader already stands on a node. */
+	while (!it->done && (moved || xmlTextReaderRead(r) == 1)) {
+		moved = 0;
 		type = xmlTextReaderNodeType(r);
 		depth = xmlTextReaderDepth(r);
 		if (type == XML_READER_TYPE_END_ELEMENT && it->in_recipients &&
@@ -575,11 +598,13 @@ campaign_rcpt_next(struct campaign_rcpts *it, struct campaign_rcpt *rc)
 				it->in_recipients = 1;
 			else if (xmlTextReaderNext(r) != 1)
 				break;
+			else
+				moved = 1;
 			continue;
 		}
 		if (!it->in_recipients || depth != 2 || strcmp(el, "to") != 0)
 			continue;
-		rc->line = (unsigned)xmlTextReaderGetParserLineNumber(r);
+		rc->line = (unsigned)campaign_line(r);
 		if (campaign_read_to(r, &it->addr, &it->name, &why) == -1)
 			break;
 		rc->addr = campaign_trim(it->addr.data, &len);

@@ -127,6 +127,7 @@ class Daemon:
         self.log = os.path.join(tmp, "mannersd.log")
         self.public_port = free_port()
         self.proc = None
+        self.problems = []
         with open(self.conf, "w") as f:
             f.write(CONF_TEMPLATE.format(sock=self.sock, state=self.state,
                                          tmp=tmp, smtp=smtp_port,
@@ -154,15 +155,40 @@ class Daemon:
             return False
 
     def kill(self, sig=signal.SIGKILL):
+        """Signal the daemon and wait; returns its exit status."""
+        rc = None
         if self.proc and self.proc.poll() is None:
             self.proc.send_signal(sig)
-            self.proc.wait(timeout=30)
+            try:
+                self.proc.wait(timeout=30)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait()
+                self.problems.append("mannersd ignored signal %d for 30s"
+                                     % sig)
         if self.proc:
+            rc = self.proc.returncode
             self.logf.close()
         self.proc = None
+        return rc
 
     def stop(self):
-        self.kill(signal.SIGTERM)
+        """SIGTERM: a clean stop must exit 0."""
+        rc = self.kill(signal.SIGTERM)
+        if rc not in (None, 0):
+            self.problems.append("mannersd exited %s after SIGTERM" % rc)
+        return rc
+
+    def sanitizer_problems(self):
+        """Reports from ASan, UBSan or LeakSanitizer in the log."""
+        try:
+            text = self.logtext()
+        except OSError:
+            return []
+        marks = ("ERROR: AddressSanitizer", "ERROR: LeakSanitizer",
+                 "runtime error:", "SUMMARY: UndefinedBehaviorSanitizer")
+        return ["sanitizer report in mannersd.log: %s" % m
+                for m in marks if m in text]
 
     def request(self, method, path, body=None, ctype="application/xml",
                 headers=()):
@@ -245,19 +271,25 @@ class Env:
         return d.start() if start else d
 
     def close(self, failed):
+        """Stop everything; returns problems found while stopping."""
+        problems = []
         for d in self.daemons:
             try:
                 d.stop()
-            except Exception:
+            except Exception as e:
+                problems.append("stopping mannersd: %r" % e)
                 d.kill()
+            problems += d.problems + d.sanitizer_problems()
         if self.smtp:
             self.smtp.stop()
+        failed = failed or bool(problems)
         if failed or KEEP:
             dest = os.path.join(OUT, self.name)
             shutil.rmtree(dest, ignore_errors=True)
             shutil.copytree(self.tmp, dest, ignore_dangling_symlinks=True,
                             ignore=shutil.ignore_patterns("*.sock", "state"))
         shutil.rmtree(self.tmp, ignore_errors=True)
+        return problems
 
 
 def campaign(cid="c1", rcpts=(("Alice", "alice@example.org"),),

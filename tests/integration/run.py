@@ -43,7 +43,10 @@ def main():
             except Exception:
                 failures.append((full, traceback.format_exc()))
             finally:
-                env.close(failed=not ok)
+                problems = env.close(failed=not ok)
+                if ok and problems:
+                    ok = False
+                    failures.append((full, "\n".join(problems) + "\n"))
             dt = time.monotonic() - t0
             print("%s %s (%.1fs)" % ("PASS" if ok else "FAIL", full, dt),
                   flush=True)

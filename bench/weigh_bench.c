@@ -2,11 +2,17 @@
  * weigh_bench.c: time weigh_html() against libxml2's bare HTML parse of
  * the same ~100 KB newsletter with 30 remote images, in the same run.
  * The target is a weigh at most 1.25 times the bare parse (medians).
+ *
+ * usage: weigh_bench [-dv] [rounds]
+ *	-d	keep glibc's default heap trimming (see main)
+ *	-v	print the weight report of the document
  */
+#include <malloc.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 
 #include <libxml/HTMLparser.h>
 #include <libxml/tree.h>
@@ -163,11 +169,39 @@ main(int argc, char **argv)
 	double			 mb, mb8, mw;
 	char			*html, *cause;
 	size_t			 len, rounds = BENCH_ROUNDS, i;
+	int			 ch, k, dflag = 0, vflag = 0;
 
-	if (argc > 1)
-		rounds = strtoul(argv[1], NULL, 10);
-	if (rounds == 0)
+	while ((ch = getopt(argc, argv, "dv")) != -1) {
+		switch (ch) {
+		case 'd':
+			dflag = 1;
+			break;
+		case 'v':
+			vflag = 1;
+			break;
+		default:
+			fprintf(stderr, "usage: weigh_bench [-dv] [rounds]\n");
+			return 2;
+		}
+	}
+	argc -= optind;
+	argv += optind;
+	if (argc > 0 && (rounds = strtoul(argv[0], NULL, 10)) == 0)
 		rounds = 1;
+
+	/*
+	 * By default glibc gives the top of the heap back to the kernel
+	 * after a big free and faults it in again on the next parse; whether
+	 * that happens depends on which allocation is left on top, i.e. on
+	 * the order of the calls, and it swamps the parse itself (up to
+	 * 700,000 page faults a run here). Fixed thresholds time the work,
+	 * not the allocator's mood; -d shows the defaults.
+	 */
+	if (!dflag) {
+		mallopt(M_TRIM_THRESHOLD, 256 << 20);
+		mallopt(M_MMAP_THRESHOLD, 64 << 20);
+	}
+
 	xmlInitParser();
 	weigh_limits_default(&lim);
 	lim.max_html = 0;	/* weigh it whatever its size */
@@ -177,13 +211,14 @@ main(int argc, char **argv)
 		fprintf(stderr, "weigh_html: %s\n", cause);
 		return 1;
 	}
-	buf_init(&report);
-	weigh_report_text(w, &report);
-	printf("document: %zu bytes, %zu remote images\n", len,
-	    weigh_remote_count(w));
-	if (argc > 2)
+	printf("document: %zu bytes, %zu remote images, heap: %s\n", len,
+	    weigh_remote_count(w), dflag ? "glibc defaults" : "no trimming");
+	if (vflag) {
+		buf_init(&report);
+		weigh_report_text(w, &report);
 		fputs(report.data, stdout);
-	buf_free(&report);
+		buf_free(&report);
+	}
 	weigh_free(w);
 
 	for (i = 0; i < BENCH_WARMUP; i++) {
@@ -192,20 +227,31 @@ main(int argc, char **argv)
 		bench_weigh(html, len, &lim);
 	}
 
-	/* Interleave the three so drift and noise hit them alike. */
+	/*
+	 * Interleave the three so drift and noise hit them alike, and
+	 * rotate their order so none always follows the same one.
+	 */
 	bare = xreallocarray(NULL, rounds, sizeof *bare);
 	bare8 = xreallocarray(NULL, rounds, sizeof *bare8);
 	weighs = xreallocarray(NULL, rounds, sizeof *weighs);
 	for (i = 0; i < rounds; i++) {
-		t = bench_now();
-		bench_bare(html, len, NULL);
-		bare[i] = bench_now() - t;
-		t = bench_now();
-		bench_bare(html, len, "UTF-8");
-		bare8[i] = bench_now() - t;
-		t = bench_now();
-		bench_weigh(html, len, &lim);
-		weighs[i] = bench_now() - t;
+		for (k = 0; k < 3; k++) {
+			t = bench_now();
+			switch ((i + k) % 3) {
+			case 0:
+				bench_bare(html, len, NULL);
+				bare[i] = bench_now() - t;
+				break;
+			case 1:
+				bench_bare(html, len, "UTF-8");
+				bare8[i] = bench_now() - t;
+				break;
+			case 2:
+				bench_weigh(html, len, &lim);
+				weighs[i] = bench_now() - t;
+				break;
+			}
+		}
 	}
 	mb = bench_median(bare, rounds);
 	mb8 = bench_median(bare8, rounds);

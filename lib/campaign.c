@@ -144,16 +144,20 @@ campaign_line(xmlTextReaderPtr r)
 
 /*
  * Read the text content of the current element into `out`, refusing
- * child elements.  Returns 0, or -1 with a problem text in *why.
+ * child elements, and the line of its first text in *line (if not NULL;
+ * 0 when empty).  Returns 0, or -1 with a problem text in *why.
  */
 static int
-campaign_text(xmlTextReaderPtr r, struct buf *out, const char **why)
+campaign_text(xmlTextReaderPtr r, struct buf *out, int *line,
+    const char **why)
 {
 	int		 depth, type, rv;
 	const xmlChar	*v;
 
 	buf_reset(out);
 	buf_reserve(out, 0);
+	if (line != NULL)
+		*line = 0;
 	if (xmlTextReaderIsEmptyElement(r))
 		return 0;
 	depth = xmlTextReaderDepth(r);
@@ -167,6 +171,8 @@ campaign_text(xmlTextReaderPtr r, struct buf *out, const char **why)
 		case XML_READER_TYPE_CDATA:
 		case XML_READER_TYPE_WHITESPACE:
 		case XML_READER_TYPE_SIGNIFICANT_WHITESPACE:
+			if (line != NULL && *line == 0)
+				*line = campaign_line(r);
 			if ((v = xmlTextReaderConstValue(r)) != NULL)
 				buf_adds(out, (const char *)v);
 			break;
@@ -295,7 +301,7 @@ campaign_parse_time(const char *s, int64_t *out)
 /* Read a recipient <to>: its name attribute and address text. */
 static int
 campaign_read_to(xmlTextReaderPtr r, struct buf *addr, char **name,
-    const char **why)
+    int *line, const char **why)
 {
 	xmlChar	*n;
 
@@ -305,7 +311,7 @@ campaign_read_to(xmlTextReaderPtr r, struct buf *addr, char **name,
 		*name = xstrdup((const char *)n);
 		xmlFree(n);
 	}
-	return campaign_text(r, addr, why);
+	return campaign_text(r, addr, line, why);
 }
 
 /* Take a trimmed copy of an element's text into *dst. */
@@ -455,7 +461,8 @@ campaign_parse(const char *buf, size_t len, uint64_t max_recipients,
 				moved = 1;
 				continue;
 			}
-			if (campaign_read_to(r, &text, &name, &why) == -1) {
+			if (campaign_read_to(r, &text, &name, NULL, &why) ==
+			    -1) {
 				if (why == NULL)
 					break;
 				campaign_problem(err, 422, "line %d: <to>: %s",
@@ -499,7 +506,7 @@ campaign_parse(const char *buf, size_t len, uint64_t max_recipients,
 				xmlFree(a);
 			}
 		}
-		if (campaign_text(r, &text, &why) == -1) {
+		if (campaign_text(r, &text, NULL, &why) == -1) {
 			if (why == NULL)
 				break;
 			campaign_problem(err, 422, "line %d: <%s>: %s", line,
@@ -576,7 +583,7 @@ campaign_rcpt_next(struct campaign_rcpts *it, struct campaign_rcpt *rc)
 {
 	xmlTextReaderPtr	 r = it->reader;
 	const char		*el, *why;
-	int			 type, depth, moved = 0;
+	int			 type, depth, line, tline, moved = 0;
 	size_t			 len;
 
 	/* After xmlTextReaderNext() the reader already stands on a node. */
@@ -604,9 +611,15 @@ campaign_rcpt_next(struct campaign_rcpts *it, struct campaign_rcpt *rc)
 		}
 		if (!it->in_recipients || depth != 2 || strcmp(el, "to") != 0)
 			continue;
-		rc->line = (unsigned)campaign_line(r);
-		if (campaign_read_to(r, &it->addr, &it->name, &why) == -1)
+		line = campaign_line(r);
+		if (campaign_read_to(r, &it->addr, &it->name, &tline, &why) ==
+		    -1)
 			break;
+		/*
+		 * An element keeps at most line 65535 (USHRT_MAX); past that
+		 * only its text node knows the line exactly.
+		 */
+		rc->line = (unsigned)(line >= 65535 && tline > 0 ? tline : line);
 		rc->addr = campaign_trim(it->addr.data, &len);
 		rc->addrlen = len;
 		rc->name = it->name;

@@ -19,6 +19,7 @@
 
 #define QP_LINE		76
 #define EW_MAX_BYTES	45	/* raw bytes per encoded-word: 60 b64 chars */
+#define EW_LINE		76	/* RFC 2047: lines with encoded-words */
 
 static const char hexdig[] = "0123456789ABCDEF";
 
@@ -177,43 +178,62 @@ message_b64(const unsigned char *p, size_t len, struct buf *out)
 }
 
 /*
- * An unstructured header value: as is when it is short ASCII, otherwise
- * RFC 2047 "B" encoded-words folded onto continuation lines, split only
+ * RFC 2047 "B" encoded-words for a value whose first line already holds
+ * `col` octets, folded so that no line passes 76 octets, and split only
  * between UTF-8 characters.
  */
-void
-message_encode_header(const char *name, const char *value, struct buf *out)
+static void
+message_words(const char *value, size_t col, struct buf *out)
 {
 	const unsigned char	*p = (const unsigned char *)value;
-	size_t			 len = strlen(value), n, k;
-	int			 first = 1;
+	size_t			 len = strlen(value), n, k, max;
 
-	buf_adds(out, name);
-	buf_adds(out, ": ");
-	if (message_ascii(value) && len + strlen(name) + 2 <= 78) {
-		buf_adds(out, value);
-		buf_adds(out, "\r\n");
-		return;
-	}
 	while (len > 0) {
-		n = len < EW_MAX_BYTES ? len : EW_MAX_BYTES;
+		/* Raw bytes that fit: 3 per 4 base64 characters. */
+		max = col + 12 < EW_LINE ? (EW_LINE - col - 12) / 4 * 3 : 0;
+		if (max > EW_MAX_BYTES)
+			max = EW_MAX_BYTES;
+		if (max < 6) {
+			/* Not even one 4-byte character fits: fold first. */
+			buf_adds(out, "\r\n ");
+			col = 1;
+			continue;
+		}
+		n = len < max ? len : max;
 		/* Back up to the start of a UTF-8 character. */
 		while (n < len && n > 0 && (p[n] & 0xc0) == 0x80)
 			n--;
 		if (n == 0) {
-			for (k = 1; k < len && (p[k] & 0xc0) == 0x80; k++)
+			for (k = 1; k < len && k < max &&
+			    (p[k] & 0xc0) == 0x80; k++)
 				;
 			n = k;
 		}
-		if (!first)
-			buf_adds(out, "\r\n ");
 		buf_adds(out, "=?UTF-8?B?");
 		message_b64(p, n, out);
 		buf_adds(out, "?=");
-		first = 0;
 		p += n;
 		len -= n;
+		if (len > 0) {
+			buf_adds(out, "\r\n ");
+			col = 1;
+		}
 	}
+}
+
+/*
+ * An unstructured header value: as is when it is short ASCII, otherwise
+ * RFC 2047 encoded-words folded onto continuation lines.
+ */
+void
+message_encode_header(const char *name, const char *value, struct buf *out)
+{
+	buf_adds(out, name);
+	buf_adds(out, ": ");
+	if (message_ascii(value) && strlen(value) + strlen(name) + 2 <= 78)
+		buf_adds(out, value);
+	else
+		message_words(value, strlen(name) + 2, out);
 	buf_adds(out, "\r\n");
 }
 
@@ -229,17 +249,10 @@ message_mailbox(const char *hname, const char *name, const char *addr,
 		return;
 	}
 	if (!message_ascii(name) || strlen(name) > 60) {
-		struct buf	 tmp;
-		size_t		 i;
-
-		buf_init(&tmp);
-		message_encode_header("X", name, &tmp);
-		/* Reuse the encoder, dropping its "X: " and final CRLF. */
+		/* Always words: a long name left bare would expose specials. */
 		buf_printf(out, "%s: ", hname);
-		for (i = 3; i + 2 < tmp.len; i++)
-			buf_addc(out, tmp.data[i]);
+		message_words(name, strlen(hname) + 2, out);
 		buf_printf(out, "\r\n <%s>\r\n", addr);
-		buf_free(&tmp);
 		return;
 	}
 	buf_printf(out, "%s: \"", hname);

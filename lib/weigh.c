@@ -327,8 +327,10 @@ weigh_text_count(struct weigh_walk *st, const unsigned char *s)
 				vis = ((v | high) - k21) & high;
 				starts = vis & (((~vis & high) << 8) |
 				    (space ? 0x80 : 0));
-				chars += __builtin_popcountll(vis) +
-				    __builtin_popcountll(starts);
+				/* One bit per byte: a multiply sums them. */
+				chars += (((vis >> 7) * 0x0101010101010101ULL)
+				    >> 56) + (((starts >> 7) *
+				    0x0101010101010101ULL) >> 56);
 				space = (vis >> 63) == 0;
 				s += 8;
 				continue;
@@ -1077,12 +1079,15 @@ weigh_parse(struct weigh *w, const char *html, size_t len, char **cause)
 	}
 	p = copy != NULL ? copy : html;
 
-	if ((ctxt = htmlNewParserCtxt()) == NULL) {
+	if ((ctxt = htmlCreateMemoryParserCtxt(p, (int)len)) == NULL) {
 		set_cause(cause, "cannot create an HTML parser");
 		goto out;
 	}
-	doc = htmlCtxtReadMemory(ctxt, p, (int)len, NULL, WEIGH_ENCODING,
-	    WEIGH_PARSE_OPTIONS);
+	htmlCtxtUseOptions(ctxt, WEIGH_PARSE_OPTIONS | HTML_PARSE_IGNORE_ENC);
+	xmlSwitchEncoding(ctxt, XML_CHAR_ENCODING_UTF8);
+	htmlParseDocument(ctxt);
+	doc = ctxt->myDoc;
+	ctxt->myDoc = NULL;
 	if (doc == NULL) {
 		set_cause(cause, "the HTML parser failed");
 		goto out;

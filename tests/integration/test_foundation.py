@@ -144,6 +144,13 @@ def test_oversize_body_is_refused_with_413(env):
     big = campaign(text="y" * 10000)
     code, r = d.request("POST", "/v1/campaigns", big)
     assert code == 413, (code, r)
+    assert "max_request" in r["error"] and r["detail"]["max_request"] == 4096
+    # a streamed (chunked) body has no size up front: 411, JSON
+    code, r = d.request("POST", "/v1/campaigns", campaign(),
+                        headers=["Transfer-Encoding: chunked"])
+    assert code == 411 and "Content-Length" in r["error"], (code, r)
+    code, r = d.request("GET", "/v1/campaigns")
+    assert r["campaigns"] == [], r
     code, r = d.request("POST", "/v1/campaigns", campaign())
     assert code == 202, (code, r)
 

@@ -29,24 +29,12 @@
 #define CONTROL_MAX_HEADERS	(64 * 1024)
 
 /*
- * Every control connection passes through an input filter that reads each
- * request head before evhttp does, so an oversize body is refused with a
- * JSON 413 before it is read (evhttp's own limit answers in HTML).  The
- * filter follows Content-Length from request to request; a chunked body,
- * whose size is unknown up front, is refused with 411.
+ * evhttp refuses a body over its limit by itself, before reading it, with
+ * an HTML page.  The control API answers in JSON, so a callback on each
+ * connection's output buffer replaces that one answer as it is written.
  */
-enum cfilter_state {
-	CFILTER_HEAD,
-	CFILTER_BODY,
-	CFILTER_REFUSE
-};
-
-struct cfilter {
-	struct mannersd		*md;
-	struct bufferevent	*under;
-	enum cfilter_state	 state;
-	size_t			 left;		/* body bytes still to pass */
-};
+#define CONTROL_413_HEAD	"HTTP/1.1 413 Request Entity Too Large\r\n"
+#define CONTROL_413_END		"</HTML>\n"
 
 /* Send a JSON body with a status code. */
 void
@@ -300,132 +288,58 @@ method:
 	    json_pack("{s:s}", "path", path));
 }
 
-/* Answer straight on the socket and stop reading the connection. */
+/* Rewrite evhttp's HTML 413 answer into JSON, in place. */
 static void
-control_filter_refuse(struct cfilter *f, int code, const char *reason,
-    const char *body)
+control_out_cb(struct evbuffer *buf, const struct evbuffer_cb_info *info,
+    void *arg)
 {
-	char		 resp[768];
-	int		 m;
-	evutil_socket_t	 fd = bufferevent_getfd(f->under);
+	struct mannersd		*md = arg;
+	struct evbuffer_ptr	 at, end;
+	struct evbuffer		*tmp;
+	char			 body[160];
+	int			 n;
 
-	m = snprintf(resp, sizeof resp, "HTTP/1.1 %d %s\r\n"
-	    "Content-Type: application/json\r\nContent-Length: %zu\r\n"
-	    "Connection: close\r\n\r\n%s", code, reason, strlen(body), body);
-	/* A few hundred bytes on a fresh socket: one send suffices. */
-	if (fd == -1 || send(fd, resp, (size_t)m, MSG_NOSIGNAL |
-	    MSG_DONTWAIT) != m)
-		log_debug("control: short write of a %d answer", code);
-	if (fd != -1)
-		shutdown(fd, SHUT_WR);
-	f->state = CFILTER_REFUSE;
+	if (info->n_added == 0 || md->control_rewriting)
+		return;
+	at = evbuffer_search(buf, CONTROL_413_HEAD,
+	    strlen(CONTROL_413_HEAD), NULL);
+	if (at.pos == -1)
+		return;
+	end = evbuffer_search(buf, CONTROL_413_END, strlen(CONTROL_413_END),
+	    &at);
+	if (end.pos == -1)
+		return;		/* the body is not written yet */
+	md->control_rewriting = 1;
+	tmp = evbuffer_new();
+	evbuffer_remove_buffer(buf, tmp, (size_t)at.pos);
+	evbuffer_drain(buf, (size_t)(end.pos - at.pos) +
+	    strlen(CONTROL_413_END));
+	n = snprintf(body, sizeof body, "{\"error\":\"the request body is "
+	    "larger than max_request\",\"detail\":{\"max_request\":%llu}}\n",
+	    (unsigned long long)md->conf->max_request);
+	evbuffer_add_printf(tmp, "HTTP/1.1 413 Payload Too Large\r\n"
+	    "Content-Type: application/json\r\nContent-Length: %d\r\n"
+	    "Connection: close\r\n\r\n%s", n, body);
+	evbuffer_add_buffer(tmp, buf);
+	evbuffer_add_buffer(buf, tmp);
+	evbuffer_free(tmp);
+	md->control_rewriting = 0;
+	log_info("control: request refused: body over max_request=%llu",
+	    (unsigned long long)md->conf->max_request);
 }
 
-/* Content-Length and Transfer-Encoding of a request head. */
-static long long
-control_head_length(const char *head, size_t len, int *chunked)
-{
-	const char	*p = head, *end = head + len, *eol;
-	long long	 v = 0;
-
-	*chunked = 0;
-	while (p < end && (eol = memchr(p, '\n', (size_t)(end - p))) != NULL) {
-		if (strncasecmp(p, "Content-Length:", 15) == 0)
-			v = strtoll(p + 15, NULL, 10);
-		else if (strncasecmp(p, "Transfer-Encoding:", 18) == 0)
-			*chunked = 1;
-		p = eol + 1;
-	}
-	return v < 0 ? 0 : v;
-}
-
-static enum bufferevent_filter_result
-control_filter_in(struct evbuffer *src, struct evbuffer *dst, ev_ssize_t lim,
-    enum bufferevent_flush_mode mode, void *arg)
-{
-	struct cfilter		*f = arg;
-	struct evbuffer_ptr	 p;
-	char			 body[256];
-	size_t			 len, head, n;
-	long long		 clen;
-	int			 chunked;
-
-	(void)lim;
-	(void)mode;
-	while ((len = evbuffer_get_length(src)) > 0) {
-		switch (f->state) {
-		case CFILTER_REFUSE:
-			evbuffer_drain(src, len);
-			return BEV_OK;
-		case CFILTER_BODY:
-			n = len < f->left ? len : f->left;
-			evbuffer_remove_buffer(src, dst, n);
-			if ((f->left -= n) == 0)
-				f->state = CFILTER_HEAD;
-			continue;
-		case CFILTER_HEAD:
-			break;
-		}
-		p = evbuffer_search(src, "\r\n\r\n", 4, NULL);
-		if (p.pos == -1) {
-			if (len <= CONTROL_MAX_HEADERS)
-				return BEV_NEED_MORE;
-			snprintf(body, sizeof body, "{\"error\":\"the request "
-			    "head is larger than %d bytes\"}\n",
-			    CONTROL_MAX_HEADERS);
-			control_filter_refuse(f, 431, "Request Header Fields "
-			    "Too Large", body);
-			continue;
-		}
-		head = (size_t)p.pos + 4;
-		clen = control_head_length((const char *)evbuffer_pullup(src,
-		    (ev_ssize_t)head), head, &chunked);
-		if (chunked) {
-			control_filter_refuse(f, 411, "Length Required",
-			    "{\"error\":\"chunked request bodies are not "
-			    "accepted: send a Content-Length\"}\n");
-			continue;
-		}
-		if ((unsigned long long)clen > f->md->conf->max_request) {
-			snprintf(body, sizeof body, "{\"error\":\"the request "
-			    "body is larger than max_request\",\"detail\":"
-			    "{\"size\":%lld,\"max_request\":%llu}}\n", clen,
-			    (unsigned long long)f->md->conf->max_request);
-			control_filter_refuse(f, 413, "Payload Too Large", body);
-			log_info("control: request refused size=%lld "
-			    "max_request=%llu", clen,
-			    (unsigned long long)f->md->conf->max_request);
-			continue;
-		}
-		evbuffer_remove_buffer(src, dst, head);
-		if ((f->left = (size_t)clen) > 0)
-			f->state = CFILTER_BODY;
-	}
-	return BEV_OK;
-}
-
-static void
-control_filter_free(void *arg)
-{
-	free(arg);
-}
-
-/* evhttp asks for each connection's bufferevent: ours is filtered. */
+/* evhttp asks for each connection's bufferevent. */
 static struct bufferevent *
 control_bevcb(struct event_base *base, void *arg)
 {
 	struct mannersd		*md = arg;
-	struct bufferevent	*under;
-	struct cfilter		*f;
+	struct bufferevent	*bev;
 
-	(void)base;
-	/* evhttp sets the socket later, through the filter. */
-	under = bufferevent_socket_new(md->base, -1, BEV_OPT_CLOSE_ON_FREE);
-	f = xcalloc(1, sizeof *f);
-	f->md = md;
-	f->under = under;
-	return bufferevent_filter_new(under, control_filter_in, NULL,
-	    BEV_OPT_CLOSE_ON_FREE, control_filter_free, f);
+	bev = bufferevent_socket_new(base, -1, BEV_OPT_CLOSE_ON_FREE);
+	if (bev != NULL)
+		evbuffer_add_cb(bufferevent_get_output(bev), control_out_cb,
+		    md);
+	return bev;
 }
 
 /* Bind the Unix socket, refusing to steal it from a live daemon. */

@@ -26,6 +26,7 @@ struct mannersd {
 	char			*hostname;
 	int			 control_fd;
 	int			 stopping;
+	int			 control_rewriting;
 	struct event		*ev_term;
 	struct event		*ev_int;
 	struct event		*ev_hup;

@@ -154,8 +154,9 @@ campaign_text(xmlTextReaderPtr r, struct buf *out, int *line,
 	int		 depth, type, rv;
 	const xmlChar	*v;
 
-	buf_reset(out);
+	/* Reserve first: a fresh buffer is NUL-terminated only by reset. */
 	buf_reserve(out, 0);
+	buf_reset(out);
 	if (line != NULL)
 		*line = 0;
 	if (xmlTextReaderIsEmptyElement(r))

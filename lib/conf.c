@@ -47,9 +47,10 @@ struct conf_key {
 	enum conf_section	 section;
 	const char		*name;
 	enum conf_type		 type;
+	/* off and sz come first: C(), L() and D() give both. */
 	size_t			 off;	/* into struct conf, conf_list or domain */
-	unsigned		 set;	/* CONF_SET_* for list overrides */
 	size_t			 sz;	/* the field's size, for numbers */
+	unsigned		 set;	/* CONF_SET_* for list overrides */
 	uint64_t		 min;	/* for numbers: smallest allowed */
 };
 

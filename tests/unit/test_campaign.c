@@ -302,6 +302,28 @@ Test(campaign, joins_text_and_cdata_pieces_of_one_body)
 	free(xml);
 }
 
+Test(campaign, reads_an_empty_first_element_as_empty)
+{
+	/* The shared text buffer is fresh here: it must still read "". */
+	const char		*xml =
+	    "<campaign id=\"c\" list=\"news.example.com\">"
+	    "<text/><from>a@example.com</from><subject>s</subject>"
+	    "<recipients><to/><to>b@example.org</to></recipients>"
+	    "</campaign>";
+	struct campaign_rcpts	*it;
+	struct campaign_rcpt	 rc;
+
+	expect_refused("an empty <text/> first", xml, NO_LIMIT, 422,
+	    "body: missing");
+	it = campaign_rcpt_open(xml, strlen(xml));
+	cr_assert_eq(campaign_rcpt_next(it, &rc), 1);
+	cr_expect_eq(rc.addrlen, 0);
+	cr_expect_str_eq(rc.addr, "");
+	cr_assert_eq(campaign_rcpt_next(it, &rc), 1);
+	cr_expect_str_eq(rc.addr, "b@example.org");
+	campaign_rcpt_close(it);
+}
+
 Test(campaign, accepts_a_subject_that_is_not_ascii)
 {
 	const char	*subj = "Gr\xc3\xbc\xc3\x9f" "e \xe2\x80\x93 "

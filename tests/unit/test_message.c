@@ -165,7 +165,7 @@ ew_decode(const char *s)
 
 	buf_init(&out);
 	buf_init(&ws);
-	buf_reserve(&out, 0);
+	buf_add(&out, "", 0);
 	while (*p != '\0') {
 		if (strncmp(p, "=?UTF-8?B?", 10) == 0 &&
 		    (end = strstr(p + 10, "?=")) != NULL) {
@@ -344,7 +344,7 @@ qp_decode(const char *s, size_t len, size_t *outlen)
 	int		 hi, lo;
 
 	buf_init(&out);
-	buf_reserve(&out, 0);
+	buf_add(&out, "", 0);
 	for (i = 0; i < len; i++) {
 		if (s[i] == '\r') {
 			cr_assert(i + 1 < len && s[i + 1] == '\n', "bare CR");
@@ -391,7 +391,7 @@ crlf(const char *s)
 	struct buf	 out;
 
 	buf_init(&out);
-	buf_reserve(&out, 0);
+	buf_add(&out, "", 0);
 	for (; *s != '\0'; s++) {
 		if (*s == '\r' || *s == '\n') {
 			if (*s == '\r' && s[1] == '\n')
@@ -870,7 +870,7 @@ display_name(const char *v)
 
 	cr_assert_not_null(lt, "no <addr> in %s", v);
 	buf_init(&out);
-	buf_reserve(&out, 0);
+	buf_add(&out, "", 0);
 	if (*v == '"') {
 		for (p = v + 1; *p != '"'; p++) {
 			cr_assert(*p != '\0', "unterminated quoted-string");
@@ -1136,7 +1136,7 @@ Test(message, expands_each_placeholder_form)
 		in.to_name = cases[i].name;
 		in.unsub_url = "https://x.example/u?a=1&b=2";
 		buf_init(&b);
-		buf_reserve(&b, 0);
+		buf_add(&b, "", 0);
 		message_expand(cases[i].tpl, &in, cases[i].html, &b);
 		cr_expect_str_eq(b.data, cases[i].want, "%s: got \"%s\"",
 		    cases[i].what, b.data);
@@ -1269,7 +1269,7 @@ expect_qp_round_trip(const char *what, const char *x, size_t len)
 	size_t		 dlen;
 
 	buf_init(&enc);
-	buf_reserve(&enc, 0);
+	buf_add(&enc, "", 0);
 	message_qp(x, len, &enc);
 	check_lines_end(what, enc.data, enc.len, 76, 0);
 	dec = qp_decode(enc.data, enc.len, &dlen);

@@ -46,7 +46,8 @@ LIB_SRCS = \
 MANNERSD_SRCS = \
 	daemon/control.c \
 	daemon/drain.c \
-	daemon/mannersd.c
+	daemon/mannersd.c \
+	daemon/writer.c
 
 MANNERSCTL_SRCS = \
 	daemon/mannersctl.c

@@ -113,19 +113,97 @@ control_health(struct mannersd *md, struct evhttp_request *req)
 	json_decref(o);
 }
 
-/* POST /v1/campaigns: check, weigh, decide, queue. */
+/*
+ * POST /v1/campaigns.  Reading the document and admitting its recipients
+ * run on the writer thread (a million recipients take seconds); the
+ * request waits, the loop does not.
+ */
+struct submit {
+	struct wjob		 w;
+	struct mannersd		*md;
+	struct evhttp_request	*req;
+	const char		*doc;	/* the request's own buffer */
+	size_t			 len;
+	int			 dry_run;
+	int64_t			 now;
+	uint64_t		 max_recipients;
+	/* results */
+	int			 status;
+	json_t			*answer;
+	char			*log;
+	int			 queued;
+};
+
+/* On the writer thread: parse, then decide and queue in one transaction. */
 static void
-control_submit(struct mannersd *md, struct evhttp_request *req)
+submit_run(struct wjob *w, struct store *store)
 {
-	struct evbuffer		*in = evhttp_request_get_input_buffer(req);
+	struct submit		*sb = (struct submit *)w;
 	struct campaign_error	 err;
 	struct campaign		*c = NULL;
 	struct admit_report	 rep;
-	const char		*doc;
 	char			*cause = NULL;
-	size_t			 len, i;
-	json_t			*detail, *o;
-	int			 dry_run, status;
+	json_t			*detail;
+	size_t			 i;
+
+	if (campaign_parse(sb->doc, sb->len, sb->max_recipients, &c,
+	    &err) == -1) {
+		detail = json_array();
+		for (i = 0; i < err.nproblems; i++)
+			json_array_append_new(detail,
+			    json_string(err.problems[i]));
+		sb->status = err.status;
+		sb->answer = json_pack("{s:s, s:o}", "error", err.status ==
+		    400 ? "malformed campaign document" : err.status == 413 ?
+		    "campaign too large" : "invalid campaign", "detail",
+		    detail);
+		xasprintf(&sb->log, "campaign refused status=%d problem=\"%s\"",
+		    err.status, err.nproblems > 0 ? err.problems[0] : "");
+		campaign_error_free(&err);
+		return;
+	}
+	if (admit_campaign(store, sb->md->conf, c, sb->doc, sb->len, sb->now,
+	    sb->dry_run, &rep, &sb->status, &cause) == -1) {
+		sb->answer = json_pack("{s:s}", "error", cause);
+		xasprintf(&sb->log, "campaign not admitted campaign=%s "
+		    "status=%d reason=\"%s\"", c->id, sb->status, cause);
+		free(cause);
+		campaign_free(c);
+		return;
+	}
+	sb->answer = admit_report_json(c, &rep, sb->dry_run);
+	if (sb->dry_run)
+		sb->status = 200;
+	sb->queued = !sb->dry_run && rep.accepted + rep.deferred > 0;
+	xasprintf(&sb->log, "campaign %s campaign=%s list=%s recipients=%llu "
+	    "accepted=%llu deferred=%llu", sb->dry_run ? "dry-run" :
+	    "admitted", c->id, c->list, (unsigned long long)rep.recipients,
+	    (unsigned long long)rep.accepted,
+	    (unsigned long long)rep.deferred);
+	campaign_free(c);
+}
+
+/* On the loop: answer the client. */
+static void
+submit_done(struct wjob *w)
+{
+	struct submit	*sb = (struct submit *)w;
+
+	control_reply_json(sb->req, sb->status, sb->answer);
+	log_info("%s", sb->log);
+	if (sb->queued)
+		drain_kick(sb->md->drain);
+	json_decref(sb->answer);
+	free(sb->log);
+	free(sb);
+}
+
+static void
+control_submit(struct mannersd *md, struct evhttp_request *req)
+{
+	struct evbuffer	*in = evhttp_request_get_input_buffer(req);
+	struct submit	*sb;
+	size_t		 len;
 
 	if (md->stopping) {
 		control_reply_error(req, 503, "mannersd is shutting down; "
@@ -139,50 +217,24 @@ control_submit(struct mannersd *md, struct evhttp_request *req)
 	}
 	len = evbuffer_get_length(in);
 	if (len > md->conf->max_request) {
-		control_reply_error(req, 413, "the document is larger than "
+		control_reply_error(req, 413, "the request body is larger than "
 		    "max_request", json_pack("{s:I, s:I}", "size",
 		    (json_int_t)len, "max_request",
 		    (json_int_t)md->conf->max_request));
 		return;
 	}
-	dry_run = control_query_flag(req, "dry_run");
-	doc = (const char *)evbuffer_pullup(in, -1);
-	if (doc == NULL)
-		doc = "";
-	if (campaign_parse(doc, len, md->conf->max_recipients, &c,
-	    &err) == -1) {
-		detail = json_array();
-		for (i = 0; i < err.nproblems; i++)
-			json_array_append_new(detail,
-			    json_string(err.problems[i]));
-		control_reply_error(req, err.status, err.status == 400 ?
-		    "malformed campaign document" : err.status == 413 ?
-		    "campaign too large" : "invalid campaign", detail);
-		log_info("campaign refused status=%d problem=\"%s\"",
-		    err.status, err.nproblems > 0 ? err.problems[0] : "");
-		campaign_error_free(&err);
-		return;
-	}
-	if (admit_campaign(md->store, md->conf, c, doc, len, mannersd_now(),
-	    dry_run, &rep, &status, &cause) == -1) {
-		control_reply_error(req, status, cause, NULL);
-		log_warnx("campaign not admitted campaign=%s status=%d "
-		    "reason=\"%s\"", c->id, status, cause);
-		free(cause);
-		campaign_free(c);
-		return;
-	}
-	o = admit_report_json(c, &rep, dry_run);
-	control_reply_json(req, dry_run ? 200 : status, o);
-	json_decref(o);
-	log_info("campaign %s campaign=%s list=%s recipients=%llu "
-	    "accepted=%llu deferred=%llu", dry_run ? "dry-run" : "admitted",
-	    c->id, c->list, (unsigned long long)rep.recipients,
-	    (unsigned long long)rep.accepted,
-	    (unsigned long long)rep.deferred);
-	campaign_free(c);
-	if (!dry_run && rep.accepted + rep.deferred > 0)
-		drain_kick(md->drain);
+	sb = xcalloc(1, sizeof *sb);
+	sb->w.run = submit_run;
+	sb->w.done = submit_done;
+	sb->md = md;
+	sb->req = req;
+	sb->len = len;
+	/* One contiguous copy inside the request; it lives until we answer. */
+	sb->doc = len > 0 ? (const char *)evbuffer_pullup(in, -1) : "";
+	sb->dry_run = control_query_flag(req, "dry_run");
+	sb->now = mannersd_now();
+	sb->max_recipients = md->conf->max_recipients;
+	writer_submit(md->writer, &sb->w);
 }
 
 /* GET /v1/campaigns/{id}. */
@@ -401,20 +453,31 @@ control_start(struct mannersd *md, char **cause)
 	    EVHTTP_REQ_POST | EVHTTP_REQ_DELETE | EVHTTP_REQ_HEAD |
 	    EVHTTP_REQ_PUT | EVHTTP_REQ_PATCH | EVHTTP_REQ_OPTIONS);
 	evhttp_set_gencb(md->control, control_request, md);
-	if (evhttp_accept_socket(md->control, fd) == -1)
+	if ((md->control_bound = evhttp_accept_socket_with_handle(md->control,
+	    fd)) == NULL)
 		return set_cause(cause, "cannot accept on %s",
 		    md->conf->socket);
 	return 0;
 }
 
-/* Stop listening; requests in progress finish. */
+/* Stop accepting connections; requests in progress still get answers. */
 void
 control_stop(struct mannersd *md)
 {
-	if (md->control == NULL)
+	if (md->control_bound == NULL)
 		return;
-	evhttp_free(md->control);
-	md->control = NULL;
+	evhttp_del_accept_socket(md->control, md->control_bound);
+	md->control_bound = NULL;
 	if (md->conf->socket != NULL)
 		unlink(md->conf->socket);
+}
+
+/* Free the HTTP server, closing what is still open. */
+void
+control_free(struct mannersd *md)
+{
+	control_stop(md);
+	if (md->control != NULL)
+		evhttp_free(md->control);
+	md->control = NULL;
 }

@@ -81,6 +81,8 @@ struct drain {
 	struct event		*flush_timer;
 	struct xferq		 running;
 	struct xferq		 done;
+	struct xferq		 committing;	/* handed to the writer */
+	int			 flushing;
 	size_t			 nrunning;
 	size_t			 ndone;
 	struct dcampaignq	 campaigns;
@@ -95,6 +97,8 @@ struct drain {
 static void	drain_scan(struct drain *);
 static void	drain_flush(struct drain *);
 static void	drain_check_done(struct drain *);
+static void	drain_check_stopped(struct drain *);
+static void	drain_xfer_free(struct xfer *);
 
 /* Monotonic milliseconds from the loop's cached clock. */
 static double
@@ -128,6 +132,9 @@ drain_claimed(struct drain *d, const uint8_t *key)
 		if (memcmp(x->job.key, key, STORE_KEY_LEN) == 0)
 			return 1;
 	TAILQ_FOREACH(x, &d->done, entry)
+		if (memcmp(x->job.key, key, STORE_KEY_LEN) == 0)
+			return 1;
+	TAILQ_FOREACH(x, &d->committing, entry)
 		if (memcmp(x->job.key, key, STORE_KEY_LEN) == 0)
 			return 1;
 	return 0;
@@ -324,17 +331,36 @@ drain_check_done(struct drain *d)
 	drain_kick(d);
 }
 
+/* A commit group on its way through the writer thread. */
+struct fitem {
+	struct store_job	 job;
+	enum xfer_outcome	 outcome;
+};
+
+struct flush {
+	struct wjob		 w;
+	struct drain		*d;
+	struct fitem		*items;		/* copies: the loop keeps its own */
+	size_t			 n;
+	int64_t			 now;
+	uint64_t		 retry_min;
+	uint64_t		 retry_max;
+	uint64_t		 max_age;
+	int			 ok;
+	char			*cause;
+};
+
 /* The back-off before attempt n+1: doubling from retry_min, jittered. */
 static int64_t
-drain_backoff(const struct conf *conf, uint32_t attempts)
+drain_backoff(const struct flush *f, uint32_t attempts)
 {
-	uint64_t	 b = conf->retry_min;
+	uint64_t	 b = f->retry_min;
 	uint32_t	 i;
 
-	for (i = 1; i < attempts && b < conf->retry_max; i++)
+	for (i = 1; i < attempts && b < f->retry_max; i++)
 		b *= 2;
-	if (b > conf->retry_max)
-		b = conf->retry_max;
+	if (b > f->retry_max)
+		b = f->retry_max;
 	/* Up to a quarter less, so retries of one burst spread out. */
 	b -= (uint64_t)(random() % (long)(b / 4 + 1));
 	return (int64_t)(b == 0 ? 1 : b);
@@ -342,10 +368,9 @@ drain_backoff(const struct conf *conf, uint32_t attempts)
 
 /* Apply one outcome inside the commit group's transaction. */
 static int
-drain_apply(struct drain *d, struct store_txn *t, struct xfer *x, int64_t now,
-    json_t *states, char **cause)
+drain_apply(const struct flush *f, struct store_txn *t, struct fitem *x,
+    int64_t now, json_t *states, char **cause)
 {
-	const struct conf	*conf = d->md->conf;
 	struct store_job	*j = &x->job;
 	struct store_rcpt	 r;
 	struct store_cr		 cr;
@@ -364,15 +389,15 @@ drain_apply(struct drain *d, struct store_txn *t, struct xfer *x, int64_t now,
 		return rc;
 
 	if (x->outcome == OUTCOME_RETRY) {
-		if (now - j->queued + drain_backoff(conf, j->attempts + 1) >
-		    (int64_t)conf->max_age) {
+		if (now - j->queued + drain_backoff(f, j->attempts + 1) >
+		    (int64_t)f->max_age) {
 			log_warnx("drain: giving up after %u attempts "
 			    "campaign=%s (max_age reached)", j->attempts + 1,
 			    j->campaign);
 			x->outcome = OUTCOME_FAILED;
 		} else {
 			j->attempts++;
-			j->due = now + drain_backoff(conf, j->attempts);
+			j->due = now + drain_backoff(f, j->attempts);
 			if ((rc = store_queue_put(t, j, cause)) < 0)
 				return rc;
 		}
@@ -443,68 +468,123 @@ drain_xfer_free(struct xfer *x)
 	free(x);
 }
 
-/* Commit every parked outcome in one transaction. */
+/* On the writer thread: every outcome of the group in one transaction. */
+static void
+drain_flush_run(struct wjob *w, struct store *store)
+{
+	struct flush		*f = (struct flush *)w;
+	struct store_txn	*t = NULL;
+	json_t			*states = json_object(), *state;
+	const char		*id;
+	size_t			 i;
+
+	if (store_begin(store, 1, &t, &f->cause) < 0)
+		goto out;
+	for (i = 0; i < f->n; i++)
+		if (drain_apply(f, t, &f->items[i], f->now, states,
+		    &f->cause) < 0)
+			goto out;
+	json_object_foreach(states, id, state)
+		if (store_campaign_put(t, id, state, &f->cause) < 0)
+			goto out;
+	f->ok = store_commit(t, &f->cause) == 0;
+	t = NULL;
+out:
+	store_abort(t);
+	json_decref(states);
+}
+
+/* On the loop: release the group's claims, or park it again. */
+static void
+drain_flush_done(struct wjob *w)
+{
+	struct flush	*f = (struct flush *)w;
+	struct drain	*d = f->d;
+	struct xfer	*x;
+
+	d->flushing = 0;
+	if (!f->ok) {
+		/* Keep the outcomes; the next flush tries again. */
+		log_warnx("drain: cannot commit %zu delivery outcomes: %s; will "
+		    "retry (messages already sent may be sent again after a "
+		    "crash)", f->n, f->cause);
+		while ((x = TAILQ_LAST(&d->committing, xferq)) != NULL) {
+			TAILQ_REMOVE(&d->committing, x, entry);
+			TAILQ_INSERT_HEAD(&d->done, x, entry);
+			d->ndone++;
+		}
+		drain_timer_in(d->flush_timer, 1000);
+	} else {
+		while ((x = TAILQ_FIRST(&d->committing)) != NULL) {
+			TAILQ_REMOVE(&d->committing, x, entry);
+			if (x->outcome == OUTCOME_SENT)
+				d->sent++;
+			else if (x->outcome == OUTCOME_FAILED)
+				d->failed++;
+			else if (x->outcome == OUTCOME_RETRY)
+				d->retried++;
+			drain_xfer_free(x);
+		}
+		log_debug("drain: committed %zu outcomes", f->n);
+		if (d->ndone >= d->md->conf->commit_batch)
+			drain_flush(d);
+		else if (d->ndone > 0)
+			drain_timer_in(d->flush_timer,
+			    (long)d->md->conf->commit_interval_ms);
+	}
+	free(f->cause);
+	free(f->items);
+	free(f);
+	drain_check_stopped(d);
+	drain_kick(d);
+}
+
+/* Hand every parked outcome to the writer as one commit group. */
 static void
 drain_flush(struct drain *d)
 {
-	struct store_txn	*t = NULL;
+	const struct conf	*conf = d->md->conf;
+	struct flush		*f;
 	struct xfer		*x;
-	json_t			*states;
-	const char		*id;
-	json_t			*state;
-	char			*cause = NULL;
-	int64_t			 now = mannersd_now();
-	size_t			 n = d->ndone;
+	size_t			 i = 0;
 
 	evtimer_del(d->flush_timer);
-	if (d->ndone == 0)
-		goto out;
-	states = json_object();
-	if (store_begin(d->md->store, 1, &t, &cause) < 0)
-		goto fail;
-	TAILQ_FOREACH(x, &d->done, entry)
-		if (drain_apply(d, t, x, now, states, &cause) < 0)
-			goto fail;
-	json_object_foreach(states, id, state)
-		if (store_campaign_put(t, id, state, &cause) < 0)
-			goto fail;
-	if (store_commit(t, &cause) < 0) {
-		t = NULL;
-		goto fail;
+	if (d->ndone == 0 || d->flushing) {
+		drain_check_stopped(d);
+		return;
 	}
-	json_decref(states);
-	while ((x = TAILQ_FIRST(&d->done)) != NULL) {
-		TAILQ_REMOVE(&d->done, x, entry);
-		if (x->outcome == OUTCOME_SENT)
-			d->sent++;
-		else if (x->outcome == OUTCOME_FAILED)
-			d->failed++;
-		else if (x->outcome == OUTCOME_RETRY)
-			d->retried++;
-		drain_xfer_free(x);
+	f = xcalloc(1, sizeof *f);
+	f->w.run = drain_flush_run;
+	f->w.done = drain_flush_done;
+	f->d = d;
+	f->now = mannersd_now();
+	f->retry_min = conf->retry_min;
+	f->retry_max = conf->retry_max;
+	f->max_age = conf->max_age;
+	f->items = xcalloc(d->ndone, sizeof *f->items);
+	TAILQ_FOREACH(x, &d->done, entry) {
+		f->items[i].job = x->job;
+		f->items[i++].outcome = x->outcome;
 	}
+	f->n = i;
+	TAILQ_CONCAT(&d->committing, &d->done, entry);
 	d->ndone = 0;
-	log_debug("drain: committed %zu outcomes", n);
-	goto out;
+	d->flushing = 1;
+	writer_submit(d->md->writer, &f->w);
+}
 
-fail:
-	/* Keep the outcomes parked; the next flush tries again. */
-	log_warnx("drain: cannot commit %zu delivery outcomes: %s; will "
-	    "retry (messages already sent may be sent again after a crash)",
-	    n, cause);
-	free(cause);
-	store_abort(t);
-	json_decref(states);
-	drain_timer_in(d->flush_timer, 1000);
-	return;
-out:
-	if (d->stopping && d->nrunning == 0 && d->ndone == 0 &&
-	    d->stopped != NULL) {
-		void	(*cb)(struct mannersd *) = d->stopped;
+/* Tell the daemon once nothing is in flight or uncommitted. */
+static void
+drain_check_stopped(struct drain *d)
+{
+	void	(*cb)(struct mannersd *);
 
-		d->stopped = NULL;
-		cb(d->md);
-	}
+	if (!d->stopping || d->nrunning != 0 || d->ndone != 0 || d->flushing ||
+	    d->stopped == NULL)
+		return;
+	cb = d->stopped;
+	d->stopped = NULL;
+	cb(d->md);
 }
 
 static void
@@ -715,6 +795,7 @@ drain_new(struct mannersd *md, char **cause)
 	d->md = md;
 	TAILQ_INIT(&d->running);
 	TAILQ_INIT(&d->done);
+	TAILQ_INIT(&d->committing);
 	TAILQ_INIT(&d->campaigns);
 	if ((d->multi = curl_multi_init()) == NULL) {
 		free(d);
@@ -775,6 +856,10 @@ drain_free(struct drain *d)
 	}
 	while ((x = TAILQ_FIRST(&d->done)) != NULL) {
 		TAILQ_REMOVE(&d->done, x, entry);
+		drain_xfer_free(x);
+	}
+	while ((x = TAILQ_FIRST(&d->committing)) != NULL) {
+		TAILQ_REMOVE(&d->committing, x, entry);
 		drain_xfer_free(x);
 	}
 	while ((dc = TAILQ_FIRST(&d->campaigns)) != NULL) {

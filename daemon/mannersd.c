@@ -58,11 +58,27 @@ mannersd_mkparent(const char *path)
 	free(dir);
 }
 
+/* Leave the loop once the writer has answered everything queued. */
+static void
+mannersd_exit_check(evutil_socket_t fd, short events, void *arg)
+{
+	struct mannersd	*md = arg;
+	struct timeval	 tv = { 0, 50 * 1000 };
+
+	(void)fd;
+	(void)events;
+	if (writer_pending(md->writer) == 0) {
+		event_base_loopexit(md->base, NULL);
+		return;
+	}
+	evtimer_add(md->ev_exit, &tv);
+}
+
 /* Called once the drain has let its transfers finish. */
 static void
 mannersd_exit_loop(struct mannersd *md)
 {
-	event_base_loopexit(md->base, NULL);
+	mannersd_exit_check(-1, 0, md);
 }
 
 void
@@ -174,6 +190,9 @@ main(int argc, char **argv)
 	evsignal_add(md.ev_int, NULL);
 	evsignal_add(md.ev_hup, NULL);
 
+	md.ev_exit = evtimer_new(md.base, mannersd_exit_check, &md);
+	if ((md.writer = writer_new(&md, &cause)) == NULL)
+		fatalx("%s", cause);
 	mannersd_mkparent(md.conf->socket);
 	if (control_start(&md, &cause) == -1)
 		fatalx("%s", cause);
@@ -186,8 +205,10 @@ main(int argc, char **argv)
 	sd_notify(0, "READY=1");
 	event_base_dispatch(md.base);
 
+	writer_free(md.writer);
 	drain_free(md.drain);
-	control_stop(&md);
+	control_free(&md);
+	event_free(md.ev_exit);
 	event_free(md.ev_term);
 	event_free(md.ev_int);
 	event_free(md.ev_hup);

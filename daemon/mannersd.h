@@ -5,6 +5,7 @@
 #define MANNERSD_H
 
 #include <stdint.h>
+#include <sys/queue.h>
 
 #include <event2/event.h>
 #include <event2/http.h>
@@ -14,6 +15,8 @@ struct conf;
 struct store;
 struct token_keys;
 struct drain;
+struct store;
+struct writer;
 
 /* The daemon's context: passed to whatever needs it, never global. */
 struct mannersd {
@@ -22,7 +25,10 @@ struct mannersd {
 	struct store		*store;
 	struct token_keys	*keys;
 	struct drain		*drain;
+	struct writer		*writer;
 	struct evhttp		*control;
+	struct evhttp_bound_socket *control_bound;
+	struct event		*ev_exit;
 	char			*hostname;
 	int			 control_fd;
 	int			 stopping;
@@ -41,9 +47,21 @@ void	 mannersd_shutdown(struct mannersd *);
 /* control.c */
 int	 control_start(struct mannersd *, char **);
 void	 control_stop(struct mannersd *);
+void	 control_free(struct mannersd *);
 void	 control_reply_json(struct evhttp_request *, int, json_t *);
 void	 control_reply_error(struct evhttp_request *, int, const char *,
 	    json_t *);
+
+/* writer.c: every write transaction, on its own thread */
+struct wjob {
+	void			(*run)(struct wjob *, struct store *);
+	void			(*done)(struct wjob *);
+	TAILQ_ENTRY(wjob)	 entry;
+};
+struct writer	*writer_new(struct mannersd *, char **);
+void		 writer_submit(struct writer *, struct wjob *);
+size_t		 writer_pending(struct writer *);
+void		 writer_free(struct writer *);
 
 /* drain.c */
 struct drain	*drain_new(struct mannersd *, char **);

@@ -146,6 +146,7 @@ buf_reserve(struct buf *b, size_t more)
 	while (b->cap < want)
 		b->cap = b->cap > SIZE_MAX / 2 ? want : b->cap * 2;
 	b->data = xrealloc(b->data, b->cap);
+	b->data[b->len] = '\0';
 }
 
 void

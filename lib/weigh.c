@@ -41,6 +41,12 @@
 #define WEIGH_DIM_DIGITS	6
 /* Distinct images listed one per line in the text report. */
 #define WEIGH_TEXT_IMAGES_MAX	50
+/*
+ * A start tag with more attributes than this is refused unparsed: libxml2
+ * checks each attribute against all the earlier ones, so 40,000 of them
+ * in one tag (under 400 KB) take it seconds.
+ */
+#define WEIGH_MAX_ATTRS		1000
 /* First size of the URL hash table; a power of two. */
 #define WEIGH_TABLE_MIN		64
 
@@ -81,13 +87,14 @@ struct weigh_over {
 	const char	*why;
 };
 
-#define WEIGH_NLIMITS	7
+#define WEIGH_NLIMITS	8
 
 struct weigh {
 	struct weigh_limits	 lim;
 
 	size_t			 html_bytes;
-	int			 parsed;	/* 0: refused by size */
+	int			 parsed;	/* 0: refused unparsed */
+	size_t			 attrs;		/* when refused for attributes */
 	int			 incomplete;	/* the parser stopped early */
 	int			 depth;		/* deepest element walked */
 	size_t			 text_chars;
@@ -148,6 +155,11 @@ static const char weigh_why_incomplete[] =
     "The HTML parser stopped before the end of the document (nesting "
     "deeper than its limit), so the rest could not be weighed, yet mail "
     "clients would still render it.";
+
+static const char weigh_why_attributes[] =
+    "A tag with thousands of attributes makes the HTML parser's time grow "
+    "with their square, so it is refused unweighed; real newsletters use a "
+    "few dozen at most.";
 
 static void	weigh_warn(struct weigh *, const char *, ...)
 		    __attribute__((format(printf, 2, 3)));
@@ -1046,6 +1058,61 @@ weigh_walk(struct weigh_walk *st, xmlNodePtr top)
 	}
 }
 
+/*
+ * The most attributes in one start tag, read roughly as the parser reads
+ * them: a quote delimits a value only after '=', and a name may follow a
+ * closing quote directly. Overcounting (a "tag" inside a comment or a
+ * script) is harmless; counting stops past WEIGH_MAX_ATTRS.
+ */
+static size_t
+weigh_attr_scan(const char *html, size_t len)
+{
+	const char	*p = html, *end = html + len, *q;
+	size_t		 n, most = 0;
+	int		 gap;
+
+	while (p < end && (p = memchr(p, '<', end - p)) != NULL) {
+		p++;
+		if (p == end || !((*p >= 'a' && *p <= 'z') ||
+		    (*p >= 'A' && *p <= 'Z')))
+			continue;
+		n = 0;
+		gap = 0;
+		for (; p < end && *p != '>'; p++) {
+			if (weigh_isspace((unsigned char)*p) || *p == '/') {
+				gap = 1;
+				continue;
+			}
+			if (*p != '=') {
+				if (gap && ++n > WEIGH_MAX_ATTRS)
+					return n;
+				gap = 0;
+				continue;
+			}
+			for (p++; p < end && weigh_isspace((unsigned char)*p);
+			    p++)
+				/* nothing */;
+			if (p == end)
+				break;
+			if (*p == '"' || *p == '\'') {
+				if ((q = memchr(p + 1, *p, end - p - 1)) == NULL)
+					break;
+				p = q;
+				gap = 1;
+				continue;
+			}
+			while (p < end && !weigh_isspace((unsigned char)*p) &&
+			    *p != '>')
+				p++;
+			/* Back one: the loop steps onto the blank or '>'. */
+			p--;
+		}
+		if (n > most)
+			most = n;
+	}
+	return most;
+}
+
 /* Parse and walk; the report's counts are filled in w. */
 static int
 weigh_parse(struct weigh *w, const char *html, size_t len, char **cause)
@@ -1153,6 +1220,14 @@ weigh_html(const char *html, size_t len, const struct weigh_limits *lim,
 		if (bad != len) {
 			weigh_warn(w, "the HTML is not valid UTF-8 (byte %zu); "
 			    "it is sent as UTF-8 and will be misread", bad);
+		}
+		if ((w->attrs = weigh_attr_scan(html, len)) >
+		    WEIGH_MAX_ATTRS) {
+			weigh_warn(w, "not parsed: a start tag has more than "
+			    "%d attributes", WEIGH_MAX_ATTRS);
+			weigh_check(w);
+			*out = w;
+			return 0;
 		}
 		if (weigh_parse(w, html, len, cause) != 0) {
 			weigh_free(w);
@@ -1285,8 +1360,14 @@ weigh_check(struct weigh *w)
 		weigh_over_add(w, "max_html", (long long)w->html_bytes,
 		    (long long)lim->max_html, 0, weigh_why_max_html);
 	}
-	if (!w->parsed)
+	if (!w->parsed) {
+		if (w->attrs > WEIGH_MAX_ATTRS) {
+			weigh_over_add(w, "html_attributes",
+			    (long long)w->attrs, WEIGH_MAX_ATTRS, 0,
+			    weigh_why_attributes);
+		}
 		return (int)w->nover;
+	}
 	if (w->incomplete) {
 		weigh_over_add(w, "html_incomplete", w->depth,
 		    xmlParserMaxDepth, 0, weigh_why_incomplete);

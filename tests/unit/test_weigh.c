@@ -874,6 +874,96 @@ Test(weigh_bounded, mismatched_end_tags_do_not_take_quadratic_time,
 	free(c);
 }
 
+Test(weigh_bounded, a_tag_with_too_many_attributes_is_refused_unparsed,
+    .timeout = 20)
+{
+	struct weigh_limits	 lim;
+	struct buf		 b;
+	json_t			*j, *o;
+	size_t			 i;
+
+	/* Parsed, 40,000 attributes in one tag take libxml2 seconds. */
+	weigh_limits_default(&lim);
+	buf_init(&b);
+	buf_adds(&b, "<p ");
+	for (i = 0; i < 40000; i++)
+		buf_printf(&b, "a%zu=1 ", i);
+	buf_adds(&b, ">text</p>");
+	cr_assert_leq(b.len, lim.max_html * WEIGH_REFUSE_FACTOR);
+	j = weigh_json_n(b.data, b.len, &lim, NULL);
+	cr_expect(json_is_false(json_object_get(j, "parsed")));
+	o = over(j, "html_attributes");
+	cr_assert_not_null(o);
+	cr_expect_eq(json_integer_value(json_object_get(o, "max")), 1000);
+	json_decref(j);
+	buf_free(&b);
+}
+
+struct attrs_case {
+	const char	*name;
+	const char	*head;
+	const char	*each;		/* repeated 1001 times */
+	const char	*tail;
+	int		 refused;
+};
+
+static const struct attrs_case attrs_cases[] = {
+	{ "bare names are attributes", "<img src=a.png", " a", ">", 1 },
+	{ "quoted values hide nothing", "<img src=a.png", " a=\"x\"", ">",
+	    1 },
+	{ "names right after a closing quote count", "<img src=\"a.png\"",
+	    "a='x'", ">", 1 },
+	{ "a quote inside an unquoted value starts nothing",
+	    "<img src=a.png", " a=b\"", ">", 1 },
+	{ "blanks inside a quoted value separate nothing",
+	    "<img src=a.png title=\"", " a b", "\">", 0 },
+	{ "blanks between tags separate nothing", "<p>", " a b", "</p>", 0 },
+};
+
+Test(weigh_bounded, attributes_are_counted_as_the_parser_reads_them)
+{
+	const struct attrs_case	*c;
+	struct weigh_limits	 lim;
+	struct buf		 b;
+	json_t			*j;
+	size_t			 i, k;
+
+	no_limits(&lim);
+	for (i = 0; i < nitems(attrs_cases); i++) {
+		c = &attrs_cases[i];
+		buf_init(&b);
+		buf_adds(&b, c->head);
+		for (k = 0; k < 1001; k++)
+			buf_adds(&b, c->each);
+		buf_adds(&b, c->tail);
+		j = weigh_json_n(b.data, b.len, &lim, NULL);
+		cr_expect_eq(over(j, "html_attributes") != NULL, c->refused,
+		    "%s: %s", c->name, c->refused ? "parsed" : "refused");
+		json_decref(j);
+		buf_free(&b);
+	}
+}
+
+Test(weigh_bounded, a_thousand_attributes_are_still_parsed)
+{
+	struct weigh_limits	 lim;
+	struct buf		 b;
+	json_t			*j;
+	size_t			 i;
+
+	no_limits(&lim);
+	buf_init(&b);
+	buf_adds(&b, "<img src=a.png");
+	for (i = 0; i < 999; i++)
+		buf_printf(&b, " data-x%zu=\"1\"", i);
+	buf_adds(&b, ">");
+	j = weigh_json_n(b.data, b.len, &lim, NULL);
+	cr_expect(json_is_true(json_object_get(j, "parsed")));
+	cr_expect_eq(jint(j, "images"), 1);
+	json_decref(j);
+	buf_free(&b);
+}
+
 Test(weigh_bounded, garbage_does_not_crash)
 {
 	static const char *const garbage[] = {

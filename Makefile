@@ -34,6 +34,7 @@ LIB_SRCS = \
 	lib/admit.c \
 	lib/campaign.c \
 	lib/conf.c \
+	lib/ledger.c \
 	lib/log.c \
 	lib/message.c \
 	lib/policy.c \

@@ -20,6 +20,8 @@
 #include "admit.h"
 #include "campaign.h"
 #include "conf.h"
+#include "addr.h"
+#include "ledger.h"
 #include "log.h"
 #include "mannersd.h"
 #include "record.h"
@@ -288,6 +290,285 @@ control_campaign_list(struct mannersd *md, struct evhttp_request *req)
 	json_decref(o);
 }
 
+/*
+ * Write operations of the API (cancel, pause, resume, unsubscribe,
+ * resubscribe) run on the writer thread like everything that writes.
+ */
+enum op_kind {
+	OP_CANCEL,
+	OP_PAUSE,
+	OP_RESUME,
+	OP_UNSUBSCRIBE,
+	OP_RESUBSCRIBE
+};
+
+struct op {
+	struct wjob		 w;
+	struct mannersd		*md;
+	struct evhttp_request	*req;
+	enum op_kind		 kind;
+	char			*id;	/* campaign id or address */
+	char			*list;	/* NULL: every list */
+	int64_t			 now;
+	int			 status;
+	json_t			*answer;
+};
+
+/* A list's id inside a write transaction; 1 when it was never used. */
+static int
+op_list_id(struct store_txn *t, const char *list, uint32_t *lid, char **cause)
+{
+	if (list == NULL) {
+		*lid = 0;
+		return 0;
+	}
+	return store_list_id(t, list, 0, lid, cause);
+}
+
+static void
+op_run(struct wjob *w, struct store *store)
+{
+	struct op			*op = (struct op *)w;
+	struct store_txn		*t = NULL;
+	struct ledger_unsub_result	 ur;
+	json_t				*states = json_object();
+	char				*cause = NULL;
+	uint64_t			 n;
+	uint32_t			 lid;
+	int				 rc, found;
+
+	op->status = 500;
+	if ((rc = store_begin(store, 1, &t, &cause)) < 0)
+		goto fail;
+	switch (op->kind) {
+	case OP_CANCEL:
+		if ((rc = ledger_cancel(t, op->id, op->now, &n, &cause)) != 0)
+			break;
+		op->answer = json_pack("{s:s, s:s, s:I}", "campaign", op->id,
+		    "state", RECORD_CANCELLED, "dropped", (json_int_t)n);
+		break;
+	case OP_PAUSE:
+	case OP_RESUME:
+		if ((rc = ledger_set_campaign_state(t, op->id, op->kind ==
+		    OP_PAUSE ? RECORD_PAUSED : RECORD_ACTIVE, &cause)) != 0) {
+			if (rc == -1)
+				op->status = 409;
+			break;
+		}
+		op->answer = json_pack("{s:s, s:s}", "campaign", op->id,
+		    "state", op->kind == OP_PAUSE ? RECORD_PAUSED :
+		    RECORD_ACTIVE);
+		break;
+	case OP_UNSUBSCRIBE:
+		lid = 0;
+		if (op->list != NULL && (rc = store_list_id(t, op->list, 1,
+		    &lid, &cause)) < 0)
+			break;
+		if ((rc = ledger_unsubscribe(t, op->id, lid, STORE_SRC_ADMIN,
+		    op->now, states, &ur, &cause)) < 0 ||
+		    (rc = ledger_flush_states(t, states, &cause)) < 0)
+			break;
+		op->answer = json_pack("{s:s, s:s?, s:b, s:I}", "address",
+		    op->id, "list", op->list, "changed", ur.changed,
+		    "dropped", (json_int_t)ur.dropped);
+		break;
+	case OP_RESUBSCRIBE:
+		if ((rc = op_list_id(t, op->list, &lid, &cause)) < 0)
+			break;
+		found = 0;
+		if (rc == 0 && (rc = ledger_resubscribe(t, op->id,
+		    op->list == NULL, lid, &found, &cause)) < 0)
+			break;
+		rc = 0;
+		if (!found) {
+			rc = 1;
+			break;
+		}
+		op->answer = json_pack("{s:s, s:s?, s:b}", "address", op->id,
+		    "list", op->list, "resubscribed", 1);
+		break;
+	}
+	if (rc == 1) {
+		op->status = 404;
+		op->answer = json_pack("{s:s, s:s}", "error", op->kind ==
+		    OP_RESUBSCRIBE ? "no such unsubscribe" : "no such campaign",
+		    "detail", op->id);
+		goto fail;
+	}
+	if (rc < 0)
+		goto fail;
+	if ((rc = store_commit(t, &cause)) < 0) {
+		t = NULL;
+		goto fail;
+	}
+	json_decref(states);
+	op->status = 200;
+	return;
+fail:
+	if (rc == STORE_FULL)
+		op->status = 507;
+	if (op->answer == NULL)
+		op->answer = json_pack("{s:s}", "error", cause != NULL ? cause :
+		    "internal error");
+	free(cause);
+	store_abort(t);
+	json_decref(states);
+}
+
+static void
+op_done(struct wjob *w)
+{
+	struct op	*op = (struct op *)w;
+	static const char *names[] = { "cancel", "pause", "resume",
+	    "unsubscribe", "resubscribe" };
+
+	control_reply_json(op->req, op->status, op->answer);
+	if (op->status == 200) {
+		log_info("control: %s %s=%s%s%s", names[op->kind],
+		    op->kind >= OP_UNSUBSCRIBE ? "address" : "campaign",
+		    op->kind >= OP_UNSUBSCRIBE && log_getlevel() <
+		    LOG_LVL_DEBUG ? "(hidden)" : op->id,
+		    op->list != NULL ? " list=" : "",
+		    op->list != NULL ? op->list : "");
+		if (op->kind <= OP_RESUME)
+			drain_forget(op->md->drain, op->id);
+		drain_kick(op->md->drain);
+	}
+	json_decref(op->answer);
+	free(op->id);
+	free(op->list);
+	free(op);
+}
+
+static void
+control_op(struct mannersd *md, struct evhttp_request *req, enum op_kind k,
+    const char *id, const char *list)
+{
+	struct op	*op;
+
+	op = xcalloc(1, sizeof *op);
+	op->w.run = op_run;
+	op->w.done = op_done;
+	op->md = md;
+	op->req = req;
+	op->kind = k;
+	op->id = xstrdup(id);
+	op->list = list != NULL ? xstrdup(list) : NULL;
+	op->now = mannersd_now();
+	writer_submit(md->writer, &op->w);
+}
+
+/* Check an address from a URL or a body; answers 422 when invalid. */
+static int
+control_address(struct evhttp_request *req, const char *a)
+{
+	char	*why = NULL;
+
+	if (addr_check(a, strlen(a), &why) == 0)
+		return 0;
+	control_reply_error(req, 422, "invalid address", json_pack("{s:s}",
+	    "address", why));
+	free(why);
+	return -1;
+}
+
+/* Check a list name; answers 422 when invalid. */
+static int
+control_list(struct evhttp_request *req, const char *l)
+{
+	if (l == NULL || addr_check_hostname(l, strlen(l), NULL) == 0)
+		return 0;
+	control_reply_error(req, 422, "invalid list name (want a domain-like "
+	    "name, e.g. news.example.com)", NULL);
+	return -1;
+}
+
+/* POST /v1/unsubscribes {"address": ..., "list": ...}. */
+static void
+control_unsubscribe(struct mannersd *md, struct evhttp_request *req)
+{
+	struct evbuffer	*in = evhttp_request_get_input_buffer(req);
+	json_error_t	 jerr;
+	json_t		*j, *a, *l;
+	char		*list = NULL;
+	size_t		 len = evbuffer_get_length(in);
+
+	j = json_loadb(len > 0 ? (const char *)evbuffer_pullup(in, -1) : "",
+	    len, JSON_REJECT_DUPLICATES, &jerr);
+	if (j == NULL || !json_is_object(j)) {
+		control_reply_error(req, 400, "the body must be a JSON object "
+		    "such as {\"address\": \"a@example.org\", \"list\": "
+		    "\"news.example.com\"}", j == NULL ? json_pack("{s:s, s:i, "
+		    "s:i}", "json", jerr.text, "line", jerr.line, "column",
+		    jerr.column) : NULL);
+		json_decref(j);
+		return;
+	}
+	a = json_object_get(j, "address");
+	l = json_object_get(j, "list");
+	if (!json_is_string(a) || (l != NULL && !json_is_null(l) &&
+	    !json_is_string(l))) {
+		control_reply_error(req, 422, "address (a string) is required; "
+		    "list, if given, is a string (omit it for every list)",
+		    NULL);
+		json_decref(j);
+		return;
+	}
+	if (json_is_string(l))
+		list = xstrtolower(json_string_value(l));
+	if (control_address(req, json_string_value(a)) == 0 &&
+	    control_list(req, list) == 0)
+		control_op(md, req, OP_UNSUBSCRIBE, json_string_value(a), list);
+	free(list);
+	json_decref(j);
+}
+
+/* A query parameter's value, or NULL (the caller frees it). */
+static char *
+control_query_value(struct evhttp_request *req, const char *name)
+{
+	struct evkeyvalq	 q;
+	const char		*query, *v;
+	char			*r = NULL;
+
+	query = evhttp_uri_get_query(evhttp_request_get_evhttp_uri(req));
+	if (query == NULL)
+		return NULL;
+	TAILQ_INIT(&q);
+	if (evhttp_parse_query_str(query, &q) == 0 &&
+	    (v = evhttp_find_header(&q, name)) != NULL)
+		r = xstrdup(v);
+	evhttp_clear_headers(&q);
+	return r;
+}
+
+/* GET /v1/recipients/{address}. */
+static void
+control_recipient(struct mannersd *md, struct evhttp_request *req,
+    const char *addr)
+{
+	struct store_txn	*t;
+	json_t			*o;
+	char			*cause = NULL;
+
+	if (control_address(req, addr) == -1)
+		return;
+	if (store_begin(md->store, 0, &t, &cause) < 0) {
+		control_reply_error(req, 500, cause, NULL);
+		free(cause);
+		return;
+	}
+	o = ledger_recipient_json(t, md->conf, addr, mannersd_now(), &cause);
+	store_abort(t);
+	if (o == NULL) {
+		control_reply_error(req, 500, cause, NULL);
+		free(cause);
+		return;
+	}
+	control_reply_json(req, 200, o);
+	json_decref(o);
+}
+
 /* Route a request by method and path. */
 static void
 control_request(struct evhttp_request *req, void *arg)
@@ -316,6 +597,25 @@ control_request(struct evhttp_request *req, void *arg)
 		return;
 	}
 	if (strncmp(path, "/v1/campaigns/", 14) == 0 && path[14] != '\0') {
+		const char	*slash = strchr(path + 14, '/');
+
+		if (slash != NULL) {
+			int	 pause = strcmp(slash, "/pause") == 0;
+
+			if (!pause && strcmp(slash, "/resume") != 0)
+				goto notfound;
+			if (m != EVHTTP_REQ_POST)
+				goto method;
+			dec = xstrndup(path + 14, (size_t)(slash - path - 14));
+			if (!campaign_valid_id(dec))
+				control_reply_error(req, 404, "no such campaign "
+				    "(bad id)", NULL);
+			else
+				control_op(md, req, pause ? OP_PAUSE :
+				    OP_RESUME, dec, NULL);
+			free(dec);
+			return;
+		}
 		dec = evhttp_uridecode(path + 14, 0, NULL);
 		if (dec == NULL || !campaign_valid_id(dec)) {
 			control_reply_error(req, 404, "no such campaign "
@@ -325,6 +625,8 @@ control_request(struct evhttp_request *req, void *arg)
 		}
 		if (m == EVHTTP_REQ_GET)
 			control_campaign_get(md, req, dec);
+		else if (m == EVHTTP_REQ_DELETE)
+			control_op(md, req, OP_CANCEL, dec, NULL);
 		else {
 			free(dec);
 			goto method;
@@ -332,6 +634,42 @@ control_request(struct evhttp_request *req, void *arg)
 		free(dec);
 		return;
 	}
+	if (strcmp(path, "/v1/unsubscribes") == 0) {
+		if (m != EVHTTP_REQ_POST)
+			goto method;
+		control_unsubscribe(md, req);
+		return;
+	}
+	if (strncmp(path, "/v1/unsubscribes/", 17) == 0 && path[17] != '\0') {
+		char	*list;
+
+		if (m != EVHTTP_REQ_DELETE)
+			goto method;
+		dec = evhttp_uridecode(path + 17, 0, NULL);
+		list = control_query_value(req, "list");
+		if (list != NULL) {
+			char	*low = xstrtolower(list);
+
+			free(list);
+			list = low;
+		}
+		if (dec != NULL && control_address(req, dec) == 0 &&
+		    control_list(req, list) == 0)
+			control_op(md, req, OP_RESUBSCRIBE, dec, list);
+		free(list);
+		free(dec);
+		return;
+	}
+	if (strncmp(path, "/v1/recipients/", 15) == 0 && path[15] != '\0') {
+		if (m != EVHTTP_REQ_GET)
+			goto method;
+		dec = evhttp_uridecode(path + 15, 0, NULL);
+		if (dec != NULL)
+			control_recipient(md, req, dec);
+		free(dec);
+		return;
+	}
+notfound:
 	control_reply_error(req, 404, "no such route", json_pack("{s:s}",
 	    "path", path));
 	return;

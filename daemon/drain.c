@@ -19,6 +19,7 @@
 #include "addr.h"
 #include "campaign.h"
 #include "conf.h"
+#include "ledger.h"
 #include "log.h"
 #include "mannersd.h"
 #include "message.h"
@@ -35,11 +36,12 @@ enum xfer_state {
 	XFER_DONE		/* outcome known, waiting for the commit */
 };
 
+/* The same values as enum ledger_outcome. */
 enum xfer_outcome {
-	OUTCOME_SENT,
-	OUTCOME_RETRY,
-	OUTCOME_FAILED,
-	OUTCOME_DROPPED		/* campaign gone or cancelled */
+	OUTCOME_SENT = LEDGER_SENT,
+	OUTCOME_RETRY = LEDGER_RETRY,
+	OUTCOME_FAILED = LEDGER_FAILED,
+	OUTCOME_DROPPED = LEDGER_DROPPED	/* unsubscribed meanwhile */
 };
 
 struct xfer {
@@ -335,6 +337,7 @@ drain_check_done(struct drain *d)
 struct fitem {
 	struct store_job	 job;
 	enum xfer_outcome	 outcome;
+	int			 expired;	/* retried past max_age */
 };
 
 struct flush {
@@ -366,98 +369,6 @@ drain_backoff(const struct flush *f, uint32_t attempts)
 	return (int64_t)(b == 0 ? 1 : b);
 }
 
-/* Apply one outcome inside the commit group's transaction. */
-static int
-drain_apply(const struct flush *f, struct store_txn *t, struct fitem *x,
-    int64_t now, json_t *states, char **cause)
-{
-	struct store_job	*j = &x->job;
-	struct store_rcpt	 r;
-	struct store_cr		 cr;
-	struct store_job	 cur;
-	char			 naddr[ADDR_MAX + 1];
-	json_t			*state;
-	int			 rc, hist_state = -1;
-	const char		*count = NULL;
-
-	/* The job may have been cancelled or dropped meanwhile. */
-	if ((rc = store_queue_get(t, j->key, &cur, cause)) < 0)
-		return rc;
-	if (rc == 1 && x->outcome != OUTCOME_SENT)
-		return 0;
-	if (rc == 0 && (rc = store_queue_del(t, j->key, cause)) < 0)
-		return rc;
-
-	if (x->outcome == OUTCOME_RETRY) {
-		if (now - j->queued + drain_backoff(f, j->attempts + 1) >
-		    (int64_t)f->max_age) {
-			log_warnx("drain: giving up after %u attempts "
-			    "campaign=%s (max_age reached)", j->attempts + 1,
-			    j->campaign);
-			x->outcome = OUTCOME_FAILED;
-		} else {
-			j->attempts++;
-			j->due = now + drain_backoff(f, j->attempts);
-			if ((rc = store_queue_put(t, j, cause)) < 0)
-				return rc;
-		}
-	}
-	addr_normalize(j->addr, naddr, sizeof naddr);
-	if ((rc = store_cr_get(t, j->campaign, naddr, &cr, cause)) < 0)
-		return rc;
-	cr.time = now;
-	switch (x->outcome) {
-	case OUTCOME_SENT:
-		cr.state = STORE_CR_SENT;
-		hist_state = STORE_HIST_SENT;
-		count = "sent";
-		break;
-	case OUTCOME_RETRY:
-		memcpy(cr.key, j->key, STORE_KEY_LEN);
-		count = "retries";
-		break;
-	case OUTCOME_FAILED:
-		cr.state = STORE_CR_FAILED;
-		hist_state = 0;		/* a failure releases the slot */
-		count = "failed";
-		break;
-	case OUTCOME_DROPPED:
-		return 0;
-	}
-	if ((rc = store_cr_put(t, j->campaign, naddr, &cr, cause)) < 0)
-		return rc;
-	if (hist_state != -1) {
-		store_rcpt_init(&r);
-		if ((rc = store_rcpt_get(t, naddr, &r, cause)) < 0) {
-			store_rcpt_free(&r);
-			return rc;
-		}
-		if (rc == 0) {
-			store_rcpt_hist_set(&r, j->campaign, hist_state, now);
-			rc = store_rcpt_put(t, naddr, &r, cause);
-		}
-		store_rcpt_free(&r);
-		if (rc < 0)
-			return rc;
-	}
-	/* Counter updates are gathered per campaign, written once. */
-	if ((state = json_object_get(states, j->campaign)) == NULL) {
-		if ((rc = store_campaign_get(t, j->campaign, &state,
-		    cause)) < 0)
-			return rc;
-		if (rc == 1)
-			return 0;
-		json_object_set_new(states, j->campaign, state);
-	}
-	record_count_add(state, count, 1);
-	if (x->outcome != OUTCOME_RETRY) {
-		record_count_add(state, "queued", -1);
-		if (j->flags & STORE_JOB_DEFERRED)
-			record_count_add(state, "queued_deferred", -1);
-	}
-	return 0;
-}
-
 static void
 drain_xfer_free(struct xfer *x)
 {
@@ -474,19 +385,31 @@ drain_flush_run(struct wjob *w, struct store *store)
 {
 	struct flush		*f = (struct flush *)w;
 	struct store_txn	*t = NULL;
-	json_t			*states = json_object(), *state;
-	const char		*id;
+	json_t			*states = json_object();
 	size_t			 i;
 
 	if (store_begin(store, 1, &t, &f->cause) < 0)
 		goto out;
-	for (i = 0; i < f->n; i++)
-		if (drain_apply(f, t, &f->items[i], f->now, states,
-		    &f->cause) < 0)
+	for (i = 0; i < f->n; i++) {
+		struct fitem	*it = &f->items[i];
+		struct store_job *j = &it->job;
+
+		if (it->outcome == OUTCOME_RETRY) {
+			if (f->now - j->queued + drain_backoff(f,
+			    j->attempts + 1) > (int64_t)f->max_age) {
+				it->outcome = OUTCOME_FAILED;
+				it->expired = 1;
+			} else {
+				j->attempts++;
+				j->due = f->now + drain_backoff(f, j->attempts);
+			}
+		}
+		if (ledger_outcome(t, j, (enum ledger_outcome)it->outcome,
+		    f->now, states, &f->cause) < 0)
 			goto out;
-	json_object_foreach(states, id, state)
-		if (store_campaign_put(t, id, state, &f->cause) < 0)
-			goto out;
+	}
+	if (ledger_flush_states(t, states, &f->cause) < 0)
+		goto out;
 	f->ok = store_commit(t, &f->cause) == 0;
 	t = NULL;
 out:
@@ -515,6 +438,12 @@ drain_flush_done(struct wjob *w)
 		}
 		drain_timer_in(d->flush_timer, 1000);
 	} else {
+		for (size_t i = 0; i < f->n; i++)
+			if (f->items[i].expired)
+				log_warnx("drain: giving up campaign=%s after %u "
+				    "attempts (max_age reached)",
+				    f->items[i].job.campaign,
+				    f->items[i].job.attempts + 1);
 		while ((x = TAILQ_FIRST(&d->committing)) != NULL) {
 			TAILQ_REMOVE(&d->committing, x, entry);
 			if (x->outcome == OUTCOME_SENT)
@@ -595,6 +524,22 @@ drain_flush_cb(evutil_socket_t fd, short events, void *arg)
 	drain_flush(arg);
 }
 
+/* Record, without sending, a job whose recipient may no longer be mailed. */
+static void
+drain_drop(struct drain *d, const struct store_job *j)
+{
+	struct xfer	*x;
+
+	x = xcalloc(1, sizeof *x);
+	x->d = d;
+	x->job = *j;
+	buf_init(&x->msg);
+	x->state = XFER_DONE;
+	log_info("drain: dropping campaign=%s: recipient unsubscribed or "
+	    "suppressed since admission", j->campaign);
+	drain_finish(d, x, OUTCOME_DROPPED);
+}
+
 /*
  * Global cadence: messages are spaced evenly at the configured rate
  * (GCRA with burst 1: each send takes the next slot of 1/rate).
@@ -671,6 +616,11 @@ drain_scan(struct drain *d)
 			continue;
 		if (strcmp(dc->state, RECORD_ACTIVE) != 0)
 			continue;
+		/* An unsubscribe may have come after admission. */
+		if (ledger_may_send(t, j.addr, j.lid, NULL) == 0) {
+			drain_drop(d, &j);
+			continue;
+		}
 		if ((w = drain_cadence_wait(d, drain_ms(d))) > 0) {
 			wait = w;
 			break;

@@ -6,6 +6,10 @@
  * allocating per node: attribute values are read in place and only a new
  * distinct image URL is copied. Nothing here touches the network or the
  * clock.
+ *
+ * The bytes are always parsed as UTF-8: campaign bodies arrive as text of
+ * an XML document, so a <meta charset> naming another encoding is wrong
+ * about them; it is recorded and warned about, never obeyed.
  */
 #include <limits.h>
 #include <stdarg.h>
@@ -683,7 +687,7 @@ weigh_srcset(struct weigh_walk *st, const char *s)
 			s++;
 		len = s - start;
 		if (start[len - 1] == ',') {
-			/* "a.png,b.png": no descriptors. */
+			/* "a.png, b.png": the comma ends the candidate. */
 			while (len > 0 && start[len - 1] == ',')
 				len--;
 			idx = weigh_image_ref(st, start, len, WEIGH_SRCSET);
@@ -983,7 +987,8 @@ weigh_element(struct weigh_walk *st, xmlNodePtr n)
 	 * area counts once, and only when both dimensions are numbers.
 	 */
 	if (img && first != SIZE_MAX && width >= 0 && height >= 0) {
-		st->w->area += width * height;
+		if (st->w->area <= LLONG_MAX - width * height)
+			st->w->area += width * height;
 		if (st->w->images[first].width == 0 &&
 		    st->w->images[first].height == 0) {
 			st->w->images[first].width = width;
@@ -1143,6 +1148,7 @@ weigh_parse(struct weigh *w, const char *html, size_t len, char **cause)
 	}
 	p = copy != NULL ? copy : html;
 
+	xmlInitParser();
 	if ((ctxt = htmlNewParserCtxt()) == NULL) {
 		set_cause(cause, "cannot create an HTML parser");
 		goto out;
@@ -1306,7 +1312,7 @@ weigh_set_remote_size(struct weigh *w, size_t i, long long bytes,
 	free(im->why);
 	im->why = NULL;
 	if (im->bytes < 0)
-		im->why = xstrdup(why != NULL ? why : "size unknown");
+		im->why = xstrdup(why != NULL ? why : "could not be measured");
 }
 
 /* Note one broken limit. */
@@ -1399,6 +1405,20 @@ weigh_check(struct weigh *w)
 	return (int)w->nover;
 }
 
+/* Remote images of unknown size with no reason: never measured. */
+static size_t
+weigh_not_measured(const struct weigh *w)
+{
+	size_t	 i, n = 0;
+
+	for (i = 0; i < w->nimages; i++) {
+		if (!w->images[i].data && w->images[i].bytes < 0 &&
+		    w->images[i].why == NULL)
+			n++;
+	}
+	return n;
+}
+
 /* Length of a URL as reported: data: URIs are cut at a character. */
 static size_t
 weigh_report_len(const struct weigh_image *im, int *cut)
@@ -1449,7 +1469,7 @@ weigh_report_json(const struct weigh *w)
 	const struct weigh_image	*im;
 	const struct weigh_over		*o;
 	json_t				*j, *a, *e, *k;
-	size_t				 i, b;
+	size_t				 i, b, n;
 	double				 ratio;
 
 	j = json_object();
@@ -1495,14 +1515,18 @@ weigh_report_json(const struct weigh *w)
 	}
 	for (i = 0; i < w->nimages; i++) {
 		im = &w->images[i];
-		if (im->data || im->bytes >= 0)
+		if (im->data || im->bytes >= 0 || im->why == NULL)
 			continue;
 		e = weigh_report_url_json(im);
-		k = json_sprintf("%s: %s", json_string_value(e),
-		    im->why != NULL ? im->why : "size unknown");
+		k = json_sprintf("%s: %s", json_string_value(e), im->why);
 		json_decref(e);
 		if (k != NULL)
 			json_array_append_new(a, k);
+	}
+	if ((n = weigh_not_measured(w)) != 0) {
+		json_array_append_new(a, json_sprintf("%zu remote image%s not "
+		    "measured; %s not in the totals", n, n == 1 ? " was" :
+		    "s were", n == 1 ? "its size is" : "their sizes are"));
 	}
 	json_object_set_new(j, "warnings", a);
 
@@ -1542,6 +1566,11 @@ weigh_report_json(const struct weigh *w)
 		json_object_set_new(e, "bytes", im->bytes < 0 ? json_null() :
 		    json_integer(im->bytes));
 		json_object_set_new(e, "uses", json_integer(im->uses));
+		if (im->error != NULL || im->why != NULL) {
+			json_object_set_new(e, "why", weigh_json_string(
+			    im->error != NULL ? im->error : im->why,
+			    strlen(im->error != NULL ? im->error : im->why)));
+		}
 		if (im->width != 0 || im->height != 0) {
 			json_object_set_new(e, "width",
 			    json_integer(im->width));
@@ -1630,12 +1659,16 @@ weigh_report_text(const struct weigh *w, struct buf *b)
 		buf_printf(b, "warning: %s\n", w->warnings[i]);
 	for (i = 0; i < w->nimages; i++) {
 		im = &w->images[i];
-		if (im->data || im->bytes >= 0)
+		if (im->data || im->bytes >= 0 || im->why == NULL)
 			continue;
 		buf_adds(b, "unmeasured: ");
 		weigh_report_url_text(im, b);
-		buf_printf(b, ": %s\n", im->why != NULL ? im->why :
-		    "size unknown");
+		buf_printf(b, ": %s\n", im->why);
+	}
+	if ((n = weigh_not_measured(w)) != 0) {
+		buf_printf(b, "warning: %zu remote image%s not measured; %s "
+		    "not in the totals\n", n, n == 1 ? " was" : "s were",
+		    n == 1 ? "its size is" : "their sizes are");
 	}
 	for (i = 0; i < w->nimages; i++) {
 		im = &w->images[i];

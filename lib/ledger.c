@@ -1,0 +1,547 @@
+/*
+ * ledger.c: state changes to queued work after admission.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "addr.h"
+#include "conf.h"
+#include "ledger.h"
+#include "policy.h"
+#include "record.h"
+#include "util.h"
+
+static const char *ledger_sources[] = {
+	"unknown", "admin", "link", "one-click", "bounce"
+};
+
+const char *
+ledger_source_name(uint8_t s)
+{
+	if (s >= nitems(ledger_sources))
+		return "unknown";
+	return ledger_sources[s];
+}
+
+/* The state record of a campaign in this transaction's cache. */
+static int
+ledger_state(struct store_txn *t, json_t *states, const char *id,
+    json_t **out, char **cause)
+{
+	json_t	*st;
+	int	 rc;
+
+	if ((st = json_object_get(states, id)) == NULL) {
+		if ((rc = store_campaign_get(t, id, &st, cause)) != 0)
+			return rc;
+		json_object_set_new(states, id, st);
+	}
+	*out = st;
+	return 0;
+}
+
+int
+ledger_flush_states(struct store_txn *t, json_t *states, char **cause)
+{
+	const char	*id;
+	json_t		*st;
+	int		 rc;
+
+	json_object_foreach(states, id, st)
+		if ((rc = store_campaign_put(t, id, st, cause)) < 0)
+			return rc;
+	return 0;
+}
+
+/* Count a job leaving the queue (or not) on its campaign's record. */
+static int
+ledger_count(struct store_txn *t, json_t *states, const struct store_job *j,
+    const char *counter, int leaves, char **cause)
+{
+	json_t	*st;
+	int	 rc;
+
+	if ((rc = ledger_state(t, states, j->campaign, &st, cause)) != 0)
+		return rc < 0 ? rc : 0;
+	record_count_add(st, counter, 1);
+	if (leaves) {
+		record_count_add(st, "queued", -1);
+		if (j->flags & STORE_JOB_DEFERRED)
+			record_count_add(st, "queued_deferred", -1);
+	}
+	return 0;
+}
+
+/* Set (state != 0) or drop (0) a recipient's history entry for a job. */
+static int
+ledger_hist(struct store_txn *t, const char *naddr, const char *campaign,
+    int state, int64_t now, char **cause)
+{
+	struct store_rcpt	 r;
+	int			 rc;
+
+	store_rcpt_init(&r);
+	if ((rc = store_rcpt_get(t, naddr, &r, cause)) == 0) {
+		store_rcpt_hist_set(&r, campaign, state, now);
+		rc = store_rcpt_put(t, naddr, &r, cause);
+	} else if (rc == 1)
+		rc = 0;
+	store_rcpt_free(&r);
+	return rc;
+}
+
+/*
+ * Record what happened to a job the drain took.  A job that is gone from
+ * the queue was cancelled or dropped meanwhile: only a delivery that did
+ * happen is still recorded.
+ */
+int
+ledger_outcome(struct store_txn *t, struct store_job *j, enum ledger_outcome o,
+    int64_t now, json_t *states, char **cause)
+{
+	struct store_job	 cur;
+	struct store_cr		 cr;
+	char			 naddr[ADDR_MAX + 1];
+	uint8_t			 oldkey[STORE_KEY_LEN];
+	int			 rc;
+
+	memcpy(oldkey, j->key, STORE_KEY_LEN);
+	if ((rc = store_queue_get(t, oldkey, &cur, cause)) < 0)
+		return rc;
+	if (rc == 1 && o != LEDGER_SENT)
+		return 0;
+	if (rc == 0 && (rc = store_queue_del(t, oldkey, cause)) < 0)
+		return rc;
+	addr_normalize(j->addr, naddr, sizeof naddr);
+	if ((rc = store_cr_get(t, j->campaign, naddr, &cr, cause)) < 0)
+		return rc;
+	cr.time = now;
+	switch (o) {
+	case LEDGER_SENT:
+		cr.state = STORE_CR_SENT;
+		if ((rc = ledger_hist(t, naddr, j->campaign, STORE_HIST_SENT,
+		    now, cause)) < 0)
+			return rc;
+		rc = ledger_count(t, states, j, "sent", 1, cause);
+		break;
+	case LEDGER_RETRY:
+		if ((rc = store_queue_put(t, j, cause)) < 0)
+			return rc;
+		memcpy(cr.key, j->key, STORE_KEY_LEN);
+		rc = ledger_count(t, states, j, "retries", 0, cause);
+		break;
+	case LEDGER_FAILED:
+		cr.state = STORE_CR_FAILED;
+		/* A failure releases the recipient's slot. */
+		if ((rc = ledger_hist(t, naddr, j->campaign, 0, now,
+		    cause)) < 0)
+			return rc;
+		rc = ledger_count(t, states, j, "failed", 1, cause);
+		break;
+	case LEDGER_DROPPED:
+		cr.state = STORE_CR_DROPPED;
+		if ((rc = ledger_hist(t, naddr, j->campaign, 0, now,
+		    cause)) < 0)
+			return rc;
+		rc = ledger_count(t, states, j, "dropped", 1, cause);
+		break;
+	}
+	if (rc < 0)
+		return rc;
+	return store_cr_put(t, j->campaign, naddr, &cr, cause);
+}
+
+/* Does an unsubscribe entry block list lid? */
+static int
+ledger_blocks(const struct store_rcpt *r, uint32_t lid)
+{
+	size_t	 i;
+
+	for (i = 0; i < r->nunsub; i++)
+		if (r->unsub[i].lid == 0 || r->unsub[i].lid == lid)
+			return 1;
+	return 0;
+}
+
+int
+ledger_may_send(struct store_txn *t, const char *addr, uint32_t lid,
+    char **cause)
+{
+	struct store_rcpt	 r;
+	char			 naddr[ADDR_MAX + 1];
+	int			 rc, ok = 1;
+
+	addr_normalize(addr, naddr, sizeof naddr);
+	store_rcpt_init(&r);
+	if ((rc = store_rcpt_get(t, naddr, &r, cause)) < 0) {
+		store_rcpt_free(&r);
+		return rc;
+	}
+	if (rc == 0 && (r.suppressed != 0 || ledger_blocks(&r, lid)))
+		ok = 0;
+	store_rcpt_free(&r);
+	return ok;
+}
+
+/*
+ * Drop the queued jobs of a recipient on list lid (0: every list), as a
+ * fresh unsubscribe or suppression requires.  `r` is updated in memory.
+ */
+static int
+ledger_drop_queued(struct store_txn *t, const char *naddr,
+    struct store_rcpt *r, uint32_t lid, int64_t now, json_t *states,
+    uint64_t *dropped, char **cause)
+{
+	struct store_cr		 cr;
+	struct store_job	 j;
+	size_t			 i = 0;
+	int			 rc;
+
+	while (i < r->nhist) {
+		struct store_hist	*h = &r->hist[i];
+
+		if (h->state != STORE_HIST_RESERVED || (lid != 0 &&
+		    h->lid != lid)) {
+			i++;
+			continue;
+		}
+		if ((rc = store_cr_get(t, h->campaign, naddr, &cr,
+		    cause)) < 0)
+			return rc;
+		if (rc == 0 && cr.state == STORE_CR_QUEUED) {
+			if ((rc = store_queue_get(t, cr.key, &j, cause)) < 0)
+				return rc;
+			if (rc == 0) {
+				if ((rc = store_queue_del(t, cr.key,
+				    cause)) < 0 ||
+				    (rc = ledger_count(t, states, &j, "dropped",
+				    1, cause)) < 0)
+					return rc;
+				(*dropped)++;
+			}
+			cr.state = STORE_CR_DROPPED;
+			cr.time = now;
+			if ((rc = store_cr_put(t, h->campaign, naddr, &cr,
+			    cause)) < 0)
+				return rc;
+		}
+		/* The slot is released: remove the reservation. */
+		memmove(h, h + 1, (r->nhist - i - 1) * sizeof *h);
+		r->nhist--;
+	}
+	return 0;
+}
+
+int
+ledger_unsubscribe(struct store_txn *t, const char *addr, uint32_t lid,
+    uint8_t source, int64_t now, json_t *states,
+    struct ledger_unsub_result *res, char **cause)
+{
+	struct store_rcpt	 r;
+	struct store_unsub	 u;
+	char			 naddr[ADDR_MAX + 1];
+	size_t			 i;
+	int			 rc;
+
+	memset(res, 0, sizeof *res);
+	addr_normalize(addr, naddr, sizeof naddr);
+	store_rcpt_init(&r);
+	if ((rc = store_rcpt_get(t, naddr, &r, cause)) < 0)
+		goto out;
+	res->changed = 1;
+	for (i = 0; i < r.nunsub; i++)
+		if (r.unsub[i].lid == lid)
+			res->changed = 0;
+	if (res->changed) {
+		u.lid = lid;
+		u.time = now;
+		u.source = source;
+		if (r.nunsub == r.cap_unsub) {
+			r.cap_unsub = r.cap_unsub == 0 ? 2 : r.cap_unsub * 2;
+			r.unsub = xreallocarray(r.unsub, r.cap_unsub,
+			    sizeof *r.unsub);
+		}
+		r.unsub[r.nunsub++] = u;
+	}
+	if ((rc = ledger_drop_queued(t, naddr, &r, lid, now, states,
+	    &res->dropped, cause)) < 0)
+		goto out;
+	rc = store_rcpt_put(t, naddr, &r, cause);
+out:
+	store_rcpt_free(&r);
+	return rc < 0 ? rc : 0;
+}
+
+/* Remove an unsubscribe (all: every entry); *found says if any was. */
+int
+ledger_resubscribe(struct store_txn *t, const char *addr, int all,
+    uint32_t lid, int *found, char **cause)
+{
+	struct store_rcpt	 r;
+	char			 naddr[ADDR_MAX + 1];
+	size_t			 i, j = 0;
+	int			 rc;
+
+	*found = 0;
+	addr_normalize(addr, naddr, sizeof naddr);
+	store_rcpt_init(&r);
+	if ((rc = store_rcpt_get(t, naddr, &r, cause)) != 0) {
+		store_rcpt_free(&r);
+		return rc < 0 ? rc : 0;
+	}
+	for (i = 0; i < r.nunsub; i++) {
+		if (all || r.unsub[i].lid == lid) {
+			*found = 1;
+			continue;
+		}
+		r.unsub[j++] = r.unsub[i];
+	}
+	r.nunsub = j;
+	rc = *found ? store_rcpt_put(t, naddr, &r, cause) : 0;
+	store_rcpt_free(&r);
+	return rc < 0 ? rc : 0;
+}
+
+/* A hard bounce: never mail this address again; drop what is queued. */
+int
+ledger_suppress(struct store_txn *t, const char *addr, const char *why,
+    int64_t now, json_t *states, uint64_t *dropped, char **cause)
+{
+	struct store_rcpt	 r;
+	char			 naddr[ADDR_MAX + 1];
+	int			 rc;
+
+	*dropped = 0;
+	addr_normalize(addr, naddr, sizeof naddr);
+	store_rcpt_init(&r);
+	if ((rc = store_rcpt_get(t, naddr, &r, cause)) < 0)
+		goto out;
+	r.suppressed = now;
+	snprintf(r.suppress_why, sizeof r.suppress_why, "%s", why);
+	if ((rc = ledger_drop_queued(t, naddr, &r, 0, now, states, dropped,
+	    cause)) < 0)
+		goto out;
+	rc = store_rcpt_put(t, naddr, &r, cause);
+out:
+	store_rcpt_free(&r);
+	return rc < 0 ? rc : 0;
+}
+
+/* A recipient's own cap ("at most count per window"); count 0 clears. */
+int
+ledger_set_preference(struct store_txn *t, const char *addr, uint32_t count,
+    uint32_t window, uint8_t source, int64_t now, char **cause)
+{
+	struct store_rcpt	 r;
+	char			 naddr[ADDR_MAX + 1];
+	int			 rc;
+
+	addr_normalize(addr, naddr, sizeof naddr);
+	store_rcpt_init(&r);
+	if ((rc = store_rcpt_get(t, naddr, &r, cause)) < 0)
+		goto out;
+	r.pref_count = count;
+	r.pref_window = count != 0 ? window : 0;
+	r.pref_time = now;
+	r.pref_source = source;
+	rc = store_rcpt_put(t, naddr, &r, cause);
+out:
+	store_rcpt_free(&r);
+	return rc < 0 ? rc : 0;
+}
+
+struct ledger_cancel_arg {
+	struct store_txn	*t;
+	char			**addrs;
+	size_t			 n;
+	size_t			 cap;
+};
+
+/* Collect the queued addresses of a campaign (no writes while walking). */
+static int
+ledger_cancel_collect(const char *naddr, struct store_cr *cr, void *arg)
+{
+	struct ledger_cancel_arg	*a = arg;
+
+	if (cr->state != STORE_CR_QUEUED)
+		return 0;
+	if (a->n == a->cap) {
+		a->cap = a->cap == 0 ? 64 : a->cap * 2;
+		a->addrs = xreallocarray(a->addrs, a->cap, sizeof *a->addrs);
+	}
+	a->addrs[a->n++] = xstrdup(naddr);
+	return 0;
+}
+
+/* Cancel: drop what is queued, release its reservations; 1 if unknown. */
+int
+ledger_cancel(struct store_txn *t, const char *id, int64_t now,
+    uint64_t *dropped, char **cause)
+{
+	struct ledger_cancel_arg	 a;
+	struct store_cr			 cr;
+	struct store_job		 j;
+	json_t				*st = NULL;
+	size_t				 i;
+	int				 rc, n = 0;
+
+	*dropped = 0;
+	if ((rc = store_campaign_get(t, id, &st, cause)) != 0)
+		return rc;
+	memset(&a, 0, sizeof a);
+	a.t = t;
+	if ((rc = store_cr_each(t, id, ledger_cancel_collect, &a, cause)) < 0)
+		goto out;
+	for (i = 0; i < a.n; i++) {
+		if ((rc = store_cr_get(t, id, a.addrs[i], &cr, cause)) < 0)
+			goto out;
+		if ((rc = store_queue_get(t, cr.key, &j, cause)) < 0)
+			goto out;
+		if (rc == 0) {
+			if ((rc = store_queue_del(t, cr.key, cause)) < 0)
+				goto out;
+			record_count_add(st, "queued", -1);
+			if (j.flags & STORE_JOB_DEFERRED)
+				record_count_add(st, "queued_deferred", -1);
+			n++;
+		}
+		cr.state = STORE_CR_CANCELLED;
+		cr.time = now;
+		if ((rc = store_cr_put(t, id, a.addrs[i], &cr, cause)) < 0 ||
+		    (rc = ledger_hist(t, a.addrs[i], id, 0, now, cause)) < 0)
+			goto out;
+	}
+	record_count_add(st, "cancelled", n);
+	record_set_state(st, RECORD_CANCELLED);
+	json_object_set_new(st, "cancelled_at", json_integer(now));
+	rc = store_campaign_put(t, id, st, cause);
+	*dropped = (uint64_t)n;
+out:
+	for (i = 0; i < a.n; i++)
+		free(a.addrs[i]);
+	free(a.addrs);
+	json_decref(st);
+	return rc < 0 ? rc : 0;
+}
+
+/* Pause or resume; 1 if unknown, -1 with cause if not allowed. */
+int
+ledger_set_campaign_state(struct store_txn *t, const char *id,
+    const char *state, char **cause)
+{
+	json_t	*st = NULL;
+	int	 rc;
+
+	if ((rc = store_campaign_get(t, id, &st, cause)) != 0)
+		return rc;
+	if (strcmp(record_state(st), RECORD_CANCELLED) == 0) {
+		json_decref(st);
+		return set_cause(cause, "campaign %s is cancelled", id);
+	}
+	record_set_state(st, state);
+	rc = store_campaign_put(t, id, st, cause);
+	json_decref(st);
+	return rc;
+}
+
+/* Everything known about an address, for GET /v1/recipients/{addr}. */
+json_t *
+ledger_recipient_json(struct store_txn *t, const struct conf *conf,
+    const char *addr, int64_t now, char **cause)
+{
+	struct store_rcpt	 r;
+	struct conf_policy	 pol;
+	struct conf_cap		 pref;
+	char			 naddr[ADDR_MAX + 1], lname[256];
+	json_t			*o, *hist, *flags, *next, *lists;
+	int64_t			*times = NULL, at;
+	size_t			 i;
+	uint32_t		 lid;
+	int			 rc;
+
+	addr_normalize(addr, naddr, sizeof naddr);
+	store_rcpt_init(&r);
+	if ((rc = store_rcpt_get(t, naddr, &r, cause)) < 0) {
+		store_rcpt_free(&r);
+		return NULL;
+	}
+	o = json_object();
+	json_object_set_new(o, "address", json_string(naddr));
+	json_object_set_new(o, "known", json_boolean(rc == 0));
+	hist = json_array();
+	times = xcalloc(r.nhist + 1, sizeof *times);
+	lists = json_object();
+	for (i = 0; i < r.nhist; i++) {
+		times[i] = r.hist[i].time;
+		if (store_list_name(t, r.hist[i].lid, lname, sizeof lname) != 0)
+			snprintf(lname, sizeof lname, "#%u", r.hist[i].lid);
+		json_object_set_new(lists, lname, json_integer(r.hist[i].lid));
+		json_array_append_new(hist, json_pack("{s:I, s:s, s:s, s:s}",
+		    "time", (json_int_t)r.hist[i].time, "campaign",
+		    r.hist[i].campaign, "list", lname, "state",
+		    r.hist[i].state == STORE_HIST_SENT ? "sent" : "queued"));
+	}
+	json_object_set_new(o, "history", hist);
+	flags = json_array();
+	for (i = 0; i < r.nunsub; i++) {
+		if (r.unsub[i].lid == 0)
+			snprintf(lname, sizeof lname, "*");
+		else if (store_list_name(t, r.unsub[i].lid, lname,
+		    sizeof lname) != 0)
+			snprintf(lname, sizeof lname, "#%u", r.unsub[i].lid);
+		if (r.unsub[i].lid != 0)
+			json_object_set_new(lists, lname,
+			    json_integer(r.unsub[i].lid));
+		json_array_append_new(flags, json_pack("{s:s, s:s, s:I, s:s}",
+		    "flag", "unsubscribed", "list", lname, "time",
+		    (json_int_t)r.unsub[i].time, "source",
+		    ledger_source_name(r.unsub[i].source)));
+	}
+	json_object_set_new(o, "flags", flags);
+	if (r.pref_count != 0)
+		json_object_set_new(o, "preference", json_pack("{s:I, s:I, "
+		    "s:I, s:s}", "max", (json_int_t)r.pref_count, "window",
+		    (json_int_t)r.pref_window, "time",
+		    (json_int_t)r.pref_time, "source",
+		    ledger_source_name(r.pref_source)));
+	else
+		json_object_set_new(o, "preference", json_null());
+	if (r.suppressed != 0)
+		json_object_set_new(o, "suppressed", json_pack("{s:I, s:s}",
+		    "time", (json_int_t)r.suppressed, "reason",
+		    r.suppress_why));
+	else
+		json_object_set_new(o, "suppressed", json_null());
+	/* Lists the configuration names count too, seen or not. */
+	for (i = 0; i < conf->nlists; i++)
+		if (json_object_get(lists, conf->lists[i].name) == NULL &&
+		    store_list_id(t, conf->lists[i].name, 0, &lid, NULL) == 0)
+			json_object_set_new(lists, conf->lists[i].name,
+			    json_integer(lid));
+	next = json_object();
+	pref.count = r.pref_count;
+	pref.window = r.pref_window;
+	{
+		const char	*name;
+		json_t		*v;
+
+		json_object_foreach(lists, name, v) {
+			lid = (uint32_t)json_integer_value(v);
+			if (r.suppressed != 0 || ledger_blocks(&r, lid)) {
+				json_object_set_new(next, name, json_null());
+				continue;
+			}
+			conf_policy_for(conf, name, &pol);
+			at = policy_next_allowed(times, r.nhist,
+			    &pol.per_recipient, pol.min_gap, &pref, now);
+			json_object_set_new(next, name, at == INT64_MAX ?
+			    json_null() : json_integer(at));
+		}
+	}
+	json_object_set_new(o, "next_allowed", next);
+	json_decref(lists);
+	free(times);
+	store_rcpt_free(&r);
+	return o;
+}

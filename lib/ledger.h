@@ -1,0 +1,57 @@
+/*
+ * ledger.h: every change to queued work after admission, as store
+ * operations inside a caller's write transaction: delivery outcomes,
+ * unsubscribes, suppressions, cancel, pause and resume, and the
+ * recipient report.  Campaign counters are gathered in a JSON object
+ * (id -> state record) and written once per transaction by
+ * ledger_flush_states().
+ */
+#ifndef MANNERS_LEDGER_H
+#define MANNERS_LEDGER_H
+
+#include <stdint.h>
+
+#include <jansson.h>
+
+#include "store.h"
+
+struct conf;
+
+enum ledger_outcome {
+	LEDGER_SENT,
+	LEDGER_RETRY,		/* job->due and attempts already updated */
+	LEDGER_FAILED,
+	LEDGER_DROPPED		/* unsubscribed or suppressed meanwhile */
+};
+
+struct ledger_unsub_result {
+	int		 changed;	/* the flag was not already there */
+	uint64_t	 dropped;	/* queued jobs removed */
+};
+
+int	 ledger_outcome(struct store_txn *, struct store_job *,
+	    enum ledger_outcome, int64_t, json_t *, char **);
+int	 ledger_flush_states(struct store_txn *, json_t *, char **);
+
+/* lid 0: every list.  source: STORE_SRC_*. */
+int	 ledger_unsubscribe(struct store_txn *, const char *, uint32_t,
+	    uint8_t, int64_t, json_t *, struct ledger_unsub_result *, char **);
+int	 ledger_resubscribe(struct store_txn *, const char *, int, uint32_t,
+	    int *, char **);
+int	 ledger_suppress(struct store_txn *, const char *, const char *,
+	    int64_t, json_t *, uint64_t *, char **);
+int	 ledger_set_preference(struct store_txn *, const char *, uint32_t,
+	    uint32_t, uint8_t, int64_t, char **);
+/* Is this recipient still to be mailed on list lid? */
+int	 ledger_may_send(struct store_txn *, const char *, uint32_t, char **);
+
+int	 ledger_cancel(struct store_txn *, const char *, int64_t, uint64_t *,
+	    char **);
+int	 ledger_set_campaign_state(struct store_txn *, const char *,
+	    const char *, char **);
+
+json_t	*ledger_recipient_json(struct store_txn *, const struct conf *,
+	    const char *, int64_t, char **);
+const char *ledger_source_name(uint8_t);
+
+#endif

@@ -37,6 +37,7 @@ LIB_SRCS = \
 	lib/ledger.c \
 	lib/log.c \
 	lib/message.c \
+	lib/page.c \
 	lib/policy.c \
 	lib/record.c \
 	lib/store.c \
@@ -48,6 +49,7 @@ MANNERSD_SRCS = \
 	daemon/control.c \
 	daemon/drain.c \
 	daemon/mannersd.c \
+	daemon/public.c \
 	daemon/writer.c
 
 MANNERSCTL_SRCS = \

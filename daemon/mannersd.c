@@ -91,6 +91,7 @@ mannersd_shutdown(struct mannersd *md)
 	log_info("shutting down: no new work, waiting for transfers in "
 	    "flight");
 	control_stop(md);
+	public_stop(md);
 	drain_stop(md->drain, mannersd_exit_loop);
 }
 
@@ -196,6 +197,8 @@ main(int argc, char **argv)
 	mannersd_mkparent(md.conf->socket);
 	if (control_start(&md, &cause) == -1)
 		fatalx("%s", cause);
+	if (public_start(&md, &cause) == -1)
+		fatalx("%s", cause);
 	if ((md.drain = drain_new(&md, &cause)) == NULL)
 		fatalx("%s", cause);
 
@@ -208,6 +211,7 @@ main(int argc, char **argv)
 	writer_free(md.writer);
 	drain_free(md.drain);
 	control_free(&md);
+	public_free(&md);
 	event_free(md.ev_exit);
 	event_free(md.ev_term);
 	event_free(md.ev_int);

@@ -28,6 +28,8 @@ struct mannersd {
 	struct writer		*writer;
 	struct evhttp		*control;
 	struct evhttp_bound_socket *control_bound;
+	struct evhttp		*public;
+	struct evhttp_bound_socket *public_bound;
 	struct event		*ev_exit;
 	char			*hostname;
 	int			 control_fd;
@@ -62,6 +64,11 @@ struct writer	*writer_new(struct mannersd *, char **);
 void		 writer_submit(struct writer *, struct wjob *);
 size_t		 writer_pending(struct writer *);
 void		 writer_free(struct writer *);
+
+/* public.c: the unsubscribe pages on public_listen */
+int	 public_start(struct mannersd *, char **);
+void	 public_stop(struct mannersd *);
+void	 public_free(struct mannersd *);
 
 /* drain.c */
 struct drain	*drain_new(struct mannersd *, char **);

@@ -68,6 +68,10 @@ static const struct conf_key conf_keys[] = {
 	{ S_DAEMON, "secret_file", T_STRING, C(secret_file), 0, 0 },
 	{ S_DAEMON, "metrics_listen", T_STRING, C(metrics_listen), 0, 0 },
 	{ S_DAEMON, "hostname", T_STRING, C(hostname), 0, 0 },
+	{ S_DAEMON, "unsubscribe_mailto", T_STRING, C(unsubscribe_mailto), 0,
+	    0 },
+	{ S_DAEMON, "require_unsubscribe_link", T_BOOL,
+	    C(require_unsubscribe_link), 0, 0 },
 	{ S_DAEMON, "max_request", T_SIZE, C(max_request), 0, 1024 },
 	{ S_DAEMON, "max_recipients", T_UINT, C(max_recipients), 0, 1 },
 	{ S_DAEMON, "request_timeout", T_DURATION, C(request_timeout), 0, 1 },
@@ -184,6 +188,7 @@ conf_free(struct conf *c)
 	free(c->secret_file);
 	free(c->metrics_listen);
 	free(c->hostname);
+	free(c->unsubscribe_mailto);
 	free(c->smtp_url);
 	free(c->smtp_username);
 	free(c->smtp_password_file);

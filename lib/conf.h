@@ -60,6 +60,8 @@ struct conf {
 	char			*secret_file;
 	char			*metrics_listen;
 	char			*hostname;	/* Message-ID and HELO name */
+	char			*unsubscribe_mailto;	/* NULL: none */
+	int			 require_unsubscribe_link;
 	size_t			 max_request;
 	uint64_t		 max_recipients;
 	uint64_t		 request_timeout;

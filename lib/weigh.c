@@ -865,9 +865,7 @@ weigh_meta(struct weigh *w, xmlAttrPtr charset, xmlAttrPtr equiv,
 		v++;
 	if (strncasecmp(v, "content-type", 12) == 0) {
 		v = weigh_attr(content, &f2);
-		for (p = v; *p != '\0'; p++) {
-			if (strncasecmp(p, "charset", 7) != 0)
-				continue;
+		for (p = v; (p = strcasestr(p, "charset")) != NULL;) {
 			p += 7;
 			while (weigh_isspace((unsigned char)*p))
 				p++;

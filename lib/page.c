@@ -1,0 +1,4 @@
+/*
+ * page.c: the HTML of the public unsubscribe pages.
+ */
+#include "page.h"

@@ -1,0 +1,7 @@
+/*
+ * page.h: the HTML of the public unsubscribe pages.
+ */
+#ifndef MANNERS_PAGE_H
+#define MANNERS_PAGE_H
+
+#endif

@@ -37,9 +37,11 @@ LIB_SRCS = \
 	lib/ledger.c \
 	lib/log.c \
 	lib/message.c \
+	lib/pace.c \
 	lib/page.c \
 	lib/policy.c \
 	lib/record.c \
+	lib/reply.c \
 	lib/store.c \
 	lib/token.c \
 	lib/util.c \

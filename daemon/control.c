@@ -128,7 +128,7 @@ struct submit {
 	size_t			 len;
 	int			 dry_run;
 	int64_t			 now;
-	uint64_t		 max_recipients;
+	struct conf		*conf;	/* as it was when the request came */
 	/* results */
 	int			 status;
 	json_t			*answer;
@@ -148,7 +148,7 @@ submit_run(struct wjob *w, struct store *store)
 	json_t			*detail;
 	size_t			 i;
 
-	if (campaign_parse(sb->doc, sb->len, sb->max_recipients, &c,
+	if (campaign_parse(sb->doc, sb->len, sb->conf->max_recipients, &c,
 	    &err) == -1) {
 		detail = json_array();
 		for (i = 0; i < err.nproblems; i++)
@@ -164,7 +164,7 @@ submit_run(struct wjob *w, struct store *store)
 		campaign_error_free(&err);
 		return;
 	}
-	if (admit_campaign(store, sb->md->conf, c, sb->doc, sb->len, sb->now,
+	if (admit_campaign(store, sb->conf, c, sb->doc, sb->len, sb->now,
 	    sb->dry_run, &rep, &sb->status, &cause) == -1) {
 		sb->answer = json_pack("{s:s}", "error", cause);
 		xasprintf(&sb->log, "campaign not admitted campaign=%s "
@@ -197,6 +197,7 @@ submit_done(struct wjob *w)
 		drain_kick(sb->md->drain);
 	json_decref(sb->answer);
 	free(sb->log);
+	conf_free(sb->conf);
 	free(sb);
 }
 
@@ -235,7 +236,7 @@ control_submit(struct mannersd *md, struct evhttp_request *req)
 	sb->doc = len > 0 ? (const char *)evbuffer_pullup(in, -1) : "";
 	sb->dry_run = control_query_flag(req, "dry_run");
 	sb->now = mannersd_now();
-	sb->max_recipients = md->conf->max_recipients;
+	sb->conf = conf_ref(md->conf);
 	writer_submit(md->writer, &sb->w);
 }
 

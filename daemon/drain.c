@@ -8,10 +8,16 @@
  * comes first), so a crash can resend at most the transfers in flight
  * and the last uncommitted group, each with the same Message-ID.
  */
+#include <ctype.h>
+#include <errno.h>
+#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <sys/queue.h>
+#include <time.h>
+#include <unistd.h>
 
 #include <curl/curl.h>
 #include <event2/event.h>
@@ -23,13 +29,17 @@
 #include "log.h"
 #include "mannersd.h"
 #include "message.h"
+#include "pace.h"
 #include "record.h"
+#include "reply.h"
 #include "store.h"
 #include "token.h"
 #include "util.h"
 
-#define DRAIN_SCAN_MAX		2048	/* queue entries looked at per scan */
+#define DRAIN_SCAN_MAX		4096	/* queue entries looked at per scan */
 #define DRAIN_IDLE_MS		1000	/* rescan period when idle */
+#define DRAIN_DOM_BUCKETS	1024	/* domain table, grows by chaining */
+#define DRAIN_SLOW_AFTER	2	/* consecutive 4xx that halve a domain */
 
 enum xfer_state {
 	XFER_RUNNING,		/* in the multi handle */
@@ -41,7 +51,18 @@ enum xfer_outcome {
 	OUTCOME_SENT = LEDGER_SENT,
 	OUTCOME_RETRY = LEDGER_RETRY,
 	OUTCOME_FAILED = LEDGER_FAILED,
-	OUTCOME_DROPPED = LEDGER_DROPPED	/* unsubscribed meanwhile */
+	OUTCOME_DROPPED = LEDGER_DROPPED,	/* unsubscribed meanwhile */
+	OUTCOME_BOUNCED = LEDGER_BOUNCED	/* suppress the address */
+};
+
+/* Per recipient domain: its cadence and transfers in flight. */
+struct dom {
+	char			 name[256];
+	struct pace		 pace;
+	unsigned		 inflight;
+	unsigned		 limit;		/* 0: only the global limit */
+	unsigned		 tempfails;	/* consecutive 4xx */
+	struct dom		*next;
 };
 
 struct xfer {
@@ -54,6 +75,9 @@ struct xfer {
 	struct buf		 msg;
 	size_t			 off;
 	long			 code;
+	char			 reply[256];	/* the relay's last answer */
+	struct dom		*dom;
+	double			 started;
 	char			 errbuf[CURL_ERROR_SIZE];
 	char			 from[ADDR_MAX + 3];
 	TAILQ_ENTRY(xfer)	 entry;
@@ -93,7 +117,13 @@ struct drain {
 	uint64_t		 sent;
 	uint64_t		 failed;
 	uint64_t		 retried;
-	double			 next_slot;	/* global cadence, in ms */
+	uint64_t		 bounced;
+	uint64_t		 throttled;	/* scans held back by a cadence */
+	struct pace		 pace;		/* the global cadence */
+	struct dom		*doms[DRAIN_DOM_BUCKETS];
+	char			*password;
+	char			*url;		/* smtp url with the HELO name */
+	struct event		*stop_timer;
 };
 
 static void	drain_scan(struct drain *);
@@ -101,15 +131,79 @@ static void	drain_flush(struct drain *);
 static void	drain_check_done(struct drain *);
 static void	drain_check_stopped(struct drain *);
 static void	drain_xfer_free(struct xfer *);
+static void	drain_stop_timeout_cb(evutil_socket_t, short, void *);
 
-/* Monotonic milliseconds from the loop's cached clock. */
+/* Monotonic milliseconds, for cadence. */
 static double
 drain_ms(struct drain *d)
 {
-	struct timeval	 tv;
+	struct timespec	 ts;
 
-	event_base_gettimeofday_cached(d->md->base, &tv);
-	return (double)tv.tv_sec * 1000.0 + (double)tv.tv_usec / 1000.0;
+	(void)d;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (double)ts.tv_sec * 1000.0 + (double)ts.tv_nsec / 1e6;
+}
+
+/* The domain's entry, created with its configured cadence. */
+static struct dom *
+drain_dom(struct drain *d, const char *addr)
+{
+	const struct conf	*conf = d->md->conf;
+	const char		*name = addr_domain(addr);
+	struct conf_rate	 r;
+	struct dom		*dm;
+	uint32_t		 h = 2166136261u;
+	const char		*p;
+	size_t			 i;
+
+	for (p = name; *p != '\0'; p++)
+		h = (h ^ (uint32_t)(unsigned char)(*p | 0x20)) * 16777619u;
+	h %= DRAIN_DOM_BUCKETS;
+	for (dm = d->doms[h]; dm != NULL; dm = dm->next)
+		if (strcasecmp(dm->name, name) == 0)
+			return dm;
+	dm = xcalloc(1, sizeof *dm);
+	snprintf(dm->name, sizeof dm->name, "%s", name);
+	for (i = 0; dm->name[i] != '\0'; i++)
+		dm->name[i] = (char)tolower((unsigned char)dm->name[i]);
+	r = conf_domain_rate(conf, dm->name);
+	pace_init(&dm->pace, &r, 1);
+	for (i = 0; i < conf->ndomains; i++)
+		if (strcmp(conf->domains[i].name, dm->name) == 0)
+			dm->limit = conf->domains[i].concurrency;
+	dm->next = d->doms[h];
+	d->doms[h] = dm;
+	return dm;
+}
+
+/* Apply a reloaded configuration's cadences (the queue is untouched). */
+void
+drain_reconfigure(struct drain *d)
+{
+	const struct conf	*conf = d->md->conf;
+	struct conf_rate	 r;
+	struct dom		*dm;
+	size_t			 b, i;
+
+	pace_reconfigure(&d->pace, &conf->rate, (unsigned)conf->burst);
+	for (b = 0; b < DRAIN_DOM_BUCKETS; b++) {
+		for (dm = d->doms[b]; dm != NULL; dm = dm->next) {
+			r = conf_domain_rate(conf, dm->name);
+			pace_reconfigure(&dm->pace, &r, 1);
+			dm->limit = 0;
+			for (i = 0; i < conf->ndomains; i++)
+				if (strcmp(conf->domains[i].name,
+				    dm->name) == 0)
+					dm->limit =
+					    conf->domains[i].concurrency;
+		}
+	}
+	curl_multi_setopt(d->multi, CURLMOPT_MAX_TOTAL_CONNECTIONS,
+	    (long)conf->concurrency);
+	curl_multi_setopt(d->multi, CURLMOPT_MAXCONNECTS,
+	    (long)conf->concurrency);
+	log_info("drain: cadence now rate=%.3g/s concurrency=%u",
+	    pace_rate(&d->pace), conf->concurrency);
 }
 
 static void
@@ -208,18 +302,41 @@ drain_read(char *ptr, size_t size, size_t nmemb, void *arg)
 	return n;
 }
 
+/* libcurl hands us each line the relay answers: keep the last one. */
+static size_t
+drain_reply(char *ptr, size_t size, size_t nmemb, void *arg)
+{
+	struct xfer	*x = arg;
+	size_t		 n = size * nmemb, k = n;
+
+	/* "221 Bye" after a refusal is not the answer that matters. */
+	if (n >= 3 && memcmp(ptr, "221", 3) == 0)
+		return n;
+	while (k > 0 && (ptr[k - 1] == '\r' || ptr[k - 1] == '\n'))
+		k--;
+	if (k >= sizeof x->reply)
+		k = sizeof x->reply - 1;
+	memcpy(x->reply, ptr, k);
+	x->reply[k] = '\0';
+	return n;
+}
+
 /* Render the message and hand it to libcurl. */
 static int
-drain_start(struct drain *d, struct dcampaign *dc, const struct store_job *j)
+drain_start(struct drain *d, struct dcampaign *dc, const struct store_job *j,
+    struct dom *dm, double now_ms)
 {
 	const struct conf	*conf = d->md->conf;
 	struct message_in	 in;
 	struct xfer		*x;
 	char			 tok[TOKEN_LEN + 1], *url = NULL, *cause = NULL;
+	char			*mailto = NULL;
 
 	x = xcalloc(1, sizeof *x);
 	x->d = d;
 	x->job = *j;
+	x->dom = dm;
+	x->started = now_ms;
 	buf_init(&x->msg);
 	memset(&in, 0, sizeof in);
 	in.campaign = dc->c;
@@ -231,45 +348,62 @@ drain_start(struct drain *d, struct dcampaign *dc, const struct store_job *j)
 	    tok) == 0) {
 		xasprintf(&url, "%s/u/%s", conf->public_url, tok);
 		in.unsub_url = url;
+		if (conf->unsubscribe_mailto != NULL) {
+			xasprintf(&mailto, "mailto:%s?subject=unsubscribe%%20%s",
+			    conf->unsubscribe_mailto, tok);
+			in.unsub_mailto = mailto;
+		}
 	}
 	if (message_render(&in, &x->msg, &cause) == -1) {
 		log_warnx("drain: cannot render campaign=%s: %s", j->campaign,
 		    cause);
 		free(cause);
 		free(url);
+		free(mailto);
 		buf_free(&x->msg);
 		free(x);
 		return -1;
 	}
 	free(url);
+	free(mailto);
 
 	if ((x->easy = curl_easy_init()) == NULL)
 		fatalx("curl_easy_init failed");
 	snprintf(x->from, sizeof x->from, "<%s>", dc->c->from_addr);
 	x->rcpt = curl_slist_append(NULL, j->addr);
-	curl_easy_setopt(x->easy, CURLOPT_URL, conf->smtp_url);
+	curl_easy_setopt(x->easy, CURLOPT_URL, d->url);
 	curl_easy_setopt(x->easy, CURLOPT_MAIL_FROM, x->from);
 	curl_easy_setopt(x->easy, CURLOPT_MAIL_RCPT, x->rcpt);
 	curl_easy_setopt(x->easy, CURLOPT_UPLOAD, 1L);
 	curl_easy_setopt(x->easy, CURLOPT_READFUNCTION, drain_read);
 	curl_easy_setopt(x->easy, CURLOPT_READDATA, x);
+	curl_easy_setopt(x->easy, CURLOPT_HEADERFUNCTION, drain_reply);
+	curl_easy_setopt(x->easy, CURLOPT_HEADERDATA, x);
 	curl_easy_setopt(x->easy, CURLOPT_INFILESIZE_LARGE,
 	    (curl_off_t)x->msg.len);
 	curl_easy_setopt(x->easy, CURLOPT_PRIVATE, x);
 	curl_easy_setopt(x->easy, CURLOPT_ERRORBUFFER, x->errbuf);
 	curl_easy_setopt(x->easy, CURLOPT_NOSIGNAL, 1L);
 	curl_easy_setopt(x->easy, CURLOPT_TIMEOUT, (long)conf->smtp_timeout);
-	curl_easy_setopt(x->easy, CURLOPT_CONNECTTIMEOUT, 30L);
+	curl_easy_setopt(x->easy, CURLOPT_CONNECTTIMEOUT,
+	    (long)(conf->smtp_timeout < 30 ? conf->smtp_timeout : 30));
 	curl_easy_setopt(x->easy, CURLOPT_USE_SSL,
 	    conf->smtp_starttls == CONF_STARTTLS_REQUIRE ? CURLUSESSL_ALL :
 	    conf->smtp_starttls == CONF_STARTTLS_TRY ? CURLUSESSL_TRY :
 	    CURLUSESSL_NONE);
+	if (conf->smtp_username != NULL) {
+		curl_easy_setopt(x->easy, CURLOPT_USERNAME,
+		    conf->smtp_username);
+		curl_easy_setopt(x->easy, CURLOPT_PASSWORD,
+		    d->password != NULL ? d->password : "");
+	}
 	curl_multi_add_handle(d->multi, x->easy);
 	x->state = XFER_RUNNING;
 	TAILQ_INSERT_TAIL(&d->running, x, entry);
 	d->nrunning++;
-	log_debug("drain: sending campaign=%s attempt=%u", j->campaign,
-	    j->attempts + 1);
+	dm->inflight++;
+	log_debug("drain: sending campaign=%s domain=%s attempt=%u",
+	    j->campaign, dm->name, j->attempts + 1);
 	return 0;
 }
 
@@ -280,6 +414,8 @@ drain_finish(struct drain *d, struct xfer *x, enum xfer_outcome o)
 	if (x->state == XFER_RUNNING) {
 		TAILQ_REMOVE(&d->running, x, entry);
 		d->nrunning--;
+		if (x->dom != NULL)
+			x->dom->inflight--;
 	}
 	x->state = XFER_DONE;
 	x->outcome = o;
@@ -292,14 +428,16 @@ drain_finish(struct drain *d, struct xfer *x, enum xfer_outcome o)
 		    (long)d->md->conf->commit_interval_ms);
 }
 
-/* Read what libcurl finished and classify the SMTP outcome. */
+/* Read what libcurl finished and classify the relay's answer. */
 static void
 drain_check_done(struct drain *d)
 {
-	struct xfer	*x;
-	CURLMsg		*m;
-	CURLcode	 res;
-	int		 left;
+	struct xfer		*x;
+	struct dom		*dm;
+	CURLMsg			*m;
+	CURLcode		 res;
+	enum reply_verdict	 v;
+	int			 left;
 
 	while ((m = curl_multi_info_read(d->multi, &left)) != NULL) {
 		if (m->msg != CURLMSG_DONE)
@@ -309,35 +447,57 @@ drain_check_done(struct drain *d)
 		curl_easy_getinfo(m->easy_handle, CURLINFO_RESPONSE_CODE,
 		    &x->code);
 		curl_multi_remove_handle(d->multi, x->easy);
-		if (res == CURLE_OK) {
+		dm = x->dom;
+		/* A transfer error with a 2xx code (cut during DATA) retries. */
+		v = res == CURLE_OK ? REPLY_SENT : reply_classify(
+		    x->code >= 300 ? x->code : 0, x->reply);
+		switch (v) {
+		case REPLY_SENT:
+			dm->tempfails = 0;
+			pace_recover(&dm->pace);
 			drain_finish(d, x, OUTCOME_SENT);
-			continue;
-		}
-		if (x->code >= 500 && x->code < 600) {
-			log_warnx("drain: permanent failure campaign=%s "
-			    "code=%ld error=\"%s\"", x->job.campaign, x->code,
-			    x->errbuf);
-			drain_finish(d, x, OUTCOME_FAILED);
-		} else {
+			break;
+		case REPLY_RETRY:
 			log_info("drain: temporary failure campaign=%s "
-			    "code=%ld error=\"%s\"; will retry",
-			    x->job.campaign, x->code, x->errbuf[0] != '\0' ?
-			    x->errbuf : curl_easy_strerror(res));
+			    "domain=%s code=%ld reply=\"%s\" error=\"%s\"; "
+			    "will retry", x->job.campaign, dm->name, x->code,
+			    x->reply, x->errbuf[0] != '\0' ? x->errbuf :
+			    curl_easy_strerror(res));
+			/* A refusing relay is not the domain's fault. */
+			if (x->code >= 400 && x->code < 500 &&
+			    ++dm->tempfails >= DRAIN_SLOW_AFTER) {
+				pace_slow_down(&dm->pace);
+				dm->tempfails = 0;
+				log_warnx("drain: domain=%s answers 4xx "
+				    "repeatedly; slowing it to %.3g/s",
+				    dm->name, pace_rate(&dm->pace));
+			}
 			drain_finish(d, x, OUTCOME_RETRY);
+			break;
+		case REPLY_FAILED:
+		case REPLY_BOUNCED:
+			log_warnx("drain: permanent failure campaign=%s "
+			    "domain=%s code=%ld reply=\"%s\"%s",
+			    x->job.campaign, dm->name, x->code, x->reply,
+			    v == REPLY_BOUNCED ? "; address suppressed" : "");
+			drain_finish(d, x, v == REPLY_BOUNCED ?
+			    OUTCOME_BOUNCED : OUTCOME_FAILED);
+			break;
 		}
 	}
 	if (d->stopping && d->nrunning == 0) {
+		evtimer_del(d->stop_timer);
 		drain_flush(d);
 		return;
 	}
 	drain_kick(d);
 }
 
-/* A commit group on its way through the writer thread. */
 struct fitem {
 	struct store_job	 job;
 	enum xfer_outcome	 outcome;
 	int			 expired;	/* retried past max_age */
+	char			 reply[256];
 };
 
 struct flush {
@@ -405,7 +565,7 @@ drain_flush_run(struct wjob *w, struct store *store)
 			}
 		}
 		if (ledger_outcome(t, j, (enum ledger_outcome)it->outcome,
-		    f->now, states, &f->cause) < 0)
+		    it->reply, f->now, states, &f->cause) < 0)
 			goto out;
 	}
 	if (ledger_flush_states(t, states, &f->cause) < 0)
@@ -450,6 +610,10 @@ drain_flush_done(struct wjob *w)
 				d->sent++;
 			else if (x->outcome == OUTCOME_FAILED)
 				d->failed++;
+			else if (x->outcome == OUTCOME_BOUNCED) {
+				d->failed++;
+				d->bounced++;
+			}
 			else if (x->outcome == OUTCOME_RETRY)
 				d->retried++;
 			drain_xfer_free(x);
@@ -493,6 +657,7 @@ drain_flush(struct drain *d)
 	f->items = xcalloc(d->ndone, sizeof *f->items);
 	TAILQ_FOREACH(x, &d->done, entry) {
 		f->items[i].job = x->job;
+		memcpy(f->items[i].reply, x->reply, sizeof x->reply);
 		f->items[i++].outcome = x->outcome;
 	}
 	f->n = i;
@@ -540,36 +705,6 @@ drain_drop(struct drain *d, const struct store_job *j)
 	drain_finish(d, x, OUTCOME_DROPPED);
 }
 
-/*
- * Global cadence: messages are spaced evenly at the configured rate
- * (GCRA with burst 1: each send takes the next slot of 1/rate).
- * Returns 0 when a send may start now, else the milliseconds to wait.
- */
-static long
-drain_cadence_wait(struct drain *d, double now)
-{
-	const struct conf_rate	*r = &d->md->conf->rate;
-	double			 interval;
-
-	if (r->count == 0)
-		return 0;
-	interval = 1000.0 * (double)r->per / (double)r->count;
-	if (d->next_slot < now - interval * (double)d->md->conf->burst)
-		d->next_slot = now - interval * (double)d->md->conf->burst;
-	if (d->next_slot > now)
-		return (long)(d->next_slot - now) + 1;
-	return 0;
-}
-
-static void
-drain_cadence_take(struct drain *d)
-{
-	const struct conf_rate	*r = &d->md->conf->rate;
-
-	if (r->count != 0)
-		d->next_slot += 1000.0 * (double)r->per / (double)r->count;
-}
-
 /* Start transfers for due jobs while there is room. */
 static void
 drain_scan(struct drain *d)
@@ -579,17 +714,19 @@ drain_scan(struct drain *d)
 	struct store_cursor	*cur = NULL;
 	struct store_job	 j;
 	struct dcampaign	*dc;
+	struct dom		*dm;
 	char			*cause = NULL;
 	int64_t			 now = mannersd_now();
-	long			 wait = DRAIN_IDLE_MS, w;
+	double			 ms, w, wait = DRAIN_IDLE_MS;
 	size_t			 looked = 0;
+	int			 running;
 
-	if (d->stopping)
+	if (d->stopping || d->nrunning >= conf->concurrency)
 		return;
-	if (d->nrunning >= conf->concurrency)
-		return;
-	if ((w = drain_cadence_wait(d, drain_ms(d))) > 0) {
-		drain_timer_in(d->scan_timer, w);
+	ms = drain_ms(d);
+	if ((w = pace_wait(&d->pace, ms)) > 0) {
+		d->throttled++;
+		drain_timer_in(d->scan_timer, (long)w + 1);
 		return;
 	}
 	if (store_begin(d->md->store, 0, &t, &cause) < 0 ||
@@ -604,14 +741,25 @@ drain_scan(struct drain *d)
 	    store_cursor_job(cur, &j)) {
 		if (j.due > now) {
 			/* Sorted by due time: nothing later is due either. */
-			wait = (long)(j.due - now) * 1000;
-			if (wait > DRAIN_IDLE_MS)
-				wait = DRAIN_IDLE_MS;
+			if ((double)(j.due - now) * 1000.0 < wait)
+				wait = (double)(j.due - now) * 1000.0;
 			break;
 		}
 		store_cursor_next(cur);
 		if (drain_claimed(d, j.key))
 			continue;
+		/*
+		 * A domain without a free slot is skipped, so its jobs wait
+		 * without holding back the other domains' jobs behind them.
+		 */
+		dm = drain_dom(d, j.addr);
+		if ((w = pace_wait(&dm->pace, ms)) > 0 ||
+		    (dm->limit != 0 && dm->inflight >= dm->limit)) {
+			if (w > 0 && w < wait)
+				wait = w;
+			d->throttled++;
+			continue;
+		}
 		if ((dc = drain_campaign(d, t, j.campaign)) == NULL)
 			continue;
 		if (strcmp(dc->state, RECORD_ACTIVE) != 0)
@@ -621,25 +769,22 @@ drain_scan(struct drain *d)
 			drain_drop(d, &j);
 			continue;
 		}
-		if ((w = drain_cadence_wait(d, drain_ms(d))) > 0) {
-			wait = w;
+		if ((w = pace_wait(&d->pace, ms)) > 0) {
+			if (w < wait)
+				wait = w;
 			break;
 		}
-		if (drain_start(d, dc, &j) == 0)
-			drain_cadence_take(d);
+		if (drain_start(d, dc, &j, dm, ms) == 0) {
+			pace_take(&d->pace, ms);
+			pace_take(&dm->pace, ms);
+		}
 	}
 	store_cursor_close(cur);
 	store_abort(t);
-	if (!evtimer_pending(d->scan_timer, NULL) ||
-	    wait < DRAIN_IDLE_MS)
-		drain_timer_in(d->scan_timer, wait);
+	if (!evtimer_pending(d->scan_timer, NULL) || wait < DRAIN_IDLE_MS)
+		drain_timer_in(d->scan_timer, (long)wait + 1);
 	/* libcurl may want to act at once on the new handles. */
-	{
-		int	 running;
-
-		curl_multi_socket_action(d->multi, CURL_SOCKET_TIMEOUT, 0,
-		    &running);
-	}
+	curl_multi_socket_action(d->multi, CURL_SOCKET_TIMEOUT, 0, &running);
 }
 
 static void
@@ -736,10 +881,36 @@ drain_timerfunction(CURLM *multi, long ms, void *userp)
 	return 0;
 }
 
+/* Read the relay password once; its file must not be world-readable. */
+static int
+drain_password(struct drain *d, const char *path, char **cause)
+{
+	char	 buf[1024];
+	ssize_t	 n;
+	int	 fd;
+
+	if ((fd = open(path, O_RDONLY | O_CLOEXEC)) == -1)
+		return set_cause(cause, "[smtp] password_file %s: %s", path,
+		    strerror(errno));
+	n = read(fd, buf, sizeof buf - 1);
+	close(fd);
+	if (n < 0)
+		return set_cause(cause, "[smtp] password_file %s: %s", path,
+		    strerror(errno));
+	while (n > 0 && (buf[n - 1] == '\n' || buf[n - 1] == '\r'))
+		n--;
+	buf[n] = '\0';
+	d->password = xstrdup(buf);
+	explicit_bzero(buf, sizeof buf);
+	return 0;
+}
+
 struct drain *
 drain_new(struct mannersd *md, char **cause)
 {
-	struct drain	*d;
+	const struct conf	*conf = md->conf;
+	struct drain		*d;
+	const char		*path;
 
 	d = xcalloc(1, sizeof *d);
 	d->md = md;
@@ -747,7 +918,24 @@ drain_new(struct mannersd *md, char **cause)
 	TAILQ_INIT(&d->done);
 	TAILQ_INIT(&d->committing);
 	TAILQ_INIT(&d->campaigns);
+	pace_init(&d->pace, &conf->rate, (unsigned)conf->burst);
+	if (conf->smtp_password_file != NULL && drain_password(d,
+	    conf->smtp_password_file, cause) == -1) {
+		free(d);
+		return NULL;
+	}
+	/* libcurl takes the HELO/EHLO name from the URL's path. */
+	path = strstr(conf->smtp_url, "://");
+	path = path != NULL ? strchr(path + 3, '/') : NULL;
+	if (conf->smtp_helo != NULL && (path == NULL || path[1] == '\0'))
+		xasprintf(&d->url, "%.*s/%s", (int)(path != NULL ?
+		    (size_t)(path - conf->smtp_url) : strlen(conf->smtp_url)),
+		    conf->smtp_url, conf->smtp_helo);
+	else
+		d->url = xstrdup(conf->smtp_url);
 	if ((d->multi = curl_multi_init()) == NULL) {
+		free(d->url);
+		free(d->password);
 		free(d);
 		set_cause(cause, "curl_multi_init failed");
 		return NULL;
@@ -759,14 +947,41 @@ drain_new(struct mannersd *md, char **cause)
 	    drain_timerfunction);
 	curl_multi_setopt(d->multi, CURLMOPT_TIMERDATA, d);
 	curl_multi_setopt(d->multi, CURLMOPT_MAX_TOTAL_CONNECTIONS,
-	    (long)md->conf->concurrency);
+	    (long)conf->concurrency);
 	curl_multi_setopt(d->multi, CURLMOPT_MAXCONNECTS,
-	    (long)md->conf->concurrency);
+	    (long)conf->concurrency);
 	d->curl_timer = evtimer_new(md->base, drain_curl_timer_cb, d);
 	d->scan_timer = evtimer_new(md->base, drain_scan_cb, d);
 	d->flush_timer = evtimer_new(md->base, drain_flush_cb, d);
+	d->stop_timer = evtimer_new(md->base, drain_stop_timeout_cb, d);
 	drain_kick(d);
 	return d;
+}
+
+/*
+ * shutdown_timeout passed with transfers still running: abandon them.
+ * They were never committed as sent, so they stay queued and go out
+ * (with the same Message-ID) after the restart.
+ */
+static void
+drain_stop_timeout_cb(evutil_socket_t fd, short events, void *arg)
+{
+	struct drain	*d = arg;
+	struct xfer	*x;
+	size_t		 n = 0;
+
+	(void)fd;
+	(void)events;
+	while ((x = TAILQ_FIRST(&d->running)) != NULL) {
+		TAILQ_REMOVE(&d->running, x, entry);
+		d->nrunning--;
+		curl_multi_remove_handle(d->multi, x->easy);
+		drain_xfer_free(x);
+		n++;
+	}
+	log_warnx("drain: shutdown_timeout reached; %zu transfers abandoned, "
+	    "their jobs stay queued", n);
+	drain_flush(d);
 }
 
 /* Stop starting transfers; call `done` once in-flight ones are settled. */
@@ -778,17 +993,23 @@ drain_stop(struct drain *d, void (*done)(struct mannersd *))
 	evtimer_del(d->scan_timer);
 	if (d->nrunning == 0)
 		drain_flush(d);
+	else
+		drain_timer_in(d->stop_timer,
+		    (long)d->md->conf->shutdown_timeout * 1000);
 }
 
 json_t *
 drain_stats(struct drain *d)
 {
-	return json_pack("{s:I, s:I, s:I, s:I, s:I}",
+	return json_pack("{s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:f}",
 	    "in_flight", (json_int_t)d->nrunning,
-	    "uncommitted", (json_int_t)d->ndone,
+	    "uncommitted", (json_int_t)(d->ndone + (d->flushing ? 1 : 0)),
 	    "sent", (json_int_t)d->sent,
 	    "failed", (json_int_t)d->failed,
-	    "retried", (json_int_t)d->retried);
+	    "bounced", (json_int_t)d->bounced,
+	    "retried", (json_int_t)d->retried,
+	    "throttled", (json_int_t)d->throttled,
+	    "rate", pace_rate(&d->pace));
 }
 
 void
@@ -796,6 +1017,8 @@ drain_free(struct drain *d)
 {
 	struct xfer		*x;
 	struct dcampaign	*dc;
+	struct dom		*dm;
+	size_t			 b;
 
 	if (d == NULL)
 		return;
@@ -817,9 +1040,20 @@ drain_free(struct drain *d)
 		campaign_free(dc->c);
 		free(dc);
 	}
+	for (b = 0; b < DRAIN_DOM_BUCKETS; b++) {
+		while ((dm = d->doms[b]) != NULL) {
+			d->doms[b] = dm->next;
+			free(dm);
+		}
+	}
 	curl_multi_cleanup(d->multi);
 	event_free(d->curl_timer);
 	event_free(d->scan_timer);
 	event_free(d->flush_timer);
+	event_free(d->stop_timer);
+	if (d->password != NULL)
+		explicit_bzero(d->password, strlen(d->password));
+	free(d->password);
+	free(d->url);
 	free(d);
 }

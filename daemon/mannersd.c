@@ -95,6 +95,69 @@ mannersd_shutdown(struct mannersd *md)
 	drain_stop(md->drain, mannersd_exit_loop);
 }
 
+/* Settings a running daemon cannot change: keep the old, say so. */
+static void
+mannersd_keep(const char *name, char **newv, const char *oldv)
+{
+	if ((*newv == NULL) != (oldv == NULL) || (oldv != NULL &&
+	    strcmp(*newv, oldv) != 0))
+		log_warnx("reload: %s changed; restart mannersd to apply it "
+		    "(keeping %s)", name, oldv != NULL ? oldv : "none");
+	free(*newv);
+	*newv = oldv != NULL ? xstrdup(oldv) : NULL;
+}
+
+/*
+ * SIGHUP: read the file again; apply it whole, or keep the running
+ * configuration if anything is wrong.  The queue is not touched.
+ */
+static void
+mannersd_reload(struct mannersd *md)
+{
+	struct conf	*c = NULL, *old = md->conf;
+	char		*cause = NULL;
+
+	if (old->path == NULL) {
+		log_warnx("reload: mannersd runs on built-in defaults (no -c); "
+		    "nothing to reload");
+		return;
+	}
+	sd_notify(0, "RELOADING=1");
+	if (conf_load(old->path, &c, &cause) == -1) {
+		log_warnx("reload failed, the running configuration stays in "
+		    "force: %s", cause);
+		free(cause);
+		sd_notify(0, "READY=1");
+		return;
+	}
+	mannersd_keep("[daemon] socket", &c->socket, old->socket);
+	mannersd_keep("[daemon] state_dir", &c->state_dir, old->state_dir);
+	mannersd_keep("[daemon] public_listen", &c->public_listen,
+	    old->public_listen);
+	mannersd_keep("[daemon] secret_file", &c->secret_file,
+	    old->secret_file);
+	mannersd_keep("[daemon] metrics_listen", &c->metrics_listen,
+	    old->metrics_listen);
+	mannersd_keep("[smtp] password_file", &c->smtp_password_file,
+	    old->smtp_password_file);
+	mannersd_keep("[smtp] url", &c->smtp_url, old->smtp_url);
+	mannersd_keep("[smtp] helo", &c->smtp_helo, old->smtp_helo);
+	if (c->map_size != old->map_size)
+		log_warnx("reload: map_size changed; restart mannersd to "
+		    "apply it");
+	c->map_size = old->map_size;
+	md->conf = c;
+	conf_free(old);
+	if (md->control != NULL) {
+		evhttp_set_max_body_size(md->control,
+		    (ev_ssize_t)c->max_request);
+		evhttp_set_timeout(md->control, (int)c->request_timeout);
+	}
+	drain_reconfigure(md->drain);
+	log_info("reload: configuration %s applied", c->path);
+	sd_notify(0, "READY=1");
+}
+
 static void
 mannersd_signal(evutil_socket_t sig, short events, void *arg)
 {
@@ -107,8 +170,7 @@ mannersd_signal(evutil_socket_t sig, short events, void *arg)
 		mannersd_shutdown(md);
 		break;
 	case SIGHUP:
-		log_info("SIGHUP: configuration reload is not implemented yet; "
-		    "restart mannersd to apply changes");
+		mannersd_reload(md);
 		break;
 	}
 }

@@ -30,6 +30,7 @@ struct mannersd {
 	struct evhttp_bound_socket *control_bound;
 	struct evhttp		*public;
 	struct evhttp_bound_socket *public_bound;
+	char			*public_csp;	/* the pages' CSP header */
 	struct event		*ev_exit;
 	char			*hostname;
 	int			 control_fd;
@@ -76,6 +77,7 @@ void		 drain_free(struct drain *);
 void		 drain_kick(struct drain *);
 void		 drain_stop(struct drain *, void (*)(struct mannersd *));
 void		 drain_forget(struct drain *, const char *);
+void		 drain_reconfigure(struct drain *);
 json_t		*drain_stats(struct drain *);
 
 #endif

@@ -1,25 +1,465 @@
 /*
  * public.c: the public listener (public_listen) serving /u/{token}.
- * Placeholder wiring; the unsubscribe issue fills it in.
+ *
+ * Plain HTTP behind the site's TLS proxy.  GET and HEAD show the page of
+ * choices and never change anything (mail scanners prefetch links); POST
+ * applies the page's choice, or RFC 8058's List-Unsubscribe=One-Click,
+ * on the writer thread and answers 200 with a confirmation, never a
+ * redirect.  Everything else is a 404 page.
+ *
+ * A token is verified (one HMAC, no state) before anything else is looked
+ * at, so a flood of bad links costs no LMDB access; every kind of bad link
+ * gets the same page and its cause goes to the debug log only.
  */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <event2/buffer.h>
+#include <event2/http.h>
+#include <event2/keyvalq_struct.h>
+
+#include "conf.h"
+#include "ledger.h"
+#include "log.h"
 #include "mannersd.h"
+#include "page.h"
+#include "store.h"
+#include "token.h"
+#include "util.h"
+
+#define PUBLIC_MAX_HEADERS	(8 * 1024)
+#define PUBLIC_MAX_BODY		PAGE_FORM_MAX
+#define PUBLIC_TIMEOUT		10		/* seconds per request */
+#define PUBLIC_MONTH		(30 * 24 * 60 * 60)
+#define PUBLIC_LIST_MAX		256
+
+/* What a verified token names. */
+struct public_target {
+	struct token_claims	 tc;
+	char			 token[TOKEN_LEN + 1];
+	char			 addr[STORE_ADDR_MAX + 1];
+	char			 list[PUBLIC_LIST_MAX];
+};
+
+/* Send a page with the headers every public answer carries. */
+static void
+public_reply(struct mannersd *md, struct evhttp_request *req, int code,
+    struct buf *page)
+{
+	struct evkeyvalq	*h = evhttp_request_get_output_headers(req);
+	struct evbuffer		*out = evbuffer_new();
+
+	evhttp_add_header(h, "Content-Type", "text/html; charset=utf-8");
+	evhttp_add_header(h, "Cache-Control", "no-store");
+	evhttp_add_header(h, "X-Robots-Tag", "noindex, nofollow");
+	evhttp_add_header(h, "Referrer-Policy", "no-referrer");
+	evhttp_add_header(h, "Content-Security-Policy", md->public_csp);
+	evhttp_add_header(h, "X-Content-Type-Options", "nosniff");
+	evhttp_add_header(h, "X-Frame-Options", "DENY");
+	if (page->len > 0)
+		evbuffer_add(out, page->data, page->len);
+	evhttp_send_reply(req, code, NULL, out);
+	evbuffer_free(out);
+	buf_free(page);
+}
+
+/* One of the fixed pages (not found, invalid link, try again). */
+static void
+public_reply_fixed(struct mannersd *md, struct evhttp_request *req, int code,
+    void (*render)(struct buf *))
+{
+	struct buf	 b;
+
+	buf_init(&b);
+	render(&b);
+	public_reply(md, req, code, &b);
+}
+
+/*
+ * Verify the token in the path and find what it names, reading the store
+ * on the loop (an MVCC read never waits for the writer).  Returns 0, 1 for
+ * an invalid link (the page is sent), -1 on a store error (likewise).
+ */
+static int
+public_target(struct mannersd *md, struct evhttp_request *req,
+    const char *tok, struct public_target *pt)
+{
+	struct store_txn	*t = NULL;
+	char			*cause = NULL;
+	size_t			 len = strlen(tok);
+	int			 rc;
+
+	memset(pt, 0, sizeof *pt);
+	if (token_verify(md->keys, tok, len, (uint64_t)mannersd_now(), &pt->tc,
+	    &cause) == -1) {
+		/* Never echo a long path into the log. */
+		log_debug("public: invalid link (%zu characters): %s", len,
+		    cause);
+		free(cause);
+		public_reply_fixed(md, req, 404, page_invalid);
+		return 1;
+	}
+	memcpy(pt->token, tok, TOKEN_LEN);
+	if (store_begin(md->store, 0, &t, &cause) < 0) {
+		log_warnx("public: cannot read the store: %s", cause);
+		free(cause);
+		public_reply_fixed(md, req, 503, page_unavailable);
+		return -1;
+	}
+	rc = store_rid_addr(t, pt->tc.rid, pt->addr, sizeof pt->addr);
+	if (rc == 0)
+		rc = store_list_name(t, pt->tc.lid, pt->list, sizeof pt->list);
+	store_abort(t);
+	if (rc != 0) {
+		log_debug("public: valid link for an unknown %s rid=%llu "
+		    "lid=%u", pt->addr[0] == '\0' ? "recipient" : "list",
+		    (unsigned long long)pt->tc.rid, pt->tc.lid);
+		public_reply_fixed(md, req, 404, page_invalid);
+		return 1;
+	}
+	return 0;
+}
+
+/* A POST applied on the writer thread. */
+struct public_op {
+	struct wjob		 w;
+	struct mannersd		*md;
+	struct evhttp_request	*req;
+	struct public_target	 pt;
+	enum page_choice	 choice;
+	uint8_t			 source;	/* STORE_SRC_LINK, _ONECLICK */
+	int64_t			 now;
+	/* results */
+	int			 failed;
+	struct page_outcome	 out;
+	int			 changed;
+	uint64_t		 dropped;
+	char			*cause;
+};
+
+/*
+ * May the recipient lift the unsubscribe of list lid (0: all)?  Only one
+ * made through these pages: an administrator's stays.  Sets *kept when
+ * such a foreign entry is there.
+ */
+static int
+public_own_flag(struct store_txn *t, const char *naddr, uint32_t lid,
+    int *own, int *kept, char **cause)
+{
+	struct store_rcpt	 r;
+	size_t			 i;
+	int			 rc;
+
+	*own = *kept = 0;
+	store_rcpt_init(&r);
+	if ((rc = store_rcpt_get(t, naddr, &r, cause)) < 0) {
+		store_rcpt_free(&r);
+		return rc;
+	}
+	for (i = 0; rc == 0 && i < r.nunsub; i++) {
+		if (r.unsub[i].lid != lid)
+			continue;
+		if (r.unsub[i].source == STORE_SRC_LINK ||
+		    r.unsub[i].source == STORE_SRC_ONECLICK)
+			*own = 1;
+		else
+			*kept = 1;
+	}
+	store_rcpt_free(&r);
+	return 0;
+}
+
+/* On the writer thread: apply the choice in one transaction. */
+static void
+public_op_run(struct wjob *w, struct store *store)
+{
+	struct public_op		*op = (struct public_op *)w;
+	struct store_txn		*t = NULL;
+	struct ledger_unsub_result	 ur;
+	json_t				*states = json_object();
+	const char			*addr = op->pt.addr;
+	uint32_t			 lid;
+	int				 rc, own, found;
+
+	op->out.choice = op->choice;
+	if ((rc = store_begin(store, 1, &t, &op->cause)) < 0)
+		goto fail;
+	switch (op->choice) {
+	case PAGE_LIST:
+	case PAGE_ALL:
+		lid = op->choice == PAGE_LIST ? op->pt.tc.lid : 0;
+		if ((rc = ledger_unsubscribe(t, addr, lid, op->source,
+		    op->now, states, &ur, &op->cause)) < 0 ||
+		    (rc = ledger_flush_states(t, states, &op->cause)) < 0)
+			goto fail;
+		op->changed = ur.changed;
+		op->dropped = ur.dropped;
+		break;
+	case PAGE_MONTHLY:
+	case PAGE_UNDO_MONTHLY:
+		if ((rc = ledger_set_preference(t, addr, op->choice ==
+		    PAGE_MONTHLY ? 1 : 0, PUBLIC_MONTH, STORE_SRC_LINK, op->now,
+		    &op->cause)) < 0)
+			goto fail;
+		op->changed = 1;
+		break;
+	case PAGE_UNDO_LIST:
+	case PAGE_UNDO_ALL:
+		lid = op->choice == PAGE_UNDO_LIST ? op->pt.tc.lid : 0;
+		if ((rc = public_own_flag(t, addr, lid, &own, &op->out.kept,
+		    &op->cause)) < 0)
+			goto fail;
+		if (own) {
+			if ((rc = ledger_resubscribe(t, addr, 0, lid, &found,
+			    &op->cause)) < 0)
+				goto fail;
+			op->changed = found;
+			op->out.kept = 0;
+		}
+		break;
+	default:
+		rc = set_cause(&op->cause, "no choice");
+		goto fail;
+	}
+	/* Is the list still blocked, by another entry than this one? */
+	if ((rc = ledger_may_send(t, addr, op->pt.tc.lid, &op->cause)) < 0)
+		goto fail;
+	op->out.blocked = rc == 0;
+	if ((rc = store_commit(t, &op->cause)) < 0) {
+		t = NULL;
+		goto fail;
+	}
+	json_decref(states);
+	return;
+fail:
+	op->failed = rc == STORE_FULL ? 2 : 1;
+	store_abort(t);
+	json_decref(states);
+}
+
+/* On the loop: answer with the confirmation. */
+static void
+public_op_done(struct wjob *w)
+{
+	struct public_op	*op = (struct public_op *)w;
+	struct page_info	 pi;
+	struct buf		 b;
+
+	if (op->failed) {
+		log_warnx("public: cannot apply choice=%s list=%s: %s",
+		    page_choice_name(op->choice), op->pt.list,
+		    op->cause != NULL ? op->cause : "unknown error");
+		public_reply_fixed(op->md, op->req, 503, page_unavailable);
+	} else {
+		log_info("public: %s choice=%s address=%s list=%s changed=%d "
+		    "dropped=%llu%s", op->source == STORE_SRC_ONECLICK ?
+		    "one-click" : "form", page_choice_name(op->choice),
+		    log_getlevel() < LOG_LVL_DEBUG ? "(hidden)" : op->pt.addr,
+		    op->pt.list, op->changed, (unsigned long long)op->dropped,
+		    op->out.kept ? " kept=administrator" : "");
+		pi.list = op->pt.list;
+		pi.addr = op->pt.addr;
+		pi.action = op->pt.token;
+		buf_init(&b);
+		page_done(&b, &pi, &op->out);
+		public_reply(op->md, op->req, 200, &b);
+		if (op->dropped > 0)
+			drain_kick(op->md->drain);
+	}
+	free(op->cause);
+	free(op);
+}
+
+/* POST /u/{token}: the page's form, or a one-click request. */
+static void
+public_post(struct mannersd *md, struct evhttp_request *req,
+    const struct public_target *pt)
+{
+	struct evbuffer		*in = evhttp_request_get_input_buffer(req);
+	struct page_form	 f;
+	struct page_info	 pi;
+	struct public_op	*op;
+	struct buf		 b;
+	const char		*ctype, *body;
+	char			*cause = NULL;
+	enum page_choice	 choice = PAGE_NONE;
+	size_t			 len;
+	int			 oneclick = 0;
+
+	if (md->stopping) {
+		public_reply_fixed(md, req, 503, page_unavailable);
+		return;
+	}
+	len = evbuffer_get_length(in);
+	body = len > 0 ? (const char *)evbuffer_pullup(in, -1) : "";
+	ctype = evhttp_find_header(evhttp_request_get_input_headers(req),
+	    "Content-Type");
+	if (page_form_parse(ctype, body, len, &f, &cause) == -1) {
+		log_debug("public: bad form: %s", cause);
+		free(cause);
+	} else {
+		oneclick = page_form_oneclick(&f);
+		choice = oneclick ? PAGE_LIST : page_choice_parse(f.choice);
+		page_form_free(&f);
+	}
+	if (choice == PAGE_NONE) {
+		pi.list = pt->list;
+		pi.addr = pt->addr;
+		pi.action = pt->token;
+		buf_init(&b);
+		page_bad_choice(&b, &pi);
+		public_reply(md, req, 400, &b);
+		return;
+	}
+	op = xcalloc(1, sizeof *op);
+	op->w.run = public_op_run;
+	op->w.done = public_op_done;
+	op->md = md;
+	op->req = req;
+	op->pt = *pt;
+	op->choice = choice;
+	op->source = oneclick ? STORE_SRC_ONECLICK : STORE_SRC_LINK;
+	op->now = mannersd_now();
+	writer_submit(md->writer, &op->w);
+}
+
+/* Route a request: /u/{token} or nothing. */
+static void
+public_request(struct evhttp_request *req, void *arg)
+{
+	struct mannersd			*md = arg;
+	const struct evhttp_uri		*uri = evhttp_request_get_evhttp_uri(req);
+	enum evhttp_cmd_type		 m = evhttp_request_get_command(req);
+	struct public_target		 pt;
+	struct page_info		 pi;
+	struct buf			 b;
+	const char			*path;
+
+	path = uri != NULL ? evhttp_uri_get_path(uri) : NULL;
+	if (path == NULL || strncmp(path, "/u/", 3) != 0) {
+		public_reply_fixed(md, req, 404, page_not_found);
+		return;
+	}
+	if (public_target(md, req, path + 3, &pt) != 0)
+		return;
+	switch (m) {
+	case EVHTTP_REQ_GET:
+	case EVHTTP_REQ_HEAD:
+		pi.list = pt.list;
+		pi.addr = pt.addr;
+		pi.action = pt.token;
+		buf_init(&b);
+		page_choices(&b, &pi);
+		public_reply(md, req, 200, &b);
+		break;
+	case EVHTTP_REQ_POST:
+		public_post(md, req, &pt);
+		break;
+	default:
+		/* evhttp allows no other method; this is the backstop. */
+		public_reply_fixed(md, req, 404, page_not_found);
+		break;
+	}
+}
+
+/*
+ * Split "HOST:PORT" ("[V6]:PORT", "*:PORT" or ":PORT" for every address)
+ * into host and port.  Returns -1 with *cause when it is not that.
+ */
+static int
+public_split_listen(const char *s, char **host, uint16_t *port, char **cause)
+{
+	const char	*colon, *h = s, *he;
+	char		*end;
+	unsigned long	 p;
+
+	if (*s == '[') {
+		if ((he = strchr(s, ']')) == NULL || he[1] != ':')
+			goto bad;
+		h = s + 1;
+		colon = he + 1;
+	} else {
+		if ((colon = strrchr(s, ':')) == NULL)
+			goto bad;
+		he = colon;
+	}
+	errno = 0;
+	p = strtoul(colon + 1, &end, 10);
+	if (colon[1] == '\0' || *end != '\0' || errno != 0 || p == 0 ||
+	    p > 65535)
+		goto bad;
+	if (he == h || (he - h == 1 && *h == '*'))
+		*host = xstrdup("0.0.0.0");
+	else
+		*host = xstrndup(h, (size_t)(he - h));
+	*port = (uint16_t)p;
+	return 0;
+bad:
+	return set_cause(cause, "public_listen = %s: want HOST:PORT, for "
+	    "example 127.0.0.1:8025", s);
+}
 
 int
 public_start(struct mannersd *md, char **cause)
 {
-	(void)md;
-	(void)cause;
+	const char	*listen = md->conf->public_listen;
+	char		*host = NULL;
+	uint16_t	 port = 0;
+
+	if (listen == NULL || *listen == '\0') {
+		log_info("public_listen is not set: no unsubscribe pages here "
+		    "(the links in messages must reach another mannersd)");
+		return 0;
+	}
+	if (public_split_listen(listen, &host, &port, cause) == -1)
+		return -1;
+	md->public_csp = page_csp();
+	if ((md->public = evhttp_new(md->base)) == NULL) {
+		free(host);
+		return set_cause(cause, "evhttp_new failed");
+	}
+	evhttp_set_max_headers_size(md->public, PUBLIC_MAX_HEADERS);
+	evhttp_set_max_body_size(md->public, PUBLIC_MAX_BODY);
+	evhttp_set_timeout(md->public, PUBLIC_TIMEOUT);
+	evhttp_set_allowed_methods(md->public, EVHTTP_REQ_GET |
+	    EVHTTP_REQ_POST | EVHTTP_REQ_HEAD);
+	evhttp_set_gencb(md->public, public_request, md);
+	errno = 0;
+	md->public_bound = evhttp_bind_socket_with_handle(md->public, host,
+	    port);
+	if (md->public_bound == NULL) {
+		set_cause(cause, "cannot listen on %s for unsubscribe pages: "
+		    "%s; set public_listen", listen, errno != 0 ?
+		    strerror(errno) : "bind failed");
+		free(host);
+		return -1;
+	}
+	log_info("public: unsubscribe pages on %s (links start with %s/u/)",
+	    listen, md->conf->public_url != NULL ? md->conf->public_url : "");
+	free(host);
 	return 0;
 }
 
+/* Stop accepting connections; requests in progress still get answers. */
 void
 public_stop(struct mannersd *md)
 {
-	(void)md;
+	if (md->public_bound == NULL)
+		return;
+	evhttp_del_accept_socket(md->public, md->public_bound);
+	md->public_bound = NULL;
 }
 
+/* Free the HTTP server, closing what is still open. */
 void
 public_free(struct mannersd *md)
 {
-	(void)md;
+	public_stop(md);
+	if (md->public != NULL)
+		evhttp_free(md->public);
+	md->public = NULL;
+	free(md->public_csp);
+	md->public_csp = NULL;
 }

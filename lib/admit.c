@@ -18,7 +18,7 @@
 /* Check a resubmission against the stored campaign. */
 static int
 admit_existing(struct store_txn *t, struct campaign *c, const char *digest,
-    json_t **state, int *status, char **cause)
+    int64_t now, json_t **state, int *status, char **cause)
 {
 	json_t		*body = NULL;
 	const char	*old;
@@ -42,7 +42,14 @@ admit_existing(struct store_txn *t, struct campaign *c, const char *digest,
 		    "content (subject, sender, bodies or times differ); a "
 		    "resubmission may only add recipients", c->id);
 	}
+	/* Without <expires>, the horizon stays that of the first submission. */
+	c->expires = json_integer_value(json_object_get(body, "expires"));
 	json_decref(body);
+	if (c->expires <= now) {
+		*status = 422;
+		return set_cause(cause, "expires: campaign %s expired before "
+		    "this resubmission", c->id);
+	}
 	return 0;
 }
 
@@ -101,6 +108,12 @@ admit_campaign(struct store *s, const struct conf *conf, struct campaign *c,
 	memset(rep, 0, sizeof *rep);
 	*status = 500;
 	store_rcpt_init(&r);
+	/*
+	 * The digest covers the times the document gives: a default expiry
+	 * depends on `now`, and the same document resubmitted a minute later
+	 * must still match.
+	 */
+	record_digest(c, digest, sizeof digest);
 	if (c->expires == 0)
 		c->expires = (c->send_after > now ? c->send_after : now) +
 		    ADMIT_DEFAULT_EXPIRY;
@@ -109,12 +122,12 @@ admit_campaign(struct store *s, const struct conf *conf, struct campaign *c,
 		return set_cause(cause, "expires: the campaign expired before "
 		    "it was submitted");
 	}
-	record_digest(c, digest, sizeof digest);
 	conf_policy_for(conf, c->list, &pol);
 
 	if ((err = store_begin(s, 1, &t, cause)) < 0)
 		goto fail;
-	if ((err = admit_existing(t, c, digest, &state, status, cause)) < 0)
+	if ((err = admit_existing(t, c, digest, now, &state, status,
+	    cause)) < 0)
 		goto fail;
 	exists = err == 0;
 	rep->resubmitted = exists;

@@ -137,6 +137,7 @@ conf_defaults(void)
 	struct conf	*c;
 
 	c = xcalloc(1, sizeof *c);
+	c->refs = 1;
 	c->socket = xstrdup("var/control.sock");
 	c->state_dir = xstrdup("var/state");
 	c->public_listen = xstrdup("127.0.0.1:8025");
@@ -173,12 +174,21 @@ conf_defaults(void)
 	return c;
 }
 
+struct conf *
+conf_ref(struct conf *c)
+{
+	__atomic_add_fetch(&c->refs, 1, __ATOMIC_RELAXED);
+	return c;
+}
+
 void
 conf_free(struct conf *c)
 {
 	size_t	 i;
 
 	if (c == NULL)
+		return;
+	if (__atomic_sub_fetch(&c->refs, 1, __ATOMIC_ACQ_REL) != 0)
 		return;
 	free(c->path);
 	free(c->socket);

@@ -50,6 +50,7 @@ struct conf_domain {
 };
 
 struct conf {
+	unsigned		 refs;		/* conf_ref(), conf_free() */
 	char			*path;		/* NULL: built-in defaults */
 
 	/* [daemon] */
@@ -110,6 +111,9 @@ struct conf	*conf_defaults(void);
 int		 conf_load(const char *, struct conf **, char **);
 int		 conf_parse(const char *, size_t, const char *, struct conf **,
 		     char **);
+/* A reference for another holder (another thread, a pending job). */
+struct conf	*conf_ref(struct conf *);
+/* Drop a reference; the last one frees. */
 void		 conf_free(struct conf *);
 
 /* The effective policy for a list (the [caps] section plus overrides). */

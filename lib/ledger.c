@@ -98,7 +98,7 @@ ledger_hist(struct store_txn *t, const char *naddr, const char *campaign,
  */
 int
 ledger_outcome(struct store_txn *t, struct store_job *j, enum ledger_outcome o,
-    int64_t now, json_t *states, char **cause)
+    const char *why, int64_t now, json_t *states, char **cause)
 {
 	struct store_job	 cur;
 	struct store_cr		 cr;
@@ -131,6 +131,7 @@ ledger_outcome(struct store_txn *t, struct store_job *j, enum ledger_outcome o,
 		memcpy(cr.key, j->key, STORE_KEY_LEN);
 		rc = ledger_count(t, states, j, "retries", 0, cause);
 		break;
+	case LEDGER_BOUNCED:
 	case LEDGER_FAILED:
 		cr.state = STORE_CR_FAILED;
 		/* A failure releases the recipient's slot. */
@@ -149,7 +150,15 @@ ledger_outcome(struct store_txn *t, struct store_job *j, enum ledger_outcome o,
 	}
 	if (rc < 0)
 		return rc;
-	return store_cr_put(t, j->campaign, naddr, &cr, cause);
+	if ((rc = store_cr_put(t, j->campaign, naddr, &cr, cause)) < 0)
+		return rc;
+	if (o == LEDGER_BOUNCED) {
+		uint64_t	 dropped;
+
+		return ledger_suppress(t, j->addr, why != NULL ? why :
+		    "permanent failure", now, states, &dropped, cause);
+	}
+	return 0;
 }
 
 /* Does an unsubscribe entry block list lid? */

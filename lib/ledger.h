@@ -21,7 +21,8 @@ enum ledger_outcome {
 	LEDGER_SENT,
 	LEDGER_RETRY,		/* job->due and attempts already updated */
 	LEDGER_FAILED,
-	LEDGER_DROPPED		/* unsubscribed or suppressed meanwhile */
+	LEDGER_DROPPED,		/* unsubscribed or suppressed meanwhile */
+	LEDGER_BOUNCED		/* failed for good: suppress the address */
 };
 
 struct ledger_unsub_result {
@@ -29,8 +30,9 @@ struct ledger_unsub_result {
 	uint64_t	 dropped;	/* queued jobs removed */
 };
 
+/* why: the relay's answer, kept with a suppression (may be NULL). */
 int	 ledger_outcome(struct store_txn *, struct store_job *,
-	    enum ledger_outcome, int64_t, json_t *, char **);
+	    enum ledger_outcome, const char *, int64_t, json_t *, char **);
 int	 ledger_flush_states(struct store_txn *, json_t *, char **);
 
 /* lid 0: every list.  source: STORE_SRC_*. */

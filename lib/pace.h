@@ -1,0 +1,34 @@
+/*
+ * pace.h: even spacing of sends (GCRA: the generic cell rate algorithm,
+ * a token bucket expressed as one "theoretical arrival time").
+ *
+ * With burst 1, sends are exactly one interval apart, never bunched at
+ * second boundaries.  Times are milliseconds on any monotonic clock,
+ * passed in by the caller.
+ */
+#ifndef MANNERS_PACE_H
+#define MANNERS_PACE_H
+
+#include "conf.h"
+
+struct pace {
+	double		 interval;	/* ms between sends; 0: unlimited */
+	double		 base;		/* the configured interval */
+	double		 tat;		/* theoretical arrival time */
+	unsigned	 burst;
+	unsigned	 slowed;	/* times halved since last at base */
+};
+
+void	 pace_init(struct pace *, const struct conf_rate *, unsigned);
+/* Apply a new configured rate, keeping the schedule. */
+void	 pace_reconfigure(struct pace *, const struct conf_rate *, unsigned);
+/* Milliseconds to wait before a send is allowed at `now` (0: now). */
+double	 pace_wait(const struct pace *, double);
+void	 pace_take(struct pace *, double);
+/* A temporary failure: halve the rate (at most down to 1/min). */
+void	 pace_slow_down(struct pace *);
+/* A success: win back 2% of the interval towards the configured one. */
+void	 pace_recover(struct pace *);
+double	 pace_rate(const struct pace *);	/* current sends per second */
+
+#endif

@@ -1,0 +1,22 @@
+/*
+ * reply.h: what an SMTP relay's answer means for a job.
+ */
+#ifndef MANNERS_REPLY_H
+#define MANNERS_REPLY_H
+
+enum reply_verdict {
+	REPLY_SENT,		/* 2xx after DATA */
+	REPLY_RETRY,		/* 4xx, timeout, connection trouble */
+	REPLY_FAILED,		/* 5xx: this message will never go */
+	REPLY_BOUNCED		/* 5xx for the address itself: suppress it */
+};
+
+/*
+ * code: the last SMTP reply code (0 when there was none: the connection
+ * failed or timed out); line: that reply's text, or NULL.
+ */
+enum reply_verdict	 reply_classify(long, const char *);
+/* The enhanced status code ("5.1.1") in a reply line, or "" if none. */
+void			 reply_enhanced(const char *, char *, size_t);
+
+#endif

@@ -1,0 +1,226 @@
+"""Issue 5: cadence, faults, retries, suppression, reload, graceful stop,
+and crashes."""
+import os
+import random
+import signal
+import time
+
+from harness import campaign, free_port, wait_for
+
+
+def conf_set(d, section, key, value):
+    """Rewrite (or add) one key of the daemon's config file."""
+    lines = open(d.conf).read().splitlines()
+    out, cur, done = [], None, False
+    for ln in lines:
+        if ln.startswith("["):
+            if cur == section and not done:
+                out.append("%s = %s" % (key, value))
+                done = True
+            cur = ln.strip()[1:-1]
+        elif cur == section and ln.split("=")[0].strip() == key:
+            ln = "%s = %s" % (key, value)
+            done = True
+        out.append(ln)
+    if not done:
+        if cur != section:
+            out.append("[%s]" % section)
+        out.append("%s = %s" % (key, value))
+    open(d.conf, "w").write("\n".join(out) + "\n")
+
+
+def restarted(d, **settings):
+    d.stop()
+    for k, v in settings.items():
+        section, key = k.split("__")
+        conf_set(d, section, key, v)
+    return d.start()
+
+
+def test_global_rate_spaces_messages_evenly(env):
+    smtp = env.start_smtp()
+    d = restarted(env.daemon(), smtp__rate="10/s")
+    n = 25
+    d.request("POST", "/v1/campaigns", campaign(
+        cid="even", rcpts=[(None, "r%d@d%d.example.org" % (i, i))
+                           for i in range(n)]))
+    msgs = smtp.wait_count(n, timeout=30)
+    t = sorted(m["time"] for m in msgs)
+    span = t[-1] - t[0]
+    # 24 intervals of 100 ms: never faster, and not much slower
+    assert span >= 24 * 0.1 * 0.9, span
+    assert span <= 24 * 0.1 * 2.0, span
+    for i in range(len(t)):
+        in_window = [x for x in t if t[i] <= x < t[i] + 1.0]
+        assert len(in_window) <= 11, (i, len(in_window))
+
+
+def test_domain_rate_holds_one_domain_without_holding_back_others(env):
+    smtp = env.start_smtp()
+    d = restarted(env.daemon(), smtp__domain_rate="2/s")
+    rcpts = [(None, "a%d@slow.example" % i) for i in range(6)]
+    rcpts += [(None, "b%d@other.example" % i) for i in range(6)]
+    d.request("POST", "/v1/campaigns", campaign(cid="dom", rcpts=rcpts))
+    msgs = smtp.wait_count(12, timeout=30)
+    by = {}
+    for m in msgs:
+        by.setdefault(m["to"][0].split("@")[1], []).append(m["time"])
+    for dom, times in by.items():
+        times.sort()
+        gaps = [b - a for a, b in zip(times, times[1:])]
+        assert min(gaps) >= 0.4, (dom, gaps)
+        for i in range(len(times)):
+            # receive times jitter a little: a 0.95 s window
+            assert len([x for x in times if times[i] <= x < times[i] + 0.95]) <= 2
+    # the second domain's jobs, queued behind the first's, went in parallel
+    assert min(by["other.example"]) < max(by["slow.example"]) - 1.0, by
+
+
+def test_temporary_failures_are_retried_and_delivered(env):
+    smtp = env.start_smtp()
+
+    def script(stage, rcpt, attempt):
+        if rcpt.startswith("grey") and stage == "rcpt" and attempt == 1:
+            return "451 4.7.1 Greylisted, try again"
+        if rcpt.startswith("cut") and stage == "data" and attempt == 1:
+            return "CLOSE"
+        return None
+
+    smtp.handler.script = script
+    d = env.daemon()
+    code, r = d.request("POST", "/v1/campaigns", campaign(
+        cid="retry", rcpts=[(None, "grey@example.org"),
+                            (None, "cut@example.org"),
+                            (None, "fine@example.org")]))
+    assert r["accepted"] == 3
+    msgs = smtp.wait_count(3, timeout=30)
+    assert sorted(m["to"][0] for m in msgs) == [
+        "cut@example.org", "fine@example.org", "grey@example.org"]
+    wait_for(lambda: d.request("GET", "/v1/campaigns/retry")[1]["counts"]
+             ["sent"] == 3, what="three sent")
+    st = d.request("GET", "/v1/campaigns/retry")[1]["counts"]
+    assert st["retries"] >= 2 and st["failed"] == 0, st
+
+
+def test_stalled_server_times_out_and_is_retried(env):
+    smtp = env.start_smtp()
+    smtp.handler.script = lambda stage, rcpt, attempt: (
+        "STALL" if stage == "data" and attempt == 1 else None)
+    d = restarted(env.daemon(), smtp__timeout="2s")
+    d.request("POST", "/v1/campaigns", campaign(
+        cid="stall", rcpts=[(None, "slow@example.org")]))
+    smtp.wait_count(1, timeout=30)
+    assert "will retry" in d.logtext()
+
+
+def test_permanent_failures_fail_and_bad_mailboxes_are_suppressed(env):
+    smtp = env.start_smtp()
+
+    def script(stage, rcpt, attempt):
+        if stage == "rcpt" and rcpt.startswith("gone"):
+            return "550 5.1.1 <%s>: Recipient address rejected: User unknown" % rcpt
+        if stage == "data" and rcpt.startswith("spam"):
+            return "554 5.7.1 Message refused"
+        return None
+
+    smtp.handler.script = script
+    d = env.daemon()
+    d.request("POST", "/v1/campaigns", campaign(
+        cid="perm", rcpts=[(None, "gone@example.org"),
+                           (None, "spam@example.org"),
+                           (None, "ok@example.org")]))
+    smtp.wait_count(1)
+    wait_for(lambda: d.request("GET", "/v1/campaigns/perm")[1]["counts"]
+             ["failed"] == 2, what="two failed")
+    st = d.request("GET", "/v1/campaigns/perm")[1]["counts"]
+    assert st["sent"] == 1 and st["queued"] == 0, st
+    r = d.request("GET", "/v1/recipients/gone@example.org")[1]
+    assert r["suppressed"] and "5.1.1" in r["suppressed"]["reason"], r
+    assert r["history"] == [], r  # a failure releases the slot
+    r = d.request("GET", "/v1/recipients/spam@example.org")[1]
+    assert r["suppressed"] is None, r
+    # one attempt each: permanent failures are not retried
+    assert smtp.handler.attempts["gone@example.org"] == 1
+    code, r = d.request("POST", "/v1/campaigns", campaign(
+        cid="later", rcpts=[(None, "gone@example.org"),
+                            (None, "spam@example.org")]))
+    assert r["rejected"] == {"suppressed": 1} and r["accepted"] == 1, r
+
+
+def test_relay_down_for_a_while_then_back(env):
+    port = free_port()
+    d = env.daemon(smtp_port=port)
+    d.request("POST", "/v1/campaigns", campaign(
+        cid="down", rcpts=[(None, "u%d@example.org" % i) for i in range(5)]))
+    wait_for(lambda: d.logtext().count("will retry") >= 5, what="retries")
+    smtp = env.start_smtp(port)
+    smtp.wait_count(5, timeout=30)
+
+
+def test_sighup_applies_new_rates_and_keeps_the_queue(env):
+    smtp = env.start_smtp()
+    d = restarted(env.daemon(), smtp__rate="1/s")
+    d.request("POST", "/v1/campaigns", campaign(
+        cid="hup", rcpts=[(None, "h%d@example.org" % i) for i in range(20)]))
+    time.sleep(1.5)
+    assert len(smtp.messages) <= 3
+    # a broken file is refused and the old one stays in force
+    good = open(d.conf).read()
+    open(d.conf, "w").write(good + "[smtp]\nrate = fast\n")
+    d.proc.send_signal(signal.SIGHUP)
+    wait_for(lambda: "reload failed" in d.logtext(), what="reload refusal")
+    assert ":%d:" % (good.count("\n") + 2) in d.logtext().split(
+        "reload failed")[1].splitlines()[0]
+    open(d.conf, "w").write(good)
+    conf_set(d, "smtp", "rate", "50/s")
+    d.proc.send_signal(signal.SIGHUP)
+    wait_for(lambda: "applied" in d.logtext(), what="reload")
+    smtp.wait_count(20, timeout=10)
+    assert d.health_ok()
+
+
+def test_sigterm_lets_transfers_finish_and_keeps_the_rest(env):
+    smtp = env.start_smtp()
+    d = restarted(env.daemon(), smtp__rate="5/s")
+    d.request("POST", "/v1/campaigns", campaign(
+        cid="term", rcpts=[(None, "t%d@example.org" % i) for i in range(30)]))
+    time.sleep(1.0)
+    assert d.stop() == 0
+    got = len(smtp.messages)
+    assert 0 < got < 30, got
+    assert "mannersd stopped" in d.logtext()
+    d.start()
+    msgs = smtp.wait_count(30, timeout=30)
+    to = [m["to"][0] for m in msgs]
+    assert len(set(to)) == 30
+    # a clean stop commits everything: nothing is sent twice
+    assert len(to) == 30, len(to)
+
+
+def test_sigkill_at_random_moments_loses_nothing(env):
+    smtp = env.start_smtp()
+    d = restarted(env.daemon(), smtp__rate="200/s", daemon__commit_batch="16")
+    n = 400
+    rcpts = [(None, "k%d@d%d.example.org" % (i, i % 7)) for i in range(n)]
+    code, r = d.request("POST", "/v1/campaigns", campaign(cid="kill", rcpts=rcpts))
+    assert r["accepted"] == n
+    rnd = random.Random(int(os.environ.get("TEST_SEED", "8")))
+    kills = 0
+    while kills < 5 and len(smtp.messages) < n:
+        time.sleep(rnd.uniform(0.05, 0.4))
+        d.kill(signal.SIGKILL)
+        kills += 1
+        d.start()
+    wait_for(lambda: len({m["to"][0] for m in smtp.messages}) == n,
+             timeout=60, what="every recipient")
+    wait_for(lambda: d.request("GET", "/v1/campaigns/kill")[1]["counts"]
+             ["queued"] == 0, what="queue empty")
+    time.sleep(0.3)
+    to = [m["to"][0] for m in smtp.messages]
+    dups = len(to) - len(set(to))
+    # at most the transfers in flight and one commit group per kill
+    assert dups <= kills * (4 + 16), (dups, kills)
+    ids = {}
+    for m in smtp.messages:
+        ids.setdefault(m["to"][0], set()).add(m["msg"]["Message-ID"])
+    assert all(len(v) == 1 for v in ids.values()), "a resend changed its Message-ID"

@@ -1,0 +1,130 @@
+/*
+ * test_pace.c: even spacing, bursts, slow-down and recovery.
+ */
+#include <criterion/criterion.h>
+
+#include "pace.h"
+
+/* Send as soon as allowed, n times from t0; return the send times. */
+static void
+run(struct pace *p, double t0, int n, double *at)
+{
+	double	 now = t0;
+	int	 i;
+
+	for (i = 0; i < n; i++) {
+		now += pace_wait(p, now);
+		pace_take(p, now);
+		at[i] = now;
+	}
+}
+
+Test(pace, fifty_per_second_are_twenty_ms_apart)
+{
+	struct conf_rate	 r = { 50, 1 };
+	struct pace		 p;
+	double			 at[100];
+	int			 i;
+
+	pace_init(&p, &r, 1);
+	run(&p, 1000.0, 100, at);
+	for (i = 1; i < 100; i++)
+		cr_expect_float_eq(at[i] - at[i - 1], 20.0, 1e-9,
+		    "gap %d is %f", i, at[i] - at[i - 1]);
+}
+
+Test(pace, a_rate_per_minute_spaces_by_seconds)
+{
+	struct conf_rate	 r = { 30, 60 };
+	struct pace		 p;
+	double			 at[3];
+
+	pace_init(&p, &r, 1);
+	run(&p, 0.0, 3, at);
+	cr_expect_float_eq(at[1] - at[0], 2000.0, 1e-9);
+	cr_expect_float_eq(at[2] - at[1], 2000.0, 1e-9);
+}
+
+Test(pace, unlimited_never_waits)
+{
+	struct conf_rate	 r = { 0, 1 };
+	struct pace		 p;
+	int			 i;
+
+	pace_init(&p, &r, 1);
+	for (i = 0; i < 1000; i++) {
+		cr_assert_eq(pace_wait(&p, 5.0), 0.0);
+		pace_take(&p, 5.0);
+	}
+}
+
+Test(pace, a_burst_allows_that_many_at_once_then_spaces)
+{
+	struct conf_rate	 r = { 10, 1 };
+	struct pace		 p;
+	double			 at[6];
+
+	pace_init(&p, &r, 3);
+	run(&p, 0.0, 6, at);
+	cr_expect_float_eq(at[0], 0.0, 1e-9);
+	cr_expect_float_eq(at[1], 0.0, 1e-9);
+	cr_expect_float_eq(at[2], 0.0, 1e-9);
+	cr_expect_float_eq(at[3], 100.0, 1e-9);
+	cr_expect_float_eq(at[4], 200.0, 1e-9);
+}
+
+Test(pace, idle_time_does_not_bank_more_than_the_burst)
+{
+	struct conf_rate	 r = { 10, 1 };
+	struct pace		 p;
+	double			 at[3];
+
+	pace_init(&p, &r, 1);
+	run(&p, 0.0, 1, at);
+	run(&p, 100000.0, 3, at);
+	cr_expect_float_eq(at[1] - at[0], 100.0, 1e-9);
+	cr_expect_float_eq(at[2] - at[1], 100.0, 1e-9);
+}
+
+Test(pace, repeated_failures_halve_and_successes_recover_gradually)
+{
+	struct conf_rate	 r = { 20, 1 };
+	struct pace		 p;
+	int			 n = 0;
+
+	pace_init(&p, &r, 1);
+	pace_slow_down(&p);
+	cr_expect_float_eq(pace_rate(&p), 10.0, 1e-9);
+	pace_slow_down(&p);
+	cr_expect_float_eq(pace_rate(&p), 5.0, 1e-9);
+	pace_recover(&p);
+	cr_expect(pace_rate(&p) > 5.0 && pace_rate(&p) < 5.2);
+	while (pace_rate(&p) < 20.0 && n < 1000) {
+		pace_recover(&p);
+		n++;
+	}
+	cr_expect(n > 50, "recovered too fast: %d steps", n);
+	cr_expect_float_eq(pace_rate(&p), 20.0, 1e-9);
+}
+
+Test(pace, slowing_down_stops_at_one_per_minute)
+{
+	struct conf_rate	 r = { 1, 1 };
+	struct pace		 p;
+	int			 i;
+
+	pace_init(&p, &r, 1);
+	for (i = 0; i < 30; i++)
+		pace_slow_down(&p);
+	cr_expect_float_eq(p.interval, 60000.0, 1e-9);
+}
+
+Test(pace, reconfiguring_applies_the_new_rate)
+{
+	struct conf_rate	 a = { 10, 1 }, b = { 100, 1 };
+	struct pace		 p;
+
+	pace_init(&p, &a, 1);
+	pace_reconfigure(&p, &b, 1);
+	cr_expect_float_eq(pace_rate(&p), 100.0, 1e-9);
+}

@@ -1,0 +1,658 @@
+/*
+ * test_page.c: the public unsubscribe pages (escaping, masking, the
+ * choices, the confirmations and their undo) and the parser of what
+ * their forms and RFC 8058 one-click requests send.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <criterion/criterion.h>
+#include <openssl/evp.h>
+
+#include "page.h"
+#include "util.h"
+
+#define TOKEN	"AXlrAwuGAAAAAAAAAAEAAAABADJp06ua2wwzc4LOyvP2fQ"
+#define LIST	"news.example.com"
+#define ADDR	"alice@example.org"
+
+static const struct page_info info = { LIST, ADDR, TOKEN };
+
+/* Render with fn into a fresh string (the caller frees). */
+static char *
+render_choices(const struct page_info *pi)
+{
+	struct buf	 b;
+
+	buf_init(&b);
+	page_choices(&b, pi);
+	return buf_steal(&b, NULL);
+}
+
+static char *
+render_done(const struct page_info *pi, enum page_choice c, int kept,
+    int blocked)
+{
+	struct page_outcome	 o = { c, kept, blocked };
+	struct buf		 b;
+
+	buf_init(&b);
+	page_done(&b, pi, &o);
+	return buf_steal(&b, NULL);
+}
+
+static char *
+render_fixed(void (*fn)(struct buf *))
+{
+	struct buf	 b;
+
+	buf_init(&b);
+	fn(&b);
+	return buf_steal(&b, NULL);
+}
+
+#define assert_has(s, sub) \
+	cr_assert(strstr((s), (sub)) != NULL, "missing \"%s\" in:\n%s", (sub), (s))
+#define assert_lacks(s, sub) \
+	cr_assert(strstr((s), (sub)) == NULL, "unexpected \"%s\" in:\n%s", (sub), (s))
+
+/* How many times sub occurs in s. */
+static int
+count(const char *s, const char *sub)
+{
+	int	 n = 0;
+
+	while ((s = strstr(s, sub)) != NULL) {
+		n++;
+		s += strlen(sub);
+	}
+	return n;
+}
+
+/*
+ * What every page must be: a complete document, readable on a phone,
+ * without script or style attributes, and with a <label for> pointing
+ * at every input.
+ */
+static void
+assert_wellformed(const char *html)
+{
+	const char	*p;
+	char		 want[128];
+
+	cr_assert(strncmp(html, "<!DOCTYPE html>\n", 16) == 0, "%s", html);
+	assert_has(html, "<html lang=\"en\">");
+	assert_has(html, "<meta charset=\"utf-8\">");
+	assert_has(html, "<meta name=\"viewport\" content=\"width=device-width, "
+	    "initial-scale=1\">");
+	assert_has(html, "</html>\n");
+	assert_lacks(html, "<script");
+	assert_lacks(html, "<SCRIPT");
+	assert_lacks(html, "javascript:");
+	assert_lacks(html, " style=");
+	assert_lacks(html, " on");	/* no onclick= and the like */
+	cr_assert_eq(count(html, "<style>"), 1);
+	for (p = html; (p = strstr(p, "<input ")) != NULL; p++) {
+		const char	*id = strstr(p, " id=\""), *end;
+
+		cr_assert(id != NULL && id < strchr(p, '>'),
+		    "input without id: %.60s", p);
+		id += 5;
+		end = strchr(id, '"');
+		snprintf(want, sizeof want, "<label class=\"choice\" for=\"%.*s\">",
+		    (int)(end - id), id);
+		assert_has(html, want);
+	}
+}
+
+Test(page, escape_every_special_character)
+{
+	struct buf	 b;
+
+	buf_init(&b);
+	page_escape(&b, "<script>alert(\"x\" & 'y')</script>");
+	cr_assert_str_eq(b.data, "&lt;script&gt;alert(&quot;x&quot; &amp; "
+	    "&#39;y&#39;)&lt;/script&gt;");
+	buf_reset(&b);
+	page_escape(&b, "plain text");
+	cr_assert_str_eq(b.data, "plain text");
+	buf_reset(&b);
+	page_escape(&b, "");
+	cr_assert_eq(b.len, 0);
+	buf_free(&b);
+}
+
+Test(page, mask_keeps_a_hint_and_the_domain)
+{
+	static const struct {
+		const char	*in;
+		const char	*out;
+	} rows[] = {
+		{ "alice@example.org",		"al***@example.org" },
+		{ "jo.smith+news@example.org",	"jo***@example.org" },
+		{ "dave@x.org",			"da***@x.org" },
+		{ "bob@x.org",			"b***@x.org" },
+		{ "ab@x.org",			"a***@x.org" },
+		{ "a@x.org",			"a***@x.org" },
+		{ "@x.org",			"***@x.org" },
+		{ "no-at-sign",			"***" },
+		{ "\xc3\xbcser@x.org",		"***@x.org" },
+		{ "a\xc3\xbcser@x.org",		"a***@x.org" },
+		{ "\"a b\"@x.org",		"***@x.org" },
+	};
+	size_t	 i;
+	char	*m;
+
+	for (i = 0; i < nitems(rows); i++) {
+		m = page_mask_addr(rows[i].in);
+		cr_assert_str_eq(m, rows[i].out, "mask of %s", rows[i].in);
+		free(m);
+	}
+	m = page_mask_addr(NULL);
+	cr_assert_str_eq(m, "***");
+	free(m);
+}
+
+Test(page, choices_page_offers_three_labelled_choices)
+{
+	char	*h = render_choices(&info);
+
+	assert_wellformed(h);
+	assert_has(h, "<title>Your messages from news.example.com</title>");
+	assert_has(h, "al***@example.org");
+	assert_lacks(h, "alice");
+	assert_has(h, "<form method=\"post\" action=\"" TOKEN "\">");
+	cr_assert_eq(count(h, "<form "), 1);
+	cr_assert_eq(count(h, "type=\"radio\""), 3);
+	assert_has(h, "<label class=\"choice\" for=\"choice-list\"><input "
+	    "type=\"radio\" id=\"choice-list\" name=\"choice\" value=\"list\" "
+	    "checked> <span>Unsubscribe from news.example.com</span></label>");
+	assert_has(h, "<label class=\"choice\" for=\"choice-all\"><input "
+	    "type=\"radio\" id=\"choice-all\" name=\"choice\" value=\"all\"> "
+	    "<span>Unsubscribe from everything sent through this service"
+	    "</span></label>");
+	assert_has(h, "<label class=\"choice\" for=\"choice-monthly\"><input "
+	    "type=\"radio\" id=\"choice-monthly\" name=\"choice\" "
+	    "value=\"monthly\"> <span>Send me at most one message a month"
+	    "</span></label>");
+	assert_has(h, "<button type=\"submit\">Confirm</button>");
+	free(h);
+}
+
+Test(page, hostile_list_and_address_are_escaped_everywhere)
+{
+	struct page_info	 pi = {
+		"<script>alert(1)</script>&\"list'",
+		"<img src=x onerror=alert(1)>@ev\"il&<b>.org",
+		"tok\"><script>"
+	};
+	enum page_choice	 c;
+	char			*h;
+
+	h = render_choices(&pi);
+	assert_wellformed(h);
+	assert_has(h, "&lt;script&gt;alert(1)&lt;/script&gt;&amp;&quot;"
+	    "list&#39;");
+	assert_has(h, "&lt;***@ev&quot;il&amp;&lt;b&gt;.org");
+	assert_has(h, "action=\"tok&quot;&gt;&lt;script&gt;\"");
+	assert_lacks(h, "<img");
+	assert_lacks(h, "<b>");
+	free(h);
+	for (c = PAGE_LIST; c <= PAGE_UNDO_MONTHLY; c++) {
+		h = render_done(&pi, c, 0, 1);
+		assert_wellformed(h);
+		assert_lacks(h, "<img");
+		assert_lacks(h, "<b>");
+		assert_lacks(h, "\"list'");
+		free(h);
+	}
+}
+
+Test(page, each_confirmation_offers_the_matching_undo)
+{
+	static const struct {
+		enum page_choice	 c;
+		const char		*title;
+		const char		*says;
+		const char		*undo;
+	} rows[] = {
+		{ PAGE_LIST, "You are unsubscribed", "will get no more "
+		    "messages from news.example.com.", "undo-list" },
+		{ PAGE_ALL, "You are unsubscribed from everything",
+		    "will get no more messages sent through this service",
+		    "undo-all" },
+		{ PAGE_MONTHLY, "You will get at most one message a month",
+		    "will get at most one message a month", "undo-monthly" },
+	};
+	size_t	 i;
+	char	*h, want[128];
+
+	for (i = 0; i < nitems(rows); i++) {
+		h = render_done(&info, rows[i].c, 0, 0);
+		assert_wellformed(h);
+		snprintf(want, sizeof want, "<h1>%s</h1>", rows[i].title);
+		assert_has(h, want);
+		assert_has(h, rows[i].says);
+		assert_has(h, "al***@example.org");
+		assert_lacks(h, "alice@");
+		snprintf(want, sizeof want, "name=\"choice\" value=\"%s\"",
+		    rows[i].undo);
+		assert_has(h, want);
+		assert_has(h, "<form method=\"post\" action=\"" TOKEN "\">");
+		cr_assert_eq(count(h, "<button"), 1);
+		cr_assert_eq(count(h, "type=\"radio\""), 0);
+		/* An undo button of its own, named by its text. */
+		assert_has(h, "<button class=\"undo\" type=\"submit\"");
+		assert_has(h, ">Undo: ");
+		free(h);
+	}
+}
+
+Test(page, undo_confirmations_say_so_and_offer_the_choices_again)
+{
+	static const struct {
+		enum page_choice	 c;
+		const char		*says;
+	} rows[] = {
+		{ PAGE_UNDO_LIST, "will get messages from news.example.com "
+		    "again." },
+		{ PAGE_UNDO_ALL, "will get messages sent through this service "
+		    "again" },
+		{ PAGE_UNDO_MONTHLY, "will get messages as often as each list "
+		    "sends them" },
+	};
+	size_t	 i;
+	char	*h;
+
+	for (i = 0; i < nitems(rows); i++) {
+		h = render_done(&info, rows[i].c, 0, 0);
+		assert_wellformed(h);
+		assert_has(h, rows[i].says);
+		assert_has(h, "<h2>Anything else?</h2>");
+		cr_assert_eq(count(h, "type=\"radio\""), 3);
+		assert_lacks(h, "value=\"undo-");
+		assert_lacks(h, "still unsubscribed");
+		free(h);
+	}
+}
+
+Test(page, undo_of_an_administrators_flag_is_refused_plainly)
+{
+	char	*h = render_done(&info, PAGE_UNDO_LIST, 1, 1);
+
+	assert_wellformed(h);
+	assert_has(h, "<h1>You are still unsubscribed</h1>");
+	assert_has(h, "administrator");
+	assert_lacks(h, "subscribed again");
+	free(h);
+}
+
+Test(page, a_remaining_unsubscribe_is_mentioned)
+{
+	char	*h;
+
+	h = render_done(&info, PAGE_UNDO_LIST, 0, 1);
+	assert_has(h, "still unsubscribed from news.example.com by an earlier "
+	    "choice");
+	free(h);
+	h = render_done(&info, PAGE_MONTHLY, 0, 1);
+	assert_has(h, "also unsubscribed from news.example.com");
+	free(h);
+	h = render_done(&info, PAGE_MONTHLY, 0, 0);
+	assert_lacks(h, "also unsubscribed");
+	free(h);
+}
+
+Test(page, bad_choice_page_changes_nothing_and_asks_again)
+{
+	struct buf	 b;
+
+	buf_init(&b);
+	page_bad_choice(&b, &info);
+	assert_wellformed(b.data);
+	assert_has(b.data, "nothing was changed");
+	cr_assert_eq(count(b.data, "type=\"radio\""), 3);
+	buf_free(&b);
+	/* page_done with no choice falls back to the same page. */
+	{
+		char	*h = render_done(&info, PAGE_NONE, 0, 0);
+
+		assert_has(h, "Please choose one option");
+		free(h);
+	}
+}
+
+Test(page, invalid_link_page_is_one_fixed_page)
+{
+	char	*a = render_fixed(page_invalid), *b = render_fixed(page_invalid);
+	char	*nf = render_fixed(page_not_found);
+	char	*u = render_fixed(page_unavailable);
+
+	assert_wellformed(a);
+	cr_assert_str_eq(a, b);
+	assert_has(a, "<h1>This link is not valid</h1>");
+	assert_has(a, "Nothing was changed");
+	assert_lacks(a, "<form");
+	assert_wellformed(nf);
+	assert_has(nf, "<h1>Page not found</h1>");
+	assert_wellformed(u);
+	assert_has(u, "nothing was changed");
+	free(a);
+	free(b);
+	free(nf);
+	free(u);
+}
+
+Test(page, csp_allows_exactly_the_inline_style)
+{
+	unsigned char	 md[EVP_MAX_MD_SIZE], b64[128];
+	unsigned int	 mdlen;
+	char		*csp = page_csp(), *h = render_choices(&info), want[160];
+	const char	*s, *e;
+
+	assert_has(csp, "default-src 'none'");
+	assert_has(csp, "form-action 'self'");
+	assert_has(csp, "frame-ancestors 'none'");
+	assert_lacks(csp, "unsafe-inline");
+	assert_lacks(csp, "script-src");
+	s = strstr(h, "<style>") + 7;
+	e = strstr(s, "</style>");
+	cr_assert(EVP_Digest(s, (size_t)(e - s), md, &mdlen, EVP_sha256(),
+	    NULL) == 1);
+	EVP_EncodeBlock(b64, md, (int)mdlen);
+	snprintf(want, sizeof want, "style-src 'sha256-%s'", b64);
+	assert_has(csp, want);
+	free(csp);
+	free(h);
+}
+
+Test(page, choice_names_round_trip)
+{
+	enum page_choice	 c;
+
+	for (c = PAGE_LIST; c <= PAGE_UNDO_MONTHLY; c++)
+		cr_assert_eq(page_choice_parse(page_choice_name(c)), c);
+	cr_assert_eq(page_choice_parse(NULL), PAGE_NONE);
+	cr_assert_eq(page_choice_parse(""), PAGE_NONE);
+	cr_assert_eq(page_choice_parse("LIST"), PAGE_NONE);
+	cr_assert_eq(page_choice_parse("list "), PAGE_NONE);
+	cr_assert_eq(page_choice_parse("delete-everything"), PAGE_NONE);
+	cr_assert_eq(page_choice_undo(PAGE_LIST), PAGE_UNDO_LIST);
+	cr_assert_eq(page_choice_undo(PAGE_ALL), PAGE_UNDO_ALL);
+	cr_assert_eq(page_choice_undo(PAGE_MONTHLY), PAGE_UNDO_MONTHLY);
+	cr_assert_eq(page_choice_undo(PAGE_UNDO_LIST), PAGE_NONE);
+}
+
+/* Parse a body; expect success. */
+static void
+parse_ok(const char *ctype, const char *body, size_t len,
+    struct page_form *f)
+{
+	char	*cause = NULL;
+
+	cr_assert_eq(page_form_parse(ctype, body, len, f, &cause), 0,
+	    "refused (%s): %s", cause, body);
+	cr_assert_null(cause);
+}
+
+/* Parse a body; expect refusal with a cause and an empty form. */
+static void
+parse_bad(const char *ctype, const char *body, size_t len, const char *what)
+{
+	struct page_form	 f;
+	char			*cause = NULL;
+
+	cr_assert_eq(page_form_parse(ctype, body, len, &f, &cause), -1,
+	    "accepted %s: %.200s", what, body);
+	cr_assert_not_null(cause, "%s", what);
+	cr_assert_null(f.choice, "%s", what);
+	cr_assert_null(f.list_unsubscribe, "%s", what);
+	free(cause);
+}
+
+#define S(x)	(x), strlen(x)
+#define URLENC	"application/x-www-form-urlencoded"
+#define MP	"multipart/form-data; boundary=------------------------d74496d66958873e"
+#define DELIM	"--------------------------d74496d66958873e"
+
+Test(form, urlencoded_one_click)
+{
+	static const char *bodies[] = {
+		"List-Unsubscribe=One-Click",
+		"List-Unsubscribe=One-Click\r\n",
+		"list-unsubscribe=one-click",
+		"List-Unsubscribe=One%2DClick",
+		"x=1&List-Unsubscribe=One-Click&y=2",
+	};
+	struct page_form	 f;
+	size_t			 i;
+
+	for (i = 0; i < nitems(bodies); i++) {
+		parse_ok(URLENC, S(bodies[i]), &f);
+		cr_assert(page_form_oneclick(&f), "%s", bodies[i]);
+		page_form_free(&f);
+		/* A sender that forgets the Content-Type still counts. */
+		parse_ok(NULL, S(bodies[i]), &f);
+		cr_assert(page_form_oneclick(&f), "%s", bodies[i]);
+		page_form_free(&f);
+	}
+	parse_ok(URLENC, S("List-Unsubscribe=Other"), &f);
+	cr_assert_not(page_form_oneclick(&f));
+	page_form_free(&f);
+	parse_ok(URLENC, S(""), &f);
+	cr_assert_not(page_form_oneclick(&f));
+	cr_assert_null(f.choice);
+}
+
+Test(form, urlencoded_choice)
+{
+	struct page_form	 f;
+
+	parse_ok(URLENC, S("choice=undo%2Dall"), &f);
+	cr_assert_str_eq(f.choice, "undo-all");
+	cr_assert_not(page_form_oneclick(&f));
+	page_form_free(&f);
+	parse_ok(URLENC "; charset=UTF-8", S("choice=monthly&choice=all"), &f);
+	cr_assert_str_eq(f.choice, "monthly", "the first one counts");
+	page_form_free(&f);
+	parse_ok(URLENC, S("choice=a+b"), &f);
+	cr_assert_str_eq(f.choice, "a b");
+	page_form_free(&f);
+}
+
+Test(form, urlencoded_garbage_is_refused)
+{
+	char	 nul[] = "choice=list\0x";
+	char	*big;
+
+	parse_bad(URLENC, S("&&&"), "no key=value");
+	parse_bad(URLENC, S("choice"), "no value");
+	parse_bad(URLENC, nul, sizeof nul - 1, "NUL byte");
+	big = xmalloc(PAGE_FIELD_MAX + 16);
+	memset(big, 'a', PAGE_FIELD_MAX + 15);
+	memcpy(big, "choice=", 7);
+	big[PAGE_FIELD_MAX + 15] = '\0';
+	parse_bad(URLENC, S(big), "field over PAGE_FIELD_MAX");
+	free(big);
+}
+
+Test(form, multipart_one_click_as_curl_sends_it)
+{
+	const char *body =
+	    DELIM "\r\n"
+	    "Content-Disposition: form-data; name=\"List-Unsubscribe\"\r\n"
+	    "\r\n"
+	    "One-Click\r\n"
+	    DELIM "--\r\n";
+	struct page_form	 f;
+
+	parse_ok(MP, S(body), &f);
+	cr_assert_str_eq(f.list_unsubscribe, "One-Click");
+	cr_assert(page_form_oneclick(&f));
+	page_form_free(&f);
+}
+
+Test(form, multipart_quoted_boundary_and_bare_lf)
+{
+	const char *body =
+	    "--a'b(c)+_,-./:=?x\n"
+	    "Content-Disposition: form-data; name=choice\n"
+	    "\n"
+	    "monthly\n"
+	    "--a'b(c)+_,-./:=?x--";
+	const char *sp =
+	    "--with space\r\n"
+	    "Content-Disposition: form-data; name=\"choice\"\r\n\r\n"
+	    "all\r\n--with space--\r\n";
+	struct page_form	 f;
+
+	parse_ok("multipart/form-data; boundary=\"a'b(c)+_,-./:=?x\"", S(body),
+	    &f);
+	cr_assert_str_eq(f.choice, "monthly");
+	page_form_free(&f);
+	parse_ok("Multipart/Form-Data;boundary=\"with space\";charset=utf-8",
+	    S(sp), &f);
+	cr_assert_str_eq(f.choice, "all");
+	page_form_free(&f);
+}
+
+Test(form, multipart_field_among_others)
+{
+	const char *body =
+	    "This is a preamble, to be ignored.\r\n"
+	    DELIM "\r\n"
+	    "Content-Disposition: form-data; name=\"name\"\r\n"
+	    "\r\n"
+	    "Alice\r\n" DELIM "x is not a delimiter\r\n"
+	    DELIM "  \r\n"
+	    "Content-Disposition: form-data; name=\"file\"; "
+	    "filename=\"a;b.txt\"\r\n"
+	    "Content-Type: text/plain\r\n"
+	    "\r\n"
+	    "line 1\r\nline 2\r\n"
+	    DELIM "\r\n"
+	    "Content-Type: text/plain; charset=utf-8\r\n"
+	    "content-disposition: form-data; name=\"choice\"\r\n"
+	    "\r\n"
+	    "undo-monthly\r\n"
+	    DELIM "\r\n"
+	    "Content-Disposition: form-data; name=\"empty\"\r\n"
+	    "\r\n"
+	    "\r\n"
+	    DELIM "--\r\n"
+	    "epilogue, ignored too\r\n";
+	struct page_form	 f;
+
+	parse_ok(MP, S(body), &f);
+	cr_assert_str_eq(f.choice, "undo-monthly");
+	cr_assert_null(f.list_unsubscribe);
+	page_form_free(&f);
+}
+
+Test(form, multipart_empty_value_and_no_parts)
+{
+	const char *empty =
+	    DELIM "\r\n"
+	    "Content-Disposition: form-data; name=\"choice\"\r\n"
+	    "\r\n"
+	    "\r\n"
+	    DELIM "--\r\n";
+	struct page_form	 f;
+
+	parse_ok(MP, S(empty), &f);
+	cr_assert_str_eq(f.choice, "");
+	page_form_free(&f);
+	parse_ok(MP, S(DELIM "--\r\n"), &f);
+	cr_assert_null(f.choice);
+}
+
+Test(form, multipart_truncated_or_garbage_is_refused)
+{
+	const char *whole =
+	    DELIM "\r\n"
+	    "Content-Disposition: form-data; name=\"choice\"\r\n"
+	    "\r\n"
+	    "list\r\n"
+	    DELIM "--\r\n";
+	size_t	 n = strlen(whole), cut;
+	char	*part;
+
+	/* Every cut before the close delimiter is refused. */
+	for (cut = 0; cut < n - 4; cut++) {
+		part = xstrndup(whole, cut);
+		parse_bad(MP, part, cut, "truncated");
+		free(part);
+	}
+	parse_bad(MP, S("just some text"), "garbage");
+	parse_bad(MP, S(DELIM "garbage\r\n" DELIM "--"), "no line break");
+	parse_bad(MP, S(DELIM "\r\nContent-Disposition: form-data; "
+	    "name=\"choice\r\n\r\nlist\r\n" DELIM "--"), "unterminated quote");
+	parse_bad(MP, S(DELIM "\r\nContent-Disposition: attachment; "
+	    "name=\"choice\"\r\n\r\nlist\r\n" DELIM "--"), "not form-data");
+	parse_bad(MP, S(DELIM "\r\nContent-Disposition: form-data; "
+	    "name=\"choice\" junk\r\n\r\nlist\r\n" DELIM "--"), "junk");
+	parse_bad("multipart/form-data", S(whole), "no boundary");
+	parse_bad("multipart/form-data; boundary=", S(whole), "empty boundary");
+	parse_bad("multipart/form-data; boundary=\"abc", S(whole),
+	    "unterminated boundary");
+	parse_bad("multipart/form-data; boundary=a<b", S("--a<b--"),
+	    "bad boundary character");
+}
+
+Test(form, multipart_bounds)
+{
+	char		 ct[160], boundary[PAGE_BOUNDARY_MAX + 2];
+	struct buf	 b;
+	struct page_form f;
+	int		 i;
+
+	/* 70 characters is the longest boundary, 71 is refused. */
+	memset(boundary, 'b', PAGE_BOUNDARY_MAX);
+	boundary[PAGE_BOUNDARY_MAX] = '\0';
+	snprintf(ct, sizeof ct, "multipart/form-data; boundary=%s", boundary);
+	buf_init(&b);
+	buf_printf(&b, "--%s\r\nContent-Disposition: form-data; "
+	    "name=\"choice\"\r\n\r\nall\r\n--%s--\r\n", boundary, boundary);
+	parse_ok(ct, b.data, b.len, &f);
+	cr_assert_str_eq(f.choice, "all");
+	page_form_free(&f);
+	snprintf(ct, sizeof ct, "multipart/form-data; boundary=%sb", boundary);
+	parse_bad(ct, b.data, b.len, "71-character boundary");
+
+	/* Too many parts. */
+	buf_reset(&b);
+	for (i = 0; i <= PAGE_PARTS_MAX; i++)
+		buf_printf(&b, DELIM "\r\nContent-Disposition: form-data; "
+		    "name=\"f%d\"\r\n\r\nx\r\n", i);
+	buf_adds(&b, DELIM "--\r\n");
+	parse_bad(MP, b.data, b.len, "too many parts");
+
+	/* Too many headers in a part. */
+	buf_reset(&b);
+	buf_adds(&b, DELIM "\r\n");
+	for (i = 0; i < 9; i++)
+		buf_printf(&b, "X-H%d: v\r\n", i);
+	buf_adds(&b, "\r\nx\r\n" DELIM "--\r\n");
+	parse_bad(MP, b.data, b.len, "too many headers");
+
+	/* A kept field over PAGE_FIELD_MAX. */
+	buf_reset(&b);
+	buf_adds(&b, DELIM "\r\nContent-Disposition: form-data; "
+	    "name=\"choice\"\r\n\r\n");
+	for (i = 0; i < PAGE_FIELD_MAX + 1; i++)
+		buf_addc(&b, 'x');
+	buf_adds(&b, "\r\n" DELIM "--\r\n");
+	parse_bad(MP, b.data, b.len, "long field");
+
+	/* A body over PAGE_FORM_MAX, whatever it holds. */
+	buf_reset(&b);
+	buf_adds(&b, DELIM "\r\nContent-Disposition: form-data; "
+	    "name=\"other\"\r\n\r\n");
+	while (b.len <= PAGE_FORM_MAX)
+		buf_addc(&b, 'x');
+	buf_adds(&b, "\r\n" DELIM "--\r\n");
+	parse_bad(MP, b.data, b.len, "oversized body");
+	parse_bad(URLENC, b.data, b.len, "oversized urlencoded body");
+	buf_free(&b);
+}

@@ -49,6 +49,7 @@ LIB_SRCS = \
 
 MANNERSD_SRCS = \
 	daemon/control.c \
+	daemon/curlev.c \
 	daemon/drain.c \
 	daemon/mannersd.c \
 	daemon/public.c \

@@ -92,17 +92,10 @@ struct dcampaign {
 };
 TAILQ_HEAD(dcampaignq, dcampaign);
 
-/* One socket libcurl asked us to watch. */
-struct dsock {
-	struct drain	*d;
-	struct event	*ev;
-	curl_socket_t	 fd;
-};
-
 struct drain {
 	struct mannersd		*md;
+	struct curlev		*cv;
 	CURLM			*multi;
-	struct event		*curl_timer;
 	struct event		*scan_timer;
 	struct event		*flush_timer;
 	struct xferq		 running;
@@ -397,7 +390,7 @@ drain_start(struct drain *d, struct dcampaign *dc, const struct store_job *j,
 		curl_easy_setopt(x->easy, CURLOPT_PASSWORD,
 		    d->password != NULL ? d->password : "");
 	}
-	curl_multi_add_handle(d->multi, x->easy);
+	curlev_add(d->cv, x->easy);
 	x->state = XFER_RUNNING;
 	TAILQ_INSERT_TAIL(&d->running, x, entry);
 	d->nrunning++;
@@ -428,25 +421,18 @@ drain_finish(struct drain *d, struct xfer *x, enum xfer_outcome o)
 		    (long)d->md->conf->commit_interval_ms);
 }
 
-/* Read what libcurl finished and classify the relay's answer. */
+/* A transfer ended: classify the relay's answer. */
 static void
-drain_check_done(struct drain *d)
+drain_xfer_done(CURL *e, CURLcode res, void *arg)
 {
+	struct drain		*d = arg;
 	struct xfer		*x;
 	struct dom		*dm;
-	CURLMsg			*m;
-	CURLcode		 res;
 	enum reply_verdict	 v;
-	int			 left;
 
-	while ((m = curl_multi_info_read(d->multi, &left)) != NULL) {
-		if (m->msg != CURLMSG_DONE)
-			continue;
-		res = m->data.result;
-		curl_easy_getinfo(m->easy_handle, CURLINFO_PRIVATE, (char **)&x);
-		curl_easy_getinfo(m->easy_handle, CURLINFO_RESPONSE_CODE,
-		    &x->code);
-		curl_multi_remove_handle(d->multi, x->easy);
+	{
+		curl_easy_getinfo(e, CURLINFO_PRIVATE, (char **)&x);
+		curl_easy_getinfo(e, CURLINFO_RESPONSE_CODE, &x->code);
 		dm = x->dom;
 		/* A transfer error with a 2xx code (cut during DATA) retries. */
 		v = res == CURLE_OK ? REPLY_SENT : reply_classify(
@@ -485,6 +471,13 @@ drain_check_done(struct drain *d)
 			break;
 		}
 	}
+	drain_check_done(d);
+}
+
+/* After transfers end: finish a shutdown, or look for more work. */
+static void
+drain_check_done(struct drain *d)
+{
 	if (d->stopping && d->nrunning == 0) {
 		evtimer_del(d->stop_timer);
 		drain_flush(d);
@@ -719,7 +712,6 @@ drain_scan(struct drain *d)
 	int64_t			 now = mannersd_now();
 	double			 ms, w, wait = DRAIN_IDLE_MS;
 	size_t			 looked = 0;
-	int			 running;
 
 	if (d->stopping || d->nrunning >= conf->concurrency)
 		return;
@@ -784,7 +776,7 @@ drain_scan(struct drain *d)
 	if (!evtimer_pending(d->scan_timer, NULL) || wait < DRAIN_IDLE_MS)
 		drain_timer_in(d->scan_timer, (long)wait + 1);
 	/* libcurl may want to act at once on the new handles. */
-	curl_multi_socket_action(d->multi, CURL_SOCKET_TIMEOUT, 0, &running);
+	curlev_kick(d->cv);
 }
 
 static void
@@ -795,7 +787,6 @@ drain_scan_cb(evutil_socket_t fd, short events, void *arg)
 	(void)fd;
 	(void)events;
 	drain_scan(d);
-	drain_check_done(d);
 }
 
 /* Ask for a scan soon (new work, or a transfer slot came free). */
@@ -808,77 +799,6 @@ drain_kick(struct drain *d)
 		return;
 	if (d->nrunning < d->md->conf->concurrency)
 		evtimer_add(d->scan_timer, &tv);
-}
-
-/* libcurl's socket events. */
-static void
-drain_sock_cb(evutil_socket_t fd, short events, void *arg)
-{
-	struct drain	*d = arg;
-	int		 flags = 0, running;
-
-	if (events & EV_READ)
-		flags |= CURL_CSELECT_IN;
-	if (events & EV_WRITE)
-		flags |= CURL_CSELECT_OUT;
-	curl_multi_socket_action(d->multi, fd, flags, &running);
-	drain_check_done(d);
-}
-
-static int
-drain_socketfunction(CURL *e, curl_socket_t s, int what, void *userp,
-    void *sockp)
-{
-	struct drain	*d = userp;
-	struct dsock	*ds = sockp;
-	short		 kind;
-
-	(void)e;
-	if (what == CURL_POLL_REMOVE) {
-		if (ds != NULL) {
-			event_free(ds->ev);
-			free(ds);
-		}
-		curl_multi_assign(d->multi, s, NULL);
-		return 0;
-	}
-	kind = EV_PERSIST | ((what & CURL_POLL_IN) ? EV_READ : 0) |
-	    ((what & CURL_POLL_OUT) ? EV_WRITE : 0);
-	if (ds == NULL) {
-		ds = xcalloc(1, sizeof *ds);
-		ds->d = d;
-		ds->fd = s;
-		curl_multi_assign(d->multi, s, ds);
-	} else
-		event_free(ds->ev);
-	ds->ev = event_new(d->md->base, s, kind, drain_sock_cb, d);
-	event_add(ds->ev, NULL);
-	return 0;
-}
-
-static void
-drain_curl_timer_cb(evutil_socket_t fd, short events, void *arg)
-{
-	struct drain	*d = arg;
-	int		 running;
-
-	(void)fd;
-	(void)events;
-	curl_multi_socket_action(d->multi, CURL_SOCKET_TIMEOUT, 0, &running);
-	drain_check_done(d);
-}
-
-static int
-drain_timerfunction(CURLM *multi, long ms, void *userp)
-{
-	struct drain	*d = userp;
-
-	(void)multi;
-	if (ms < 0)
-		evtimer_del(d->curl_timer);
-	else
-		drain_timer_in(d->curl_timer, ms);
-	return 0;
 }
 
 /* Read the relay password once; its file must not be world-readable. */
@@ -933,24 +853,12 @@ drain_new(struct mannersd *md, char **cause)
 		    conf->smtp_url, conf->smtp_helo);
 	else
 		d->url = xstrdup(conf->smtp_url);
-	if ((d->multi = curl_multi_init()) == NULL) {
-		free(d->url);
-		free(d->password);
-		free(d);
-		set_cause(cause, "curl_multi_init failed");
-		return NULL;
-	}
-	curl_multi_setopt(d->multi, CURLMOPT_SOCKETFUNCTION,
-	    drain_socketfunction);
-	curl_multi_setopt(d->multi, CURLMOPT_SOCKETDATA, d);
-	curl_multi_setopt(d->multi, CURLMOPT_TIMERFUNCTION,
-	    drain_timerfunction);
-	curl_multi_setopt(d->multi, CURLMOPT_TIMERDATA, d);
+	d->cv = curlev_new(md->base, drain_xfer_done, d);
+	d->multi = curlev_multi(d->cv);
 	curl_multi_setopt(d->multi, CURLMOPT_MAX_TOTAL_CONNECTIONS,
 	    (long)conf->concurrency);
 	curl_multi_setopt(d->multi, CURLMOPT_MAXCONNECTS,
 	    (long)conf->concurrency);
-	d->curl_timer = evtimer_new(md->base, drain_curl_timer_cb, d);
 	d->scan_timer = evtimer_new(md->base, drain_scan_cb, d);
 	d->flush_timer = evtimer_new(md->base, drain_flush_cb, d);
 	d->stop_timer = evtimer_new(md->base, drain_stop_timeout_cb, d);
@@ -975,7 +883,7 @@ drain_stop_timeout_cb(evutil_socket_t fd, short events, void *arg)
 	while ((x = TAILQ_FIRST(&d->running)) != NULL) {
 		TAILQ_REMOVE(&d->running, x, entry);
 		d->nrunning--;
-		curl_multi_remove_handle(d->multi, x->easy);
+		curlev_remove(d->cv, x->easy);
 		drain_xfer_free(x);
 		n++;
 	}
@@ -1024,7 +932,7 @@ drain_free(struct drain *d)
 		return;
 	while ((x = TAILQ_FIRST(&d->running)) != NULL) {
 		TAILQ_REMOVE(&d->running, x, entry);
-		curl_multi_remove_handle(d->multi, x->easy);
+		curlev_remove(d->cv, x->easy);
 		drain_xfer_free(x);
 	}
 	while ((x = TAILQ_FIRST(&d->done)) != NULL) {
@@ -1046,8 +954,7 @@ drain_free(struct drain *d)
 			free(dm);
 		}
 	}
-	curl_multi_cleanup(d->multi);
-	event_free(d->curl_timer);
+	curlev_free(d->cv);
 	event_free(d->scan_timer);
 	event_free(d->flush_timer);
 	event_free(d->stop_timer);

@@ -7,6 +7,7 @@
 #include <stdint.h>
 #include <sys/queue.h>
 
+#include <curl/curl.h>
 #include <event2/event.h>
 #include <event2/http.h>
 #include <jansson.h>
@@ -70,6 +71,16 @@ void		 writer_free(struct writer *);
 int	 public_start(struct mannersd *, char **);
 void	 public_stop(struct mannersd *);
 void	 public_free(struct mannersd *);
+
+/* curlev.c: a libcurl multi handle on the event loop */
+struct curlev;
+struct curlev	*curlev_new(struct event_base *,
+		    void (*)(CURL *, CURLcode, void *), void *);
+CURLM		*curlev_multi(struct curlev *);
+void		 curlev_add(struct curlev *, CURL *);
+void		 curlev_remove(struct curlev *, CURL *);
+void		 curlev_kick(struct curlev *);
+void		 curlev_free(struct curlev *);
 
 /* drain.c */
 struct drain	*drain_new(struct mannersd *, char **);

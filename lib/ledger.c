@@ -73,20 +73,50 @@ ledger_count(struct store_txn *t, json_t *states, const struct store_job *j,
 	return 0;
 }
 
+/* Take back the count of a job cancelled or dropped, then sent after all. */
+static int
+ledger_uncount(struct store_txn *t, json_t *states, const char *campaign,
+    uint8_t crstate, char **cause)
+{
+	json_t	*st;
+	int	 rc;
+
+	if (crstate != STORE_CR_CANCELLED && crstate != STORE_CR_DROPPED)
+		return 0;
+	if ((rc = ledger_state(t, states, campaign, &st, cause)) != 0)
+		return rc < 0 ? rc : 0;
+	record_count_add(st, crstate == STORE_CR_CANCELLED ? "cancelled" :
+	    "dropped", -1);
+	return 0;
+}
+
 /* Set (state != 0) or drop (0) a recipient's history entry for a job. */
 static int
 ledger_hist(struct store_txn *t, const char *naddr, const char *campaign,
-    int state, int64_t now, char **cause)
+    uint32_t lid, int state, int64_t now, char **cause)
 {
 	struct store_rcpt	 r;
+	struct store_hist	 h;
 	int			 rc;
 
 	store_rcpt_init(&r);
-	if ((rc = store_rcpt_get(t, naddr, &r, cause)) == 0) {
-		store_rcpt_hist_set(&r, campaign, state, now);
-		rc = store_rcpt_put(t, naddr, &r, cause);
-	} else if (rc == 1)
-		rc = 0;
+	if ((rc = store_rcpt_get(t, naddr, &r, cause)) < 0)
+		goto out;
+	if (store_rcpt_hist_set(&r, campaign, state, now) == 1) {
+		/* A cancel or unsubscribe released the slot, yet it went. */
+		if (state != STORE_HIST_SENT) {
+			rc = 0;
+			goto out;
+		}
+		memset(&h, 0, sizeof h);
+		h.time = now;
+		h.lid = lid;
+		h.state = STORE_HIST_SENT;
+		snprintf(h.campaign, sizeof h.campaign, "%s", campaign);
+		store_rcpt_add_hist(&r, &h);
+	}
+	rc = store_rcpt_put(t, naddr, &r, cause);
+out:
 	store_rcpt_free(&r);
 	return rc;
 }
@@ -94,7 +124,8 @@ ledger_hist(struct store_txn *t, const char *naddr, const char *campaign,
 /*
  * Record what happened to a job the drain took.  A job that is gone from
  * the queue was cancelled or dropped meanwhile: only a delivery that did
- * happen is still recorded.
+ * happen is still recorded, in history (it counts against the caps) and
+ * as sent rather than as what removed it.
  */
 int
 ledger_outcome(struct store_txn *t, struct store_job *j, enum ledger_outcome o,
@@ -104,26 +135,32 @@ ledger_outcome(struct store_txn *t, struct store_job *j, enum ledger_outcome o,
 	struct store_cr		 cr;
 	char			 naddr[ADDR_MAX + 1];
 	uint8_t			 oldkey[STORE_KEY_LEN];
-	int			 rc;
+	int			 rc, gone;
 
 	memcpy(oldkey, j->key, STORE_KEY_LEN);
 	if ((rc = store_queue_get(t, oldkey, &cur, cause)) < 0)
 		return rc;
-	if (rc == 1 && o != LEDGER_SENT)
+	gone = rc == 1;
+	if (gone && o != LEDGER_SENT)
 		return 0;
-	if (rc == 0 && (rc = store_queue_del(t, oldkey, cause)) < 0)
+	if (!gone && (rc = store_queue_del(t, oldkey, cause)) < 0)
 		return rc;
 	addr_normalize(j->addr, naddr, sizeof naddr);
+	memset(&cr, 0, sizeof cr);
 	if ((rc = store_cr_get(t, j->campaign, naddr, &cr, cause)) < 0)
 		return rc;
 	cr.time = now;
 	switch (o) {
 	case LEDGER_SENT:
-		cr.state = STORE_CR_SENT;
-		if ((rc = ledger_hist(t, naddr, j->campaign, STORE_HIST_SENT,
-		    now, cause)) < 0)
+		/* Gone: "queued" was already counted down when it left. */
+		if (gone && (rc = ledger_uncount(t, states, j->campaign,
+		    cr.state, cause)) < 0)
 			return rc;
-		rc = ledger_count(t, states, j, "sent", 1, cause);
+		cr.state = STORE_CR_SENT;
+		if ((rc = ledger_hist(t, naddr, j->campaign, j->lid,
+		    STORE_HIST_SENT, now, cause)) < 0)
+			return rc;
+		rc = ledger_count(t, states, j, "sent", !gone, cause);
 		break;
 	case LEDGER_RETRY:
 		if ((rc = store_queue_put(t, j, cause)) < 0)
@@ -135,14 +172,14 @@ ledger_outcome(struct store_txn *t, struct store_job *j, enum ledger_outcome o,
 	case LEDGER_FAILED:
 		cr.state = STORE_CR_FAILED;
 		/* A failure releases the recipient's slot. */
-		if ((rc = ledger_hist(t, naddr, j->campaign, 0, now,
+		if ((rc = ledger_hist(t, naddr, j->campaign, j->lid, 0, now,
 		    cause)) < 0)
 			return rc;
 		rc = ledger_count(t, states, j, "failed", 1, cause);
 		break;
 	case LEDGER_DROPPED:
 		cr.state = STORE_CR_DROPPED;
-		if ((rc = ledger_hist(t, naddr, j->campaign, 0, now,
+		if ((rc = ledger_hist(t, naddr, j->campaign, j->lid, 0, now,
 		    cause)) < 0)
 			return rc;
 		rc = ledger_count(t, states, j, "dropped", 1, cause);
@@ -418,7 +455,8 @@ ledger_cancel(struct store_txn *t, const char *id, int64_t now,
 		cr.state = STORE_CR_CANCELLED;
 		cr.time = now;
 		if ((rc = store_cr_put(t, id, a.addrs[i], &cr, cause)) < 0 ||
-		    (rc = ledger_hist(t, a.addrs[i], id, 0, now, cause)) < 0)
+		    (rc = ledger_hist(t, a.addrs[i], id, 0, 0, now,
+		    cause)) < 0)
 			goto out;
 	}
 	record_count_add(st, "cancelled", n);

@@ -52,6 +52,7 @@ MANNERSD_SRCS = \
 	daemon/curlev.c \
 	daemon/drain.c \
 	daemon/mannersd.c \
+	daemon/measure.c \
 	daemon/public.c \
 	daemon/writer.c
 
@@ -70,7 +71,7 @@ LIBMANNERS	= $(BUILD)/libmanners.a
 DEB_PKGS = gcc make pkg-config libevent-dev libcurl4-openssl-dev \
 	   liblmdb-dev libxml2-dev libcriterion-dev libssl-dev \
 	   libjansson-dev libsystemd-dev curl python3 python3-aiosmtpd \
-	   postfix lmdb-utils
+	   postfix lmdb-utils chromium chromium-driver python3-selenium
 
 .PHONY: all deps run check unit integration bench install clean
 

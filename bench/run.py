@@ -27,6 +27,8 @@ Environment:
                       (the peak is then reset with /proc/PID/clear_refs)
   BENCH_KEEP          1: keep the temporary directory (state, log, docs)
   BENCH_PROBE_MS      health probe interval (default 10)
+  BENCH_DIRECT        0: skip bench/admit_direct (libmanners' admission
+                      in-process, without the daemon; default 1)
   BENCH_PERF          a file name: record `perf record` of mannersd during
                       the timed admission into it (a profile, not timed)
   BENCH_PERF_ARGS     perf record options (default "-F 997 -g")
@@ -59,7 +61,12 @@ KEEP = os.environ.get("BENCH_KEEP") == "1"
 PERF = os.environ.get("BENCH_PERF")
 PERF_ARGS = shlex.split(os.environ.get("BENCH_PERF_ARGS", "-F 997 -g"))
 PROBE_S = float(os.environ.get("BENCH_PROBE_MS", "10")) / 1000.0
+DIRECT = os.environ.get("BENCH_DIRECT", "1") != "0"
 RAW_SRC = os.path.join(HERE, "raw_admit.c")
+DIRECT_SRC = os.path.join(HERE, "admit_direct.c")
+DIRECT_BIN = os.path.join(ROOT, "build/bench/admit_direct")
+PKGS = ["libevent", "libcurl", "lmdb", "libxml-2.0", "jansson",
+        "libsystemd", "libcrypto"]
 RAW_BIN = os.path.join(ROOT, "build/bench/raw_admit")
 SMTP_SINK = "/usr/sbin/smtp-sink"
 
@@ -161,6 +168,57 @@ def build_raw():
     log("  " + " ".join(cmd))
     subprocess.run(cmd, check=True)
     return RAW_BIN
+
+
+def build_direct():
+    """Build bench/admit_direct.c against the daemon's libmanners.a.
+
+    The library's interface moves under development: a failure to build
+    skips that measurement rather than the benchmark."""
+    lib = os.path.join(os.path.dirname(os.path.abspath(MANNERSD)),
+                       "libmanners.a")
+    if not os.path.exists(lib):
+        log("  (admit_direct skipped: no %s)" % lib)
+        return None
+    if os.path.exists(DIRECT_BIN) and os.path.getmtime(DIRECT_BIN) >= max(
+            os.path.getmtime(DIRECT_SRC), os.path.getmtime(lib)):
+        return DIRECT_BIN
+    os.makedirs(os.path.dirname(DIRECT_BIN), exist_ok=True)
+    pc = subprocess.run(["pkg-config", "--cflags", "--libs"] + PKGS,
+                        capture_output=True, text=True)
+    cmd = [os.environ.get("CC", "cc"), "-std=gnu11", "-O2", "-g",
+           "-D_GNU_SOURCE", "-Wall", "-Wextra", "-I" + os.path.join(ROOT,
+                                                                    "lib"),
+           "-o", DIRECT_BIN, DIRECT_SRC, lib] + shlex.split(pc.stdout) + \
+        ["-lpthread"]
+    log("  " + " ".join(cmd))
+    p = subprocess.run(cmd, capture_output=True, text=True)
+    if p.returncode != 0:
+        log("  (admit_direct skipped: it does not build against this "
+            "libmanners)\n" + p.stderr[-2000:])
+        return None
+    return DIRECT_BIN
+
+
+def run_direct(tmp, docs):
+    """admit_direct on a fresh store: one result dict per document."""
+    state = os.path.join(tmp, "direct-state")
+    conf = os.path.join(tmp, "direct.conf")
+    with open(conf, "w") as f:
+        f.write("[daemon]\nstate_dir = %s\nmap_size = 4g\n"
+                "max_recipients = 2000000\n[caps]\nper_recipient = 4/30d\n"
+                "min_gap = 0\n" % state)
+    p = subprocess.run([DIRECT_BIN, "-c", conf] + docs, capture_output=True,
+                       text=True)
+    shutil.rmtree(state, ignore_errors=True)
+    if p.returncode != 0:
+        log("  (admit_direct failed: %s)" % p.stderr.strip())
+        return None
+    out = []
+    for line in p.stdout.splitlines():
+        f = line.split()
+        out.append(dict(zip(f[1::2], map(float, f[2::2]))))
+    return out
 
 
 # --- processes --------------------------------------------------------------
@@ -296,29 +354,45 @@ def proc_status(pid):
 
 
 def thread_cpu(pid):
-    """{tid: (user seconds, system seconds)} for every thread of pid."""
+    """{tid: (user s, system s, runqueue wait s)} for every thread of pid.
+
+    The wait comes from /proc/.../schedstat: time runnable but not
+    running, i.e. waiting for a CPU (other processes on the machine)."""
     hz = os.sysconf("SC_CLK_TCK")
     out = {}
     for tid in os.listdir("/proc/%d/task" % pid):
         try:
             with open("/proc/%d/task/%s/stat" % (pid, tid)) as f:
                 fields = f.read().rpartition(")")[2].split()
+            try:
+                with open("/proc/%d/task/%s/schedstat" % (pid, tid)) as f:
+                    wait = int(f.read().split()[1]) / 1e9
+            except (OSError, IndexError, ValueError):
+                wait = 0.0
         except OSError:
             continue
         # fields[0] is field 3 (state): utime is field 14, stime 15
-        out[int(tid)] = (int(fields[11]) / hz, int(fields[12]) / hz)
+        out[int(tid)] = (int(fields[11]) / hz, int(fields[12]) / hz, wait)
     return out
+
+
+def proc_cpu(pid):
+    """User + system seconds of the whole process (exited threads too)."""
+    hz = os.sysconf("SC_CLK_TCK")
+    with open("/proc/%d/stat" % pid) as f:
+        fields = f.read().rpartition(")")[2].split()
+    return (int(fields[11]) + int(fields[12])) / hz
 
 
 def cpu_delta(before, after, pid):
     """Lines describing each thread's CPU time between two snapshots."""
     lines = []
     for tid in sorted(after):
-        u0, s0 = before.get(tid, (0.0, 0.0))
-        u1, s1 = after[tid]
+        u0, s0, w0 = before.get(tid, (0.0, 0.0, 0.0))
+        u1, s1, w1 = after[tid]
         what = "loop thread" if tid == pid else "thread %d" % tid
-        lines.append("%s %.2f s user + %.2f s sys" % (what, u1 - u0,
-                                                       s1 - s0))
+        lines.append("%s %.2f s user + %.2f s sys, %.2f s waiting for a "
+                     "CPU" % (what, u1 - u0, s1 - s0, w1 - w0))
     return lines
 
 
@@ -358,14 +432,20 @@ class Prober(threading.Thread):
         self.interval = interval
         self.stop_ev = threading.Event()
         self.samples = []	# (start, latency seconds, ok)
+        self.errors = {}	# error text -> count
 
     def probe(self):
         t0 = time.monotonic()
         try:
             code, _ = request(self.sock, "GET", "/v1/health", timeout=30)
             ok = code == 200
-        except (OSError, http.client.HTTPException):
+            if not ok:
+                self.errors["HTTP %d" % code] = \
+                    self.errors.get("HTTP %d" % code, 0) + 1
+        except (OSError, http.client.HTTPException) as e:
             ok = False
+            k = "%s: %s" % (type(e).__name__, e)
+            self.errors[k] = self.errors.get(k, 0) + 1
         return t0, time.monotonic() - t0, ok
 
     def run(self):
@@ -403,7 +483,9 @@ def submit(sock, path):
 def check_answer(code, answer, what):
     if code not in (200, 202) or not isinstance(answer, dict):
         raise SystemExit("bench: %s refused: %s %s" % (what, code, answer))
-    log("  answer: %s" % json.dumps(answer, sort_keys=True))
+    short = {k: answer[k] for k in ("campaign", "recipients", "accepted",
+                                    "deferred", "rejected") if k in answer}
+    log("  answer: %s" % json.dumps(short, sort_keys=True))
     if answer.get("recipients") != N or answer.get("accepted") != N:
         log("  NOTE: expected %d recipients all accepted" % N)
 
@@ -425,9 +507,12 @@ def main():
     tmp = tempfile.mkdtemp(prefix="manners-bench-")
     sink = daemon = None
     try:
-        log("manners admission benchmark: %d recipients" % N)
+        load0 = os.getloadavg()[0]
+        log("manners admission benchmark: %d recipients (load average "
+            "%.2f on %d CPUs)" % (N, load0, os.cpu_count()))
         log("  mannersd: %s" % MANNERSD)
         build_raw()
+        direct_bin = build_direct() if DIRECT else None
 
         doc_hist = os.path.join(tmp, "history.xml")
         doc_timed = os.path.join(tmp, "timed.xml")
@@ -484,8 +569,10 @@ def main():
         time.sleep(0.2)			# a few idle probes first
         try:
             cpu0 = thread_cpu(daemon.pid)
+            pcpu0 = proc_cpu(daemon.pid)
             t0, t1, code, answer = submit(daemon.sock, doc_timed)
             cpu1 = thread_cpu(daemon.pid)
+            pcpu1 = proc_cpu(daemon.pid)
         finally:
             prober.stop()
             sampler.stop()
@@ -500,6 +587,12 @@ def main():
         rate = N / timed_s
         log("  %.2f s, %.0f recipients/s" % (timed_s, rate))
         check_answer(code, answer, "the timed campaign")
+        cpu_per = [sum(cpu1[t][:2]) - sum(cpu0.get(t, (0, 0, 0))[:2])
+                   for t in cpu1]
+        busiest = max(cpu1, key=lambda t: sum(cpu1[t][:2]) -
+                      sum(cpu0.get(t, (0, 0, 0))[:2]))
+        cpu_wait = cpu1[busiest][2] - cpu0.get(busiest, (0, 0, 0))[2]
+        cpu_all, cpu_max = pcpu1 - pcpu0, max(cpu_per)
         log("  daemon CPU during the admission: " +
             "; ".join(cpu_delta(cpu0, cpu1, daemon.pid)))
 
@@ -512,6 +605,16 @@ def main():
         p50 = percentile(during, 50) * 1000
         p99 = percentile(during, 99) * 1000
         pmax = max(during) * 1000
+        slow = sorted([(lat, st_) for st_, lat, ok in prober.samples
+                       if t0 <= st_ < t1 and lat * 1000 > TARGET_P99_MS],
+                      reverse=True)[:8]
+        if slow:
+            log("  slowest probes (latency @ start, seconds from the request "
+                "start of %.2f s): %s" % (t1 - t0, ", ".join(
+                    "%.0f ms @ %.2f" % (lat * 1000, st_ - t0)
+                    for lat, st_ in slow)))
+        for k, v in sorted(prober.errors.items()):
+            log("  failed health probes: %d x %s" % (v, k))
         log("  health probes during admission: %d (%d failed), p50 %.2f ms, "
             "p99 %.2f ms, max %.2f ms; idle p50 %.2f ms" % (
                 len(during), failed, p50, p99, pmax,
@@ -530,7 +633,8 @@ def main():
 
         rc = daemon.stop()
         if rc not in (0, None):
-            log("  NOTE: mannersd exited %s after SIGTERM" % rc)
+            log("  NOTE: mannersd exited %s after SIGTERM; its log ends:\n%s"
+                % (rc, daemon.logtail()))
 
         # 3. The raw ceiling on the same document.
         log("raw ceiling (libxml2 reader + one mdb_put per recipient, one "
@@ -540,6 +644,18 @@ def main():
             "recipients/s" % (raw["seconds"], raw["parse_seconds"],
                               raw["commit_seconds"], raw["rate"]))
         ratio = timed_s / raw["seconds"]
+
+        direct = None
+        if direct_bin:
+            log("libmanners in-process (bench/admit_direct: campaign_parse + "
+                "admit_campaign, no daemon)...")
+            res = run_direct(tmp, [doc_hist, doc_timed])
+            if res and len(res) == 2:
+                direct = res[1]
+                log("  history %.2f s; timed %.2f s (parse pass %.2f s, "
+                    "admit pass %.2f s), %.0f recipients/s" % (
+                        res[0]["total"], direct["total"], direct["parse"],
+                        direct["admit"], direct["rate"]))
         # 3 s for a million; a reduced run keeps the same rate.
         target_s = TARGET_SECONDS * N / 1000000.0
 
@@ -554,14 +670,31 @@ def main():
             ("raw ceiling (reader + mdb_put)", "%.2f s, %s rcpt/s" % (
                 raw["seconds"], fmt_int(raw["rate"])), "(~2 s for 1M)", None),
             ("ratio manners / raw", "%.1fx" % ratio, "", None),
+        ]
+        if direct:
+            rows += [
+                ("libmanners in-process (no daemon)", "%.2f s (parse %.2f + "
+                 "admit %.2f)" % (direct["total"], direct["parse"],
+                                  direct["admit"]), "", None),
+            ]
+        rows += [
             ("daemon peak RSS (VmHWM)", "%.1f MB" % mb(hwm),
              "<= %.1f MB" % mb(rss_target), hwm <= rss_target),
+            ("  of which anon / file (largest sample)", "%.1f / %.1f MB" % (
+                mb(pk.get("RssAnon", 0)), mb(pk.get("RssFile", 0))), "",
+             None),
+            ("daemon CPU during admission", "%.2f s (busiest thread "
+             "%.2f s)" % (cpu_all, cpu_max), "", None),
+            ("  busiest thread waiting for a CPU", "%.2f s" % cpu_wait, "",
+             None),
             ("health p50 during admission", "%.2f ms" % p50, "", None),
             ("health p99 during admission", "%.2f ms" % p99, "<= 50 ms",
              p99 <= TARGET_P99_MS),
             ("health max during admission", "%.2f ms" % pmax, "", None),
             ("health probes (failed)", "%d (%d)" % (len(during), failed),
              "", None),
+            ("load average at start / end", "%.2f / %.2f (%d CPUs)" % (
+                load0, os.getloadavg()[0], os.cpu_count()), "", None),
         ]
         if N != 1000000:
             rows[0] = ("recipients", "%d" % N, "1,000,000 (reduced run)",

@@ -27,6 +27,7 @@
 #include "record.h"
 #include "store.h"
 #include "util.h"
+#include "weigh.h"
 
 #define CONTROL_MAX_HEADERS	(64 * 1024)
 
@@ -116,9 +117,12 @@ control_health(struct mannersd *md, struct evhttp_request *req)
 }
 
 /*
- * POST /v1/campaigns.  Reading the document and admitting its recipients
- * run on the writer thread (a million recipients take seconds); the
- * request waits, the loop does not.
+ * POST /v1/campaigns, in three steps:
+ *   1. on the writer thread: read the document and weigh its HTML;
+ *   2. on the loop: measure remote images (HEAD requests), if enabled;
+ *   3. on the writer thread: refuse a campaign that is too heavy, or
+ *      decide per recipient and queue, in one transaction.
+ * The request waits; the loop does not.
  */
 struct submit {
 	struct wjob		 w;
@@ -129,6 +133,10 @@ struct submit {
 	int			 dry_run;
 	int64_t			 now;
 	struct conf		*conf;	/* as it was when the request came */
+	struct campaign		*c;
+	struct weigh		*weight;
+	struct measure		*measure;
+	json_t			*warnings;
 	/* results */
 	int			 status;
 	json_t			*answer;
@@ -136,19 +144,30 @@ struct submit {
 	int			 queued;
 };
 
-/* On the writer thread: parse, then decide and queue in one transaction. */
+static void	submit_admit_run(struct wjob *, struct store *);
+static void	submit_reply(struct wjob *);
+
+/* The bodies must show the recipient a way out. */
+static int
+submit_has_unsubscribe(const struct campaign *c)
+{
+	return (c->text != NULL && strstr(c->text, "{{unsubscribe_url}}")) ||
+	    (c->html != NULL && strstr(c->html, "{{unsubscribe_url}}"));
+}
+
+/* Step 1, writer thread: parse and weigh. */
 static void
-submit_run(struct wjob *w, struct store *store)
+submit_parse_run(struct wjob *w, struct store *store)
 {
 	struct submit		*sb = (struct submit *)w;
 	struct campaign_error	 err;
-	struct campaign		*c = NULL;
-	struct admit_report	 rep;
+	struct conf_policy	 pol;
 	char			*cause = NULL;
 	json_t			*detail;
 	size_t			 i;
 
-	if (campaign_parse(sb->doc, sb->len, sb->conf->max_recipients, &c,
+	(void)store;
+	if (campaign_parse(sb->doc, sb->len, sb->conf->max_recipients, &sb->c,
 	    &err) == -1) {
 		detail = json_array();
 		for (i = 0; i < err.nproblems; i++)
@@ -164,16 +183,104 @@ submit_run(struct wjob *w, struct store *store)
 		campaign_error_free(&err);
 		return;
 	}
+	if (!submit_has_unsubscribe(sb->c)) {
+		if (sb->conf->require_unsubscribe_link) {
+			sb->status = 422;
+			sb->answer = json_pack("{s:s, s:[s]}", "error",
+			    "invalid campaign", "detail", "body: no "
+			    "{{unsubscribe_url}} in the text or HTML part, and "
+			    "require_unsubscribe_link = yes");
+			xasprintf(&sb->log, "campaign refused campaign=%s "
+			    "status=422 problem=\"no unsubscribe link\"",
+			    sb->c->id);
+			return;
+		}
+		json_array_append_new(sb->warnings, json_string("body: no "
+		    "{{unsubscribe_url}} in the text or HTML part; recipients "
+		    "see no unsubscribe link (List-Unsubscribe is still sent)"));
+	}
+	if (sb->c->html != NULL && *sb->c->html != '\0') {
+		conf_policy_for(sb->conf, sb->c->list, &pol);
+		if (weigh_html(sb->c->html, strlen(sb->c->html), &pol.weigh,
+		    &sb->weight, &cause) == -1) {
+			sb->status = 422;
+			sb->answer = json_pack("{s:s, s:[s]}", "error",
+			    "invalid campaign", "detail", cause);
+			xasprintf(&sb->log, "campaign refused campaign=%s "
+			    "status=422 problem=\"%s\"", sb->c->id, cause);
+			free(cause);
+			return;
+		}
+	}
+}
+
+/* Step 2 done (or skipped): on to admission. */
+static void
+submit_measured(void *arg)
+{
+	struct submit	*sb = arg;
+
+	sb->w.run = submit_admit_run;
+	sb->w.done = submit_reply;
+	writer_submit(sb->md->writer, &sb->w);
+}
+
+/* Back on the loop after step 1. */
+static void
+submit_parsed(struct wjob *w)
+{
+	struct submit	*sb = (struct submit *)w;
+
+	if (sb->answer != NULL) {
+		submit_reply(w);
+		return;
+	}
+	if (sb->weight != NULL && sb->conf->remote_images_measure &&
+	    weigh_remote_count(sb->weight) > 0) {
+		sb->measure = measure_start(sb->md, sb->weight, sb->conf,
+		    submit_measured, sb);
+		return;
+	}
+	submit_measured(sb);
+}
+
+/* Step 3, writer thread: too heavy, or decide and queue. */
+static void
+submit_admit_run(struct wjob *w, struct store *store)
+{
+	struct submit		*sb = (struct submit *)w;
+	struct campaign		*c = sb->c;
+	struct admit_report	 rep;
+	char			*cause = NULL;
+	json_t			*report = NULL;
+
+	if (sb->weight != NULL) {
+		report = weigh_report_json(sb->weight);
+		if (weigh_check(sb->weight) > 0) {
+			sb->status = 422;
+			sb->answer = json_pack("{s:s, s:s, s:o}", "error",
+			    "campaign too heavy: nothing was queued; see "
+			    "detail.over_limit", "campaign", c->id, "detail",
+			    report);
+			xasprintf(&sb->log, "campaign refused campaign=%s "
+			    "status=422 problem=\"over weight limits\"",
+			    c->id);
+			return;
+		}
+	}
 	if (admit_campaign(store, sb->conf, c, sb->doc, sb->len, sb->now,
 	    sb->dry_run, &rep, &sb->status, &cause) == -1) {
 		sb->answer = json_pack("{s:s}", "error", cause);
 		xasprintf(&sb->log, "campaign not admitted campaign=%s "
 		    "status=%d reason=\"%s\"", c->id, sb->status, cause);
 		free(cause);
-		campaign_free(c);
+		json_decref(report);
 		return;
 	}
 	sb->answer = admit_report_json(c, &rep, sb->dry_run);
+	json_object_set_new(sb->answer, "weight", report != NULL ? report :
+	    json_null());
+	json_object_set(sb->answer, "warnings", sb->warnings);
 	if (sb->dry_run)
 		sb->status = 200;
 	sb->queued = !sb->dry_run && rep.accepted + rep.deferred > 0;
@@ -182,12 +289,11 @@ submit_run(struct wjob *w, struct store *store)
 	    "admitted", c->id, c->list, (unsigned long long)rep.recipients,
 	    (unsigned long long)rep.accepted,
 	    (unsigned long long)rep.deferred);
-	campaign_free(c);
 }
 
-/* On the loop: answer the client. */
+/* On the loop: answer the client and let go of everything. */
 static void
-submit_done(struct wjob *w)
+submit_reply(struct wjob *w)
 {
 	struct submit	*sb = (struct submit *)w;
 
@@ -196,7 +302,11 @@ submit_done(struct wjob *w)
 	if (sb->queued)
 		drain_kick(sb->md->drain);
 	json_decref(sb->answer);
+	json_decref(sb->warnings);
 	free(sb->log);
+	measure_free(sb->measure);
+	weigh_free(sb->weight);
+	campaign_free(sb->c);
 	conf_free(sb->conf);
 	free(sb);
 }
@@ -227,8 +337,9 @@ control_submit(struct mannersd *md, struct evhttp_request *req)
 		return;
 	}
 	sb = xcalloc(1, sizeof *sb);
-	sb->w.run = submit_run;
-	sb->w.done = submit_done;
+	sb->w.run = submit_parse_run;
+	sb->w.done = submit_parsed;
+	sb->warnings = json_array();
 	sb->md = md;
 	sb->req = req;
 	sb->len = len;

@@ -13,6 +13,7 @@
 #include <jansson.h>
 
 #include "util.h"
+#include "weigh.h"
 
 #define CTL_DEFAULT_SOCKET	"var/control.sock"
 
@@ -36,6 +37,8 @@ usage(void)
 	    "  submit FILE [--dry-run]   submit a campaign document\n"
 	    "  status [ID]               one campaign, or the list\n"
 	    "  health                    is the daemon alive?\n"
+	    "  weigh FILE.html           weigh an HTML body (no daemon "
+	    "needed)\n"
 	    "The socket defaults to $MANNERS_SOCKET, then %s.\n",
 	    CTL_DEFAULT_SOCKET);
 	exit(EXIT_USAGE);
@@ -193,6 +196,117 @@ ctl_get(struct ctl *ctl, const char *path)
 	return rv;
 }
 
+/* One remote image's size: HEAD, then a one-byte range; -1 if unknown. */
+static long long
+ctl_measure(const char *url)
+{
+	CURL		*c;
+	curl_off_t	 len = -1;
+	long		 code = 0;
+	int		 ranged;
+
+	for (ranged = 0; ranged < 2; ranged++) {
+		struct buf	 hdr;
+		const char	*cr;
+
+		if ((c = curl_easy_init()) == NULL)
+			return -1;
+		buf_init(&hdr);
+		curl_easy_setopt(c, CURLOPT_URL, url);
+		curl_easy_setopt(c, CURLOPT_PROTOCOLS_STR, "http,https");
+		curl_easy_setopt(c, CURLOPT_REDIR_PROTOCOLS_STR, "http,https");
+		curl_easy_setopt(c, CURLOPT_FOLLOWLOCATION, 1L);
+		curl_easy_setopt(c, CURLOPT_MAXREDIRS, 3L);
+		curl_easy_setopt(c, CURLOPT_TIMEOUT, 5L);
+		curl_easy_setopt(c, CURLOPT_HEADERFUNCTION, ctl_collect);
+		curl_easy_setopt(c, CURLOPT_HEADERDATA, &hdr);
+		if (ranged)
+			curl_easy_setopt(c, CURLOPT_RANGE, "0-0");
+		else
+			curl_easy_setopt(c, CURLOPT_NOBODY, 1L);
+		curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, ctl_collect);
+		{
+			struct buf	 body;
+
+			buf_init(&body);
+			curl_easy_setopt(c, CURLOPT_WRITEDATA, &body);
+			curl_easy_perform(c);
+			buf_free(&body);
+		}
+		curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &code);
+		curl_easy_getinfo(c, CURLINFO_CONTENT_LENGTH_DOWNLOAD_T, &len);
+		curl_easy_cleanup(c);
+		if (ranged && hdr.data != NULL &&
+		    (cr = strcasestr(hdr.data, "\ncontent-range:")) != NULL &&
+		    (cr = strchr(cr, '/')) != NULL && cr[1] != '*')
+			len = strtoll(cr + 1, NULL, 10);
+		else if (ranged && code == 206)
+			len = -1;
+		buf_free(&hdr);
+		if (code >= 200 && code < 300 && len >= 0)
+			return (long long)len;
+	}
+	return -1;
+}
+
+/* weigh FILE.html: the weight report, without a daemon. */
+static int
+ctl_weigh(struct ctl *ctl, int argc, char **argv)
+{
+	struct weigh_limits	 lim;
+	struct weigh		*w;
+	struct buf		 out;
+	char			*html, *cause = NULL, *s;
+	size_t			 len, i;
+	int			 broken, measure = 1;
+	const char		*file = NULL;
+	json_t			*j;
+
+	for (i = 1; i < (size_t)argc; i++) {
+		if (strcmp(argv[i], "--no-remote") == 0)
+			measure = 0;
+		else if (file == NULL)
+			file = argv[i];
+		else
+			usage();
+	}
+	if (file == NULL)
+		usage();
+	html = ctl_slurp(file, &len);
+	weigh_limits_default(&lim);
+	if (weigh_html(html, len, &lim, &w, &cause) == -1) {
+		fprintf(stderr, "mannersctl: %s: %s\n", file, cause);
+		free(cause);
+		free(html);
+		return EXIT_REFUSED;
+	}
+	for (i = 0; measure && i < weigh_remote_count(w); i++) {
+		long long	 n;
+
+		if (!weigh_remote_fetchable(w, i))
+			continue;
+		n = ctl_measure(weigh_remote_url(w, i));
+		weigh_set_remote_size(w, i, n, n < 0 ? "could not be "
+		    "measured" : NULL);
+	}
+	broken = weigh_check(w);
+	if (ctl->json) {
+		j = weigh_report_json(w);
+		s = json_dumps(j, JSON_INDENT(2) | JSON_PRESERVE_ORDER);
+		printf("%s\n", s);
+		free(s);
+		json_decref(j);
+	} else {
+		buf_init(&out);
+		weigh_report_text(w, &out);
+		fwrite(out.data != NULL ? out.data : "", 1, out.len, stdout);
+		buf_free(&out);
+	}
+	weigh_free(w);
+	free(html);
+	return broken > 0 ? EXIT_REFUSED : EXIT_OK;
+}
+
 int
 main(int argc, char **argv)
 {
@@ -248,7 +362,9 @@ main(int argc, char **argv)
 			curl_free(esc);
 			rv = ctl_get(&ctl, path);
 		}
-	} else if (strcmp(argv[0], "health") == 0 && argc == 1)
+	} else if (strcmp(argv[0], "weigh") == 0)
+		rv = ctl_weigh(&ctl, argc, argv);
+	else if (strcmp(argv[0], "health") == 0 && argc == 1)
 		rv = ctl_get(&ctl, "/v1/health");
 	else
 		usage();

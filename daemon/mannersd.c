@@ -6,6 +6,7 @@
 #include <errno.h>
 #include <getopt.h>
 #include <limits.h>
+#include <malloc.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -230,6 +231,13 @@ main(int argc, char **argv)
 		md.hostname = xstrdup(host);
 	}
 
+	/*
+	 * Keep freed memory instead of handing it back to the kernel after
+	 * every message and fault it in again (glibc's dynamic thresholds
+	 * cost ~20% of delivery throughput here).
+	 */
+	mallopt(M_TRIM_THRESHOLD, 32 * 1024 * 1024);
+	mallopt(M_MMAP_THRESHOLD, 4 * 1024 * 1024);
 	signal(SIGPIPE, SIG_IGN);
 	xmlInitParser();
 	if (curl_global_init(CURL_GLOBAL_DEFAULT) != 0)

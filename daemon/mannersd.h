@@ -82,6 +82,13 @@ void		 curlev_remove(struct curlev *, CURL *);
 void		 curlev_kick(struct curlev *);
 void		 curlev_free(struct curlev *);
 
+/* measure.c: remote image sizes for the weigher */
+struct measure;
+struct weigh;
+struct measure	*measure_start(struct mannersd *, struct weigh *,
+		    const struct conf *, void (*)(void *), void *);
+void		 measure_free(struct measure *);
+
 /* drain.c */
 struct drain	*drain_new(struct mannersd *, char **);
 void		 drain_free(struct drain *);

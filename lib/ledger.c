@@ -141,6 +141,13 @@ ledger_outcome(struct store_txn *t, struct store_job *j, enum ledger_outcome o,
 	if ((rc = store_queue_get(t, oldkey, &cur, cause)) < 0)
 		return rc;
 	gone = rc == 1;
+	/* A dead mailbox stays dead even if its job was cancelled meanwhile. */
+	if (gone && o == LEDGER_BOUNCED) {
+		uint64_t	 dropped;
+
+		return ledger_suppress(t, j->addr, why != NULL ? why :
+		    "permanent failure", now, states, &dropped, cause);
+	}
 	if (gone && o != LEDGER_SENT)
 		return 0;
 	if (!gone && (rc = store_queue_del(t, oldkey, cause)) < 0)

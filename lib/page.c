@@ -37,7 +37,7 @@ static const char page_css[] =
     "box-shadow:0 1px 3px rgba(0,0,0,.15)}"
     "h1{font-size:1.375rem;line-height:1.3;margin:0 0 .75rem}"
     "h2{font-size:1.125rem;margin:1.75rem 0 .75rem}"
-    "p{margin:0 0 1rem}"
+    "p{margin:0 0 1rem}form{margin:0 0 1rem}"
     ".who{overflow-wrap:anywhere;font-weight:600}"
     "fieldset{border:0;margin:0 0 1rem;padding:0;min-width:0}"
     "legend{font-weight:600;padding:0;margin-bottom:.5rem}"

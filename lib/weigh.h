@@ -64,6 +64,7 @@ void		 weigh_free(struct weigh *);
  * The distinct remote (not data:) image URLs, in document order. Only
  * those for which weigh_remote_fetchable() is true (http and https) may
  * be measured; the others already carry the reason they are unknown.
+ * An index past weigh_remote_count() is a programming error (fatalx).
  */
 size_t		 weigh_remote_count(const struct weigh *);
 const char	*weigh_remote_url(const struct weigh *, size_t);
@@ -80,7 +81,30 @@ int		 weigh_check(struct weigh *);
 
 /*
  * The report as a new JSON object (caller owns the reference), or as
- * human-readable lines appended to a buffer.
+ * human-readable lines appended to a buffer. The object's members:
+ *
+ *	html_bytes, text_chars, images (distinct URLs), image_refs,
+ *	inline_image_bytes, remote_image_bytes, image_bytes_total,
+ *	largest_image, image_area (px² of <img> with width and height):
+ *	    integers; sizes of unknown remote images are in none of them
+ *	parsed: false when refused unparsed (by size or attribute count)
+ *	largest_image_url, charset (as declared): string or null
+ *	text_per_1000px2: text characters per 1000 px² of image area, for
+ *	    information (null without area)
+ *	over_limit: [{"limit", "measured", "max" (or "min"), "why"}], the
+ *	    limits being max_html, max_images, max_image, max_image_total,
+ *	    min_text_per_image ("min"), remote_images_unknown, and two the
+ *	    caller cannot configure: html_incomplete (the parser stopped at
+ *	    its nesting limit, so the rest could not be weighed) and
+ *	    html_attributes (a tag with more than 1000 attributes)
+ *	warnings: [string]
+ *	unmeasured: [url] remote images of unknown size
+ *	broken: [{"url", "error"}] data: URIs that do not decode
+ *	image_list: [{"url", "kinds", "inline", "bytes", "uses", "why",
+ *	    "width", "height"}] one per distinct image (why, width and
+ *	    height only when known)
+ *
+ * data: URLs are cut to 80 characters wherever they are reported.
  */
 json_t		*weigh_report_json(const struct weigh *);
 void		 weigh_report_text(const struct weigh *, struct buf *);

@@ -433,8 +433,9 @@ Test(admit, writes_each_job_together_with_its_history_reservation)
 	struct spec		 sp = { "together", NULL, NULL, 0,
 	    NOW + 3 * DAY };
 	const char		*first[] = { "dee@example.org", NULL };
-	const char		*rcpts[] = { "Ann@Example.org", "bob@example.org",
-	    "cy@example.net", "dee@example.org", "bad address", NULL };
+	const char		*rcpts[] = { "Ann@Example.org",
+	    "bob@example.org", "cy@example.net", "dee@example.org",
+	    "bad address", NULL };
 	struct store_txn	*t;
 	struct store_cursor	*c = NULL;
 	struct store_job	 j;
@@ -610,7 +611,8 @@ Test(admit, refuses_a_resubmission_with_other_content_and_changes_nothing)
 	    "other content"), 409, "another expiry");
 	cr_expect_eq(queue_count(), 1);
 	after = campaign_state("again");
-	cr_expect(json_equal(before, after), "the campaign record is as it was");
+	cr_expect(json_equal(before, after), "the campaign record is as it "
+	    "was");
 	json_decref(before);
 	json_decref(after);
 }
@@ -638,7 +640,8 @@ Test(admit, defers_a_second_campaign_a_day_under_one_per_day_or_rejects_it)
 	struct spec		 first = { "first", NULL, NULL, 0, 0 };
 	struct spec		 roomy = { "third", NULL, NULL, 0,
 	    NOW + 3 * DAY };
-	struct spec		 tight = { "second", NULL, NULL, 0, NOW + HOUR };
+	struct spec		 tight = { "second", NULL, NULL, 0,
+	    NOW + HOUR };
 	const char		*pat[] = { "pat@example.org", NULL };
 	const char		*PAT[] = { "PAT@example.org", NULL };
 	struct store_job	 j;
@@ -674,7 +677,8 @@ Test(admit, defers_a_second_campaign_a_day_under_one_per_day_or_rejects_it)
 Test(admit, accepts_for_later_a_campaign_whose_send_after_is_in_the_future)
 {
 	struct admit_report	 rep;
-	struct spec		 sp = { "later", NULL, NULL, NOW + 5 * HOUR, 0 };
+	struct spec		 sp = { "later", NULL, NULL, NOW + 5 * HOUR,
+	    0 };
 	const char		*rcpts[] = { "a@example.org", NULL };
 	struct store_job	 j;
 	struct store_hist	 h;

@@ -334,8 +334,8 @@ Test(ledger, records_each_outcome_of_a_queued_job_as_its_row_says)
 			    row->name);
 		cr_expect_eq(count_of("c1", row->counter), 1, "%s: %s",
 		    row->name, row->counter);
-		cr_expect_eq(count_of("c1", "queued"), row->queued, "%s: queued",
-		    row->name);
+		cr_expect_eq(count_of("c1", "queued"), row->queued,
+		    "%s: queued", row->name);
 		cr_expect_eq(may_send("pat@example.org", lid_of(LIST)),
 		    row->outcome != LEDGER_BOUNCED, "%s: may send", row->name);
 		if (row->outcome != LEDGER_RETRY)
@@ -353,6 +353,39 @@ Test(ledger, records_each_outcome_of_a_queued_job_as_its_row_says)
 		    "%s: the delivery state follows the job", row->name);
 		cr_expect_neq(memcmp(old.key, j.key, STORE_KEY_LEN), 0);
 	}
+}
+
+Test(ledger, finds_a_retried_job_at_its_new_key_to_unsubscribe_or_cancel)
+{
+	const char			*two[] = { "pat@example.org",
+	    "sam@example.org", NULL };
+	struct ledger_unsub_result	 res;
+	struct store_job		 j;
+	struct store_txn		*t;
+	uint64_t			 dropped = 0;
+
+	admit("c1", NULL, NOW, 0, two);
+	j = job_of("c1", "pat@example.org");
+	j.due = NOW + HOUR;
+	j.attempts = 1;
+	outcome(&j, LEDGER_RETRY, NOW + 10);
+	j = job_of("c1", "sam@example.org");
+	j.due = NOW + 2 * HOUR;
+	j.attempts = 1;
+	outcome(&j, LEDGER_RETRY, NOW + 10);
+	cr_assert_eq(queue_count(), 2);
+
+	res = unsubscribe("pat@example.org", lid_of(LIST), STORE_SRC_LINK,
+	    NOW + 20);
+	cr_expect_eq(res.dropped, 1, "the moved job is found and dropped");
+	cr_expect_eq(queue_count(), 1);
+	t = fixture_begin(&fx, 1);
+	cr_assert_eq(ledger_cancel(t, "c1", NOW + 30, &dropped, NULL), 0);
+	fixture_commit(t);
+	cr_expect_eq(dropped, 1, "and so is the other on cancel");
+	cr_expect_eq(queue_count(), 0);
+	cr_expect_eq(count_of("c1", "queued"), 0);
+	cr_expect_eq(count_of("c1", "retries"), 2);
 }
 
 Test(ledger, frees_the_slot_of_a_failed_job_for_another_campaign)
@@ -607,8 +640,8 @@ Test(ledger, says_an_unknown_address_may_be_mailed)
 
 Test(ledger, caps_a_recipient_by_their_own_stricter_preference)
 {
-	const char		*both[] = { "pat@example.org", "sam@example.org",
-	    NULL };
+	const char		*both[] = { "pat@example.org",
+	    "sam@example.org", NULL };
 	struct store_txn	*t;
 	struct store_rcpt	 r;
 	struct admit_report	 rep;

@@ -53,6 +53,7 @@ MANNERSD_SRCS = \
 	daemon/drain.c \
 	daemon/mannersd.c \
 	daemon/measure.c \
+	daemon/metrics.c \
 	daemon/public.c \
 	daemon/writer.c
 

@@ -405,6 +405,7 @@ class Sampler(threading.Thread):
         self.interval = interval
         self.stop_ev = threading.Event()
         self.peak = {"VmRSS": 0}
+        self.peak_anon = 0
         self.last = {}
 
     def run(self):
@@ -416,6 +417,7 @@ class Sampler(threading.Thread):
             self.last = st
             if st.get("VmRSS", 0) > self.peak.get("VmRSS", 0):
                 self.peak = st
+            self.peak_anon = max(self.peak_anon, st.get("RssAnon", 0))
             self.stop_ev.wait(self.interval)
 
     def stop(self):
@@ -683,6 +685,9 @@ def main():
             ("  of which anon / file (largest sample)", "%.1f / %.1f MB" % (
                 mb(pk.get("RssAnon", 0)), mb(pk.get("RssFile", 0))), "",
              None),
+            ("daemon peak private RSS (RssAnon)", "%.1f MB" % mb(
+                sampler.peak_anon), "<= %.1f MB" % mb(rss_target),
+             sampler.peak_anon <= rss_target),
             ("daemon CPU during admission", "%.2f s (busiest thread "
              "%.2f s)" % (cpu_all, cpu_max), "", None),
             ("  busiest thread waiting for a CPU", "%.2f s" % cpu_wait, "",

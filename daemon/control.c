@@ -16,6 +16,7 @@
 #include <event2/bufferevent.h>
 #include <event2/http.h>
 #include <event2/keyvalq_struct.h>
+#include <systemd/sd-daemon.h>
 
 #include "admit.h"
 #include "campaign.h"
@@ -136,6 +137,7 @@ struct submit {
 	struct campaign		*c;
 	struct weigh		*weight;
 	struct measure		*measure;
+	struct admit_report	 rep;
 	json_t			*warnings;
 	/* results */
 	int			 status;
@@ -269,7 +271,27 @@ submit_admit_run(struct wjob *w, struct store *store)
 		}
 	}
 	if (admit_campaign(store, sb->conf, c, sb->doc, sb->len, sb->now,
-	    sb->dry_run, &rep, &sb->status, &cause) == -1) {
+	    sb->dry_run, &rep, &sb->status, &cause) == -1 &&
+	    sb->status == 507) {
+		uint64_t	 grown;
+
+		/* Out of room: grow the map (up to map_max) and try again. */
+		free(cause);
+		cause = NULL;
+		if (store_care(store, sb->conf->map_max, 1, &grown,
+		    &cause) == 0) {
+			log_info("store: map grown to %llu bytes for "
+			    "campaign=%s", (unsigned long long)grown, c->id);
+			free(cause);
+			cause = NULL;
+			if (admit_campaign(store, sb->conf, c, sb->doc,
+			    sb->len, sb->now, sb->dry_run, &rep, &sb->status,
+			    &cause) == 0)
+				goto admitted;
+		} else
+			sb->status = 507;
+	}
+	if (cause != NULL) {
 		sb->answer = json_pack("{s:s}", "error", cause);
 		xasprintf(&sb->log, "campaign not admitted campaign=%s "
 		    "status=%d reason=\"%s\"", c->id, sb->status, cause);
@@ -277,6 +299,7 @@ submit_admit_run(struct wjob *w, struct store *store)
 		json_decref(report);
 		return;
 	}
+admitted:
 	sb->answer = admit_report_json(c, &rep, sb->dry_run);
 	json_object_set_new(sb->answer, "weight", report != NULL ? report :
 	    json_null());
@@ -284,11 +307,31 @@ submit_admit_run(struct wjob *w, struct store *store)
 	if (sb->dry_run)
 		sb->status = 200;
 	sb->queued = !sb->dry_run && rep.accepted + rep.deferred > 0;
+	if (!sb->dry_run)
+		sb->rep = rep;
 	xasprintf(&sb->log, "campaign %s campaign=%s list=%s recipients=%llu "
 	    "accepted=%llu deferred=%llu", sb->dry_run ? "dry-run" :
 	    "admitted", c->id, c->list, (unsigned long long)rep.recipients,
 	    (unsigned long long)rep.accepted,
 	    (unsigned long long)rep.deferred);
+}
+
+/* Count a submission's outcome for /metrics. */
+static void
+md_count_submission(struct mannersd *md, int status,
+    const struct admit_report *rep)
+{
+	size_t	 i;
+
+	md->stats.submissions++;
+	if (status >= 400) {
+		md->stats.refused++;
+		return;
+	}
+	md->stats.accepted += rep->accepted;
+	md->stats.deferred += rep->deferred;
+	for (i = 1; i < POLICY_NREASONS && i < nitems(md->stats.rejected); i++)
+		md->stats.rejected[i] += rep->rejected[i];
 }
 
 /* On the loop: answer the client and let go of everything. */
@@ -299,6 +342,7 @@ submit_reply(struct wjob *w)
 
 	control_reply_json(sb->req, sb->status, sb->answer);
 	log_info("%s", sb->log);
+	md_count_submission(sb->md, sb->status, &sb->rep);
 	if (sb->queued)
 		drain_kick(sb->md->drain);
 	json_decref(sb->answer);
@@ -544,6 +588,8 @@ op_done(struct wjob *w)
 		    op->list != NULL ? op->list : "");
 		if (op->kind <= OP_RESUME)
 			drain_forget(op->md->drain, op->id);
+		else
+			op->md->stats.unsubscribes++;
 		drain_kick(op->md->drain);
 	}
 	json_decref(op->answer);
@@ -693,6 +739,12 @@ control_request(struct evhttp_request *req, void *arg)
 	path = evhttp_uri_get_path(evhttp_request_get_evhttp_uri(req));
 	if (path == NULL)
 		path = "/";
+	if (strcmp(path, "/metrics") == 0) {
+		if (m != EVHTTP_REQ_GET)
+			goto method;
+		metrics_reply(md, req);
+		return;
+	}
 	if (strcmp(path, "/v1/health") == 0) {
 		if (m != EVHTTP_REQ_GET && m != EVHTTP_REQ_HEAD)
 			goto method;
@@ -886,9 +938,22 @@ control_bind(const char *path, char **cause)
 int
 control_start(struct mannersd *md, char **cause)
 {
-	int	 fd;
+	int	 fd, n;
 
-	if ((fd = control_bind(md->conf->socket, cause)) == -1)
+	/* Socket activation (mannersd.socket) hands us the listener. */
+	if ((n = sd_listen_fds(1)) > 1)
+		return set_cause(cause, "systemd passed %d sockets; "
+		    "mannersd.socket must define exactly one", n);
+	if (n == 1) {
+		fd = SD_LISTEN_FDS_START;
+		if (sd_is_socket_unix(fd, SOCK_STREAM, 1, NULL, 0) <= 0)
+			return set_cause(cause, "the socket systemd passed is "
+			    "not a listening Unix stream socket");
+		evutil_make_socket_nonblocking(fd);
+		md->socket_activated = 1;
+		log_info("control: using the socket from systemd "
+		    "(socket activation)");
+	} else if ((fd = control_bind(md->conf->socket, cause)) == -1)
 		return -1;
 	md->control_fd = fd;
 	if ((md->control = evhttp_new(md->base)) == NULL)
@@ -918,7 +983,8 @@ control_stop(struct mannersd *md)
 		return;
 	evhttp_del_accept_socket(md->control, md->control_bound);
 	md->control_bound = NULL;
-	if (md->conf->socket != NULL)
+	/* systemd owns an activated socket's file. */
+	if (md->conf->socket != NULL && !md->socket_activated)
 		unlink(md->conf->socket);
 }
 

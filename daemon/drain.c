@@ -20,6 +20,7 @@
 #include <unistd.h>
 
 #include <curl/curl.h>
+#include <event2/buffer.h>
 #include <event2/event.h>
 
 #include "addr.h"
@@ -40,6 +41,12 @@
 #define DRAIN_IDLE_MS		1000	/* rescan period when idle */
 #define DRAIN_DOM_BUCKETS	1024	/* domain table, grows by chaining */
 #define DRAIN_SLOW_AFTER	2	/* consecutive 4xx that halve a domain */
+#define DRAIN_NLAT		12
+
+/* SMTP transaction latency histogram bounds, in seconds. */
+static const double drain_lat_le[DRAIN_NLAT] = {
+	0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30
+};
 
 enum xfer_state {
 	XFER_RUNNING,		/* in the multi handle */
@@ -111,7 +118,11 @@ struct drain {
 	uint64_t		 failed;
 	uint64_t		 retried;
 	uint64_t		 bounced;
-	uint64_t		 throttled;	/* scans held back by a cadence */
+	uint64_t		 dropped;
+	uint64_t		 throttled;	/* sends held back by a cadence */
+	uint64_t		 lat_bucket[DRAIN_NLAT + 1];
+	double			 lat_sum;
+	uint64_t		 lat_count;
 	struct pace		 pace;		/* the global cadence */
 	struct dom		*doms[DRAIN_DOM_BUCKETS];
 	char			*password;
@@ -431,9 +442,18 @@ drain_xfer_done(CURL *e, CURLcode res, void *arg)
 	enum reply_verdict	 v;
 
 	{
+		double	 secs;
+		size_t	 b;
+
 		curl_easy_getinfo(e, CURLINFO_PRIVATE, (char **)&x);
 		curl_easy_getinfo(e, CURLINFO_RESPONSE_CODE, &x->code);
 		dm = x->dom;
+		secs = (drain_ms(d) - x->started) / 1000.0;
+		for (b = 0; b < DRAIN_NLAT && secs > drain_lat_le[b]; b++)
+			;
+		d->lat_bucket[b]++;
+		d->lat_sum += secs;
+		d->lat_count++;
 		/* A transfer error with a 2xx code (cut during DATA) retries. */
 		v = res == CURLE_OK ? REPLY_SENT : reply_classify(
 		    x->code >= 300 ? x->code : 0, x->reply);
@@ -606,7 +626,8 @@ drain_flush_done(struct wjob *w)
 			else if (x->outcome == OUTCOME_BOUNCED) {
 				d->failed++;
 				d->bounced++;
-			}
+			} else if (x->outcome == OUTCOME_DROPPED)
+				d->dropped++;
 			else if (x->outcome == OUTCOME_RETRY)
 				d->retried++;
 			drain_xfer_free(x);
@@ -918,6 +939,57 @@ drain_stats(struct drain *d)
 	    "retried", (json_int_t)d->retried,
 	    "throttled", (json_int_t)d->throttled,
 	    "rate", pace_rate(&d->pace));
+}
+
+size_t
+drain_in_flight(struct drain *d)
+{
+	return d->nrunning;
+}
+
+/* The drain's part of /metrics. */
+void
+drain_metrics(struct drain *d, struct evbuffer *b)
+{
+	uint64_t	 cum = 0;
+	size_t		 i;
+
+	evbuffer_add_printf(b, "# HELP manners_sends_total Delivery outcomes "
+	    "committed, by outcome.\n# TYPE manners_sends_total counter\n");
+	evbuffer_add_printf(b, "manners_sends_total{outcome=\"sent\"} %llu\n"
+	    "manners_sends_total{outcome=\"retry\"} %llu\n"
+	    "manners_sends_total{outcome=\"failed\"} %llu\n"
+	    "manners_sends_total{outcome=\"bounced\"} %llu\n"
+	    "manners_sends_total{outcome=\"dropped\"} %llu\n",
+	    (unsigned long long)d->sent, (unsigned long long)d->retried,
+	    (unsigned long long)(d->failed - d->bounced),
+	    (unsigned long long)d->bounced, (unsigned long long)d->dropped);
+	evbuffer_add_printf(b, "# HELP manners_throttle_waits_total Sends "
+	    "held back by the global or a domain cadence.\n"
+	    "# TYPE manners_throttle_waits_total counter\n"
+	    "manners_throttle_waits_total %llu\n",
+	    (unsigned long long)d->throttled);
+	evbuffer_add_printf(b, "# HELP manners_smtp_in_flight SMTP transfers "
+	    "running.\n# TYPE manners_smtp_in_flight gauge\n"
+	    "manners_smtp_in_flight %zu\n", d->nrunning);
+	evbuffer_add_printf(b, "# HELP manners_smtp_rate_per_second The "
+	    "global cadence in force.\n# TYPE manners_smtp_rate_per_second "
+	    "gauge\nmanners_smtp_rate_per_second %g\n", pace_rate(&d->pace));
+	evbuffer_add_printf(b, "# HELP manners_smtp_duration_seconds Time of "
+	    "one SMTP transaction.\n# TYPE manners_smtp_duration_seconds "
+	    "histogram\n");
+	for (i = 0; i < DRAIN_NLAT; i++) {
+		cum += d->lat_bucket[i];
+		evbuffer_add_printf(b, "manners_smtp_duration_seconds_bucket"
+		    "{le=\"%g\"} %llu\n", drain_lat_le[i],
+		    (unsigned long long)cum);
+	}
+	cum += d->lat_bucket[DRAIN_NLAT];
+	evbuffer_add_printf(b, "manners_smtp_duration_seconds_bucket"
+	    "{le=\"+Inf\"} %llu\nmanners_smtp_duration_seconds_sum %g\n"
+	    "manners_smtp_duration_seconds_count %llu\n",
+	    (unsigned long long)cum, d->lat_sum,
+	    (unsigned long long)d->lat_count);
 }
 
 void

@@ -159,6 +159,89 @@ mannersd_reload(struct mannersd *md)
 	sd_notify(0, "READY=1");
 }
 
+#define MANNERSD_CARE_SECS	5
+
+/* Store care, on the writer thread: grow the map, clear dead readers. */
+struct care {
+	struct wjob		 w;
+	struct mannersd		*md;
+	uint64_t		 max;
+	uint64_t		 grown;
+	int			 dead;
+	char			*cause;
+};
+
+static void
+mannersd_care_run(struct wjob *w, struct store *store)
+{
+	struct care	*c = (struct care *)w;
+
+	c->dead = store_reader_check(store);
+	store_care(store, c->max, 0, &c->grown, &c->cause);
+}
+
+static void
+mannersd_care_done(struct wjob *w)
+{
+	struct care	*c = (struct care *)w;
+
+	if (c->grown != 0) {
+		c->md->stats.grown++;
+		log_info("store: map grown to %llu bytes",
+		    (unsigned long long)c->grown);
+	}
+	if (c->cause != NULL)
+		log_warnx("store: %s", c->cause);
+	if (c->dead > 0)
+		log_info("store: cleared %d stale reader slots", c->dead);
+	free(c->cause);
+	free(c);
+}
+
+/* Every few seconds: store care and a status line for systemd. */
+static void
+mannersd_care(evutil_socket_t fd, short events, void *arg)
+{
+	struct mannersd	*md = arg;
+	struct timeval	 tv = { MANNERSD_CARE_SECS, 0 };
+	struct care	*c;
+	json_t		*st;
+
+	(void)fd;
+	(void)events;
+	if (!md->stopping && writer_pending(md->writer) < 4) {
+		c = xcalloc(1, sizeof *c);
+		c->w.run = mannersd_care_run;
+		c->w.done = mannersd_care_done;
+		c->md = md;
+		c->max = md->conf->map_max;
+		writer_submit(md->writer, &c->w);
+	}
+	st = drain_stats(md->drain);
+	sd_notifyf(0, "STATUS=%s; in flight %lld, sent %lld, failed %lld "
+	    "since start", md->stopping ? "stopping" : "running",
+	    (long long)json_integer_value(json_object_get(st, "in_flight")),
+	    (long long)json_integer_value(json_object_get(st, "sent")),
+	    (long long)json_integer_value(json_object_get(st, "failed")));
+	json_decref(st);
+	evtimer_add(md->ev_care, &tv);
+}
+
+/* The loop is alive: tell systemd's watchdog. */
+static void
+mannersd_watchdog(evutil_socket_t fd, short events, void *arg)
+{
+	struct mannersd	*md = arg;
+	struct timeval	 tv;
+
+	(void)fd;
+	(void)events;
+	sd_notify(0, "WATCHDOG=1");
+	tv.tv_sec = (time_t)(md->watchdog_usec / 2 / 1000000);
+	tv.tv_usec = (suseconds_t)(md->watchdog_usec / 2 % 1000000);
+	evtimer_add(md->ev_watchdog, &tv);
+}
+
 static void
 mannersd_signal(evutil_socket_t sig, short events, void *arg)
 {
@@ -271,6 +354,14 @@ main(int argc, char **argv)
 		fatalx("%s", cause);
 	if ((md.drain = drain_new(&md, &cause)) == NULL)
 		fatalx("%s", cause);
+	if (metrics_start(&md, &cause) == -1)
+		fatalx("%s", cause);
+	md.ev_care = evtimer_new(md.base, mannersd_care, &md);
+	mannersd_care(-1, 0, &md);
+	md.ev_watchdog = evtimer_new(md.base, mannersd_watchdog, &md);
+	if (sd_watchdog_enabled(0, &md.watchdog_usec) > 0 &&
+	    md.watchdog_usec > 0)
+		mannersd_watchdog(-1, 0, &md);
 
 	log_info("mannersd started config=%s socket=%s state=%s smtp=%s",
 	    conf_path != NULL ? conf_path : "(defaults)", md.conf->socket,
@@ -280,6 +371,9 @@ main(int argc, char **argv)
 
 	writer_free(md.writer);
 	drain_free(md.drain);
+	metrics_free(&md);
+	event_free(md.ev_care);
+	event_free(md.ev_watchdog);
 	control_free(&md);
 	public_free(&md);
 	event_free(md.ev_exit);

@@ -19,6 +19,17 @@ struct drain;
 struct store;
 struct writer;
 
+/* Counters since start, for /metrics. */
+struct mstats {
+	uint64_t	 submissions;
+	uint64_t	 refused;		/* answered 4xx/5xx */
+	uint64_t	 accepted;
+	uint64_t	 deferred;
+	uint64_t	 rejected[8];		/* by enum policy_reason */
+	uint64_t	 unsubscribes;
+	uint64_t	 grown;			/* map growths */
+};
+
 /* The daemon's context: passed to whatever needs it, never global. */
 struct mannersd {
 	struct event_base	*base;
@@ -37,6 +48,12 @@ struct mannersd {
 	int			 control_fd;
 	int			 stopping;
 	int			 control_rewriting;
+	int			 socket_activated;
+	struct mstats		 stats;
+	struct evhttp		*metrics;
+	struct event		*ev_care;
+	struct event		*ev_watchdog;
+	uint64_t		 watchdog_usec;
 	struct event		*ev_term;
 	struct event		*ev_int;
 	struct event		*ev_hup;
@@ -89,6 +106,12 @@ struct measure	*measure_start(struct mannersd *, struct weigh *,
 		    const struct conf *, void (*)(void *), void *);
 void		 measure_free(struct measure *);
 
+/* metrics.c: Prometheus text on /metrics */
+void	 metrics_render(struct mannersd *, struct evbuffer *);
+void	 metrics_reply(struct mannersd *, struct evhttp_request *);
+int	 metrics_start(struct mannersd *, char **);
+void	 metrics_free(struct mannersd *);
+
 /* drain.c */
 struct drain	*drain_new(struct mannersd *, char **);
 void		 drain_free(struct drain *);
@@ -97,5 +120,7 @@ void		 drain_stop(struct drain *, void (*)(struct mannersd *));
 void		 drain_forget(struct drain *, const char *);
 void		 drain_reconfigure(struct drain *);
 json_t		*drain_stats(struct drain *);
+void		 drain_metrics(struct drain *, struct evbuffer *);
+size_t		 drain_in_flight(struct drain *);
 
 #endif

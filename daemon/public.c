@@ -401,6 +401,7 @@ bad:
 	    "example 127.0.0.1:8025", s);
 }
 
+/* Listen on public_listen, if set; a bind failure is fatal. */
 int
 public_start(struct mannersd *md, char **cause)
 {

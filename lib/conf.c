@@ -76,6 +76,7 @@ static const struct conf_key conf_keys[] = {
 	{ S_DAEMON, "max_recipients", T_UINT, C(max_recipients), 0, 1 },
 	{ S_DAEMON, "request_timeout", T_DURATION, C(request_timeout), 0, 1 },
 	{ S_DAEMON, "map_size", T_SIZE, C(map_size), 0, 1024 * 1024 },
+	{ S_DAEMON, "map_max", T_SIZE, C(map_max), 0, 1024 * 1024 },
 	{ S_DAEMON, "commit_interval_ms", T_UINT, C(commit_interval_ms), 0, 1 },
 	{ S_DAEMON, "commit_batch", T_UINT, C(commit_batch), 0, 1 },
 
@@ -147,6 +148,7 @@ conf_defaults(void)
 	c->max_recipients = 2000000;
 	c->request_timeout = 60;
 	c->map_size = 1024ULL * 1024 * 1024;
+	c->map_max = 64ULL * 1024 * 1024 * 1024;
 	c->commit_interval_ms = 50;
 	c->commit_batch = 512;
 
@@ -642,6 +644,8 @@ conf_parse(const char *text, size_t len, const char *fname, struct conf **out,
 		}
 	}
 	free(copy);
+	if (c->map_max < c->map_size)
+		c->map_max = c->map_size;
 	if (c->retry_min > c->retry_max) {
 		conf_free(c);
 		return set_cause(cause, "%s: [smtp] retry_min is longer than "

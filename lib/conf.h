@@ -67,6 +67,7 @@ struct conf {
 	uint64_t		 max_recipients;
 	uint64_t		 request_timeout;
 	uint64_t		 map_size;
+	uint64_t		 map_max;
 	uint64_t		 commit_interval_ms;
 	uint64_t		 commit_batch;
 

@@ -64,6 +64,7 @@ static const char *page_choice_names[] = {
 	"undo-monthly"
 };
 
+/* The choice a form value names; PAGE_NONE for anything else. */
 enum page_choice
 page_choice_parse(const char *s)
 {
@@ -77,6 +78,7 @@ page_choice_parse(const char *s)
 	return PAGE_NONE;
 }
 
+/* The form value of a choice. */
 const char *
 page_choice_name(enum page_choice c)
 {
@@ -85,6 +87,7 @@ page_choice_name(enum page_choice c)
 	return page_choice_names[c];
 }
 
+/* The choice that reverses c. */
 enum page_choice
 page_choice_undo(enum page_choice c)
 {
@@ -100,6 +103,7 @@ page_choice_undo(enum page_choice c)
 	}
 }
 
+/* Append s with the five HTML-special characters escaped. */
 void
 page_escape(struct buf *b, const char *s)
 {
@@ -160,6 +164,7 @@ page_mask_addr(const char *a)
 	return s;
 }
 
+/* The CSP header: nothing but this file's style sheet, forms to self. */
 char *
 page_csp(void)
 {
@@ -198,6 +203,7 @@ page_head(struct buf *b, const char *title, const char *title_arg)
 	buf_adds(b, "</style>\n</head>\n<body>\n<main>\n");
 }
 
+/* The end of every page. */
 static void
 page_foot(struct buf *b)
 {
@@ -216,6 +222,7 @@ page_who(struct buf *b, const char *addr)
 	free(m);
 }
 
+/* A form that posts back to the page's own URL. */
 static void
 page_form_open(struct buf *b, const char *action)
 {
@@ -256,6 +263,7 @@ page_choice_form(struct buf *b, const struct page_info *pi)
 	    "</form>\n");
 }
 
+/* The page a valid link opens. */
 void
 page_choices(struct buf *b, const struct page_info *pi)
 {
@@ -284,6 +292,7 @@ page_undo_form(struct buf *b, const struct page_info *pi, enum page_choice c,
 	buf_adds(b, "</button>\n</form>\n");
 }
 
+/* What was done, with a way back. */
 void
 page_done(struct buf *b, const struct page_info *pi,
     const struct page_outcome *o)
@@ -383,6 +392,7 @@ page_done(struct buf *b, const struct page_info *pi,
 	page_foot(b);
 }
 
+/* A form without a known choice: nothing changed, choose again. */
 void
 page_bad_choice(struct buf *b, const struct page_info *pi)
 {
@@ -394,6 +404,7 @@ page_bad_choice(struct buf *b, const struct page_info *pi)
 	page_foot(b);
 }
 
+/* The same page for every bad link: it says nothing about why. */
 void
 page_invalid(struct buf *b)
 {
@@ -406,6 +417,7 @@ page_invalid(struct buf *b)
 	page_foot(b);
 }
 
+/* Any path but /u/TOKEN. */
 void
 page_not_found(struct buf *b)
 {
@@ -415,6 +427,7 @@ page_not_found(struct buf *b)
 	page_foot(b);
 }
 
+/* A store error: nothing changed, try again. */
 void
 page_unavailable(struct buf *b)
 {
@@ -448,6 +461,7 @@ page_form_keep(struct page_form *f, const char *name, size_t namelen,
 	return 0;
 }
 
+/* Optional white space in a header value. */
 static int
 page_ows(char c)
 {
@@ -691,6 +705,7 @@ page_urlencoded(const char *body, size_t len, struct page_form *f,
 	return rc;
 }
 
+/* Parse a form body by its Content-Type (see page.h). */
 int
 page_form_parse(const char *ctype, const char *body, size_t len,
     struct page_form *f, char **cause)
@@ -721,6 +736,7 @@ page_form_parse(const char *ctype, const char *body, size_t len,
 	return rc;
 }
 
+/* Free the kept fields. */
 void
 page_form_free(struct page_form *f)
 {
@@ -729,6 +745,7 @@ page_form_free(struct page_form *f)
 	f->list_unsubscribe = f->choice = NULL;
 }
 
+/* Is this RFC 8058's List-Unsubscribe=One-Click? */
 int
 page_form_oneclick(const struct page_form *f)
 {

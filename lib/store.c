@@ -6,6 +6,7 @@
  * group at most).
  */
 #include <errno.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -31,6 +32,12 @@ struct store {
 	MDB_dbi		 lists;
 	MDB_dbi		 cr;
 	struct buf	 scratch;	/* encoding buffer, one writer at a time */
+	/*
+	 * Every transaction holds this shared; growing the map takes it
+	 * exclusively, since LMDB allows a resize only while no
+	 * transaction of this process is open.
+	 */
+	pthread_rwlock_t resize;
 };
 
 struct store_txn {
@@ -71,6 +78,7 @@ store_open(const char *dir, uint64_t mapsize, struct store **out, char **cause)
 		    dir, strerror(errno));
 	s = xcalloc(1, sizeof *s);
 	buf_init(&s->scratch);
+	pthread_rwlock_init(&s->resize, NULL);
 	if ((rc = mdb_env_create(&s->env)) != 0)
 		goto fail;
 	mdb_env_set_maxdbs(s->env, 16);
@@ -120,6 +128,7 @@ store_close(struct store *s)
 		return;
 	mdb_env_close(s->env);
 	buf_free(&s->scratch);
+	pthread_rwlock_destroy(&s->resize);
 	free(s);
 }
 
@@ -145,14 +154,46 @@ store_usage(struct store *s, uint64_t *mapsize, uint64_t *used)
 	*used = (uint64_t)(info.me_last_pgno + 1) * st.ms_psize;
 }
 
-/* Raise the map size; only when no transaction is open in this process. */
+/* Raise the map size, waiting for open transactions to end. */
 int
 store_grow(struct store *s, uint64_t size, char **cause)
 {
 	int	 rc;
 
-	if ((rc = mdb_env_set_mapsize(s->env, (size_t)size)) != 0)
+	pthread_rwlock_wrlock(&s->resize);
+	rc = mdb_env_set_mapsize(s->env, (size_t)size);
+	pthread_rwlock_unlock(&s->resize);
+	if (rc != 0)
 		return store_err(rc, cause, "grow map");
+	return 0;
+}
+
+/*
+ * Double the map when it is more than three quarters used (or when
+ * `force` says a write just failed for room), up to `max`.  *grown is
+ * the new size, or 0 when nothing changed.
+ */
+int
+store_care(struct store *s, uint64_t max, int force, uint64_t *grown,
+    char **cause)
+{
+	uint64_t	 mapsize, used, want;
+
+	*grown = 0;
+	store_usage(s, &mapsize, &used);
+	if (!force && used < mapsize / 4 * 3)
+		return 0;
+	want = mapsize * 2;
+	if (want > max)
+		want = max;
+	if (want <= mapsize)
+		return set_cause(cause, "the store is %llu%% full and map_max "
+		    "(%llu bytes) is reached; raise map_max or remove old "
+		    "campaigns", (unsigned long long)(used * 100 / mapsize),
+		    (unsigned long long)max);
+	if (store_grow(s, want, cause) == -1)
+		return -1;
+	*grown = want;
 	return 0;
 }
 
@@ -174,8 +215,10 @@ store_begin(struct store *s, int write, struct store_txn **out, char **cause)
 	t = xcalloc(1, sizeof *t);
 	t->s = s;
 	t->write = write;
+	pthread_rwlock_rdlock(&s->resize);
 	if ((rc = mdb_txn_begin(s->env, NULL, write ? 0 : MDB_RDONLY,
 	    &t->txn)) != 0) {
+		pthread_rwlock_unlock(&s->resize);
 		free(t);
 		*out = NULL;
 		return store_err(rc, cause, "begin transaction");
@@ -187,10 +230,12 @@ store_begin(struct store *s, int write, struct store_txn **out, char **cause)
 int
 store_commit(struct store_txn *t, char **cause)
 {
-	int	 rc;
+	struct store	*s = t->s;
+	int		 rc;
 
 	rc = mdb_txn_commit(t->txn);
 	free(t);
+	pthread_rwlock_unlock(&s->resize);
 	if (rc != 0)
 		return store_err(rc, cause, "commit");
 	return 0;
@@ -199,26 +244,14 @@ store_commit(struct store_txn *t, char **cause)
 void
 store_abort(struct store_txn *t)
 {
+	struct store	*s;
+
 	if (t == NULL)
 		return;
+	s = t->s;
 	mdb_txn_abort(t->txn);
 	free(t);
-}
-
-void
-store_reset(struct store_txn *t)
-{
-	mdb_txn_reset(t->txn);
-}
-
-int
-store_renew(struct store_txn *t, char **cause)
-{
-	int	 rc;
-
-	if ((rc = mdb_txn_renew(t->txn)) != 0)
-		return store_err(rc, cause, "renew transaction");
-	return 0;
+	pthread_rwlock_unlock(&s->resize);
 }
 
 /* Get a value; 1 when absent. */

@@ -109,14 +109,12 @@ int	 store_sync(struct store *, char **);
 /* Map size and bytes in use, for metrics and growth. */
 void	 store_usage(struct store *, uint64_t *, uint64_t *);
 int	 store_grow(struct store *, uint64_t, char **);
+int	 store_care(struct store *, uint64_t, int, uint64_t *, char **);
 int	 store_reader_check(struct store *);
 
 int	 store_begin(struct store *, int, struct store_txn **, char **);
 int	 store_commit(struct store_txn *, char **);
 void	 store_abort(struct store_txn *);
-/* A read transaction that is kept for reuse (reset and renewed). */
-void	 store_reset(struct store_txn *);
-int	 store_renew(struct store_txn *, char **);
 
 int	 store_next_id(struct store_txn *, const char *, uint64_t *, char **);
 

@@ -129,7 +129,8 @@ struct submit {
 	struct wjob		 w;
 	struct mannersd		*md;
 	struct evhttp_request	*req;
-	const char		*doc;	/* the request's own buffer */
+	struct evbuffer		*in;	/* the request's body */
+	const char		*doc;	/* made contiguous on the writer */
 	size_t			 len;
 	int			 dry_run;
 	int64_t			 now;
@@ -169,6 +170,12 @@ submit_parse_run(struct wjob *w, struct store *store)
 	size_t			 i;
 
 	(void)store;
+	/*
+	 * Copying a large body into one piece takes a while: do it here,
+	 * off the loop (which leaves this request's buffer alone until we
+	 * answer).
+	 */
+	sb->doc = sb->len > 0 ? (const char *)evbuffer_pullup(sb->in, -1) : "";
 	if (campaign_parse(sb->doc, sb->len, sb->conf->max_recipients, &sb->c,
 	    &err) == -1) {
 		detail = json_array();
@@ -387,8 +394,7 @@ control_submit(struct mannersd *md, struct evhttp_request *req)
 	sb->md = md;
 	sb->req = req;
 	sb->len = len;
-	/* One contiguous copy inside the request; it lives until we answer. */
-	sb->doc = len > 0 ? (const char *)evbuffer_pullup(in, -1) : "";
+	sb->in = in;
 	sb->dry_run = control_query_flag(req, "dry_run");
 	sb->now = mannersd_now();
 	sb->conf = conf_ref(md->conf);

@@ -1,12 +1,24 @@
 /*
- * mannersctl.c: the command-line client of the control API (HTTP over
- * the Unix socket, with libcurl).
+ * mannersctl.c: the command-line client of the control API (HTTP/1.1
+ * over the Unix socket, with libcurl).
+ *
+ * Every command is one or a few requests.  With --json, stdout gets the
+ * daemon's JSON answer as it came; otherwise a readable summary.  Errors
+ * go to stderr as "mannersctl: error STATUS: message" and the detail
+ * lines; the exit code says what happened (see mannersctl(1)).
  */
 #include <errno.h>
-#include <getopt.h>
+#include <math.h>
+#include <stdarg.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/ioctl.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/un.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <curl/curl.h>
@@ -15,33 +27,239 @@
 #include "util.h"
 #include "weigh.h"
 
-#define CTL_DEFAULT_SOCKET	"var/control.sock"
+/* The development daemon's socket (make run), then the system one. */
+#define CTL_DEV_SOCKET		"var/control.sock"
+#define CTL_SYSTEM_SOCKET	"/run/manners/control.sock"
 
-/* Exit codes, documented in mannersctl(1) and README. */
+/* Exit codes, documented in mannersctl(1) and --help. */
 #define EXIT_OK		0	/* done */
-#define EXIT_REFUSED	1	/* the daemon answered with an error */
-#define EXIT_USAGE	2	/* bad command line */
+#define EXIT_REFUSED	1	/* the daemon said no; over a limit */
+#define EXIT_USAGE	2	/* bad command line, unreadable file */
 #define EXIT_UNREACHABLE 3	/* no daemon on the socket */
+#define EXIT_FAILED	4	/* --wait: some messages failed */
+
+/* An upload this large draws a progress bar (on a terminal). */
+#define CTL_BAR_MIN		(1024 * 1024)
+/* Above this, ask before sending (Expect: 100-continue). */
+#define CTL_EXPECT_MIN		(1024 * 1024)
+/* --wait polls the campaign this often. */
+#define CTL_POLL_MS		1000
+/* Time limits: connecting, and a request other than a submission. */
+#define CTL_CONNECT_TIMEOUT	10L
+#define CTL_REQUEST_TIMEOUT	120L
 
 struct ctl {
 	const char	*socket;
 	int		 json;
+	int		 tty;		/* stderr is a terminal: progress */
+	size_t		 drawn;		/* columns of the progress line */
+};
+
+/* A command's arguments after its options are taken out. */
+struct args {
+	const char	*pos[2];
+	int		 npos;
+	int		 dry_run;
+	int		 wait;
+	int		 no_remote;
+	const char	*list;
+};
+
+/* An answer from the daemon. */
+struct reply {
+	long		 code;		/* HTTP status; -1: unreachable */
+	struct buf	 body;
+	json_t		*json;		/* the body parsed, or NULL */
+};
+
+/* A request body, streamed from a file or from memory. */
+struct upload {
+	struct ctl	*ctl;
+	FILE		*f;		/* NULL: from data */
+	char		*data;
+	size_t		 len;
+	size_t		 off;
+	const char	*name;		/* for the progress bar */
+	int		 bar;
+	int		 answered;	/* the whole body is sent */
+	long long	 last_ms;
 };
 
 static void
-usage(void)
+ctl_help(void)
 {
-	fprintf(stderr,
-	    "usage: mannersctl [--socket PATH] [--json] COMMAND ...\n"
+	printf(
+	    "usage: mannersctl [--socket PATH] [--json] COMMAND [ARGS]\n"
+	    "\n"
 	    "commands:\n"
-	    "  submit FILE [--dry-run]   submit a campaign document\n"
-	    "  status [ID]               one campaign, or the list\n"
-	    "  health                    is the daemon alive?\n"
-	    "  weigh FILE.html           weigh an HTML body (no daemon "
-	    "needed)\n"
-	    "The socket defaults to $MANNERS_SOCKET, then %s.\n",
-	    CTL_DEFAULT_SOCKET);
+	    "  submit FILE [--dry-run] [--wait]\n"
+	    "                        submit a campaign document (- for stdin);\n"
+	    "                        --dry-run: report only, queue nothing;\n"
+	    "                        --wait: return once nothing is queued\n"
+	    "  status [ID]           one campaign, or all of them\n"
+	    "  cancel ID             drop what is still queued\n"
+	    "  pause ID              hold the campaign's queued messages\n"
+	    "  resume ID             release them\n"
+	    "  recipient ADDR        history, unsubscribes and caps of an "
+	    "address\n"
+	    "  unsubscribe ADDR [--list LIST]\n"
+	    "                        suppress an address (one list, or all)\n"
+	    "  resubscribe ADDR [--list LIST]\n"
+	    "                        remove that suppression\n"
+	    "  weigh FILE.html [--no-remote]\n"
+	    "                        weigh an HTML body (no daemon needed)\n"
+	    "  stats                 the daemon's metrics (GET /metrics)\n"
+	    "  health                is the daemon alive?\n"
+	    "\n"
+	    "options (anywhere on the line):\n"
+	    "  -s, --socket PATH     the control socket; default "
+	    "$MANNERS_SOCKET,\n"
+	    "                        else %s if it exists, else\n"
+	    "                        %s\n"
+	    "  -j, --json            print the daemon's JSON answer\n"
+	    "  -h, --help            this text\n"
+	    "\n"
+	    "exit status:\n"
+	    "  0  done\n"
+	    "  1  the daemon refused (an HTTP error), or a limit was broken\n"
+	    "  2  bad command line, or a file that cannot be read\n"
+	    "  3  the daemon could not be reached\n"
+	    "  4  submit --wait: the campaign drained, but some messages "
+	    "failed\n", CTL_DEV_SOCKET, CTL_SYSTEM_SOCKET);
+	exit(EXIT_OK);
+}
+
+/* A bad command line: say what is wrong, point at --help. */
+static void __attribute__((format(printf, 1, 2), noreturn))
+ctl_usage(const char *fmt, ...)
+{
+	va_list	 ap;
+
+	fputs("mannersctl: ", stderr);
+	va_start(ap, fmt);
+	vfprintf(stderr, fmt, ap);
+	va_end(ap);
+	fputs("\nTry 'mannersctl --help'.\n", stderr);
 	exit(EXIT_USAGE);
+}
+
+static long long
+ctl_now_ms(void)
+{
+	struct timespec	 ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+/* The terminal's width, for progress lines that must not wrap. */
+static size_t
+ctl_columns(void)
+{
+	struct winsize	 ws;
+
+	if (ioctl(STDERR_FILENO, TIOCGWINSZ, &ws) == 0 && ws.ws_col > 10)
+		return ws.ws_col;
+	return 80;
+}
+
+/* Draw a progress line in place (or erase it, with NULL). */
+static void
+ctl_draw(struct ctl *ctl, const char *line)
+{
+	size_t	 n = line != NULL ? strlen(line) : 0, max;
+
+	if (!ctl->tty)
+		return;
+	max = ctl_columns() - 1;
+	if (n > max)
+		n = max;
+	/* Spaces over what is left of a longer line, then back. */
+	fprintf(stderr, "\r%.*s%*s", (int)n, line != NULL ? line : "",
+	    ctl->drawn > n ? (int)(ctl->drawn - n) : 0, "");
+	if (line == NULL || ctl->drawn > n)
+		fputc('\r', stderr);
+	if (line != NULL && ctl->drawn > n)
+		fprintf(stderr, "%.*s", (int)n, line);
+	ctl->drawn = n;
+	fflush(stderr);
+}
+
+/* "[#####.....]" for done/total. */
+static void
+ctl_bar(struct buf *b, double frac, int width)
+{
+	int	 i, full;
+
+	if (frac < 0)
+		frac = 0;
+	if (frac > 1)
+		frac = 1;
+	full = (int)(frac * width);
+	buf_addc(b, '[');
+	for (i = 0; i < width; i++)
+		buf_addc(b, i < full ? '#' : '.');
+	buf_printf(b, "] %3d%%", (int)(frac * 100));
+}
+
+/* Bytes for people: 512 B, 1.5 KiB, 12.0 MiB. */
+static void
+ctl_bytes(struct buf *b, double n)
+{
+	if (n < 1024)
+		buf_printf(b, "%.0f B", n);
+	else if (n < 1024 * 1024)
+		buf_printf(b, "%.1f KiB", n / 1024);
+	else if (n < 1024.0 * 1024 * 1024)
+		buf_printf(b, "%.1f MiB", n / (1024 * 1024));
+	else
+		buf_printf(b, "%.1f GiB", n / (1024.0 * 1024 * 1024));
+}
+
+/* A time of the API (Unix seconds) as RFC 3339 UTC; "-" for none. */
+static const char *
+ctl_time(json_int_t t, char *out, size_t outsz)
+{
+	struct tm	 tm;
+	time_t		 tt = (time_t)t;
+
+	if (t <= 0 || gmtime_r(&tt, &tm) == NULL)
+		snprintf(out, outsz, "-");
+	else
+		strftime(out, outsz, "%Y-%m-%dT%H:%M:%SZ", &tm);
+	return out;
+}
+
+/* A window in seconds as the config writes it: 30d, 12h, 90s. */
+static const char *
+ctl_duration(json_int_t s, char *out, size_t outsz)
+{
+	if (s > 0 && s % (7 * 86400) == 0)
+		snprintf(out, outsz, "%lldw", (long long)(s / (7 * 86400)));
+	else if (s > 0 && s % 86400 == 0)
+		snprintf(out, outsz, "%lldd", (long long)(s / 86400));
+	else if (s > 0 && s % 3600 == 0)
+		snprintf(out, outsz, "%lldh", (long long)(s / 3600));
+	else if (s > 0 && s % 60 == 0)
+		snprintf(out, outsz, "%lldm", (long long)(s / 60));
+	else
+		snprintf(out, outsz, "%llds", (long long)s);
+	return out;
+}
+
+/* A path component, percent-encoded; the caller frees it. */
+static char *
+ctl_escape(const char *s)
+{
+	char	*e, *r;
+
+	if ((e = curl_easy_escape(NULL, s, 0)) == NULL) {
+		fprintf(stderr, "mannersctl: out of memory\n");
+		exit(EXIT_UNREACHABLE);
+	}
+	r = xstrdup(e);
+	curl_free(e);
+	return r;
 }
 
 static size_t
@@ -51,148 +269,1028 @@ ctl_collect(char *p, size_t size, size_t n, void *arg)
 	return size * n;
 }
 
-/* One request; returns the HTTP status, or -1 if unreachable. */
-static long
-ctl_request(struct ctl *ctl, const char *method, const char *path,
-    const char *body, size_t bodylen, const char *ctype, struct buf *out)
+/* Hand libcurl the next piece of the body. */
+static size_t
+ctl_read(char *p, size_t size, size_t n, void *arg)
 {
-	CURL			*c;
-	struct curl_slist	*h = NULL;
-	char			 url[1024], err[CURL_ERROR_SIZE] = "";
-	long			 code = -1;
-	CURLcode		 rc;
+	struct upload	*up = arg;
+	size_t		 want = size * n, got;
 
+	if (up->f != NULL) {
+		got = fread(p, 1, want, up->f);
+		if (got == 0 && ferror(up->f))
+			return CURL_READFUNC_ABORT;
+		return got;
+	}
+	got = up->len - up->off < want ? up->len - up->off : want;
+	memcpy(p, up->data + up->off, got);
+	up->off += got;
+	return got;
+}
+
+/* The upload's progress bar, then a note while the daemon works. */
+static int
+ctl_xferinfo(void *arg, curl_off_t dltotal, curl_off_t dlnow,
+    curl_off_t ultotal, curl_off_t ulnow)
+{
+	struct upload	*up = arg;
+	struct buf	 line;
+	long long	 now = ctl_now_ms();
+
+	(void)dltotal;
+	(void)dlnow;
+	if (!up->bar || ultotal <= 0 || up->answered)
+		return 0;
+	if (ulnow < ultotal && now - up->last_ms < 100)
+		return 0;
+	up->last_ms = now;
+	buf_init(&line);
+	buf_printf(&line, "%s ", up->name);
+	if (ulnow >= ultotal) {
+		/* Admission of a large campaign takes a while too. */
+		up->answered = 1;
+		buf_adds(&line, "uploaded ");
+		ctl_bytes(&line, (double)ultotal);
+		buf_adds(&line, "; waiting for mannersd's answer...");
+	} else {
+		ctl_bar(&line, (double)ulnow / (double)ultotal, 30);
+		buf_adds(&line, " ");
+		ctl_bytes(&line, (double)ulnow);
+		buf_adds(&line, " of ");
+		ctl_bytes(&line, (double)ultotal);
+	}
+	ctl_draw(up->ctl, line.data);
+	buf_free(&line);
+	return 0;
+}
+
+/* Why the socket refuses: libcurl only says "port 80". */
+static const char *
+ctl_connect_error(struct ctl *ctl)
+{
+	struct sockaddr_un	 sun;
+	int			 fd, e = 0;
+
+	memset(&sun, 0, sizeof sun);
+	sun.sun_family = AF_UNIX;
+	if (strlen(ctl->socket) >= sizeof sun.sun_path)
+		return "the path is too long for a socket";
+	strcpy(sun.sun_path, ctl->socket);
+	if ((fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0)) == -1)
+		return strerror(errno);
+	if (connect(fd, (struct sockaddr *)&sun, sizeof sun) == -1)
+		e = errno;
+	close(fd);
+	return e != 0 ? strerror(e) : "the connection failed";
+}
+
+/*
+ * One request.  `up` is the body, or NULL.  Returns 0 with the answer
+ * in `r`, or -1 (said on stderr) if the daemon could not be reached.
+ */
+static int
+ctl_request(struct ctl *ctl, const char *method, const char *path,
+    struct upload *up, const char *ctype, struct reply *r)
+{
+	CURL			*c = NULL;
+	struct curl_slist	*h = NULL;
+	char			 err[CURL_ERROR_SIZE] = "", hdr[128];
+	char			*url = NULL;
+	CURLcode		 rc;
+	int			 rv = -1;
+
+	memset(r, 0, sizeof *r);
+	r->code = -1;
+	buf_init(&r->body);
 	if ((c = curl_easy_init()) == NULL) {
 		fprintf(stderr, "mannersctl: curl_easy_init failed\n");
-		exit(EXIT_UNREACHABLE);
+		goto out;
 	}
-	snprintf(url, sizeof url, "http://localhost%s", path);
+	xasprintf(&url, "http://localhost%s", path);
 	curl_easy_setopt(c, CURLOPT_URL, url);
 	curl_easy_setopt(c, CURLOPT_UNIX_SOCKET_PATH, ctl->socket);
 	curl_easy_setopt(c, CURLOPT_CUSTOMREQUEST, method);
 	curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, ctl_collect);
-	curl_easy_setopt(c, CURLOPT_WRITEDATA, out);
+	curl_easy_setopt(c, CURLOPT_WRITEDATA, &r->body);
 	curl_easy_setopt(c, CURLOPT_ERRORBUFFER, err);
-	if (body != NULL) {
-		curl_easy_setopt(c, CURLOPT_POSTFIELDS, body);
+	curl_easy_setopt(c, CURLOPT_CONNECTTIMEOUT, CTL_CONNECT_TIMEOUT);
+	curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L);
+	h = curl_slist_append(h, "Accept: application/json");
+	if (up != NULL) {
+		/* A submission may take long to admit: no time limit. */
+		curl_easy_setopt(c, CURLOPT_POST, 1L);
+		curl_easy_setopt(c, CURLOPT_READFUNCTION, ctl_read);
+		curl_easy_setopt(c, CURLOPT_READDATA, up);
 		curl_easy_setopt(c, CURLOPT_POSTFIELDSIZE_LARGE,
-		    (curl_off_t)bodylen);
-	}
+		    (curl_off_t)up->len);
+		/*
+		 * A large body waits for the daemon's go-ahead, so a body over
+		 * max_request is refused before it is sent.
+		 */
+		h = curl_slist_append(h, up->len >= CTL_EXPECT_MIN ?
+		    "Expect: 100-continue" : "Expect:");
+		if (up->bar) {
+			curl_easy_setopt(c, CURLOPT_XFERINFOFUNCTION,
+			    ctl_xferinfo);
+			curl_easy_setopt(c, CURLOPT_XFERINFODATA, up);
+			curl_easy_setopt(c, CURLOPT_NOPROGRESS, 0L);
+		}
+	} else
+		curl_easy_setopt(c, CURLOPT_TIMEOUT, CTL_REQUEST_TIMEOUT);
 	if (ctype != NULL) {
-		char	 hdr[128];
-
 		snprintf(hdr, sizeof hdr, "Content-Type: %s", ctype);
 		h = curl_slist_append(h, hdr);
-		h = curl_slist_append(h, "Expect:");
-		curl_easy_setopt(c, CURLOPT_HTTPHEADER, h);
 	}
-	if ((rc = curl_easy_perform(c)) != CURLE_OK)
+	curl_easy_setopt(c, CURLOPT_HTTPHEADER, h);
+	rc = curl_easy_perform(c);
+	if (up != NULL && up->bar)
+		ctl_draw(ctl, NULL);
+	if (rc != CURLE_OK) {
 		fprintf(stderr, "mannersctl: cannot reach mannersd on %s: %s\n"
 		    "mannersctl: is the daemon running? (--socket or "
 		    "MANNERS_SOCKET chooses the socket)\n", ctl->socket,
+		    rc == CURLE_COULDNT_CONNECT ? ctl_connect_error(ctl) :
 		    err[0] != '\0' ? err : curl_easy_strerror(rc));
-	else
-		curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &code);
+		buf_free(&r->body);
+		goto out;
+	}
+	curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &r->code);
+	r->json = json_loadb(r->body.data != NULL ? r->body.data : "",
+	    r->body.len, 0, NULL);
+	rv = 0;
+out:
+	free(url);
 	curl_slist_free_all(h);
-	curl_easy_cleanup(c);
-	return code;
+	if (c != NULL)
+		curl_easy_cleanup(c);
+	return rv;
 }
 
-/* Read a whole file. */
-static char *
-ctl_slurp(const char *path, size_t *len)
+static void
+ctl_reply_free(struct reply *r)
 {
-	FILE		*f;
+	json_decref(r->json);
+	buf_free(&r->body);
+}
+
+/* A request without a body; -1 when the daemon is unreachable. */
+static int
+ctl_get(struct ctl *ctl, const char *method, const char *path,
+    struct reply *r)
+{
+	return ctl_request(ctl, method, path, NULL, NULL, r);
+}
+
+/* The daemon's answer as it came, on stdout. */
+static void
+ctl_print_raw(const struct reply *r)
+{
+	if (r->body.len == 0)
+		return;
+	fwrite(r->body.data, 1, r->body.len, stdout);
+	if (r->body.data[r->body.len - 1] != '\n')
+		putchar('\n');
+}
+
+/* One value of a detail, on one line. */
+static void
+ctl_detail_value(const char *key, json_t *v)
+{
+	char	*s;
+
+	if (key != NULL)
+		fprintf(stderr, "  %s: ", key);
+	else
+		fputs("  ", stderr);
+	if (json_is_string(v))
+		fprintf(stderr, "%s\n", json_string_value(v));
+	else {
+		s = json_dumps(v, JSON_COMPACT | JSON_ENCODE_ANY |
+		    JSON_PRESERVE_ORDER);
+		fprintf(stderr, "%s\n", s != NULL ? s : "?");
+		free(s);
+	}
+}
+
+/* The detail of an error: a list of problems, a report, or a value. */
+static void
+ctl_detail(json_t *d)
+{
+	json_t		*v, *over;
+	const char	*k;
+	size_t		 i;
+
+	if (d == NULL || json_is_null(d))
+		return;
+	if (json_is_array(d)) {
+		json_array_foreach(d, i, v)
+			ctl_detail_value(NULL, v);
+		return;
+	}
+	if (!json_is_object(d)) {
+		ctl_detail_value(NULL, d);
+		return;
+	}
+	/* A weight report: only the limits it broke matter here. */
+	if (json_is_array(over = json_object_get(d, "over_limit"))) {
+		json_array_foreach(over, i, v) {
+			json_t	*max = json_object_get(v, "max");
+			json_t	*min = json_object_get(v, "min");
+
+			fprintf(stderr, "  %s: %lld, %s %lld: %s\n",
+			    json_string_value(json_object_get(v, "limit")),
+			    (long long)json_integer_value(json_object_get(v,
+			    "measured")), max != NULL ? "limit" : "minimum",
+			    (long long)json_integer_value(max != NULL ? max :
+			    min), json_string_value(json_object_get(v,
+			    "why")) != NULL ? json_string_value(
+			    json_object_get(v, "why")) : "");
+		}
+		return;
+	}
+	json_object_foreach(d, k, v)
+		ctl_detail_value(k, v);
+}
+
+/*
+ * Check an answer: 0 for a 2xx.  Otherwise say what went wrong on
+ * stderr (and with --json, pass the JSON error on to stdout) and return
+ * the exit code.
+ */
+static int
+ctl_check(struct ctl *ctl, const struct reply *r)
+{
+	const char	*msg = NULL;
+	size_t		 n;
+
+	if (r->code >= 200 && r->code < 300)
+		return EXIT_OK;
+	if (ctl->json)
+		ctl_print_raw(r);
+	if (r->json != NULL) {
+		msg = json_string_value(json_object_get(r->json, "error"));
+		if (msg == NULL)
+			msg = json_string_value(json_object_get(r->json,
+			    "status"));
+	}
+	if (msg != NULL)
+		fprintf(stderr, "mannersctl: error %ld: %s\n", r->code, msg);
+	else {
+		/* Not one of ours: its first line is the best we have. */
+		n = r->body.data != NULL ? strcspn(r->body.data, "\r\n") : 0;
+		fprintf(stderr, "mannersctl: error %ld%s%.*s\n", r->code,
+		    n > 0 ? ": " : "", (int)(n > 200 ? 200 : n),
+		    r->body.data != NULL ? r->body.data : "");
+	}
+	if (!ctl->json && r->json != NULL)
+		ctl_detail(json_object_get(r->json, "detail"));
+	return EXIT_REFUSED;
+}
+
+/* A count from a JSON object (0 when absent). */
+static long long
+ctl_int(json_t *o, const char *key)
+{
+	return (long long)json_integer_value(json_object_get(o, key));
+}
+
+static const char *
+ctl_str(json_t *o, const char *key, const char *dflt)
+{
+	const char	*s = json_string_value(json_object_get(o, key));
+
+	return s != NULL ? s : dflt;
+}
+
+/* "invalid_address 1, duplicate 2" from {"invalid_address": 1, ...}. */
+static void
+ctl_print_rejected(json_t *rej)
+{
+	const char	*k;
+	json_t		*v;
+	int		 first = 1;
+
+	if (!json_is_object(rej) || json_object_size(rej) == 0)
+		return;
+	printf("  rejected: ");
+	json_object_foreach(rej, k, v) {
+		printf("%s%s %lld", first ? "" : ", ", k,
+		    (long long)json_integer_value(v));
+		first = 0;
+	}
+	putchar('\n');
+}
+
+/* The answer to a submission, for people. */
+static void
+ctl_print_report(json_t *j)
+{
+	json_t	*w, *v;
+	char	 t1[32], t2[32];
+	size_t	 i;
+
+	printf("campaign %s (%s): %lld recipient%s\n", ctl_str(j, "campaign",
+	    "?"), ctl_str(j, "list", "?"), ctl_int(j, "recipients"),
+	    ctl_int(j, "recipients") == 1 ? "" : "s");
+	printf("  accepted %lld, deferred %lld\n", ctl_int(j, "accepted"),
+	    ctl_int(j, "deferred"));
+	ctl_print_rejected(json_object_get(j, "rejected"));
+	if (json_object_get(j, "first_due") != NULL)
+		printf("  first due %s, last due %s\n", ctl_time(ctl_int(j,
+		    "first_due"), t1, sizeof t1), ctl_time(ctl_int(j,
+		    "last_due"), t2, sizeof t2));
+	printf("  expires %s\n", ctl_time(ctl_int(j, "expires"), t1,
+	    sizeof t1));
+	w = json_object_get(j, "weight");
+	if (json_is_object(w))
+		printf("  html %lld bytes, %lld image%s, %lld image bytes\n",
+		    ctl_int(w, "html_bytes"), ctl_int(w, "images"),
+		    ctl_int(w, "images") == 1 ? "" : "s",
+		    ctl_int(w, "image_bytes_total"));
+	json_array_foreach(json_object_get(j, "warnings"), i, v)
+		printf("  warning: %s\n", json_string_value(v));
+	if (json_is_true(json_object_get(j, "resubmission")))
+		printf("  a resubmission: only new recipients were added\n");
+	if (json_is_true(json_object_get(j, "dry_run")))
+		printf("dry run: nothing was queued\n");
+}
+
+/* One campaign's state, for people. */
+static void
+ctl_print_campaign(json_t *j)
+{
+	json_t		*c = json_object_get(j, "counts");
+	char		 t1[32], t2[32], t3[32];
+
+	printf("campaign %s (%s): %s\n", ctl_str(j, "id", "?"), ctl_str(j,
+	    "list", "?"), ctl_str(j, "state", "?"));
+	printf("  recipients %lld, accepted %lld, deferred %lld\n",
+	    ctl_int(c, "recipients"), ctl_int(c, "accepted"),
+	    ctl_int(c, "deferred"));
+	printf("  queued %lld", ctl_int(c, "queued"));
+	if (ctl_int(c, "queued_deferred") > 0)
+		printf(" (%lld deferred)", ctl_int(c, "queued_deferred"));
+	printf(", sent %lld, failed %lld, retries %lld\n", ctl_int(c, "sent"),
+	    ctl_int(c, "failed"), ctl_int(c, "retries"));
+	if (ctl_int(c, "dropped") > 0 || ctl_int(c, "cancelled") > 0)
+		printf("  dropped %lld (unsubscribed or suppressed), "
+		    "cancelled %lld\n", ctl_int(c, "dropped"), ctl_int(c,
+		    "cancelled"));
+	ctl_print_rejected(json_object_get(c, "rejected"));
+	printf("  created %s, send after %s, expires %s\n",
+	    ctl_time(ctl_int(j, "created"), t1, sizeof t1),
+	    ctl_time(ctl_int(j, "send_after"), t2, sizeof t2),
+	    ctl_time(ctl_int(j, "expires"), t3, sizeof t3));
+}
+
+/* Open FILE ("-": stdin) as a request body of known length. */
+static int
+ctl_open_body(const char *path, struct upload *up)
+{
+	struct stat	 st;
 	struct buf	 b;
 	char		 chunk[65536];
 	size_t		 n;
+	FILE		*f;
 
 	if (strcmp(path, "-") == 0)
 		f = stdin;
 	else if ((f = fopen(path, "rb")) == NULL) {
 		fprintf(stderr, "mannersctl: %s: %s\n", path, strerror(errno));
-		exit(EXIT_USAGE);
+		return -1;
+	}
+	/* A regular file is streamed; a pipe is read whole for its size. */
+	if (f != stdin && fstat(fileno(f), &st) == 0 && S_ISREG(st.st_mode)) {
+		up->f = f;
+		up->len = (size_t)st.st_size;
+		return 0;
 	}
 	buf_init(&b);
 	while ((n = fread(chunk, 1, sizeof chunk, f)) > 0)
 		buf_add(&b, chunk, n);
 	if (ferror(f)) {
 		fprintf(stderr, "mannersctl: %s: read error\n", path);
-		exit(EXIT_USAGE);
+		buf_free(&b);
+		if (f != stdin)
+			fclose(f);
+		return -1;
 	}
 	if (f != stdin)
 		fclose(f);
-	return buf_steal(&b, len);
+	up->data = buf_steal(&b, &up->len);
+	return 0;
 }
 
-/* Print the answer: raw JSON, or a readable form. */
-static int
-ctl_print(struct ctl *ctl, long code, struct buf *body)
+/* Read a whole file ("-": stdin); exits on error. */
+static char *
+ctl_slurp(const char *path, size_t *len)
 {
-	json_t		*j;
-	json_error_t	 jerr;
-	char		*s;
+	struct upload	 up;
 
-	if (code < 0)
+	memset(&up, 0, sizeof up);
+	if (ctl_open_body(path, &up) == -1)
+		exit(EXIT_USAGE);
+	if (up.f != NULL) {
+		up.data = xmalloc(up.len + 1);
+		if (fread(up.data, 1, up.len, up.f) != up.len) {
+			fprintf(stderr, "mannersctl: %s: read error\n", path);
+			exit(EXIT_USAGE);
+		}
+		up.data[up.len] = '\0';
+		fclose(up.f);
+	}
+	*len = up.len;
+	return up.data;
+}
+
+/* One line of the drain's progress for --wait. */
+static void
+ctl_wait_line(struct ctl *ctl, json_t *st)
+{
+	json_t		*c = json_object_get(st, "counts");
+	long long	 queued = ctl_int(c, "queued"), done;
+	struct buf	 line;
+
+	done = ctl_int(c, "sent") + ctl_int(c, "failed") + ctl_int(c,
+	    "dropped");
+	buf_init(&line);
+	buf_printf(&line, "%s: sent %lld, failed %lld, queued %lld",
+	    ctl_str(st, "id", "?"), ctl_int(c, "sent"), ctl_int(c, "failed"),
+	    queued);
+	if (ctl_int(c, "queued_deferred") > 0)
+		buf_printf(&line, " (%lld deferred)", ctl_int(c,
+		    "queued_deferred"));
+	if (strcmp(ctl_str(st, "state", ""), "paused") == 0)
+		buf_adds(&line, " (paused)");
+	buf_adds(&line, " ");
+	ctl_bar(&line, done + queued > 0 ? (double)done /
+	    (double)(done + queued) : 1, 20);
+	ctl_draw(ctl, line.data);
+	buf_free(&line);
+}
+
+/* submit --wait: poll the campaign until nothing of it is queued. */
+static int
+ctl_wait(struct ctl *ctl, const char *id)
+{
+	struct reply	 r;
+	struct timespec	 ts = { CTL_POLL_MS / 1000,
+	    (CTL_POLL_MS % 1000) * 1000000L };
+	char		*esc, *path;
+	int		 rv;
+
+	esc = ctl_escape(id);
+	xasprintf(&path, "/v1/campaigns/%s", esc);
+	free(esc);
+	for (;;) {
+		if (ctl_get(ctl, "GET", path, &r) == -1) {
+			ctl_draw(ctl, NULL);
+			rv = EXIT_UNREACHABLE;
+			break;
+		}
+		if (r.code != 200 || r.json == NULL) {
+			ctl_draw(ctl, NULL);
+			rv = ctl_check(ctl, &r);
+			if (rv == EXIT_OK)
+				rv = EXIT_REFUSED;
+			ctl_reply_free(&r);
+			break;
+		}
+		ctl_wait_line(ctl, r.json);
+		if (strcmp(ctl_str(r.json, "state", ""), "cancelled") == 0 ||
+		    ctl_int(json_object_get(r.json, "counts"), "queued") <= 0) {
+			ctl_draw(ctl, NULL);
+			if (ctl->json)
+				ctl_print_raw(&r);
+			else
+				ctl_print_campaign(r.json);
+			if (strcmp(ctl_str(r.json, "state", ""),
+			    "cancelled") == 0) {
+				fprintf(stderr, "mannersctl: campaign %s was "
+				    "cancelled while waiting\n", id);
+				rv = EXIT_REFUSED;
+			} else if (ctl_int(json_object_get(r.json, "counts"),
+			    "failed") > 0) {
+				fprintf(stderr, "mannersctl: campaign %s: "
+				    "%lld message%s failed\n", id,
+				    ctl_int(json_object_get(r.json, "counts"),
+				    "failed"), ctl_int(json_object_get(r.json,
+				    "counts"), "failed") == 1 ? "" : "s");
+				rv = EXIT_FAILED;
+			} else
+				rv = EXIT_OK;
+			ctl_reply_free(&r);
+			break;
+		}
+		ctl_reply_free(&r);
+		nanosleep(&ts, NULL);
+	}
+	free(path);
+	return rv;
+}
+
+/* submit FILE [--dry-run] [--wait] */
+static int
+ctl_submit(struct ctl *ctl, struct args *a)
+{
+	struct upload	 up;
+	struct reply	 r;
+	const char	*name;
+	json_t		*v;
+	size_t		 i;
+	int		 rv;
+
+	if (a->dry_run && a->wait)
+		ctl_usage("submit: --dry-run queues nothing, so there is "
+		    "nothing to --wait for");
+	memset(&up, 0, sizeof up);
+	up.ctl = ctl;
+	if (ctl_open_body(a->pos[0], &up) == -1)
+		return EXIT_USAGE;
+	name = strrchr(a->pos[0], '/') != NULL ? strrchr(a->pos[0], '/') + 1 :
+	    a->pos[0];
+	up.name = strcmp(name, "-") == 0 ? "stdin" : name;
+	up.bar = ctl->tty && up.len >= CTL_BAR_MIN;
+	rv = ctl_request(ctl, "POST", a->dry_run ? "/v1/campaigns?dry_run=1" :
+	    "/v1/campaigns", &up, "application/xml", &r);
+	if (up.f != NULL)
+		fclose(up.f);
+	free(up.data);
+	if (rv == -1)
 		return EXIT_UNREACHABLE;
-	j = json_loadb(body->data != NULL ? body->data : "", body->len, 0,
-	    &jerr);
-	if (ctl->json || j == NULL)
-		fwrite(body->data != NULL ? body->data : "", 1, body->len,
-		    stdout);
-	else {
-		s = json_dumps(j, JSON_INDENT(2) | JSON_PRESERVE_ORDER);
-		if (code >= 400 && json_is_string(json_object_get(j, "error")))
-			fprintf(stderr, "mannersctl: error %ld: %s\n", code,
-			    json_string_value(json_object_get(j, "error")));
-		printf("%s\n", s);
-		free(s);
+	if ((rv = ctl_check(ctl, &r)) != EXIT_OK) {
+		ctl_reply_free(&r);
+		return rv;
 	}
-	json_decref(j);
-	return code >= 200 && code < 300 ? EXIT_OK : EXIT_REFUSED;
+	if (!a->wait) {
+		if (ctl->json)
+			ctl_print_raw(&r);
+		else
+			ctl_print_report(r.json);
+		ctl_reply_free(&r);
+		return EXIT_OK;
+	}
+	/* With --wait, stdout gets one answer: the campaign at the end. */
+	if (!ctl->json)
+		ctl_print_report(r.json);
+	else
+		json_array_foreach(json_object_get(r.json, "warnings"), i, v)
+			fprintf(stderr, "mannersctl: warning: %s\n",
+			    json_string_value(v));
+	fflush(stdout);
+	if (json_string_value(json_object_get(r.json, "campaign")) == NULL) {
+		fprintf(stderr, "mannersctl: the answer names no campaign\n");
+		ctl_reply_free(&r);
+		return EXIT_REFUSED;
+	}
+	rv = ctl_wait(ctl, json_string_value(json_object_get(r.json,
+	    "campaign")));
+	ctl_reply_free(&r);
+	return rv;
 }
 
+/* status: every campaign, one line each. */
 static int
-ctl_submit(struct ctl *ctl, int argc, char **argv)
+ctl_status_all(struct ctl *ctl)
 {
-	struct buf	 out;
-	char		*doc;
-	size_t		 len;
-	int		 dry = 0, i, rv;
-	const char	*file = NULL;
-	long		 code;
+	struct reply	 r, *each;
+	json_t		*ids, *v, *c;
+	char		*esc, *path;
+	size_t		 i, n, wid = 2, wlist = 4;
+	int		 rv;
 
-	for (i = 1; i < argc; i++) {
-		if (strcmp(argv[i], "--dry-run") == 0)
-			dry = 1;
-		else if (file == NULL)
-			file = argv[i];
-		else
-			usage();
+	if (ctl_get(ctl, "GET", "/v1/campaigns", &r) == -1)
+		return EXIT_UNREACHABLE;
+	if ((rv = ctl_check(ctl, &r)) != EXIT_OK || ctl->json) {
+		if (rv == EXIT_OK)
+			ctl_print_raw(&r);
+		ctl_reply_free(&r);
+		return rv;
 	}
-	if (file == NULL)
-		usage();
-	doc = ctl_slurp(file, &len);
-	buf_init(&out);
-	code = ctl_request(ctl, "POST", dry ? "/v1/campaigns?dry_run=1" :
-	    "/v1/campaigns", doc, len, "application/xml", &out);
-	rv = ctl_print(ctl, code, &out);
-	buf_free(&out);
-	free(doc);
+	ids = json_object_get(r.json, "campaigns");
+	if ((n = json_array_size(ids)) == 0) {
+		printf("no campaigns\n");
+		ctl_reply_free(&r);
+		return EXIT_OK;
+	}
+	each = xcalloc(n, sizeof *each);
+	json_array_foreach(ids, i, v) {
+		const char	*id = json_string_value(v);
+
+		if (id == NULL)
+			continue;
+		esc = ctl_escape(id);
+		xasprintf(&path, "/v1/campaigns/%s", esc);
+		free(esc);
+		if (ctl_get(ctl, "GET", path, &each[i]) == -1)
+			rv = EXIT_UNREACHABLE;
+		free(path);
+		if (rv != EXIT_OK)
+			break;
+		if (strlen(id) > wid)
+			wid = strlen(id);
+		if (strlen(ctl_str(each[i].json, "list", "?")) > wlist)
+			wlist = strlen(ctl_str(each[i].json, "list", "?"));
+	}
+	if (rv == EXIT_OK) {
+		printf("%-*s  %-*s  %-9s %8s %8s %8s %8s\n", (int)wid, "ID",
+		    (int)wlist, "LIST", "STATE", "QUEUED", "SENT", "FAILED",
+		    "REJECTED");
+		json_array_foreach(ids, i, v) {
+			long long	 rej = 0;
+			const char	*k;
+			json_t		*x;
+
+			if (each[i].code != 200 || each[i].json == NULL) {
+				printf("%-*s  (gone)\n", (int)wid,
+				    json_string_value(v));
+				continue;
+			}
+			c = json_object_get(each[i].json, "counts");
+			json_object_foreach(json_object_get(c, "rejected"), k,
+			    x)
+				rej += (long long)json_integer_value(x);
+			printf("%-*s  %-*s  %-9s %8lld %8lld %8lld %8lld\n",
+			    (int)wid, json_string_value(v), (int)wlist,
+			    ctl_str(each[i].json, "list", "?"),
+			    ctl_str(each[i].json, "state", "?"),
+			    ctl_int(c, "queued"), ctl_int(c, "sent"),
+			    ctl_int(c, "failed"), rej);
+		}
+	}
+	for (i = 0; i < n; i++)
+		ctl_reply_free(&each[i]);
+	free(each);
+	ctl_reply_free(&r);
+	return rv;
+}
+
+/* status [ID] */
+static int
+ctl_status(struct ctl *ctl, struct args *a)
+{
+	struct reply	 r;
+	char		*esc, *path;
+	int		 rv;
+
+	if (a->npos == 0)
+		return ctl_status_all(ctl);
+	esc = ctl_escape(a->pos[0]);
+	xasprintf(&path, "/v1/campaigns/%s", esc);
+	free(esc);
+	rv = ctl_get(ctl, "GET", path, &r);
+	free(path);
+	if (rv == -1)
+		return EXIT_UNREACHABLE;
+	if ((rv = ctl_check(ctl, &r)) == EXIT_OK) {
+		if (ctl->json)
+			ctl_print_raw(&r);
+		else
+			ctl_print_campaign(r.json);
+	}
+	ctl_reply_free(&r);
+	return rv;
+}
+
+/* cancel ID, pause ID, resume ID */
+static int
+ctl_campaign_op(struct ctl *ctl, const char *op, struct args *a)
+{
+	struct reply	 r;
+	char		*esc, *path;
+	int		 rv;
+
+	esc = ctl_escape(a->pos[0]);
+	if (strcmp(op, "cancel") == 0)
+		xasprintf(&path, "/v1/campaigns/%s", esc);
+	else
+		xasprintf(&path, "/v1/campaigns/%s/%s", esc, op);
+	free(esc);
+	rv = ctl_get(ctl, strcmp(op, "cancel") == 0 ? "DELETE" : "POST",
+	    path, &r);
+	free(path);
+	if (rv == -1)
+		return EXIT_UNREACHABLE;
+	if ((rv = ctl_check(ctl, &r)) == EXIT_OK) {
+		if (ctl->json)
+			ctl_print_raw(&r);
+		else if (strcmp(op, "cancel") == 0)
+			printf("campaign %s cancelled: %lld queued message%s "
+			    "dropped\n", a->pos[0], ctl_int(r.json, "dropped"),
+			    ctl_int(r.json, "dropped") == 1 ? "" : "s");
+		else
+			printf("campaign %s %s\n", a->pos[0],
+			    strcmp(op, "pause") == 0 ? "paused" : "resumed");
+	}
+	ctl_reply_free(&r);
 	return rv;
 }
 
 static int
-ctl_get(struct ctl *ctl, const char *path)
+ctl_cancel(struct ctl *ctl, struct args *a)
 {
-	struct buf	 out;
-	long		 code;
+	return ctl_campaign_op(ctl, "cancel", a);
+}
+
+static int
+ctl_pause(struct ctl *ctl, struct args *a)
+{
+	return ctl_campaign_op(ctl, "pause", a);
+}
+
+static int
+ctl_resume(struct ctl *ctl, struct args *a)
+{
+	return ctl_campaign_op(ctl, "resume", a);
+}
+
+/* An address's record, for people. */
+static void
+ctl_print_recipient(json_t *j)
+{
+	json_t		*v, *p, *s;
+	const char	*k;
+	char		 t[32], w[32];
+	size_t		 i;
+	time_t		 now = time(NULL);
+
+	printf("%s%s\n", ctl_str(j, "address", "?"),
+	    json_is_true(json_object_get(j, "known")) ? "" :
+	    ": never seen");
+	if ((s = json_object_get(j, "suppressed")) != NULL && !json_is_null(s))
+		printf("  suppressed since %s: %s\n", ctl_time(ctl_int(s,
+		    "time"), t, sizeof t), ctl_str(s, "reason", "?"));
+	json_array_foreach(json_object_get(j, "flags"), i, v) {
+		k = ctl_str(v, "list", "?");
+		printf("  unsubscribed from %s since %s (%s)\n",
+		    strcmp(k, "*") == 0 ? "every list" : k, ctl_time(ctl_int(v,
+		    "time"), t, sizeof t), ctl_str(v, "source", "?"));
+	}
+	if ((p = json_object_get(j, "preference")) != NULL && !json_is_null(p))
+		printf("  prefers at most %lld per %s (since %s, %s)\n",
+		    ctl_int(p, "max"), ctl_duration(ctl_int(p, "window"), w,
+		    sizeof w), ctl_time(ctl_int(p, "time"), t, sizeof t),
+		    ctl_str(p, "source", "?"));
+	if (json_array_size(json_object_get(j, "history")) > 0) {
+		printf("  history:\n");
+		json_array_foreach(json_object_get(j, "history"), i, v)
+			printf("    %s  %s  %s  %s\n", ctl_time(ctl_int(v,
+			    "time"), t, sizeof t), ctl_str(v, "campaign", "?"),
+			    ctl_str(v, "list", "?"), ctl_str(v, "state", "?"));
+	}
+	if (json_object_size(json_object_get(j, "next_allowed")) > 0) {
+		printf("  next message allowed:\n");
+		json_object_foreach(json_object_get(j, "next_allowed"), k, v) {
+			if (json_is_null(v))
+				printf("    %s  never\n", k);
+			else if (json_integer_value(v) <= (json_int_t)now)
+				printf("    %s  now\n", k);
+			else
+				printf("    %s  %s\n", k, ctl_time(
+				    json_integer_value(v), t, sizeof t));
+		}
+	}
+}
+
+/* recipient ADDR */
+static int
+ctl_recipient(struct ctl *ctl, struct args *a)
+{
+	struct reply	 r;
+	char		*esc, *path;
 	int		 rv;
 
-	buf_init(&out);
-	code = ctl_request(ctl, "GET", path, NULL, 0, NULL, &out);
-	rv = ctl_print(ctl, code, &out);
-	buf_free(&out);
+	esc = ctl_escape(a->pos[0]);
+	xasprintf(&path, "/v1/recipients/%s", esc);
+	free(esc);
+	rv = ctl_get(ctl, "GET", path, &r);
+	free(path);
+	if (rv == -1)
+		return EXIT_UNREACHABLE;
+	if ((rv = ctl_check(ctl, &r)) == EXIT_OK) {
+		if (ctl->json)
+			ctl_print_raw(&r);
+		else
+			ctl_print_recipient(r.json);
+	}
+	ctl_reply_free(&r);
+	return rv;
+}
+
+/* unsubscribe ADDR [--list L] */
+static int
+ctl_unsubscribe(struct ctl *ctl, struct args *a)
+{
+	struct upload	 up;
+	struct reply	 r;
+	json_t		*o;
+	int		 rv;
+
+	o = json_pack("{s:s}", "address", a->pos[0]);
+	if (a->list != NULL)
+		json_object_set_new(o, "list", json_string(a->list));
+	memset(&up, 0, sizeof up);
+	up.ctl = ctl;
+	up.data = json_dumps(o, JSON_COMPACT);
+	json_decref(o);
+	if (up.data == NULL)
+		ctl_usage("unsubscribe: the address or list is not UTF-8");
+	up.len = strlen(up.data);
+	rv = ctl_request(ctl, "POST", "/v1/unsubscribes", &up,
+	    "application/json", &r);
+	free(up.data);
+	if (rv == -1)
+		return EXIT_UNREACHABLE;
+	if ((rv = ctl_check(ctl, &r)) == EXIT_OK) {
+		const char	*list = ctl_str(r.json, "list", NULL);
+
+		if (ctl->json)
+			ctl_print_raw(&r);
+		else if (!json_is_true(json_object_get(r.json, "changed")))
+			printf("%s was already unsubscribed from %s\n",
+			    a->pos[0], list != NULL ? list : "every list");
+		else
+			printf("%s unsubscribed from %s: %lld queued "
+			    "message%s dropped\n", a->pos[0], list != NULL ?
+			    list : "every list", ctl_int(r.json, "dropped"),
+			    ctl_int(r.json, "dropped") == 1 ? "" : "s");
+	}
+	ctl_reply_free(&r);
+	return rv;
+}
+
+/* resubscribe ADDR [--list L] */
+static int
+ctl_resubscribe(struct ctl *ctl, struct args *a)
+{
+	struct reply	 r;
+	char		*esc, *lesc, *path;
+	int		 rv;
+
+	esc = ctl_escape(a->pos[0]);
+	if (a->list != NULL) {
+		lesc = ctl_escape(a->list);
+		xasprintf(&path, "/v1/unsubscribes/%s?list=%s", esc, lesc);
+		free(lesc);
+	} else
+		xasprintf(&path, "/v1/unsubscribes/%s", esc);
+	free(esc);
+	rv = ctl_get(ctl, "DELETE", path, &r);
+	free(path);
+	if (rv == -1)
+		return EXIT_UNREACHABLE;
+	if ((rv = ctl_check(ctl, &r)) == EXIT_OK) {
+		if (ctl->json)
+			ctl_print_raw(&r);
+		else if (a->list != NULL)
+			printf("%s resubscribed to %s\n", a->pos[0], a->list);
+		else
+			printf("%s resubscribed: every unsubscribe removed\n",
+			    a->pos[0]);
+	}
+	ctl_reply_free(&r);
+	return rv;
+}
+
+/* A Prometheus sample value as JSON: an integer, a number or a string. */
+static json_t *
+ctl_metric_value(const char *s)
+{
+	char		*end;
+	long long	 ll;
+	double		 d;
+
+	if (strcmp(s, "NaN") == 0 || strcmp(s, "+Inf") == 0 ||
+	    strcmp(s, "-Inf") == 0 || strcmp(s, "Inf") == 0)
+		return json_string(s);	/* JSON has no such numbers */
+	errno = 0;
+	if (strpbrk(s, ".eE") == NULL) {
+		ll = strtoll(s, &end, 10);
+		if (errno == 0 && end != s && *end == '\0')
+			return json_integer(ll);
+	}
+	errno = 0;
+	d = strtod(s, &end);
+	if (end == s || *end != '\0' || !isfinite(d))
+		return NULL;
+	return json_real(d);
+}
+
+/*
+ * The text exposition format as one JSON object: each sample line
+ * `name{labels} value [timestamp]` becomes "name{labels}": value.
+ */
+static json_t *
+ctl_metrics_json(const char *text, size_t len)
+{
+	json_t		*o = json_object(), *v;
+	char		*copy, *line, *next, *p, *key, *val;
+	unsigned	 lineno = 0;
+	int		 quoted;
+
+	copy = xstrndup(text, len);
+	for (line = copy; line != NULL; line = next) {
+		lineno++;
+		if ((next = strchr(line, '\n')) != NULL)
+			*next++ = '\0';
+		line[strcspn(line, "\r")] = '\0';
+		while (*line == ' ' || *line == '\t')
+			line++;
+		if (*line == '\0' || *line == '#')
+			continue;
+		key = line;
+		p = line + strcspn(line, "{ \t");
+		if (*p == '{') {
+			/* Label values may hold braces, spaces and \". */
+			for (quoted = 0, p++; *p != '\0'; p++) {
+				if (quoted && *p == '\\' && p[1] != '\0')
+					p++;
+				else if (*p == '"')
+					quoted = !quoted;
+				else if (!quoted && *p == '}')
+					break;
+			}
+			if (*p != '}')
+				goto bad;
+			p++;
+		}
+		if (*p != ' ' && *p != '\t')
+			goto bad;
+		*p++ = '\0';
+		while (*p == ' ' || *p == '\t')
+			p++;
+		val = p;
+		p += strcspn(p, " \t");
+		*p = '\0';		/* a timestamp may follow */
+		if (*key == '\0' || (v = ctl_metric_value(val)) == NULL)
+			goto bad;
+		json_object_set_new(o, key, v);
+		continue;
+bad:
+		fprintf(stderr, "mannersctl: /metrics line %u not understood; "
+		    "skipped\n", lineno);
+	}
+	free(copy);
+	return o;
+}
+
+/* stats: GET /metrics, as it is or as JSON. */
+static int
+ctl_stats(struct ctl *ctl, struct args *a)
+{
+	struct reply	 r;
+	json_t		*o;
+	char		*s;
+	int		 rv;
+
+	(void)a;
+	if (ctl_get(ctl, "GET", "/metrics", &r) == -1)
+		return EXIT_UNREACHABLE;
+	if ((rv = ctl_check(ctl, &r)) == EXIT_OK) {
+		if (ctl->json) {
+			o = ctl_metrics_json(r.body.data != NULL ?
+			    r.body.data : "", r.body.len);
+			s = json_dumps(o, JSON_INDENT(2) |
+			    JSON_PRESERVE_ORDER);
+			printf("%s\n", s != NULL ? s : "{}");
+			free(s);
+			json_decref(o);
+		} else if (r.body.len > 0)
+			fwrite(r.body.data, 1, r.body.len, stdout);
+	}
+	ctl_reply_free(&r);
+	return rv;
+}
+
+/* health */
+static int
+ctl_health(struct ctl *ctl, struct args *a)
+{
+	struct reply	 r;
+	json_t		*d;
+	int		 rv;
+
+	(void)a;
+	if (ctl_get(ctl, "GET", "/v1/health", &r) == -1)
+		return EXIT_UNREACHABLE;
+	if ((rv = ctl_check(ctl, &r)) == EXIT_OK) {
+		if (ctl->json)
+			ctl_print_raw(&r);
+		else {
+			d = json_object_get(r.json, "drain");
+			printf("mannersd on %s: %s\n", ctl->socket,
+			    ctl_str(r.json, "status", "?"));
+			if (json_is_object(d))
+				printf("  in flight %lld, sent %lld, failed "
+				    "%lld, bounced %lld, retried %lld, "
+				    "throttled %lld\n", ctl_int(d,
+				    "in_flight"), ctl_int(d, "sent"),
+				    ctl_int(d, "failed"), ctl_int(d,
+				    "bounced"), ctl_int(d, "retried"),
+				    ctl_int(d, "throttled"));
+		}
+	}
+	ctl_reply_free(&r);
 	return rv;
 }
 
@@ -206,18 +1304,20 @@ ctl_measure(const char *url)
 	int		 ranged;
 
 	for (ranged = 0; ranged < 2; ranged++) {
-		struct buf	 hdr;
+		struct buf	 hdr, body;
 		const char	*cr;
 
 		if ((c = curl_easy_init()) == NULL)
 			return -1;
 		buf_init(&hdr);
+		buf_init(&body);
 		curl_easy_setopt(c, CURLOPT_URL, url);
 		curl_easy_setopt(c, CURLOPT_PROTOCOLS_STR, "http,https");
 		curl_easy_setopt(c, CURLOPT_REDIR_PROTOCOLS_STR, "http,https");
 		curl_easy_setopt(c, CURLOPT_FOLLOWLOCATION, 1L);
 		curl_easy_setopt(c, CURLOPT_MAXREDIRS, 3L);
 		curl_easy_setopt(c, CURLOPT_TIMEOUT, 5L);
+		curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L);
 		curl_easy_setopt(c, CURLOPT_HEADERFUNCTION, ctl_collect);
 		curl_easy_setopt(c, CURLOPT_HEADERDATA, &hdr);
 		if (ranged)
@@ -225,14 +1325,9 @@ ctl_measure(const char *url)
 		else
 			curl_easy_setopt(c, CURLOPT_NOBODY, 1L);
 		curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, ctl_collect);
-		{
-			struct buf	 body;
-
-			buf_init(&body);
-			curl_easy_setopt(c, CURLOPT_WRITEDATA, &body);
-			curl_easy_perform(c);
-			buf_free(&body);
-		}
+		curl_easy_setopt(c, CURLOPT_WRITEDATA, &body);
+		curl_easy_perform(c);
+		buf_free(&body);
 		curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &code);
 		curl_easy_getinfo(c, CURLINFO_CONTENT_LENGTH_DOWNLOAD_T, &len);
 		curl_easy_cleanup(c);
@@ -249,38 +1344,27 @@ ctl_measure(const char *url)
 	return -1;
 }
 
-/* weigh FILE.html: the weight report, without a daemon. */
+/* weigh FILE.html [--no-remote]: the weight report, without a daemon. */
 static int
-ctl_weigh(struct ctl *ctl, int argc, char **argv)
+ctl_weigh(struct ctl *ctl, struct args *a)
 {
 	struct weigh_limits	 lim;
 	struct weigh		*w;
 	struct buf		 out;
 	char			*html, *cause = NULL, *s;
 	size_t			 len, i;
-	int			 broken, measure = 1;
-	const char		*file = NULL;
+	int			 broken;
 	json_t			*j;
 
-	for (i = 1; i < (size_t)argc; i++) {
-		if (strcmp(argv[i], "--no-remote") == 0)
-			measure = 0;
-		else if (file == NULL)
-			file = argv[i];
-		else
-			usage();
-	}
-	if (file == NULL)
-		usage();
-	html = ctl_slurp(file, &len);
+	html = ctl_slurp(a->pos[0], &len);
 	weigh_limits_default(&lim);
 	if (weigh_html(html, len, &lim, &w, &cause) == -1) {
-		fprintf(stderr, "mannersctl: %s: %s\n", file, cause);
+		fprintf(stderr, "mannersctl: %s: %s\n", a->pos[0], cause);
 		free(cause);
 		free(html);
 		return EXIT_REFUSED;
 	}
-	for (i = 0; measure && i < weigh_remote_count(w); i++) {
+	for (i = 0; !a->no_remote && i < weigh_remote_count(w); i++) {
 		long long	 n;
 
 		if (!weigh_remote_fetchable(w, i))
@@ -307,67 +1391,148 @@ ctl_weigh(struct ctl *ctl, int argc, char **argv)
 	return broken > 0 ? EXIT_REFUSED : EXIT_OK;
 }
 
+/* Options a command accepts. */
+#define OPT_DRY_RUN	0x01
+#define OPT_WAIT	0x02
+#define OPT_LIST	0x04
+#define OPT_NO_REMOTE	0x08
+
+static const struct cmd {
+	const char	*name;
+	int		(*fn)(struct ctl *, struct args *);
+	int		 minpos, maxpos;
+	unsigned	 opts;
+	const char	*synopsis;
+} ctl_cmds[] = {
+	{ "submit", ctl_submit, 1, 1, OPT_DRY_RUN | OPT_WAIT,
+	    "submit FILE [--dry-run] [--wait]" },
+	{ "status", ctl_status, 0, 1, 0, "status [ID]" },
+	{ "cancel", ctl_cancel, 1, 1, 0, "cancel ID" },
+	{ "pause", ctl_pause, 1, 1, 0, "pause ID" },
+	{ "resume", ctl_resume, 1, 1, 0, "resume ID" },
+	{ "recipient", ctl_recipient, 1, 1, 0, "recipient ADDR" },
+	{ "unsubscribe", ctl_unsubscribe, 1, 1, OPT_LIST,
+	    "unsubscribe ADDR [--list LIST]" },
+	{ "resubscribe", ctl_resubscribe, 1, 1, OPT_LIST,
+	    "resubscribe ADDR [--list LIST]" },
+	{ "weigh", ctl_weigh, 1, 1, OPT_NO_REMOTE,
+	    "weigh FILE.html [--no-remote]" },
+	{ "stats", ctl_stats, 0, 0, 0, "stats" },
+	{ "health", ctl_health, 0, 0, 0, "health" },
+};
+
+/* Take a command's own options and its operands from what is left. */
+static void
+ctl_args(const struct cmd *cmd, int argc, char **argv, struct args *a)
+{
+	int	 i, opts = 1;
+
+	memset(a, 0, sizeof *a);
+	for (i = 0; i < argc; i++) {
+		const char	*s = argv[i];
+
+		if (opts && strcmp(s, "--") == 0) {
+			opts = 0;
+			continue;
+		}
+		if (!opts || s[0] != '-' || strcmp(s, "-") == 0) {
+			if (a->npos == cmd->maxpos)
+				ctl_usage("%s: too many arguments (usage: "
+				    "mannersctl %s)", cmd->name,
+				    cmd->synopsis);
+			a->pos[a->npos++] = s;
+		} else if ((cmd->opts & OPT_DRY_RUN) &&
+		    strcmp(s, "--dry-run") == 0)
+			a->dry_run = 1;
+		else if ((cmd->opts & OPT_WAIT) && strcmp(s, "--wait") == 0)
+			a->wait = 1;
+		else if ((cmd->opts & OPT_NO_REMOTE) &&
+		    strcmp(s, "--no-remote") == 0)
+			a->no_remote = 1;
+		else if ((cmd->opts & OPT_LIST) && strcmp(s, "--list") == 0) {
+			if (i + 1 == argc)
+				ctl_usage("%s: --list needs a list name",
+				    cmd->name);
+			a->list = argv[++i];
+		} else if ((cmd->opts & OPT_LIST) &&
+		    strncmp(s, "--list=", 7) == 0)
+			a->list = s + 7;
+		else
+			ctl_usage("%s: unknown option %s (usage: mannersctl "
+			    "%s)", cmd->name, s, cmd->synopsis);
+	}
+	if (a->npos < cmd->minpos)
+		ctl_usage("%s: missing argument (usage: mannersctl %s)",
+		    cmd->name, cmd->synopsis);
+	if (a->list != NULL && *a->list == '\0')
+		ctl_usage("%s: --list needs a list name", cmd->name);
+}
+
 int
 main(int argc, char **argv)
 {
-	static const struct option longopts[] = {
-		{ "socket", required_argument, NULL, 's' },
-		{ "json", no_argument, NULL, 'j' },
-		{ "help", no_argument, NULL, 'h' },
-		{ NULL, 0, NULL, 0 }
-	};
 	struct ctl	 ctl;
-	char		 path[512], *esc;
-	int		 ch, rv;
+	struct args	 a;
+	const struct cmd *cmd = NULL;
+	char		**rest;
+	int		 i, n = 0, rv, ended = 0;
+	size_t		 k;
 
 	memset(&ctl, 0, sizeof ctl);
 	ctl.socket = getenv("MANNERS_SOCKET");
 	if (ctl.socket == NULL || *ctl.socket == '\0')
-		ctl.socket = CTL_DEFAULT_SOCKET;
-	while ((ch = getopt_long(argc, argv, "+s:jh", longopts, NULL)) != -1) {
-		switch (ch) {
-		case 's':
-			ctl.socket = optarg;
-			break;
-		case 'j':
-			ctl.json = 1;
-			break;
-		default:
-			usage();
+		ctl.socket = access(CTL_DEV_SOCKET, F_OK) == 0 ?
+		    CTL_DEV_SOCKET : CTL_SYSTEM_SOCKET;
+	ctl.tty = isatty(STDERR_FILENO);
+
+	/* The global options may come anywhere before "--". */
+	rest = xcalloc((size_t)argc + 1, sizeof *rest);
+	for (i = 1; i < argc; i++) {
+		const char	*s = argv[i];
+
+		if (ended || s[0] != '-' || strcmp(s, "-") == 0) {
+			rest[n++] = argv[i];
+			continue;
 		}
-	}
-	argc -= optind;
-	argv += optind;
-	if (argc < 1)
-		usage();
-	/* Options may also follow the command. */
-	for (ch = 1; ch < argc; ch++) {
-		if (strcmp(argv[ch], "--json") == 0) {
+		if (strcmp(s, "--") == 0) {
+			ended = 1;
+			rest[n++] = argv[i];	/* the command sees it too */
+		} else if (strcmp(s, "--json") == 0 || strcmp(s, "-j") == 0)
 			ctl.json = 1;
-			memmove(&argv[ch], &argv[ch + 1],
-			    (size_t)(argc - ch) * sizeof *argv);
-			argc--;
-			ch--;
-		}
+		else if (strcmp(s, "--help") == 0 || strcmp(s, "-h") == 0)
+			ctl_help();
+		else if (strcmp(s, "--socket") == 0 || strcmp(s, "-s") == 0) {
+			if (i + 1 == argc || *argv[i + 1] == '\0')
+				ctl_usage("%s needs a path", s);
+			ctl.socket = argv[++i];
+		} else if (strncmp(s, "--socket=", 9) == 0) {
+			if (s[9] == '\0')
+				ctl_usage("--socket needs a path");
+			ctl.socket = s + 9;
+		} else if (n == 0)
+			ctl_usage("unknown option %s", s);
+		else
+			rest[n++] = argv[i];	/* the command's option */
 	}
+	if (n == 0 || strcmp(rest[0], "--") == 0)
+		ctl_usage("no command given");
+	if (strcmp(rest[0], "help") == 0)
+		ctl_help();
+	for (k = 0; k < nitems(ctl_cmds); k++)
+		if (strcmp(rest[0], ctl_cmds[k].name) == 0)
+			cmd = &ctl_cmds[k];
+	if (cmd == NULL)
+		ctl_usage("unknown command \"%s\"", rest[0]);
+	ctl_args(cmd, n - 1, rest + 1, &a);
+
 	curl_global_init(CURL_GLOBAL_DEFAULT);
-	if (strcmp(argv[0], "submit") == 0)
-		rv = ctl_submit(&ctl, argc, argv);
-	else if (strcmp(argv[0], "status") == 0 && argc <= 2) {
-		if (argc == 1)
-			rv = ctl_get(&ctl, "/v1/campaigns");
-		else {
-			esc = curl_easy_escape(NULL, argv[1], 0);
-			snprintf(path, sizeof path, "/v1/campaigns/%s", esc);
-			curl_free(esc);
-			rv = ctl_get(&ctl, path);
-		}
-	} else if (strcmp(argv[0], "weigh") == 0)
-		rv = ctl_weigh(&ctl, argc, argv);
-	else if (strcmp(argv[0], "health") == 0 && argc == 1)
-		rv = ctl_get(&ctl, "/v1/health");
-	else
-		usage();
+	rv = cmd->fn(&ctl, &a);
 	curl_global_cleanup();
+	free(rest);
+	if (fflush(stdout) == EOF || ferror(stdout)) {
+		fprintf(stderr, "mannersctl: stdout: %s\n", strerror(errno));
+		if (rv == EXIT_OK)
+			rv = EXIT_REFUSED;
+	}
 	return rv;
 }

@@ -68,6 +68,18 @@ admit_times(const struct store_rcpt *r, int64_t **buf, size_t *cap)
 	return *buf;
 }
 
+/* Has this campaign an entry in the recipient's history? */
+static int
+admit_in_hist(const struct store_rcpt *r, const char *campaign)
+{
+	size_t	 i;
+
+	for (i = 0; i < r->nhist; i++)
+		if (strcmp(r->hist[i].campaign, campaign) == 0)
+			return 1;
+	return 0;
+}
+
 /* Is the recipient unsubscribed from list `lid` or from everything? */
 static void
 admit_unsub(const struct store_rcpt *r, uint32_t lid, int *list, int *all)
@@ -103,6 +115,7 @@ admit_campaign(struct store *s, const struct conf *conf, struct campaign *c,
 	int64_t			*times = NULL;
 	size_t			 ntimes_cap = 0;
 	uint32_t		 lid;
+	size_t			 namelen;
 	int			 err, exists = 0;
 
 	memset(rep, 0, sizeof *rep);
@@ -138,6 +151,14 @@ admit_campaign(struct store *s, const struct conf *conf, struct campaign *c,
 		body = record_body_new(c, digest);
 	}
 
+	memset(&job, 0, sizeof job);
+	job.queued = now;
+	job.lid = lid;
+	snprintf(job.campaign, sizeof job.campaign, "%s", c->id);
+	memset(&h, 0, sizeof h);
+	h.lid = lid;
+	h.state = STORE_HIST_RESERVED;
+	snprintf(h.campaign, sizeof h.campaign, "%s", c->id);
 	it = campaign_rcpt_open(doc, len);
 	while (campaign_rcpt_next(it, &rc) == 1) {
 		rep->recipients++;
@@ -154,9 +175,17 @@ admit_campaign(struct store *s, const struct conf *conf, struct campaign *c,
 		addr_normalize(rc.addr, naddr, sizeof naddr);
 		if ((err = store_rcpt_get(t, naddr, &r, cause)) < 0)
 			goto fail;
-		if ((err = store_cr_get(t, c->id, naddr, &cr, cause)) < 0)
-			goto fail;
-		in.duplicate = err == 0;
+		/*
+		 * A new campaign's only earlier entries for this address are
+		 * from this document, and those are in the history already.
+		 */
+		if (exists) {
+			if ((err = store_cr_get(t, c->id, naddr, &cr,
+			    cause)) < 0)
+				goto fail;
+			in.duplicate = err == 0;
+		} else
+			in.duplicate = admit_in_hist(&r, c->id);
 		admit_unsub(&r, lid, &in.unsub_list, &in.unsub_all);
 		in.suppressed = r.suppressed != 0;
 		if (r.pref_count != 0) {
@@ -180,21 +209,17 @@ decide:
 		if (d.due > rep->last_due)
 			rep->last_due = d.due;
 
-		memset(&job, 0, sizeof job);
+		/* The campaign's fields are set once, before the loop. */
 		job.due = d.due;
-		job.queued = now;
 		job.flags = d.verdict == POLICY_DEFER ? STORE_JOB_DEFERRED : 0;
-		job.lid = lid;
-		snprintf(job.campaign, sizeof job.campaign, "%s", c->id);
-		snprintf(job.addr, sizeof job.addr, "%.*s", (int)rc.addrlen,
-		    rc.addr);
-		snprintf(job.name, sizeof job.name, "%s", rc.name != NULL ?
-		    rc.name : "");
-		memset(&h, 0, sizeof h);
+		memcpy(job.addr, rc.addr, rc.addrlen);	/* checked: <= 254 */
+		job.addr[rc.addrlen] = '\0';
+		namelen = rc.name != NULL ? strlen(rc.name) : 0;
+		if (namelen >= sizeof job.name)
+			namelen = sizeof job.name - 1;
+		memcpy(job.name, rc.name != NULL ? rc.name : "", namelen);
+		job.name[namelen] = '\0';
 		h.time = d.due;
-		h.lid = lid;
-		h.state = STORE_HIST_RESERVED;
-		snprintf(h.campaign, sizeof h.campaign, "%s", c->id);
 		store_rcpt_add_hist(&r, &h);
 		store_rcpt_prune(&r, now - ADMIT_HISTORY_KEEP);
 		/* The record gets its id here, and the job carries it. */

@@ -1,0 +1,179 @@
+/*
+ * drain_raw.c: the raw ceiling for the drain benchmark.
+ *
+ * Sends one pre-rendered message N times to an SMTP server through
+ * libcurl's multi interface with C concurrent easy handles, each reused
+ * for every message it sends (so its connection is reused too), as fast
+ * as possible.  Recipient i is u{i}@d{i % D}.example.org.  Prints the
+ * rate; exits 1 if any transfer failed.
+ *
+ * usage: drain_raw URL MESSAGE-FILE N [CONCURRENCY [DOMAINS]]
+ *
+ * build: cc -O2 -o build/bench/drain_raw bench/drain_raw.c \
+ *            $(pkg-config --cflags --libs libcurl)
+ */
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include <curl/curl.h>
+
+struct slot {
+	CURL			*easy;
+	struct curl_slist	*rcpt;
+	size_t			 off;
+	long			 index;
+	char			 addr[128];
+};
+
+static const char	*msg;
+static size_t		 msglen;
+
+static double
+now_s(void)
+{
+	struct timespec	 ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+static size_t
+rd(char *ptr, size_t size, size_t nmemb, void *arg)
+{
+	struct slot	*s = arg;
+	size_t		 n = size * nmemb, left = msglen - s->off;
+
+	if (n > left)
+		n = left;
+	memcpy(ptr, msg + s->off, n);
+	s->off += n;
+	return n;
+}
+
+static void
+arm(CURLM *m, struct slot *s, long i, long ndom)
+{
+	s->index = i;
+	s->off = 0;
+	snprintf(s->addr, sizeof s->addr, "<u%ld@d%ld.example.org>", i,
+	    i % ndom);
+	curl_slist_free_all(s->rcpt);
+	s->rcpt = curl_slist_append(NULL, s->addr);
+	curl_easy_setopt(s->easy, CURLOPT_MAIL_RCPT, s->rcpt);
+	curl_multi_add_handle(m, s->easy);
+}
+
+int
+main(int argc, char **argv)
+{
+	CURLM		*m;
+	CURLMsg		*cm;
+	struct slot	*slots;
+	FILE		*f;
+	char		*buf;
+	long		 n, conc = 4, ndom = 100, next = 0, done = 0, bad = 0;
+	long		 size, i;
+	int		 running, left;
+	double		 t0, t1;
+
+	if (argc < 4) {
+		fprintf(stderr, "usage: %s URL MESSAGE-FILE N [CONCURRENCY "
+		    "[DOMAINS]]\n", argv[0]);
+		return 2;
+	}
+	n = atol(argv[3]);
+	if (argc > 4)
+		conc = atol(argv[4]);
+	if (argc > 5)
+		ndom = atol(argv[5]);
+	if (n <= 0 || conc <= 0 || ndom <= 0) {
+		fprintf(stderr, "%s: bad numbers\n", argv[0]);
+		return 2;
+	}
+	if ((f = fopen(argv[2], "rb")) == NULL) {
+		perror(argv[2]);
+		return 2;
+	}
+	fseek(f, 0, SEEK_END);
+	size = ftell(f);
+	rewind(f);
+	buf = malloc((size_t)size + 1);
+	if (buf == NULL || fread(buf, 1, (size_t)size, f) != (size_t)size) {
+		perror(argv[2]);
+		return 2;
+	}
+	fclose(f);
+	msg = buf;
+	msglen = (size_t)size;
+
+	signal(SIGPIPE, SIG_IGN);
+	curl_global_init(CURL_GLOBAL_DEFAULT);
+	m = curl_multi_init();
+	curl_multi_setopt(m, CURLMOPT_MAX_TOTAL_CONNECTIONS, conc);
+	curl_multi_setopt(m, CURLMOPT_MAXCONNECTS, conc);
+	slots = calloc((size_t)conc, sizeof *slots);
+	for (i = 0; i < conc; i++) {
+		struct slot	*s = &slots[i];
+
+		s->easy = curl_easy_init();
+		curl_easy_setopt(s->easy, CURLOPT_URL, argv[1]);
+		curl_easy_setopt(s->easy, CURLOPT_MAIL_FROM,
+		    "<news@bench.example.com>");
+		curl_easy_setopt(s->easy, CURLOPT_UPLOAD, 1L);
+		curl_easy_setopt(s->easy, CURLOPT_READFUNCTION, rd);
+		curl_easy_setopt(s->easy, CURLOPT_READDATA, s);
+		curl_easy_setopt(s->easy, CURLOPT_INFILESIZE_LARGE,
+		    (curl_off_t)msglen);
+		curl_easy_setopt(s->easy, CURLOPT_PRIVATE, s);
+		curl_easy_setopt(s->easy, CURLOPT_NOSIGNAL, 1L);
+		curl_easy_setopt(s->easy, CURLOPT_TIMEOUT, 30L);
+	}
+
+	t0 = now_s();
+	for (i = 0; i < conc && next < n; i++)
+		arm(m, &slots[i], next++, ndom);
+	while (done < n) {
+		curl_multi_perform(m, &running);
+		while ((cm = curl_multi_info_read(m, &left)) != NULL) {
+			struct slot	*s;
+			long		 code = 0;
+
+			if (cm->msg != CURLMSG_DONE)
+				continue;
+			curl_easy_getinfo(cm->easy_handle, CURLINFO_PRIVATE,
+			    (char **)&s);
+			curl_easy_getinfo(cm->easy_handle,
+			    CURLINFO_RESPONSE_CODE, &code);
+			if (cm->data.result != CURLE_OK || code / 100 != 2) {
+				if (bad++ < 5)
+					fprintf(stderr, "drain_raw: message %ld: "
+					    "%s (code %ld)\n", s->index,
+					    curl_easy_strerror(cm->data.result),
+					    code);
+			}
+			curl_multi_remove_handle(m, cm->easy_handle);
+			done++;
+			if (next < n)
+				arm(m, s, next++, ndom);
+		}
+		if (done < n)
+			curl_multi_poll(m, NULL, 0, 1000, NULL);
+	}
+	t1 = now_s();
+
+	printf("drain_raw: %ld messages of %zu bytes, concurrency %ld, in "
+	    "%.3f s: %.0f msg/s (%ld failed)\n", n, msglen, conc, t1 - t0,
+	    (double)n / (t1 - t0), bad);
+	for (i = 0; i < conc; i++) {
+		curl_easy_cleanup(slots[i].easy);
+		curl_slist_free_all(slots[i].rcpt);
+	}
+	curl_multi_cleanup(m);
+	curl_global_cleanup();
+	free(slots);
+	free(buf);
+	return bad != 0;
+}

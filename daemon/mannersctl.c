@@ -40,8 +40,8 @@
 
 /* An upload this large draws a progress bar (on a terminal). */
 #define CTL_BAR_MIN		(1024 * 1024)
-/* Above this, ask before sending (Expect: 100-continue). */
-#define CTL_EXPECT_MIN		(1024 * 1024)
+/* How long a submission waits for "100 Continue" before sending. */
+#define CTL_EXPECT_TIMEOUT_MS	5000L
 /* --wait polls the campaign this often. */
 #define CTL_POLL_MS		1000
 /* Time limits: connecting, and a request other than a submission. */
@@ -81,6 +81,7 @@ struct upload {
 	size_t		 off;
 	const char	*name;		/* for the progress bar */
 	int		 bar;
+	int		 expect;	/* Expect: 100-continue */
 	int		 answered;	/* the whole body is sent */
 	long long	 last_ms;
 };
@@ -384,11 +385,16 @@ ctl_request(struct ctl *ctl, const char *method, const char *path,
 		curl_easy_setopt(c, CURLOPT_POSTFIELDSIZE_LARGE,
 		    (curl_off_t)up->len);
 		/*
-		 * A large body waits for the daemon's go-ahead, so a body over
-		 * max_request is refused before it is sent.
+		 * A campaign waits for the daemon's go-ahead: a body over
+		 * max_request is refused before it is sent, and the refusal
+		 * is read instead of a broken pipe.
 		 */
-		h = curl_slist_append(h, up->len >= CTL_EXPECT_MIN ?
-		    "Expect: 100-continue" : "Expect:");
+		if (up->expect) {
+			h = curl_slist_append(h, "Expect: 100-continue");
+			curl_easy_setopt(c, CURLOPT_EXPECT_100_TIMEOUT_MS,
+			    CTL_EXPECT_TIMEOUT_MS);
+		} else
+			h = curl_slist_append(h, "Expect:");
 		if (up->bar) {
 			curl_easy_setopt(c, CURLOPT_XFERINFOFUNCTION,
 			    ctl_xferinfo);
@@ -811,6 +817,7 @@ ctl_submit(struct ctl *ctl, struct args *a)
 	    a->pos[0];
 	up.name = strcmp(name, "-") == 0 ? "stdin" : name;
 	up.bar = ctl->tty && up.len >= CTL_BAR_MIN;
+	up.expect = 1;
 	rv = ctl_request(ctl, "POST", a->dry_run ? "/v1/campaigns?dry_run=1" :
 	    "/v1/campaigns", &up, "application/xml", &r);
 	if (up.f != NULL)

@@ -141,8 +141,87 @@ install: all
 	sed 's,@SBINDIR@,$(SBINDIR),g' systemd/mannersd.service > \
 	    $(DESTDIR)$(UNITDIR)/mannersd.service
 	chmod 0644 $(DESTDIR)$(UNITDIR)/mannersd.service
+	install -d $(DESTDIR)$(MANDIR)/man1 $(DESTDIR)$(MANDIR)/man5 \
+	    $(DESTDIR)$(MANDIR)/man8
+	install -m 0644 man/mannersctl.1 $(DESTDIR)$(MANDIR)/man1/mannersctl.1
+	install -m 0644 man/manners.conf.5 \
+	    $(DESTDIR)$(MANDIR)/man5/manners.conf.5
+	install -m 0644 man/mannersd.8 $(DESTDIR)$(MANDIR)/man8/mannersd.8
 
 clean:
 	rm -rf build mannersd mannersctl
 
 -include $(LIB_OBJS:.o=.d) $(MANNERSD_OBJS:.o=.d) $(MANNERSCTL_OBJS:.o=.d)
+
+# Fuzzing: one libFuzzer target per parser (tests/fuzz/fuzz_*.c), built
+# with clang, ASan and UBSan from the library's sources into build/fuzz.
+# `make fuzz` runs each target for FUZZ_SECONDS on its seeds and crash
+# reproducers (`make -j2 fuzz FUZZ_SECONDS=600` for the long run, two at
+# a time).  New inputs land in build/fuzz/corpus/TARGET and crashes in
+# build/fuzz/crash/TARGET; a crash, once fixed, goes to
+# tests/fuzz/regress/TARGET/, which `make check` replays without clang.
+FUZZ_PKGS	 = clang libclang-rt-14-dev llvm-14
+FUZZ_CC		 = clang
+FUZZ_SECONDS	?= 30
+FUZZ_BUILD	 = build/fuzz
+FUZZ_TARGETS	 = addr campaign conf form http token weigh
+FUZZ_SAN	 = -fsanitize=address,undefined -fno-sanitize-recover=undefined
+FUZZ_CFLAGS	 = -std=gnu11 -O1 -g -fno-omit-frame-pointer $(WARN) \
+		   -Wno-format-nonliteral \
+		   -D_GNU_SOURCE -MMD -MP -Ilib \
+		   $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
+FUZZ_LIB_OBJS	 = $(LIB_SRCS:%.c=$(FUZZ_BUILD)/%.o)
+FUZZ_BINS	 = $(FUZZ_TARGETS:%=$(FUZZ_BUILD)/fuzz_%)
+# Longest input per target: above each parser's own limit, where it has one.
+FUZZ_MAXLEN_addr	= 512
+FUZZ_MAXLEN_campaign	= 16384
+FUZZ_MAXLEN_conf	= 8192
+FUZZ_MAXLEN_form	= 17408
+FUZZ_MAXLEN_http	= 12288
+FUZZ_MAXLEN_token	= 1024
+FUZZ_MAXLEN_weigh	= 65536
+
+.PHONY: fuzz fuzz-deps fuzz-build $(FUZZ_TARGETS:%=fuzz-run-%)
+
+fuzz: fuzz-deps
+	@$(MAKE) --no-print-directory $(FUZZ_TARGETS:%=fuzz-run-%)
+
+fuzz-deps:
+	@missing=""; for p in $(FUZZ_PKGS); do \
+		dpkg-query -W -f='$${Status}' $$p 2>/dev/null | \
+		    grep -q "install ok installed" || missing="$$missing $$p"; \
+	done; \
+	if [ -n "$$missing" ]; then \
+		echo "installing:$$missing"; \
+		sudo=""; [ "$$(id -u)" -ne 0 ] && sudo=sudo; \
+		$$sudo env DEBIAN_FRONTEND=noninteractive apt-get update -qq && \
+		$$sudo env DEBIAN_FRONTEND=noninteractive apt-get install -y \
+		    -qq --no-install-recommends $$missing; \
+	fi
+
+fuzz-build: $(FUZZ_BINS)
+
+$(FUZZ_BUILD)/lib/%.o: lib/%.c
+	@mkdir -p $(@D)
+	$(FUZZ_CC) $(FUZZ_CFLAGS) $(FUZZ_SAN) -fsanitize=fuzzer-no-link \
+	    -c -o $@ $<
+
+$(FUZZ_BUILD)/fuzz_%: tests/fuzz/fuzz_%.c $(FUZZ_LIB_OBJS)
+	@mkdir -p $(@D)
+	$(FUZZ_CC) $(FUZZ_CFLAGS) $(FUZZ_SAN) -fsanitize=fuzzer -o $@ $< \
+	    $(FUZZ_LIB_OBJS) $(LDLIBS)
+
+fuzz-run-%: $(FUZZ_BUILD)/fuzz_%
+	@mkdir -p $(FUZZ_BUILD)/corpus/$* $(FUZZ_BUILD)/crash/$*
+	@echo "== fuzz_$*: $(FUZZ_SECONDS) s"
+	@regress=; [ -d tests/fuzz/regress/$* ] && regress=tests/fuzz/regress/$*; \
+	dict=; [ -f tests/fuzz/dict/$*.dict ] && dict=-dict=tests/fuzz/dict/$*.dict; \
+	$< -max_total_time=$(FUZZ_SECONDS) -max_len=$(FUZZ_MAXLEN_$*) \
+	    -timeout=25 -rss_limit_mb=2048 -print_final_stats=1 $$dict \
+	    -artifact_prefix=$(FUZZ_BUILD)/crash/$*/ \
+	    $(FUZZ_BUILD)/corpus/$* tests/fuzz/corpus/$* $$regress \
+	    2>$(FUZZ_BUILD)/fuzz_$*.log || { tail -60 $(FUZZ_BUILD)/fuzz_$*.log; exit 1; }; \
+	grep -E '^#[0-9]+ +DONE|^stat::(number_of_executed_units|average_exec_per_sec|peak_rss_mb)' \
+	    $(FUZZ_BUILD)/fuzz_$*.log
+
+-include $(FUZZ_LIB_OBJS:.o=.d) $(FUZZ_BINS:=.d)

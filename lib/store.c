@@ -53,6 +53,9 @@ struct store_txn {
 	MDB_txn			*txn;
 	int			 write;
 	struct store_counter	 counters[2];	/* seq, rid */
+	MDB_cursor		*rcpt_cur;	/* left on the last record read */
+	uint8_t			 queue_last[STORE_KEY_LEN];
+	int			 queue_last_known;
 };
 
 struct store_cursor {
@@ -262,6 +265,8 @@ store_commit(struct store_txn *t, char **cause)
 		be64enc(b, c->next);
 		rc = mdb_put(t->txn, s->meta, &k, &v, 0);
 	}
+	if (t->rcpt_cur != NULL)
+		mdb_cursor_close(t->rcpt_cur);
 	if (rc != 0) {
 		mdb_txn_abort(t->txn);
 		free(t);
@@ -284,6 +289,8 @@ store_abort(struct store_txn *t)
 	if (t == NULL)
 		return;
 	s = t->s;
+	if (t->rcpt_cur != NULL)
+		mdb_cursor_close(t->rcpt_cur);
 	mdb_txn_abort(t->txn);
 	free(t);
 	pthread_rwlock_unlock(&s->resize);
@@ -677,9 +684,22 @@ store_rcpt_get(struct store_txn *t, const char *naddr, struct store_rcpt *r,
 	int			 rc;
 
 	store_rcpt_clear(r);
-	if ((rc = store_get(t, t->s->rcpt, naddr, strlen(naddr), &v,
-	    cause)) != 0)
-		return rc;
+	/*
+	 * Read through a cursor that stays on the record, so that writing
+	 * it back (the usual next step) needs no second descent.
+	 */
+	if (t->rcpt_cur == NULL && (rc = mdb_cursor_open(t->txn, t->s->rcpt,
+	    &t->rcpt_cur)) != 0)
+		return store_err(rc, cause, "cursor");
+	{
+		MDB_val	 k = { strlen(naddr), (void *)naddr };
+
+		rc = mdb_cursor_get(t->rcpt_cur, &k, &v, MDB_SET_KEY);
+		if (rc == MDB_NOTFOUND)
+			return 1;
+		if (rc != 0)
+			return store_err(rc, cause, "read");
+	}
 	d.p = v.mv_data;
 	d.left = v.mv_size;
 	d.bad = 0;
@@ -756,6 +776,24 @@ store_rcpt_put(struct store_txn *t, const char *naddr,
 		enc_u32(b, r->hist[i].lid);
 		enc_u8(b, r->hist[i].state);
 		enc_str(b, r->hist[i].campaign);
+	}
+	{
+		MDB_val	 ck, cur, v = { b->len, b->data };
+
+		/* In place when the cursor is still on this record. */
+		if (t->rcpt_cur != NULL && mdb_cursor_get(t->rcpt_cur, &ck,
+		    &cur, MDB_GET_CURRENT) == 0 && ck.mv_size == strlen(naddr) &&
+		    memcmp(ck.mv_data, naddr, ck.mv_size) == 0) {
+			/*
+			 * Our own copy of the key: ck points into the page,
+			 * which a resize of the record rewrites.
+			 */
+			ck.mv_data = (void *)naddr;
+			if ((rc = mdb_cursor_put(t->rcpt_cur, &ck, &v,
+			    MDB_CURRENT)) != 0)
+				return store_err(rc, cause, "write");
+			return 0;
+		}
 	}
 	return store_put(t, t->s->rcpt, naddr, strlen(naddr), b->data, b->len,
 	    cause);
@@ -863,6 +901,29 @@ store_queue_put(struct store_txn *t, struct store_job *j, char **cause)
 	enc_str(b, j->campaign);
 	enc_str(b, j->addr);
 	enc_str(b, j->name);
+	/* Keys mostly grow (due now, rising sequence): append when they do. */
+	if (!t->queue_last_known) {
+		MDB_cursor	*c;
+		MDB_val		 k, v;
+
+		memset(t->queue_last, 0, STORE_KEY_LEN);
+		if (mdb_cursor_open(t->txn, t->s->queue, &c) == 0) {
+			if (mdb_cursor_get(c, &k, &v, MDB_LAST) == 0 &&
+			    k.mv_size == STORE_KEY_LEN)
+				memcpy(t->queue_last, k.mv_data, STORE_KEY_LEN);
+			mdb_cursor_close(c);
+		}
+		t->queue_last_known = 1;
+	}
+	if (memcmp(j->key, t->queue_last, STORE_KEY_LEN) > 0) {
+		MDB_val	 k = { STORE_KEY_LEN, j->key }, v = { b->len, b->data };
+
+		memcpy(t->queue_last, j->key, STORE_KEY_LEN);
+		if ((rc = mdb_put(t->txn, t->s->queue, &k, &v,
+		    MDB_APPEND)) != 0)
+			return store_err(rc, cause, "write");
+		return 0;
+	}
 	return store_put(t, t->s->queue, j->key, STORE_KEY_LEN, b->data,
 	    b->len, cause);
 }

@@ -1,0 +1,105 @@
+/*
+ * fuzz_form.c: libFuzzer target for the public form parser (the body of
+ * POST /u/{token}: the page's form or an RFC 8058 one-click request).
+ *
+ * Input: the Content-Type header value, a line feed, then the body.
+ * Without a line feed the whole input is the body and there is no
+ * Content-Type.  The fields kept are then rendered into the pages, whose
+ * escaping must leave no markup of theirs.
+ */
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "page.h"
+#include "util.h"
+
+int	LLVMFuzzerTestOneInput(const uint8_t *, size_t);
+
+/* A kept field is short and holds no NUL. */
+static void
+fuzz_form_field(const char *v)
+{
+	if (v != NULL && strlen(v) > PAGE_FIELD_MAX)
+		abort();
+}
+
+/* Escaped text carries none of & < > " ' as markup. */
+static void
+fuzz_form_escape(const char *v)
+{
+	struct buf	 b;
+
+	buf_init(&b);
+	page_escape(&b, v);
+	if (b.len > 0 && strpbrk(b.data, "<>\"'") != NULL)
+		abort();
+	buf_free(&b);
+}
+
+/* Render every page with the fields as list name and address. */
+static void
+fuzz_form_pages(const struct page_form *f)
+{
+	struct page_info	 pi;
+	struct page_outcome	 out;
+	struct buf		 b;
+	char			*m;
+
+	pi.list = f->choice != NULL ? f->choice : "news.example.com";
+	pi.addr = f->list_unsubscribe != NULL ? f->list_unsubscribe :
+	    "alice@example.org";
+	pi.action = "AQ";
+	m = page_mask_addr(pi.addr);
+	fuzz_form_escape(m);
+	free(m);
+	fuzz_form_escape(pi.list);
+	fuzz_form_escape(pi.addr);
+
+	buf_init(&b);
+	page_choices(&b, &pi);
+	memset(&out, 0, sizeof out);
+	out.choice = page_choice_parse(f->choice);
+	if (out.choice != PAGE_NONE) {
+		if (strcmp(page_choice_name(out.choice), f->choice) != 0 ||
+		    page_choice_parse(page_choice_name(out.choice)) !=
+		    out.choice)
+			abort();
+		(void)page_choice_undo(out.choice);
+		page_done(&b, &pi, &out);
+	}
+	page_bad_choice(&b, &pi);
+	buf_free(&b);
+}
+
+int
+LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
+{
+	struct page_form	 f;
+	const char		*body = (const char *)data, *nl;
+	char			*ctype = NULL, *cause = NULL;
+	size_t			 len = size;
+
+	if ((nl = memchr(data, '\n', size)) != NULL) {
+		ctype = xstrndup(body, (size_t)(nl - body));
+		body = nl + 1;
+		len = size - (size_t)(body - (const char *)data);
+	}
+	if (page_form_parse(ctype, body, len, &f, &cause) == 0) {
+		if (cause != NULL)
+			abort();
+		fuzz_form_field(f.choice);
+		fuzz_form_field(f.list_unsubscribe);
+		(void)page_form_oneclick(&f);
+		fuzz_form_pages(&f);
+		page_form_free(&f);
+	} else {
+		/* A refused form is empty. */
+		if (cause == NULL || f.choice != NULL ||
+		    f.list_unsubscribe != NULL)
+			abort();
+		free(cause);
+	}
+	free(ctype);
+	return 0;
+}

@@ -53,6 +53,12 @@ class Handler:
         self.lock = threading.Lock()
         self.attempts = {}
         self.script = None
+        self.sessions = 0
+
+    async def handle_EHLO(self, server, session, envelope, hostname, responses):
+        self.sessions += 1
+        session.host_name = hostname
+        return responses
 
     async def handle_RCPT(self, server, session, envelope, address, opts):
         n = self.attempts.get(address.lower(), 0) + 1

@@ -238,3 +238,30 @@ def test_jobs_survive_sigkill_while_relay_is_down(env):
     assert got == {a for _, a in rcpts}, got
     wait_for(lambda: d.request("GET", "/v1/campaigns/k")[1]["counts"]["sent"]
              == 20, what="all sent committed")
+
+
+def test_connections_to_the_relay_are_reused(env):
+    smtp = env.start_smtp()
+    d = env.daemon()
+    n = 40
+    d.request("POST", "/v1/campaigns", campaign(
+        cid="reuse", rcpts=[(None, "c%d@example.org" % i) for i in range(n)]))
+    smtp.wait_count(n)
+    # concurrency is 4: a handful of sessions, not one per message
+    assert 1 <= smtp.handler.sessions <= 8, smtp.handler.sessions
+
+
+def test_make_install_honours_prefix_and_destdir(env):
+    root = os.path.dirname(os.path.dirname(os.path.dirname(
+        os.path.abspath(__file__))))
+    dest = os.path.join(env.tmp, "dest")
+    p = subprocess.run(["make", "-s", "-C", root, "install", "DESTDIR=" + dest,
+                        "PREFIX=/opt/manners"], capture_output=True,
+                       timeout=600)
+    assert p.returncode == 0, p.stderr
+    for f in ("opt/manners/sbin/mannersd", "opt/manners/bin/mannersctl",
+              "etc/manners/manners.conf.example",
+              "lib/systemd/system/mannersd.service"):
+        assert os.path.exists(os.path.join(dest, f)), f
+    unit = open(os.path.join(dest, "lib/systemd/system/mannersd.service")).read()
+    assert "/opt/manners/sbin/mannersd -c" in unit and "@SBINDIR@" not in unit

@@ -28,21 +28,26 @@ Environment:
   MANNERSD               the daemon (default build/default/mannersd)
   BENCH_DRAIN_N          messages of ~2 KB (default 20000)
   BENCH_DRAIN_N_BIG      messages of ~100 KB (default 5000)
+  BENCH_DRAIN_ROUNDS     throughput rounds (raw, manners) per size (default 3)
   BENCH_DRAIN_CADENCE_S  seconds of sending at 200/s (default 30)
-  BENCH_DRAIN_ONLY       comma list of parts: throughput,big,cadence,domain
-                         (default: all)
+  BENCH_DRAIN_CONTROL_S  seconds of the paced drain_raw control (default 10;
+                         0: none)
+  BENCH_DRAIN_ONLY       comma list of parts: throughput,big,cadence,control,
+                         domain (default: all)
   BENCH_DRAIN_PERF       a file prefix: `perf record -g` mannersd during each
                          throughput run into PREFIX-2k.data / PREFIX-100k.data
   BENCH_DRAIN_KEEP       1: keep the temporary directory
 """
-import asyncio
 import datetime
 import http.client
 import json
 import os
+import resource
+import selectors
 import shutil
 import signal
 import socket
+import struct
 import subprocess
 import sys
 import tempfile
@@ -61,8 +66,10 @@ SMTP_SINK = "/usr/sbin/smtp-sink"
 N_SMALL = int(os.environ.get("BENCH_DRAIN_N", "20000"))
 N_BIG = int(os.environ.get("BENCH_DRAIN_N_BIG", "5000"))
 CADENCE_S = float(os.environ.get("BENCH_DRAIN_CADENCE_S", "30"))
+CONTROL_S = float(os.environ.get("BENCH_DRAIN_CONTROL_S", "10"))
+ROUNDS = int(os.environ.get("BENCH_DRAIN_ROUNDS", "3"))
 ONLY = set(filter(None, os.environ.get(
-    "BENCH_DRAIN_ONLY", "throughput,big,cadence,domain").split(",")))
+    "BENCH_DRAIN_ONLY", "throughput,big,cadence,control,domain").split(",")))
 PERF = os.environ.get("BENCH_DRAIN_PERF")
 KEEP = os.environ.get("BENCH_DRAIN_KEEP") == "1"
 
@@ -173,94 +180,160 @@ def grouped(n, ndom, prefix="g"):
 
 
 # ---------------------------------------------------------------------------
-# A small asyncio SMTP server that timestamps each message (MAIL command and
-# end of DATA).  Enough of ESMTP for libcurl; fast enough for thousands of
-# messages a second.
+# A small SMTP server (selectors, one thread) that timestamps each MAIL
+# command with the kernel's receive time of its segment (SO_TIMESTAMPNS), so
+# the Python thread's scheduling does not blur the daemon's cadence.  libcurl
+# waits for each reply, so a MAIL command arrives in a segment of its own.
 
-class SinkProtocol(asyncio.Protocol):
-    def __init__(self, sink):
-        self.sink = sink
+SO_TIMESTAMPNS = getattr(socket, "SO_TIMESTAMPNS", 35)     # Linux
+TS = struct.Struct("@ll")
+
+
+class SinkConn:
+    def __init__(self, sock):
+        self.sock = sock
         self.buf = bytearray()
         self.data = None        # bytearray while in DATA
         self.mail_t = None
         self.rcpt = None
-
-    def connection_made(self, transport):
-        self.t = transport
-        self.t.write(b"220 bench-sink ESMTP\r\n")
-
-    def data_received(self, chunk):
-        now = time.monotonic()
-        self.buf += chunk
-        while self.buf:
-            if self.data is not None:
-                start = max(0, len(self.data) - 4)
-                self.data += self.buf
-                self.buf = bytearray()
-                end = self.data.find(b"\r\n.\r\n", start)
-                if end < 0:
-                    return
-                rest = self.data[end + 5:]
-                body = bytes(self.data[:end + 2])
-                self.data = None
-                self.buf = bytearray(rest)
-                self.sink.record(self.mail_t, now, self.rcpt, body)
-                self.t.write(b"250 2.0.0 Ok: queued\r\n")
-                continue
-            nl = self.buf.find(b"\r\n")
-            if nl < 0:
-                return
-            line = bytes(self.buf[:nl])
-            del self.buf[:nl + 2]
-            verb = line[:4].upper()
-            if verb == b"EHLO":
-                self.t.write(b"250-bench-sink\r\n250-8BITMIME\r\n"
-                             b"250 PIPELINING\r\n")
-            elif verb == b"HELO":
-                self.t.write(b"250 bench-sink\r\n")
-            elif verb == b"MAIL":
-                self.mail_t = now
-                self.rcpt = None
-                self.t.write(b"250 2.1.0 Ok\r\n")
-            elif verb == b"RCPT":
-                a = line[8:].strip().decode(errors="replace")
-                self.rcpt = a.strip("<>").split(">")[0]
-                self.t.write(b"250 2.1.5 Ok\r\n")
-            elif verb == b"DATA":
-                self.data = bytearray()
-                self.t.write(b"354 End data with <CR><LF>.<CR><LF>\r\n")
-            elif verb == b"QUIT":
-                self.t.write(b"221 2.0.0 Bye\r\n")
-                self.t.close()
-                return
-            else:               # RSET, NOOP, ...
-                self.t.write(b"250 2.0.0 Ok\r\n")
+        self.out = bytearray()
 
 
 class Sink:
-    """The server on its own thread; records (mail_t, end_t, rcpt)."""
+    """Records (mail_t, end_t, rcpt) per message; times are CLOCK_REALTIME."""
 
     def __init__(self):
-        self.port = free_port()
         self.lock = threading.Lock()
         self.records = []
         self.keep = 0           # keep the bytes of the next N messages
         self.kept = []
-        self.loop = asyncio.new_event_loop()
-        self.ready = threading.Event()
+        self.kernel_ts = 0      # MAIL times that came from the kernel
+        self.sel = selectors.DefaultSelector()
+        self.lsock = socket.socket()
+        self.lsock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        self.lsock.bind(("127.0.0.1", 0))
+        self.lsock.listen(64)
+        self.lsock.setblocking(False)
+        self.port = self.lsock.getsockname()[1]
+        self.sel.register(self.lsock, selectors.EVENT_READ, None)
+        self.stopping = False
         self.thread = threading.Thread(target=self._run, daemon=True)
         self.thread.start()
-        if not self.ready.wait(10):
-            raise RuntimeError("the Python SMTP sink did not start")
 
     def _run(self):
-        asyncio.set_event_loop(self.loop)
-        self.server = self.loop.run_until_complete(self.loop.create_server(
-            lambda: SinkProtocol(self), "127.0.0.1", self.port))
-        self.ready.set()
-        self.loop.run_forever()
+        while not self.stopping:
+            for key, ev in self.sel.select(0.1):
+                if key.data is None:
+                    self._accept()
+                    continue
+                c = key.data
+                if ev & selectors.EVENT_WRITE:
+                    self._flush(c)
+                if ev & selectors.EVENT_READ:
+                    self._read(c)
+        for key in list(self.sel.get_map().values()):
+            key.fileobj.close()
+        self.sel.close()
 
-    def record(self, mail_t, end_t, rcpt, body):
+    def _accept(self):
+        try:
+            s, _ = self.lsock.accept()
+        except BlockingIOError:
+            return
+        s.setblocking(False)
+        s.setsockopt(socket.SOL_SOCKET, SO_TIMESTAMPNS, 1)
+        s.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+        c = SinkConn(s)
+        self.sel.register(s, selectors.EVENT_READ, c)
+        self._send(c, b"220 bench-sink ESMTP\r\n")
+
+    def _send(self, c, b):
+        c.out += b
+        self._flush(c)
+
+    def _flush(self, c):
+        try:
+            n = c.sock.send(c.out)
+            del c.out[:n]
+        except BlockingIOError:
+            pass
+        except OSError:
+            c.out.clear()
+        mask = selectors.EVENT_READ | (selectors.EVENT_WRITE if c.out else 0)
+        try:
+            self.sel.modify(c.sock, mask, c)
+        except (KeyError, ValueError):
+            pass
+
+    def _close(self, c):
+        try:
+            self.sel.unregister(c.sock)
+        except (KeyError, ValueError):
+            pass
+        c.sock.close()
+
+    def _read(self, c):
+        try:
+            chunk, anc, _, _ = c.sock.recvmsg(262144, socket.CMSG_SPACE(16))
+        except BlockingIOError:
+            return
+        except OSError:
+            self._close(c)
+            return
+        if not chunk:
+            self._close(c)
+            return
+        now, kernel = time.time(), False
+        for lvl, typ, d in anc:
+            if lvl == socket.SOL_SOCKET and typ == SO_TIMESTAMPNS:
+                sec, nsec = TS.unpack(d[:TS.size])
+                now, kernel = sec + nsec / 1e9, True
+        c.buf += chunk
+        while c.buf:
+            if c.data is not None:
+                start = max(0, len(c.data) - 4)
+                c.data += c.buf
+                c.buf = bytearray()
+                end = c.data.find(b"\r\n.\r\n", start)
+                if end < 0:
+                    return
+                c.buf = c.data[end + 5:]
+                body = bytes(c.data[:end + 2])
+                c.data = None
+                self._record(c.mail_t, now, c.rcpt, body)
+                self._send(c, b"250 2.0.0 Ok: queued\r\n")
+                continue
+            nl = c.buf.find(b"\r\n")
+            if nl < 0:
+                return
+            line = bytes(c.buf[:nl])
+            del c.buf[:nl + 2]
+            verb = line[:4].upper()
+            if verb == b"EHLO":
+                self._send(c, b"250-bench-sink\r\n250-8BITMIME\r\n"
+                              b"250 PIPELINING\r\n")
+            elif verb == b"HELO":
+                self._send(c, b"250 bench-sink\r\n")
+            elif verb == b"MAIL":
+                c.mail_t, c.rcpt = now, None
+                if kernel:
+                    self.kernel_ts += 1
+                self._send(c, b"250 2.1.0 Ok\r\n")
+            elif verb == b"RCPT":
+                a = line[8:].strip().decode(errors="replace")
+                c.rcpt = a.strip("<>").split(">")[0]
+                self._send(c, b"250 2.1.5 Ok\r\n")
+            elif verb == b"DATA":
+                c.data = bytearray()
+                self._send(c, b"354 End data with <CR><LF>.<CR><LF>\r\n")
+            elif verb == b"QUIT":
+                self._send(c, b"221 2.0.0 Bye\r\n")
+                self._close(c)
+                return
+            else:               # RSET, NOOP, ...
+                self._send(c, b"250 2.0.0 Ok\r\n")
+
+    def _record(self, mail_t, end_t, rcpt, body):
         with self.lock:
             self.records.append((mail_t, end_t, rcpt))
             if self.keep > 0:
@@ -271,6 +344,7 @@ class Sink:
         with self.lock:
             self.records = []
             self.kept = []
+            self.kernel_ts = 0
 
     def count(self):
         with self.lock:
@@ -281,10 +355,7 @@ class Sink:
             return list(self.records)
 
     def close(self):
-        def stop():
-            self.server.close()
-            self.loop.stop()
-        self.loop.call_soon_threadsafe(stop)
+        self.stopping = True
         self.thread.join(5)
 
 
@@ -404,7 +475,7 @@ def build_raw():
     flags = subprocess.run(["pkg-config", "--cflags", "--libs", "libcurl"],
                            check=True, capture_output=True,
                            text=True).stdout.split()
-    cmd = ["cc", "-O2", "-Wall", "-o", RAW_BIN, RAW_SRC] + flags
+    cmd = ["cc", "-O2", "-Wall", "-o", RAW_BIN, RAW_SRC] + flags + ["-lm"]
     log("building: " + " ".join(cmd))
     subprocess.run(cmd, check=True)
 
@@ -445,16 +516,23 @@ def capture_messages(tmp, sink):
     return out
 
 
-def run_raw(port, msgfile, n):
-    p = subprocess.run([RAW_BIN, "smtp://127.0.0.1:%d/bench.invalid" % port,
-                        msgfile, str(n), str(CONCURRENCY), str(DOMAINS)],
-                       capture_output=True, text=True)
-    sys.stdout.write(p.stdout)
+def run_raw(port, msgfile, n, rate=None):
+    """drain_raw: (msg/s, CPU us per message); paced at `rate` if given."""
+    args = [RAW_BIN, "smtp://127.0.0.1:%d/bench.invalid" % port, msgfile,
+            str(n), str(CONCURRENCY), str(DOMAINS)]
+    if rate:
+        args.append(str(rate))
+    r0 = resource.getrusage(resource.RUSAGE_CHILDREN)
+    p = subprocess.run(args, capture_output=True, text=True)
+    r1 = resource.getrusage(resource.RUSAGE_CHILDREN)
+    cpu = r1.ru_utime - r0.ru_utime + r1.ru_stime - r0.ru_stime
+    sys.stdout.write(p.stdout.rstrip("\n") + "; CPU %.0f us/message\n" % (
+        cpu / n * 1e6))
     sys.stderr.write(p.stderr)
     if p.returncode != 0:
         raise RuntimeError("drain_raw failed (exit %d)" % p.returncode)
     t = float(p.stdout.split(" in ")[1].split()[0])
-    return n / t
+    return n / t, cpu / n * 1e6
 
 
 def start_perf(pid, out):
@@ -538,38 +616,62 @@ def run_manners(tmp, name, port, n, html_pad, perf_out=None):
         "%.0f%% of one core over %.2fs" % (
             name, user, sys_, (user + sys_) / n * 1e6,
             100.0 * (user + sys_) / whole, whole))
-    return rate
+    return rate, (user + sys_) / n * 1e6
 
 
 def throughput(tmp, msg, n, label, html_pad, results):
+    """Raw and manners in turns against one smtp-sink; best against best."""
     path, size = msg
     port = free_port()
     sink = subprocess.Popen([SMTP_SINK, "-u", "nobody", "127.0.0.1:%d" % port,
                              "1000"], stdout=subprocess.DEVNULL,
                             stderr=subprocess.DEVNULL)
+    raws, mans = [], []
     try:
         wait_until(lambda: _connectable(port), 10, "smtp-sink")
         log("")
         log("== throughput, %s messages (%d bytes), %d of them, "
-            "concurrency %d, smtp-sink on port %d" % (label, size, n,
-                                                      CONCURRENCY, port))
+            "concurrency %d, %d rounds, smtp-sink on port %d" % (
+                label, size, n, CONCURRENCY, ROUNDS, port))
         run_raw(port, path, min(n, 2000))          # warm-up
-        raw1 = run_raw(port, path, n)
-        perf_out = "%s-%s.data" % (PERF, label) if PERF else None
-        m = run_manners(tmp, "drain-%s" % label, port, n, html_pad, perf_out)
-        raw2 = run_raw(port, path, n)
+        for r in range(ROUNDS):
+            raws.append(run_raw(port, path, n))
+            perf_out = ("%s-%s.data" % (PERF, label)
+                        if PERF and r == 0 else None)
+            mans.append(run_manners(tmp, "drain-%s-%d" % (label, r), port,
+                                    n, html_pad, perf_out))
+        raws.append(run_raw(port, path, n))
     finally:
         sink.terminate()
         sink.wait()
-    raw = (raw1 + raw2) / 2
+    raw, m = max(x[0] for x in raws), max(x[0] for x in mans)
     ratio = m / raw
-    log("ratio %s: manners %.0f msg/s / raw %.0f msg/s (mean of %.0f and "
-        "%.0f) = %.3f" % (label, m, raw, raw1, raw2, ratio))
-    results.append(("raw rate, %s (msg/s)" % label, "%.0f" % raw, "", ""))
-    results.append(("manners rate, %s (msg/s)" % label, "%.0f" % m, "", ""))
-    results.append(("manners/raw, %s" % label, "%.3f" % ratio,
+    rounds = sorted(mans[i][0] * 2 / (raws[i][0] + raws[i + 1][0])
+                    for i in range(len(mans)))
+    med = rounds[len(rounds) // 2]
+    raw_cpu = min(x[1] for x in raws)
+    man_cpu = min(x[1] for x in mans)
+    log("%s: raw runs %s msg/s; manners runs %s msg/s" % (
+        label, ", ".join("%.0f" % x[0] for x in raws),
+        ", ".join("%.0f" % x[0] for x in mans)))
+    log("ratio %s: best manners %.0f msg/s / best raw %.0f msg/s = %.3f "
+        "(per round, against the raw runs around it: %s; median %.3f)" % (
+            label, m, raw, ratio, ", ".join("%.3f" % x for x in rounds), med))
+    log("ratio %s: CPU per message, mannersd %.0f us / drain_raw %.0f us = "
+        "%.2f (least of the runs)" % (label, man_cpu, raw_cpu,
+                                       man_cpu / raw_cpu))
+    results.append(("%s: raw rate, best (msg/s)" % label, "%.0f" % raw, "",
+                    ""))
+    results.append(("%s: manners rate, best (msg/s)" % label, "%.0f" % m,
+                    "", ""))
+    results.append(("%s: manners/raw, best/best" % label, "%.3f" % ratio,
                     ">= %.2f" % TARGET_RATIO,
                     "ok" if ratio >= TARGET_RATIO else "NOT"))
+    results.append(("%s: manners/raw, median round" % label, "%.3f" % med,
+                    ">= %.2f" % TARGET_RATIO,
+                    "ok" if med >= TARGET_RATIO else "NOT"))
+    results.append(("%s: CPU us/msg, manners/raw" % label,
+                    "%.0f/%.0f" % (man_cpu, raw_cpu), "", ""))
 
 
 def _connectable(port):
@@ -580,9 +682,73 @@ def _connectable(port):
         return False
 
 
+def gap_stats(t):
+    """Rate, gaps and the busiest 1 s window of sorted send times."""
+    n = len(t)
+    gaps = sorted(y - x for x, y in zip(t, t[1:]))
+    win, j = 0, 0
+    for i in range(n):
+        while j < n and t[j] < t[i] + 1.0:
+            j += 1
+        win = max(win, j - i)
+    return {"n": n, "span": t[-1] - t[0], "rate": (n - 1) / (t[-1] - t[0]),
+            "max": gaps[-1], "p50": gaps[len(gaps) // 2],
+            "p99": gaps[int(len(gaps) * 0.99)],
+            "over": sum(1 for g in gaps if g > 2.0 / RATE), "win": win}
+
+
+def report_cadence(name, what, st, results, cut=False):
+    interval = 1.0 / RATE
+    ok_rate = abs(st["rate"] / RATE - 1) <= TARGET_RATE_TOL
+    log("%s: %s: %d sends in %.3fs: %.2f msg/s (%+.2f%% of %d); gaps: "
+        "median %.2f ms, p99 %.2f ms, max %.2f ms, %d above %.0f ms; busiest "
+        "1 s window %d" % (name, what, st["n"], st["span"], st["rate"],
+                           100.0 * (st["rate"] / RATE - 1), RATE,
+                           st["p50"] * 1e3, st["p99"] * 1e3, st["max"] * 1e3,
+                           st["over"], 2e3 * interval, st["win"]))
+    log("ratio %s: achieved/configured rate = %.4f" % (name,
+                                                        st["rate"] / RATE))
+    results.append(("%s: achieved rate (msg/s)" % name, "%.2f" % st["rate"],
+                    "%d +/- 1%%" % RATE, "ok" if ok_rate else "NOT"))
+    results.append(("%s: achieved/configured" % name,
+                    "%.4f" % (st["rate"] / RATE), "0.99..1.01",
+                    "ok" if ok_rate else "NOT"))
+    results.append(("%s: largest gap (ms)" % name, "%.2f" % (st["max"] * 1e3),
+                    "<= %.0f" % (2e3 * interval),
+                    "ok" if st["max"] <= 2 * interval else "NOT"))
+    results.append(("%s: gaps > %.0f ms" % (name, 2e3 * interval),
+                    "%d of %d" % (st["over"], st["n"] - 1), "0",
+                    "ok" if st["over"] == 0 else "NOT"))
+    if cut:
+        results[-4:] = [(m + " (*)", v, t, o) for m, v, t, o in results[-4:]]
+
+
+def control(sink, msgfile, results):
+    """drain_raw paced by a plain timer loop: this machine's own jitter."""
+    n = int(RATE * CONTROL_S)
+    if n < 2:
+        return
+    sink.reset()
+    log("")
+    log("== control: drain_raw paced at %d/s on an absolute schedule, %d "
+        "messages, into the same Python sink" % (RATE, n))
+    run_raw(sink.port, msgfile, n, RATE)
+    recs = sink.snapshot()
+    if len(recs) != n:
+        raise RuntimeError("control: %d of %d messages" % (len(recs), n))
+    st = gap_stats(sorted(r[0] for r in recs))
+    log("control: %d sends in %.3fs: %.2f msg/s; gaps: median %.2f ms, p99 "
+        "%.2f ms, max %.2f ms, %d above %.0f ms" % (
+            n, st["span"], st["rate"], st["p50"] * 1e3, st["p99"] * 1e3,
+            st["max"] * 1e3, st["over"], 2e3 / RATE))
+    results.append(("control (raw paced): largest gap (ms)",
+                    "%.2f" % (st["max"] * 1e3), "(this machine)", ""))
+    results.append(("control (raw paced): gaps > %.0f ms" % (2e3 / RATE),
+                    "%d" % st["over"], "(this machine)", ""))
+
+
 def cadence(tmp, sink, name, rcpts, domain_rate, results):
     n = len(rcpts)
-    interval = 1.0 / RATE
     d = Daemon(tmp, name, sink.port, rate="%d/s" % RATE,
                domain_rate=domain_rate)
     try:
@@ -592,10 +758,14 @@ def cadence(tmp, sink, name, rcpts, domain_rate, results):
         if r.get("accepted", 0) != n:
             raise RuntimeError("submission: %s" % r)
         log("")
-        log("== cadence %s: %d recipients, rate %d/s, domain_rate %s, "
-            "from %s" % (name, n, RATE, domain_rate, rfc3339(send_after)))
+        log("== cadence %s: %d recipients on %d domains, rate %d/s, "
+            "domain_rate %s, from %s" % (
+                name, n, len({a.split("@")[1] for a in rcpts}), RATE,
+                domain_rate, rfc3339(send_after)))
+        cpu0 = d.cpu()
         wait_until(lambda: sink.count() >= n, n / RATE * 3 + 30,
                    "%d messages at the sink" % n, d)
+        cpu1 = d.cpu()
         time.sleep(0.2)
         c = d.counts(name)
     finally:
@@ -604,64 +774,59 @@ def cadence(tmp, sink, name, rcpts, domain_rate, results):
     if len(recs) != n or len({r[2] for r in recs}) != n:
         raise RuntimeError("%s: %d messages for %d recipients (%d distinct)"
                            % (name, len(recs), n, len({r[2] for r in recs})))
+    if c["sent"] != n:
+        raise RuntimeError("%s: the daemon counts %s" % (name, c))
     t = sorted(r[0] for r in recs)          # MAIL command times
-    span = t[-1] - t[0]
-    rate = (n - 1) / span
-    gaps = [b - a for a, b in zip(t, t[1:])]
-    gmax = max(gaps)
-    over = sum(1 for g in gaps if g > 2 * interval)
-    gaps_sorted = sorted(gaps)
-    p50 = gaps_sorted[len(gaps) // 2]
-    p99 = gaps_sorted[int(len(gaps) * 0.99)]
-    win = 0
-    for i in range(n):      # the busiest 1 s window starting at a send
-        j = i
-        while j < n and t[j] < t[i] + 1.0:
-            j += 1
-        win = max(win, j - i)
-    log("%s: %d messages in %.3fs (MAIL times): %.2f msg/s (%+.2f%% of %d)"
-        % (name, n, span, rate, 100.0 * (rate / RATE - 1), RATE))
-    log("%s: gaps between sends: median %.2f ms, p99 %.2f ms, max %.2f ms; "
-        "%d above %.0f ms; busiest 1 s window %d; daemon counts %s" % (
-            name, p50 * 1e3, p99 * 1e3, gmax * 1e3, over,
-            2 * interval * 1e3, win, json.dumps(c)))
-    ok_rate = abs(rate / RATE - 1) <= TARGET_RATE_TOL
-    results.append(("%s: achieved rate (msg/s)" % name, "%.2f" % rate,
-                    "%d +/- 1%%" % RATE, "ok" if ok_rate else "NOT"))
-    results.append(("%s: rate ratio" % name, "%.4f" % (rate / RATE),
-                    "0.99..1.01", "ok" if ok_rate else "NOT"))
-    results.append(("%s: largest gap (ms)" % name, "%.2f" % (gmax * 1e3),
-                    "<= %.0f" % (2 * interval * 1e3),
-                    "ok" if gmax <= 2 * interval else "NOT"))
-    results.append(("%s: gaps > %.0f ms" % (name, 2 * interval * 1e3),
-                    "%d" % over, "0", "ok" if over == 0 else "NOT"))
-    if domain_rate != "unlimited":
-        limit = int(domain_rate.split("/")[0])
-        by = {}
-        for r in recs:
-            by.setdefault(r[2].split("@")[1], []).append(r[0])
-        worst, wdom = 0, None
-        for dom, ts in by.items():
-            ts.sort()
-            j = 0
-            for i in range(len(ts)):
-                while j < len(ts) and ts[j] < ts[i] + 1.0:
-                    j += 1
-                if j - i > worst:
-                    worst, wdom = j - i, dom
-        dgaps = sorted(b - a for ts in by.values()
-                       for a, b in zip(ts, ts[1:]))
-        log("%s: %d domains; busiest domain 1 s window: %d (%s); smallest "
-            "gap within a domain %.2f ms (interval %.0f ms)" % (
-                name, len(by), worst, wdom, dgaps[0] * 1e3,
-                1e3 / limit))
-        results.append(("%s: max per domain in 1 s" % name, "%d" % worst,
-                        "<= %d" % limit, "ok" if worst <= limit else "NOT"))
+    st = gap_stats(t)
+    cpu = cpu1[0] - cpu0[0] + cpu1[1] - cpu0[1]
+    log("%s: send times are the kernel's receive times of the MAIL commands "
+        "(%d of %d from SO_TIMESTAMPNS)" % (name, sink.kernel_ts, n))
+    log("%s: mannersd CPU %.2fs = %.1f%% of one core over %.1fs (%.0f "
+        "us/message)" % (name, cpu, 100.0 * cpu / st["span"], st["span"],
+                         cpu / n * 1e6))
+    if domain_rate == "unlimited":
+        report_cadence(name, "all", st, results)
+        return
+    limit = int(domain_rate.split("/")[0])
+    by = {}
+    for r in recs:
+        by.setdefault(r[2].split("@")[1], []).append(r[0])
+    worst, wdom = 0, None
+    for dom, ts in by.items():
+        ts.sort()
+        j = 0
+        for i in range(len(ts)):
+            while j < len(ts) and ts[j] < ts[i] + 1.0:
+                j += 1
+            if j - i > worst:
+                worst, wdom = j - i, dom
+    dgap = min(b - a for ts in by.values() for a, b in zip(ts, ts[1:]))
+    # Recipients come domain after domain, so at the end fewer domains
+    # are left than the global rate needs (RATE / limit of them): the
+    # global cadence is judged while more than that still had mail.
+    need = -(-RATE // limit)
+    ends = sorted(ts[-1] for ts in by.values())
+    full = [x for x in t if x <= ends[len(ends) - need - 1]] \
+        if len(ends) > need else t
+    log("%s: whole run: %d sends in %.3fs: %.2f msg/s; the last %d "
+        "domains alone can take only %d/s" % (
+            name, n, st["span"], st["rate"], need, need * limit))
+    report_cadence(name, "while more than %d domains had mail" % need,
+                   gap_stats(full), results, cut=True)
+    log("%s: busiest 1 s window of one domain: %d (%s), limit %d; smallest "
+        "gap within a domain %.2f ms (interval %.0f ms)" % (
+            name, worst, wdom, limit, dgap * 1e3, 1e3 / limit))
+    log("ratio %s: busiest domain window/limit = %.3f" % (name,
+                                                          worst / limit))
+    results.append(("%s: max per domain in 1 s" % name, "%d" % worst,
+                    "<= %d" % limit, "ok" if worst <= limit else "NOT"))
 
 
 def table(results):
     log("")
     log("drain benchmark (issue 5)")
+    if any(r[0].endswith("(*)") for r in results):
+        log("(*) while more domains had mail than the global rate needs")
     head = ("metric", "value", "target", "ok")
     w = [max(len(str(r[i])) for r in results + [head]) for i in range(4)]
     fmt = "  ".join("%%-%ds" % x for x in w)
@@ -695,6 +860,8 @@ def main():
         if "cadence" in ONLY:
             cadence(tmp, sink, "rate", spread(ncad, DOMAINS, "c"),
                     "unlimited", results)
+        if "control" in ONLY:
+            control(sink, small[0], results)
         if "domain" in ONLY:
             cadence(tmp, sink, "domain", grouped(ncad, DOMAIN_COUNT),
                     "%d/s" % DOMAIN_RATE, results)

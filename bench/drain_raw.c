@@ -7,11 +7,18 @@
  * as possible.  Recipient i is u{i}@d{i % D}.example.org.  Prints the
  * rate; exits 1 if any transfer failed.
  *
- * usage: drain_raw URL MESSAGE-FILE N [CONCURRENCY [DOMAINS]]
+ * With RATE (messages per second), it paces instead: message k starts
+ * at the first chance at or after t0 + k/RATE (an absolute schedule, so
+ * no lateness accumulates) -- the control for the cadence benchmark,
+ * showing how late this machine lets a simple timer loop be.  Prints the
+ * largest lateness.
+ *
+ * usage: drain_raw URL MESSAGE-FILE N [CONCURRENCY [DOMAINS [RATE]]]
  *
  * build: cc -O2 -o build/bench/drain_raw bench/drain_raw.c \
- *            $(pkg-config --cflags --libs libcurl)
+ *            $(pkg-config --cflags --libs libcurl) -lm
  */
+#include <math.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -77,7 +84,7 @@ main(int argc, char **argv)
 	long		 n, conc = 4, ndom = 100, next = 0, done = 0, bad = 0;
 	long		 size, i;
 	int		 running, left;
-	double		 t0, t1;
+	double		 t0, t1, rate = 0, late, maxlate = 0, sumlate = 0;
 
 	if (argc < 4) {
 		fprintf(stderr, "usage: %s URL MESSAGE-FILE N [CONCURRENCY "
@@ -89,6 +96,8 @@ main(int argc, char **argv)
 		conc = atol(argv[4]);
 	if (argc > 5)
 		ndom = atol(argv[5]);
+	if (argc > 6)
+		rate = atof(argv[6]);
 	if (n <= 0 || conc <= 0 || ndom <= 0) {
 		fprintf(stderr, "%s: bad numbers\n", argv[0]);
 		return 2;
@@ -133,6 +142,57 @@ main(int argc, char **argv)
 	}
 
 	t0 = now_s();
+	if (rate > 0) {
+		/* Paced: one free handle per slot, slots on a fixed grid. */
+		long	 nfree = conc;
+		struct slot **fl = calloc((size_t)conc, sizeof *fl);
+
+		for (i = 0; i < conc; i++)
+			fl[i] = &slots[i];
+		while (done < n) {
+			double	 now = now_s(), due = t0 + (double)next / rate;
+			int	 ms;
+
+			if (next < n && nfree > 0 && now >= due) {
+				late = now - due;
+				sumlate += late;
+				if (late > maxlate)
+					maxlate = late;
+				arm(m, fl[--nfree], next++, ndom);
+			}
+			curl_multi_perform(m, &running);
+			while ((cm = curl_multi_info_read(m, &left)) != NULL) {
+				struct slot	*s;
+				long		 code = 0;
+
+				if (cm->msg != CURLMSG_DONE)
+					continue;
+				curl_easy_getinfo(cm->easy_handle,
+				    CURLINFO_PRIVATE, (char **)&s);
+				curl_easy_getinfo(cm->easy_handle,
+				    CURLINFO_RESPONSE_CODE, &code);
+				if (cm->data.result != CURLE_OK ||
+				    code / 100 != 2)
+					bad++;
+				curl_multi_remove_handle(m, cm->easy_handle);
+				fl[nfree++] = s;
+				done++;
+			}
+			if (done >= n)
+				break;
+			due = t0 + (double)next / rate;
+			ms = next < n && nfree > 0 ? (int)ceil((due - now_s()) *
+			    1000.0) : 1000;
+			curl_multi_poll(m, NULL, 0, ms > 0 ? ms : 0, NULL);
+		}
+		free(fl);
+		t1 = now_s();
+		printf("drain_raw: paced %ld messages at %.1f/s in %.3f s: "
+		    "lateness max %.3f ms, mean %.3f ms (%ld failed)\n", n,
+		    rate, t1 - t0, maxlate * 1e3, sumlate / (double)n * 1e3,
+		    bad);
+		goto out;
+	}
 	for (i = 0; i < conc && next < n; i++)
 		arm(m, &slots[i], next++, ndom);
 	while (done < n) {
@@ -167,6 +227,7 @@ main(int argc, char **argv)
 	printf("drain_raw: %ld messages of %zu bytes, concurrency %ld, in "
 	    "%.3f s: %.0f msg/s (%ld failed)\n", n, msglen, conc, t1 - t0,
 	    (double)n / (t1 - t0), bad);
+out:
 	for (i = 0; i < conc; i++) {
 		curl_easy_cleanup(slots[i].easy);
 		curl_slist_free_all(slots[i].rcpt);

@@ -86,6 +86,7 @@ struct upload {
 	long long	 last_ms;
 };
 
+/* --help: the summary, on stdout. */
 static void
 ctl_help(void)
 {
@@ -144,6 +145,7 @@ ctl_usage(const char *fmt, ...)
 	exit(EXIT_USAGE);
 }
 
+/* A monotonic clock in milliseconds, to pace redraws. */
 static long long
 ctl_now_ms(void)
 {
@@ -263,6 +265,7 @@ ctl_escape(const char *s)
 	return r;
 }
 
+/* libcurl's write callback: append to a struct buf. */
 static size_t
 ctl_collect(char *p, size_t size, size_t n, void *arg)
 {
@@ -432,6 +435,7 @@ out:
 	return rv;
 }
 
+/* Let go of an answer. */
 static void
 ctl_reply_free(struct reply *r)
 {
@@ -560,6 +564,7 @@ ctl_int(json_t *o, const char *key)
 	return (long long)json_integer_value(json_object_get(o, key));
 }
 
+/* A string from a JSON object, or dflt. */
 static const char *
 ctl_str(json_t *o, const char *key, const char *dflt)
 {
@@ -993,18 +998,21 @@ ctl_campaign_op(struct ctl *ctl, const char *op, struct args *a)
 	return rv;
 }
 
+/* cancel ID */
 static int
 ctl_cancel(struct ctl *ctl, struct args *a)
 {
 	return ctl_campaign_op(ctl, "cancel", a);
 }
 
+/* pause ID */
 static int
 ctl_pause(struct ctl *ctl, struct args *a)
 {
 	return ctl_campaign_op(ctl, "pause", a);
 }
 
+/* resume ID */
 static int
 ctl_resume(struct ctl *ctl, struct args *a)
 {
@@ -1475,6 +1483,7 @@ ctl_args(const struct cmd *cmd, int argc, char **argv, struct args *a)
 		ctl_usage("%s: --list needs a list name", cmd->name);
 }
 
+/* Global options, then one command. */
 int
 main(int argc, char **argv)
 {

@@ -8,6 +8,7 @@ import email
 import email.policy
 import json
 import os
+import shlex
 import shutil
 import signal
 import socket
@@ -142,11 +143,14 @@ class Daemon:
 
     def start(self, wait=True):
         self.logf = open(self.log, "ab")
-        self.proc = subprocess.Popen([MANNERSD, "-v", "-c", self.conf],
+        # MANNERSD_WRAP: a command to run mannersd under (`make valgrind`)
+        wrap = shlex.split(os.environ.get("MANNERSD_WRAP", ""))
+        self.proc = subprocess.Popen(wrap + [MANNERSD, "-v", "-c", self.conf],
                                      stdout=self.logf, stderr=self.logf,
                                      stdin=subprocess.DEVNULL)
         if wait:
-            wait_for(lambda: self.alive() and self.health_ok(), 10,
+            wait_for(lambda: self.alive() and self.health_ok(),
+                     10 * (10 if wrap else 1),
                      what="mannersd to answer on its socket")
         return self
 

@@ -261,7 +261,12 @@ def test_make_install_honours_prefix_and_destdir(env):
     assert p.returncode == 0, p.stderr
     for f in ("opt/manners/sbin/mannersd", "opt/manners/bin/mannersctl",
               "etc/manners/manners.conf.example",
-              "lib/systemd/system/mannersd.service"):
+              "lib/systemd/system/mannersd.service",
+              "lib/systemd/system/mannersd.socket",
+              "usr/lib/sysusers.d/manners.conf",
+              "opt/manners/share/man/man8/mannersd.8",
+              "opt/manners/share/man/man1/mannersctl.1",
+              "opt/manners/share/man/man5/manners.conf.5"):
         assert os.path.exists(os.path.join(dest, f)), f
     unit = open(os.path.join(dest, "lib/systemd/system/mannersd.service")).read()
     assert "/opt/manners/sbin/mannersd -c" in unit and "@SBINDIR@" not in unit

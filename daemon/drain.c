@@ -42,6 +42,7 @@
 #define DRAIN_DOM_BUCKETS	1024	/* domain table, grows by chaining */
 #define DRAIN_SLOW_AFTER	2	/* consecutive 4xx that halve a domain */
 #define DRAIN_NLAT		12
+#define DRAIN_CAMPAIGNS_MAX	256	/* campaigns' content kept for rendering */
 
 /* SMTP transaction latency histogram bounds, in seconds. */
 static const double drain_lat_le[DRAIN_NLAT] = {
@@ -112,6 +113,7 @@ struct drain {
 	size_t			 nrunning;
 	size_t			 ndone;
 	struct dcampaignq	 campaigns;
+	size_t			 ncampaigns;
 	int			 stopping;
 	void			(*stopped)(struct mannersd *);
 	uint64_t		 sent;
@@ -248,9 +250,16 @@ drain_campaign(struct drain *d, struct store_txn *t, const char *id)
 	json_t			*body = NULL, *state = NULL;
 	char			*cause = NULL;
 
-	TAILQ_FOREACH(dc, &d->campaigns, entry)
-		if (strcmp(dc->c->id, id) == 0)
+	TAILQ_FOREACH(dc, &d->campaigns, entry) {
+		if (strcmp(dc->c->id, id) == 0) {
+			/* Most recently used first; the tail is evicted. */
+			if (dc != TAILQ_FIRST(&d->campaigns)) {
+				TAILQ_REMOVE(&d->campaigns, dc, entry);
+				TAILQ_INSERT_HEAD(&d->campaigns, dc, entry);
+			}
 			return dc;
+		}
+	}
 	if (store_campaign_body_get(t, id, &body, &cause) != 0 ||
 	    store_campaign_get(t, id, &state, &cause) != 0) {
 		if (cause != NULL) {
@@ -272,7 +281,16 @@ drain_campaign(struct drain *d, struct store_txn *t, const char *id)
 	snprintf(dc->state, sizeof dc->state, "%s", record_state(state));
 	json_decref(body);
 	json_decref(state);
-	TAILQ_INSERT_TAIL(&d->campaigns, dc, entry);
+	TAILQ_INSERT_HEAD(&d->campaigns, dc, entry);
+	if (++d->ncampaigns > DRAIN_CAMPAIGNS_MAX) {
+		struct dcampaign	*old = TAILQ_LAST(&d->campaigns,
+		    dcampaignq);
+
+		TAILQ_REMOVE(&d->campaigns, old, entry);
+		campaign_free(old->c);
+		free(old);
+		d->ncampaigns--;
+	}
 	return dc;
 }
 
@@ -287,6 +305,7 @@ drain_forget(struct drain *d, const char *id)
 			TAILQ_REMOVE(&d->campaigns, dc, entry);
 			campaign_free(dc->c);
 			free(dc);
+			d->ncampaigns--;
 			return;
 		}
 	}
@@ -939,6 +958,34 @@ drain_stats(struct drain *d)
 	    "retried", (json_int_t)d->retried,
 	    "throttled", (json_int_t)d->throttled,
 	    "rate", pace_rate(&d->pace));
+}
+
+/*
+ * Forget domains with nothing in flight, no pending slot and no
+ * slow-down, so a long run over many domains does not grow forever.
+ */
+void
+drain_tidy(struct drain *d)
+{
+	struct dom	**pp, *dm;
+	double		 now = drain_ms(d);
+	size_t		 b, n = 0;
+
+	for (b = 0; b < DRAIN_DOM_BUCKETS; b++) {
+		pp = &d->doms[b];
+		while ((dm = *pp) != NULL) {
+			if (dm->inflight == 0 && dm->pace.slowed == 0 &&
+			    dm->pace.tat < now && dm->tempfails == 0) {
+				*pp = dm->next;
+				free(dm);
+				n++;
+				continue;
+			}
+			pp = &dm->next;
+		}
+	}
+	if (n > 0)
+		log_debug("drain: forgot %zu idle domains", n);
 }
 
 size_t

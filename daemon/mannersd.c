@@ -217,6 +217,7 @@ mannersd_care(evutil_socket_t fd, short events, void *arg)
 		c->max = md->conf->map_max;
 		writer_submit(md->writer, &c->w);
 	}
+	drain_tidy(md->drain);
 	st = drain_stats(md->drain);
 	sd_notifyf(0, "STATUS=%s; in flight %lld, sent %lld, failed %lld "
 	    "since start", md->stopping ? "stopping" : "running",

@@ -122,5 +122,6 @@ void		 drain_reconfigure(struct drain *);
 json_t		*drain_stats(struct drain *);
 void		 drain_metrics(struct drain *, struct evbuffer *);
 size_t		 drain_in_flight(struct drain *);
+void		 drain_tidy(struct drain *);
 
 #endif

@@ -92,12 +92,14 @@ def test_relay_down_30s_the_queue_holds_backs_off_and_drains(env):
         return max([r for t, r in samples if t <= s] or [0])
 
     total = samples[-1][1]
-    first = retries_at(10)
+    first = retries_at(5)
     last = total - retries_at(DOWN_S - 10)
-    # Back-off (1 s doubling to 8 s): about 6 attempts per job in 30 s,
-    # 4 of them in the first 10 s; a fixed 1 s would make 30.
+    # Back-off (1 s doubling to 8 s, up to a quarter less): attempts at
+    # about 0, 1, 3, 7, 14, 21, 28 s, so 3 retries per job in the first
+    # 5 s and at most 2 in the last 10 s; a fixed 1 s would make 30.
     assert n * 3 <= total <= n * 10, samples
-    assert first >= 2 * last, ("no back-off", first, last, samples)
+    assert first / 5.0 >= 2 * last / 10.0, ("no back-off", first, last,
+                                            samples)
     log = d.logtext()
     assert log.count("will retry") >= total, (log.count("will retry"), total)
     assert "drain: temporary failure campaign=down" in log
@@ -109,7 +111,7 @@ def test_relay_down_30s_the_queue_holds_backs_off_and_drains(env):
     assert c["queued"] == 0 and c["failed"] == 0, c
     to = sorted(m["to"][0] for m in smtp.messages)
     assert to == sorted(a for _, a in rcpts("down", n)), to
-    print("  info: relay down %d s: retries %d (%d in the first 10 s, %d in "
+    print("  info: relay down %d s: retries %d (%d in the first 5 s, %d in "
           "the last 10 s), all %d delivered once after it came back" % (
               DOWN_S, total, first, last, n))
 
@@ -160,7 +162,7 @@ def send_garbage(d, public, data, close=False, also=()):
     if close:
         s.close()
         return None
-    out = read_until_closed(s, 10)
+    out = read_until_closed(s, 15)
     # refused with a 4xx (or just closed); never served, and no 5xx but
     # what HTTP prescribes (501 for an unknown method, 505 for a version)
     status = out[9:12]
@@ -213,13 +215,21 @@ def garbage(rnd):
         ("half the headers, then close", b"GET /v1/health HTTP/1.1\r\nHo",
          True, ()),
     ]
+    # Random bytes, then an empty line so that the daemon has a whole
+    # "request" to judge at once (bytes that never end a line are the
+    # idle case, closed by the request timeout: see the test).
     for i in range(10):
         cases.append(("random bytes #%d" % i, bytes(
-            rnd.getrandbits(8) for _ in range(rnd.randint(1, 8192))), False,
-            ()))
+            rnd.getrandbits(8) for _ in range(rnd.randint(1, 8192))) +
+            b"\r\n\r\n", False, ()))
+    # A header line of random bytes without a colon.  (Not any random
+    # bytes: libevent takes a header line that starts with a NUL, or an
+    # empty one, as the end of the headers, and anything with a colon as
+    # a header, so those would be a valid GET /v1/health.)
+    junk = bytes(b for b in (rnd.getrandbits(8) for _ in range(4096))
+                 if b not in b"\n:\x00")
     cases.append(("a request line, then random bytes",
-                  b"GET /v1/health HTTP/1.1\r\n" + bytes(
-                      rnd.getrandbits(8) for _ in range(4096)) + b"\r\n\r\n",
+                  b"GET /v1/health HTTP/1.1\r\nX" + junk + b"\r\n\r\n",
                   False, ()))
     return cases
 
@@ -237,6 +247,7 @@ def test_garbage_on_the_control_socket_and_the_public_listener(env):
         s.sendall(b"POST /v1/campaigns HTTP/1.1\r\nHost: x\r\n"
                   b"Content-Length: 50\r\n\r\n<camp")
         idle[public] = (s, time.monotonic())
+    time.sleep(0.5)
     for public in (False, True):
         for what, data, close, also in garbage(rnd):
             try:
@@ -258,11 +269,12 @@ def test_garbage_on_the_control_socket_and_the_public_listener(env):
     still_serving(d, True)
     for s in socks[::2]:
         s.close()
+    # the idle half requests opened first: closed by the timeout by now,
+    # or within its 10 s (public)
     for public in (False, True):
         s, t = idle[public]
-        read_until_closed(s, 15)
-        waited = time.monotonic() - t
-        assert waited >= 1.5, (public, waited)
+        out = read_until_closed(s, 15)
+        assert out == b"" or out.startswith(b"HTTP/1.1 4"), out[:200]
     for s in socks[1::2]:
         s.close()
     assert d.alive()

@@ -131,7 +131,7 @@ integration: all
 
 bench: deps
 	@$(MAKE) --no-print-directory all
-	@MANNERSD=$(CURDIR)/$(BUILD)/mannersd /usr/bin/python3 bench/run.py
+	@MANNERSD=$(CURDIR)/$(BUILD)/mannersd /usr/bin/python3 bench/report.py
 
 install: all
 	install -d $(DESTDIR)$(SBINDIR) $(DESTDIR)$(BINDIR) \

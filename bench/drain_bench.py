@@ -37,8 +37,8 @@ Environment:
   BENCH_DRAIN_N_BIG      messages of ~100 KB (default 5000)
   BENCH_DRAIN_ROUNDS     throughput rounds (raw, manners) per size (default 3)
   BENCH_DRAIN_CADENCE_S  seconds of sending at 200/s (default 30)
-  BENCH_DRAIN_CONTROL_S  seconds of the paced drain_raw control (default 10;
-                         0: none)
+  BENCH_DRAIN_CONTROL_S  seconds of the paced drain_raw control (default: as
+                         long as the cadence run; 0: none)
   BENCH_DRAIN_ONLY       comma list of parts: throughput,big,cadence,control,
                          domain (default: all)
   BENCH_DRAIN_PERF       a file prefix: `perf record -g` mannersd during each
@@ -73,7 +73,7 @@ SMTP_SINK = "/usr/sbin/smtp-sink"
 N_SMALL = int(os.environ.get("BENCH_DRAIN_N", "20000"))
 N_BIG = int(os.environ.get("BENCH_DRAIN_N_BIG", "5000"))
 CADENCE_S = float(os.environ.get("BENCH_DRAIN_CADENCE_S", "30"))
-CONTROL_S = float(os.environ.get("BENCH_DRAIN_CONTROL_S", "10"))
+CONTROL_S = float(os.environ.get("BENCH_DRAIN_CONTROL_S", str(CADENCE_S)))
 ROUNDS = int(os.environ.get("BENCH_DRAIN_ROUNDS", "3"))
 ONLY = set(filter(None, os.environ.get(
     "BENCH_DRAIN_ONLY", "throughput,big,cadence,control,domain").split(",")))

@@ -46,8 +46,9 @@ struct slot {
 static const char	*msg;
 static size_t		 msglen;
 
+/* Monotonic seconds. */
 static double
-now_s(void)
+raw_now(void)
 {
 	struct timespec	 ts;
 
@@ -55,8 +56,9 @@ now_s(void)
 	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
 }
 
+/* libcurl pulls the message from here. */
 static size_t
-rd(char *ptr, size_t size, size_t nmemb, void *arg)
+raw_read(char *ptr, size_t size, size_t nmemb, void *arg)
 {
 	struct slot	*s = arg;
 	size_t		 n = size * nmemb, left = msglen - s->off;
@@ -68,8 +70,9 @@ rd(char *ptr, size_t size, size_t nmemb, void *arg)
 	return n;
 }
 
+/* Point a free handle at recipient i and start it. */
 static void
-arm(CURLM *m, struct slot *s, long i, long ndom)
+raw_arm(CURLM *m, struct slot *s, long i, long ndom)
 {
 	s->index = i;
 	s->off = 0;
@@ -145,7 +148,7 @@ main(int argc, char **argv)
 		curl_easy_setopt(s->easy, CURLOPT_MAIL_FROM,
 		    "<news@bench.example.com>");
 		curl_easy_setopt(s->easy, CURLOPT_UPLOAD, 1L);
-		curl_easy_setopt(s->easy, CURLOPT_READFUNCTION, rd);
+		curl_easy_setopt(s->easy, CURLOPT_READFUNCTION, raw_read);
 		curl_easy_setopt(s->easy, CURLOPT_READDATA, s);
 		curl_easy_setopt(s->easy, CURLOPT_INFILESIZE_LARGE,
 		    (curl_off_t)msglen);
@@ -154,7 +157,7 @@ main(int argc, char **argv)
 		curl_easy_setopt(s->easy, CURLOPT_TIMEOUT, 30L);
 	}
 
-	t0 = now_s();
+	t0 = raw_now();
 	if (rate > 0) {
 		/* Paced: one free handle per slot, slots on a fixed grid. */
 		long	 nfree = conc;
@@ -163,7 +166,7 @@ main(int argc, char **argv)
 		for (i = 0; i < conc; i++)
 			fl[i] = &slots[i];
 		while (done < n) {
-			double	 now = now_s(), due = t0 + (double)next / rate;
+			double	 now = raw_now(), due = t0 + (double)next / rate;
 			int	 ms;
 
 			if (next < n && nfree > 0 && now >= due) {
@@ -171,7 +174,7 @@ main(int argc, char **argv)
 				sumlate += late;
 				if (late > maxlate)
 					maxlate = late;
-				arm(m, fl[--nfree], next++, ndom);
+				raw_arm(m, fl[--nfree], next++, ndom);
 			}
 			curl_multi_perform(m, &running);
 			while ((cm = curl_multi_info_read(m, &left)) != NULL) {
@@ -194,12 +197,12 @@ main(int argc, char **argv)
 			if (done >= n)
 				break;
 			due = t0 + (double)next / rate;
-			ms = next < n && nfree > 0 ? (int)ceil((due - now_s()) *
+			ms = next < n && nfree > 0 ? (int)ceil((due - raw_now()) *
 			    1000.0) : 1000;
 			curl_multi_poll(m, NULL, 0, ms > 0 ? ms : 0, NULL);
 		}
 		free(fl);
-		t1 = now_s();
+		t1 = raw_now();
 		printf("drain_raw: paced %ld messages at %.1f/s in %.3f s: "
 		    "lateness max %.3f ms, mean %.3f ms (%ld failed)\n", n,
 		    rate, t1 - t0, maxlate * 1e3, sumlate / (double)n * 1e3,
@@ -207,7 +210,7 @@ main(int argc, char **argv)
 		goto out;
 	}
 	for (i = 0; i < conc && next < n; i++)
-		arm(m, &slots[i], next++, ndom);
+		raw_arm(m, &slots[i], next++, ndom);
 	while (done < n) {
 		curl_multi_perform(m, &running);
 		while ((cm = curl_multi_info_read(m, &left)) != NULL) {
@@ -230,12 +233,12 @@ main(int argc, char **argv)
 			curl_multi_remove_handle(m, cm->easy_handle);
 			done++;
 			if (next < n)
-				arm(m, s, next++, ndom);
+				raw_arm(m, s, next++, ndom);
 		}
 		if (done < n)
 			curl_multi_poll(m, NULL, 0, 1000, NULL);
 	}
-	t1 = now_s();
+	t1 = raw_now();
 
 	printf("drain_raw: %ld messages of %zu bytes, concurrency %ld, in "
 	    "%.3f s: %.0f msg/s (%ld failed)\n", n, msglen, conc, t1 - t0,

@@ -16,7 +16,7 @@
 #include "util.h"
 
 /* Few enough that the 413 path is reached by small inputs too. */
-#define FUZZ_CAMPAIGN_MAX_RCPTS	500
+#define FUZZ_CAMPAIGN_MAX_RCPTS	32
 
 int	LLVMFuzzerTestOneInput(const uint8_t *, size_t);
 

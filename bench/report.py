@@ -1,0 +1,126 @@
+"""make bench: every benchmark, then one table.
+
+Runs the admission benchmark (bench/run.py), the weigher benchmark
+(bench/weigh_bench.c) and the drain benchmark (bench/drain_bench.py),
+each of which prints its own details, then prints one summary table:
+admission rate and its ratio to the raw ceiling, weigh time vs a bare
+parse, drain rate vs raw libcurl, and cadence error.  Figures only: the
+tests, not this, check behaviour.
+"""
+import json
+import os
+import re
+import subprocess
+import sys
+import tempfile
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+ROOT = os.path.dirname(HERE)
+
+
+def run_py(script, summary):
+    env = dict(os.environ, BENCH_SUMMARY=summary)
+    p = subprocess.run(["/usr/bin/python3", os.path.join(HERE, script)],
+                       env=env)
+    try:
+        with open(summary) as f:
+            return json.load(f)
+    except (OSError, ValueError):
+        print("bench: %s gave no summary (exit %d)" % (script, p.returncode))
+        return None
+
+
+def weigh():
+    out = os.path.join(ROOT, "build", "bench", "weigh_bench")
+    os.makedirs(os.path.dirname(out), exist_ok=True)
+    cflags = subprocess.run(["pkg-config", "--cflags", "--libs",
+                             "libxml-2.0", "jansson"], capture_output=True,
+                            text=True, check=True).stdout.split()
+    subprocess.run(["cc", "-std=gnu11", "-O2", "-D_GNU_SOURCE", "-I",
+                    os.path.join(ROOT, "lib"), "-o", out,
+                    os.path.join(HERE, "weigh_bench.c"),
+                    os.path.join(ROOT, "lib/weigh.c"),
+                    os.path.join(ROOT, "lib/util.c"),
+                    os.path.join(ROOT, "lib/log.c")] + cflags, check=True)
+    p = subprocess.run([out], capture_output=True, text=True)
+    print(p.stdout, end="")
+    bare = re.search(r'bare parse \(htmlReadMemory\+xmlFreeDoc, "UTF-8"\):'
+                     r'\s+([\d.]+) ms', p.stdout)
+    full = re.search(r"weigh_html\+weigh_free:\s+([\d.]+) ms", p.stdout)
+    if not bare or not full:
+        return None
+    return {"bare_ms": float(bare.group(1)), "weigh_ms": float(full.group(1))}
+
+
+def row(rows, metric, value, target, ok):
+    rows.append((metric, value, target, "" if ok is None else
+                 ("yes" if ok else "NO")))
+
+
+def main():
+    tmp = tempfile.mkdtemp(prefix="manners-report-")
+    adm = run_py("run.py", os.path.join(tmp, "admission.json"))
+    wg = weigh()
+    dr = run_py("drain_bench.py", os.path.join(tmp, "drain.json"))
+    rows = []
+    if adm:
+        row(rows, "admission: %d recipients, request to response" %
+            adm["recipients"], "%.2f s" % adm["seconds"],
+            "<= %.2g s" % (3.0 * adm["recipients"] / 1e6),
+            adm["seconds"] <= 3.0 * adm["recipients"] / 1e6)
+        row(rows, "admission rate", "{:,.0f} rcpt/s".format(adm["rate"]),
+            ">= 330,000 rcpt/s", adm["rate"] >= 330000)
+        row(rows, "  raw ceiling (reader + one mdb_put each)",
+            "{:,.0f} rcpt/s".format(adm["raw_rate"]), "", None)
+        row(rows, "  admission / raw ceiling", "%.2f" % (
+            adm["rate"] / adm["raw_rate"]), "", None)
+        row(rows, "  health p99 during admission", "%.1f ms" % adm["p99_ms"],
+            "<= 50 ms", adm["p99_ms"] <= 50)
+        row(rows, "  daemon private memory (RssAnon) peak",
+            "%.0f MB" % (adm["anon"] / 1e6), "<= doc + 64 MB",
+            adm["anon"] <= adm["doc"] + 64e6)
+    if wg:
+        row(rows, "weigh 100 KB, 30 images vs bare libxml2 parse",
+            "%.3f / %.3f ms = %.2fx" % (wg["weigh_ms"], wg["bare_ms"],
+                                         wg["weigh_ms"] / wg["bare_ms"]),
+            "<= 1.25x", wg["weigh_ms"] / wg["bare_ms"] <= 1.25)
+    if dr:
+        for key, label in (("2k", "~2 KB"), ("100k", "~100 KB")):
+            if ("manners_" + key) in dr:
+                m, r = dr["manners_" + key], dr["raw_" + key]
+                row(rows, "drain %s messages vs raw libcurl" % label,
+                    "{:,.0f} / {:,.0f} msg/s = {:.2f}".format(m, r, m / r),
+                    ">= 0.90", m / r >= 0.90)
+        if "cadence_rate" in dr:
+            err = abs(dr["cadence_rate"] - dr["cadence_target"]) / \
+                dr["cadence_target"] * 100
+            row(rows, "cadence at %g/s: achieved rate" % dr["cadence_target"],
+                "%.2f/s (%.2f%% off)" % (dr["cadence_rate"], err), "<= 1%",
+                err <= 1.0)
+            row(rows, "cadence: largest gap", "%.1f ms" % dr["max_gap_ms"],
+                "<= %.1f ms" % (2 * 1000.0 / dr["cadence_target"]),
+                dr["max_gap_ms"] <= 2 * 1000.0 / dr["cadence_target"])
+        if "domain_max_per_s" in dr:
+            row(rows, "domain_rate %g/s: most in any 1 s window" %
+                dr["domain_rate"], "%d" % dr["domain_max_per_s"],
+                "<= %g" % dr["domain_rate"],
+                dr["domain_max_per_s"] <= dr["domain_rate"])
+    load = os.getloadavg()[0]
+    row(rows, "machine", "%d CPUs, load average %.2f at the end" % (
+        os.cpu_count(), load), "", None)
+    head = ("metric", "value", "target", "met")
+    cells = [head] + rows
+    w = [max(len(r[i]) for r in cells) for i in range(4)]
+    line = "+-" + "-+-".join("-" * x for x in w) + "-+"
+    print("\nmanners benchmark report")
+    print(line)
+    for i, r in enumerate(cells):
+        print("| " + " | ".join(c.ljust(w[j]) for j, c in enumerate(r)) + " |")
+        if i == 0:
+            print(line)
+    print(line)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -130,9 +130,18 @@ struct drain {
 	char			*password;
 	char			*url;		/* smtp url with the HELO name */
 	struct event		*stop_timer;
+	/*
+	 * Where the next scan starts: every queued job before this key is
+	 * claimed (running, done or committing), so the scan need not walk
+	 * them again after each transfer.  Jobs only enter the queue after
+	 * it (due >= now, rising sequence); anything else resets it.
+	 */
+	uint8_t			 resume[STORE_KEY_LEN];
+	int			 have_resume;
 };
 
 static void	drain_scan(struct drain *);
+static void	drain_soon(struct drain *);
 static void	drain_flush(struct drain *);
 static void	drain_check_done(struct drain *);
 static void	drain_check_stopped(struct drain *);
@@ -224,6 +233,18 @@ drain_timer_in(struct event *ev, long ms)
 	evtimer_add(ev, &tv);
 }
 
+/* The same with a fractional delay, to the microsecond (a cadence's wait). */
+static void
+drain_timer_in_ms(struct event *ev, double ms)
+{
+	struct timeval	 tv;
+	long long	 us = ms <= 0 ? 0 : (long long)(ms * 1000.0 + 0.999);
+
+	tv.tv_sec = (time_t)(us / 1000000);
+	tv.tv_usec = (suseconds_t)(us % 1000000);
+	evtimer_add(ev, &tv);
+}
+
 /* Is this job's key claimed by a transfer that is not yet committed? */
 static int
 drain_claimed(struct drain *d, const uint8_t *key)
@@ -300,6 +321,7 @@ drain_forget(struct drain *d, const char *id)
 {
 	struct dcampaign	*dc;
 
+	d->have_resume = 0;
 	TAILQ_FOREACH(dc, &d->campaigns, entry) {
 		if (strcmp(dc->c->id, id) == 0) {
 			TAILQ_REMOVE(&d->campaigns, dc, entry);
@@ -440,6 +462,17 @@ drain_finish(struct drain *d, struct xfer *x, enum xfer_outcome o)
 		if (x->dom != NULL)
 			x->dom->inflight--;
 	}
+	/*
+	 * Only the job and the outcome wait for the commit: let the message
+	 * and the handle (with libcurl's buffers) go now, not a group later.
+	 */
+	if (x->easy != NULL) {
+		curl_easy_cleanup(x->easy);
+		x->easy = NULL;
+	}
+	curl_slist_free_all(x->rcpt);
+	x->rcpt = NULL;
+	buf_free(&x->msg);
 	x->state = XFER_DONE;
 	x->outcome = o;
 	TAILQ_INSERT_TAIL(&d->done, x, entry);
@@ -522,7 +555,7 @@ drain_check_done(struct drain *d)
 		drain_flush(d);
 		return;
 	}
-	drain_kick(d);
+	drain_soon(d);
 }
 
 struct fitem {
@@ -662,7 +695,7 @@ drain_flush_done(struct wjob *w)
 	free(f->items);
 	free(f);
 	drain_check_stopped(d);
-	drain_kick(d);
+	drain_soon(d);
 }
 
 /* Hand every parked outcome to the writer as one commit group. */
@@ -738,6 +771,16 @@ drain_drop(struct drain *d, const struct store_job *j)
 	drain_finish(d, x, OUTCOME_DROPPED);
 }
 
+/* Move the resume point past a claimed job while no unclaimed one is behind. */
+static void
+drain_advance(struct drain *d, int prefix, const uint8_t *key)
+{
+	if (!prefix)
+		return;
+	memcpy(d->resume, key, STORE_KEY_LEN);
+	d->have_resume = 1;
+}
+
 /* Start transfers for due jobs while there is room. */
 static void
 drain_scan(struct drain *d)
@@ -752,17 +795,22 @@ drain_scan(struct drain *d)
 	int64_t			 now = mannersd_now();
 	double			 ms, w, wait = DRAIN_IDLE_MS;
 	size_t			 looked = 0;
+	int			 prefix = 1;	/* all jobs so far claimed */
 
 	if (d->stopping || d->nrunning >= conf->concurrency)
 		return;
+	/* Nothing claimed: nothing to skip (and a stepped clock is healed). */
+	if (d->nrunning == 0 && d->ndone == 0 && !d->flushing)
+		d->have_resume = 0;
 	ms = drain_ms(d);
 	if ((w = pace_wait(&d->pace, ms)) > 0) {
 		d->throttled++;
-		drain_timer_in(d->scan_timer, (long)w + 1);
+		drain_timer_in_ms(d->scan_timer, w);
 		return;
 	}
 	if (store_begin(d->md->store, 0, &t, &cause) < 0 ||
-	    store_queue_first(t, &cur, &cause) < 0) {
+	    store_queue_seek(t, d->have_resume ? d->resume : NULL, &cur,
+	    &cause) < 0) {
 		log_warnx("drain: cannot read the queue: %s", cause);
 		free(cause);
 		store_abort(t);
@@ -778,8 +826,10 @@ drain_scan(struct drain *d)
 			break;
 		}
 		store_cursor_next(cur);
-		if (drain_claimed(d, j.key))
+		if (drain_claimed(d, j.key)) {
+			drain_advance(d, prefix, j.key);
 			continue;
+		}
 		/*
 		 * A domain without a free slot is skipped, so its jobs wait
 		 * without holding back the other domains' jobs behind them.
@@ -790,15 +840,18 @@ drain_scan(struct drain *d)
 			if (w > 0 && w < wait)
 				wait = w;
 			d->throttled++;
+			prefix = 0;
 			continue;
 		}
-		if ((dc = drain_campaign(d, t, j.campaign)) == NULL)
+		if ((dc = drain_campaign(d, t, j.campaign)) == NULL ||
+		    strcmp(dc->state, RECORD_ACTIVE) != 0) {
+			prefix = 0;
 			continue;
-		if (strcmp(dc->state, RECORD_ACTIVE) != 0)
-			continue;
+		}
 		/* An unsubscribe may have come after admission. */
 		if (ledger_may_send(t, j.addr, j.lid, NULL) == 0) {
 			drain_drop(d, &j);
+			drain_advance(d, prefix, j.key);
 			continue;
 		}
 		if ((w = pace_wait(&d->pace, ms)) > 0) {
@@ -807,14 +860,25 @@ drain_scan(struct drain *d)
 			break;
 		}
 		if (drain_start(d, dc, &j, dm, ms) == 0) {
-			pace_take(&d->pace, ms);
+			/*
+			 * The global cadence keeps its schedule: a send that a
+			 * late timer let through less than one interval after
+			 * its slot counts from the slot, so timer latency does
+			 * not add to every interval.  (Domain cadences are
+			 * ceilings and stay strict.)
+			 */
+			pace_take(&d->pace, ms > d->pace.tat &&
+			    ms - d->pace.tat < d->pace.interval ?
+			    d->pace.tat : ms);
 			pace_take(&dm->pace, ms);
-		}
+			drain_advance(d, prefix, j.key);
+		} else
+			prefix = 0;
 	}
 	store_cursor_close(cur);
 	store_abort(t);
 	if (!evtimer_pending(d->scan_timer, NULL) || wait < DRAIN_IDLE_MS)
-		drain_timer_in(d->scan_timer, (long)wait + 1);
+		drain_timer_in_ms(d->scan_timer, wait);
 	/* libcurl may want to act at once on the new handles. */
 	curlev_kick(d->cv);
 }
@@ -829,9 +893,9 @@ drain_scan_cb(evutil_socket_t fd, short events, void *arg)
 	drain_scan(d);
 }
 
-/* Ask for a scan soon (new work, or a transfer slot came free). */
-void
-drain_kick(struct drain *d)
+/* Ask for a scan soon (a transfer slot came free, a group committed). */
+static void
+drain_soon(struct drain *d)
 {
 	struct timeval	 tv = { 0, 0 };
 
@@ -839,6 +903,14 @@ drain_kick(struct drain *d)
 		return;
 	if (d->nrunning < d->md->conf->concurrency)
 		evtimer_add(d->scan_timer, &tv);
+}
+
+/* New work from outside (a submission, an unsubscribe): look from the start. */
+void
+drain_kick(struct drain *d)
+{
+	d->have_resume = 0;
+	drain_soon(d);
 }
 
 /* Read the relay password once; its file must not be world-readable. */
@@ -927,6 +999,7 @@ drain_stop_timeout_cb(evutil_socket_t fd, short events, void *arg)
 		drain_xfer_free(x);
 		n++;
 	}
+	d->have_resume = 0;	/* their jobs are no longer claimed */
 	log_warnx("drain: shutdown_timeout reached; %zu transfers abandoned, "
 	    "their jobs stay queued", n);
 	drain_flush(d);

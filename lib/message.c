@@ -96,49 +96,61 @@ message_expand(const char *tpl, const struct message_in *in, int html,
 	buf_adds(out, p);
 }
 
-/* Quoted-printable (RFC 2045) with CRLF line ends for any line ending. */
+/*
+ * Quoted-printable (RFC 2045) with CRLF line ends for any line ending.
+ * Written straight into reserved room, a block of input at a time: this
+ * runs over every byte of every message the drain sends.
+ */
 void
 message_qp(const char *s, size_t len, struct buf *out)
 {
-	size_t		 i, col = 0;
+	size_t		 i = 0, col = 0, stop;
 	unsigned char	 c;
-	char		 enc[3];
-	size_t		 w;
+	char		*p;
 	int		 literal;
 
 	buf_reserve(out, len + len / 8 + 16);
-	for (i = 0; i < len; i++) {
-		c = (unsigned char)s[i];
-		if (c == '\r' || c == '\n') {
-			if (c == '\r' && i + 1 < len && s[i + 1] == '\n')
-				i++;
-			buf_add(out, "\r\n", 2);
-			col = 0;
-			continue;
+	while (i < len) {
+		stop = len - i < 4096 ? len : i + 4096;
+		/* Per input byte at most a soft break and "=XX": 6 bytes. */
+		buf_reserve(out, (stop - i) * 6);
+		p = out->data + out->len;
+		for (; i < stop; i++) {
+			c = (unsigned char)s[i];
+			if (c == '\r' || c == '\n') {
+				if (c == '\r' && i + 1 < len && s[i + 1] == '\n')
+					i++;
+				*p++ = '\r';
+				*p++ = '\n';
+				col = 0;
+				continue;
+			}
+			/* Trailing white space must be encoded, else it is lost. */
+			literal = (c >= 33 && c <= 126 && c != '=') ||
+			    ((c == ' ' || c == '\t') && i + 1 < len &&
+			    s[i + 1] != '\r' && s[i + 1] != '\n');
+			/* A leading dot is safe with curl, but keep lines tidy. */
+			if (col == 0 && c == '.')
+				literal = 0;
+			if (col + (literal ? 1 : 3) > QP_LINE - 1) {
+				*p++ = '=';
+				*p++ = '\r';
+				*p++ = '\n';
+				col = 0;
+			}
+			if (literal) {
+				*p++ = (char)c;
+				col++;
+			} else {
+				*p++ = '=';
+				*p++ = hexdig[c >> 4];
+				*p++ = hexdig[c & 15];
+				col += 3;
+			}
 		}
-		/* Trailing white space must be encoded, else it is lost. */
-		literal = (c >= 33 && c <= 126 && c != '=') ||
-		    ((c == ' ' || c == '\t') && i + 1 < len &&
-		    s[i + 1] != '\r' && s[i + 1] != '\n');
-		/* A leading dot is safe with curl, but keep lines tidy. */
-		if (col == 0 && c == '.')
-			literal = 0;
-		if (literal) {
-			enc[0] = (char)c;
-			w = 1;
-		} else {
-			enc[0] = '=';
-			enc[1] = hexdig[c >> 4];
-			enc[2] = hexdig[c & 15];
-			w = 3;
-		}
-		if (col + w > QP_LINE - 1) {
-			buf_add(out, "=\r\n", 3);
-			col = 0;
-		}
-		buf_add(out, enc, w);
-		col += w;
+		out->len = (size_t)(p - out->data);
 	}
+	out->data[out->len] = '\0';
 }
 
 /* Is every byte printable ASCII? */

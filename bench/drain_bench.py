@@ -887,6 +887,9 @@ def main():
     finally:
         sink.close()
     table(results)
+    if os.environ.get("BENCH_SUMMARY"):
+        with open(os.environ["BENCH_SUMMARY"], "w") as f:
+            json.dump({"rows": [list(map(str, r)) for r in results]}, f)
     if KEEP:
         log("drain_bench: kept %s" % tmp)
     else:

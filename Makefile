@@ -160,8 +160,8 @@ clean:
 # Fuzzing: one libFuzzer target per parser (tests/fuzz/fuzz_*.c), built
 # with clang, ASan and UBSan from the library's sources into build/fuzz.
 # `make fuzz` runs each target for FUZZ_SECONDS on its seeds and crash
-# reproducers (`make -j2 fuzz FUZZ_SECONDS=600` for the long run, two at
-# a time).  New inputs land in build/fuzz/corpus/TARGET and crashes in
+# reproducers (`make -k -j2 fuzz FUZZ_SECONDS=600` for the long run, two
+# at a time, going on past a target that crashes).  New inputs land in build/fuzz/corpus/TARGET and crashes in
 # build/fuzz/crash/TARGET; a crash, once fixed, goes to
 # tests/fuzz/regress/TARGET/, which `make check` replays without clang.
 FUZZ_PKGS	 = clang libclang-rt-14-dev llvm-14

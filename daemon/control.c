@@ -440,8 +440,13 @@ control_campaign_list(struct mannersd *md, struct evhttp_request *req)
 	json_t			*ids = NULL, *o;
 	char			*cause = NULL;
 
-	if (store_begin(md->store, 0, &t, &cause) < 0 ||
-	    store_campaign_list(t, &ids, &cause) < 0) {
+	if (store_begin(md->store, 0, &t, &cause) < 0) {
+		control_reply_error(req, 500, cause, NULL);
+		free(cause);
+		return;
+	}
+	if (store_campaign_list(t, &ids, &cause) < 0) {
+		store_abort(t);
 		control_reply_error(req, 500, cause, NULL);
 		free(cause);
 		return;

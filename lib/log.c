@@ -37,6 +37,9 @@ log_getlevel(void)
 	return log_level;
 }
 
+static void	log_vwrite(int, int, const char *, va_list)
+		    __attribute__((format(printf, 3, 0)));
+
 static void
 log_vwrite(int level, int errnum, const char *fmt, va_list ap)
 {

@@ -6,9 +6,12 @@
  * their servers are started by control_start() and public_start() with a
  * real store in a private directory; the public server also accepts on a
  * Unix socket next to the control socket.  Each input is written to a
- * fresh connection, the write side is shut, and the event loop runs until
- * the server closes: every request in the input (pipelining included) is
- * parsed by evhttp and routed by control_request() or public_request().
+ * fresh connection; once the server has read it all and answered what it
+ * could, the write side is shut and the loop runs until the server
+ * closes.  (evhttp drops an answer it is still writing when the client's
+ * end of file arrives, so shutting at once would lose the answers.)
+ * Every request in the input, pipelined ones included, is parsed by
+ * evhttp and routed by control_request() or public_request().
  *
  * The writer thread is replaced by a synchronous writer_submit() and the
  * drain by stubs, so an input's effect is complete when its answer is.
@@ -318,8 +321,9 @@ fuzz_http_init(void)
 	evhttp_set_bevcb(md->control, fuzz_http_control_bev, md);
 	/* public_listen must be free: try a few ports. */
 	for (try = 0;; try++) {
-		snprintf(port, sizeof port, "127.0.0.1:%d", 20000 +
-		    (int)((getpid() * 7919 + try * 104729) % 40000));
+		snprintf(port, sizeof port, "127.0.0.1:%u", 20000 +
+		    ((unsigned)getpid() * 7919U + (unsigned)try * 104729U) %
+		    40000U);
 		free(md->conf->public_listen);
 		md->conf->public_listen = xstrdup(port);
 		if (public_start(md, &cause) == 0)

@@ -5,7 +5,8 @@
  * goes through fuzz_TARGET.c's own entry point, compiled in here with
  * LLVMFuzzerTestOneInput renamed, so that `make check` keeps a fixed crash
  * fixed without clang or libFuzzer.  The targets abort() on a broken
- * promise; the test then dies naming the file it was replaying.
+ * promise, and memory errors need `make check SANITIZE=1` to be seen;
+ * either way the test dies naming the file it was replaying.
  *
  * The files are found from the current directory (make check runs at the
  * top of the tree), or from MANNERS_FUZZ_DIR.
@@ -70,6 +71,16 @@ regress_signal(int sig)
 	raise(sig);
 }
 
+/* ASan's hook before it exits on an error; absent without ASan. */
+void	__asan_set_death_callback(void (*)(void)) __attribute__((weak));
+
+static void
+regress_asan_death(void)
+{
+	fprintf(stderr, "test_fuzz_regress: ASan stopped on %s\n",
+	    regress_current);
+}
+
 static void
 regress_catch(void)
 {
@@ -79,6 +90,8 @@ regress_catch(void)
 
 	for (i = 0; i < nitems(sigs); i++)
 		signal(sigs[i], regress_signal);
+	if (__asan_set_death_callback != NULL)
+		__asan_set_death_callback(regress_asan_death);
 }
 
 /* Read a whole file; NULL if it cannot be read. */
@@ -95,8 +108,15 @@ regress_read(const char *path, size_t *len)
 		fclose(f);
 		return NULL;
 	}
-	/* One byte more, so that an empty file is not a NULL buffer. */
-	data = xmalloc((size_t)st.st_size + 1);
+	/*
+	 * Exactly the file's size, as libFuzzer does, so that ASan (make
+	 * check SANITIZE=1) sees a read one byte past the input.  malloc(0)
+	 * gives a pointer with no byte behind it.
+	 */
+	if ((data = malloc((size_t)st.st_size)) == NULL) {
+		fclose(f);
+		return NULL;
+	}
 	*len = fread(data, 1, (size_t)st.st_size, f);
 	fclose(f);
 	if (*len != (size_t)st.st_size) {

@@ -306,11 +306,7 @@ message_hash(const char *campaign, const char *addr, char *hex, size_t n)
 	EVP_DigestUpdate(ctx, low, strlen(low));
 	EVP_DigestFinal_ex(ctx, md, &mdlen);
 	EVP_MD_CTX_free(ctx);
-	for (i = 0; i < mdlen && 2 * i + 2 < n; i++) {
-		hex[2 * i] = "0123456789abcdef"[md[i] >> 4];
-		hex[2 * i + 1] = "0123456789abcdef"[md[i] & 15];
-	}
-	hex[2 * i] = '\0';
+	hexenc(md, mdlen, hex, n);
 }
 
 void

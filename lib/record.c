@@ -44,11 +44,7 @@ record_digest(const struct campaign *c, char *out, size_t outsz)
 	EVP_DigestUpdate(ctx, t, sizeof t);
 	EVP_DigestFinal_ex(ctx, md, &mdlen);
 	EVP_MD_CTX_free(ctx);
-	for (i = 0; i < mdlen && 2 * i + 2 < outsz; i++) {
-		out[2 * i] = "0123456789abcdef"[md[i] >> 4];
-		out[2 * i + 1] = "0123456789abcdef"[md[i] & 15];
-	}
-	out[2 * i] = '\0';
+	hexenc(md, mdlen, out, outsz);
 }
 
 json_t *

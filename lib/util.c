@@ -226,6 +226,21 @@ xstrtolower(const char *s)
 }
 
 void
+hexenc(const void *p, size_t len, char *out, size_t outsz)
+{
+	const unsigned char	*b = p;
+	size_t			 i;
+
+	if (outsz == 0)
+		return;
+	for (i = 0; i < len && 2 * i + 2 < outsz; i++) {
+		out[2 * i] = "0123456789abcdef"[b[i] >> 4];
+		out[2 * i + 1] = "0123456789abcdef"[b[i] & 15];
+	}
+	out[2 * i] = '\0';
+}
+
+void
 be64enc(void *p, uint64_t v)
 {
 	unsigned char	*b = p;

@@ -49,6 +49,12 @@ int	 strcaseprefix(const char *, const char *);
 /* Lower-case ASCII copy. */
 char	*xstrtolower(const char *);
 
+/*
+ * Lower-case hex of len bytes into out (outsz bytes, NUL included),
+ * truncated to whole bytes when out is short.
+ */
+void	 hexenc(const void *, size_t, char *, size_t);
+
 /* 64-bit big-endian helpers for sortable keys. */
 void	 be64enc(void *, uint64_t);
 uint64_t be64dec(const void *);

@@ -937,18 +937,17 @@ ctl_status_all(struct ctl *ctl)
 	return rv;
 }
 
-/* status [ID] */
+/* GET PREFIX/ID and print it: raw JSON, or through show(). */
 static int
-ctl_status(struct ctl *ctl, struct args *a)
+ctl_show(struct ctl *ctl, const char *prefix, const char *id,
+    void (*show)(json_t *))
 {
 	struct reply	 r;
 	char		*esc, *path;
 	int		 rv;
 
-	if (a->npos == 0)
-		return ctl_status_all(ctl);
-	esc = ctl_escape(a->pos[0]);
-	xasprintf(&path, "/v1/campaigns/%s", esc);
+	esc = ctl_escape(id);
+	xasprintf(&path, "%s/%s", prefix, esc);
 	free(esc);
 	rv = ctl_get(ctl, "GET", path, &r);
 	free(path);
@@ -958,10 +957,19 @@ ctl_status(struct ctl *ctl, struct args *a)
 		if (ctl->json)
 			ctl_print_raw(&r);
 		else
-			ctl_print_campaign(r.json);
+			show(r.json);
 	}
 	ctl_reply_free(&r);
 	return rv;
+}
+
+/* status [ID] */
+static int
+ctl_status(struct ctl *ctl, struct args *a)
+{
+	if (a->npos == 0)
+		return ctl_status_all(ctl);
+	return ctl_show(ctl, "/v1/campaigns", a->pos[0], ctl_print_campaign);
 }
 
 /* cancel ID, pause ID, resume ID */
@@ -1071,25 +1079,8 @@ ctl_print_recipient(json_t *j)
 static int
 ctl_recipient(struct ctl *ctl, struct args *a)
 {
-	struct reply	 r;
-	char		*esc, *path;
-	int		 rv;
-
-	esc = ctl_escape(a->pos[0]);
-	xasprintf(&path, "/v1/recipients/%s", esc);
-	free(esc);
-	rv = ctl_get(ctl, "GET", path, &r);
-	free(path);
-	if (rv == -1)
-		return EXIT_UNREACHABLE;
-	if ((rv = ctl_check(ctl, &r)) == EXIT_OK) {
-		if (ctl->json)
-			ctl_print_raw(&r);
-		else
-			ctl_print_recipient(r.json);
-	}
-	ctl_reply_free(&r);
-	return rv;
+	return ctl_show(ctl, "/v1/recipients", a->pos[0],
+	    ctl_print_recipient);
 }
 
 /* unsubscribe ADDR [--list L] */

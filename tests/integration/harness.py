@@ -18,7 +18,6 @@ import threading
 import time
 
 from aiosmtpd.controller import Controller
-from aiosmtpd.smtp import SMTP
 
 MANNERSD = os.environ.get("MANNERSD", os.path.abspath("build/default/mannersd"))
 MANNERSCTL = os.environ.get("MANNERSCTL",
@@ -140,6 +139,26 @@ class Daemon:
                                          tmp=tmp, smtp=smtp_port,
                                          public=self.public_port))
             f.write(extra)
+
+    def set_conf(self, section, key, value):
+        """Rewrite (or add) one key of the daemon's config file."""
+        lines = open(self.conf).read().splitlines()
+        out, cur, done = [], None, False
+        for ln in lines:
+            if ln.startswith("["):
+                if cur == section and not done:
+                    out.append("%s = %s" % (key, value))
+                    done = True
+                cur = ln.strip()[1:-1]
+            elif cur == section and ln.split("=")[0].strip() == key:
+                ln = "%s = %s" % (key, value)
+                done = True
+            out.append(ln)
+        if not done:
+            if cur != section:
+                out.append("[%s]" % section)
+            out.append("%s = %s" % (key, value))
+        open(self.conf, "w").write("\n".join(out) + "\n")
 
     def start(self, wait=True):
         self.logf = open(self.log, "ab")

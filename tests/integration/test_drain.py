@@ -8,32 +8,11 @@ import time
 from harness import campaign, free_port, wait_for
 
 
-def conf_set(d, section, key, value):
-    """Rewrite (or add) one key of the daemon's config file."""
-    lines = open(d.conf).read().splitlines()
-    out, cur, done = [], None, False
-    for ln in lines:
-        if ln.startswith("["):
-            if cur == section and not done:
-                out.append("%s = %s" % (key, value))
-                done = True
-            cur = ln.strip()[1:-1]
-        elif cur == section and ln.split("=")[0].strip() == key:
-            ln = "%s = %s" % (key, value)
-            done = True
-        out.append(ln)
-    if not done:
-        if cur != section:
-            out.append("[%s]" % section)
-        out.append("%s = %s" % (key, value))
-    open(d.conf, "w").write("\n".join(out) + "\n")
-
-
 def restarted(d, **settings):
     d.stop()
     for k, v in settings.items():
         section, key = k.split("__")
-        conf_set(d, section, key, v)
+        d.set_conf(section, key, v)
     return d.start()
 
 
@@ -172,7 +151,7 @@ def test_sighup_applies_new_rates_and_keeps_the_queue(env):
     assert ":%d:" % (good.count("\n") + 2) in d.logtext().split(
         "reload failed")[1].splitlines()[0]
     open(d.conf, "w").write(good)
-    conf_set(d, "smtp", "rate", "50/s")
+    d.set_conf("smtp", "rate", "50/s")
     d.proc.send_signal(signal.SIGHUP)
     wait_for(lambda: "applied" in d.logtext(), what="reload")
     smtp.wait_count(20, timeout=10)

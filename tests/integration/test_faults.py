@@ -17,33 +17,12 @@ from harness import campaign, free_port, wait_for
 SEED = int(os.environ.get("TEST_SEED", "8"))
 
 
-def set_conf(d, section, key, value):
-    """Rewrite (or add) one key of a daemon's config file."""
-    lines = open(d.conf).read().splitlines()
-    out, cur, done = [], None, False
-    for ln in lines:
-        if ln.startswith("["):
-            if cur == section and not done:
-                out.append("%s = %s" % (key, value))
-                done = True
-            cur = ln.strip()[1:-1]
-        elif cur == section and ln.split("=")[0].strip() == key:
-            ln = "%s = %s" % (key, value)
-            done = True
-        out.append(ln)
-    if not done:
-        if cur != section:
-            out.append("[%s]" % section)
-        out.append("%s = %s" % (key, value))
-    open(d.conf, "w").write("\n".join(out) + "\n")
-
-
 def daemon_with(env, smtp_port=None, **settings):
     """A daemon whose config has SECTION__KEY=VALUE settings, started."""
     d = env.daemon(smtp_port=smtp_port, start=False)
     for k, v in settings.items():
         section, key = k.split("__")
-        set_conf(d, section, key, v)
+        d.set_conf(section, key, v)
     return d.start()
 
 

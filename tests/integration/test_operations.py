@@ -3,7 +3,6 @@ import os
 import signal
 import socket
 import subprocess
-import tempfile
 import time
 import urllib.request
 

@@ -4,7 +4,7 @@ import threading
 import time
 import urllib.parse
 
-from harness import campaign, wait_for
+from harness import campaign
 
 CAP_1_PER_DAY = "[list news.example.com]\nper_recipient = 1/1d\n"
 

@@ -58,6 +58,7 @@ def screenshot(env, driver, name):
 
 def test_browser_chooses_at_most_one_message_a_month(env):
     from selenium.webdriver.common.by import By
+    from selenium.common.exceptions import StaleElementReferenceException
     from selenium.webdriver.support.ui import WebDriverWait
 
     smtp = env.start_smtp()
@@ -101,7 +102,8 @@ def test_browser_chooses_at_most_one_message_a_month(env):
         assert not driver.find_element(By.ID, "choice-list").is_selected()
         driver.find_element(By.CSS_SELECTOR,
                             "button[type=submit]").click()
-        WebDriverWait(driver, 10).until(
+        WebDriverWait(driver, 10, ignored_exceptions=(
+            StaleElementReferenceException,)).until(
             lambda dr: "at most one message a month" in
             dr.find_element(By.TAG_NAME, "h1").text)
         text = driver.find_element(By.TAG_NAME, "body").text
@@ -131,7 +133,8 @@ def test_browser_chooses_at_most_one_message_a_month(env):
         # Undo works from the confirmation itself.
         driver.find_element(By.CSS_SELECTOR,
                             "button[value=undo-monthly]").click()
-        WebDriverWait(driver, 10).until(
+        WebDriverWait(driver, 10, ignored_exceptions=(
+            StaleElementReferenceException,)).until(
             lambda dr: "monthly limit is removed" in
             dr.find_element(By.TAG_NAME, "h1").text)
         wait_for(lambda: d.request("GET", "/v1/recipients/" + addr)[1]

@@ -319,29 +319,219 @@ message_id(const char *campaign, const char *addr, const char *host,
 	snprintf(out, outsz, "<%s.%s@%s>", hex, campaign, host);
 }
 
-/* One MIME part: headers and QP body of an expanded template. */
-static void
-message_part(const char *type, const char *tpl, const struct message_in *in,
-    int html, struct buf *out)
-{
-	struct buf	 body;
+/*
+ * A campaign's bodies, encoded once.  Each part is its template split at
+ * the per-recipient placeholders: the text between them is encoded to
+ * quoted-printable when the template is compiled, and only the values
+ * ({{name}}, {{address}}, {{unsubscribe_url}}) are encoded per message.
+ * A soft line break ("=" CRLF, invisible once decoded) ends any encoded
+ * run that stops mid-line, so every run starts at column 0 and its
+ * encoding does not depend on what the values before it were.
+ */
+enum tpl_slot {
+	TPL_TEXT,		/* encoded text at off, len */
+	TPL_NAME,		/* the recipient's name, else the fallback */
+	TPL_ADDRESS,
+	TPL_UNSUB
+};
 
-	buf_init(&body);
-	message_expand(tpl, in, html, &body);
-	buf_printf(out, "Content-Type: %s; charset=UTF-8\r\n"
-	    "Content-Transfer-Encoding: quoted-printable\r\n\r\n", type);
-	message_qp(body.data, body.len, out);
+struct tpl_piece {
+	enum tpl_slot	 slot;
+	size_t		 off;
+	size_t		 len;
+	char		*fallback;	/* TPL_NAME: after the '|', or NULL */
+};
+
+struct tpl_part {
+	const char		*type;
+	int			 html;
+	struct buf		 text;		/* every TPL_TEXT run */
+	struct tpl_piece	*pieces;
+	size_t			 npieces;
+};
+
+struct message_tpl {
+	struct tpl_part		 parts[2];
+	size_t			 nparts;
+};
+
+/* End an encoded run at column 0: a soft break if it stopped mid-line. */
+static void
+message_qp_close(struct buf *out, size_t start)
+{
+	if (out->len > start && out->data[out->len - 1] != '\n')
+		buf_adds(out, "=\r\n");
+}
+
+static struct tpl_piece *
+tpl_piece_add(struct tpl_part *p, enum tpl_slot slot)
+{
+	struct tpl_piece	*pc;
+
+	p->pieces = xreallocarray(p->pieces, p->npieces + 1,
+	    sizeof *p->pieces);
+	pc = &p->pieces[p->npieces++];
+	memset(pc, 0, sizeof *pc);
+	pc->slot = slot;
+	return pc;
+}
+
+/* Encode the literal text gathered so far as one run. */
+static void
+tpl_flush(struct tpl_part *p, struct buf *lit)
+{
+	struct tpl_piece	*pc;
+	size_t			 start = p->text.len;
+
+	if (lit->len == 0)
+		return;
+	message_qp(lit->data, lit->len, &p->text);
+	message_qp_close(&p->text, start);
+	pc = tpl_piece_add(p, TPL_TEXT);
+	pc->off = start;
+	pc->len = p->text.len - start;
+	lit->len = 0;
+}
+
+/* The placeholders of message_expand(), as pieces; others stay text. */
+static void
+tpl_compile(struct tpl_part *p, const char *type, const char *tpl, int html)
+{
+	const char		*q = tpl, *open, *close, *bar;
+	struct tpl_piece	*pc;
+	struct buf		 lit;
+	enum tpl_slot		 slot;
+	size_t			 klen, nlen;
+
+	p->type = type;
+	p->html = html;
+	buf_init(&p->text);
+	buf_init(&lit);
+	while ((open = strstr(q, "{{")) != NULL) {
+		buf_add(&lit, q, (size_t)(open - q));
+		if ((close = strstr(open + 2, "}}")) == NULL ||
+		    (klen = (size_t)(close - open - 2)) >= 64) {
+			buf_add(&lit, open, 2);
+			q = open + 2;
+			continue;
+		}
+		/* As message_expand(): the key is what comes before a '|'. */
+		bar = memchr(open + 2, '|', klen);
+		nlen = bar != NULL ? (size_t)(bar - open - 2) : klen;
+		slot = TPL_TEXT;
+		if (nlen == 7 && memcmp(open + 2, "address", 7) == 0)
+			slot = TPL_ADDRESS;
+		else if (nlen == 15 && memcmp(open + 2, "unsubscribe_url",
+		    15) == 0)
+			slot = TPL_UNSUB;
+		else if (nlen == 4 && memcmp(open + 2, "name", 4) == 0)
+			slot = TPL_NAME;
+		if (slot == TPL_TEXT) {
+			buf_add(&lit, open, klen + 4);
+			q = close + 2;
+			continue;
+		}
+		tpl_flush(p, &lit);
+		pc = tpl_piece_add(p, slot);
+		if (bar != NULL && slot == TPL_NAME)
+			pc->fallback = xstrndup(bar + 1,
+			    (size_t)(close - bar - 1));
+		q = close + 2;
+	}
+	buf_adds(&lit, q);
+	tpl_flush(p, &lit);
+	buf_free(&lit);
+}
+
+struct message_tpl *
+message_tpl_new(const struct campaign *c)
+{
+	struct message_tpl	*t = xcalloc(1, sizeof *t);
+	int			 text, html;
+
+	text = c->text != NULL && *c->text != '\0';
+	html = c->html != NULL && *c->html != '\0';
+	if (text || !html)
+		tpl_compile(&t->parts[t->nparts++], "text/plain",
+		    c->text != NULL ? c->text : "", 0);
+	if (html)
+		tpl_compile(&t->parts[t->nparts++], "text/html", c->html, 1);
+	return t;
+}
+
+void
+message_tpl_free(struct message_tpl *t)
+{
+	size_t	 i, j;
+
+	if (t == NULL)
+		return;
+	for (i = 0; i < t->nparts; i++) {
+		for (j = 0; j < t->parts[i].npieces; j++)
+			free(t->parts[i].pieces[j].fallback);
+		free(t->parts[i].pieces);
+		buf_free(&t->parts[i].text);
+	}
+	free(t);
+}
+
+/* One MIME part: its headers, the encoded runs and the values between. */
+static void
+tpl_render_part(const struct tpl_part *p, const struct message_in *in,
+    struct buf *out)
+{
+	const struct tpl_piece	*pc;
+	const char		*val = NULL;
+	struct buf		 esc;
+	size_t			 i, start;
+
+	buf_adds(out, "Content-Type: ");
+	buf_adds(out, p->type);
+	buf_adds(out, "; charset=UTF-8\r\n"
+	    "Content-Transfer-Encoding: quoted-printable\r\n\r\n");
+	buf_reserve(out, p->text.len + 256);
+	buf_init(&esc);
+	for (i = 0; i < p->npieces; i++) {
+		pc = &p->pieces[i];
+		switch (pc->slot) {
+		case TPL_TEXT:
+			buf_add(out, p->text.data + pc->off, pc->len);
+			continue;
+		case TPL_NAME:
+			val = in->to_name;
+			if ((val == NULL || *val == '\0') &&
+			    pc->fallback != NULL)
+				val = pc->fallback;
+			break;
+		case TPL_ADDRESS:
+			val = in->to_addr;
+			break;
+		case TPL_UNSUB:
+			val = in->unsub_url;
+			break;
+		}
+		if (val == NULL || *val == '\0')
+			continue;
+		if (p->html) {
+			esc.len = 0;
+			message_html_escape(val, &esc);
+			val = esc.data;
+		}
+		start = out->len;
+		message_qp(val, strlen(val), out);
+		message_qp_close(out, start);
+	}
+	buf_free(&esc);
 	buf_adds(out, "\r\n");
-	buf_free(&body);
 }
 
 int
-message_render(const struct message_in *in, struct buf *out, char **cause)
+message_render_tpl(const struct message_tpl *t, const struct message_in *in,
+    struct buf *out, char **cause)
 {
 	const struct campaign	*c = in->campaign;
-	char			 date[64], mid[MESSAGE_ID_MAX], hash[33];
-	char			 boundary[64];
-	int			 both;
+	char			 date[64], hash[33];
+	size_t			 i;
 
 	if (!campaign_header_safe(in->to_addr) || (in->to_name != NULL &&
 	    !campaign_header_safe(in->to_name)) ||
@@ -350,14 +540,14 @@ message_render(const struct message_in *in, struct buf *out, char **cause)
 		return set_cause(cause, "refusing a header value with a line "
 		    "break or control character");
 	message_format_date(in->date, date, sizeof date);
-	message_id(c->id, in->to_addr, in->hostname, mid, sizeof mid);
+	message_hash(c->id, in->to_addr, hash, sizeof hash);
 	message_mailbox("From", c->from_name, c->from_addr, out);
 	message_mailbox("To", in->to_name, in->to_addr, out);
 	if (c->reply_to != NULL)
 		buf_printf(out, "Reply-To: <%s>\r\n", c->reply_to);
 	message_encode_header("Subject", c->subject, out);
-	buf_printf(out, "Date: %s\r\nMessage-ID: %s\r\nMIME-Version: 1.0\r\n",
-	    date, mid);
+	buf_printf(out, "Date: %s\r\nMessage-ID: <%s.%s@%s>\r\n"
+	    "MIME-Version: 1.0\r\n", date, hash, c->id, in->hostname);
 	buf_printf(out, "List-Id: <%s>\r\n", c->list);
 	if (in->unsub_url != NULL) {
 		if (in->unsub_mailto != NULL)
@@ -370,23 +560,30 @@ message_render(const struct message_in *in, struct buf *out, char **cause)
 		    "List-Unsubscribe=One-Click\r\n");
 	}
 	buf_adds(out, "Precedence: bulk\r\n");
-	both = c->text != NULL && *c->text != '\0' && c->html != NULL &&
-	    *c->html != '\0';
-	if (!both) {
-		if (c->html != NULL && *c->html != '\0')
-			message_part("text/html", c->html, in, 1, out);
-		else
-			message_part("text/plain", c->text, in, 0, out);
+	if (t->nparts == 1) {
+		tpl_render_part(&t->parts[0], in, out);
 		return 0;
 	}
-	message_hash(c->id, in->to_addr, hash, 17);
-	snprintf(boundary, sizeof boundary, "=_manners_%s", hash);
+	/* The boundary: "=_" never occurs in quoted-printable text. */
+	hash[16] = '\0';
 	buf_printf(out, "Content-Type: multipart/alternative;\r\n"
-	    " boundary=\"%s\"\r\n\r\nThis is a MIME message.\r\n\r\n"
-	    "--%s\r\n", boundary, boundary);
-	message_part("text/plain", c->text, in, 0, out);
-	buf_printf(out, "--%s\r\n", boundary);
-	message_part("text/html", c->html, in, 1, out);
-	buf_printf(out, "--%s--\r\n", boundary);
+	    " boundary=\"=_manners_%s\"\r\n\r\nThis is a MIME message.\r\n\r\n",
+	    hash);
+	for (i = 0; i < t->nparts; i++) {
+		buf_printf(out, "--=_manners_%s\r\n", hash);
+		tpl_render_part(&t->parts[i], in, out);
+	}
+	buf_printf(out, "--=_manners_%s--\r\n", hash);
 	return 0;
+}
+
+int
+message_render(const struct message_in *in, struct buf *out, char **cause)
+{
+	struct message_tpl	*t = message_tpl_new(in->campaign);
+	int			 rc;
+
+	rc = message_render_tpl(t, in, out, cause);
+	message_tpl_free(t);
+	return rc;
 }

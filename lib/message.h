@@ -26,6 +26,15 @@ struct message_in {
 };
 
 int	message_render(const struct message_in *, struct buf *, char **);
+/*
+ * The same in two steps: a campaign's bodies compiled once (encoded
+ * around the per-recipient placeholders), then one message per recipient.
+ */
+struct message_tpl;
+struct message_tpl *message_tpl_new(const struct campaign *);
+int	message_render_tpl(const struct message_tpl *,
+	    const struct message_in *, struct buf *, char **);
+void	message_tpl_free(struct message_tpl *);
 /* <HASH.CAMPAIGN@HOST>: the same for the same campaign and recipient. */
 void	message_id(const char *, const char *, const char *, char *, size_t);
 /* Body template substitution: {{name}}, {{name|fallback}}, {{address}},

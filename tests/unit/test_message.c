@@ -1412,3 +1412,151 @@ Test(message, renders_a_case_variant_address_with_the_same_message_id)
 	free(s2);
 	campaign_free(c);
 }
+
+/* --- Compiled templates --------------------------------------------------- */
+
+/*
+ * A body rendered from the compiled template decodes to exactly what
+ * expanding the template and encoding the result would give, for text
+ * and HTML parts, whatever the values (empty, long, with markup or a
+ * leading dot) and wherever the placeholders sit on a line.
+ */
+static void
+expect_compiled_as_expanded(const char *what, const char *tpl,
+    const char *name, const char *addr, const char *unsub)
+{
+	struct campaign		*c = test_campaign(tpl, tpl);
+	struct message_in	 in = test_in(c, addr, name);
+	struct msg		 m;
+	struct parts		 ps;
+	struct buf		 want;
+	char			*s, *w;
+	int			 html;
+
+	in.unsub_url = unsub;
+	s = render_parse(&in, &m, NULL);
+	parts_of(&m, &ps);
+	cr_assert_eq(ps.n, 2, "%s: %zu parts", what, ps.n);
+	for (html = 0; html <= 1; html++) {
+		buf_init(&want);
+		buf_add(&want, "", 0);
+		message_expand(tpl, &in, html, &want);
+		w = crlf(want.data);
+		cr_expect_str_eq(ps.body[html], w, "%s (%s): got \"%s\", want "
+		    "\"%s\"", what, html ? "html" : "text", ps.body[html], w);
+		free(w);
+		buf_free(&want);
+	}
+	parts_free(&ps);
+	msg_free(&m);
+	free(s);
+	campaign_free(c);
+}
+
+Test(message, compiled_templates_decode_as_expanded_ones)
+{
+	static const struct {
+		const char	*what;
+		const char	*tpl;
+		const char	*name;
+	} cases[] = {
+		{ "no placeholder", "Hello there\nbye", "Ann" },
+		{ "at the start", "{{name}}, hello", "Ann" },
+		{ "at the end", "hello {{name}}", "Ann" },
+		{ "alone", "{{name}}", "Ann" },
+		{ "back to back", "{{name}}{{address}}{{unsubscribe_url}}",
+		    "Ann" },
+		{ "an empty value", "a{{name}}b", "" },
+		{ "a missing value with a fallback", "Hi {{name|friend}}!",
+		    NULL },
+		{ "after trailing spaces", "Hi   {{name}}  \nnext", "Ann" },
+		{ "a value with a leading dot", "x\n{{name}}\n.", ".Ann." },
+		{ "a value with markup", "<b>{{name}}</b> & {{address}}",
+		    "<i>A&B</i> 'q' \"x\"" },
+		{ "a UTF-8 value", "Hallo {{name}}, sch\xc3\xb6n",
+		    "J\xc3\xbcrgen M\xc3\xbcller" },
+		{ "unknown and broken ones stay", "{{x}} {{name {{ }} {{name}}",
+		    "Ann" },
+		{ "a key with a bar", "{{address|x}} {{unsubscribe_url|y}}",
+		    "Ann" },
+		{ "CRLF around", "line\r\n{{name}}\r\nline", "Ann" },
+		{ "a long value", "a {{name}} b", "Annabelle Wilhelmina "
+		    "Konstantinopoulou-Featherstonehaugh von und zu Ende" },
+	};
+	char	 tpl[4096], name[200];
+	size_t	 i, k, len, nlen;
+	uint32_t seed = 12345;
+
+	for (i = 0; i < nitems(cases); i++)
+		expect_compiled_as_expanded(cases[i].what, cases[i].tpl,
+		    cases[i].name, "a@example.org", UNSUB_URL);
+	expect_compiled_as_expanded("no unsubscribe link", "x {{unsubscribe_url}}"
+	    " y", "Ann", "a@example.org", NULL);
+
+	/* Random text, line ends and placeholders at random columns. */
+	for (i = 0; i < 300; i++) {
+		static const char *const bits[] = {
+			"{{name}}", "{{address}}", "{{unsubscribe_url}}",
+			"{{name|you}}", "\n", "\r\n", " ", "\t", ".", "=",
+			"{{", "}}", "\xc3\xa9", "<&>", "x", "word ",
+		};
+
+		seed = seed * 1103515245u + 12345u;
+		len = 0;
+		for (k = 0; k < 5 + (seed >> 16) % 120; k++) {
+			const char	*b;
+
+			seed = seed * 1103515245u + 12345u;
+			b = bits[(seed >> 16) % nitems(bits)];
+			if (len + strlen(b) + 1 >= sizeof tpl)
+				break;
+			memcpy(tpl + len, b, strlen(b));
+			len += strlen(b);
+			/* Now and then a run long enough to need soft breaks. */
+			if ((seed >> 8) % 17 == 0 && len + 90 < sizeof tpl) {
+				memset(tpl + len, 'y', 83);
+				len += 83;
+			}
+		}
+		tpl[len] = '\0';
+		seed = seed * 1103515245u + 12345u;
+		nlen = (seed >> 16) % 40;
+		for (k = 0; k < nlen; k++)
+			name[k] = "ab .<&\xc3\xa9"[(seed >> (k % 16)) % 8];
+		name[nlen] = '\0';
+		/* Keep whole UTF-8 sequences only (header_safe is not the point). */
+		for (k = 0; k < nlen; k++)
+			if ((unsigned char)name[k] >= 0x80)
+				name[k] = 'z';
+		expect_compiled_as_expanded("random", tpl, name,
+		    "z.y@example.org", UNSUB_URL);
+	}
+}
+
+Test(message, renders_many_recipients_from_one_compiled_template)
+{
+	struct campaign		*c = test_campaign("Hi {{name|there}}, "
+	    "{{unsubscribe_url}}", "<p>Hi {{name}}</p>");
+	struct message_tpl	*t = message_tpl_new(c);
+	struct message_in	 in;
+	struct buf		 a, b;
+	char			*cause = NULL;
+	const char		*names[] = { "Ann", NULL, "Bo", "" };
+	size_t			 i;
+
+	for (i = 0; i < nitems(names); i++) {
+		in = test_in(c, "r@example.org", names[i]);
+		buf_init(&a);
+		buf_init(&b);
+		cr_assert_eq(message_render_tpl(t, &in, &a, &cause), 0);
+		cr_assert_eq(message_render(&in, &b, &cause), 0);
+		cr_expect_eq(a.len, b.len);
+		cr_expect(memcmp(a.data, b.data, a.len) == 0,
+		    "recipient %zu: the compiled template renders differently",
+		    i);
+		buf_free(&a);
+		buf_free(&b);
+	}
+	message_tpl_free(t);
+	campaign_free(c);
+}

@@ -547,7 +547,7 @@ def start_perf(pid, out):
     if not shutil.which("perf"):
         log("perf: not installed; no profile")
         return None
-    return subprocess.Popen(["perf", "record", "-g", "-F", "999", "-o", out,
+    return subprocess.Popen(["perf", "record", "--call-graph", os.environ.get("BENCH_DRAIN_PERF_CG", "fp"), "-F", os.environ.get("BENCH_DRAIN_PERF_F", "999"), "-o", out,
                              "-p", str(pid)], stdout=subprocess.DEVNULL,
                             stderr=subprocess.DEVNULL)
 

@@ -21,9 +21,10 @@ struct curlev {
 	void			*arg;
 };
 
-/* One socket libcurl asked us to watch. */
+/* One socket libcurl asked us to watch, and what for. */
 struct curlev_sock {
 	struct event	*ev;
+	short		 kind;
 };
 
 /* Hand every finished transfer to the owner. */
@@ -78,10 +79,16 @@ curlev_socketfunction(CURL *e, curl_socket_t s, int what, void *userp,
 	    ((what & CURL_POLL_OUT) ? EV_WRITE : 0);
 	if (cs == NULL) {
 		cs = xcalloc(1, sizeof *cs);
+		cs->ev = event_new(cv->base, s, kind, curlev_sock_cb, cv);
 		curl_multi_assign(cv->multi, s, cs);
-	} else
-		event_free(cs->ev);
-	cs->ev = event_new(cv->base, s, kind, curlev_sock_cb, cv);
+	} else if (cs->kind == kind)
+		return 0;
+	else {
+		/* Re-aim the same event: no allocation per direction change. */
+		event_del(cs->ev);
+		event_assign(cs->ev, cv->base, s, kind, curlev_sock_cb, cv);
+	}
+	cs->kind = kind;
 	event_add(cs->ev, NULL);
 	return 0;
 }

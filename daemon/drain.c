@@ -43,6 +43,7 @@
 #define DRAIN_SLOW_AFTER	2	/* consecutive 4xx that halve a domain */
 #define DRAIN_NLAT		12
 #define DRAIN_CAMPAIGNS_MAX	256	/* campaigns' content kept for rendering */
+#define DRAIN_IDLE_HANDLES	64	/* easy handles kept for reuse */
 
 /* SMTP transaction latency histogram bounds, in seconds. */
 static const double drain_lat_le[DRAIN_NLAT] = {
@@ -82,6 +83,7 @@ struct xfer {
 	struct store_job	 job;
 	struct buf		 msg;
 	size_t			 off;
+	unsigned		 gen;		/* d->gen when the handle was set */
 	long			 code;
 	char			 reply[256];	/* the relay's last answer */
 	struct dom		*dom;
@@ -95,6 +97,7 @@ TAILQ_HEAD(xferq, xfer);
 /* A campaign's content, cached for rendering. */
 struct dcampaign {
 	struct campaign		*c;
+	struct message_tpl	*tpl;		/* its bodies, encoded once */
 	char			 state[16];
 	TAILQ_ENTRY(dcampaign)	 entry;
 };
@@ -105,6 +108,7 @@ struct drain {
 	struct curlev		*cv;
 	CURLM			*multi;
 	struct event		*scan_timer;
+	struct event		*scan_now;	/* a scan later in this loop turn */
 	struct event		*flush_timer;
 	struct xferq		 running;
 	struct xferq		 done;
@@ -129,6 +133,9 @@ struct drain {
 	struct dom		*doms[DRAIN_DOM_BUCKETS];
 	char			*password;
 	char			*url;		/* smtp url with the HELO name */
+	CURL			*idle[DRAIN_IDLE_HANDLES]; /* set up, unused */
+	size_t			 nidle;
+	unsigned		 gen;		/* of the relay settings */
 	struct event		*stop_timer;
 	/*
 	 * Where the next scan starts: every queued job before this key is
@@ -146,6 +153,7 @@ static void	drain_flush(struct drain *);
 static void	drain_check_done(struct drain *);
 static void	drain_check_stopped(struct drain *);
 static void	drain_xfer_free(struct xfer *);
+static void	drain_easy_drop(struct drain *);
 static void	drain_stop_timeout_cb(evutil_socket_t, short, void *);
 
 /* Monotonic milliseconds, for cadence. */
@@ -217,6 +225,8 @@ drain_reconfigure(struct drain *d)
 	    (long)conf->concurrency);
 	curl_multi_setopt(d->multi, CURLMOPT_MAXCONNECTS,
 	    (long)conf->concurrency);
+	drain_easy_drop(d);
+	d->gen++;
 	log_info("drain: cadence now rate=%.3g/s concurrency=%u",
 	    pace_rate(&d->pace), conf->concurrency);
 }
@@ -263,6 +273,14 @@ drain_claimed(struct drain *d, const uint8_t *key)
 	return 0;
 }
 
+static void
+drain_campaign_free(struct dcampaign *dc)
+{
+	message_tpl_free(dc->tpl);
+	campaign_free(dc->c);
+	free(dc);
+}
+
 /* A campaign's cached content and state, loading it on first use. */
 static struct dcampaign *
 drain_campaign(struct drain *d, struct store_txn *t, const char *id)
@@ -299,6 +317,7 @@ drain_campaign(struct drain *d, struct store_txn *t, const char *id)
 		json_decref(state);
 		return NULL;
 	}
+	dc->tpl = message_tpl_new(dc->c);
 	snprintf(dc->state, sizeof dc->state, "%s", record_state(state));
 	json_decref(body);
 	json_decref(state);
@@ -308,8 +327,7 @@ drain_campaign(struct drain *d, struct store_txn *t, const char *id)
 		    dcampaignq);
 
 		TAILQ_REMOVE(&d->campaigns, old, entry);
-		campaign_free(old->c);
-		free(old);
+		drain_campaign_free(old);
 		d->ncampaigns--;
 	}
 	return dc;
@@ -325,8 +343,7 @@ drain_forget(struct drain *d, const char *id)
 	TAILQ_FOREACH(dc, &d->campaigns, entry) {
 		if (strcmp(dc->c->id, id) == 0) {
 			TAILQ_REMOVE(&d->campaigns, dc, entry);
-			campaign_free(dc->c);
-			free(dc);
+			drain_campaign_free(dc);
 			d->ncampaigns--;
 			return;
 		}
@@ -366,6 +383,71 @@ drain_reply(char *ptr, size_t size, size_t nmemb, void *arg)
 	return n;
 }
 
+/*
+ * An easy handle with the relay's settings.  Handles are reused, as
+ * libcurl recommends: a new one per message costs its allocations and
+ * the option setting every time.
+ */
+static CURL *
+drain_easy_get(struct drain *d)
+{
+	const struct conf	*conf = d->md->conf;
+	CURL			*e;
+
+	if (d->nidle > 0)
+		return d->idle[--d->nidle];
+	if ((e = curl_easy_init()) == NULL)
+		fatalx("curl_easy_init failed");
+	curl_easy_setopt(e, CURLOPT_URL, d->url);
+	curl_easy_setopt(e, CURLOPT_UPLOAD, 1L);
+	curl_easy_setopt(e, CURLOPT_READFUNCTION, drain_read);
+	curl_easy_setopt(e, CURLOPT_HEADERFUNCTION, drain_reply);
+	curl_easy_setopt(e, CURLOPT_NOSIGNAL, 1L);
+	curl_easy_setopt(e, CURLOPT_TIMEOUT, (long)conf->smtp_timeout);
+	curl_easy_setopt(e, CURLOPT_CONNECTTIMEOUT,
+	    (long)(conf->smtp_timeout < 30 ? conf->smtp_timeout : 30));
+	curl_easy_setopt(e, CURLOPT_USE_SSL,
+	    conf->smtp_starttls == CONF_STARTTLS_REQUIRE ? CURLUSESSL_ALL :
+	    conf->smtp_starttls == CONF_STARTTLS_TRY ? CURLUSESSL_TRY :
+	    CURLUSESSL_NONE);
+	if (conf->smtp_username != NULL) {
+		curl_easy_setopt(e, CURLOPT_USERNAME, conf->smtp_username);
+		curl_easy_setopt(e, CURLOPT_PASSWORD,
+		    d->password != NULL ? d->password : "");
+	}
+	return e;
+}
+
+/*
+ * Keep a handle whose transfer is over (out of the multi) for the next,
+ * unless the settings it was made with were reloaded meanwhile.
+ */
+static void
+drain_easy_put(struct drain *d, CURL *e, unsigned gen)
+{
+	if (e == NULL)
+		return;
+	if (gen == d->gen && d->nidle < DRAIN_IDLE_HANDLES &&
+	    d->nidle < d->md->conf->concurrency && !d->stopping) {
+		/* Nothing of this transfer may reach the next one's. */
+		curl_easy_setopt(e, CURLOPT_ERRORBUFFER, NULL);
+		curl_easy_setopt(e, CURLOPT_MAIL_RCPT, NULL);
+		curl_easy_setopt(e, CURLOPT_PRIVATE, NULL);
+		curl_easy_setopt(e, CURLOPT_READDATA, NULL);
+		curl_easy_setopt(e, CURLOPT_HEADERDATA, NULL);
+		d->idle[d->nidle++] = e;
+	} else
+		curl_easy_cleanup(e);
+}
+
+/* Let the kept handles go (the relay's settings changed, or shutdown). */
+static void
+drain_easy_drop(struct drain *d)
+{
+	while (d->nidle > 0)
+		curl_easy_cleanup(d->idle[--d->nidle]);
+}
+
 /* Render the message and hand it to libcurl. */
 static int
 drain_start(struct drain *d, struct dcampaign *dc, const struct store_job *j,
@@ -399,7 +481,7 @@ drain_start(struct drain *d, struct dcampaign *dc, const struct store_job *j,
 			in.unsub_mailto = mailto;
 		}
 	}
-	if (message_render(&in, &x->msg, &cause) == -1) {
+	if (message_render_tpl(dc->tpl, &in, &x->msg, &cause) == -1) {
 		log_warnx("drain: cannot render campaign=%s: %s", j->campaign,
 		    cause);
 		free(cause);
@@ -412,36 +494,18 @@ drain_start(struct drain *d, struct dcampaign *dc, const struct store_job *j,
 	free(url);
 	free(mailto);
 
-	if ((x->easy = curl_easy_init()) == NULL)
-		fatalx("curl_easy_init failed");
+	x->easy = drain_easy_get(d);
+	x->gen = d->gen;
 	snprintf(x->from, sizeof x->from, "<%s>", dc->c->from_addr);
 	x->rcpt = curl_slist_append(NULL, j->addr);
-	curl_easy_setopt(x->easy, CURLOPT_URL, d->url);
 	curl_easy_setopt(x->easy, CURLOPT_MAIL_FROM, x->from);
 	curl_easy_setopt(x->easy, CURLOPT_MAIL_RCPT, x->rcpt);
-	curl_easy_setopt(x->easy, CURLOPT_UPLOAD, 1L);
-	curl_easy_setopt(x->easy, CURLOPT_READFUNCTION, drain_read);
 	curl_easy_setopt(x->easy, CURLOPT_READDATA, x);
-	curl_easy_setopt(x->easy, CURLOPT_HEADERFUNCTION, drain_reply);
 	curl_easy_setopt(x->easy, CURLOPT_HEADERDATA, x);
 	curl_easy_setopt(x->easy, CURLOPT_INFILESIZE_LARGE,
 	    (curl_off_t)x->msg.len);
 	curl_easy_setopt(x->easy, CURLOPT_PRIVATE, x);
 	curl_easy_setopt(x->easy, CURLOPT_ERRORBUFFER, x->errbuf);
-	curl_easy_setopt(x->easy, CURLOPT_NOSIGNAL, 1L);
-	curl_easy_setopt(x->easy, CURLOPT_TIMEOUT, (long)conf->smtp_timeout);
-	curl_easy_setopt(x->easy, CURLOPT_CONNECTTIMEOUT,
-	    (long)(conf->smtp_timeout < 30 ? conf->smtp_timeout : 30));
-	curl_easy_setopt(x->easy, CURLOPT_USE_SSL,
-	    conf->smtp_starttls == CONF_STARTTLS_REQUIRE ? CURLUSESSL_ALL :
-	    conf->smtp_starttls == CONF_STARTTLS_TRY ? CURLUSESSL_TRY :
-	    CURLUSESSL_NONE);
-	if (conf->smtp_username != NULL) {
-		curl_easy_setopt(x->easy, CURLOPT_USERNAME,
-		    conf->smtp_username);
-		curl_easy_setopt(x->easy, CURLOPT_PASSWORD,
-		    d->password != NULL ? d->password : "");
-	}
 	curlev_add(d->cv, x->easy);
 	x->state = XFER_RUNNING;
 	TAILQ_INSERT_TAIL(&d->running, x, entry);
@@ -466,10 +530,8 @@ drain_finish(struct drain *d, struct xfer *x, enum xfer_outcome o)
 	 * Only the job and the outcome wait for the commit: let the message
 	 * and the handle (with libcurl's buffers) go now, not a group later.
 	 */
-	if (x->easy != NULL) {
-		curl_easy_cleanup(x->easy);
-		x->easy = NULL;
-	}
+	drain_easy_put(d, x->easy, x->gen);
+	x->easy = NULL;
 	curl_slist_free_all(x->rcpt);
 	x->rcpt = NULL;
 	buf_free(&x->msg);
@@ -893,16 +955,20 @@ drain_scan_cb(evutil_socket_t fd, short events, void *arg)
 	drain_scan(d);
 }
 
-/* Ask for a scan soon (a transfer slot came free, a group committed). */
+/*
+ * Ask for a scan (a transfer slot came free, a group committed).  It runs
+ * in this turn of the loop, once, after the callbacks already due: the
+ * next message goes out on a connection libcurl just handed back without
+ * a trip through epoll, and however many transfers end together, one
+ * scan refills their slots.
+ */
 static void
 drain_soon(struct drain *d)
 {
-	struct timeval	 tv = { 0, 0 };
-
 	if (d->stopping)
 		return;
 	if (d->nrunning < d->md->conf->concurrency)
-		evtimer_add(d->scan_timer, &tv);
+		event_active(d->scan_now, EV_TIMEOUT, 1);
 }
 
 /* New work from outside (a submission, an unsubscribe): look from the start. */
@@ -972,6 +1038,7 @@ drain_new(struct mannersd *md, char **cause)
 	curl_multi_setopt(d->multi, CURLMOPT_MAXCONNECTS,
 	    (long)conf->concurrency);
 	d->scan_timer = evtimer_new(md->base, drain_scan_cb, d);
+	d->scan_now = event_new(md->base, -1, 0, drain_scan_cb, d);
 	d->flush_timer = evtimer_new(md->base, drain_flush_cb, d);
 	d->stop_timer = evtimer_new(md->base, drain_stop_timeout_cb, d);
 	drain_kick(d);
@@ -1012,6 +1079,7 @@ drain_stop(struct drain *d, void (*done)(struct mannersd *))
 	d->stopping = 1;
 	d->stopped = done;
 	evtimer_del(d->scan_timer);
+	event_del(d->scan_now);
 	if (d->nrunning == 0)
 		drain_flush(d);
 	else
@@ -1137,8 +1205,7 @@ drain_free(struct drain *d)
 	}
 	while ((dc = TAILQ_FIRST(&d->campaigns)) != NULL) {
 		TAILQ_REMOVE(&d->campaigns, dc, entry);
-		campaign_free(dc->c);
-		free(dc);
+		drain_campaign_free(dc);
 	}
 	for (b = 0; b < DRAIN_DOM_BUCKETS; b++) {
 		while ((dm = d->doms[b]) != NULL) {
@@ -1146,8 +1213,10 @@ drain_free(struct drain *d)
 			free(dm);
 		}
 	}
+	drain_easy_drop(d);
 	curlev_free(d->cv);
 	event_free(d->scan_timer);
+	event_free(d->scan_now);
 	event_free(d->flush_timer);
 	event_free(d->stop_timer);
 	if (d->password != NULL)

@@ -264,6 +264,7 @@ int
 main(int argc, char **argv)
 {
 	struct mannersd	 md;
+	struct event_config *evcfg;
 	char		*cause = NULL;
 	const char	*conf_path = NULL;
 	char		 host[HOST_NAME_MAX + 1];
@@ -336,8 +337,22 @@ main(int argc, char **argv)
 	    NULL)
 		fatalx("%s", cause);
 
-	if ((md.base = event_base_new()) == NULL)
+	/*
+	 * The changelist folds libcurl's "stop watching, watch again" on a
+	 * reused connection into one epoll_ctl (or none); the precise timer
+	 * (timerfd) keeps a cadence's wake-ups from being rounded up to the
+	 * next millisecond.  Nothing here dup()s a watched descriptor, the
+	 * changelist's one hazard.
+	 */
+	if ((evcfg = event_config_new()) == NULL)
+		fatalx("event_config_new failed");
+	event_config_set_flag(evcfg, EVENT_BASE_FLAG_EPOLL_USE_CHANGELIST |
+	    EVENT_BASE_FLAG_PRECISE_TIMER);
+	/* Look at the sockets again after this many callbacks in one turn. */
+	event_config_set_max_dispatch_interval(evcfg, NULL, 64, 0);
+	if ((md.base = event_base_new_with_config(evcfg)) == NULL)
 		fatalx("event_base_new failed");
+	event_config_free(evcfg);
 	md.ev_term = evsignal_new(md.base, SIGTERM, mannersd_signal, &md);
 	md.ev_int = evsignal_new(md.base, SIGINT, mannersd_signal, &md);
 	md.ev_hup = evsignal_new(md.base, SIGHUP, mannersd_signal, &md);

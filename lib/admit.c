@@ -176,15 +176,16 @@ admit_campaign(struct store *s, const struct conf *conf, struct campaign *c,
 		if ((err = store_rcpt_get(t, naddr, &r, cause)) < 0)
 			goto fail;
 		/*
+		 * A recipient never seen (no id yet) has no delivery state.
 		 * A new campaign's only earlier entries for this address are
 		 * from this document, and those are in the history already.
 		 */
-		if (exists) {
-			if ((err = store_cr_get(t, c->id, naddr, &cr,
+		if (exists && r.rid != 0) {
+			if ((err = store_cr_get(t, c->id, r.rid, &cr,
 			    cause)) < 0)
 				goto fail;
 			in.duplicate = err == 0;
-		} else
+		} else if (!exists)
 			in.duplicate = admit_in_hist(&r, c->id);
 		admit_unsub(&r, lid, &in.unsub_list, &in.unsub_all);
 		in.suppressed = r.suppressed != 0;
@@ -231,7 +232,7 @@ decide:
 		cr.state = STORE_CR_QUEUED;
 		memcpy(cr.key, job.key, sizeof cr.key);
 		cr.time = now;
-		if ((err = store_cr_put(t, c->id, naddr, &cr, cause)) < 0)
+		if ((err = store_cr_put(t, c->id, r.rid, &cr, cause)) < 0)
 			goto fail;
 	}
 	campaign_rcpt_close(it);

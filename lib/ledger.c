@@ -154,7 +154,7 @@ ledger_outcome(struct store_txn *t, struct store_job *j, enum ledger_outcome o,
 		return rc;
 	addr_normalize(j->addr, naddr, sizeof naddr);
 	memset(&cr, 0, sizeof cr);
-	if ((rc = store_cr_get(t, j->campaign, naddr, &cr, cause)) < 0)
+	if ((rc = store_cr_get(t, j->campaign, j->rid, &cr, cause)) < 0)
 		return rc;
 	cr.time = now;
 	switch (o) {
@@ -194,7 +194,7 @@ ledger_outcome(struct store_txn *t, struct store_job *j, enum ledger_outcome o,
 	}
 	if (rc < 0)
 		return rc;
-	if ((rc = store_cr_put(t, j->campaign, naddr, &cr, cause)) < 0)
+	if ((rc = store_cr_put(t, j->campaign, j->rid, &cr, cause)) < 0)
 		return rc;
 	if (o == LEDGER_BOUNCED) {
 		uint64_t	 dropped;
@@ -242,9 +242,8 @@ ledger_may_send(struct store_txn *t, const char *addr, uint32_t lid,
  * fresh unsubscribe or suppression requires.  `r` is updated in memory.
  */
 static int
-ledger_drop_queued(struct store_txn *t, const char *naddr,
-    struct store_rcpt *r, uint32_t lid, int64_t now, json_t *states,
-    uint64_t *dropped, char **cause)
+ledger_drop_queued(struct store_txn *t, struct store_rcpt *r, uint32_t lid,
+    int64_t now, json_t *states, uint64_t *dropped, char **cause)
 {
 	struct store_cr		 cr;
 	struct store_job	 j;
@@ -259,7 +258,7 @@ ledger_drop_queued(struct store_txn *t, const char *naddr,
 			i++;
 			continue;
 		}
-		if ((rc = store_cr_get(t, h->campaign, naddr, &cr,
+		if ((rc = store_cr_get(t, h->campaign, r->rid, &cr,
 		    cause)) < 0)
 			return rc;
 		if (rc == 0 && cr.state == STORE_CR_QUEUED) {
@@ -275,7 +274,7 @@ ledger_drop_queued(struct store_txn *t, const char *naddr,
 			}
 			cr.state = STORE_CR_DROPPED;
 			cr.time = now;
-			if ((rc = store_cr_put(t, h->campaign, naddr, &cr,
+			if ((rc = store_cr_put(t, h->campaign, r->rid, &cr,
 			    cause)) < 0)
 				return rc;
 		}
@@ -317,7 +316,7 @@ ledger_unsubscribe(struct store_txn *t, const char *addr, uint32_t lid,
 		}
 		r.unsub[r.nunsub++] = u;
 	}
-	if ((rc = ledger_drop_queued(t, naddr, &r, lid, now, states,
+	if ((rc = ledger_drop_queued(t, &r, lid, now, states,
 	    &res->dropped, cause)) < 0)
 		goto out;
 	rc = store_rcpt_put(t, naddr, &r, cause);
@@ -372,7 +371,7 @@ ledger_suppress(struct store_txn *t, const char *addr, const char *why,
 		goto out;
 	r.suppressed = now;
 	snprintf(r.suppress_why, sizeof r.suppress_why, "%s", why);
-	if ((rc = ledger_drop_queued(t, naddr, &r, 0, now, states, dropped,
+	if ((rc = ledger_drop_queued(t, &r, 0, now, states, dropped,
 	    cause)) < 0)
 		goto out;
 	rc = store_rcpt_put(t, naddr, &r, cause);
@@ -405,15 +404,14 @@ out:
 }
 
 struct ledger_cancel_arg {
-	struct store_txn	*t;
-	char			**addrs;
-	size_t			 n;
-	size_t			 cap;
+	uint64_t	*rids;
+	size_t		 n;
+	size_t		 cap;
 };
 
-/* Collect the queued addresses of a campaign (no writes while walking). */
+/* Collect the queued recipients of a campaign (no writes while walking). */
 static int
-ledger_cancel_collect(const char *naddr, struct store_cr *cr, void *arg)
+ledger_cancel_collect(uint64_t rid, struct store_cr *cr, void *arg)
 {
 	struct ledger_cancel_arg	*a = arg;
 
@@ -421,9 +419,9 @@ ledger_cancel_collect(const char *naddr, struct store_cr *cr, void *arg)
 		return 0;
 	if (a->n == a->cap) {
 		a->cap = a->cap == 0 ? 64 : a->cap * 2;
-		a->addrs = xreallocarray(a->addrs, a->cap, sizeof *a->addrs);
+		a->rids = xreallocarray(a->rids, a->cap, sizeof *a->rids);
 	}
-	a->addrs[a->n++] = xstrdup(naddr);
+	a->rids[a->n++] = rid;
 	return 0;
 }
 
@@ -436,6 +434,7 @@ ledger_cancel(struct store_txn *t, const char *id, int64_t now,
 	struct store_cr			 cr;
 	struct store_job		 j;
 	json_t				*st = NULL;
+	char				 naddr[STORE_ADDR_MAX + 1];
 	size_t				 i;
 	int				 rc, n = 0;
 
@@ -443,11 +442,10 @@ ledger_cancel(struct store_txn *t, const char *id, int64_t now,
 	if ((rc = store_campaign_get(t, id, &st, cause)) != 0)
 		return rc;
 	memset(&a, 0, sizeof a);
-	a.t = t;
 	if ((rc = store_cr_each(t, id, ledger_cancel_collect, &a, cause)) < 0)
 		goto out;
 	for (i = 0; i < a.n; i++) {
-		if ((rc = store_cr_get(t, id, a.addrs[i], &cr, cause)) < 0)
+		if ((rc = store_cr_get(t, id, a.rids[i], &cr, cause)) < 0)
 			goto out;
 		if ((rc = store_queue_get(t, cr.key, &j, cause)) < 0)
 			goto out;
@@ -461,9 +459,11 @@ ledger_cancel(struct store_txn *t, const char *id, int64_t now,
 		}
 		cr.state = STORE_CR_CANCELLED;
 		cr.time = now;
-		if ((rc = store_cr_put(t, id, a.addrs[i], &cr, cause)) < 0 ||
-		    (rc = ledger_hist(t, a.addrs[i], id, 0, 0, now,
-		    cause)) < 0)
+		if ((rc = store_cr_put(t, id, a.rids[i], &cr, cause)) < 0)
+			goto out;
+		/* Every recipient with a delivery state has its address. */
+		if (store_rid_addr(t, a.rids[i], naddr, sizeof naddr) == 0 &&
+		    (rc = ledger_hist(t, naddr, id, 0, 0, now, cause)) < 0)
 			goto out;
 	}
 	record_count_add(st, "cancelled", n);
@@ -472,9 +472,7 @@ ledger_cancel(struct store_txn *t, const char *id, int64_t now,
 	rc = store_campaign_put(t, id, st, cause);
 	*dropped = (uint64_t)n;
 out:
-	for (i = 0; i < a.n; i++)
-		free(a.addrs[i]);
-	free(a.addrs);
+	free(a.rids);
 	json_decref(st);
 	return rc < 0 ? rc : 0;
 }

@@ -17,10 +17,16 @@
 #include "store.h"
 #include "util.h"
 
+/*
+ * The layout of the databases, in meta "format" (8, BE).  1 (no marker):
+ * cr keyed by campaign NUL address; 2: by campaign NUL recipient id.
+ */
+#define STORE_FORMAT		2
 #define STORE_RCPT_VERSION	1
 #define STORE_JOB_VERSION	1
 #define CAMPAIGN_KEY_MAX	80
 #define STORE_HIST_MAX		256	/* newest entries kept per recipient */
+#define STORE_CR_KEY_MAX	(72 + 1 + 8)	/* campaign NUL rid */
 
 struct store {
 	MDB_env		*env;
@@ -56,6 +62,9 @@ struct store_txn {
 	MDB_cursor		*rcpt_cur;	/* left on the last record read */
 	uint8_t			 queue_last[STORE_KEY_LEN];
 	int			 queue_last_known;
+	uint8_t			 cr_last[STORE_CR_KEY_MAX];
+	size_t			 cr_last_len;
+	int			 cr_last_known;
 };
 
 struct store_cursor {
@@ -75,6 +84,100 @@ store_err(int rc, char **cause, const char *what)
 		return STORE_FULL;
 	}
 	return set_cause(cause, "%s: %s", what, mdb_strerror(rc));
+}
+
+/*
+ * Format 1 to 2: rekey cr by recipient id.  The entries are gathered
+ * first, since the new keys would interleave with the old ones in a
+ * walk.  An entry whose address has no recipient record (none should)
+ * is dropped: nothing could reach it.
+ */
+static int
+store_migrate_cr(struct store *s, MDB_txn *txn)
+{
+	MDB_cursor	*c;
+	MDB_val		 k, v, rk, rv;
+	struct buf	 b;
+	const char	*nul;
+	size_t		 off, clen;
+	uint8_t		 nk[STORE_CR_KEY_MAX];
+	int		 rc;
+
+	buf_init(&b);
+	if ((rc = mdb_cursor_open(txn, s->cr, &c)) != 0)
+		return rc;
+	rc = mdb_cursor_get(c, &k, &v, MDB_FIRST);
+	for (; rc == 0; rc = mdb_cursor_get(c, &k, &v, MDB_NEXT)) {
+		nul = memchr(k.mv_data, '\0', k.mv_size);
+		if (nul == NULL || v.mv_size != 1 + STORE_KEY_LEN + 8)
+			continue;
+		clen = (size_t)(nul - (const char *)k.mv_data);
+		if (clen + 1 + 8 > sizeof nk)
+			continue;
+		rk.mv_data = (char *)k.mv_data + clen + 1;
+		rk.mv_size = k.mv_size - clen - 1;
+		if (mdb_get(txn, s->rcpt, &rk, &rv) != 0 || rv.mv_size < 9)
+			continue;
+		memcpy(nk, k.mv_data, clen + 1);
+		memcpy(nk + clen + 1, (uint8_t *)rv.mv_data + 1, 8);
+		buf_addc(&b, (char)(clen + 1 + 8));
+		buf_add(&b, nk, clen + 1 + 8);
+		buf_add(&b, v.mv_data, v.mv_size);
+	}
+	mdb_cursor_close(c);
+	if (rc != MDB_NOTFOUND)
+		goto out;
+	if ((rc = mdb_drop(txn, s->cr, 0)) != 0)
+		goto out;
+	for (off = 0; off < b.len; off += 1 + k.mv_size + v.mv_size) {
+		k.mv_size = (uint8_t)b.data[off];
+		k.mv_data = b.data + off + 1;
+		v.mv_size = 1 + STORE_KEY_LEN + 8;
+		v.mv_data = b.data + off + 1 + k.mv_size;
+		if ((rc = mdb_put(txn, s->cr, &k, &v, 0)) != 0)
+			goto out;
+	}
+out:
+	buf_free(&b);
+	return rc;
+}
+
+/* Check the store's format, migrating an older one; 0 or -1. */
+static int
+store_format(struct store *s, MDB_txn *txn, const char *dir, char **cause)
+{
+	MDB_val		 k = { 6, (void *)"format" }, v;
+	uint8_t		 b[8];
+	uint64_t	 format = 1;
+	int		 rc;
+
+	if ((rc = mdb_get(txn, s->meta, &k, &v)) == 0) {
+		if (v.mv_size != 8)
+			return set_cause(cause, "the store in %s has a corrupt "
+			    "format marker", dir);
+		format = be64dec(v.mv_data);
+		if (format == STORE_FORMAT)
+			return 0;
+		if (format > STORE_FORMAT)
+			return set_cause(cause, "the store in %s has format "
+			    "%llu, newer than this mannersd knows (%d): run "
+			    "the newer mannersd", dir,
+			    (unsigned long long)format, STORE_FORMAT);
+	} else if (rc != MDB_NOTFOUND)
+		return set_cause(cause, "cannot read the store in %s: %s", dir,
+		    mdb_strerror(rc));
+	/* Format 1, or a new store (where there is nothing to rekey). */
+	if ((rc = store_migrate_cr(s, txn)) != 0)
+		return set_cause(cause, "cannot migrate the store in %s to "
+		    "format %d: %s%s", dir, STORE_FORMAT, mdb_strerror(rc),
+		    rc == MDB_MAP_FULL ? " (raise map_size)" : "");
+	be64enc(b, STORE_FORMAT);
+	v.mv_size = 8;
+	v.mv_data = b;
+	if ((rc = mdb_put(txn, s->meta, &k, &v, 0)) != 0)
+		return set_cause(cause, "cannot write to the store in %s: %s",
+		    dir, mdb_strerror(rc));
+	return 0;
 }
 
 int
@@ -117,6 +220,13 @@ store_open(const char *dir, uint64_t mapsize, struct store **out, char **cause)
 	    (rc = mdb_dbi_open(txn, "lists", MDB_CREATE, &s->lists)) != 0 ||
 	    (rc = mdb_dbi_open(txn, "cr", MDB_CREATE, &s->cr)) != 0)
 		goto fail;
+	if (store_format(s, txn, dir, cause) == -1) {
+		mdb_txn_abort(txn);
+		mdb_env_close(s->env);
+		buf_free(&s->scratch);
+		free(s);
+		return -1;
+	}
 	if ((rc = mdb_txn_commit(txn)) != 0) {
 		txn = NULL;
 		goto fail;
@@ -294,6 +404,17 @@ store_abort(struct store_txn *t)
 	mdb_txn_abort(t->txn);
 	free(t);
 	pthread_rwlock_unlock(&s->resize);
+}
+
+/* Compare two keys as LMDB does by default. */
+static int
+store_keycmp(const void *a, size_t alen, const void *b, size_t blen)
+{
+	int	 d;
+
+	if ((d = memcmp(a, b, alen < blen ? alen : blen)) != 0)
+		return d;
+	return alen < blen ? -1 : alen > blen;
 }
 
 /* Get a value; 1 when absent. */
@@ -1019,67 +1140,112 @@ store_cursor_close(struct store_cursor *c)
 	free(c);
 }
 
-/* The cr key: campaign NUL address. */
+/*
+ * The cr key: campaign NUL recipient id (8, BE).  Recipient ids grow in
+ * the order addresses are first seen, so a campaign sent to the same
+ * people again writes its keys in ascending order: appends.
+ */
 static size_t
-store_cr_key(const char *campaign, const char *naddr, char *k, size_t ksz)
+store_cr_key(const char *campaign, uint64_t rid, uint8_t *k, size_t ksz)
 {
-	size_t	 a = strlen(campaign), b = strlen(naddr);
+	size_t	 a = strlen(campaign);
 
-	if (a + 1 + b > ksz)
+	if (a + 1 + 8 > ksz)
 		return 0;
 	memcpy(k, campaign, a);
 	k[a] = '\0';
-	memcpy(k + a + 1, naddr, b);
-	return a + 1 + b;
+	be64enc(k + a + 1, rid);
+	return a + 1 + 8;
 }
 
-int
-store_cr_get(struct store_txn *t, const char *campaign, const char *naddr,
-    struct store_cr *cr, char **cause)
+/* Decode a cr value; -1 when it is not one. */
+static int
+store_cr_decode(const MDB_val *v, struct store_cr *cr)
 {
-	char	 k[400];
-	size_t	 klen;
-	MDB_val	 v;
-	int	 rc;
-
-	if ((klen = store_cr_key(campaign, naddr, k, sizeof k)) == 0)
-		return set_cause(cause, "key too long");
-	if ((rc = store_get(t, t->s->cr, k, klen, &v, cause)) != 0)
-		return rc;
-	if (v.mv_size != 1 + STORE_KEY_LEN + 8)
-		return set_cause(cause, "corrupt delivery record");
-	cr->state = ((uint8_t *)v.mv_data)[0];
-	memcpy(cr->key, (uint8_t *)v.mv_data + 1, STORE_KEY_LEN);
-	cr->time = (int64_t)be64dec((uint8_t *)v.mv_data + 1 + STORE_KEY_LEN);
+	if (v->mv_size != 1 + STORE_KEY_LEN + 8)
+		return -1;
+	cr->state = ((uint8_t *)v->mv_data)[0];
+	memcpy(cr->key, (uint8_t *)v->mv_data + 1, STORE_KEY_LEN);
+	cr->time = (int64_t)be64dec((uint8_t *)v->mv_data + 1 +
+	    STORE_KEY_LEN);
 	return 0;
 }
 
 int
-store_cr_put(struct store_txn *t, const char *campaign, const char *naddr,
+store_cr_get(struct store_txn *t, const char *campaign, uint64_t rid,
+    struct store_cr *cr, char **cause)
+{
+	uint8_t	 k[STORE_CR_KEY_MAX];
+	size_t	 klen;
+	MDB_val	 v;
+	int	 rc;
+
+	if ((klen = store_cr_key(campaign, rid, k, sizeof k)) == 0)
+		return set_cause(cause, "key too long");
+	if ((rc = store_get(t, t->s->cr, k, klen, &v, cause)) != 0)
+		return rc;
+	if (store_cr_decode(&v, cr) == -1)
+		return set_cause(cause, "corrupt delivery record");
+	return 0;
+}
+
+int
+store_cr_put(struct store_txn *t, const char *campaign, uint64_t rid,
     const struct store_cr *cr, char **cause)
 {
-	char	 k[400];
-	uint8_t	 v[1 + STORE_KEY_LEN + 8];
+	uint8_t	 k[STORE_CR_KEY_MAX], v[1 + STORE_KEY_LEN + 8];
 	size_t	 klen;
+	int	 rc;
 
-	if ((klen = store_cr_key(campaign, naddr, k, sizeof k)) == 0)
+	if ((klen = store_cr_key(campaign, rid, k, sizeof k)) == 0)
 		return set_cause(cause, "key too long");
 	v[0] = cr->state;
 	memcpy(v + 1, cr->key, STORE_KEY_LEN);
 	be64enc(v + 1 + STORE_KEY_LEN, (uint64_t)cr->time);
+	/*
+	 * Append when the key sorts after every other (a new campaign, the
+	 * newest, to recipients in the order they were first seen): full
+	 * pages and no search.  The last key is learnt once per
+	 * transaction; every write of cr passes here and none deletes, so
+	 * it stays exact.
+	 */
+	if (!t->cr_last_known) {
+		MDB_cursor	*c;
+		MDB_val		 lk, lv;
+
+		t->cr_last_len = 0;
+		if (mdb_cursor_open(t->txn, t->s->cr, &c) == 0) {
+			if (mdb_cursor_get(c, &lk, &lv, MDB_LAST) == 0 &&
+			    lk.mv_size <= sizeof t->cr_last) {
+				memcpy(t->cr_last, lk.mv_data, lk.mv_size);
+				t->cr_last_len = lk.mv_size;
+			}
+			mdb_cursor_close(c);
+		}
+		t->cr_last_known = 1;
+	}
+	if (store_keycmp(k, klen, t->cr_last, t->cr_last_len) > 0) {
+		MDB_val	 mk = { klen, k }, mv = { sizeof v, v };
+
+		if ((rc = mdb_put(t->txn, t->s->cr, &mk, &mv,
+		    MDB_APPEND)) != 0)
+			return store_err(rc, cause, "write");
+		memcpy(t->cr_last, k, klen);
+		t->cr_last_len = klen;
+		return 0;
+	}
 	return store_put(t, t->s->cr, k, klen, v, sizeof v, cause);
 }
 
 int
 store_cr_each(struct store_txn *t, const char *campaign,
-    int (*fn)(const char *, struct store_cr *, void *), void *arg,
+    int (*fn)(uint64_t, struct store_cr *, void *), void *arg,
     char **cause)
 {
 	MDB_cursor	*c;
 	MDB_val		 k, v;
 	struct store_cr	 cr;
-	char		 addr[STORE_ADDR_MAX + 1];
-	size_t		 plen = strlen(campaign) + 1, alen;
+	size_t		 plen = strlen(campaign) + 1;
 	int		 rc, stop = 0;
 
 	if ((rc = mdb_cursor_open(t->txn, t->s->cr, &c)) != 0)
@@ -1090,17 +1256,9 @@ store_cr_each(struct store_txn *t, const char *campaign,
 	while (rc == 0 && !stop) {
 		if (k.mv_size < plen || memcmp(k.mv_data, campaign, plen) != 0)
 			break;
-		alen = k.mv_size - plen;
-		if (alen <= STORE_ADDR_MAX && v.mv_size == 1 +
-		    STORE_KEY_LEN + 8) {
-			memcpy(addr, (char *)k.mv_data + plen, alen);
-			addr[alen] = '\0';
-			cr.state = ((uint8_t *)v.mv_data)[0];
-			memcpy(cr.key, (uint8_t *)v.mv_data + 1, STORE_KEY_LEN);
-			cr.time = (int64_t)be64dec((uint8_t *)v.mv_data + 1 +
-			    STORE_KEY_LEN);
-			stop = fn(addr, &cr, arg);
-		}
+		if (k.mv_size == plen + 8 && store_cr_decode(&v, &cr) == 0)
+			stop = fn(be64dec((uint8_t *)k.mv_data + plen), &cr,
+			    arg);
 		rc = mdb_cursor_get(c, &k, &v, MDB_NEXT);
 	}
 	mdb_cursor_close(c);

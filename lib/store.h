@@ -8,7 +8,7 @@
  *   rcpt       normalised address -> recipient record (history, flags)
  *   rids       recipient id (8, BE) -> normalised address
  *   lists      "n" name -> list id, "i" id (4, BE) -> name
- *   cr         campaign id NUL normalised address -> delivery state
+ *   cr         campaign id NUL recipient id (8, BE) -> delivery state
  *
  * Callers never see LMDB types.  Functions return 0 on success, 1 for
  * "not found" where that is a normal answer, and -1 on error with
@@ -159,12 +159,14 @@ int	 store_cursor_next(struct store_cursor *);
 void	 store_cursor_close(struct store_cursor *);
 uint64_t store_queue_count(struct store_txn *);
 
-int	 store_cr_get(struct store_txn *, const char *, const char *,
+/* A campaign's delivery state for one recipient (by id). */
+int	 store_cr_get(struct store_txn *, const char *, uint64_t,
 	    struct store_cr *, char **);
-int	 store_cr_put(struct store_txn *, const char *, const char *,
+int	 store_cr_put(struct store_txn *, const char *, uint64_t,
 	    const struct store_cr *, char **);
-/* Call fn for every (address, state) of a campaign; stop on non-zero. */
+/* Call fn for every (recipient id, state) of a campaign, in id order;
+ * stop on non-zero. */
 int	 store_cr_each(struct store_txn *, const char *,
-	    int (*)(const char *, struct store_cr *, void *), void *, char **);
+	    int (*)(uint64_t, struct store_cr *, void *), void *, char **);
 
 #endif

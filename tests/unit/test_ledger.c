@@ -152,10 +152,15 @@ static struct store_cr
 cr_of(const char *campaign, const char *naddr)
 {
 	struct store_txn	*t = fixture_begin(&fx, 0);
+	struct store_rcpt	 r;
 	struct store_cr		 cr;
 
-	cr_assert_eq(store_cr_get(t, campaign, naddr, &cr, NULL), 0,
+	store_rcpt_init(&r);
+	cr_assert_eq(store_rcpt_get(t, naddr, &r, NULL), 0, "no record %s",
+	    naddr);
+	cr_assert_eq(store_cr_get(t, campaign, r.rid, &cr, NULL), 0,
 	    "no delivery state %s/%s", campaign, naddr);
+	store_rcpt_free(&r);
 	store_abort(t);
 	return cr;
 }

@@ -1,7 +1,8 @@
 /*
  * test_store.c: the LMDB store: recipient records, the queue and its
  * cursor, delivery states, list and recipient ids, campaign records,
- * counters, aborted transactions and a full map.
+ * counters, aborted transactions, a full map, the format marker and the
+ * migration from format 1.
  */
 #include <stdint.h>
 #include <stdio.h>
@@ -9,6 +10,7 @@
 #include <string.h>
 
 #include <criterion/criterion.h>
+#include <lmdb.h>
 
 #include "store.h"
 #include "util.h"
@@ -500,19 +502,19 @@ Test(store, gets_and_deletes_one_job_by_key)
 
 /* Collect what store_cr_each visits. */
 struct each_seen {
-	char	 addrs[8][64];
+	uint64_t rids[8];
 	uint8_t	 states[8];
 	size_t	 n;
 	size_t	 stop_after;	/* 0: never stop */
 };
 
 static int
-each_collect(const char *naddr, struct store_cr *cr, void *arg)
+each_collect(uint64_t rid, struct store_cr *cr, void *arg)
 {
 	struct each_seen	*s = arg;
 
 	cr_assert_lt(s->n, 8);
-	snprintf(s->addrs[s->n], sizeof s->addrs[s->n], "%s", naddr);
+	s->rids[s->n] = rid;
 	s->states[s->n] = cr->state;
 	s->n++;
 	return s->stop_after != 0 && s->n >= s->stop_after;
@@ -541,26 +543,30 @@ Test(store, keeps_the_delivery_states_of_a_campaign_apart_from_its_prefixes)
 	char			*cause = NULL;
 
 	t = fixture_begin(&fx, 1);
-	cr_assert_eq(store_cr_put(t, "a", "y@example.org", &y, &cause), 0);
-	cr_assert_eq(store_cr_put(t, "a", "x@example.org", &x, &cause), 0);
-	cr_assert_eq(store_cr_put(t, "ab", "a@example.org", &z, &cause), 0);
-	cr_assert_eq(store_cr_put(t, "", "q@example.org", &w, &cause), 0);
-	cr_assert_eq(store_cr_put(t, "b", "a@example.org", &w, &cause), 0);
+	cr_assert_eq(store_cr_put(t, "a", 7, &y, &cause), 0);
+	cr_assert_eq(store_cr_put(t, "a", 2, &x, &cause), 0);
+	cr_assert_eq(store_cr_put(t, "ab", 1, &z, &cause), 0);
+	cr_assert_eq(store_cr_put(t, "", 3, &w, &cause), 0);
+	cr_assert_eq(store_cr_put(t, "b", 1, &w, &cause), 0);
+	/* Ids are big-endian: a large one sorts after the small ones. */
+	cr_assert_eq(store_cr_put(t, "a", UINT64_C(0x6200000000000001), &w,
+	    &cause), 0);
 	fixture_commit(t);
 
 	t = fixture_begin(&fx, 0);
 	memset(&seen, 0, sizeof seen);
 	cr_assert_eq(store_cr_each(t, "a", each_collect, &seen, &cause), 0);
-	cr_assert_eq(seen.n, 2, "campaign \"a\" must not see \"ab\"");
-	cr_expect_str_eq(seen.addrs[0], "x@example.org");
+	cr_assert_eq(seen.n, 3, "campaign \"a\" must not see \"ab\"");
+	cr_expect_eq(seen.rids[0], 2, "in recipient id order");
 	cr_expect_eq(seen.states[0], STORE_CR_QUEUED);
-	cr_expect_str_eq(seen.addrs[1], "y@example.org");
+	cr_expect_eq(seen.rids[1], 7);
 	cr_expect_eq(seen.states[1], STORE_CR_SENT);
+	cr_expect_eq(seen.rids[2], UINT64_C(0x6200000000000001));
 
 	memset(&seen, 0, sizeof seen);
 	cr_assert_eq(store_cr_each(t, "ab", each_collect, &seen, &cause), 0);
 	cr_assert_eq(seen.n, 1);
-	cr_expect_str_eq(seen.addrs[0], "a@example.org");
+	cr_expect_eq(seen.rids[0], 1);
 	cr_expect_eq(seen.states[0], STORE_CR_FAILED);
 
 	memset(&seen, 0, sizeof seen);
@@ -574,14 +580,12 @@ Test(store, keeps_the_delivery_states_of_a_campaign_apart_from_its_prefixes)
 	cr_expect_eq(seen.n, 1, "a non-zero return stops the walk");
 
 	memset(&got, 0, sizeof got);
-	cr_assert_eq(store_cr_get(t, "ab", "a@example.org", &got, &cause), 0);
+	cr_assert_eq(store_cr_get(t, "ab", 1, &got, &cause), 0);
 	cr_expect_eq(got.state, STORE_CR_FAILED);
 	cr_expect_eq(got.time, NOW + 2);
 	cr_expect_eq(memcmp(got.key, z.key, STORE_KEY_LEN), 0);
-	cr_expect_eq(store_cr_get(t, "a", "a@example.org", &got, &cause), 1,
-	    "\"ab\" + \"a@...\" is not \"a\" + \"ba@...\"");
-	cr_expect_eq(store_cr_get(t, "abc", "x@example.org", &got, &cause),
-	    1);
+	cr_expect_eq(store_cr_get(t, "a", 1, &got, &cause), 1);
+	cr_expect_eq(store_cr_get(t, "abc", 2, &got, &cause), 1);
 	store_abort(t);
 }
 
@@ -594,15 +598,171 @@ Test(store, replaces_a_delivery_state_in_place)
 	char			*cause = NULL;
 
 	t = fixture_begin(&fx, 1);
-	cr_assert_eq(store_cr_put(t, "c", "a@example.org", &q, &cause), 0);
-	cr_assert_eq(store_cr_put(t, "c", "a@example.org", &s, &cause), 0);
-	cr_assert_eq(store_cr_get(t, "c", "a@example.org", &got, &cause), 0);
+	cr_assert_eq(store_cr_put(t, "c", 4, &q, &cause), 0);
+	cr_assert_eq(store_cr_put(t, "c", 4, &s, &cause), 0);
+	cr_assert_eq(store_cr_get(t, "c", 4, &got, &cause), 0);
 	cr_expect_eq(got.state, STORE_CR_SENT);
 	cr_expect_eq(got.time, NOW + 60);
 	memset(&seen, 0, sizeof seen);
 	store_cr_each(t, "c", each_collect, &seen, &cause);
 	cr_expect_eq(seen.n, 1);
 	store_abort(t);
+}
+
+/*
+ * Delivery states written in ascending order are appended; anything
+ * else is inserted where it belongs, within a transaction and across
+ * transactions, and the last key is learnt again by each.
+ */
+Test(store, appends_delivery_states_that_sort_last_and_inserts_the_others)
+{
+	struct store_txn	*t;
+	struct store_cr		 q = cr_of(STORE_CR_QUEUED, NOW), s =
+	    cr_of(STORE_CR_SENT, NOW + 1), got;
+	struct each_seen	 seen;
+	const uint64_t		 want[] = { 1, 3, 5, 6, 7, 300, 301 };
+	char			*cause = NULL;
+	size_t			 i;
+
+	t = fixture_begin(&fx, 1);
+	cr_assert_eq(store_cr_put(t, "m", 5, &q, &cause), 0, "%s", cause);
+	cr_assert_eq(store_cr_put(t, "m", 6, &q, &cause), 0, "%s", cause);
+	cr_assert_eq(store_cr_put(t, "m", 7, &q, &cause), 0, "%s", cause);
+	cr_assert_eq(store_cr_put(t, "m", 3, &q, &cause), 0, "%s", cause);
+	cr_assert_eq(store_cr_put(t, "m", 6, &s, &cause), 0, "%s", cause);
+	cr_assert_eq(store_cr_put(t, "a", 9, &q, &cause), 0, "%s", cause);
+	cr_assert_eq(store_cr_put(t, "z", 1, &q, &cause), 0, "%s", cause);
+	cr_assert_eq(store_cr_put(t, "m", 300, &q, &cause), 0, "%s", cause);
+	fixture_commit(t);
+	t = fixture_begin(&fx, 1);
+	cr_assert_eq(store_cr_put(t, "m", 1, &q, &cause), 0, "%s", cause);
+	cr_assert_eq(store_cr_put(t, "m", 301, &q, &cause), 0, "%s", cause);
+	cr_assert_eq(store_cr_put(t, "zz", 1, &q, &cause), 0, "%s", cause);
+	cr_assert_eq(store_cr_put(t, "zz", 2, &q, &cause), 0, "%s", cause);
+	fixture_commit(t);
+
+	t = fixture_begin(&fx, 0);
+	memset(&seen, 0, sizeof seen);
+	cr_assert_eq(store_cr_each(t, "m", each_collect, &seen, &cause), 0);
+	cr_assert_eq(seen.n, nitems(want));
+	for (i = 0; i < nitems(want); i++)
+		cr_expect_eq(seen.rids[i], want[i], "entry %zu", i);
+	cr_assert_eq(store_cr_get(t, "m", 6, &got, &cause), 0);
+	cr_expect_eq(got.state, STORE_CR_SENT, "replaced, not added");
+	cr_expect_eq(store_cr_get(t, "a", 9, &got, &cause), 0);
+	cr_expect_eq(store_cr_get(t, "z", 1, &got, &cause), 0);
+	cr_expect_eq(store_cr_get(t, "zz", 2, &got, &cause), 0);
+	store_abort(t);
+}
+
+/* Raw LMDB on a store's directory, as an older mannersd left it. */
+static void
+raw_open(const char *dir, MDB_env **env, MDB_txn **txn, MDB_dbi *meta,
+    MDB_dbi *cr)
+{
+	cr_assert_eq(mdb_env_create(env), 0);
+	mdb_env_set_maxdbs(*env, 16);
+	mdb_env_set_mapsize(*env, MAP_SIZE);
+	cr_assert_eq(mdb_env_open(*env, dir, MDB_NOTLS, 0640), 0);
+	cr_assert_eq(mdb_txn_begin(*env, NULL, 0, txn), 0);
+	cr_assert_eq(mdb_dbi_open(*txn, "meta", 0, meta), 0);
+	cr_assert_eq(mdb_dbi_open(*txn, "cr", 0, cr), 0);
+}
+
+Test(store, migrates_delivery_states_keyed_by_address_to_recipient_ids)
+{
+	struct store_txn	*t;
+	struct store_rcpt	 a, b;
+	struct store_cr		 got;
+	struct each_seen	 seen;
+	MDB_env			*env;
+	MDB_txn			*txn;
+	MDB_dbi			 meta, crdb;
+	MDB_val			 k, v;
+	uint8_t			 val[1 + STORE_KEY_LEN + 8];
+	char			*cause = NULL;
+	const char		*old[] = { "c\0a@example.org",
+	    "c\0b@example.org", "d\0b@example.org", "c\0gone@example.org" };
+	const size_t		 oldlen[] = { 15, 15, 15, 18 };
+	size_t			 i;
+
+	store_rcpt_init(&a);
+	store_rcpt_init(&b);
+	put_rcpt("a@example.org", &a);
+	put_rcpt("b@example.org", &b);
+	cr_assert_eq(get_rcpt("a@example.org", &a), 0);
+	cr_assert_eq(get_rcpt("b@example.org", &b), 0);
+	store_close(fx.s);
+	fx.s = NULL;
+
+	/* Format 1: no marker, cr keyed by campaign NUL address. */
+	raw_open(fx.dir, &env, &txn, &meta, &crdb);
+	k.mv_size = 6;
+	k.mv_data = (void *)"format";
+	cr_assert_eq(mdb_del(txn, meta, &k, NULL), 0);
+	for (i = 0; i < nitems(old); i++) {
+		memset(val, 0, sizeof val);
+		val[0] = (uint8_t)(STORE_CR_QUEUED + i);
+		be64enc(val + 1 + STORE_KEY_LEN, (uint64_t)(NOW + (int)i));
+		k.mv_size = oldlen[i];
+		k.mv_data = (void *)old[i];
+		v.mv_size = sizeof val;
+		v.mv_data = val;
+		cr_assert_eq(mdb_put(txn, crdb, &k, &v, 0), 0);
+	}
+	cr_assert_eq(mdb_txn_commit(txn), 0);
+	mdb_env_close(env);
+
+	fixture_reopen(&fx, MAP_SIZE);
+	t = fixture_begin(&fx, 0);
+	cr_assert_eq(store_cr_get(t, "c", a.rid, &got, &cause), 0);
+	cr_expect_eq(got.state, STORE_CR_QUEUED);
+	cr_expect_eq(got.time, NOW);
+	cr_assert_eq(store_cr_get(t, "c", b.rid, &got, &cause), 0);
+	cr_expect_eq(got.state, STORE_CR_QUEUED + 1);
+	cr_assert_eq(store_cr_get(t, "d", b.rid, &got, &cause), 0);
+	cr_expect_eq(got.state, STORE_CR_QUEUED + 2);
+	memset(&seen, 0, sizeof seen);
+	cr_assert_eq(store_cr_each(t, "c", each_collect, &seen, &cause), 0);
+	cr_expect_eq(seen.n, 2, "an address without a record is dropped");
+	store_abort(t);
+
+	/* Migrated once: a second open finds format 2 and changes nothing. */
+	fixture_reopen(&fx, MAP_SIZE);
+	t = fixture_begin(&fx, 0);
+	cr_expect_eq(store_cr_get(t, "d", b.rid, &got, &cause), 0);
+	store_abort(t);
+	store_rcpt_free(&a);
+	store_rcpt_free(&b);
+}
+
+Test(store, refuses_a_store_of_a_newer_format)
+{
+	MDB_env		*env;
+	MDB_txn		*txn;
+	MDB_dbi		 meta, crdb;
+	MDB_val		 k, v;
+	struct store	*s = NULL;
+	uint8_t		 b[8];
+	char		*cause = NULL;
+
+	store_close(fx.s);
+	fx.s = NULL;
+	raw_open(fx.dir, &env, &txn, &meta, &crdb);
+	be64enc(b, 3);
+	k.mv_size = 6;
+	k.mv_data = (void *)"format";
+	v.mv_size = 8;
+	v.mv_data = b;
+	cr_assert_eq(mdb_put(txn, meta, &k, &v, 0), 0);
+	cr_assert_eq(mdb_txn_commit(txn), 0);
+	mdb_env_close(env);
+
+	cr_assert_eq(store_open(fx.dir, MAP_SIZE, &s, &cause), -1);
+	cr_assert_not_null(cause);
+	cr_expect(strstr(cause, "format 3") != NULL, "%s", cause);
+	cr_expect_null(s);
+	free(cause);
 }
 
 Test(store, gives_lists_stable_ids_that_map_back_to_their_names)
@@ -745,7 +905,7 @@ Test(store, leaves_nothing_behind_when_a_transaction_is_aborted)
 	    0);
 	cr_assert_eq(store_rcpt_put(t, "a@example.org", &r, &cause), 0);
 	cr_assert_eq(store_queue_put(t, &j, &cause), 0);
-	cr_assert_eq(store_cr_put(t, "c", "a@example.org", &cr, &cause), 0);
+	cr_assert_eq(store_cr_put(t, "c", r.rid, &cr, &cause), 0);
 	cr_assert_eq(store_campaign_put(t, "c", st, &cause), 0);
 	cr_assert_eq(store_campaign_body_put(t, "c", st, &cause), 0);
 	cr_expect_eq(store_queue_count(t), 1, "visible inside");
@@ -758,7 +918,7 @@ Test(store, leaves_nothing_behind_when_a_transaction_is_aborted)
 	store_cursor_close(c);
 	cr_expect_eq(store_rcpt_get(t, "a@example.org", &r, &cause), 1);
 	cr_expect_eq(store_rid_addr(t, 1, addr, sizeof addr), 1);
-	cr_expect_eq(store_cr_get(t, "c", "a@example.org", &got, &cause), 1);
+	cr_expect_eq(store_cr_get(t, "c", 1, &got, &cause), 1);
 	cr_expect_eq(store_campaign_get(t, "c", &out, &cause), 1);
 	cr_expect_eq(store_campaign_body_get(t, "c", &out, &cause), 1);
 	cr_expect_eq(store_list_id(t, "news.example.com", 0, &lid, &cause),

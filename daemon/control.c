@@ -130,8 +130,8 @@ struct submit {
 	struct mannersd		*md;
 	struct evhttp_request	*req;
 	struct evbuffer		*in;	/* the request's body */
-	const char		*doc;	/* made contiguous on the writer */
-	size_t			 len;
+	struct iovec		*iov;	/* its pieces, read where they lie */
+	size_t			 niov;
 	int			 dry_run;
 	int64_t			 now;
 	struct conf		*conf;	/* as it was when the request came */
@@ -158,6 +158,26 @@ submit_has_unsubscribe(const struct campaign *c)
 	    (c->html != NULL && strstr(c->html, "{{unsubscribe_url}}"));
 }
 
+/* The request body's pieces, as iovecs for the parser. */
+static void
+submit_pieces(struct submit *sb)
+{
+	struct evbuffer_iovec	*v;
+	int			 i, n;
+
+	if ((n = evbuffer_peek(sb->in, -1, NULL, NULL, 0)) <= 0)
+		return;
+	v = xcalloc((size_t)n, sizeof *v);
+	n = evbuffer_peek(sb->in, -1, NULL, v, n);
+	sb->iov = xcalloc((size_t)n, sizeof *sb->iov);
+	for (i = 0; i < n; i++) {
+		sb->iov[i].iov_base = v[i].iov_base;
+		sb->iov[i].iov_len = v[i].iov_len;
+	}
+	sb->niov = (size_t)n;
+	free(v);
+}
+
 /* Step 1, writer thread: parse and weigh. */
 static void
 submit_parse_run(struct wjob *w, struct store *store)
@@ -171,13 +191,13 @@ submit_parse_run(struct wjob *w, struct store *store)
 
 	(void)store;
 	/*
-	 * Copying a large body into one piece takes a while: do it here,
-	 * off the loop (which leaves this request's buffer alone until we
-	 * answer).
+	 * The document is read in the request buffer's pieces, where they
+	 * lie (the loop leaves this buffer alone until we answer): making
+	 * 50 MB contiguous would cost time and as much memory again.
 	 */
-	sb->doc = sb->len > 0 ? (const char *)evbuffer_pullup(sb->in, -1) : "";
-	if (campaign_parse(sb->doc, sb->len, sb->conf->max_recipients, &sb->c,
-	    &err) == -1) {
+	submit_pieces(sb);
+	if (campaign_parse_iov(sb->iov, sb->niov, sb->conf->max_recipients,
+	    &sb->c, &err) == -1) {
 		detail = json_array();
 		for (i = 0; i < err.nproblems; i++)
 			json_array_append_new(detail,
@@ -277,7 +297,7 @@ submit_admit_run(struct wjob *w, struct store *store)
 			return;
 		}
 	}
-	if (admit_campaign(store, sb->conf, c, sb->doc, sb->len, sb->now,
+	if (admit_campaign_iov(store, sb->conf, c, sb->iov, sb->niov, sb->now,
 	    sb->dry_run, &rep, &sb->status, &cause) == -1 &&
 	    sb->status == 507) {
 		uint64_t	 grown;
@@ -291,8 +311,8 @@ submit_admit_run(struct wjob *w, struct store *store)
 			    "campaign=%s", (unsigned long long)grown, c->id);
 			free(cause);
 			cause = NULL;
-			if (admit_campaign(store, sb->conf, c, sb->doc,
-			    sb->len, sb->now, sb->dry_run, &rep, &sb->status,
+			if (admit_campaign_iov(store, sb->conf, c, sb->iov,
+			    sb->niov, sb->now, sb->dry_run, &rep, &sb->status,
 			    &cause) == 0)
 				goto admitted;
 		} else
@@ -359,6 +379,7 @@ submit_reply(struct wjob *w)
 	weigh_free(sb->weight);
 	campaign_free(sb->c);
 	conf_free(sb->conf);
+	free(sb->iov);
 	free(sb);
 }
 
@@ -393,7 +414,6 @@ control_submit(struct mannersd *md, struct evhttp_request *req)
 	sb->warnings = json_array();
 	sb->md = md;
 	sb->req = req;
-	sb->len = len;
 	sb->in = in;
 	sb->dry_run = control_query_flag(req, "dry_run");
 	sb->now = mannersd_now();

@@ -100,6 +100,17 @@ admit_campaign(struct store *s, const struct conf *conf, struct campaign *c,
     const char *doc, size_t len, int64_t now, int dry_run,
     struct admit_report *rep, int *status, char **cause)
 {
+	struct iovec	 iov = { (void *)doc, len };
+
+	return admit_campaign_iov(s, conf, c, &iov, 1, now, dry_run, rep,
+	    status, cause);
+}
+
+int
+admit_campaign_iov(struct store *s, const struct conf *conf,
+    struct campaign *c, const struct iovec *iov, size_t niov, int64_t now,
+    int dry_run, struct admit_report *rep, int *status, char **cause)
+{
 	struct store_txn	*t = NULL;
 	struct campaign_rcpts	*it = NULL;
 	struct campaign_rcpt	 rc;
@@ -159,7 +170,7 @@ admit_campaign(struct store *s, const struct conf *conf, struct campaign *c,
 	h.lid = lid;
 	h.state = STORE_HIST_RESERVED;
 	snprintf(h.campaign, sizeof h.campaign, "%s", c->id);
-	it = campaign_rcpt_open(doc, len);
+	it = campaign_rcpt_open_iov(iov, niov);
 	while (campaign_rcpt_next(it, &rc) == 1) {
 		rep->recipients++;
 		memset(&in, 0, sizeof in);

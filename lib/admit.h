@@ -6,6 +6,8 @@
 #ifndef MANNERS_ADMIT_H
 #define MANNERS_ADMIT_H
 
+#include <sys/uio.h>
+
 #include <stddef.h>
 #include <stdint.h>
 
@@ -32,6 +34,10 @@ struct admit_report {
 
 int	 admit_campaign(struct store *, const struct conf *,
 	    struct campaign *, const char *, size_t, int64_t, int,
+	    struct admit_report *, int *, char **);
+/* The same over a document in pieces, as the daemon received it. */
+int	 admit_campaign_iov(struct store *, const struct conf *,
+	    struct campaign *, const struct iovec *, size_t, int64_t, int,
 	    struct admit_report *, int *, char **);
 json_t	*admit_report_json(const struct campaign *,
 	    const struct admit_report *, int);

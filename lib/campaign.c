@@ -22,7 +22,17 @@
 
 #define CAMPAIGN_MAX_PROBLEMS	20
 
+/* The document's bytes, in pieces, as libxml2 reads them. */
+struct campaign_src {
+	const struct iovec	*iov;
+	size_t			 niov;
+	size_t			 i;	/* the piece being read */
+	size_t			 off;	/* and how far */
+};
+
 struct campaign_rcpts {
+	struct iovec		 one;	/* campaign_rcpt_open()'s buffer */
+	struct campaign_src	 src;
 	xmlTextReaderPtr	 reader;
 	int			 in_recipients;
 	int			 done;
@@ -110,16 +120,49 @@ campaign_free(struct campaign *c)
 	free(c);
 }
 
-/* A reader over memory that never touches the network or a DTD. */
+/* libxml2's read callback: copy the next bytes of the pieces. */
+static int
+campaign_src_read(void *arg, char *out, int len)
+{
+	struct campaign_src	*src = arg;
+	size_t			 n = 0, want = len > 0 ? (size_t)len : 0, take;
+
+	while (n < want && src->i < src->niov) {
+		take = src->iov[src->i].iov_len - src->off;
+		if (take > want - n)
+			take = want - n;
+		memcpy(out + n, (const char *)src->iov[src->i].iov_base +
+		    src->off, take);
+		n += take;
+		src->off += take;
+		if (src->off == src->iov[src->i].iov_len) {
+			src->i++;
+			src->off = 0;
+		}
+	}
+	return (int)n;
+}
+
+/*
+ * A reader over the document's pieces (the daemon's request buffer need
+ * not be made contiguous) that never touches the network or a DTD.
+ */
 static xmlTextReaderPtr
-campaign_reader(const char *buf, size_t len, struct campaign_xmlerr *x)
+campaign_reader(struct campaign_src *src, const struct iovec *iov,
+    size_t niov, struct campaign_xmlerr *x)
 {
 	xmlTextReaderPtr	 r;
+	size_t			 i, len = 0;
 
+	for (i = 0; i < niov; i++)
+		len += iov[i].iov_len;
 	if (len > INT32_MAX)
 		return NULL;
-	r = xmlReaderForMemory(buf, (int)len, NULL, NULL, XML_PARSE_NONET |
-	    XML_PARSE_BIG_LINES);
+	memset(src, 0, sizeof *src);
+	src->iov = iov;
+	src->niov = niov;
+	r = xmlReaderForIO(campaign_src_read, NULL, src, NULL, NULL,
+	    XML_PARSE_NONET | XML_PARSE_BIG_LINES);
 	if (r != NULL)
 		xmlTextReaderSetStructuredErrorHandler(r, campaign_xml_error, x);
 	return r;
@@ -384,6 +427,17 @@ int
 campaign_parse(const char *buf, size_t len, uint64_t max_recipients,
     struct campaign **out, struct campaign_error *err)
 {
+	struct iovec	 iov = { (void *)buf, len };
+
+	return campaign_parse_iov(&iov, 1, max_recipients, out, err);
+}
+
+int
+campaign_parse_iov(const struct iovec *iov, size_t niov,
+    uint64_t max_recipients, struct campaign **out,
+    struct campaign_error *err)
+{
+	struct campaign_src	 src;
 	struct campaign_xmlerr	 x;
 	xmlTextReaderPtr	 r;
 	struct campaign		*c;
@@ -397,7 +451,7 @@ campaign_parse(const char *buf, size_t len, uint64_t max_recipients,
 	*out = NULL;
 	memset(err, 0, sizeof *err);
 	memset(&x, 0, sizeof x);
-	if ((r = campaign_reader(buf, len, &x)) == NULL) {
+	if ((r = campaign_reader(&src, iov, niov, &x)) == NULL) {
 		campaign_problem(err, 400, "document: cannot be read as XML");
 		return -1;
 	}
@@ -567,12 +621,28 @@ fail:
 
 /* Pass two: a cursor over the recipients of a checked document. */
 struct campaign_rcpts *
-campaign_rcpt_open(const char *buf, size_t len)
+campaign_rcpt_open_iov(const struct iovec *iov, size_t niov)
 {
 	struct campaign_rcpts	*it;
 
 	it = xcalloc(1, sizeof *it);
-	if ((it->reader = campaign_reader(buf, len, NULL)) == NULL)
+	if ((it->reader = campaign_reader(&it->src, iov, niov, NULL)) == NULL)
+		it->done = 1;
+	buf_init(&it->addr);
+	return it;
+}
+
+struct campaign_rcpts *
+campaign_rcpt_open(const char *buf, size_t len)
+{
+	struct campaign_rcpts	*it;
+
+	/* The bytes are read as the walk goes: the one piece lives here. */
+	it = xcalloc(1, sizeof *it);
+	it->one.iov_base = (void *)buf;
+	it->one.iov_len = len;
+	if ((it->reader = campaign_reader(&it->src, &it->one, 1,
+	    NULL)) == NULL)
 		it->done = 1;
 	buf_init(&it->addr);
 	return it;

@@ -9,6 +9,8 @@
 #ifndef MANNERS_CAMPAIGN_H
 #define MANNERS_CAMPAIGN_H
 
+#include <sys/uio.h>
+
 #include <stddef.h>
 #include <stdint.h>
 
@@ -48,10 +50,15 @@ struct campaign_rcpts;
 
 int		 campaign_parse(const char *, size_t, uint64_t,
 		     struct campaign **, struct campaign_error *);
+/* The same over a document in pieces (which must outlive the call). */
+int		 campaign_parse_iov(const struct iovec *, size_t, uint64_t,
+		     struct campaign **, struct campaign_error *);
 void		 campaign_free(struct campaign *);
 void		 campaign_error_free(struct campaign_error *);
 
 struct campaign_rcpts *campaign_rcpt_open(const char *, size_t);
+/* The pieces must stay in place until campaign_rcpt_close(). */
+struct campaign_rcpts *campaign_rcpt_open_iov(const struct iovec *, size_t);
 int		 campaign_rcpt_next(struct campaign_rcpts *,
 		     struct campaign_rcpt *);
 void		 campaign_rcpt_close(struct campaign_rcpts *);

@@ -13,12 +13,14 @@
 #include <string.h>
 #include <unistd.h>
 
+#include <openssl/core_names.h>
 #include <openssl/crypto.h>
 #include <openssl/evp.h>
-#include <openssl/hmac.h>
+#include <openssl/params.h>
 #include <openssl/rand.h>
 #include <openssl/sha.h>
 
+#include "log.h"
 #include "token.h"
 #include "util.h"
 
@@ -28,8 +30,9 @@
 #define TOKEN_FILE_MAX		(1024 * 1024)
 
 struct token_key {
-	unsigned char	key[TOKEN_KEY_LEN];
-	unsigned char	kid;
+	unsigned char	 key[TOKEN_KEY_LEN];
+	unsigned char	 kid;
+	EVP_MAC_CTX	*mac;	/* HMAC keyed once; each MAC works on a copy */
 };
 
 struct token_keys {
@@ -156,14 +159,40 @@ token_mac(const struct token_key *k, const unsigned char *raw,
     unsigned char mac[TOKEN_MAC_LEN])
 {
 	unsigned char	 md[EVP_MAX_MD_SIZE];
-	unsigned int	 mdlen = 0;
+	size_t		 mdlen = 0;
+	EVP_MAC_CTX	*c;
+	int		 ok;
 
-	if (HMAC(EVP_sha256(), k->key, TOKEN_KEY_LEN, raw, TOKEN_SIGNED_LEN,
-	    md, &mdlen) == NULL || mdlen < TOKEN_MAC_LEN)
+	if ((c = EVP_MAC_CTX_dup(k->mac)) == NULL)
+		return -1;
+	ok = EVP_MAC_update(c, raw, TOKEN_SIGNED_LEN) == 1 &&
+	    EVP_MAC_final(c, md, &mdlen, sizeof md) == 1 &&
+	    mdlen >= TOKEN_MAC_LEN;
+	EVP_MAC_CTX_free(c);
+	if (!ok)
 		return -1;
 	memcpy(mac, md, TOKEN_MAC_LEN);
 	OPENSSL_cleanse(md, sizeof md);
 	return 0;
+}
+
+/* An HMAC-SHA256 context keyed with `key`, ready to be copied. */
+static EVP_MAC_CTX *
+token_mac_new(const unsigned char *key)
+{
+	OSSL_PARAM	 params[2];
+	EVP_MAC		*hmac;
+	EVP_MAC_CTX	*c;
+
+	if ((hmac = EVP_MAC_fetch(NULL, "HMAC", NULL)) == NULL)
+		fatalx("OpenSSL has no HMAC");
+	c = EVP_MAC_CTX_new(hmac);
+	EVP_MAC_free(hmac);
+	params[0] = OSSL_PARAM_construct_utf8_string("digest", "SHA256", 0);
+	params[1] = OSSL_PARAM_construct_end();
+	if (c == NULL || EVP_MAC_init(c, key, TOKEN_KEY_LEN, params) != 1)
+		fatalx("cannot set up HMAC-SHA256");
+	return c;
 }
 
 /* Append a key, deriving its id; the old array is wiped, not just freed. */
@@ -182,6 +211,7 @@ token_keys_add(struct token_keys *tk, const unsigned char *key)
 	tk->keys = keys;
 
 	memcpy(keys[tk->nkeys].key, key, TOKEN_KEY_LEN);
+	keys[tk->nkeys].mac = token_mac_new(key);
 	SHA256(key, TOKEN_KEY_LEN, md);
 	keys[tk->nkeys].kid = md[0];
 	OPENSSL_cleanse(md, sizeof md);
@@ -207,8 +237,12 @@ token_keys_from_memory(const unsigned char *keys, size_t nkeys)
 void
 token_keys_free(struct token_keys *tk)
 {
+	size_t	 i;
+
 	if (tk == NULL)
 		return;
+	for (i = 0; i < tk->nkeys; i++)
+		EVP_MAC_CTX_free(tk->keys[i].mac);
 	if (tk->keys != NULL)
 		OPENSSL_cleanse(tk->keys, tk->nkeys * sizeof *tk->keys);
 	free(tk->keys);

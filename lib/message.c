@@ -7,6 +7,7 @@
  * inside a part.
  */
 #include <ctype.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <string.h>
 #include <time.h>
@@ -286,6 +287,17 @@ message_format_date(int64_t t, char *out, size_t outsz)
 	strftime(out, outsz, "%a, %d %b %Y %H:%M:%S +0000", &tm);
 }
 
+/* SHA-256, looked up once: OpenSSL 3 would look it up on every use. */
+static EVP_MD		*message_sha256;
+static pthread_once_t	 message_sha256_once = PTHREAD_ONCE_INIT;
+
+static void
+message_sha256_fetch(void)
+{
+	if ((message_sha256 = EVP_MD_fetch(NULL, "SHA256", NULL)) == NULL)
+		fatalx("OpenSSL has no SHA-256");
+}
+
 /* SHA-256 of campaign id and normalised address, as lower-case hex. */
 static void
 message_hash(const char *campaign, const char *addr, char *hex, size_t n)
@@ -299,9 +311,10 @@ message_hash(const char *campaign, const char *addr, char *hex, size_t n)
 	for (i = 0; addr[i] != '\0' && i + 1 < sizeof low; i++)
 		low[i] = (char)tolower((unsigned char)addr[i]);
 	low[i] = '\0';
+	pthread_once(&message_sha256_once, message_sha256_fetch);
 	if ((ctx = EVP_MD_CTX_new()) == NULL)
 		fatalx("EVP_MD_CTX_new");
-	EVP_DigestInit_ex(ctx, EVP_sha256(), NULL);
+	EVP_DigestInit_ex(ctx, message_sha256, NULL);
 	EVP_DigestUpdate(ctx, campaign, strlen(campaign) + 1);
 	EVP_DigestUpdate(ctx, low, strlen(low));
 	EVP_DigestFinal_ex(ctx, md, &mdlen);

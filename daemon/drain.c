@@ -44,6 +44,7 @@
 #define DRAIN_NLAT		12
 #define DRAIN_CAMPAIGNS_MAX	256	/* campaigns' content kept for rendering */
 #define DRAIN_IDLE_HANDLES	64	/* easy handles kept for reuse */
+#define DRAIN_CLAIM_BUCKETS	1024	/* claimed jobs, by queue key */
 
 /* SMTP transaction latency histogram bounds, in seconds. */
 static const double drain_lat_le[DRAIN_NLAT] = {
@@ -91,6 +92,7 @@ struct xfer {
 	char			 errbuf[CURL_ERROR_SIZE];
 	char			 from[ADDR_MAX + 3];
 	TAILQ_ENTRY(xfer)	 entry;
+	struct xfer		*cnext;		/* in d->claims[] */
 };
 TAILQ_HEAD(xferq, xfer);
 
@@ -113,6 +115,7 @@ struct drain {
 	struct xferq		 running;
 	struct xferq		 done;
 	struct xferq		 committing;	/* handed to the writer */
+	struct xfer		*claims[DRAIN_CLAIM_BUCKETS]; /* all three */
 	int			 flushing;
 	size_t			 nrunning;
 	size_t			 ndone;
@@ -255,22 +258,52 @@ drain_timer_in_ms(struct event *ev, double ms)
 	evtimer_add(ev, &tv);
 }
 
+/* The bucket of a queue key: its sequence part, which is unique. */
+static size_t
+drain_claim_bucket(const uint8_t *key)
+{
+	uint64_t	 h = 0;
+	size_t		 i;
+
+	for (i = STORE_KEY_LEN - 8; i < STORE_KEY_LEN; i++)
+		h = h << 8 | key[i];
+	return (size_t)(h % DRAIN_CLAIM_BUCKETS);
+}
+
 /* Is this job's key claimed by a transfer that is not yet committed? */
 static int
 drain_claimed(struct drain *d, const uint8_t *key)
 {
 	struct xfer	*x;
 
-	TAILQ_FOREACH(x, &d->running, entry)
-		if (memcmp(x->job.key, key, STORE_KEY_LEN) == 0)
-			return 1;
-	TAILQ_FOREACH(x, &d->done, entry)
-		if (memcmp(x->job.key, key, STORE_KEY_LEN) == 0)
-			return 1;
-	TAILQ_FOREACH(x, &d->committing, entry)
+	for (x = d->claims[drain_claim_bucket(key)]; x != NULL; x = x->cnext)
 		if (memcmp(x->job.key, key, STORE_KEY_LEN) == 0)
 			return 1;
 	return 0;
+}
+
+/* A transfer holds its job from its start until its outcome is committed. */
+static void
+drain_claim(struct drain *d, struct xfer *x)
+{
+	size_t	 b = drain_claim_bucket(x->job.key);
+
+	x->cnext = d->claims[b];
+	d->claims[b] = x;
+}
+
+static void
+drain_unclaim(struct drain *d, struct xfer *x)
+{
+	struct xfer	**pp;
+
+	for (pp = &d->claims[drain_claim_bucket(x->job.key)]; *pp != NULL;
+	    pp = &(*pp)->cnext) {
+		if (*pp == x) {
+			*pp = x->cnext;
+			return;
+		}
+	}
 }
 
 static void
@@ -509,6 +542,7 @@ drain_start(struct drain *d, struct dcampaign *dc, const struct store_job *j,
 	curlev_add(d->cv, x->easy);
 	x->state = XFER_RUNNING;
 	TAILQ_INSERT_TAIL(&d->running, x, entry);
+	drain_claim(d, x);
 	d->nrunning++;
 	dm->inflight++;
 	log_debug("drain: sending campaign=%s domain=%s attempt=%u",
@@ -659,6 +693,7 @@ drain_backoff(const struct flush *f, uint32_t attempts)
 static void
 drain_xfer_free(struct xfer *x)
 {
+	drain_unclaim(x->d, x);
 	if (x->easy != NULL)
 		curl_easy_cleanup(x->easy);
 	curl_slist_free_all(x->rcpt);
@@ -828,6 +863,7 @@ drain_drop(struct drain *d, const struct store_job *j)
 	x->job = *j;
 	buf_init(&x->msg);
 	x->state = XFER_DONE;
+	drain_claim(d, x);
 	log_info("drain: dropping campaign=%s: recipient unsubscribed or "
 	    "suppressed since admission", j->campaign);
 	drain_finish(d, x, OUTCOME_DROPPED);

@@ -1,5 +1,6 @@
 /*
- * campaign.c: reading campaign documents with xmlTextReader.
+ * campaign.c: reading campaign documents with libxml2: xmlTextReader for
+ * the checks of pass one, the SAX parser for pass two's walk.
  *
  * <campaign id="..." list="...">
  *   <from name="...">addr</from> <reply-to>addr</reply-to>
@@ -21,6 +22,7 @@
 #include "util.h"
 
 #define CAMPAIGN_MAX_PROBLEMS	20
+#define CAMPAIGN_CHUNK		(64 * 1024)	/* pass two's parse step */
 
 /* The document's bytes, in pieces, as libxml2 reads them. */
 struct campaign_src {
@@ -30,14 +32,36 @@ struct campaign_src {
 	size_t			 off;	/* and how far */
 };
 
+/* A recipient found by pass two's parser, not handed out yet. */
+struct campaign_found {
+	size_t		 addr;		/* offsets into the strings */
+	size_t		 addrlen;
+	size_t		 name;		/* SIZE_MAX: none */
+	unsigned	 line;
+};
+
+/*
+ * Pass two drives libxml2's SAX parser a chunk at a time (no tree is
+ * built, which halves the cost of the walk) and hands out what each
+ * chunk held.
+ */
 struct campaign_rcpts {
 	struct iovec		 one;	/* campaign_rcpt_open()'s buffer */
 	struct campaign_src	 src;
-	xmlTextReaderPtr	 reader;
+	xmlParserCtxtPtr	 ctxt;
+	int			 depth;	/* elements open */
 	int			 in_recipients;
-	int			 done;
-	struct buf		 addr;
-	char			*name;
+	int			 in_to;
+	int			 done;	/* the parser has stopped */
+	struct buf		 text;	/* the open <to>'s text */
+	struct buf		 name;	/* and name attribute */
+	int			 has_name;
+	unsigned		 line;
+	struct buf		 strings;
+	struct campaign_found	*found;
+	size_t			 nfound;
+	size_t			 capfound;
+	size_t			 next;	/* the next of found to hand out */
 };
 
 /* The first XML error the parser reports, with its position. */
@@ -619,17 +643,188 @@ fail:
 	return -1;
 }
 
-/* Pass two: a cursor over the recipients of a checked document. */
+/*
+ * Pass two: a cursor over the recipients of a checked document.  It
+ * yields what the first pass counted: each <to> directly inside the
+ * <recipients> under the root, its text trimmed, its name attribute.
+ * Markup inside a <to> (which the first pass refuses) ends the walk.
+ */
+
+/* Stop the walk: the first pass would have refused what follows. */
+static void
+campaign_sax_stop(struct campaign_rcpts *it)
+{
+	it->in_to = 0;
+	it->done = 1;
+	xmlStopParser(it->ctxt);
+}
+
+/*
+ * An attribute value as SAX2 gives it, with the one reference it keeps
+ * undone: without entity substitution, '&' stays as "&#38;".
+ */
+static void
+campaign_sax_attr(struct buf *b, const char *v, const char *end)
+{
+	const char	*amp;
+
+	while ((amp = memchr(v, '&', (size_t)(end - v))) != NULL) {
+		buf_add(b, v, (size_t)(amp - v));
+		buf_addc(b, '&');
+		v = amp + 1;
+		if (end - v >= 4 && memcmp(v, "#38;", 4) == 0)
+			v += 4;
+	}
+	buf_add(b, v, (size_t)(end - v));
+}
+
+static void
+campaign_sax_start(void *arg, const xmlChar *local, const xmlChar *prefix,
+    const xmlChar *uri, int nns, const xmlChar **ns, int nattr,
+    int ndefaulted, const xmlChar **attr)
+{
+	struct campaign_rcpts	*it = arg;
+	int			 depth = it->depth++, i;
+
+	(void)prefix;
+	(void)uri;
+	(void)nns;
+	(void)ns;
+	(void)ndefaulted;
+	if (it->in_to) {
+		campaign_sax_stop(it);
+		return;
+	}
+	if (depth == 1 && strcmp((const char *)local, "recipients") == 0) {
+		it->in_recipients = 1;
+		return;
+	}
+	if (depth != 2 || !it->in_recipients ||
+	    strcmp((const char *)local, "to") != 0)
+		return;
+	it->in_to = 1;
+	it->line = (unsigned)it->ctxt->input->line;
+	buf_reset(&it->text);
+	buf_reset(&it->name);
+	it->has_name = 0;
+	for (i = 0; i < nattr; i++, attr += 5) {
+		if (attr[1] != NULL || strcmp((const char *)attr[0],
+		    "name") != 0)
+			continue;
+		campaign_sax_attr(&it->name, (const char *)attr[3],
+		    (const char *)attr[4]);
+		it->has_name = 1;
+	}
+}
+
+static void
+campaign_sax_end(void *arg, const xmlChar *local, const xmlChar *prefix,
+    const xmlChar *uri)
+{
+	struct campaign_rcpts	*it = arg;
+	struct campaign_found	*f;
+	const char		*a = it->text.data;
+	size_t			 n = it->text.len;
+
+	(void)local;
+	(void)prefix;
+	(void)uri;
+	if (--it->depth == 1)
+		it->in_recipients = 0;
+	if (it->depth != 2 || !it->in_to)
+		return;
+	it->in_to = 0;
+	if (it->nfound == it->capfound) {
+		it->capfound = it->capfound == 0 ? 256 : it->capfound * 2;
+		it->found = xreallocarray(it->found, it->capfound,
+		    sizeof *it->found);
+	}
+	f = &it->found[it->nfound++];
+	while (n > 0 && isspace((unsigned char)a[n - 1]))
+		n--;
+	while (n > 0 && isspace((unsigned char)*a)) {
+		a++;
+		n--;
+	}
+	f->addr = it->strings.len;
+	f->addrlen = n;
+	f->line = it->line;
+	buf_add(&it->strings, a, n);
+	buf_addc(&it->strings, '\0');
+	f->name = SIZE_MAX;
+	if (it->has_name) {
+		f->name = it->strings.len;
+		buf_add(&it->strings, it->name.data, it->name.len);
+		buf_addc(&it->strings, '\0');
+	}
+}
+
+static void
+campaign_sax_text(void *arg, const xmlChar *s, int len)
+{
+	struct campaign_rcpts	*it = arg;
+
+	if (it->in_to && len > 0)
+		buf_add(&it->text, s, (size_t)len);
+}
+
+static void
+campaign_sax_pi(void *arg, const xmlChar *target, const xmlChar *data)
+{
+	struct campaign_rcpts	*it = arg;
+
+	(void)target;
+	(void)data;
+	if (it->in_to)
+		campaign_sax_stop(it);
+}
+
+static void
+campaign_sax_error(void *arg, xmlErrorPtr e)
+{
+	(void)arg;
+	(void)e;
+}
+
+/* Set up the parser over it->src. */
+static struct campaign_rcpts *
+campaign_rcpt_start(struct campaign_rcpts *it)
+{
+	xmlSAXHandler	 sax;
+	char		 head[4];
+	int		 n;
+
+	buf_init(&it->text);
+	buf_init(&it->name);
+	buf_init(&it->strings);
+	memset(&sax, 0, sizeof sax);
+	sax.initialized = XML_SAX2_MAGIC;
+	sax.startElementNs = campaign_sax_start;
+	sax.endElementNs = campaign_sax_end;
+	sax.characters = campaign_sax_text;
+	sax.ignorableWhitespace = campaign_sax_text;
+	sax.cdataBlock = campaign_sax_text;
+	sax.processingInstruction = campaign_sax_pi;
+	sax.serror = campaign_sax_error;
+	/* The first bytes tell the parser the encoding. */
+	n = campaign_src_read(&it->src, head, sizeof head);
+	if ((it->ctxt = xmlCreatePushParserCtxt(&sax, it, head, n,
+	    NULL)) == NULL)
+		it->done = 1;
+	else
+		xmlCtxtUseOptions(it->ctxt, XML_PARSE_NONET);
+	return it;
+}
+
 struct campaign_rcpts *
 campaign_rcpt_open_iov(const struct iovec *iov, size_t niov)
 {
 	struct campaign_rcpts	*it;
 
 	it = xcalloc(1, sizeof *it);
-	if ((it->reader = campaign_reader(&it->src, iov, niov, NULL)) == NULL)
-		it->done = 1;
-	buf_init(&it->addr);
-	return it;
+	it->src.iov = iov;
+	it->src.niov = niov;
+	return campaign_rcpt_start(it);
 }
 
 struct campaign_rcpts *
@@ -641,63 +836,35 @@ campaign_rcpt_open(const char *buf, size_t len)
 	it = xcalloc(1, sizeof *it);
 	it->one.iov_base = (void *)buf;
 	it->one.iov_len = len;
-	if ((it->reader = campaign_reader(&it->src, &it->one, 1,
-	    NULL)) == NULL)
-		it->done = 1;
-	buf_init(&it->addr);
-	return it;
+	it->src.iov = &it->one;
+	it->src.niov = 1;
+	return campaign_rcpt_start(it);
 }
 
 /* The next recipient: 1, or 0 at the end (or on an error). */
 int
 campaign_rcpt_next(struct campaign_rcpts *it, struct campaign_rcpt *rc)
 {
-	xmlTextReaderPtr	 r = it->reader;
-	const char		*el, *why;
-	int			 type, depth, line, tline, moved = 0;
-	size_t			 len;
+	struct campaign_found	*f;
+	char			 chunk[CAMPAIGN_CHUNK];
+	int			 n;
 
-	/* After xmlTextReaderNext() the reader already stands on a node. */
-	while (!it->done && (moved || xmlTextReaderRead(r) == 1)) {
-		moved = 0;
-		type = xmlTextReaderNodeType(r);
-		depth = xmlTextReaderDepth(r);
-		if (type == XML_READER_TYPE_END_ELEMENT && it->in_recipients &&
-		    depth == 1) {
-			it->in_recipients = 0;
-			continue;
-		}
-		if (type != XML_READER_TYPE_ELEMENT)
-			continue;
-		el = (const char *)xmlTextReaderConstLocalName(r);
-		if (depth == 1) {
-			if (strcmp(el, "recipients") == 0 &&
-			    !xmlTextReaderIsEmptyElement(r))
-				it->in_recipients = 1;
-			else if (xmlTextReaderNext(r) != 1)
-				break;
-			else
-				moved = 1;
-			continue;
-		}
-		if (!it->in_recipients || depth != 2 || strcmp(el, "to") != 0)
-			continue;
-		line = campaign_line(r);
-		if (campaign_read_to(r, &it->addr, &it->name, &tline, &why) ==
-		    -1)
-			break;
-		/*
-		 * An element keeps at most line 65535 (USHRT_MAX); past that
-		 * only its text node knows the line exactly.
-		 */
-		rc->line = (unsigned)(line >= 65535 && tline > 0 ? tline : line);
-		rc->addr = campaign_trim(it->addr.data, &len);
-		rc->addrlen = len;
-		rc->name = it->name;
-		return 1;
+	/* Parse on until a chunk yields recipients or the input ends. */
+	while (it->next == it->nfound) {
+		if (it->done)
+			return 0;
+		it->next = it->nfound = 0;
+		buf_reset(&it->strings);
+		n = campaign_src_read(&it->src, chunk, sizeof chunk);
+		if (xmlParseChunk(it->ctxt, chunk, n, n == 0) != 0 || n == 0)
+			it->done = 1;
 	}
-	it->done = 1;
-	return 0;
+	f = &it->found[it->next++];
+	rc->addr = it->strings.data + f->addr;
+	rc->addrlen = f->addrlen;
+	rc->name = f->name != SIZE_MAX ? it->strings.data + f->name : NULL;
+	rc->line = f->line;
+	return 1;
 }
 
 void
@@ -705,9 +872,11 @@ campaign_rcpt_close(struct campaign_rcpts *it)
 {
 	if (it == NULL)
 		return;
-	if (it->reader != NULL)
-		xmlFreeTextReader(it->reader);
-	buf_free(&it->addr);
-	free(it->name);
+	if (it->ctxt != NULL)
+		xmlFreeParserCtxt(it->ctxt);
+	buf_free(&it->text);
+	buf_free(&it->name);
+	buf_free(&it->strings);
+	free(it->found);
 	free(it);
 }

@@ -1,10 +1,11 @@
 /*
  * campaign.h: the campaign document (XML), read with libxml2's streaming
- * xmlTextReader: no network, no DTD, no entity expansion.
+ * parsers: no network, no DTD, no entity expansion.
  *
  * Reading is two passes over the same bytes.  campaign_parse() checks the
- * whole document and keeps the header; campaign_rcpt_*() then walks the
- * recipients one at a time, so a million recipients never sit in memory.
+ * whole document and keeps the header (xmlTextReader); campaign_rcpt_*()
+ * then walks the recipients of a checked document a 64 KB chunk at a
+ * time (SAX), so a million recipients never sit in memory.
  */
 #ifndef MANNERS_CAMPAIGN_H
 #define MANNERS_CAMPAIGN_H

@@ -664,40 +664,58 @@ store_rid_addr(struct store_txn *t, uint64_t rid, char *out, size_t outsz)
 	return 0;
 }
 
-/* Binary encoding helpers. */
-static void
+/*
+ * Binary encoding helpers.  A record is encoded per recipient and job:
+ * each field is stored in place, and only a buffer without room calls
+ * out to grow it.
+ */
+static inline uint8_t *
+enc_room(struct buf *b, size_t n)
+{
+	uint8_t	*p;
+
+	if (b->cap - b->len <= n)
+		buf_reserve(b, n);
+	p = (uint8_t *)b->data + b->len;
+	b->len += n;
+	b->data[b->len] = '\0';
+	return p;
+}
+
+static inline void
 enc_u8(struct buf *b, uint8_t v)
 {
-	buf_add(b, &v, 1);
+	*enc_room(b, 1) = v;
 }
 
-static void
+static inline void
 enc_u32(struct buf *b, uint32_t v)
 {
-	uint8_t	 x[4] = { (uint8_t)(v >> 24), (uint8_t)(v >> 16),
-	    (uint8_t)(v >> 8), (uint8_t)v };
+	uint8_t	*x = enc_room(b, 4);
 
-	buf_add(b, x, 4);
+	x[0] = (uint8_t)(v >> 24);
+	x[1] = (uint8_t)(v >> 16);
+	x[2] = (uint8_t)(v >> 8);
+	x[3] = (uint8_t)v;
 }
 
-static void
+static inline void
 enc_u64(struct buf *b, uint64_t v)
 {
-	uint8_t	 x[8];
-
-	be64enc(x, v);
-	buf_add(b, x, 8);
+	be64enc(enc_room(b, 8), v);
 }
 
-static void
+static inline void
 enc_str(struct buf *b, const char *s)
 {
 	size_t	 n = strlen(s);
+	uint8_t	*x;
 
 	if (n > 255)
 		n = 255;
-	enc_u8(b, (uint8_t)n);
-	buf_add(b, s, n);
+	x = enc_room(b, 1 + n);
+	x[0] = (uint8_t)n;
+	memcpy(x + 1, s, n);
 }
 
 struct dec {

@@ -239,27 +239,3 @@ hexenc(const void *p, size_t len, char *out, size_t outsz)
 	}
 	out[2 * i] = '\0';
 }
-
-void
-be64enc(void *p, uint64_t v)
-{
-	unsigned char	*b = p;
-	int		 i;
-
-	for (i = 7; i >= 0; i--) {
-		b[i] = (unsigned char)(v & 0xff);
-		v >>= 8;
-	}
-}
-
-uint64_t
-be64dec(const void *p)
-{
-	const unsigned char	*b = p;
-	uint64_t		 v = 0;
-	int			 i;
-
-	for (i = 0; i < 8; i++)
-		v = (v << 8) | b[i];
-	return v;
-}

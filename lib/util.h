@@ -55,8 +55,30 @@ char	*xstrtolower(const char *);
  */
 void	 hexenc(const void *, size_t, char *, size_t);
 
-/* 64-bit big-endian helpers for sortable keys. */
-void	 be64enc(void *, uint64_t);
-uint64_t be64dec(const void *);
+/* 64-bit big-endian helpers for sortable keys (inline: every record
+ * and key of the store goes through them). */
+static inline void
+be64enc(void *p, uint64_t v)
+{
+	unsigned char	*b = p;
+	int		 i;
+
+	for (i = 7; i >= 0; i--) {
+		b[i] = (unsigned char)(v & 0xff);
+		v >>= 8;
+	}
+}
+
+static inline uint64_t
+be64dec(const void *p)
+{
+	const unsigned char	*b = p;
+	uint64_t		 v = 0;
+	int			 i;
+
+	for (i = 0; i < 8; i++)
+		v = (v << 8) | b[i];
+	return v;
+}
 
 #endif

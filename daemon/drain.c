@@ -37,7 +37,9 @@
 #include "token.h"
 #include "util.h"
 
-#define DRAIN_SCAN_MAX		4096	/* queue entries looked at per scan */
+#define DRAIN_SCAN_MAX		4096	/* queue entries looked at per read */
+#define DRAIN_STAGE_MAX		4096	/* due jobs read ahead, at most */
+#define DRAIN_STAGE_BATCH	256	/* read ahead at a time while sending */
 #define DRAIN_IDLE_MS		1000	/* rescan period when idle */
 #define DRAIN_DOM_BUCKETS	1024	/* domain table, grows by chaining */
 #define DRAIN_SLOW_AFTER	2	/* consecutive 4xx that halve a domain */
@@ -52,6 +54,7 @@ static const double drain_lat_le[DRAIN_NLAT] = {
 };
 
 enum xfer_state {
+	XFER_STAGED,		/* due and read from the queue, not started */
 	XFER_RUNNING,		/* in the multi handle */
 	XFER_DONE		/* outcome known, waiting for the commit */
 };
@@ -73,7 +76,11 @@ struct dom {
 	unsigned		 limit;		/* 0: only the global limit */
 	unsigned		 tempfails;	/* consecutive 4xx */
 	struct dom		*next;
+	TAILQ_HEAD(, xfer)	 staged;	/* its due jobs, in queue order */
+	size_t			 nstaged;
+	TAILQ_ENTRY(dom)	 sentry;	/* in d->sdoms while nstaged */
 };
+TAILQ_HEAD(domq, dom);
 
 struct xfer {
 	struct drain		*d;
@@ -148,6 +155,13 @@ struct drain {
 	 */
 	uint8_t			 resume[STORE_KEY_LEN];
 	int			 have_resume;
+	/*
+	 * Due jobs read ahead from the queue, claimed, by domain: picking the
+	 * next send looks at one job per domain instead of walking the queue
+	 * past every job of a domain whose cadence holds it.
+	 */
+	struct domq		 sdoms;		/* domains with staged jobs */
+	size_t			 nstaged;
 };
 
 static void	drain_scan(struct drain *);
@@ -157,6 +171,7 @@ static void	drain_check_done(struct drain *);
 static void	drain_check_stopped(struct drain *);
 static void	drain_xfer_free(struct xfer *);
 static void	drain_easy_drop(struct drain *);
+static void	drain_unstage(struct drain *);
 static void	drain_stop_timeout_cb(evutil_socket_t, short, void *);
 
 /* Monotonic milliseconds, for cadence. */
@@ -189,6 +204,7 @@ drain_dom(struct drain *d, const char *addr)
 		if (strcasecmp(dm->name, name) == 0)
 			return dm;
 	dm = xcalloc(1, sizeof *dm);
+	TAILQ_INIT(&dm->staged);
 	snprintf(dm->name, sizeof dm->name, "%s", name);
 	for (i = 0; dm->name[i] != '\0'; i++)
 		dm->name[i] = (char)tolower((unsigned char)dm->name[i]);
@@ -372,7 +388,7 @@ drain_forget(struct drain *d, const char *id)
 {
 	struct dcampaign	*dc;
 
-	d->have_resume = 0;
+	drain_unstage(d);
 	TAILQ_FOREACH(dc, &d->campaigns, entry) {
 		if (strcmp(dc->c->id, id) == 0) {
 			TAILQ_REMOVE(&d->campaigns, dc, entry);
@@ -481,23 +497,19 @@ drain_easy_drop(struct drain *d)
 		curl_easy_cleanup(d->idle[--d->nidle]);
 }
 
-/* Render the message and hand it to libcurl. */
+/* Render a staged job's message and hand it to libcurl. */
 static int
-drain_start(struct drain *d, struct dcampaign *dc, const struct store_job *j,
-    struct dom *dm, double now_ms)
+drain_start(struct drain *d, struct dcampaign *dc, struct xfer *x,
+    double now_ms)
 {
 	const struct conf	*conf = d->md->conf;
+	const struct store_job	*j = &x->job;
 	struct message_in	 in;
-	struct xfer		*x;
 	char			 tok[TOKEN_LEN + 1], *url = NULL, *cause = NULL;
 	char			*mailto = NULL;
+	int			 rc;
 
-	x = xcalloc(1, sizeof *x);
-	x->d = d;
-	x->job = *j;
-	x->dom = dm;
 	x->started = now_ms;
-	buf_init(&x->msg);
 	memset(&in, 0, sizeof in);
 	in.campaign = dc->c;
 	in.to_addr = j->addr;
@@ -514,18 +526,17 @@ drain_start(struct drain *d, struct dcampaign *dc, const struct store_job *j,
 			in.unsub_mailto = mailto;
 		}
 	}
-	if (message_render_tpl(dc->tpl, &in, &x->msg, &cause) == -1) {
-		log_warnx("drain: cannot render campaign=%s: %s", j->campaign,
-		    cause);
-		free(cause);
-		free(url);
-		free(mailto);
-		buf_free(&x->msg);
-		free(x);
-		return -1;
-	}
+	rc = message_render_tpl(dc->tpl, &in, &x->msg, &cause);
 	free(url);
 	free(mailto);
+	if (rc == -1) {
+		/* Admission refuses such values; a job that has one anyway fails. */
+		log_warnx("drain: cannot render campaign=%s: %s; the job fails",
+		    j->campaign, cause);
+		snprintf(x->reply, sizeof x->reply, "not sent: %s", cause);
+		free(cause);
+		return -1;
+	}
 
 	x->easy = drain_easy_get(d);
 	x->gen = d->gen;
@@ -542,11 +553,10 @@ drain_start(struct drain *d, struct dcampaign *dc, const struct store_job *j,
 	curlev_add(d->cv, x->easy);
 	x->state = XFER_RUNNING;
 	TAILQ_INSERT_TAIL(&d->running, x, entry);
-	drain_claim(d, x);
 	d->nrunning++;
-	dm->inflight++;
+	x->dom->inflight++;
 	log_debug("drain: sending campaign=%s domain=%s attempt=%u",
-	    j->campaign, dm->name, j->attempts + 1);
+	    j->campaign, x->dom->name, j->attempts + 1);
 	return 0;
 }
 
@@ -854,19 +864,61 @@ drain_flush_cb(evutil_socket_t fd, short events, void *arg)
 
 /* Record, without sending, a job whose recipient may no longer be mailed. */
 static void
-drain_drop(struct drain *d, const struct store_job *j)
+drain_drop(struct drain *d, struct xfer *x)
+{
+	log_info("drain: dropping campaign=%s: recipient unsubscribed or "
+	    "suppressed since admission", x->job.campaign);
+	drain_finish(d, x, OUTCOME_DROPPED);
+}
+
+/* Read a due job ahead: claimed, waiting in its domain's line. */
+static void
+drain_stage(struct drain *d, const struct store_job *j)
 {
 	struct xfer	*x;
+	struct dom	*dm = drain_dom(d, j->addr);
 
 	x = xcalloc(1, sizeof *x);
 	x->d = d;
 	x->job = *j;
+	x->dom = dm;
 	buf_init(&x->msg);
-	x->state = XFER_DONE;
+	x->state = XFER_STAGED;
 	drain_claim(d, x);
-	log_info("drain: dropping campaign=%s: recipient unsubscribed or "
-	    "suppressed since admission", j->campaign);
-	drain_finish(d, x, OUTCOME_DROPPED);
+	if (dm->nstaged++ == 0)
+		TAILQ_INSERT_TAIL(&d->sdoms, dm, sentry);
+	TAILQ_INSERT_TAIL(&dm->staged, x, entry);
+	d->nstaged++;
+}
+
+/* Take a staged job out of its domain's line (to start, drop or free it). */
+static void
+drain_take(struct drain *d, struct xfer *x)
+{
+	struct dom	*dm = x->dom;
+
+	TAILQ_REMOVE(&dm->staged, x, entry);
+	if (--dm->nstaged == 0)
+		TAILQ_REMOVE(&d->sdoms, dm, sentry);
+	d->nstaged--;
+}
+
+/*
+ * Forget every staged job (their campaign or recipient changed, new work
+ * came in, or the drain stops); the next scan reads the queue afresh.
+ */
+static void
+drain_unstage(struct drain *d)
+{
+	struct dom	*dm;
+	struct xfer	*x;
+
+	while ((dm = TAILQ_FIRST(&d->sdoms)) != NULL) {
+		x = TAILQ_FIRST(&dm->staged);
+		drain_take(d, x);
+		drain_xfer_free(x);
+	}
+	d->have_resume = 0;
 }
 
 /* Move the resume point past a claimed job while no unclaimed one is behind. */
@@ -879,48 +931,36 @@ drain_advance(struct drain *d, int prefix, const uint8_t *key)
 	d->have_resume = 1;
 }
 
-/* Start transfers for due jobs while there is room. */
-static void
-drain_scan(struct drain *d)
+/*
+ * Stage up to `max_new` more due jobs from the queue (DRAIN_STAGE_MAX in
+ * all), from where the last read stopped.  Returns -1 when the queue cannot be read; `wait` is
+ * lowered to the time until the first job not yet due.
+ */
+static int
+drain_refill(struct drain *d, struct store_txn *t, int64_t now,
+    size_t max_new, double *wait)
 {
-	const struct conf	*conf = d->md->conf;
-	struct store_txn	*t = NULL;
 	struct store_cursor	*cur = NULL;
 	struct store_job	 j;
 	struct dcampaign	*dc;
-	struct dom		*dm;
 	char			*cause = NULL;
-	int64_t			 now = mannersd_now();
-	double			 ms, w, wait = DRAIN_IDLE_MS;
-	size_t			 looked = 0;
+	size_t			 looked = 0, limit = d->nstaged + max_new;
 	int			 prefix = 1;	/* all jobs so far claimed */
 
-	if (d->stopping || d->nrunning >= conf->concurrency)
-		return;
-	/* Nothing claimed: nothing to skip (and a stepped clock is healed). */
-	if (d->nrunning == 0 && d->ndone == 0 && !d->flushing)
-		d->have_resume = 0;
-	ms = drain_ms(d);
-	if ((w = pace_wait(&d->pace, ms)) > 0) {
-		d->throttled++;
-		drain_timer_in_ms(d->scan_timer, w);
-		return;
-	}
-	if (store_begin(d->md->store, 0, &t, &cause) < 0 ||
-	    store_queue_seek(t, d->have_resume ? d->resume : NULL, &cur,
+	if (limit > DRAIN_STAGE_MAX)
+		limit = DRAIN_STAGE_MAX;
+	if (store_queue_seek(t, d->have_resume ? d->resume : NULL, &cur,
 	    &cause) < 0) {
 		log_warnx("drain: cannot read the queue: %s", cause);
 		free(cause);
-		store_abort(t);
-		drain_timer_in(d->scan_timer, DRAIN_IDLE_MS);
-		return;
+		return -1;
 	}
-	while (d->nrunning < conf->concurrency && looked++ < DRAIN_SCAN_MAX &&
+	while (d->nstaged < limit && looked++ < DRAIN_SCAN_MAX &&
 	    store_cursor_job(cur, &j)) {
 		if (j.due > now) {
 			/* Sorted by due time: nothing later is due either. */
-			if ((double)(j.due - now) * 1000.0 < wait)
-				wait = (double)(j.due - now) * 1000.0;
+			if ((double)(j.due - now) * 1000.0 < *wait)
+				*wait = (double)(j.due - now) * 1000.0;
 			break;
 		}
 		store_cursor_next(cur);
@@ -928,52 +968,130 @@ drain_scan(struct drain *d)
 			drain_advance(d, prefix, j.key);
 			continue;
 		}
-		/*
-		 * A domain without a free slot is skipped, so its jobs wait
-		 * without holding back the other domains' jobs behind them.
-		 */
-		dm = drain_dom(d, j.addr);
-		if ((w = pace_wait(&dm->pace, ms)) > 0 ||
-		    (dm->limit != 0 && dm->inflight >= dm->limit)) {
-			if (w > 0 && w < wait)
-				wait = w;
-			d->throttled++;
-			prefix = 0;
-			continue;
-		}
 		if ((dc = drain_campaign(d, t, j.campaign)) == NULL ||
 		    strcmp(dc->state, RECORD_ACTIVE) != 0) {
 			prefix = 0;
 			continue;
 		}
-		/* An unsubscribe may have come after admission. */
-		if (ledger_may_send(t, j.addr, j.lid, NULL) == 0) {
-			drain_drop(d, &j);
-			drain_advance(d, prefix, j.key);
+		drain_stage(d, &j);
+		drain_advance(d, prefix, j.key);
+	}
+	store_cursor_close(cur);
+	return 0;
+}
+
+/*
+ * The staged job to send next: the first in queue order among domains
+ * whose cadence and concurrency let them send now.  `wait` is lowered to
+ * the soonest a held domain may send again.
+ */
+static struct xfer *
+drain_pick(struct drain *d, double ms, double *wait)
+{
+	struct dom	*dm;
+	struct xfer	*x, *best = NULL;
+	double		 w;
+
+	TAILQ_FOREACH(dm, &d->sdoms, sentry) {
+		if (dm->limit != 0 && dm->inflight >= dm->limit) {
+			d->throttled++;
 			continue;
 		}
+		if ((w = pace_wait(&dm->pace, ms)) > 0) {
+			if (w < *wait)
+				*wait = w;
+			d->throttled++;
+			continue;
+		}
+		x = TAILQ_FIRST(&dm->staged);
+		if (best == NULL || memcmp(x->job.key, best->job.key,
+		    STORE_KEY_LEN) < 0)
+			best = x;
+	}
+	return best;
+}
+
+/* Start transfers for due jobs while there is room. */
+static void
+drain_scan(struct drain *d)
+{
+	const struct conf	*conf = d->md->conf;
+	struct store_txn	*t = NULL;
+	struct dcampaign	*dc;
+	struct xfer		*x;
+	char			*cause = NULL;
+	int64_t			 now = mannersd_now();
+	double			 ms, w, wait = DRAIN_IDLE_MS;
+	int			 refilled = 0;
+
+	if (d->stopping || d->nrunning >= conf->concurrency)
+		return;
+	/* Nothing claimed: nothing to skip (and a stepped clock is healed). */
+	if (d->nrunning == 0 && d->ndone == 0 && !d->flushing &&
+	    d->nstaged == 0)
+		d->have_resume = 0;
+	ms = drain_ms(d);
+	if ((w = pace_wait(&d->pace, ms)) > 0) {
+		d->throttled++;
+		drain_timer_in_ms(d->scan_timer, w);
+		return;
+	}
+	if (store_begin(d->md->store, 0, &t, &cause) < 0) {
+		log_warnx("drain: cannot read the queue: %s", cause);
+		free(cause);
+		drain_timer_in(d->scan_timer, DRAIN_IDLE_MS);
+		return;
+	}
+	/* Keep a few jobs ahead of the free slots; read in batches. */
+	if (d->nstaged < 2 * (size_t)conf->concurrency) {
+		if (drain_refill(d, t, now, DRAIN_STAGE_BATCH, &wait) < 0)
+			goto out;
+		refilled = 1;
+	}
+	while (d->nrunning < conf->concurrency) {
 		if ((w = pace_wait(&d->pace, ms)) > 0) {
 			if (w < wait)
 				wait = w;
+			d->throttled++;
 			break;
 		}
-		if (drain_start(d, dc, &j, dm, ms) == 0) {
-			/*
-			 * The global cadence keeps its schedule: a send that a
-			 * late timer let through less than one interval after
-			 * its slot counts from the slot, so timer latency does
-			 * not add to every interval.  (Domain cadences are
-			 * ceilings and stay strict.)
-			 */
-			pace_take(&d->pace, ms > d->pace.tat &&
-			    ms - d->pace.tat < d->pace.interval ?
-			    d->pace.tat : ms);
-			pace_take(&dm->pace, ms);
-			drain_advance(d, prefix, j.key);
-		} else
-			prefix = 0;
+		if ((x = drain_pick(d, ms, &wait)) == NULL) {
+			/* Every staged domain is held: look further once. */
+			if (refilled || d->nstaged >= DRAIN_STAGE_MAX)
+				break;
+			if (drain_refill(d, t, now, DRAIN_STAGE_MAX, &wait) < 0)
+				goto out;
+			refilled = 1;
+			continue;
+		}
+		drain_take(d, x);
+		/* The campaign may have been paused or cancelled, the
+		 * recipient unsubscribed or suppressed, since it was staged. */
+		if ((dc = drain_campaign(d, t, x->job.campaign)) == NULL ||
+		    strcmp(dc->state, RECORD_ACTIVE) != 0) {
+			drain_xfer_free(x);
+			d->have_resume = 0;
+			continue;
+		}
+		if (ledger_may_send(t, x->job.addr, x->job.lid, NULL) == 0) {
+			drain_drop(d, x);
+			continue;
+		}
+		if (drain_start(d, dc, x, ms) == -1) {
+			drain_finish(d, x, OUTCOME_FAILED);
+			continue;
+		}
+		/*
+		 * The global cadence keeps its schedule: a send that a late
+		 * timer let through less than one interval after its slot
+		 * counts from the slot, so timer latency does not add to every
+		 * interval.  (Domain cadences are ceilings and stay strict.)
+		 */
+		pace_take(&d->pace, ms > d->pace.tat &&
+		    ms - d->pace.tat < d->pace.interval ? d->pace.tat : ms);
+		pace_take(&x->dom->pace, ms);
 	}
-	store_cursor_close(cur);
+out:
 	store_abort(t);
 	if (!evtimer_pending(d->scan_timer, NULL) || wait < DRAIN_IDLE_MS)
 		drain_timer_in_ms(d->scan_timer, wait);
@@ -1011,7 +1129,7 @@ drain_soon(struct drain *d)
 void
 drain_kick(struct drain *d)
 {
-	d->have_resume = 0;
+	drain_unstage(d);
 	drain_soon(d);
 }
 
@@ -1052,6 +1170,7 @@ drain_new(struct mannersd *md, char **cause)
 	TAILQ_INIT(&d->done);
 	TAILQ_INIT(&d->committing);
 	TAILQ_INIT(&d->campaigns);
+	TAILQ_INIT(&d->sdoms);
 	pace_init(&d->pace, &conf->rate, (unsigned)conf->burst);
 	if (conf->smtp_password_file != NULL && drain_password(d,
 	    conf->smtp_password_file, cause) == -1) {
@@ -1116,6 +1235,7 @@ drain_stop(struct drain *d, void (*done)(struct mannersd *))
 	d->stopped = done;
 	evtimer_del(d->scan_timer);
 	event_del(d->scan_now);
+	drain_unstage(d);
 	if (d->nrunning == 0)
 		drain_flush(d);
 	else
@@ -1151,8 +1271,9 @@ drain_tidy(struct drain *d)
 	for (b = 0; b < DRAIN_DOM_BUCKETS; b++) {
 		pp = &d->doms[b];
 		while ((dm = *pp) != NULL) {
-			if (dm->inflight == 0 && dm->pace.slowed == 0 &&
-			    dm->pace.tat < now && dm->tempfails == 0) {
+			if (dm->inflight == 0 && dm->nstaged == 0 &&
+			    dm->pace.slowed == 0 && dm->pace.tat < now &&
+			    dm->tempfails == 0) {
 				*pp = dm->next;
 				free(dm);
 				n++;
@@ -1226,6 +1347,7 @@ drain_free(struct drain *d)
 
 	if (d == NULL)
 		return;
+	drain_unstage(d);
 	while ((x = TAILQ_FIRST(&d->running)) != NULL) {
 		TAILQ_REMOVE(&d->running, x, entry);
 		curlev_remove(d->cv, x->easy);

@@ -89,8 +89,10 @@ struct xfer {
 	CURL			*easy;
 	struct curl_slist	*rcpt;
 	struct store_job	 job;
-	struct buf		 msg;
-	size_t			 off;
+	struct message_out	 msg;		/* rendered, in pieces */
+	struct message_tpl	*tpl;		/* held while msg points in */
+	size_t			 pi;		/* read position: piece, */
+	size_t			 off;		/* and offset in it */
 	unsigned		 gen;		/* d->gen when the handle was set */
 	long			 code;
 	char			 reply[256];	/* the relay's last answer */
@@ -404,13 +406,8 @@ static size_t
 drain_read(char *ptr, size_t size, size_t nmemb, void *arg)
 {
 	struct xfer	*x = arg;
-	size_t		 n = size * nmemb, left = x->msg.len - x->off;
 
-	if (n > left)
-		n = left;
-	memcpy(ptr, x->msg.data + x->off, n);
-	x->off += n;
-	return n;
+	return message_out_read(&x->msg, &x->pi, &x->off, ptr, size * nmemb);
 }
 
 /* libcurl hands us each line the relay answers: keep the last one. */
@@ -526,7 +523,8 @@ drain_start(struct drain *d, struct dcampaign *dc, struct xfer *x,
 			in.unsub_mailto = mailto;
 		}
 	}
-	rc = message_render_tpl(dc->tpl, &in, &x->msg, &cause);
+	x->tpl = message_tpl_ref(dc->tpl);
+	rc = message_render_out(x->tpl, &in, &x->msg, &cause);
 	free(url);
 	free(mailto);
 	if (rc == -1) {
@@ -578,7 +576,9 @@ drain_finish(struct drain *d, struct xfer *x, enum xfer_outcome o)
 	x->easy = NULL;
 	curl_slist_free_all(x->rcpt);
 	x->rcpt = NULL;
-	buf_free(&x->msg);
+	message_out_free(&x->msg);
+	message_tpl_free(x->tpl);
+	x->tpl = NULL;
 	x->state = XFER_DONE;
 	x->outcome = o;
 	TAILQ_INSERT_TAIL(&d->done, x, entry);
@@ -707,7 +707,8 @@ drain_xfer_free(struct xfer *x)
 	if (x->easy != NULL)
 		curl_easy_cleanup(x->easy);
 	curl_slist_free_all(x->rcpt);
-	buf_free(&x->msg);
+	message_out_free(&x->msg);
+	message_tpl_free(x->tpl);
 	free(x);
 }
 
@@ -882,7 +883,7 @@ drain_stage(struct drain *d, const struct store_job *j)
 	x->d = d;
 	x->job = *j;
 	x->dom = dm;
-	buf_init(&x->msg);
+	message_out_init(&x->msg);
 	x->state = XFER_STAGED;
 	drain_claim(d, x);
 	if (dm->nstaged++ == 0)

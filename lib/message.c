@@ -366,6 +366,7 @@ struct tpl_part {
 struct message_tpl {
 	struct tpl_part		 parts[2];
 	size_t			 nparts;
+	unsigned		 refs;
 };
 
 /* End an encoded run at column 0: a soft break if it stopped mid-line. */
@@ -462,6 +463,7 @@ message_tpl_new(const struct campaign *c)
 	struct message_tpl	*t = xcalloc(1, sizeof *t);
 	int			 text, html;
 
+	t->refs = 1;
 	text = c->text != NULL && *c->text != '\0';
 	html = c->html != NULL && *c->html != '\0';
 	if (text || !html)
@@ -472,12 +474,19 @@ message_tpl_new(const struct campaign *c)
 	return t;
 }
 
+struct message_tpl *
+message_tpl_ref(struct message_tpl *t)
+{
+	t->refs++;
+	return t;
+}
+
 void
 message_tpl_free(struct message_tpl *t)
 {
 	size_t	 i, j;
 
-	if (t == NULL)
+	if (t == NULL || --t->refs > 0)
 		return;
 	for (i = 0; i < t->nparts; i++) {
 		for (j = 0; j < t->parts[i].npieces; j++)
@@ -488,27 +497,78 @@ message_tpl_free(struct message_tpl *t)
 	free(t);
 }
 
+void
+message_out_init(struct message_out *mo)
+{
+	memset(mo, 0, sizeof *mo);
+	buf_init(&mo->own);
+}
+
+void
+message_out_free(struct message_out *mo)
+{
+	buf_free(&mo->own);
+	free(mo->p);
+	memset(mo, 0, sizeof *mo);
+}
+
+static void
+message_out_piece(struct message_out *mo, const char *ext, size_t off,
+    size_t len)
+{
+	if (len == 0)
+		return;
+	if (mo->n == mo->cap) {
+		mo->cap = mo->cap == 0 ? 16 : mo->cap * 2;
+		mo->p = xreallocarray(mo->p, mo->cap, sizeof *mo->p);
+	}
+	mo->p[mo->n].ext = ext;
+	mo->p[mo->n].off = off;
+	mo->p[mo->n].len = len;
+	mo->n++;
+	mo->len += len;
+}
+
+/* End the recipient's own bytes written since the last piece as a piece. */
+static void
+message_out_close(struct message_out *mo)
+{
+	message_out_piece(mo, NULL, mo->mark, mo->own.len - mo->mark);
+	mo->mark = mo->own.len;
+}
+
+/* Bytes of the template, by reference when they are worth it. */
+static void
+message_out_ref(struct message_out *mo, const char *p, size_t len)
+{
+	if (len < 512) {
+		buf_add(&mo->own, p, len);
+		return;
+	}
+	message_out_close(mo);
+	message_out_piece(mo, p, 0, len);
+}
+
 /* One MIME part: its headers, the encoded runs and the values between. */
 static void
 tpl_render_part(const struct tpl_part *p, const struct message_in *in,
-    struct buf *out)
+    struct message_out *mo)
 {
 	const struct tpl_piece	*pc;
 	const char		*val = NULL;
-	struct buf		 esc;
+	struct buf		*out = &mo->own, esc;
 	size_t			 i, start;
 
 	buf_adds(out, "Content-Type: ");
 	buf_adds(out, p->type);
 	buf_adds(out, "; charset=UTF-8\r\n"
 	    "Content-Transfer-Encoding: quoted-printable\r\n\r\n");
-	buf_reserve(out, p->text.len + 256);
 	buf_init(&esc);
 	for (i = 0; i < p->npieces; i++) {
 		pc = &p->pieces[i];
 		switch (pc->slot) {
 		case TPL_TEXT:
-			buf_add(out, p->text.data + pc->off, pc->len);
+			message_out_ref(mo, p->text.data + pc->off, pc->len);
 			continue;
 		case TPL_NAME:
 			val = in->to_name;
@@ -539,10 +599,11 @@ tpl_render_part(const struct tpl_part *p, const struct message_in *in,
 }
 
 int
-message_render_tpl(const struct message_tpl *t, const struct message_in *in,
-    struct buf *out, char **cause)
+message_render_out(const struct message_tpl *t, const struct message_in *in,
+    struct message_out *mo, char **cause)
 {
 	const struct campaign	*c = in->campaign;
+	struct buf		*out = &mo->own;
 	char			 date[64], hash[33];
 	size_t			 i;
 
@@ -573,21 +634,67 @@ message_render_tpl(const struct message_tpl *t, const struct message_in *in,
 		    "List-Unsubscribe=One-Click\r\n");
 	}
 	buf_adds(out, "Precedence: bulk\r\n");
-	if (t->nparts == 1) {
-		tpl_render_part(&t->parts[0], in, out);
-		return 0;
+	if (t->nparts == 1)
+		tpl_render_part(&t->parts[0], in, mo);
+	else {
+		/* The boundary: "=_" never occurs in quoted-printable text. */
+		hash[16] = '\0';
+		buf_printf(out, "Content-Type: multipart/alternative;\r\n"
+		    " boundary=\"=_manners_%s\"\r\n\r\n"
+		    "This is a MIME message.\r\n\r\n", hash);
+		for (i = 0; i < t->nparts; i++) {
+			buf_printf(out, "--=_manners_%s\r\n", hash);
+			tpl_render_part(&t->parts[i], in, mo);
+		}
+		buf_printf(out, "--=_manners_%s--\r\n", hash);
 	}
-	/* The boundary: "=_" never occurs in quoted-printable text. */
-	hash[16] = '\0';
-	buf_printf(out, "Content-Type: multipart/alternative;\r\n"
-	    " boundary=\"=_manners_%s\"\r\n\r\nThis is a MIME message.\r\n\r\n",
-	    hash);
-	for (i = 0; i < t->nparts; i++) {
-		buf_printf(out, "--=_manners_%s\r\n", hash);
-		tpl_render_part(&t->parts[i], in, out);
-	}
-	buf_printf(out, "--=_manners_%s--\r\n", hash);
+	message_out_close(mo);
 	return 0;
+}
+
+/* Copy `len` bytes of a rendered message from `off` on; returns the count. */
+size_t
+message_out_read(const struct message_out *mo, size_t *pi, size_t *off,
+    char *dst, size_t len)
+{
+	const struct message_piece	*pc;
+	const char			*src;
+	size_t				 n = 0, k;
+
+	while (n < len && *pi < mo->n) {
+		pc = &mo->p[*pi];
+		src = pc->ext != NULL ? pc->ext : mo->own.data + pc->off;
+		k = pc->len - *off;
+		if (k > len - n)
+			k = len - n;
+		memcpy(dst + n, src + *off, k);
+		n += k;
+		*off += k;
+		if (*off == pc->len) {
+			(*pi)++;
+			*off = 0;
+		}
+	}
+	return n;
+}
+
+int
+message_render_tpl(const struct message_tpl *t, const struct message_in *in,
+    struct buf *out, char **cause)
+{
+	struct message_out	 mo;
+	size_t			 pi = 0, off = 0;
+	int			 rc;
+
+	message_out_init(&mo);
+	if ((rc = message_render_out(t, in, &mo, cause)) == 0) {
+		buf_reserve(out, mo.len + 1);
+		out->len += message_out_read(&mo, &pi, &off,
+		    out->data + out->len, mo.len);
+		out->data[out->len] = '\0';
+	}
+	message_out_free(&mo);
+	return rc;
 }
 
 int

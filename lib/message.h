@@ -32,9 +32,39 @@ int	message_render(const struct message_in *, struct buf *, char **);
  */
 struct message_tpl;
 struct message_tpl *message_tpl_new(const struct campaign *);
+struct message_tpl *message_tpl_ref(struct message_tpl *);
 int	message_render_tpl(const struct message_tpl *,
 	    const struct message_in *, struct buf *, char **);
+/* Drops a reference; the last one frees it. */
 void	message_tpl_free(struct message_tpl *);
+
+/*
+ * A rendered message as pieces: the recipient's own bytes (headers,
+ * values) and, by reference, the template's larger encoded runs, so a
+ * big body is not copied per recipient.  The template must outlive it.
+ */
+struct message_piece {
+	const char	*ext;		/* NULL: in own, at off */
+	size_t		 off;
+	size_t		 len;
+};
+
+struct message_out {
+	struct buf		 own;
+	struct message_piece	*p;
+	size_t			 n;
+	size_t			 cap;
+	size_t			 len;		/* of the whole message */
+	size_t			 mark;
+};
+
+void	message_out_init(struct message_out *);
+void	message_out_free(struct message_out *);
+int	message_render_out(const struct message_tpl *,
+	    const struct message_in *, struct message_out *, char **);
+/* Copy up to `len` bytes from the position (*pi, *off) and advance it. */
+size_t	message_out_read(const struct message_out *, size_t *, size_t *,
+	    char *, size_t);
 /* <HASH.CAMPAIGN@HOST>: the same for the same campaign and recipient. */
 void	message_id(const char *, const char *, const char *, char *, size_t);
 /* Body template substitution: {{name}}, {{name|fallback}}, {{address}},

@@ -1560,3 +1560,57 @@ Test(message, renders_many_recipients_from_one_compiled_template)
 	message_tpl_free(t);
 	campaign_free(c);
 }
+
+/*
+ * Read in pieces, in any chunk size, a big message (whose long encoded
+ * runs are referenced, not copied) is byte for byte the flat rendering,
+ * and the template may be shared by several messages in flight.
+ */
+Test(message, reads_a_message_in_pieces_as_rendered_whole)
+{
+	struct campaign		*c;
+	struct message_tpl	*t;
+	struct message_out	 mo[2];
+	struct message_in	 in;
+	struct buf		 flat, big;
+	char			*cause = NULL, chunk[5000];
+	size_t			 sizes[] = { 1, 7, 76, 4096, 5000 };
+	size_t			 i, k, pi, off, n, got;
+
+	buf_init(&big);
+	for (i = 0; i < 2000; i++)
+		buf_printf(&big, "Line %zu of the news, with = and \xc3\xa9. "
+		    "%s\n", i, i % 97 == 0 ? "Hi {{name}} <{{address}}>" : "");
+	c = test_campaign(big.data, big.data);
+	t = message_tpl_new(c);
+	in = test_in(c, "r@example.org", "Ren\xc3\xa9");
+	buf_init(&flat);
+	cr_assert_eq(message_render(&in, &flat, &cause), 0);
+	for (k = 0; k < 2; k++) {
+		message_out_init(&mo[k]);
+		cr_assert_eq(message_render_out(message_tpl_ref(t), &in, &mo[k],
+		    &cause), 0);
+		cr_expect_eq(mo[k].len, flat.len);
+		cr_expect(mo[k].n > 2, "a big body is referenced in pieces");
+	}
+	message_tpl_free(t);	/* the messages still hold theirs */
+	for (i = 0; i < nitems(sizes); i++) {
+		pi = off = got = 0;
+		while ((n = message_out_read(&mo[i % 2], &pi, &off, chunk,
+		    sizes[i])) > 0) {
+			cr_assert_leq(got + n, flat.len);
+			cr_assert(memcmp(chunk, flat.data + got, n) == 0,
+			    "chunk size %zu: differs at byte %zu", sizes[i], got);
+			got += n;
+		}
+		cr_expect_eq(got, flat.len, "chunk size %zu: %zu of %zu bytes",
+		    sizes[i], got, flat.len);
+	}
+	for (k = 0; k < 2; k++) {
+		message_out_free(&mo[k]);
+		message_tpl_free(t);
+	}
+	buf_free(&flat);
+	buf_free(&big);
+	campaign_free(c);
+}

@@ -332,6 +332,24 @@ drain_campaign_free(struct dcampaign *dc)
 	free(dc);
 }
 
+/* A campaign's content and state if cached (most recently used first). */
+static struct dcampaign *
+drain_campaign_cached(struct drain *d, const char *id)
+{
+	struct dcampaign	*dc;
+
+	TAILQ_FOREACH(dc, &d->campaigns, entry) {
+		if (strcmp(dc->c->id, id) == 0) {
+			if (dc != TAILQ_FIRST(&d->campaigns)) {
+				TAILQ_REMOVE(&d->campaigns, dc, entry);
+				TAILQ_INSERT_HEAD(&d->campaigns, dc, entry);
+			}
+			return dc;
+		}
+	}
+	return NULL;
+}
+
 /* A campaign's cached content and state, loading it on first use. */
 static struct dcampaign *
 drain_campaign(struct drain *d, struct store_txn *t, const char *id)
@@ -340,16 +358,8 @@ drain_campaign(struct drain *d, struct store_txn *t, const char *id)
 	json_t			*body = NULL, *state = NULL;
 	char			*cause = NULL;
 
-	TAILQ_FOREACH(dc, &d->campaigns, entry) {
-		if (strcmp(dc->c->id, id) == 0) {
-			/* Most recently used first; the tail is evicted. */
-			if (dc != TAILQ_FIRST(&d->campaigns)) {
-				TAILQ_REMOVE(&d->campaigns, dc, entry);
-				TAILQ_INSERT_HEAD(&d->campaigns, dc, entry);
-			}
-			return dc;
-		}
-	}
+	if ((dc = drain_campaign_cached(d, id)) != NULL)
+		return dc;
 	if (store_campaign_body_get(t, id, &body, &cause) != 0 ||
 	    store_campaign_get(t, id, &state, &cause) != 0) {
 		if (cause != NULL) {
@@ -757,6 +767,7 @@ drain_flush_done(struct wjob *w)
 	struct flush	*f = (struct flush *)w;
 	struct drain	*d = f->d;
 	struct xfer	*x;
+	int		 unstage = 0;
 
 	d->flushing = 0;
 	if (!f->ok) {
@@ -786,12 +797,16 @@ drain_flush_done(struct wjob *w)
 			else if (x->outcome == OUTCOME_BOUNCED) {
 				d->failed++;
 				d->bounced++;
+				/* Now suppressed: its staged jobs must go. */
+				unstage = 1;
 			} else if (x->outcome == OUTCOME_DROPPED)
 				d->dropped++;
 			else if (x->outcome == OUTCOME_RETRY)
 				d->retried++;
 			drain_xfer_free(x);
 		}
+		if (unstage)
+			drain_unstage(d);
 		log_debug("drain: committed %zu outcomes", f->n);
 		if (d->ndone >= d->md->conf->commit_batch)
 			drain_flush(d);
@@ -873,7 +888,7 @@ drain_drop(struct drain *d, struct xfer *x)
 }
 
 /* Read a due job ahead: claimed, waiting in its domain's line. */
-static void
+static struct xfer *
 drain_stage(struct drain *d, const struct store_job *j)
 {
 	struct xfer	*x;
@@ -890,6 +905,7 @@ drain_stage(struct drain *d, const struct store_job *j)
 		TAILQ_INSERT_TAIL(&d->sdoms, dm, sentry);
 	TAILQ_INSERT_TAIL(&dm->staged, x, entry);
 	d->nstaged++;
+	return x;
 }
 
 /* Take a staged job out of its domain's line (to start, drop or free it). */
@@ -944,6 +960,7 @@ drain_refill(struct drain *d, struct store_txn *t, int64_t now,
 	struct store_cursor	*cur = NULL;
 	struct store_job	 j;
 	struct dcampaign	*dc;
+	struct xfer		*x;
 	char			*cause = NULL;
 	size_t			 looked = 0, limit = d->nstaged + max_new;
 	int			 prefix = 1;	/* all jobs so far claimed */
@@ -974,8 +991,13 @@ drain_refill(struct drain *d, struct store_txn *t, int64_t now,
 			prefix = 0;
 			continue;
 		}
-		drain_stage(d, &j);
+		x = drain_stage(d, &j);
 		drain_advance(d, prefix, j.key);
+		/* An unsubscribe or a bounce may have come after admission. */
+		if (ledger_may_send(t, j.addr, j.lid, NULL) == 0) {
+			drain_take(d, x);
+			drain_drop(d, x);
+		}
 	}
 	store_cursor_close(cur);
 	return 0;
@@ -1012,6 +1034,22 @@ drain_pick(struct drain *d, double ms, double *wait)
 	return best;
 }
 
+/* The scan's read transaction, begun when it first needs the store. */
+static int
+drain_txn(struct drain *d, struct store_txn **t)
+{
+	char	*cause = NULL;
+
+	if (*t != NULL)
+		return 0;
+	if (store_begin(d->md->store, 0, t, &cause) < 0) {
+		log_warnx("drain: cannot read the queue: %s", cause);
+		free(cause);
+		return -1;
+	}
+	return 0;
+}
+
 /* Start transfers for due jobs while there is room. */
 static void
 drain_scan(struct drain *d)
@@ -1020,7 +1058,6 @@ drain_scan(struct drain *d)
 	struct store_txn	*t = NULL;
 	struct dcampaign	*dc;
 	struct xfer		*x;
-	char			*cause = NULL;
 	int64_t			 now = mannersd_now();
 	double			 ms, w, wait = DRAIN_IDLE_MS;
 	int			 refilled = 0;
@@ -1037,15 +1074,10 @@ drain_scan(struct drain *d)
 		drain_timer_in_ms(d->scan_timer, w);
 		return;
 	}
-	if (store_begin(d->md->store, 0, &t, &cause) < 0) {
-		log_warnx("drain: cannot read the queue: %s", cause);
-		free(cause);
-		drain_timer_in(d->scan_timer, DRAIN_IDLE_MS);
-		return;
-	}
 	/* Keep a few jobs ahead of the free slots; read in batches. */
 	if (d->nstaged < 2 * (size_t)conf->concurrency) {
-		if (drain_refill(d, t, now, DRAIN_STAGE_BATCH, &wait) < 0)
+		if (drain_txn(d, &t) < 0 ||
+		    drain_refill(d, t, now, DRAIN_STAGE_BATCH, &wait) < 0)
 			goto out;
 		refilled = 1;
 	}
@@ -1060,22 +1092,28 @@ drain_scan(struct drain *d)
 			/* Every staged domain is held: look further once. */
 			if (refilled || d->nstaged >= DRAIN_STAGE_MAX)
 				break;
-			if (drain_refill(d, t, now, DRAIN_STAGE_MAX, &wait) < 0)
+			if (drain_txn(d, &t) < 0 ||
+			    drain_refill(d, t, now, DRAIN_STAGE_MAX, &wait) < 0)
 				goto out;
 			refilled = 1;
 			continue;
 		}
 		drain_take(d, x);
-		/* The campaign may have been paused or cancelled, the
-		 * recipient unsubscribed or suppressed, since it was staged. */
-		if ((dc = drain_campaign(d, t, x->job.campaign)) == NULL ||
-		    strcmp(dc->state, RECORD_ACTIVE) != 0) {
+		/*
+		 * Whether the recipient may be mailed was read when the job
+		 * was staged; every unsubscribe, suppression, pause and cancel
+		 * since then has dropped the staged jobs (drain_kick,
+		 * drain_forget, a bounce committed), so starting needs no
+		 * further read of the store.
+		 */
+		if ((dc = drain_campaign_cached(d, x->job.campaign)) == NULL) {
+			if (drain_txn(d, &t) < 0)
+				goto out;
+			dc = drain_campaign(d, t, x->job.campaign);
+		}
+		if (dc == NULL || strcmp(dc->state, RECORD_ACTIVE) != 0) {
 			drain_xfer_free(x);
 			d->have_resume = 0;
-			continue;
-		}
-		if (ledger_may_send(t, x->job.addr, x->job.lid, NULL) == 0) {
-			drain_drop(d, x);
 			continue;
 		}
 		if (drain_start(d, dc, x, ms) == -1) {

@@ -1,5 +1,6 @@
 """Issue 5: cadence, faults, retries, suppression, reload, graceful stop,
 and crashes."""
+import json
 import os
 import random
 import signal
@@ -124,6 +125,55 @@ def test_permanent_failures_fail_and_bad_mailboxes_are_suppressed(env):
         cid="later", rcpts=[(None, "gone@example.org"),
                             (None, "spam@example.org")]))
     assert r["rejected"] == {"suppressed": 1} and r["accepted"] == 1, r
+
+
+def test_jobs_read_ahead_are_dropped_by_an_unsubscribe(env):
+    """The drain reads due jobs ahead of sending them; an unsubscribe that
+    comes while they wait must still stop them."""
+    smtp = env.start_smtp()
+    d = restarted(env.daemon(), smtp__rate="4/s")
+    rcpts = [(None, "r%d@example.org" % i) for i in range(10)]
+    rcpts += [(None, "leaver@example.org")]
+    d.request("POST", "/v1/campaigns", campaign(cid="ahead", rcpts=rcpts))
+    # all due now, so read ahead at once; sending them takes ~2.5 s
+    time.sleep(0.3)
+    code, _ = d.request("POST", "/v1/unsubscribes", json.dumps(
+        {"address": "leaver@example.org"}), ctype="application/json")
+    assert code == 200
+    wait_for(lambda: d.request("GET", "/v1/campaigns/ahead")[1]["counts"]
+             ["queued"] == 0, timeout=30, what="the campaign done")
+    time.sleep(0.5)
+    got = sorted(m["to"][0] for m in smtp.messages)
+    assert got == sorted("r%d@example.org" % i for i in range(10)), got
+
+
+def test_jobs_read_ahead_are_dropped_by_a_bounce_of_their_address(env):
+    """A hard bounce suppresses the address: its job in another campaign,
+    already read ahead and waiting for the cadence, is not attempted."""
+    smtp = env.start_smtp()
+
+    def script(stage, rcpt, attempt):
+        if stage == "rcpt" and rcpt.startswith("gone"):
+            return "550 5.1.1 <%s>: Recipient address rejected: User unknown" % rcpt
+        return None
+
+    smtp.handler.script = script
+    d = restarted(env.daemon(), smtp__rate="4/s")
+    # both admitted before the bounce; the second job is read ahead then
+    rcpts = [(None, "r0@example.org"), (None, "gone@example.org")]
+    rcpts += [(None, "r%d@example.org" % i) for i in range(1, 10)]
+    d.request("POST", "/v1/campaigns", campaign(cid="first", rcpts=rcpts))
+    d.request("POST", "/v1/campaigns", campaign(
+        cid="second", lst="offers.example.com",
+        rcpts=[(None, "gone@example.org")]))
+    wait_for(lambda: d.request("GET", "/v1/campaigns/second")[1]["counts"]
+             ["queued"] == 0, timeout=30, what="the second campaign done")
+    wait_for(lambda: len(smtp.messages) == 10, timeout=30, what="ten sent")
+    # the second job's turn (the 12th slot at 4/s) comes after the tenth
+    time.sleep(1.0)
+    assert smtp.handler.attempts["gone@example.org"] == 1
+    st = d.request("GET", "/v1/campaigns/second")[1]["counts"]
+    assert st["sent"] == 0, st
 
 
 def test_relay_down_for_a_while_then_back(env):

@@ -22,6 +22,10 @@
  * daemon's busier heap rarely does that, so to be a ceiling this sender
  * keeps freed memory (mallopt below); DRAIN_RAW_MALLOC=default skips it.
  *
+ * DRAIN_RAW_SPIN_US=N makes it spin N microseconds after each completed
+ * transfer, before starting the next: how much a sender's own work per
+ * message costs in rate against this sink (the README quotes 10, 20, 35).
+ *
  * build: cc -O2 -o build/bench/drain_raw bench/drain_raw.c \
  *            $(pkg-config --cflags --libs libcurl) -lm
  */
@@ -96,6 +100,8 @@ main(int argc, char **argv)
 	long		 size, i;
 	int		 running, left;
 	double		 t0, t1, rate = 0, late, maxlate = 0, sumlate = 0;
+	double		 spin = getenv("DRAIN_RAW_SPIN_US") != NULL ?
+			    atof(getenv("DRAIN_RAW_SPIN_US")) / 1e6 : 0;
 
 	if (argc < 4) {
 		fprintf(stderr, "usage: %s URL MESSAGE-FILE N [CONCURRENCY "
@@ -232,6 +238,12 @@ main(int argc, char **argv)
 			}
 			curl_multi_remove_handle(m, cm->easy_handle);
 			done++;
+			if (spin > 0) {
+				double	 t = raw_now();
+
+				while (raw_now() - t < spin)
+					;
+			}
 			if (next < n)
 				raw_arm(m, s, next++, ndom);
 		}

@@ -872,8 +872,12 @@ campaign_rcpt_close(struct campaign_rcpts *it)
 {
 	if (it == NULL)
 		return;
-	if (it->ctxt != NULL)
+	if (it->ctxt != NULL) {
+		/* A SAX parse keeps a DOCTYPE's declarations in a doc of its own. */
+		if (it->ctxt->myDoc != NULL)
+			xmlFreeDoc(it->ctxt->myDoc);
 		xmlFreeParserCtxt(it->ctxt);
+	}
 	buf_free(&it->text);
 	buf_free(&it->name);
 	buf_free(&it->strings);

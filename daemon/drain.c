@@ -16,6 +16,7 @@
 #include <string.h>
 #include <strings.h>
 #include <sys/queue.h>
+#include <sys/timerfd.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -120,6 +121,8 @@ struct drain {
 	CURLM			*multi;
 	struct event		*scan_timer;
 	struct event		*scan_now;	/* a scan later in this loop turn */
+	int			 pace_fd;	/* timerfd: the next cadence slot */
+	struct event		*pace_ev;
 	struct event		*flush_timer;
 	struct xferq		 running;
 	struct xferq		 done;
@@ -264,16 +267,25 @@ drain_timer_in(struct event *ev, long ms)
 	evtimer_add(ev, &tv);
 }
 
-/* The same with a fractional delay, to the microsecond (a cadence's wait). */
+/*
+ * Scan again in `ms` milliseconds, to the microsecond: a cadence's next
+ * slot.  Its own timerfd, because libevent's timers wake to the whole
+ * millisecond and its precise mode costs a system call on every turn
+ * of the loop, paced or not.
+ */
 static void
-drain_timer_in_ms(struct event *ev, double ms)
+drain_pace_wake(struct drain *d, double ms)
 {
-	struct timeval	 tv;
-	long long	 us = ms <= 0 ? 0 : (long long)(ms * 1000.0 + 0.999);
+	struct itimerspec	 its;
+	long long		 ns = ms <= 0 ? 1 : (long long)(ms * 1e6);
 
-	tv.tv_sec = (time_t)(us / 1000000);
-	tv.tv_usec = (suseconds_t)(us % 1000000);
-	evtimer_add(ev, &tv);
+	memset(&its, 0, sizeof its);
+	its.it_value.tv_sec = (time_t)(ns / 1000000000);
+	its.it_value.tv_nsec = (long)(ns % 1000000000);
+	if (its.it_value.tv_sec == 0 && its.it_value.tv_nsec == 0)
+		its.it_value.tv_nsec = 1;
+	if (timerfd_settime(d->pace_fd, 0, &its, NULL) == -1)
+		fatal("drain: timerfd_settime");
 }
 
 /* The bucket of a queue key: its sequence part, which is unique. */
@@ -1059,7 +1071,7 @@ drain_scan(struct drain *d)
 	struct dcampaign	*dc;
 	struct xfer		*x;
 	int64_t			 now = mannersd_now();
-	double			 ms, w, wait = DRAIN_IDLE_MS;
+	double			 ms, w, wait = DRAIN_IDLE_MS, pwait = DRAIN_IDLE_MS;
 	int			 refilled = 0;
 
 	if (d->stopping || d->nrunning >= conf->concurrency)
@@ -1071,7 +1083,7 @@ drain_scan(struct drain *d)
 	ms = drain_ms(d);
 	if ((w = pace_wait(&d->pace, ms)) > 0) {
 		d->throttled++;
-		drain_timer_in_ms(d->scan_timer, w);
+		drain_pace_wake(d, w);
 		return;
 	}
 	/* Keep a few jobs ahead of the free slots; read in batches. */
@@ -1083,12 +1095,12 @@ drain_scan(struct drain *d)
 	}
 	while (d->nrunning < conf->concurrency) {
 		if ((w = pace_wait(&d->pace, ms)) > 0) {
-			if (w < wait)
-				wait = w;
+			if (w < pwait)
+				pwait = w;
 			d->throttled++;
 			break;
 		}
-		if ((x = drain_pick(d, ms, &wait)) == NULL) {
+		if ((x = drain_pick(d, ms, &pwait)) == NULL) {
 			/* Every staged domain is held: look further once. */
 			if (refilled || d->nstaged >= DRAIN_STAGE_MAX)
 				break;
@@ -1132,8 +1144,10 @@ drain_scan(struct drain *d)
 	}
 out:
 	store_abort(t);
+	if (pwait < wait)
+		drain_pace_wake(d, pwait);
 	if (!evtimer_pending(d->scan_timer, NULL) || wait < DRAIN_IDLE_MS)
-		drain_timer_in_ms(d->scan_timer, wait);
+		drain_timer_in(d->scan_timer, (long)(wait + 0.999));
 	/* libcurl may want to act at once on the new handles. */
 	curlev_kick(d->cv);
 }
@@ -1146,6 +1160,17 @@ drain_scan_cb(evutil_socket_t fd, short events, void *arg)
 	(void)fd;
 	(void)events;
 	drain_scan(d);
+}
+
+static void
+drain_pace_cb(evutil_socket_t fd, short events, void *arg)
+{
+	uint64_t	 n;
+
+	(void)events;
+	if (read(fd, &n, sizeof n) == -1 && errno != EAGAIN)
+		log_warn("drain: reading the cadence timer");
+	drain_scan(arg);
 }
 
 /*
@@ -1233,6 +1258,12 @@ drain_new(struct mannersd *md, char **cause)
 	    (long)conf->concurrency);
 	d->scan_timer = evtimer_new(md->base, drain_scan_cb, d);
 	d->scan_now = event_new(md->base, -1, 0, drain_scan_cb, d);
+	if ((d->pace_fd = timerfd_create(CLOCK_MONOTONIC, TFD_NONBLOCK |
+	    TFD_CLOEXEC)) == -1)
+		fatal("drain: timerfd_create");
+	d->pace_ev = event_new(md->base, d->pace_fd, EV_READ | EV_PERSIST,
+	    drain_pace_cb, d);
+	event_add(d->pace_ev, NULL);
 	d->flush_timer = evtimer_new(md->base, drain_flush_cb, d);
 	d->stop_timer = evtimer_new(md->base, drain_stop_timeout_cb, d);
 	drain_kick(d);
@@ -1274,6 +1305,7 @@ drain_stop(struct drain *d, void (*done)(struct mannersd *))
 	d->stopped = done;
 	evtimer_del(d->scan_timer);
 	event_del(d->scan_now);
+	event_del(d->pace_ev);
 	drain_unstage(d);
 	if (d->nrunning == 0)
 		drain_flush(d);
@@ -1414,6 +1446,8 @@ drain_free(struct drain *d)
 	curlev_free(d->cv);
 	event_free(d->scan_timer);
 	event_free(d->scan_now);
+	event_free(d->pace_ev);
+	close(d->pace_fd);
 	event_free(d->flush_timer);
 	event_free(d->stop_timer);
 	if (d->password != NULL)

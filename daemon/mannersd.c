@@ -339,15 +339,15 @@ main(int argc, char **argv)
 
 	/*
 	 * The changelist folds libcurl's "stop watching, watch again" on a
-	 * reused connection into one epoll_ctl (or none); the precise timer
-	 * (timerfd) keeps a cadence's wake-ups from being rounded up to the
-	 * next millisecond.  Nothing here dup()s a watched descriptor, the
-	 * changelist's one hazard.
+	 * reused connection into one epoll_ctl (or none).  Nothing here
+	 * dup()s a watched descriptor, the changelist's one hazard.  (The
+	 * drain keeps its cadence on a timerfd of its own, to the
+	 * microsecond; libevent's precise-timer mode would cost a system call
+	 * on every turn of the loop.)
 	 */
 	if ((evcfg = event_config_new()) == NULL)
 		fatalx("event_config_new failed");
-	event_config_set_flag(evcfg, EVENT_BASE_FLAG_EPOLL_USE_CHANGELIST |
-	    EVENT_BASE_FLAG_PRECISE_TIMER);
+	event_config_set_flag(evcfg, EVENT_BASE_FLAG_EPOLL_USE_CHANGELIST);
 	/* Look at the sockets again after this many callbacks in one turn. */
 	event_config_set_max_dispatch_interval(evcfg, NULL, 64, 0);
 	if ((md.base = event_base_new_with_config(evcfg)) == NULL)

@@ -76,6 +76,7 @@ struct dom {
 	unsigned		 inflight;
 	unsigned		 limit;		/* 0: only the global limit */
 	unsigned		 tempfails;	/* consecutive 4xx */
+	unsigned		 unsent;	/* started, MAIL FROM not yet out */
 	struct dom		*next;
 	TAILQ_HEAD(, xfer)	 staged;	/* its due jobs, in queue order */
 	size_t			 nstaged;
@@ -95,6 +96,7 @@ struct xfer {
 	size_t			 pi;		/* read position: piece, */
 	size_t			 off;		/* and offset in it */
 	unsigned		 gen;		/* d->gen when the handle was set */
+	int			 unsent;	/* counted in dom->unsent */
 	long			 code;
 	char			 reply[256];	/* the relay's last answer */
 	struct dom		*dom;
@@ -123,6 +125,7 @@ struct drain {
 	struct event		*scan_now;	/* a scan later in this loop turn */
 	int			 pace_fd;	/* timerfd: the next cadence slot */
 	struct event		*pace_ev;
+	double			 pace_due;	/* when it fires; 0: not armed */
 	struct event		*flush_timer;
 	struct xferq		 running;
 	struct xferq		 done;
@@ -278,7 +281,12 @@ drain_pace_wake(struct drain *d, double ms)
 {
 	struct itimerspec	 its;
 	long long		 ns = ms <= 0 ? 1 : (long long)(ms * 1e6);
+	double			 now = drain_ms(d);
 
+	/* An earlier wake-up already armed serves: it scans, then re-arms. */
+	if (d->pace_due > now && d->pace_due <= now + ms)
+		return;
+	d->pace_due = now + ms;
 	memset(&its, 0, sizeof its);
 	its.it_value.tv_sec = (time_t)(ns / 1000000000);
 	its.it_value.tv_nsec = (long)(ns % 1000000000);
@@ -452,6 +460,34 @@ drain_reply(char *ptr, size_t size, size_t nmemb, void *arg)
 }
 
 /*
+ * libcurl is about to send MAIL FROM: the message really starts now,
+ * perhaps well after the drain started it (it may have waited for a
+ * connection).  A paced domain counts its next slot from here, and sends
+ * nothing more until then, so no delay before one message can bunch it
+ * with the next at the relay.
+ */
+static int
+drain_prereq(void *arg, char *ip, char *local, int port, int lport)
+{
+	struct xfer	*x = arg;
+
+	(void)ip;
+	(void)local;
+	(void)port;
+	(void)lport;
+	if (x != NULL && x->unsent) {
+		x->unsent = 0;
+		x->dom->unsent--;
+		pace_started(&x->dom->pace, drain_ms(x->d));
+		/* Its next slot may have moved past the wake-up already set. */
+		if (x->dom->nstaged > 0)
+			drain_pace_wake(x->d, pace_wait(&x->dom->pace,
+			    drain_ms(x->d)));
+	}
+	return CURL_PREREQFUNC_OK;
+}
+
+/*
  * An easy handle with the relay's settings.  Handles are reused, as
  * libcurl recommends: a new one per message costs its allocations and
  * the option setting every time.
@@ -470,6 +506,7 @@ drain_easy_get(struct drain *d)
 	curl_easy_setopt(e, CURLOPT_UPLOAD, 1L);
 	curl_easy_setopt(e, CURLOPT_READFUNCTION, drain_read);
 	curl_easy_setopt(e, CURLOPT_HEADERFUNCTION, drain_reply);
+	curl_easy_setopt(e, CURLOPT_PREREQFUNCTION, drain_prereq);
 	curl_easy_setopt(e, CURLOPT_NOSIGNAL, 1L);
 	curl_easy_setopt(e, CURLOPT_TIMEOUT, (long)conf->smtp_timeout);
 	curl_easy_setopt(e, CURLOPT_CONNECTTIMEOUT,
@@ -503,6 +540,7 @@ drain_easy_put(struct drain *d, CURL *e, unsigned gen)
 		curl_easy_setopt(e, CURLOPT_PRIVATE, NULL);
 		curl_easy_setopt(e, CURLOPT_READDATA, NULL);
 		curl_easy_setopt(e, CURLOPT_HEADERDATA, NULL);
+		curl_easy_setopt(e, CURLOPT_PREREQDATA, NULL);
 		d->idle[d->nidle++] = e;
 	} else
 		curl_easy_cleanup(e);
@@ -566,6 +604,7 @@ drain_start(struct drain *d, struct dcampaign *dc, struct xfer *x,
 	curl_easy_setopt(x->easy, CURLOPT_MAIL_RCPT, x->rcpt);
 	curl_easy_setopt(x->easy, CURLOPT_READDATA, x);
 	curl_easy_setopt(x->easy, CURLOPT_HEADERDATA, x);
+	curl_easy_setopt(x->easy, CURLOPT_PREREQDATA, x);
 	curl_easy_setopt(x->easy, CURLOPT_INFILESIZE_LARGE,
 	    (curl_off_t)x->msg.len);
 	curl_easy_setopt(x->easy, CURLOPT_PRIVATE, x);
@@ -575,6 +614,10 @@ drain_start(struct drain *d, struct dcampaign *dc, struct xfer *x,
 	TAILQ_INSERT_TAIL(&d->running, x, entry);
 	d->nrunning++;
 	x->dom->inflight++;
+	if (pace_limited(&x->dom->pace)) {
+		x->unsent = 1;
+		x->dom->unsent++;
+	}
 	log_debug("drain: sending campaign=%s domain=%s attempt=%u",
 	    j->campaign, x->dom->name, j->attempts + 1);
 	return 0;
@@ -589,6 +632,10 @@ drain_finish(struct drain *d, struct xfer *x, enum xfer_outcome o)
 		d->nrunning--;
 		if (x->dom != NULL)
 			x->dom->inflight--;
+	}
+	if (x->unsent) {
+		x->unsent = 0;
+		x->dom->unsent--;
 	}
 	/*
 	 * Only the job and the outcome wait for the commit: let the message
@@ -1028,7 +1075,8 @@ drain_pick(struct drain *d, double ms, double *wait)
 	double		 w;
 
 	TAILQ_FOREACH(dm, &d->sdoms, sentry) {
-		if (dm->limit != 0 && dm->inflight >= dm->limit) {
+		if ((dm->limit != 0 && dm->inflight >= dm->limit) ||
+		    dm->unsent > 0) {
 			d->throttled++;
 			continue;
 		}
@@ -1170,6 +1218,7 @@ drain_pace_cb(evutil_socket_t fd, short events, void *arg)
 	(void)events;
 	if (read(fd, &n, sizeof n) == -1 && errno != EAGAIN)
 		log_warn("drain: reading the cadence timer");
+	((struct drain *)arg)->pace_due = 0;
 	drain_scan(arg);
 }
 

@@ -54,6 +54,21 @@ pace_take(struct pace *p, double now)
 	p->tat = (p->tat > now ? p->tat : now) + p->interval;
 }
 
+int
+pace_limited(const struct pace *p)
+{
+	return p->interval != 0.0;
+}
+
+void
+pace_started(struct pace *p, double started)
+{
+	if (p->interval == 0.0)
+		return;
+	if (p->tat < started + p->interval)
+		p->tat = started + p->interval;
+}
+
 void
 pace_slow_down(struct pace *p)
 {

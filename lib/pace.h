@@ -25,6 +25,13 @@ void	 pace_reconfigure(struct pace *, const struct conf_rate *, unsigned);
 /* Milliseconds to wait before a send is allowed at `now` (0: now). */
 double	 pace_wait(const struct pace *, double);
 void	 pace_take(struct pace *, double);
+/*
+ * The send taken last really began at `started` (later than when it was
+ * taken, say after waiting for a connection): the next one may come no
+ * sooner than one interval after that.
+ */
+void	 pace_started(struct pace *, double);
+int	 pace_limited(const struct pace *);	/* not unlimited */
 /* A temporary failure: halve the rate (at most down to 1/min). */
 void	 pace_slow_down(struct pace *);
 /* A success: win back 2% of the interval towards the configured one. */

@@ -54,11 +54,22 @@ class Handler:
         self.attempts = {}
         self.script = None
         self.sessions = 0
+        self.ehlo_delays = []   # seconds, one per new session, in order
+        self.mail_times = []    # (time of MAIL FROM, session number)
 
     async def handle_EHLO(self, server, session, envelope, hostname, responses):
         self.sessions += 1
+        session.number = self.sessions
         session.host_name = hostname
+        if self.ehlo_delays:
+            await asyncio.sleep(self.ehlo_delays.pop(0))
         return responses
+
+    async def handle_MAIL(self, server, session, envelope, address, opts):
+        self.mail_times.append((time.time(), getattr(session, "number", 0)))
+        envelope.mail_from = address
+        envelope.mail_options.extend(opts)
+        return "250 OK"
 
     async def handle_RCPT(self, server, session, envelope, address, opts):
         n = self.attempts.get(address.lower(), 0) + 1

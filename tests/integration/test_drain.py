@@ -56,6 +56,25 @@ def test_domain_rate_holds_one_domain_without_holding_back_others(env):
     assert min(by["other.example"]) < max(by["slow.example"]) - 1.0, by
 
 
+def test_domain_rate_counts_from_when_a_message_really_goes_out(env):
+    """A message that waits for a connection must not bunch with the
+    domain's next one at the relay: the first connection answers EHLO only
+    after a second, the next ones at once."""
+    smtp = env.start_smtp()
+    smtp.handler.ehlo_delays = [1.0]
+    d = restarted(env.daemon(), smtp__domain_rate="5/s")
+    n = 6
+    d.request("POST", "/v1/campaigns", campaign(
+        cid="late", rcpts=[(None, "s%d@slow.example" % i) for i in range(n)]))
+    smtp.wait_count(n, timeout=30)
+    t = sorted(x[0] for x in smtp.handler.mail_times)
+    assert len(t) == n, t
+    gaps = [b - a for a, b in zip(t, t[1:])]
+    # 200 ms apart at the relay (a little jitter allowed), even around the
+    # message that waited a second for its connection
+    assert min(gaps) >= 0.18, gaps
+
+
 def test_temporary_failures_are_retried_and_delivered(env):
     smtp = env.start_smtp()
 

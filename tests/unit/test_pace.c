@@ -128,3 +128,26 @@ Test(pace, reconfiguring_applies_the_new_rate)
 	pace_reconfigure(&p, &b, 1);
 	cr_expect_float_eq(pace_rate(&p), 100.0, 1e-9);
 }
+
+Test(pace, a_late_start_pushes_the_next_slot_back)
+{
+	struct conf_rate	 r = { 20, 1 };		/* 50 ms apart */
+	struct pace		 p;
+
+	pace_init(&p, &r, 1);
+	cr_assert_eq(pace_wait(&p, 1000.0), 0.0);
+	pace_take(&p, 1000.0);
+	/* It waited 18 ms for a connection before it really began. */
+	pace_started(&p, 1018.0);
+	cr_expect_float_eq(pace_wait(&p, 1050.0), 18.0, 1e-9);
+	cr_expect_float_eq(pace_wait(&p, 1068.0), 0.0, 1e-9);
+	/* A start on time changes nothing; unlimited stays unlimited. */
+	pace_started(&p, 1000.0);
+	cr_expect_float_eq(pace_wait(&p, 1050.0), 18.0, 1e-9);
+	cr_expect(pace_limited(&p));
+	r.count = 0;
+	pace_init(&p, &r, 1);
+	pace_started(&p, 1000.0);
+	cr_expect(!pace_limited(&p));
+	cr_expect_eq(pace_wait(&p, 0.0), 0.0);
+}

@@ -1120,7 +1120,8 @@ drain_scan(struct drain *d)
 	struct xfer		*x;
 	int64_t			 now = mannersd_now();
 	double			 ms, w, wait = DRAIN_IDLE_MS, pwait = DRAIN_IDLE_MS;
-	int			 refilled = 0;
+	size_t			 before;
+	int			 refilled = 0, more = 0;
 
 	if (d->stopping || d->nrunning >= conf->concurrency)
 		return;
@@ -1149,13 +1150,19 @@ drain_scan(struct drain *d)
 			break;
 		}
 		if ((x = drain_pick(d, ms, &pwait)) == NULL) {
-			/* Every staged domain is held: look further once. */
+			/*
+			 * Every staged domain is held: read further, a batch
+			 * per turn of the loop, so that reading thousands of
+			 * held jobs never delays a send that is due.
+			 */
 			if (refilled || d->nstaged >= DRAIN_STAGE_MAX)
 				break;
+			before = d->nstaged;
 			if (drain_txn(d, &t) < 0 ||
-			    drain_refill(d, t, now, DRAIN_STAGE_MAX, &wait) < 0)
+			    drain_refill(d, t, now, DRAIN_STAGE_BATCH, &wait) < 0)
 				goto out;
 			refilled = 1;
+			more = d->nstaged - before == DRAIN_STAGE_BATCH;
 			continue;
 		}
 		drain_take(d, x);
@@ -1192,6 +1199,8 @@ drain_scan(struct drain *d)
 	}
 out:
 	store_abort(t);
+	if (more && d->nrunning < conf->concurrency)
+		event_active(d->scan_now, EV_TIMEOUT, 1);
 	if (pwait < wait)
 		drain_pace_wake(d, pwait);
 	if (!evtimer_pending(d->scan_timer, NULL) || wait < DRAIN_IDLE_MS)

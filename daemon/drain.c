@@ -283,8 +283,12 @@ drain_pace_wake(struct drain *d, double ms)
 	long long		 ns = ms <= 0 ? 1 : (long long)(ms * 1e6);
 	double			 now = drain_ms(d);
 
-	/* An earlier wake-up already armed serves: it scans, then re-arms. */
-	if (d->pace_due > now && d->pace_due <= now + ms)
+	/*
+	 * An earlier wake-up already armed serves: it scans, then re-arms.
+	 * So does one that has fired but not been handled yet (re-arming
+	 * the timerfd would drop it).
+	 */
+	if (d->pace_due != 0 && d->pace_due <= now + ms)
 		return;
 	d->pace_due = now + ms;
 	memset(&its, 0, sizeof its);

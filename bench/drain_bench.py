@@ -63,6 +63,9 @@ import time
 from xml.sax.saxutils import escape
 
 HERE = os.path.dirname(os.path.abspath(__file__))
+sys.path.insert(0, HERE)
+from common import UnixHTTPConnection, free_port  # noqa: E402
+
 ROOT = os.path.dirname(HERE)
 MANNERSD = os.environ.get("MANNERSD",
                           os.path.join(ROOT, "build/default/mannersd"))
@@ -141,13 +144,6 @@ PARA = ("<p>Padding paragraph %d: the quick brown fox jumps over the lazy "
 def log(msg=""):
     print(msg, flush=True)
 
-
-def free_port():
-    s = socket.socket()
-    s.bind(("127.0.0.1", 0))
-    port = s.getsockname()[1]
-    s.close()
-    return port
 
 
 def rfc3339(t):
@@ -369,17 +365,6 @@ class Sink:
 # ---------------------------------------------------------------------------
 # mannersd
 
-class UnixHTTPConnection(http.client.HTTPConnection):
-    def __init__(self, path, timeout=60):
-        super().__init__("localhost", timeout=timeout)
-        self.path = path
-
-    def connect(self):
-        s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
-        s.settimeout(self.timeout)
-        s.connect(self.path)
-        self.sock = s
-
 
 class Daemon:
     def __init__(self, tmp, name, smtp_port, rate="unlimited",
@@ -419,7 +404,7 @@ class Daemon:
         for attempt in (0, 1):
             try:
                 if self.conn is None:
-                    self.conn = UnixHTTPConnection(self.sock)
+                    self.conn = UnixHTTPConnection(self.sock, 60)
                 hdrs = {}
                 if body is not None:
                     hdrs["Content-Type"] = "application/xml"

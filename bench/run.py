@@ -52,6 +52,7 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.dirname(HERE)
 sys.path.insert(0, HERE)
 import gen_campaign  # noqa: E402
+from common import UnixHTTPConnection, free_port  # noqa: E402
 
 MANNERSD = os.environ.get("MANNERSD",
                           os.path.join(ROOT, "build/default/mannersd"))
@@ -106,30 +107,10 @@ def log(msg):
     print(msg, flush=True)
 
 
-def free_port():
-    s = socket.socket()
-    s.bind(("127.0.0.1", 0))
-    port = s.getsockname()[1]
-    s.close()
-    return port
-
 
 def mb(n):
     return n / (1024.0 * 1024.0)
 
-
-class UnixHTTPConnection(http.client.HTTPConnection):
-    """HTTP/1.1 over a Unix socket (the control API)."""
-
-    def __init__(self, path, timeout=600):
-        super().__init__("localhost", timeout=timeout)
-        self.unix_path = path
-
-    def connect(self):
-        s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
-        s.settimeout(self.timeout)
-        s.connect(self.unix_path)
-        self.sock = s
 
 
 def request(sock, method, path, body=None, ctype="application/xml",

@@ -34,7 +34,6 @@ Environment: MANNERSD (default build/default/mannersd), LOAD_SUBMITTERS
 LOAD_POOL (5000), LOAD_SEED (8), LOAD_KEEP=1 keeps the temporary
 directory.
 """
-import http.client
 import json
 import os
 import random
@@ -51,6 +50,8 @@ from xml.sax.saxutils import escape
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.dirname(os.path.dirname(HERE))
+sys.path.insert(0, os.path.join(ROOT, "bench"))
+from common import UnixHTTPConnection, free_port  # noqa: E402
 MANNERSD = os.environ.get("MANNERSD",
                           os.path.join(ROOT, "build/default/mannersd"))
 SUBMITTERS = int(os.environ.get("LOAD_SUBMITTERS", "8"))
@@ -95,24 +96,6 @@ HTML = ("<html><body><h1>News %s</h1><p>Hello {{name|there}}, here is "
         "Unsubscribe</a></p></body></html>")
 
 
-def free_port():
-    s = socket.socket()
-    s.bind(("127.0.0.1", 0))
-    port = s.getsockname()[1]
-    s.close()
-    return port
-
-
-class UnixHTTPConnection(http.client.HTTPConnection):
-    def __init__(self, path, timeout=300):
-        super().__init__("localhost", timeout=timeout)
-        self.unix_path = path
-
-    def connect(self):
-        s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
-        s.settimeout(self.timeout)
-        s.connect(self.unix_path)
-        self.sock = s
 
 
 class Results:
@@ -126,7 +109,7 @@ class Results:
 
 
 def call(sock, method, path, body=None, res=None):
-    c = UnixHTTPConnection(sock)
+    c = UnixHTTPConnection(sock, 300)
     try:
         headers = {}
         if body is not None:

@@ -81,19 +81,24 @@ all: $(BUILD)/mannersd $(BUILD)/mannersctl
 	@ln -sf $(BUILD)/mannersd mannersd
 	@ln -sf $(BUILD)/mannersctl mannersctl
 
+# Install, with apt-get and without questions, those of $(1) missing.
+define apt_install
+missing=""; for p in $(1); do \
+	dpkg-query -W -f='$${Status}' $$p 2>/dev/null | \
+	    grep -q "install ok installed" || missing="$$missing $$p"; \
+done; \
+if [ -n "$$missing" ]; then \
+	echo "installing:$$missing"; \
+	sudo=""; [ "$$(id -u)" -ne 0 ] && sudo=sudo; \
+	$$sudo env DEBIAN_FRONTEND=noninteractive apt-get update -qq && \
+	$$sudo env DEBIAN_FRONTEND=noninteractive apt-get install -y \
+	    -qq --no-install-recommends $$missing; \
+fi
+endef
+
 # Install only what is missing, without questions.
 deps:
-	@missing=""; for p in $(DEB_PKGS); do \
-		dpkg-query -W -f='$${Status}' $$p 2>/dev/null | \
-		    grep -q "install ok installed" || missing="$$missing $$p"; \
-	done; \
-	if [ -n "$$missing" ]; then \
-		echo "installing:$$missing"; \
-		sudo=""; [ "$$(id -u)" -ne 0 ] && sudo=sudo; \
-		$$sudo env DEBIAN_FRONTEND=noninteractive apt-get update -qq && \
-		$$sudo env DEBIAN_FRONTEND=noninteractive apt-get install -y \
-		    -qq --no-install-recommends $$missing; \
-	fi
+	@$(call apt_install,$(DEB_PKGS))
 
 $(LIBMANNERS): $(LIB_OBJS)
 	@mkdir -p $(@D)
@@ -194,17 +199,7 @@ fuzz: fuzz-deps
 	@$(MAKE) --no-print-directory $(FUZZ_TARGETS:%=fuzz-run-%)
 
 fuzz-deps:
-	@missing=""; for p in $(FUZZ_PKGS); do \
-		dpkg-query -W -f='$${Status}' $$p 2>/dev/null | \
-		    grep -q "install ok installed" || missing="$$missing $$p"; \
-	done; \
-	if [ -n "$$missing" ]; then \
-		echo "installing:$$missing"; \
-		sudo=""; [ "$$(id -u)" -ne 0 ] && sudo=sudo; \
-		$$sudo env DEBIAN_FRONTEND=noninteractive apt-get update -qq && \
-		$$sudo env DEBIAN_FRONTEND=noninteractive apt-get install -y \
-		    -qq --no-install-recommends $$missing; \
-	fi
+	@$(call apt_install,$(FUZZ_PKGS))
 
 fuzz-build: $(FUZZ_BINS)
 

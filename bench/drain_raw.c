@@ -88,17 +88,45 @@ raw_arm(CURLM *m, struct slot *s, long i, long ndom)
 	curl_multi_add_handle(m, s->easy);
 }
 
+/* Take back the next finished transfer's slot, counting a failure. */
+static struct slot *
+raw_done(CURLM *m, long *bad)
+{
+	CURLMsg		*cm;
+	struct slot	*s;
+	long		 code;
+	int		 left;
+
+	while ((cm = curl_multi_info_read(m, &left)) != NULL) {
+		if (cm->msg != CURLMSG_DONE)
+			continue;
+		code = 0;
+		curl_easy_getinfo(cm->easy_handle, CURLINFO_PRIVATE,
+		    (char **)&s);
+		curl_easy_getinfo(cm->easy_handle, CURLINFO_RESPONSE_CODE,
+		    &code);
+		if ((cm->data.result != CURLE_OK || code / 100 != 2) &&
+		    (*bad)++ < 5)
+			fprintf(stderr, "drain_raw: message %ld: %s (code %ld)\n",
+			    s->index, curl_easy_strerror(cm->data.result),
+			    code);
+		curl_multi_remove_handle(m, cm->easy_handle);
+		return s;
+	}
+	return NULL;
+}
+
 int
 main(int argc, char **argv)
 {
 	CURLM		*m;
-	CURLMsg		*cm;
+	struct slot	*s;
 	struct slot	*slots;
 	FILE		*f;
 	char		*buf;
 	long		 n, conc = 4, ndom = 100, next = 0, done = 0, bad = 0;
 	long		 size, i;
-	int		 running, left;
+	int		 running;
 	double		 t0, t1, rate = 0, late, maxlate = 0, sumlate = 0;
 	double		 spin = getenv("DRAIN_RAW_SPIN_US") != NULL ?
 			    atof(getenv("DRAIN_RAW_SPIN_US")) / 1e6 : 0;
@@ -183,20 +211,7 @@ main(int argc, char **argv)
 				raw_arm(m, fl[--nfree], next++, ndom);
 			}
 			curl_multi_perform(m, &running);
-			while ((cm = curl_multi_info_read(m, &left)) != NULL) {
-				struct slot	*s;
-				long		 code = 0;
-
-				if (cm->msg != CURLMSG_DONE)
-					continue;
-				curl_easy_getinfo(cm->easy_handle,
-				    CURLINFO_PRIVATE, (char **)&s);
-				curl_easy_getinfo(cm->easy_handle,
-				    CURLINFO_RESPONSE_CODE, &code);
-				if (cm->data.result != CURLE_OK ||
-				    code / 100 != 2)
-					bad++;
-				curl_multi_remove_handle(m, cm->easy_handle);
+			while ((s = raw_done(m, &bad)) != NULL) {
 				fl[nfree++] = s;
 				done++;
 			}
@@ -219,24 +234,7 @@ main(int argc, char **argv)
 		raw_arm(m, &slots[i], next++, ndom);
 	while (done < n) {
 		curl_multi_perform(m, &running);
-		while ((cm = curl_multi_info_read(m, &left)) != NULL) {
-			struct slot	*s;
-			long		 code = 0;
-
-			if (cm->msg != CURLMSG_DONE)
-				continue;
-			curl_easy_getinfo(cm->easy_handle, CURLINFO_PRIVATE,
-			    (char **)&s);
-			curl_easy_getinfo(cm->easy_handle,
-			    CURLINFO_RESPONSE_CODE, &code);
-			if (cm->data.result != CURLE_OK || code / 100 != 2) {
-				if (bad++ < 5)
-					fprintf(stderr, "drain_raw: message %ld: "
-					    "%s (code %ld)\n", s->index,
-					    curl_easy_strerror(cm->data.result),
-					    code);
-			}
-			curl_multi_remove_handle(m, cm->easy_handle);
+		while ((s = raw_done(m, &bad)) != NULL) {
 			done++;
 			if (spin > 0) {
 				double	 t = raw_now();

@@ -280,7 +280,7 @@ static void
 drain_pace_wake(struct drain *d, double ms)
 {
 	struct itimerspec	 its;
-	long long		 ns = ms <= 0 ? 1 : (long long)(ms * 1e6);
+	long long		 ns = (long long)(ms * 1e6);
 	double			 now = drain_ms(d);
 
 	/*
@@ -291,11 +291,11 @@ drain_pace_wake(struct drain *d, double ms)
 	if (d->pace_due != 0 && d->pace_due <= now + ms)
 		return;
 	d->pace_due = now + ms;
+	if (ns < 1)
+		ns = 1;		/* 0 would disarm it */
 	memset(&its, 0, sizeof its);
 	its.it_value.tv_sec = (time_t)(ns / 1000000000);
 	its.it_value.tv_nsec = (long)(ns % 1000000000);
-	if (its.it_value.tv_sec == 0 && its.it_value.tv_nsec == 0)
-		its.it_value.tv_nsec = 1;
 	if (timerfd_settime(d->pace_fd, 0, &its, NULL) == -1)
 		fatal("drain: timerfd_settime");
 }
@@ -474,19 +474,20 @@ static int
 drain_prereq(void *arg, char *ip, char *local, int port, int lport)
 {
 	struct xfer	*x = arg;
+	double		 now;
 
 	(void)ip;
 	(void)local;
 	(void)port;
 	(void)lport;
 	if (x != NULL && x->unsent) {
+		now = drain_ms(x->d);
 		x->unsent = 0;
 		x->dom->unsent--;
-		pace_started(&x->dom->pace, drain_ms(x->d));
+		pace_started(&x->dom->pace, now);
 		/* Its next slot may have moved past the wake-up already set. */
 		if (x->dom->nstaged > 0)
-			drain_pace_wake(x->d, pace_wait(&x->dom->pace,
-			    drain_ms(x->d)));
+			drain_pace_wake(x->d, pace_wait(&x->dom->pace, now));
 	}
 	return CURL_PREREQFUNC_OK;
 }
@@ -1013,8 +1014,10 @@ drain_advance(struct drain *d, int prefix, const uint8_t *key)
 
 /*
  * Stage up to `max_new` more due jobs from the queue (DRAIN_STAGE_MAX in
- * all), from where the last read stopped.  Returns -1 when the queue cannot be read; `wait` is
- * lowered to the time until the first job not yet due.
+ * all), from where the last read stopped; `wait` is lowered to the time
+ * until the first job not yet due.  Returns 1 when it stopped because it
+ * had staged its fill (more jobs may be due), 0 otherwise, -1 when the
+ * queue cannot be read.
  */
 static int
 drain_refill(struct drain *d, struct store_txn *t, int64_t now,
@@ -1063,7 +1066,12 @@ drain_refill(struct drain *d, struct store_txn *t, int64_t now,
 		}
 	}
 	store_cursor_close(cur);
-	return 0;
+	/*
+	 * Only a full fill says more: a read that stopped at DRAIN_SCAN_MAX
+	 * jobs it could not stage (a paused campaign's) must not be redone
+	 * at once, turn after turn.
+	 */
+	return d->nstaged >= limit;
 }
 
 /*
@@ -1124,7 +1132,6 @@ drain_scan(struct drain *d)
 	struct xfer		*x;
 	int64_t			 now = mannersd_now();
 	double			 ms, w, wait = DRAIN_IDLE_MS, pwait = DRAIN_IDLE_MS;
-	size_t			 before;
 	int			 refilled = 0, more = 0;
 
 	if (d->stopping || d->nrunning >= conf->concurrency)
@@ -1141,8 +1148,8 @@ drain_scan(struct drain *d)
 	}
 	/* Keep a few jobs ahead of the free slots; read in batches. */
 	if (d->nstaged < 2 * (size_t)conf->concurrency) {
-		if (drain_txn(d, &t) < 0 ||
-		    drain_refill(d, t, now, DRAIN_STAGE_BATCH, &wait) < 0)
+		if (drain_txn(d, &t) < 0 || (more = drain_refill(d, t, now,
+		    DRAIN_STAGE_BATCH, &wait)) < 0)
 			goto out;
 		refilled = 1;
 	}
@@ -1161,12 +1168,10 @@ drain_scan(struct drain *d)
 			 */
 			if (refilled || d->nstaged >= DRAIN_STAGE_MAX)
 				break;
-			before = d->nstaged;
-			if (drain_txn(d, &t) < 0 ||
-			    drain_refill(d, t, now, DRAIN_STAGE_BATCH, &wait) < 0)
+			if (drain_txn(d, &t) < 0 || (more = drain_refill(d, t,
+			    now, DRAIN_STAGE_BATCH, &wait)) < 0)
 				goto out;
 			refilled = 1;
-			more = d->nstaged - before == DRAIN_STAGE_BATCH;
 			continue;
 		}
 		drain_take(d, x);
@@ -1203,7 +1208,9 @@ drain_scan(struct drain *d)
 	}
 out:
 	store_abort(t);
-	if (more && d->nrunning < conf->concurrency)
+	/* Jobs may be due beyond what was read: read on in the next turn. */
+	if (more > 0 && d->nrunning < conf->concurrency &&
+	    d->nstaged < DRAIN_STAGE_MAX)
 		event_active(d->scan_now, EV_TIMEOUT, 1);
 	if (pwait < wait)
 		drain_pace_wake(d, pwait);

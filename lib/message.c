@@ -51,48 +51,94 @@ message_html_escape(const char *s, struct buf *out)
 	}
 }
 
+enum tpl_slot {
+	TPL_TEXT,		/* encoded text at off, len */
+	TPL_NAME,		/* the recipient's name, else the fallback */
+	TPL_ADDRESS,
+	TPL_UNSUB
+};
+
+/*
+ * The next placeholder at or after `p` that a message fills: returns
+ * where its "{{" starts, and sets *end past its "}}", *slot, and for a
+ * name the fallback after a '|' (*fb, *fblen; *fb NULL without one).
+ * The key is what comes before a '|'; unknown keys, keys of 64 octets
+ * or more and an unclosed "{{" are text.  NULL: none left.
+ */
+static const char *
+tpl_next(const char *p, const char **end, enum tpl_slot *slot,
+    const char **fb, size_t *fblen)
+{
+	const char	*open, *close, *bar;
+	size_t		 klen, nlen;
+
+	while ((open = strstr(p, "{{")) != NULL) {
+		if ((close = strstr(open + 2, "}}")) == NULL ||
+		    (klen = (size_t)(close - open - 2)) >= 64) {
+			p = open + 2;
+			continue;
+		}
+		bar = memchr(open + 2, '|', klen);
+		nlen = bar != NULL ? (size_t)(bar - open - 2) : klen;
+		if (nlen == 7 && memcmp(open + 2, "address", 7) == 0)
+			*slot = TPL_ADDRESS;
+		else if (nlen == 15 && memcmp(open + 2, "unsubscribe_url",
+		    15) == 0)
+			*slot = TPL_UNSUB;
+		else if (nlen == 4 && memcmp(open + 2, "name", 4) == 0)
+			*slot = TPL_NAME;
+		else {
+			p = close + 2;
+			continue;
+		}
+		*end = close + 2;
+		*fb = bar != NULL && *slot == TPL_NAME ? bar + 1 : NULL;
+		*fblen = *fb != NULL ? (size_t)(close - bar - 1) : 0;
+		return open;
+	}
+	return NULL;
+}
+
+/* A placeholder's value for this recipient; NULL: the name's fallback. */
+static const char *
+tpl_value(enum tpl_slot slot, const struct message_in *in)
+{
+	switch (slot) {
+	case TPL_NAME:
+		return in->to_name != NULL && *in->to_name != '\0' ?
+		    in->to_name : NULL;
+	case TPL_ADDRESS:
+		return in->to_addr;
+	case TPL_UNSUB:
+		return in->unsub_url != NULL ? in->unsub_url : "";
+	default:
+		return "";
+	}
+}
+
 /* Substitute {{...}} placeholders; unknown ones are left as they are. */
 void
 message_expand(const char *tpl, const struct message_in *in, int html,
     struct buf *out)
 {
-	const char	*p = tpl, *open, *close, *val, *bar;
-	char		 key[64];
-	size_t		 klen;
+	const char	*p = tpl, *open, *end, *fb, *val;
+	char		 fallback[64];
+	enum tpl_slot	 slot;
+	size_t		 fblen;
 
-	while ((open = strstr(p, "{{")) != NULL) {
+	while ((open = tpl_next(p, &end, &slot, &fb, &fblen)) != NULL) {
 		buf_add(out, p, (size_t)(open - p));
-		if ((close = strstr(open + 2, "}}")) == NULL ||
-		    (size_t)(close - open - 2) >= sizeof key) {
-			buf_add(out, open, 2);
-			p = open + 2;
-			continue;
+		if ((val = tpl_value(slot, in)) == NULL) {
+			/* Shorter than its 64-octet key. */
+			memcpy(fallback, fb != NULL ? fb : "", fblen);
+			fallback[fblen] = '\0';
+			val = fallback;
 		}
-		klen = (size_t)(close - open - 2);
-		memcpy(key, open + 2, klen);
-		key[klen] = '\0';
-		val = NULL;
-		if ((bar = strchr(key, '|')) != NULL)
-			key[bar - key] = '\0';
-		if (strcmp(key, "name") == 0) {
-			val = in->to_name;
-			if ((val == NULL || *val == '\0') && bar != NULL)
-				val = key + (bar - key) + 1;
-			if (val == NULL)
-				val = "";
-		} else if (strcmp(key, "address") == 0)
-			val = in->to_addr;
-		else if (strcmp(key, "unsubscribe_url") == 0)
-			val = in->unsub_url != NULL ? in->unsub_url : "";
-		if (val == NULL) {
-			if (bar != NULL)
-				key[bar - key] = '|';
-			buf_add(out, open, klen + 4);
-		} else if (html)
+		if (html)
 			message_html_escape(val, out);
 		else
 			buf_adds(out, val);
-		p = close + 2;
+		p = end;
 	}
 	buf_adds(out, p);
 }
@@ -341,13 +387,6 @@ message_id(const char *campaign, const char *addr, const char *host,
  * run that stops mid-line, so every run starts at column 0 and its
  * encoding does not depend on what the values before it were.
  */
-enum tpl_slot {
-	TPL_TEXT,		/* encoded text at off, len */
-	TPL_NAME,		/* the recipient's name, else the fallback */
-	TPL_ADDRESS,
-	TPL_UNSUB
-};
-
 struct tpl_piece {
 	enum tpl_slot	 slot;
 	size_t		 off;
@@ -411,46 +450,23 @@ tpl_flush(struct tpl_part *p, struct buf *lit)
 static void
 tpl_compile(struct tpl_part *p, const char *type, const char *tpl, int html)
 {
-	const char		*q = tpl, *open, *close, *bar;
+	const char		*q = tpl, *open, *end, *fb;
 	struct tpl_piece	*pc;
 	struct buf		 lit;
 	enum tpl_slot		 slot;
-	size_t			 klen, nlen;
+	size_t			 fblen;
 
 	p->type = type;
 	p->html = html;
 	buf_init(&p->text);
 	buf_init(&lit);
-	while ((open = strstr(q, "{{")) != NULL) {
+	while ((open = tpl_next(q, &end, &slot, &fb, &fblen)) != NULL) {
 		buf_add(&lit, q, (size_t)(open - q));
-		if ((close = strstr(open + 2, "}}")) == NULL ||
-		    (klen = (size_t)(close - open - 2)) >= 64) {
-			buf_add(&lit, open, 2);
-			q = open + 2;
-			continue;
-		}
-		/* As message_expand(): the key is what comes before a '|'. */
-		bar = memchr(open + 2, '|', klen);
-		nlen = bar != NULL ? (size_t)(bar - open - 2) : klen;
-		slot = TPL_TEXT;
-		if (nlen == 7 && memcmp(open + 2, "address", 7) == 0)
-			slot = TPL_ADDRESS;
-		else if (nlen == 15 && memcmp(open + 2, "unsubscribe_url",
-		    15) == 0)
-			slot = TPL_UNSUB;
-		else if (nlen == 4 && memcmp(open + 2, "name", 4) == 0)
-			slot = TPL_NAME;
-		if (slot == TPL_TEXT) {
-			buf_add(&lit, open, klen + 4);
-			q = close + 2;
-			continue;
-		}
 		tpl_flush(p, &lit);
 		pc = tpl_piece_add(p, slot);
-		if (bar != NULL && slot == TPL_NAME)
-			pc->fallback = xstrndup(bar + 1,
-			    (size_t)(close - bar - 1));
-		q = close + 2;
+		if (fb != NULL)
+			pc->fallback = xstrndup(fb, fblen);
+		q = end;
 	}
 	buf_adds(&lit, q);
 	tpl_flush(p, &lit);
@@ -555,7 +571,7 @@ tpl_render_part(const struct tpl_part *p, const struct message_in *in,
     struct message_out *mo)
 {
 	const struct tpl_piece	*pc;
-	const char		*val = NULL;
+	const char		*val;
 	struct buf		*out = &mo->own, esc;
 	size_t			 i, start;
 
@@ -566,23 +582,12 @@ tpl_render_part(const struct tpl_part *p, const struct message_in *in,
 	buf_init(&esc);
 	for (i = 0; i < p->npieces; i++) {
 		pc = &p->pieces[i];
-		switch (pc->slot) {
-		case TPL_TEXT:
+		if (pc->slot == TPL_TEXT) {
 			message_out_ref(mo, p->text.data + pc->off, pc->len);
 			continue;
-		case TPL_NAME:
-			val = in->to_name;
-			if ((val == NULL || *val == '\0') &&
-			    pc->fallback != NULL)
-				val = pc->fallback;
-			break;
-		case TPL_ADDRESS:
-			val = in->to_addr;
-			break;
-		case TPL_UNSUB:
-			val = in->unsub_url;
-			break;
 		}
+		if ((val = tpl_value(pc->slot, in)) == NULL)
+			val = pc->fallback;
 		if (val == NULL || *val == '\0')
 			continue;
 		if (p->html) {

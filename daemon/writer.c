@@ -114,6 +114,8 @@ writer_new(struct mannersd *md, char **cause)
 		free(w);
 		return NULL;
 	}
+	/* So `top -H` and `ps -L` tell it from the event loop. */
+	pthread_setname_np(w->thread, "manners-writer");
 	return w;
 }
 

@@ -50,10 +50,16 @@ curlev_sock_cb(evutil_socket_t fd, short events, void *arg)
 	struct curlev	*cv = arg;
 	int		 flags = 0, running;
 
-	if (events & EV_READ)
-		flags |= CURL_CSELECT_IN;
+	/*
+	 * A readable socket goes to libcurl as "unknown" (0), so it tests the
+	 * socket itself, writability included.  Told only "readable", an SMTP
+	 * transfer that has just read the relay's 354 would not send the body
+	 * until it asked for, and we delivered, a write event: two epoll_ctl
+	 * calls and a loop turn more per message.
+	 */
 	if (events & EV_WRITE)
-		flags |= CURL_CSELECT_OUT;
+		flags |= CURL_CSELECT_OUT | ((events & EV_READ) ?
+		    CURL_CSELECT_IN : 0);
 	curl_multi_socket_action(cv->multi, fd, flags, &running);
 	curlev_check(cv);
 }

@@ -43,6 +43,8 @@ Environment:
                          domain (default: all)
   BENCH_DRAIN_PERF       a file prefix: `perf record -g` mannersd during each
                          throughput run into PREFIX-2k.data / PREFIX-100k.data
+  BENCH_DRAIN_PERF_EV    perf events to record instead of sampling CPU time
+                         (e.g. sched:sched_switch: where mannersd sleeps)
   BENCH_DRAIN_KEEP       1: keep the temporary directory
 """
 import datetime
@@ -436,10 +438,22 @@ class Daemon:
 
     def cpu(self):
         """User and system CPU seconds of the daemon so far."""
-        with open("/proc/%d/stat" % self.proc.pid) as f:
-            fields = f.read().rsplit(")", 1)[1].split()
-        tck = os.sysconf("SC_CLK_TCK")
-        return int(fields[11]) / tck, int(fields[12]) / tck
+        return proc_cpu(self.proc.pid)
+
+    def thread_cpu(self):
+        """CPU seconds (user + system) of each thread so far, by name."""
+        out = {}
+        task = "/proc/%d/task" % self.proc.pid
+        for tid in os.listdir(task):
+            try:
+                with open("%s/%s/comm" % (task, tid)) as f:
+                    name = f.read().strip()
+                u, s = proc_cpu(int(tid), "%s/%s/stat" % (task, tid))
+            except OSError:
+                continue
+            a = out.get(name, (0.0, 0.0))
+            out[name] = (a[0] + u, a[1] + s)
+        return out
 
     def alive(self):
         return self.proc.poll() is None
@@ -508,19 +522,39 @@ def capture_messages(tmp, sink):
     return out
 
 
-def run_raw(port, msgfile, n, rate=None, env=None):
+def proc_cpu(pid, path=None):
+    """User and system CPU seconds of process pid so far."""
+    with open(path or "/proc/%d/stat" % pid) as f:
+        fields = f.read().rsplit(")", 1)[1].split()
+    tck = os.sysconf("SC_CLK_TCK")
+    return int(fields[11]) / tck, int(fields[12]) / tck
+
+
+def sink_cpu_note(sink_pid, cpu0, n):
+    """The sink's CPU per message since cpu0: the other half of the box."""
+    if sink_pid is None:
+        return ""
+    cpu1 = proc_cpu(sink_pid)
+    return "; smtp-sink CPU %.0f us/message" % (
+        (sum(cpu1) - sum(cpu0)) / n * 1e6)
+
+
+def run_raw(port, msgfile, n, rate=None, env=None, sink_pid=None):
     """drain_raw: (msg/s, CPU us per message); paced at `rate` if given."""
     args = [RAW_BIN, "smtp://127.0.0.1:%d/bench.invalid" % port, msgfile,
             str(n), str(CONCURRENCY), str(DOMAINS)]
     if rate:
         args.append(str(rate))
+    s0 = proc_cpu(sink_pid) if sink_pid else None
     r0 = resource.getrusage(resource.RUSAGE_CHILDREN)
     p = subprocess.run(args, capture_output=True, text=True,
                        env=dict(os.environ, **(env or {})))
     r1 = resource.getrusage(resource.RUSAGE_CHILDREN)
     cpu = r1.ru_utime - r0.ru_utime + r1.ru_stime - r0.ru_stime
-    sys.stdout.write(p.stdout.rstrip("\n") + "; CPU %.0f us/message\n" % (
-        cpu / n * 1e6))
+    sys.stdout.write(p.stdout.rstrip("\n") + "; CPU %.0f+%.0f us/message%s\n"
+                     % ((r1.ru_utime - r0.ru_utime) / n * 1e6,
+                        (r1.ru_stime - r0.ru_stime) / n * 1e6,
+                        sink_cpu_note(sink_pid, s0, n)))
     sys.stderr.write(p.stderr)
     if p.returncode != 0:
         raise RuntimeError("drain_raw failed (exit %d)" % p.returncode)
@@ -532,8 +566,13 @@ def start_perf(pid, out):
     if not shutil.which("perf"):
         log("perf: not installed; no profile")
         return None
-    return subprocess.Popen(["perf", "record", "--call-graph", os.environ.get("BENCH_DRAIN_PERF_CG", "fp"), "-F", os.environ.get("BENCH_DRAIN_PERF_F", "999"), "-o", out,
-                             "-p", str(pid)], stdout=subprocess.DEVNULL,
+    ev = os.environ.get("BENCH_DRAIN_PERF_EV")
+    args = ["perf", "record", "--call-graph",
+            os.environ.get("BENCH_DRAIN_PERF_CG", "fp"), "-o", out]
+    args += ["-e", ev] if ev else ["-F", os.environ.get("BENCH_DRAIN_PERF_F",
+                                                        "999")]
+    return subprocess.Popen(args + ["-p", str(pid)],
+                            stdout=subprocess.DEVNULL,
                             stderr=subprocess.DEVNULL)
 
 
@@ -549,7 +588,7 @@ def stop_perf(p, out):
     log("perf: profile in %s (perf report -i %s --no-children)" % (out, out))
 
 
-def run_manners(tmp, name, port, n, html_pad, perf_out=None):
+def run_manners(tmp, name, port, n, html_pad, perf_out=None, sink_pid=None):
     """Queue n recipients before their send-after, then time the drain."""
     d = Daemon(tmp, name, port)
     try:
@@ -573,7 +612,8 @@ def run_manners(tmp, name, port, n, html_pad, perf_out=None):
         perf = None
         if perf_out:
             perf = start_perf(d.proc.pid, perf_out)
-        cpu0 = d.cpu()
+        cpu0, th0 = d.cpu(), d.thread_cpu()
+        s0 = proc_cpu(sink_pid) if sink_pid else None
         prev_t, first = time.monotonic(), None
         end = time.monotonic() + 60 + n / 100.0
         while True:
@@ -594,7 +634,13 @@ def run_manners(tmp, name, port, n, html_pad, perf_out=None):
                     name, c["sent"], n))
             prev_t = now
             time.sleep(max(0.0, POLL_S - (time.monotonic() - now)))
-        cpu1 = d.cpu()
+        cpu1, th1 = d.cpu(), d.thread_cpu()
+        sink_note = sink_cpu_note(sink_pid, s0, n)
+        sink_note = "; by thread (user+sys): %s%s" % (", ".join(
+            "%s %.0f+%.0f us" % (k, (th1[k][0] - th0.get(k, (0, 0))[0]) / n
+                                 * 1e6, (th1[k][1] - th0.get(k, (0, 0))[1])
+                                 / n * 1e6)
+            for k in sorted(th1)), sink_note)
         stop_perf(perf, perf_out)
     finally:
         d.stop()
@@ -606,9 +652,9 @@ def run_manners(tmp, name, port, n, html_pad, perf_out=None):
         "to the last: %.0f msg/s (first to last send within %.2f..%.2fs)"
         % (name, n, first[1], span, rate, last[1] - first[0], whole))
     log("%s: mannersd CPU %.2fs user + %.2fs sys = %.0f us/message, "
-        "%.0f%% of one core over %.2fs" % (
+        "%.0f%% of one core over %.2fs%s" % (
             name, user, sys_, (user + sys_) / n * 1e6,
-            100.0 * (user + sys_) / whole, whole))
+            100.0 * (user + sys_) / whole, whole, sink_note))
     return rate, (user + sys_) / n * 1e6
 
 
@@ -628,12 +674,12 @@ def throughput(tmp, msg, n, label, html_pad, results):
                 label, size, n, CONCURRENCY, ROUNDS, port))
         run_raw(port, path, min(n, 2000))          # warm-up
         for r in range(ROUNDS):
-            raws.append(run_raw(port, path, n))
+            raws.append(run_raw(port, path, n, sink_pid=sink.pid))
             perf_out = ("%s-%s.data" % (PERF, label)
                         if PERF and r == 0 else None)
             mans.append(run_manners(tmp, "drain-%s-%d" % (label, r), port,
-                                    n, html_pad, perf_out))
-        raws.append(run_raw(port, path, n))
+                                    n, html_pad, perf_out, sink.pid))
+        raws.append(run_raw(port, path, n, sink_pid=sink.pid))
         log("for reference, drain_raw with glibc's default malloc "
             "trimming (see bench/drain_raw.c):")
         plain = run_raw(port, path, n, env={"DRAIN_RAW_MALLOC": "default"})

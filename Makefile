@@ -52,6 +52,7 @@ MANNERSD_SRCS = \
 	daemon/control.c \
 	daemon/curlev.c \
 	daemon/drain.c \
+	daemon/lanes.c \
 	daemon/mannersd.c \
 	daemon/measure.c \
 	daemon/metrics.c \

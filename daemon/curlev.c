@@ -1,8 +1,8 @@
 /*
  * curlev.c: a libcurl multi handle driven by the event loop (libcurl's
  * socket and timer callbacks mapped onto libevent events, the shape of
- * libcurl's hiperfifo example).  The drain and the image measurer each
- * own one.
+ * libcurl's hiperfifo example), for the image measurer's HTTP requests.
+ * (SMTP runs on threads of its own: see lanes.h.)
  */
 #include <stdlib.h>
 

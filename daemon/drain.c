@@ -1,6 +1,10 @@
 /*
- * drain.c: due jobs from the queue to the SMTP relay through libcurl's
- * multi interface, driven by libevent (sockets and one timer).
+ * drain.c: due jobs from the queue to the SMTP relay through libcurl.
+ *
+ * Everything is decided on the event loop: what is due, in what order,
+ * at what cadence, and what each outcome means.  Only the transfers run
+ * elsewhere, on the SMTP threads (lanes.c), one connection each, because
+ * libcurl blocks while the relay answers the end of a message's data.
  *
  * A job is "claimed" while its transfer runs and until its outcome is
  * committed; claimed jobs are skipped by the scan.  Outcomes are
@@ -16,6 +20,7 @@
 #include <string.h>
 #include <strings.h>
 #include <sys/queue.h>
+#include <sys/socket.h>
 #include <sys/timerfd.h>
 #include <time.h>
 #include <unistd.h>
@@ -27,6 +32,7 @@
 #include "addr.h"
 #include "campaign.h"
 #include "conf.h"
+#include "lanes.h"
 #include "ledger.h"
 #include "log.h"
 #include "mannersd.h"
@@ -56,7 +62,7 @@ static const double drain_lat_le[DRAIN_NLAT] = {
 
 enum xfer_state {
 	XFER_STAGED,		/* due and read from the queue, not started */
-	XFER_RUNNING,		/* in the multi handle */
+	XFER_RUNNING,		/* submitted to an SMTP thread */
 	XFER_DONE		/* outcome known, waiting for the commit */
 };
 
@@ -97,6 +103,8 @@ struct xfer {
 	size_t			 off;		/* and offset in it */
 	unsigned		 gen;		/* d->gen when the handle was set */
 	int			 unsent;	/* counted in dom->unsent */
+	int			 abort;		/* stop now (atomic: the thread
+						   running it reads it) */
 	long			 code;
 	char			 reply[256];	/* the relay's last answer */
 	struct dom		*dom;
@@ -119,8 +127,7 @@ TAILQ_HEAD(dcampaignq, dcampaign);
 
 struct drain {
 	struct mannersd		*md;
-	struct curlev		*cv;
-	CURLM			*multi;
+	struct lanes		*lanes;		/* the SMTP threads */
 	struct event		*scan_timer;
 	struct event		*scan_now;	/* a scan later in this loop turn */
 	int			 pace_fd;	/* timerfd: the next cadence slot */
@@ -234,6 +241,7 @@ drain_reconfigure(struct drain *d)
 	struct conf_rate	 r;
 	struct dom		*dm;
 	size_t			 b, i;
+	char			*cause = NULL;
 
 	pace_reconfigure(&d->pace, &conf->rate, (unsigned)conf->burst);
 	for (b = 0; b < DRAIN_DOM_BUCKETS; b++) {
@@ -248,10 +256,11 @@ drain_reconfigure(struct drain *d)
 					    conf->domains[i].concurrency;
 		}
 	}
-	curl_multi_setopt(d->multi, CURLMOPT_MAX_TOTAL_CONNECTIONS,
-	    (long)conf->concurrency);
-	curl_multi_setopt(d->multi, CURLMOPT_MAXCONNECTS,
-	    (long)conf->concurrency);
+	if (lanes_grow(d->lanes, conf->concurrency, &cause) == -1) {
+		log_warnx("drain: %s; sending on %zu connections", cause,
+		    lanes_count(d->lanes));
+		free(cause);
+	}
 	drain_easy_drop(d);
 	d->gen++;
 	log_info("drain: cadence now rate=%.3g/s concurrency=%u",
@@ -464,32 +473,57 @@ drain_reply(char *ptr, size_t size, size_t nmemb, void *arg)
 }
 
 /*
- * libcurl is about to send MAIL FROM: the message really starts now,
- * perhaps well after the drain started it (it may have waited for a
- * connection).  A paced domain counts its next slot from here, and sends
- * nothing more until then, so no delay before one message can bunch it
- * with the next at the relay.
+ * On an SMTP thread: libcurl is about to send MAIL FROM, so the message
+ * really starts now, perhaps well after the drain started it (it may
+ * have waited for a connection).  The loop hears of it in drain_started().
  */
 static int
 drain_prereq(void *arg, char *ip, char *local, int port, int lport)
 {
 	struct xfer	*x = arg;
-	double		 now;
 
 	(void)ip;
 	(void)local;
 	(void)port;
 	(void)lport;
-	if (x != NULL && x->unsent) {
-		now = drain_ms(x->d);
-		x->unsent = 0;
-		x->dom->unsent--;
-		pace_started(&x->dom->pace, now);
-		/* Its next slot may have moved past the wake-up already set. */
-		if (x->dom->nstaged > 0)
-			drain_pace_wake(x->d, pace_wait(&x->dom->pace, now));
-	}
+	/* x->unsent is the loop's, but it changes only after this notice. */
+	if (x != NULL && x->unsent)
+		lanes_started(x->d->lanes, x, drain_ms(x->d));
 	return CURL_PREREQFUNC_OK;
+}
+
+/*
+ * A paced domain counts its next slot from the real start, and sends
+ * nothing more until then, so no delay before one message can bunch it
+ * with the next at the relay.
+ */
+static void
+drain_started(void *job, double ms)
+{
+	struct xfer	*x = job;
+
+	if (x->state != XFER_RUNNING || !x->unsent)
+		return;
+	x->unsent = 0;
+	x->dom->unsent--;
+	pace_started(&x->dom->pace, ms);
+	/* Its next slot may have moved past the wake-up already set. */
+	if (x->dom->nstaged > 0)
+		drain_pace_wake(x->d, pace_wait(&x->dom->pace, drain_ms(x->d)));
+}
+
+/* On an SMTP thread, now and then: give up when the drain says so. */
+static int
+drain_progress(void *arg, curl_off_t dltotal, curl_off_t dlnow,
+    curl_off_t ultotal, curl_off_t ulnow)
+{
+	struct xfer	*x = arg;
+
+	(void)dltotal;
+	(void)dlnow;
+	(void)ultotal;
+	(void)ulnow;
+	return x != NULL && __atomic_load_n(&x->abort, __ATOMIC_RELAXED);
 }
 
 /*
@@ -512,6 +546,8 @@ drain_easy_get(struct drain *d)
 	curl_easy_setopt(e, CURLOPT_READFUNCTION, drain_read);
 	curl_easy_setopt(e, CURLOPT_HEADERFUNCTION, drain_reply);
 	curl_easy_setopt(e, CURLOPT_PREREQFUNCTION, drain_prereq);
+	curl_easy_setopt(e, CURLOPT_XFERINFOFUNCTION, drain_progress);
+	curl_easy_setopt(e, CURLOPT_NOPROGRESS, 0L);
 	curl_easy_setopt(e, CURLOPT_NOSIGNAL, 1L);
 	curl_easy_setopt(e, CURLOPT_TIMEOUT, (long)conf->smtp_timeout);
 	curl_easy_setopt(e, CURLOPT_CONNECTTIMEOUT,
@@ -529,8 +565,28 @@ drain_easy_get(struct drain *d)
 }
 
 /*
- * Keep a handle whose transfer is over (out of the multi) for the next,
- * unless the settings it was made with were reloaded meanwhile.
+ * Let a handle go, and its connection without a word: libcurl would send
+ * QUIT and wait, here on the loop, for the relay's answer (for the whole
+ * response timeout if the relay has stalled).  Shut down, the socket
+ * fails that at once.  Connections close only on reload, shutdown or a
+ * transfer cut short, and relays take a dropped connection in stride.
+ */
+static void
+drain_easy_close(CURL *e)
+{
+	curl_socket_t	 s;
+
+	if (e == NULL)
+		return;
+	if (curl_easy_getinfo(e, CURLINFO_ACTIVESOCKET, &s) == CURLE_OK &&
+	    s != CURL_SOCKET_BAD)
+		shutdown(s, SHUT_RDWR);
+	curl_easy_cleanup(e);
+}
+
+/*
+ * Keep a handle whose transfer is over for the next, unless the settings
+ * it was made with were reloaded meanwhile.
  */
 static void
 drain_easy_put(struct drain *d, CURL *e, unsigned gen)
@@ -542,13 +598,13 @@ drain_easy_put(struct drain *d, CURL *e, unsigned gen)
 		/* Nothing of this transfer may reach the next one's. */
 		curl_easy_setopt(e, CURLOPT_ERRORBUFFER, NULL);
 		curl_easy_setopt(e, CURLOPT_MAIL_RCPT, NULL);
-		curl_easy_setopt(e, CURLOPT_PRIVATE, NULL);
 		curl_easy_setopt(e, CURLOPT_READDATA, NULL);
 		curl_easy_setopt(e, CURLOPT_HEADERDATA, NULL);
 		curl_easy_setopt(e, CURLOPT_PREREQDATA, NULL);
+		curl_easy_setopt(e, CURLOPT_XFERINFODATA, NULL);
 		d->idle[d->nidle++] = e;
 	} else
-		curl_easy_cleanup(e);
+		drain_easy_close(e);
 }
 
 /* Let the kept handles go (the relay's settings changed, or shutdown). */
@@ -556,7 +612,7 @@ static void
 drain_easy_drop(struct drain *d)
 {
 	while (d->nidle > 0)
-		curl_easy_cleanup(d->idle[--d->nidle]);
+		drain_easy_close(d->idle[--d->nidle]);
 }
 
 /* Render a staged job's message and hand it to libcurl. */
@@ -610,11 +666,10 @@ drain_start(struct drain *d, struct dcampaign *dc, struct xfer *x,
 	curl_easy_setopt(x->easy, CURLOPT_READDATA, x);
 	curl_easy_setopt(x->easy, CURLOPT_HEADERDATA, x);
 	curl_easy_setopt(x->easy, CURLOPT_PREREQDATA, x);
+	curl_easy_setopt(x->easy, CURLOPT_XFERINFODATA, x);
 	curl_easy_setopt(x->easy, CURLOPT_INFILESIZE_LARGE,
 	    (curl_off_t)x->msg.len);
-	curl_easy_setopt(x->easy, CURLOPT_PRIVATE, x);
 	curl_easy_setopt(x->easy, CURLOPT_ERRORBUFFER, x->errbuf);
-	curlev_add(d->cv, x->easy);
 	x->state = XFER_RUNNING;
 	TAILQ_INSERT_TAIL(&d->running, x, entry);
 	d->nrunning++;
@@ -623,6 +678,8 @@ drain_start(struct drain *d, struct dcampaign *dc, struct xfer *x,
 		x->unsent = 1;
 		x->dom->unsent++;
 	}
+	/* From here until drain_xfer_done() the SMTP thread owns x's I/O. */
+	lanes_submit(d->lanes, x->easy, x);
 	log_debug("drain: sending campaign=%s domain=%s attempt=%u",
 	    j->campaign, x->dom->name, j->attempts + 1);
 	return 0;
@@ -664,20 +721,45 @@ drain_finish(struct drain *d, struct xfer *x, enum xfer_outcome o)
 		    (long)d->md->conf->commit_interval_ms);
 }
 
-/* A transfer ended: classify the relay's answer. */
+/*
+ * A transfer that shutdown_timeout cut short: it was never committed as
+ * sent, so its job stays queued and goes out (with the same Message-ID)
+ * after the restart.
+ */
+static void
+drain_abandon(struct drain *d, struct xfer *x)
+{
+	TAILQ_REMOVE(&d->running, x, entry);
+	d->nrunning--;
+	x->dom->inflight--;
+	if (x->unsent)
+		x->dom->unsent--;
+	d->have_resume = 0;	/* its job is no longer claimed */
+	drain_xfer_free(x);	/* and its connection with it */
+	if (d->nrunning == 0)
+		log_warnx("drain: the transfers cut short at shutdown_timeout "
+		    "stay queued");
+}
+
+/* A transfer ended (on the loop again): classify the relay's answer. */
 static void
 drain_xfer_done(CURL *e, CURLcode res, void *arg)
 {
-	struct drain		*d = arg;
-	struct xfer		*x;
+	struct xfer		*x = arg;
+	struct drain		*d = x->d;
 	struct dom		*dm;
 	enum reply_verdict	 v;
 
+	if (res == CURLE_ABORTED_BY_CALLBACK &&
+	    __atomic_load_n(&x->abort, __ATOMIC_RELAXED)) {
+		drain_abandon(d, x);
+		drain_check_done(d);
+		return;
+	}
 	{
 		double	 secs;
 		size_t	 b;
 
-		curl_easy_getinfo(e, CURLINFO_PRIVATE, (char **)&x);
 		curl_easy_getinfo(e, CURLINFO_RESPONSE_CODE, &x->code);
 		dm = x->dom;
 		secs = (drain_ms(d) - x->started) / 1000.0;
@@ -778,8 +860,7 @@ static void
 drain_xfer_free(struct xfer *x)
 {
 	drain_unclaim(x->d, x);
-	if (x->easy != NULL)
-		curl_easy_cleanup(x->easy);
+	drain_easy_close(x->easy);
 	curl_slist_free_all(x->rcpt);
 	message_out_free(&x->msg);
 	message_tpl_free(x->tpl);
@@ -1216,8 +1297,6 @@ out:
 		drain_pace_wake(d, pwait);
 	if (!evtimer_pending(d->scan_timer, NULL) || wait < DRAIN_IDLE_MS)
 		drain_timer_in(d->scan_timer, (long)(wait + 0.999));
-	/* libcurl may want to act at once on the new handles. */
-	curlev_kick(d->cv);
 }
 
 static void
@@ -1319,12 +1398,13 @@ drain_new(struct mannersd *md, char **cause)
 		    conf->smtp_url, conf->smtp_helo);
 	else
 		d->url = xstrdup(conf->smtp_url);
-	d->cv = curlev_new(md->base, drain_xfer_done, d);
-	d->multi = curlev_multi(d->cv);
-	curl_multi_setopt(d->multi, CURLMOPT_MAX_TOTAL_CONNECTIONS,
-	    (long)conf->concurrency);
-	curl_multi_setopt(d->multi, CURLMOPT_MAXCONNECTS,
-	    (long)conf->concurrency);
+	if ((d->lanes = lanes_new(md->base, conf->concurrency,
+	    drain_xfer_done, drain_started, cause)) == NULL) {
+		free(d->url);
+		free(d->password);
+		free(d);
+		return NULL;
+	}
 	d->scan_timer = evtimer_new(md->base, drain_scan_cb, d);
 	d->scan_now = event_new(md->base, -1, 0, drain_scan_cb, d);
 	if ((d->pace_fd = timerfd_create(CLOCK_MONOTONIC, TFD_NONBLOCK |
@@ -1340,30 +1420,23 @@ drain_new(struct mannersd *md, char **cause)
 }
 
 /*
- * shutdown_timeout passed with transfers still running: abandon them.
- * They were never committed as sent, so they stay queued and go out
- * (with the same Message-ID) after the restart.
+ * shutdown_timeout passed with transfers still running: cut them short.
+ * libcurl checks within a second (drain_progress()); each comes back
+ * through drain_abandon(), unless it ended first, and the stop goes on
+ * once none runs.
  */
 static void
 drain_stop_timeout_cb(evutil_socket_t fd, short events, void *arg)
 {
 	struct drain	*d = arg;
 	struct xfer	*x;
-	size_t		 n = 0;
 
 	(void)fd;
 	(void)events;
-	while ((x = TAILQ_FIRST(&d->running)) != NULL) {
-		TAILQ_REMOVE(&d->running, x, entry);
-		d->nrunning--;
-		curlev_remove(d->cv, x->easy);
-		drain_xfer_free(x);
-		n++;
-	}
-	d->have_resume = 0;	/* their jobs are no longer claimed */
-	log_warnx("drain: shutdown_timeout reached; %zu transfers abandoned, "
-	    "their jobs stay queued", n);
-	drain_flush(d);
+	TAILQ_FOREACH(x, &d->running, entry)
+		__atomic_store_n(&x->abort, 1, __ATOMIC_RELAXED);
+	log_warnx("drain: shutdown_timeout reached; cutting short %zu "
+	    "transfers, whose jobs stay queued", d->nrunning);
 }
 
 /* Stop starting transfers; call `done` once in-flight ones are settled. */
@@ -1488,9 +1561,12 @@ drain_free(struct drain *d)
 	if (d == NULL)
 		return;
 	drain_unstage(d);
+	/* Transfers still running are cut short; lanes_free() waits. */
+	TAILQ_FOREACH(x, &d->running, entry)
+		__atomic_store_n(&x->abort, 1, __ATOMIC_RELAXED);
+	lanes_free(d->lanes);
 	while ((x = TAILQ_FIRST(&d->running)) != NULL) {
 		TAILQ_REMOVE(&d->running, x, entry);
-		curlev_remove(d->cv, x->easy);
 		drain_xfer_free(x);
 	}
 	while ((x = TAILQ_FIRST(&d->done)) != NULL) {
@@ -1512,7 +1588,6 @@ drain_free(struct drain *d)
 		}
 	}
 	drain_easy_drop(d);
-	curlev_free(d->cv);
 	event_free(d->scan_timer);
 	event_free(d->scan_now);
 	event_free(d->pace_ev);

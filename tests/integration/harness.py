@@ -56,6 +56,7 @@ class Handler:
         self.sessions = 0
         self.ehlo_delays = []   # seconds, one per new session, in order
         self.mail_times = []    # (time of MAIL FROM, session number)
+        self.held = []          # (time, recipient) a SLOW or STALL began
 
     async def handle_EHLO(self, server, session, envelope, hostname, responses):
         self.sessions += 1
@@ -85,8 +86,13 @@ class Handler:
         if self.script:
             r = self.script("data", envelope.rcpt_tos[0],
                             self.attempts.get(envelope.rcpt_tos[0].lower(), 1))
-            if r == "STALL":
-                await asyncio.sleep(3600)
+            if r == "STALL" or (r or "").startswith("SLOW "):
+                # the whole message is in: hold the answer to its end
+                with self.lock:
+                    self.held.append((time.time(), envelope.rcpt_tos[0]))
+                await asyncio.sleep(3600 if r == "STALL" else
+                                    float(r.split()[1]))
+                r = None
             if r == "CLOSE":
                 server.transport.close()
                 return "421 closing"

@@ -112,6 +112,53 @@ def test_stalled_server_times_out_and_is_retried(env):
     assert "will retry" in d.logtext()
 
 
+def test_a_relay_slow_to_answer_holds_neither_the_daemon_nor_others(env):
+    """libcurl blocks while the relay answers the end of DATA; that wait
+    must hold only its own connection, not the API or other sends."""
+    smtp = env.start_smtp()
+    smtp.handler.script = lambda stage, rcpt, attempt: (
+        "SLOW 4" if stage == "data" and rcpt == "slow@example.org"
+        else None)
+    d = env.daemon()
+    rcpts = ["slow@example.org"] + ["f%d@example.net" % i for i in range(3)]
+    d.request("POST", "/v1/campaigns", campaign(
+        cid="slow", rcpts=[(None, r) for r in rcpts]))
+    held = wait_for(lambda: smtp.handler.held, timeout=10,
+                    what="the relay holding its answer")[0][0]
+    t = time.monotonic()
+    assert d.health_ok()
+    assert time.monotonic() - t < 1.0, "the API waited for the relay"
+    msgs = smtp.wait_count(3, timeout=10)
+    assert sorted(m["to"][0] for m in msgs) == rcpts[1:]
+    assert all(m["time"] < held + 3.0 for m in msgs), (held, msgs)
+    msgs = smtp.wait_count(4, timeout=10)
+    assert sorted(m["to"][0] for m in msgs) == sorted(rcpts)
+    time.sleep(0.5)
+    assert len(smtp.messages) == 4
+
+
+def test_sigterm_cuts_short_a_transfer_past_shutdown_timeout(env):
+    smtp = env.start_smtp()
+    smtp.handler.script = lambda stage, rcpt, attempt: (
+        "STALL" if stage == "data" and attempt == 1 else None)
+    d = restarted(env.daemon(), smtp__timeout="60s",
+                  smtp__shutdown_timeout="1s")
+    d.request("POST", "/v1/campaigns", campaign(
+        cid="stuck", rcpts=[(None, "stuck@example.org")]))
+    wait_for(lambda: smtp.handler.held, timeout=10,
+             what="the relay holding its answer")
+    t = time.monotonic()
+    assert d.stop() == 0
+    assert time.monotonic() - t < 5.0, "SIGTERM waited for the relay"
+    log = d.logtext()
+    assert "cutting short 1 transfers" in log, log
+    assert not smtp.messages
+    # never committed as sent: it is still queued, and goes out once
+    d.start()
+    msgs = smtp.wait_count(1, timeout=20)
+    assert [m["to"][0] for m in msgs] == ["stuck@example.org"]
+
+
 def test_permanent_failures_fail_and_bad_mailboxes_are_suppressed(env):
     smtp = env.start_smtp()
 

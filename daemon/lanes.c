@@ -1,0 +1,251 @@
+/*
+ * lanes.c: worker threads that run libcurl transfers (see lanes.h).
+ *
+ * Submitted transfers wait in a ring until a worker takes one; results
+ * (and started notices) wait in an array that the loop swaps out whole,
+ * woken through an eventfd written only when that array was empty.
+ * The loop reads the eventfd before it swaps, so a result pushed in
+ * between is never left without a wake-up.
+ */
+#include <errno.h>
+#include <pthread.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/eventfd.h>
+#include <unistd.h>
+
+#include "lanes.h"
+#include "log.h"
+#include "util.h"
+
+enum lane_kind {
+	LANE_DONE,
+	LANE_STARTED
+};
+
+struct lane_msg {
+	enum lane_kind	 kind;
+	CURL		*easy;
+	void		*job;
+	CURLcode	 res;
+	double		 ms;
+};
+
+struct lanes {
+	lanes_done_fn	 done;
+	lanes_started_fn started;
+	pthread_mutex_t	 lock;
+	pthread_cond_t	 cond;
+	pthread_t	*threads;
+	size_t		 nthreads;
+	int		 quit;
+	/* submitted, not yet taken: a ring */
+	struct lane_msg	*todo;
+	size_t		 todo_cap;
+	size_t		 todo_head;
+	size_t		 ntodo;
+	/* for the loop */
+	struct lane_msg	*out;
+	size_t		 nout;
+	size_t		 out_cap;
+	int		 efd;
+	struct event	*ev;
+};
+
+/* With the lock held: queue a message for the loop, waking it if idle. */
+static void
+lanes_push(struct lanes *l, const struct lane_msg *m)
+{
+	uint64_t	 one = 1;
+
+	if (l->nout == l->out_cap) {
+		l->out_cap = l->out_cap == 0 ? 16 : l->out_cap * 2;
+		l->out = xreallocarray(l->out, l->out_cap, sizeof *l->out);
+	}
+	l->out[l->nout++] = *m;
+	if (l->nout == 1 && write(l->efd, &one, sizeof one) == -1 &&
+	    errno != EAGAIN)
+		log_warn("lanes: eventfd");
+}
+
+static void *
+lanes_main(void *arg)
+{
+	struct lanes	*l = arg;
+	struct lane_msg	 m;
+
+	pthread_mutex_lock(&l->lock);
+	for (;;) {
+		while (l->ntodo == 0 && !l->quit)
+			pthread_cond_wait(&l->cond, &l->lock);
+		if (l->ntodo == 0)
+			break;
+		m = l->todo[l->todo_head];
+		l->todo_head = (l->todo_head + 1) % l->todo_cap;
+		l->ntodo--;
+		pthread_mutex_unlock(&l->lock);
+		m.res = curl_easy_perform(m.easy);
+		m.kind = LANE_DONE;
+		pthread_mutex_lock(&l->lock);
+		if (!l->quit)
+			lanes_push(l, &m);
+	}
+	pthread_mutex_unlock(&l->lock);
+	return NULL;
+}
+
+/* On the loop: hand every result and notice over, in order. */
+static void
+lanes_cb(evutil_socket_t fd, short events, void *arg)
+{
+	struct lanes	*l = arg;
+	struct lane_msg	*batch;
+	size_t		 i, n;
+	uint64_t	 v;
+
+	(void)events;
+	if (read(fd, &v, sizeof v) == -1 && errno != EAGAIN)
+		log_warn("lanes: eventfd");
+	pthread_mutex_lock(&l->lock);
+	batch = l->out;
+	n = l->nout;
+	l->out = NULL;
+	l->nout = l->out_cap = 0;
+	pthread_mutex_unlock(&l->lock);
+	for (i = 0; i < n; i++) {
+		if (batch[i].kind == LANE_STARTED)
+			l->started(batch[i].job, batch[i].ms);
+		else
+			l->done(batch[i].easy, batch[i].res, batch[i].job);
+	}
+	free(batch);
+}
+
+struct lanes *
+lanes_new(struct event_base *base, size_t n, lanes_done_fn done,
+    lanes_started_fn started, char **cause)
+{
+	struct lanes	*l;
+
+	l = xcalloc(1, sizeof *l);
+	l->done = done;
+	l->started = started;
+	pthread_mutex_init(&l->lock, NULL);
+	pthread_cond_init(&l->cond, NULL);
+	if ((l->efd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC)) == -1) {
+		set_cause(cause, "cannot create an eventfd for the SMTP "
+		    "threads: %s", strerror(errno));
+		free(l);
+		return NULL;
+	}
+	l->ev = event_new(base, l->efd, EV_READ | EV_PERSIST, lanes_cb, l);
+	event_add(l->ev, NULL);
+	if (lanes_grow(l, n, cause) == -1) {
+		lanes_free(l);
+		return NULL;
+	}
+	return l;
+}
+
+/* At least n workers (a reload may raise concurrency; never lowers). */
+int
+lanes_grow(struct lanes *l, size_t n, char **cause)
+{
+	struct lane_msg	*todo;
+	size_t		 i;
+	char		 name[16];
+
+	if (n <= l->nthreads)
+		return 0;
+	pthread_mutex_lock(&l->lock);
+	/* The ring holds at most one transfer per worker: re-lay it. */
+	todo = xcalloc(n, sizeof *todo);
+	for (i = 0; i < l->ntodo; i++)
+		todo[i] = l->todo[(l->todo_head + i) % l->todo_cap];
+	free(l->todo);
+	l->todo = todo;
+	l->todo_cap = n;
+	l->todo_head = 0;
+	pthread_mutex_unlock(&l->lock);
+	l->threads = xreallocarray(l->threads, n, sizeof *l->threads);
+	while (l->nthreads < n) {
+		if ((errno = pthread_create(&l->threads[l->nthreads], NULL,
+		    lanes_main, l)) != 0)
+			return set_cause(cause, "cannot start SMTP thread %zu "
+			    "of %zu: %s", l->nthreads + 1, n, strerror(errno));
+		snprintf(name, sizeof name, "manners-smtp%zu", l->nthreads);
+		pthread_setname_np(l->threads[l->nthreads], name);
+		l->nthreads++;
+	}
+	return 0;
+}
+
+size_t
+lanes_count(const struct lanes *l)
+{
+	return l->nthreads;
+}
+
+/* Run a set-up handle on the next free worker; done(easy, res, job). */
+void
+lanes_submit(struct lanes *l, CURL *easy, void *job)
+{
+	struct lane_msg	*m;
+
+	pthread_mutex_lock(&l->lock);
+	if (l->ntodo == l->todo_cap)
+		fatalx("lanes: more transfers submitted than SMTP threads");
+	m = &l->todo[(l->todo_head + l->ntodo) % l->todo_cap];
+	memset(m, 0, sizeof *m);
+	m->easy = easy;
+	m->job = job;
+	l->ntodo++;
+	pthread_cond_signal(&l->cond);
+	pthread_mutex_unlock(&l->lock);
+}
+
+/* From a worker (a libcurl callback): job really began at ms. */
+void
+lanes_started(struct lanes *l, void *job, double ms)
+{
+	struct lane_msg	 m;
+
+	memset(&m, 0, sizeof m);
+	m.kind = LANE_STARTED;
+	m.job = job;
+	m.ms = ms;
+	pthread_mutex_lock(&l->lock);
+	if (!l->quit)
+		lanes_push(l, &m);
+	pthread_mutex_unlock(&l->lock);
+}
+
+/*
+ * Stop and join the workers.  Transfers still running finish first (the
+ * owner aborts them through their progress callbacks); their results are
+ * dropped, so the owner frees their jobs itself afterwards.
+ */
+void
+lanes_free(struct lanes *l)
+{
+	size_t	 i;
+
+	if (l == NULL)
+		return;
+	pthread_mutex_lock(&l->lock);
+	l->quit = 1;
+	l->ntodo = 0;		/* not started: nothing to wait for */
+	pthread_cond_broadcast(&l->cond);
+	pthread_mutex_unlock(&l->lock);
+	for (i = 0; i < l->nthreads; i++)
+		pthread_join(l->threads[i], NULL);
+	if (l->ev != NULL)
+		event_free(l->ev);
+	close(l->efd);
+	pthread_mutex_destroy(&l->lock);
+	pthread_cond_destroy(&l->cond);
+	free(l->threads);
+	free(l->todo);
+	free(l->out);
+	free(l);
+}

@@ -1,0 +1,40 @@
+/*
+ * lanes.h: libcurl transfers run on worker threads, one at a time each.
+ *
+ * libcurl 7.88 waits, blocking, for an SMTP relay's answer to the end of
+ * a message's data, even under the multi interface (curl issue 8555).
+ * Run on the event loop, that wait froze the control API, the
+ * unsubscribe pages and every other transfer for as long as the relay
+ * took to answer, up to the SMTP timeout.  A lane is a thread that
+ * performs one transfer at a time with curl_easy_perform(), so such a
+ * wait holds only its own connection.
+ *
+ * The owner sets up a handle and submits it; done() later runs on the
+ * event loop with the result.  A handle keeps its connection between
+ * transfers, whichever lane runs it.  started() relays, to the loop, a
+ * worker's word that a transfer really began (lanes_started(), from a
+ * libcurl callback).  Nothing else runs on the workers, so the owner
+ * must not touch a submitted handle or its callback data until done().
+ */
+#ifndef MANNERS_LANES_H
+#define MANNERS_LANES_H
+
+#include <stddef.h>
+
+#include <curl/curl.h>
+#include <event2/event.h>
+
+struct lanes;
+
+typedef void	(*lanes_done_fn)(CURL *, CURLcode, void *job);
+typedef void	(*lanes_started_fn)(void *job, double ms);
+
+struct lanes	*lanes_new(struct event_base *, size_t, lanes_done_fn,
+		    lanes_started_fn, char **);
+int		 lanes_grow(struct lanes *, size_t, char **);
+size_t		 lanes_count(const struct lanes *);
+void		 lanes_submit(struct lanes *, CURL *, void *);
+void		 lanes_started(struct lanes *, void *, double);
+void		 lanes_free(struct lanes *);
+
+#endif

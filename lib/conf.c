@@ -651,6 +651,13 @@ conf_parse(const char *text, size_t len, const char *fname, struct conf **out,
 		return set_cause(cause, "%s: [smtp] retry_min is longer than "
 		    "retry_max", fname);
 	}
+	if (c->concurrency > CONF_CONCURRENCY_MAX) {
+		set_cause(cause, "%s: [smtp] concurrency = %u is above the "
+		    "maximum of %u (each connection has a thread of its own)",
+		    fname, c->concurrency, CONF_CONCURRENCY_MAX);
+		conf_free(c);
+		return -1;
+	}
 	if (c->nlists > 0 && c->policy.per_recipient.count == 0) {
 		/* nothing: lists may still set their own caps */
 	}

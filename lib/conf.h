@@ -7,6 +7,8 @@
 #ifndef MANNERS_CONF_H
 #define MANNERS_CONF_H
 
+#define CONF_CONCURRENCY_MAX	256	/* [smtp] concurrency, at most */
+
 #include <stddef.h>
 #include <stdint.h>
 
@@ -77,7 +79,8 @@ struct conf {
 	char			*smtp_password_file;
 	char			*smtp_helo;
 	enum conf_starttls	 smtp_starttls;
-	unsigned		 concurrency;
+	unsigned		 concurrency;	/* SMTP connections, one thread
+						   each: CONF_CONCURRENCY_MAX */
 	struct conf_rate	 rate;
 	uint64_t		 burst;
 	struct conf_rate	 domain_rate;

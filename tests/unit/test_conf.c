@@ -263,6 +263,20 @@ Test(conf, refuses_retry_min_above_retry_max_naming_the_file)
 	free(cause);
 }
 
+Test(conf, refuses_concurrency_above_its_maximum_naming_it)
+{
+	struct conf	*c;
+	char		*cause = NULL;
+
+	cr_expect_eq(parse("[smtp]\nconcurrency = 257\n", &c, &cause), -1);
+	cr_expect_str_eq(cause, "test.conf: [smtp] concurrency = 257 is above "
+	    "the maximum of 256 (each connection has a thread of its own)");
+	free(cause);
+	cr_expect_eq(parse("[smtp]\nconcurrency = 256\n", &c, &cause), 0);
+	cr_expect_eq(c->concurrency, 256);
+	conf_free(c);
+}
+
 Test(conf, refuses_a_nul_byte)
 {
 	static const char text[] = "[daemon]\nsocket = /x\0y\n";

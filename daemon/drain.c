@@ -54,6 +54,7 @@
 #define DRAIN_CAMPAIGNS_MAX	256	/* campaigns' content kept for rendering */
 #define DRAIN_IDLE_HANDLES	64	/* easy handles kept for reuse */
 #define DRAIN_CLAIM_BUCKETS	1024	/* claimed jobs, by queue key */
+#define DRAIN_LEAD_MS		10.0	/* a paced send is picked this early */
 
 /* SMTP transaction latency histogram bounds, in seconds. */
 static const double drain_lat_le[DRAIN_NLAT] = {
@@ -615,10 +616,10 @@ drain_easy_drop(struct drain *d)
 		drain_easy_close(d->idle[--d->nidle]);
 }
 
-/* Render a staged job's message and hand it to libcurl. */
+/* Render a staged job's message and hand it to libcurl, to go at `at`. */
 static int
 drain_start(struct drain *d, struct dcampaign *dc, struct xfer *x,
-    double now_ms)
+    double at)
 {
 	const struct conf	*conf = d->md->conf;
 	const struct store_job	*j = &x->job;
@@ -627,7 +628,7 @@ drain_start(struct drain *d, struct dcampaign *dc, struct xfer *x,
 	char			*mailto = NULL;
 	int			 rc;
 
-	x->started = now_ms;
+	x->started = at;
 	memset(&in, 0, sizeof in);
 	in.campaign = dc->c;
 	in.to_addr = j->addr;
@@ -679,7 +680,7 @@ drain_start(struct drain *d, struct dcampaign *dc, struct xfer *x,
 		x->dom->unsent++;
 	}
 	/* From here until drain_xfer_done() the SMTP thread owns x's I/O. */
-	lanes_submit(d->lanes, x->easy, x);
+	lanes_submit(d->lanes, x->easy, x, at);
 	log_debug("drain: sending campaign=%s domain=%s attempt=%u",
 	    j->campaign, x->dom->name, j->attempts + 1);
 	return 0;
@@ -1213,6 +1214,7 @@ drain_scan(struct drain *d)
 	struct xfer		*x;
 	int64_t			 now = mannersd_now();
 	double			 ms, w, wait = DRAIN_IDLE_MS, pwait = DRAIN_IDLE_MS;
+	double			 at, dwait;
 	int			 refilled = 0, more = 0;
 
 	if (d->stopping || d->nrunning >= conf->concurrency)
@@ -1221,10 +1223,15 @@ drain_scan(struct drain *d)
 	if (d->nrunning == 0 && d->ndone == 0 && !d->flushing &&
 	    d->nstaged == 0)
 		d->have_resume = 0;
+	/*
+	 * A paced send is picked up to DRAIN_LEAD_MS before its slot, and
+	 * its SMTP thread waits for the slot itself: a loop woken late by a
+	 * busy machine then still sends on time.
+	 */
 	ms = drain_ms(d);
-	if ((w = pace_wait(&d->pace, ms)) > 0) {
+	if ((w = pace_wait(&d->pace, ms)) > DRAIN_LEAD_MS) {
 		d->throttled++;
-		drain_pace_wake(d, w);
+		drain_pace_wake(d, w - DRAIN_LEAD_MS);
 		return;
 	}
 	/* Keep a few jobs ahead of the free slots; read in batches. */
@@ -1235,13 +1242,20 @@ drain_scan(struct drain *d)
 		refilled = 1;
 	}
 	while (d->nrunning < conf->concurrency) {
-		if ((w = pace_wait(&d->pace, ms)) > 0) {
-			if (w < pwait)
-				pwait = w;
+		if ((w = pace_wait(&d->pace, ms)) > DRAIN_LEAD_MS) {
+			if (w - DRAIN_LEAD_MS < pwait)
+				pwait = w - DRAIN_LEAD_MS;
 			d->throttled++;
 			break;
 		}
-		if ((x = drain_pick(d, ms, &pwait)) == NULL) {
+		at = ms + w;		/* the slot: now, or a little later */
+		dwait = DRAIN_IDLE_MS;
+		x = drain_pick(d, at, &dwait);
+		/* A held domain's own slot, seen from now, with the lead. */
+		if (dwait < DRAIN_IDLE_MS && w + dwait - DRAIN_LEAD_MS < pwait)
+			pwait = w + dwait > DRAIN_LEAD_MS ?
+			    w + dwait - DRAIN_LEAD_MS : 0;
+		if (x == NULL) {
 			/*
 			 * Every staged domain is held: read further, a batch
 			 * per turn of the loop, so that reading thousands of
@@ -1273,7 +1287,7 @@ drain_scan(struct drain *d)
 			d->have_resume = 0;
 			continue;
 		}
-		if (drain_start(d, dc, x, ms) == -1) {
+		if (drain_start(d, dc, x, w > 0 ? at : 0) == -1) {
 			drain_finish(d, x, OUTCOME_FAILED);
 			continue;
 		}
@@ -1283,9 +1297,9 @@ drain_scan(struct drain *d)
 		 * counts from the slot, so timer latency does not add to every
 		 * interval.  (Domain cadences are ceilings and stay strict.)
 		 */
-		pace_take(&d->pace, ms > d->pace.tat &&
-		    ms - d->pace.tat < d->pace.interval ? d->pace.tat : ms);
-		pace_take(&x->dom->pace, ms);
+		pace_take(&d->pace, at > d->pace.tat &&
+		    at - d->pace.tat < d->pace.interval ? d->pace.tat : at);
+		pace_take(&x->dom->pace, at);
 	}
 out:
 	store_abort(t);

@@ -12,6 +12,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/eventfd.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "lanes.h"
@@ -28,7 +29,7 @@ struct lane_msg {
 	CURL		*easy;
 	void		*job;
 	CURLcode	 res;
-	double		 ms;
+	double		 ms;		/* STARTED: when; DONE: start at */
 };
 
 struct lanes {
@@ -68,6 +69,26 @@ lanes_push(struct lanes *l, const struct lane_msg *m)
 		log_warn("lanes: eventfd");
 }
 
+/* Sleep until `ms` on the monotonic clock (the owner's cadence slot). */
+static void
+lanes_sleep_until(double ms)
+{
+	struct timespec	 ts;
+
+	if (ms <= 0)
+		return;
+	ts.tv_sec = (time_t)(ms / 1000.0);
+	ts.tv_nsec = (long)((ms - (double)ts.tv_sec * 1000.0) * 1e6);
+	if (ts.tv_nsec >= 1000000000L) {
+		ts.tv_sec++;
+		ts.tv_nsec -= 1000000000L;
+	} else if (ts.tv_nsec < 0)
+		ts.tv_nsec = 0;
+	while (clock_nanosleep(CLOCK_MONOTONIC, TIMER_ABSTIME, &ts, NULL) ==
+	    EINTR)
+		;
+}
+
 static void *
 lanes_main(void *arg)
 {
@@ -84,6 +105,7 @@ lanes_main(void *arg)
 		l->todo_head = (l->todo_head + 1) % l->todo_cap;
 		l->ntodo--;
 		pthread_mutex_unlock(&l->lock);
+		lanes_sleep_until(m.ms);
 		m.res = curl_easy_perform(m.easy);
 		m.kind = LANE_DONE;
 		pthread_mutex_lock(&l->lock);
@@ -186,9 +208,12 @@ lanes_count(const struct lanes *l)
 	return l->nthreads;
 }
 
-/* Run a set-up handle on the next free worker; done(easy, res, job). */
+/*
+ * Run a set-up handle on the next free worker, not before `at` (monotonic
+ * milliseconds; 0: at once); done(easy, res, job) follows.
+ */
 void
-lanes_submit(struct lanes *l, CURL *easy, void *job)
+lanes_submit(struct lanes *l, CURL *easy, void *job, double at)
 {
 	struct lane_msg	*m;
 
@@ -199,6 +224,7 @@ lanes_submit(struct lanes *l, CURL *easy, void *job)
 	memset(m, 0, sizeof *m);
 	m->easy = easy;
 	m->job = job;
+	m->ms = at;
 	l->ntodo++;
 	pthread_cond_signal(&l->cond);
 	pthread_mutex_unlock(&l->lock);

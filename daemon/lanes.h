@@ -9,7 +9,9 @@
  * performs one transfer at a time with curl_easy_perform(), so such a
  * wait holds only its own connection.
  *
- * The owner sets up a handle and submits it; done() later runs on the
+ * The owner sets up a handle and submits it, to start at once or at a
+ * given time (a worker keeps a cadence slot more exactly than the loop's
+ * timer, which a busy machine may wake late); done() later runs on the
  * event loop with the result.  A handle keeps its connection between
  * transfers, whichever lane runs it.  started() relays, to the loop, a
  * worker's word that a transfer really began (lanes_started(), from a
@@ -33,7 +35,7 @@ struct lanes	*lanes_new(struct event_base *, size_t, lanes_done_fn,
 		    lanes_started_fn, char **);
 int		 lanes_grow(struct lanes *, size_t, char **);
 size_t		 lanes_count(const struct lanes *);
-void		 lanes_submit(struct lanes *, CURL *, void *);
+void		 lanes_submit(struct lanes *, CURL *, void *, double);
 void		 lanes_started(struct lanes *, void *, double);
 void		 lanes_free(struct lanes *);
 

@@ -1214,7 +1214,7 @@ drain_scan(struct drain *d)
 	struct xfer		*x;
 	int64_t			 now = mannersd_now();
 	double			 ms, w, wait = DRAIN_IDLE_MS, pwait = DRAIN_IDLE_MS;
-	double			 at, dwait;
+	double			 at, dwait, lead;
 	int			 refilled = 0, more = 0;
 
 	if (d->stopping || d->nrunning >= conf->concurrency)
@@ -1226,12 +1226,14 @@ drain_scan(struct drain *d)
 	/*
 	 * A paced send is picked up to DRAIN_LEAD_MS before its slot, and
 	 * its SMTP thread waits for the slot itself: a loop woken late by a
-	 * busy machine then still sends on time.
+	 * busy machine then still sends on time.  Never with the last free
+	 * connection, which a wait would keep from the sends due meanwhile.
 	 */
 	ms = drain_ms(d);
-	if ((w = pace_wait(&d->pace, ms)) > DRAIN_LEAD_MS) {
+	lead = d->nrunning + 1 < conf->concurrency ? DRAIN_LEAD_MS : 0;
+	if ((w = pace_wait(&d->pace, ms)) > lead) {
 		d->throttled++;
-		drain_pace_wake(d, w - DRAIN_LEAD_MS);
+		drain_pace_wake(d, w - lead);
 		return;
 	}
 	/* Keep a few jobs ahead of the free slots; read in batches. */
@@ -1242,9 +1244,10 @@ drain_scan(struct drain *d)
 		refilled = 1;
 	}
 	while (d->nrunning < conf->concurrency) {
-		if ((w = pace_wait(&d->pace, ms)) > DRAIN_LEAD_MS) {
-			if (w - DRAIN_LEAD_MS < pwait)
-				pwait = w - DRAIN_LEAD_MS;
+		lead = d->nrunning + 1 < conf->concurrency ? DRAIN_LEAD_MS : 0;
+		if ((w = pace_wait(&d->pace, ms)) > lead) {
+			if (w - lead < pwait)
+				pwait = w - lead;
 			d->throttled++;
 			break;
 		}
@@ -1252,9 +1255,8 @@ drain_scan(struct drain *d)
 		dwait = DRAIN_IDLE_MS;
 		x = drain_pick(d, at, &dwait);
 		/* A held domain's own slot, seen from now, with the lead. */
-		if (dwait < DRAIN_IDLE_MS && w + dwait - DRAIN_LEAD_MS < pwait)
-			pwait = w + dwait > DRAIN_LEAD_MS ?
-			    w + dwait - DRAIN_LEAD_MS : 0;
+		if (dwait < DRAIN_IDLE_MS && w + dwait - lead < pwait)
+			pwait = w + dwait > lead ? w + dwait - lead : 0;
 		if (x == NULL) {
 			/*
 			 * Every staged domain is held: read further, a batch

@@ -616,10 +616,13 @@ drain_easy_drop(struct drain *d)
 		drain_easy_close(d->idle[--d->nidle]);
 }
 
-/* Render a staged job's message and hand it to libcurl, to go at `at`. */
+/*
+ * Render a staged job's message and hand it to libcurl: its slot is `at`,
+ * and its SMTP thread waits for it when `wait` is set.
+ */
 static int
 drain_start(struct drain *d, struct dcampaign *dc, struct xfer *x,
-    double at)
+    double at, int wait)
 {
 	const struct conf	*conf = d->md->conf;
 	const struct store_job	*j = &x->job;
@@ -680,7 +683,7 @@ drain_start(struct drain *d, struct dcampaign *dc, struct xfer *x,
 		x->dom->unsent++;
 	}
 	/* From here until drain_xfer_done() the SMTP thread owns x's I/O. */
-	lanes_submit(d->lanes, x->easy, x, at);
+	lanes_submit(d->lanes, x->easy, x, wait ? at : 0);
 	log_debug("drain: sending campaign=%s domain=%s attempt=%u",
 	    j->campaign, x->dom->name, j->attempts + 1);
 	return 0;
@@ -1289,7 +1292,7 @@ drain_scan(struct drain *d)
 			d->have_resume = 0;
 			continue;
 		}
-		if (drain_start(d, dc, x, w > 0 ? at : 0) == -1) {
+		if (drain_start(d, dc, x, at, w > 0) == -1) {
 			drain_finish(d, x, OUTCOME_FAILED);
 			continue;
 		}

@@ -130,6 +130,10 @@ def test_metrics_on_the_socket_and_on_tcp(env):
                  "manners_smtp_duration_seconds_bucket{le=\"+Inf\"} 1",
                  "manners_store_map_bytes", "manners_store_used_bytes"):
         assert name in body, name
+    # one local transaction: counted from its start, well under a second
+    dur = [float(l.split()[1]) for l in body.splitlines()
+           if l.startswith("manners_smtp_duration_seconds_sum ")]
+    assert dur and 0 < dur[0] < 1.0, dur
     for line in body.splitlines():
         if line and not line.startswith("#"):
             assert line.startswith("manners_"), line

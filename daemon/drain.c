@@ -106,6 +106,8 @@ struct xfer {
 	int			 unsent;	/* counted in dom->unsent */
 	int			 abort;		/* stop now (atomic: the thread
 						   running it reads it) */
+	int			 notice;	/* the thread's: tell the loop at
+						   the answer to MAIL FROM */
 	long			 code;
 	char			 reply[256];	/* the relay's last answer */
 	struct dom		*dom;
@@ -461,6 +463,12 @@ drain_reply(char *ptr, size_t size, size_t nmemb, void *arg)
 	struct xfer	*x = arg;
 	size_t		 n = size * nmemb, k = n;
 
+	/* The answer to MAIL FROM: it has reached the relay (drain_prereq). */
+	if (x->notice) {
+		x->notice = 0;
+		lanes_started(x->d->lanes, x, drain_ms(x->d));
+	}
+
 	/* "221 Bye" after a refusal is not the answer that matters. */
 	if (n >= 3 && memcmp(ptr, "221", 3) == 0)
 		return n;
@@ -476,7 +484,10 @@ drain_reply(char *ptr, size_t size, size_t nmemb, void *arg)
 /*
  * On an SMTP thread: libcurl is about to send MAIL FROM, so the message
  * really starts now, perhaps well after the drain started it (it may
- * have waited for a connection).  The loop hears of it in drain_started().
+ * have waited for a connection).  The loop hears of it in drain_started()
+ * once the relay has answered the MAIL FROM: told now, the loop could
+ * take this thread's CPU before the command is out, and the domain's next
+ * slot would count from too early a time.
  */
 static int
 drain_prereq(void *arg, char *ip, char *local, int port, int lport)
@@ -487,16 +498,16 @@ drain_prereq(void *arg, char *ip, char *local, int port, int lport)
 	(void)local;
 	(void)port;
 	(void)lport;
-	/* x->unsent is the loop's, but it changes only after this notice. */
+	/* x->unsent is the loop's, but it changes only after the notice. */
 	if (x != NULL && x->unsent)
-		lanes_started(x->d->lanes, x, drain_ms(x->d));
+		x->notice = 1;
 	return CURL_PREREQFUNC_OK;
 }
 
 /*
- * A paced domain counts its next slot from the real start, and sends
- * nothing more until then, so no delay before one message can bunch it
- * with the next at the relay.
+ * A paced domain counts its next slot from the real start (the relay's
+ * answer to MAIL FROM), and sends nothing more until then, so no delay
+ * before one message can bunch it with the next at the relay.
  */
 static void
 drain_started(void *job, double ms)

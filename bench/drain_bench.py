@@ -455,7 +455,7 @@ class Daemon:
             try:
                 with open("%s/%s/comm" % (task, tid)) as f:
                     name = f.read().strip()
-                u, s = proc_cpu(int(tid), "%s/%s/stat" % (task, tid))
+                u, s = proc_cpu(self.proc.pid, int(tid))
             except OSError:
                 continue
             a = out.get(name, (0.0, 0.0))
@@ -529,9 +529,10 @@ def capture_messages(tmp, sink):
     return out
 
 
-def proc_cpu(pid, path=None):
-    """User and system CPU seconds of process pid so far."""
-    with open(path or "/proc/%d/stat" % pid) as f:
+def proc_cpu(pid, tid=None):
+    """User and system CPU seconds of process pid (or its thread tid)."""
+    with open("/proc/%d/task/%d/stat" % (pid, tid) if tid else
+              "/proc/%d/stat" % pid) as f:
         fields = f.read().rsplit(")", 1)[1].split()
     tck = os.sysconf("SC_CLK_TCK")
     return int(fields[11]) / tck, int(fields[12]) / tck
@@ -642,12 +643,11 @@ def run_manners(tmp, name, port, n, html_pad, perf_out=None, sink_pid=None):
             prev_t = now
             time.sleep(max(0.0, POLL_S - (time.monotonic() - now)))
         cpu1, th1 = d.cpu(), d.thread_cpu()
-        sink_note = sink_cpu_note(sink_pid, s0, n)
-        sink_note = "; by thread (user+sys): %s%s" % (", ".join(
+        note = "; by thread (user+sys): %s%s" % (", ".join(
             "%s %.0f+%.0f us" % (k, (th1[k][0] - th0.get(k, (0, 0))[0]) / n
                                  * 1e6, (th1[k][1] - th0.get(k, (0, 0))[1])
                                  / n * 1e6)
-            for k in sorted(th1)), sink_note)
+            for k in sorted(th1)), sink_cpu_note(sink_pid, s0, n))
         stop_perf(perf, perf_out)
     finally:
         d.stop()
@@ -661,7 +661,7 @@ def run_manners(tmp, name, port, n, html_pad, perf_out=None, sink_pid=None):
     log("%s: mannersd CPU %.2fs user + %.2fs sys = %.0f us/message, "
         "%.0f%% of one core over %.2fs%s" % (
             name, user, sys_, (user + sys_) / n * 1e6,
-            100.0 * (user + sys_) / whole, whole, sink_note))
+            100.0 * (user + sys_) / whole, whole, note))
     return rate, (user + sys_) / n * 1e6
 
 

@@ -700,9 +700,9 @@ drain_start(struct drain *d, struct dcampaign *dc, struct xfer *x,
 	return 0;
 }
 
-/* Park a transfer's outcome until the next commit group. */
+/* A transfer no longer runs: out of the running list and its counts. */
 static void
-drain_finish(struct drain *d, struct xfer *x, enum xfer_outcome o)
+drain_unrun(struct drain *d, struct xfer *x)
 {
 	if (x->state == XFER_RUNNING) {
 		TAILQ_REMOVE(&d->running, x, entry);
@@ -714,6 +714,23 @@ drain_finish(struct drain *d, struct xfer *x, enum xfer_outcome o)
 		x->unsent = 0;
 		x->dom->unsent--;
 	}
+}
+
+/* Tell every running transfer's SMTP thread to give up (drain_progress). */
+static void
+drain_cut_short(struct drain *d)
+{
+	struct xfer	*x;
+
+	TAILQ_FOREACH(x, &d->running, entry)
+		__atomic_store_n(&x->abort, 1, __ATOMIC_RELAXED);
+}
+
+/* Park a transfer's outcome until the next commit group. */
+static void
+drain_finish(struct drain *d, struct xfer *x, enum xfer_outcome o)
+{
+	drain_unrun(d, x);
 	/*
 	 * Only the job and the outcome wait for the commit: let the message
 	 * and the handle (with libcurl's buffers) go now, not a group later.
@@ -744,11 +761,7 @@ drain_finish(struct drain *d, struct xfer *x, enum xfer_outcome o)
 static void
 drain_abandon(struct drain *d, struct xfer *x)
 {
-	TAILQ_REMOVE(&d->running, x, entry);
-	d->nrunning--;
-	x->dom->inflight--;
-	if (x->unsent)
-		x->dom->unsent--;
+	drain_unrun(d, x);
 	d->have_resume = 0;	/* its job is no longer claimed */
 	drain_xfer_free(x);	/* and its connection with it */
 	if (d->nrunning == 0)
@@ -1202,6 +1215,17 @@ drain_pick(struct drain *d, double ms, double *wait)
 	return best;
 }
 
+/*
+ * How early a paced send may be picked before its slot: DRAIN_LEAD_MS,
+ * but never with the last free connection, which waiting for the slot
+ * would keep from the sends due meanwhile.
+ */
+static double
+drain_lead(const struct drain *d)
+{
+	return d->nrunning + 1 < d->md->conf->concurrency ? DRAIN_LEAD_MS : 0;
+}
+
 /* The scan's read transaction, begun when it first needs the store. */
 static int
 drain_txn(struct drain *d, struct store_txn **t)
@@ -1240,11 +1264,10 @@ drain_scan(struct drain *d)
 	/*
 	 * A paced send is picked up to DRAIN_LEAD_MS before its slot, and
 	 * its SMTP thread waits for the slot itself: a loop woken late by a
-	 * busy machine then still sends on time.  Never with the last free
-	 * connection, which a wait would keep from the sends due meanwhile.
+	 * busy machine then still sends on time (drain_lead()).
 	 */
 	ms = drain_ms(d);
-	lead = d->nrunning + 1 < conf->concurrency ? DRAIN_LEAD_MS : 0;
+	lead = drain_lead(d);
 	if ((w = pace_wait(&d->pace, ms)) > lead) {
 		d->throttled++;
 		drain_pace_wake(d, w - lead);
@@ -1258,7 +1281,7 @@ drain_scan(struct drain *d)
 		refilled = 1;
 	}
 	while (d->nrunning < conf->concurrency) {
-		lead = d->nrunning + 1 < conf->concurrency ? DRAIN_LEAD_MS : 0;
+		lead = drain_lead(d);
 		if ((w = pace_wait(&d->pace, ms)) > lead) {
 			if (w - lead < pwait)
 				pwait = w - lead;
@@ -1459,12 +1482,10 @@ static void
 drain_stop_timeout_cb(evutil_socket_t fd, short events, void *arg)
 {
 	struct drain	*d = arg;
-	struct xfer	*x;
 
 	(void)fd;
 	(void)events;
-	TAILQ_FOREACH(x, &d->running, entry)
-		__atomic_store_n(&x->abort, 1, __ATOMIC_RELAXED);
+	drain_cut_short(d);
 	log_warnx("drain: shutdown_timeout reached; cutting short %zu "
 	    "transfers, whose jobs stay queued", d->nrunning);
 }
@@ -1592,8 +1613,7 @@ drain_free(struct drain *d)
 		return;
 	drain_unstage(d);
 	/* Transfers still running are cut short; lanes_free() waits. */
-	TAILQ_FOREACH(x, &d->running, entry)
-		__atomic_store_n(&x->abort, 1, __ATOMIC_RELAXED);
+	drain_cut_short(d);
 	lanes_free(d->lanes);
 	while ((x = TAILQ_FIRST(&d->running)) != NULL) {
 		TAILQ_REMOVE(&d->running, x, entry);

@@ -34,17 +34,17 @@ LIB_SRCS = \
 	lib/addr.c \
 	lib/admit.c \
 	lib/campaign.c \
+	lib/campaign_record.c \
 	lib/conf.c \
 	lib/ledger.c \
 	lib/log.c \
 	lib/message.c \
 	lib/pace.c \
-	lib/page.c \
 	lib/policy.c \
-	lib/record.c \
-	lib/reply.c \
+	lib/smtp_reply.c \
 	lib/store.c \
 	lib/token.c \
+	lib/unsub_page.c \
 	lib/util.c \
 	lib/weigh.c
 
@@ -52,11 +52,11 @@ MANNERSD_SRCS = \
 	daemon/control.c \
 	daemon/curlev.c \
 	daemon/drain.c \
-	daemon/lanes.c \
 	daemon/mannersd.c \
 	daemon/measure.c \
 	daemon/metrics.c \
-	daemon/public.c \
+	daemon/smtp_threads.c \
+	daemon/unsub_http.c \
 	daemon/writer.c
 
 MANNERSCTL_SRCS = \

@@ -25,7 +25,7 @@
 #include "ledger.h"
 #include "log.h"
 #include "mannersd.h"
-#include "record.h"
+#include "campaign_record.h"
 #include "store.h"
 #include "util.h"
 #include "weigh.h"
@@ -532,19 +532,19 @@ op_run(struct wjob *w, struct store *store)
 		if ((rc = ledger_cancel(t, op->id, op->now, &n, &cause)) != 0)
 			break;
 		op->answer = json_pack("{s:s, s:s, s:I}", "campaign", op->id,
-		    "state", RECORD_CANCELLED, "dropped", (json_int_t)n);
+		    "state", CAMPAIGN_CANCELLED, "dropped", (json_int_t)n);
 		break;
 	case OP_PAUSE:
 	case OP_RESUME:
 		if ((rc = ledger_set_campaign_state(t, op->id, op->kind ==
-		    OP_PAUSE ? RECORD_PAUSED : RECORD_ACTIVE, &cause)) != 0) {
+		    OP_PAUSE ? CAMPAIGN_PAUSED : CAMPAIGN_ACTIVE, &cause)) != 0) {
 			if (rc == -1)
 				op->status = 409;
 			break;
 		}
 		op->answer = json_pack("{s:s, s:s}", "campaign", op->id,
-		    "state", op->kind == OP_PAUSE ? RECORD_PAUSED :
-		    RECORD_ACTIVE);
+		    "state", op->kind == OP_PAUSE ? CAMPAIGN_PAUSED :
+		    CAMPAIGN_ACTIVE);
 		break;
 	case OP_UNSUBSCRIBE:
 		lid = 0;

@@ -2,7 +2,7 @@
  * curlev.c: a libcurl multi handle driven by the event loop (libcurl's
  * socket and timer callbacks mapped onto libevent events, the shape of
  * libcurl's hiperfifo example), for the image measurer's HTTP requests.
- * (SMTP runs on threads of its own: see lanes.h.)
+ * (SMTP runs on threads of its own: see smtp_threads.h.)
  */
 #include <stdlib.h>
 

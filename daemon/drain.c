@@ -3,7 +3,7 @@
  *
  * Everything is decided on the event loop: what is due, in what order,
  * at what cadence, and what each outcome means.  Only the transfers run
- * elsewhere, on the SMTP threads (lanes.c), one connection each, because
+ * elsewhere, on the SMTP threads (smtp_threads.c), one connection each, because
  * libcurl blocks while the relay answers the end of a message's data.
  *
  * A job is "claimed" while its transfer runs and until its outcome is
@@ -32,14 +32,14 @@
 #include "addr.h"
 #include "campaign.h"
 #include "conf.h"
-#include "lanes.h"
+#include "smtp_threads.h"
 #include "ledger.h"
 #include "log.h"
 #include "mannersd.h"
 #include "message.h"
 #include "pace.h"
-#include "record.h"
-#include "reply.h"
+#include "campaign_record.h"
+#include "smtp_reply.h"
 #include "store.h"
 #include "token.h"
 #include "util.h"
@@ -130,7 +130,7 @@ TAILQ_HEAD(dcampaignq, dcampaign);
 
 struct drain {
 	struct mannersd		*md;
-	struct lanes		*lanes;		/* the SMTP threads */
+	struct smtp_threads		*threads;		/* the SMTP threads */
 	struct event		*scan_timer;
 	struct event		*scan_now;	/* a scan later in this loop turn */
 	int			 pace_fd;	/* timerfd: the next cadence slot */
@@ -259,9 +259,9 @@ drain_reconfigure(struct drain *d)
 					    conf->domains[i].concurrency;
 		}
 	}
-	if (lanes_grow(d->lanes, conf->concurrency, &cause) == -1) {
+	if (smtp_threads_grow(d->threads, conf->concurrency, &cause) == -1) {
 		log_warnx("drain: %s; sending on %zu connections", cause,
-		    lanes_count(d->lanes));
+		    smtp_threads_count(d->threads));
 		free(cause);
 	}
 	drain_easy_drop(d);
@@ -407,7 +407,7 @@ drain_campaign(struct drain *d, struct store_txn *t, const char *id)
 		return NULL;
 	}
 	dc = xcalloc(1, sizeof *dc);
-	if ((dc->c = record_body_campaign(body)) == NULL) {
+	if ((dc->c = campaign_record_body_campaign(body)) == NULL) {
 		log_warnx("drain: campaign=%s has a corrupt record", id);
 		free(dc);
 		json_decref(body);
@@ -415,7 +415,7 @@ drain_campaign(struct drain *d, struct store_txn *t, const char *id)
 		return NULL;
 	}
 	dc->tpl = message_tpl_new(dc->c);
-	snprintf(dc->state, sizeof dc->state, "%s", record_state(state));
+	snprintf(dc->state, sizeof dc->state, "%s", campaign_record_state(state));
 	json_decref(body);
 	json_decref(state);
 	TAILQ_INSERT_HEAD(&d->campaigns, dc, entry);
@@ -466,7 +466,7 @@ drain_reply(char *ptr, size_t size, size_t nmemb, void *arg)
 	/* The answer to MAIL FROM: it has reached the relay (drain_prereq). */
 	if (x->notice) {
 		x->notice = 0;
-		lanes_started(x->d->lanes, x, drain_ms(x->d));
+		smtp_threads_started(x->d->threads, x, drain_ms(x->d));
 	}
 
 	/* "221 Bye" after a refusal is not the answer that matters. */
@@ -694,7 +694,7 @@ drain_start(struct drain *d, struct dcampaign *dc, struct xfer *x,
 		x->dom->unsent++;
 	}
 	/* From here until drain_xfer_done() the SMTP thread owns x's I/O. */
-	lanes_submit(d->lanes, x->easy, x, wait ? at : 0);
+	smtp_threads_submit(d->threads, x->easy, x, wait ? at : 0);
 	log_debug("drain: sending campaign=%s domain=%s attempt=%u",
 	    j->campaign, x->dom->name, j->attempts + 1);
 	return 0;
@@ -776,7 +776,7 @@ drain_xfer_done(CURL *e, CURLcode res, void *arg)
 	struct xfer		*x = arg;
 	struct drain		*d = x->d;
 	struct dom		*dm;
-	enum reply_verdict	 v;
+	enum smtp_reply_verdict	 v;
 
 	if (res == CURLE_ABORTED_BY_CALLBACK &&
 	    __atomic_load_n(&x->abort, __ATOMIC_RELAXED)) {
@@ -797,15 +797,15 @@ drain_xfer_done(CURL *e, CURLcode res, void *arg)
 		d->lat_sum += secs;
 		d->lat_count++;
 		/* A transfer error with a 2xx code (cut during DATA) retries. */
-		v = res == CURLE_OK ? REPLY_SENT : reply_classify(
+		v = res == CURLE_OK ? SMTP_REPLY_SENT : smtp_reply_classify(
 		    x->code >= 300 ? x->code : 0, x->reply);
 		switch (v) {
-		case REPLY_SENT:
+		case SMTP_REPLY_SENT:
 			dm->tempfails = 0;
 			pace_recover(&dm->pace);
 			drain_finish(d, x, OUTCOME_SENT);
 			break;
-		case REPLY_RETRY:
+		case SMTP_REPLY_RETRY:
 			log_info("drain: temporary failure campaign=%s "
 			    "domain=%s code=%ld reply=\"%s\" error=\"%s\"; "
 			    "will retry", x->job.campaign, dm->name, x->code,
@@ -822,13 +822,13 @@ drain_xfer_done(CURL *e, CURLcode res, void *arg)
 			}
 			drain_finish(d, x, OUTCOME_RETRY);
 			break;
-		case REPLY_FAILED:
-		case REPLY_BOUNCED:
+		case SMTP_REPLY_FAILED:
+		case SMTP_REPLY_BOUNCED:
 			log_warnx("drain: permanent failure campaign=%s "
 			    "domain=%s code=%ld reply=\"%s\"%s",
 			    x->job.campaign, dm->name, x->code, x->reply,
-			    v == REPLY_BOUNCED ? "; address suppressed" : "");
-			drain_finish(d, x, v == REPLY_BOUNCED ?
+			    v == SMTP_REPLY_BOUNCED ? "; address suppressed" : "");
+			drain_finish(d, x, v == SMTP_REPLY_BOUNCED ?
 			    OUTCOME_BOUNCED : OUTCOME_FAILED);
 			break;
 		}
@@ -1162,7 +1162,7 @@ drain_refill(struct drain *d, struct store_txn *t, int64_t now,
 			continue;
 		}
 		if ((dc = drain_campaign(d, t, j.campaign)) == NULL ||
-		    strcmp(dc->state, RECORD_ACTIVE) != 0) {
+		    strcmp(dc->state, CAMPAIGN_ACTIVE) != 0) {
 			prefix = 0;
 			continue;
 		}
@@ -1321,7 +1321,7 @@ drain_scan(struct drain *d)
 				goto out;
 			dc = drain_campaign(d, t, x->job.campaign);
 		}
-		if (dc == NULL || strcmp(dc->state, RECORD_ACTIVE) != 0) {
+		if (dc == NULL || strcmp(dc->state, CAMPAIGN_ACTIVE) != 0) {
 			drain_xfer_free(x);
 			d->have_resume = 0;
 			continue;
@@ -1451,7 +1451,7 @@ drain_new(struct mannersd *md, char **cause)
 		    conf->smtp_url, conf->smtp_helo);
 	else
 		d->url = xstrdup(conf->smtp_url);
-	if ((d->lanes = lanes_new(md->base, conf->concurrency,
+	if ((d->threads = smtp_threads_new(md->base, conf->concurrency,
 	    drain_xfer_done, drain_started, cause)) == NULL) {
 		free(d->url);
 		free(d->password);
@@ -1612,9 +1612,9 @@ drain_free(struct drain *d)
 	if (d == NULL)
 		return;
 	drain_unstage(d);
-	/* Transfers still running are cut short; lanes_free() waits. */
+	/* Transfers still running are cut short; smtp_threads_free() waits. */
 	drain_cut_short(d);
-	lanes_free(d->lanes);
+	smtp_threads_free(d->threads);
 	while ((x = TAILQ_FIRST(&d->running)) != NULL) {
 		TAILQ_REMOVE(&d->running, x, entry);
 		drain_xfer_free(x);

@@ -92,7 +92,7 @@ mannersd_shutdown(struct mannersd *md)
 	log_info("shutting down: no new work, waiting for transfers in "
 	    "flight");
 	control_stop(md);
-	public_stop(md);
+	unsub_http_stop(md);
 	drain_stop(md->drain, mannersd_exit_loop);
 }
 
@@ -366,7 +366,7 @@ main(int argc, char **argv)
 	mannersd_mkparent(md.conf->socket);
 	if (control_start(&md, &cause) == -1)
 		fatalx("%s", cause);
-	if (public_start(&md, &cause) == -1)
+	if (unsub_http_start(&md, &cause) == -1)
 		fatalx("%s", cause);
 	if ((md.drain = drain_new(&md, &cause)) == NULL)
 		fatalx("%s", cause);
@@ -391,7 +391,7 @@ main(int argc, char **argv)
 	event_free(md.ev_care);
 	event_free(md.ev_watchdog);
 	control_free(&md);
-	public_free(&md);
+	unsub_http_free(&md);
 	event_free(md.ev_exit);
 	event_free(md.ev_term);
 	event_free(md.ev_int);

@@ -84,10 +84,10 @@ void		 writer_submit(struct writer *, struct wjob *);
 size_t		 writer_pending(struct writer *);
 void		 writer_free(struct writer *);
 
-/* public.c: the unsubscribe pages on public_listen */
-int	 public_start(struct mannersd *, char **);
-void	 public_stop(struct mannersd *);
-void	 public_free(struct mannersd *);
+/* unsub_http.c: the unsubscribe pages on public_listen */
+int	 unsub_http_start(struct mannersd *, char **);
+void	 unsub_http_stop(struct mannersd *);
+void	 unsub_http_free(struct mannersd *);
 
 /* curlev.c: a libcurl multi handle on the event loop */
 struct curlev;

@@ -13,7 +13,7 @@
 #include "log.h"
 #include "mannersd.h"
 #include "policy.h"
-#include "record.h"
+#include "campaign_record.h"
 #include "store.h"
 #include "util.h"
 
@@ -47,11 +47,11 @@ metrics_queue(struct mannersd *md, struct evbuffer *b)
 			if (store_campaign_get(t, json_string_value(v), &st,
 			    NULL) != 0)
 				continue;
-			q = record_count(st, "queued");
-			qd = record_count(st, "queued_deferred");
-			if (strcmp(record_state(st), RECORD_PAUSED) == 0)
+			q = campaign_record_count(st, "queued");
+			qd = campaign_record_count(st, "queued_deferred");
+			if (strcmp(campaign_record_state(st), CAMPAIGN_PAUSED) == 0)
 				paused += q;
-			else if (strcmp(record_state(st), RECORD_ACTIVE) == 0) {
+			else if (strcmp(campaign_record_state(st), CAMPAIGN_ACTIVE) == 0) {
 				due += q - qd;
 				later += qd;
 			}

@@ -8,7 +8,7 @@
 #include "admit.h"
 #include "campaign.h"
 #include "conf.h"
-#include "record.h"
+#include "campaign_record.h"
 #include "store.h"
 #include "util.h"
 
@@ -26,7 +26,7 @@ admit_existing(struct store_txn *t, struct campaign *c, const char *digest,
 
 	if ((rc = store_campaign_get(t, c->id, state, cause)) != 0)
 		return rc;
-	if (strcmp(record_state(*state), RECORD_CANCELLED) == 0) {
+	if (strcmp(campaign_record_state(*state), CAMPAIGN_CANCELLED) == 0) {
 		*status = 409;
 		return set_cause(cause, "campaign %s was cancelled; submit it "
 		    "under a new id", c->id);
@@ -137,7 +137,7 @@ admit_campaign_iov(struct store *s, const struct conf *conf,
 	 * depends on `now`, and the same document resubmitted a minute later
 	 * must still match.
 	 */
-	record_digest(c, digest, sizeof digest);
+	campaign_record_digest(c, digest, sizeof digest);
 	if (c->expires == 0)
 		c->expires = (c->send_after > now ? c->send_after : now) +
 		    ADMIT_DEFAULT_EXPIRY;
@@ -158,8 +158,8 @@ admit_campaign_iov(struct store *s, const struct conf *conf,
 	if ((err = store_list_id(t, c->list, 1, &lid, cause)) < 0)
 		goto fail;
 	if (!exists) {
-		state = record_state_new(c, lid, now);
-		body = record_body_new(c, digest);
+		state = campaign_record_state_new(c, lid, now);
+		body = campaign_record_body_new(c, digest);
 	}
 
 	memset(&job, 0, sizeof job);
@@ -249,15 +249,15 @@ decide:
 	campaign_rcpt_close(it);
 	it = NULL;
 
-	record_count_add(state, "recipients", (int64_t)rep->recipients);
-	record_count_add(state, "accepted", (int64_t)rep->accepted);
-	record_count_add(state, "deferred", (int64_t)rep->deferred);
-	record_count_add(state, "queued", (int64_t)(rep->accepted +
+	campaign_record_count_add(state, "recipients", (int64_t)rep->recipients);
+	campaign_record_count_add(state, "accepted", (int64_t)rep->accepted);
+	campaign_record_count_add(state, "deferred", (int64_t)rep->deferred);
+	campaign_record_count_add(state, "queued", (int64_t)(rep->accepted +
 	    rep->deferred));
-	record_count_add(state, "queued_deferred", (int64_t)rep->deferred);
+	campaign_record_count_add(state, "queued_deferred", (int64_t)rep->deferred);
 	for (size_t i = 1; i < POLICY_NREASONS; i++)
 		if (rep->rejected[i] != 0)
-			record_reject_add(state, policy_reason_name(i),
+			campaign_record_reject_add(state, policy_reason_name(i),
 			    (int64_t)rep->rejected[i]);
 	if ((err = store_campaign_put(t, c->id, state, cause)) < 0)
 		goto fail;

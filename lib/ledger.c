@@ -9,7 +9,7 @@
 #include "conf.h"
 #include "ledger.h"
 #include "policy.h"
-#include "record.h"
+#include "campaign_record.h"
 #include "util.h"
 
 static const char *ledger_sources[] = {
@@ -64,11 +64,11 @@ ledger_count(struct store_txn *t, json_t *states, const struct store_job *j,
 
 	if ((rc = ledger_state(t, states, j->campaign, &st, cause)) != 0)
 		return rc < 0 ? rc : 0;
-	record_count_add(st, counter, 1);
+	campaign_record_count_add(st, counter, 1);
 	if (leaves) {
-		record_count_add(st, "queued", -1);
+		campaign_record_count_add(st, "queued", -1);
 		if (j->flags & STORE_JOB_DEFERRED)
-			record_count_add(st, "queued_deferred", -1);
+			campaign_record_count_add(st, "queued_deferred", -1);
 	}
 	return 0;
 }
@@ -85,7 +85,7 @@ ledger_uncount(struct store_txn *t, json_t *states, const char *campaign,
 		return 0;
 	if ((rc = ledger_state(t, states, campaign, &st, cause)) != 0)
 		return rc < 0 ? rc : 0;
-	record_count_add(st, crstate == STORE_CR_CANCELLED ? "cancelled" :
+	campaign_record_count_add(st, crstate == STORE_CR_CANCELLED ? "cancelled" :
 	    "dropped", -1);
 	return 0;
 }
@@ -452,9 +452,9 @@ ledger_cancel(struct store_txn *t, const char *id, int64_t now,
 		if (rc == 0) {
 			if ((rc = store_queue_del(t, cr.key, cause)) < 0)
 				goto out;
-			record_count_add(st, "queued", -1);
+			campaign_record_count_add(st, "queued", -1);
 			if (j.flags & STORE_JOB_DEFERRED)
-				record_count_add(st, "queued_deferred", -1);
+				campaign_record_count_add(st, "queued_deferred", -1);
 			n++;
 		}
 		cr.state = STORE_CR_CANCELLED;
@@ -466,8 +466,8 @@ ledger_cancel(struct store_txn *t, const char *id, int64_t now,
 		    (rc = ledger_hist(t, naddr, id, 0, 0, now, cause)) < 0)
 			goto out;
 	}
-	record_count_add(st, "cancelled", n);
-	record_set_state(st, RECORD_CANCELLED);
+	campaign_record_count_add(st, "cancelled", n);
+	campaign_record_set_state(st, CAMPAIGN_CANCELLED);
 	json_object_set_new(st, "cancelled_at", json_integer(now));
 	rc = store_campaign_put(t, id, st, cause);
 	*dropped = (uint64_t)n;
@@ -487,11 +487,11 @@ ledger_set_campaign_state(struct store_txn *t, const char *id,
 
 	if ((rc = store_campaign_get(t, id, &st, cause)) != 0)
 		return rc;
-	if (strcmp(record_state(st), RECORD_CANCELLED) == 0) {
+	if (strcmp(campaign_record_state(st), CAMPAIGN_CANCELLED) == 0) {
 		json_decref(st);
 		return set_cause(cause, "campaign %s is cancelled", id);
 	}
-	record_set_state(st, state);
+	campaign_record_set_state(st, state);
 	rc = store_campaign_put(t, id, st, cause);
 	json_decref(st);
 	return rc;

@@ -11,7 +11,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "page.h"
+#include "unsub_page.h"
 #include "util.h"
 
 int	LLVMFuzzerTestOneInput(const uint8_t *, size_t);
@@ -20,7 +20,7 @@ int	LLVMFuzzerTestOneInput(const uint8_t *, size_t);
 static void
 fuzz_form_field(const char *v)
 {
-	if (v != NULL && strlen(v) > PAGE_FIELD_MAX)
+	if (v != NULL && strlen(v) > UNSUB_PAGE_FIELD_MAX)
 		abort();
 }
 
@@ -31,7 +31,7 @@ fuzz_form_escape(const char *v)
 	struct buf	 b;
 
 	buf_init(&b);
-	page_escape(&b, v);
+	unsub_page_escape(&b, v);
 	if (b.len > 0 && strpbrk(b.data, "<>\"'") != NULL)
 		abort();
 	buf_free(&b);
@@ -39,10 +39,10 @@ fuzz_form_escape(const char *v)
 
 /* Render every page with the fields as list name and address. */
 static void
-fuzz_form_pages(const struct page_form *f)
+fuzz_form_pages(const struct unsub_page_form *f)
 {
-	struct page_info	 pi;
-	struct page_outcome	 out;
+	struct unsub_page_info	 pi;
+	struct unsub_page_outcome	 out;
 	struct buf		 b;
 	char			*m;
 
@@ -50,32 +50,32 @@ fuzz_form_pages(const struct page_form *f)
 	pi.addr = f->list_unsubscribe != NULL ? f->list_unsubscribe :
 	    "alice@example.org";
 	pi.action = "AQ";
-	m = page_mask_addr(pi.addr);
+	m = unsub_page_mask_addr(pi.addr);
 	fuzz_form_escape(m);
 	free(m);
 	fuzz_form_escape(pi.list);
 	fuzz_form_escape(pi.addr);
 
 	buf_init(&b);
-	page_choices(&b, &pi);
+	unsub_page_choices(&b, &pi);
 	memset(&out, 0, sizeof out);
-	out.choice = page_choice_parse(f->choice);
-	if (out.choice != PAGE_NONE) {
-		if (strcmp(page_choice_name(out.choice), f->choice) != 0 ||
-		    page_choice_parse(page_choice_name(out.choice)) !=
+	out.choice = unsub_page_choice_parse(f->choice);
+	if (out.choice != UNSUB_PAGE_NONE) {
+		if (strcmp(unsub_page_choice_name(out.choice), f->choice) != 0 ||
+		    unsub_page_choice_parse(unsub_page_choice_name(out.choice)) !=
 		    out.choice)
 			abort();
-		(void)page_choice_undo(out.choice);
-		page_done(&b, &pi, &out);
+		(void)unsub_page_choice_undo(out.choice);
+		unsub_page_done(&b, &pi, &out);
 	}
-	page_bad_choice(&b, &pi);
+	unsub_page_bad_choice(&b, &pi);
 	buf_free(&b);
 }
 
 int
 LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
-	struct page_form	 f;
+	struct unsub_page_form	 f;
 	const char		*body = (const char *)data, *nl;
 	char			*ctype = NULL, *cause = NULL;
 	size_t			 len = size;
@@ -85,14 +85,14 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		body = nl + 1;
 		len = size - (size_t)(body - (const char *)data);
 	}
-	if (page_form_parse(ctype, body, len, &f, &cause) == 0) {
+	if (unsub_page_form_parse(ctype, body, len, &f, &cause) == 0) {
 		if (cause != NULL)
 			abort();
 		fuzz_form_field(f.choice);
 		fuzz_form_field(f.list_unsubscribe);
-		(void)page_form_oneclick(&f);
+		(void)unsub_page_form_oneclick(&f);
 		fuzz_form_pages(&f);
-		page_form_free(&f);
+		unsub_page_form_free(&f);
 	} else {
 		/* A refused form is empty. */
 		if (cause == NULL || f.choice != NULL ||

@@ -2,8 +2,8 @@
  * fuzz_http.c: libFuzzer target for the control API and the public
  * unsubscribe pages, from raw HTTP bytes to the real request handlers.
  *
- * The daemon's own control.c, public.c and metrics.c are compiled in, and
- * their servers are started by control_start() and public_start() with a
+ * The daemon's own control.c, unsub_http.c and metrics.c are compiled in, and
+ * their servers are started by control_start() and unsub_http_start() with a
  * real store in a private directory; the public server also accepts on a
  * Unix socket next to the control socket.  Each input is written to a
  * fresh connection; once the server has read it all and answered what it
@@ -11,7 +11,7 @@
  * closes.  (evhttp drops an answer it is still writing when the client's
  * end of file arrives, so shutting at once would lose the answers.)
  * Every request in the input, pipelined ones included, is parsed by
- * evhttp and routed by control_request() or public_request().
+ * evhttp and routed by control_request() or unsub_http_request().
  *
  * The writer thread is replaced by a synchronous writer_submit() and the
  * drain by stubs, so an input's effect is complete when its answer is.
@@ -41,7 +41,7 @@
 
 #include "../../daemon/control.c"
 #include "../../daemon/metrics.c"
-#include "../../daemon/public.c"
+#include "../../daemon/unsub_http.c"
 
 /* 2026-01-01T00:00:00Z: tokens in the corpus are issued at this time. */
 #define FUZZ_HTTP_NOW		INT64_C(1767225600)
@@ -93,7 +93,7 @@ struct fuzz_http_client {
 	struct buf		 in;
 };
 
-/* The daemon's functions that control.c, public.c and metrics.c call. */
+/* The daemon's functions that control.c, unsub_http.c and metrics.c call. */
 
 int64_t
 mannersd_now(void)
@@ -179,7 +179,7 @@ fuzz_http_cleanup(void)
 	if (fh == NULL)
 		return;
 	control_free(&fh->md);
-	public_free(&fh->md);
+	unsub_http_free(&fh->md);
 	if (fh->public_fd != -1)
 		close(fh->public_fd);
 	if (fh->md.store != NULL)
@@ -326,9 +326,9 @@ fuzz_http_init(void)
 		    40000U);
 		free(md->conf->public_listen);
 		md->conf->public_listen = xstrdup(port);
-		if (public_start(md, &cause) == 0)
+		if (unsub_http_start(md, &cause) == 0)
 			break;
-		public_free(md);
+		unsub_http_free(md);
 		if (try == 20)
 			fatalx("fuzz_http: %s", cause);
 		free(cause);

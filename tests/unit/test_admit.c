@@ -19,7 +19,7 @@
 #include "campaign.h"
 #include "ledger.h"
 #include "policy.h"
-#include "record.h"
+#include "campaign_record.h"
 #include "store.h"
 #include "util.h"
 
@@ -410,12 +410,12 @@ Test(admit, counts_accepted_deferred_and_rejected_by_reason)
 	json_decref(o);
 
 	cr_assert_not_null(st = campaign_state("mixed"));
-	cr_expect_str_eq(record_state(st), RECORD_ACTIVE);
-	cr_expect_eq(record_count(st, "recipients"), 10);
-	cr_expect_eq(record_count(st, "accepted"), 2);
-	cr_expect_eq(record_count(st, "deferred"), 1);
-	cr_expect_eq(record_count(st, "queued"), 3);
-	cr_expect_eq(record_count(st, "queued_deferred"), 1);
+	cr_expect_str_eq(campaign_record_state(st), CAMPAIGN_ACTIVE);
+	cr_expect_eq(campaign_record_count(st, "recipients"), 10);
+	cr_expect_eq(campaign_record_count(st, "accepted"), 2);
+	cr_expect_eq(campaign_record_count(st, "deferred"), 1);
+	cr_expect_eq(campaign_record_count(st, "queued"), 3);
+	cr_expect_eq(campaign_record_count(st, "queued_deferred"), 1);
 	o = json_object_get(json_object_get(st, "counts"), "rejected");
 	cr_expect_eq(json_integer_value(json_object_get(o, "duplicate")), 2);
 	cr_expect_eq(json_integer_value(json_object_get(o, "unsubscribed")),
@@ -562,9 +562,9 @@ Test(admit, adds_only_new_recipients_when_the_same_campaign_is_resubmitted)
 	cr_expect_eq(queue_count(), 3);
 
 	cr_assert_not_null(st = campaign_state("again"));
-	cr_expect_eq(record_count(st, "recipients"), 6);
-	cr_expect_eq(record_count(st, "accepted"), 3);
-	cr_expect_eq(record_count(st, "queued"), 3);
+	cr_expect_eq(campaign_record_count(st, "recipients"), 6);
+	cr_expect_eq(campaign_record_count(st, "accepted"), 3);
+	cr_expect_eq(campaign_record_count(st, "queued"), 3);
 	cr_expect_eq(json_integer_value(json_object_get(json_object_get(
 	    json_object_get(st, "counts"), "rejected"), "duplicate")), 3);
 	cr_expect_eq(json_integer_value(json_object_get(st, "created")), NOW,
@@ -666,11 +666,11 @@ Test(admit, defers_a_second_campaign_a_day_under_one_per_day_or_rejects_it)
 	cr_expect_eq(queue_count(), 2);
 
 	cr_assert_not_null(st = campaign_state("third"));
-	cr_expect_eq(record_count(st, "deferred"), 1);
-	cr_expect_eq(record_count(st, "queued_deferred"), 1);
+	cr_expect_eq(campaign_record_count(st, "deferred"), 1);
+	cr_expect_eq(campaign_record_count(st, "queued_deferred"), 1);
 	json_decref(st);
 	cr_assert_not_null(st = campaign_state("second"));
-	cr_expect_eq(record_count(st, "queued"), 0);
+	cr_expect_eq(campaign_record_count(st, "queued"), 0);
 	json_decref(st);
 }
 

@@ -19,7 +19,7 @@
 #include "admit.h"
 #include "ledger.h"
 #include "policy.h"
-#include "record.h"
+#include "campaign_record.h"
 #include "store.h"
 #include "util.h"
 
@@ -211,7 +211,7 @@ count_of(const char *id, const char *counter)
 	cr_assert_eq(store_campaign_get(t, id, &st, NULL), 0, "no campaign %s",
 	    id);
 	store_abort(t);
-	n = record_count(st, counter);
+	n = campaign_record_count(st, counter);
 	json_decref(st);
 	return n;
 }
@@ -226,7 +226,7 @@ state_of(const char *id)
 
 	cr_assert_eq(store_campaign_get(t, id, &st, NULL), 0);
 	store_abort(t);
-	s = xstrdup(record_state(st));
+	s = xstrdup(campaign_record_state(st));
 	json_decref(st);
 	return s;
 }
@@ -716,7 +716,7 @@ Test(ledger, cancels_a_campaign_dropping_what_is_queued_and_keeping_sent)
 	cr_expect_eq(hist_of("b@example.org", "c", NULL), 0);
 	cr_expect_eq(hist_of("c@example.org", "c", NULL), 0);
 	state = state_of("c");
-	cr_expect_str_eq(state, RECORD_CANCELLED);
+	cr_expect_str_eq(state, CAMPAIGN_CANCELLED);
 	free(state);
 	cr_expect_eq(count_of("c", "cancelled"), 2);
 	cr_expect_eq(count_of("c", "queued"), 0);
@@ -747,31 +747,31 @@ Test(ledger, pauses_and_resumes_a_campaign_but_never_a_cancelled_one)
 
 	admit("c", NULL, NOW, 0, a);
 	t = fixture_begin(&fx, 1);
-	cr_assert_eq(ledger_set_campaign_state(t, "c", RECORD_PAUSED, NULL), 0);
+	cr_assert_eq(ledger_set_campaign_state(t, "c", CAMPAIGN_PAUSED, NULL), 0);
 	fixture_commit(t);
 	state = state_of("c");
-	cr_expect_str_eq(state, RECORD_PAUSED);
+	cr_expect_str_eq(state, CAMPAIGN_PAUSED);
 	free(state);
 	cr_expect_eq(queue_count(), 1, "a pause keeps the jobs");
 	t = fixture_begin(&fx, 1);
-	cr_assert_eq(ledger_set_campaign_state(t, "c", RECORD_ACTIVE, NULL), 0);
-	cr_expect_eq(ledger_set_campaign_state(t, "nope", RECORD_PAUSED,
+	cr_assert_eq(ledger_set_campaign_state(t, "c", CAMPAIGN_ACTIVE, NULL), 0);
+	cr_expect_eq(ledger_set_campaign_state(t, "nope", CAMPAIGN_PAUSED,
 	    NULL), 1, "an unknown campaign");
 	fixture_commit(t);
 	state = state_of("c");
-	cr_expect_str_eq(state, RECORD_ACTIVE);
+	cr_expect_str_eq(state, CAMPAIGN_ACTIVE);
 	free(state);
 
 	t = fixture_begin(&fx, 1);
 	cr_assert_eq(ledger_cancel(t, "c", NOW + 1, &dropped, NULL), 0);
-	cr_expect_eq(ledger_set_campaign_state(t, "c", RECORD_ACTIVE, &cause),
+	cr_expect_eq(ledger_set_campaign_state(t, "c", CAMPAIGN_ACTIVE, &cause),
 	    -1);
 	cr_assert_not_null(cause);
 	cr_expect_not_null(strstr(cause, "cancelled"), "%s", cause);
 	free(cause);
 	fixture_commit(t);
 	state = state_of("c");
-	cr_expect_str_eq(state, RECORD_CANCELLED);
+	cr_expect_str_eq(state, CAMPAIGN_CANCELLED);
 	free(state);
 }
 

@@ -1,5 +1,5 @@
 /*
- * public.c: the public listener (public_listen) serving /u/{token}.
+ * unsub_http.c: the public listener (public_listen) serving /u/{token}.
  *
  * Plain HTTP behind the site's TLS proxy.  GET and HEAD show the page of
  * choices and never change anything (mail scanners prefetch links); POST
@@ -24,19 +24,19 @@
 #include "ledger.h"
 #include "log.h"
 #include "mannersd.h"
-#include "page.h"
+#include "unsub_page.h"
 #include "store.h"
 #include "token.h"
 #include "util.h"
 
 #define PUBLIC_MAX_HEADERS	(8 * 1024)
-#define PUBLIC_MAX_BODY		PAGE_FORM_MAX
+#define PUBLIC_MAX_BODY		UNSUB_PAGE_FORM_MAX
 #define PUBLIC_TIMEOUT		10		/* seconds per request */
 #define PUBLIC_MONTH		(30 * 24 * 60 * 60)
 #define PUBLIC_LIST_MAX		256
 
 /* What a verified token names. */
-struct public_target {
+struct unsub_http_target {
 	struct token_claims	 tc;
 	char			 token[TOKEN_LEN + 1];
 	char			 addr[STORE_ADDR_MAX + 1];
@@ -45,7 +45,7 @@ struct public_target {
 
 /* Send a page with the headers every public answer carries. */
 static void
-public_reply(struct mannersd *md, struct evhttp_request *req, int code,
+unsub_http_reply(struct mannersd *md, struct evhttp_request *req, int code,
     struct buf *page)
 {
 	struct evkeyvalq	*h = evhttp_request_get_output_headers(req);
@@ -74,7 +74,7 @@ public_reply_fixed(struct mannersd *md, struct evhttp_request *req, int code,
 
 	buf_init(&b);
 	render(&b);
-	public_reply(md, req, code, &b);
+	unsub_http_reply(md, req, code, &b);
 }
 
 /*
@@ -83,8 +83,8 @@ public_reply_fixed(struct mannersd *md, struct evhttp_request *req, int code,
  * an invalid link (the page is sent), -1 on a store error (likewise).
  */
 static int
-public_target(struct mannersd *md, struct evhttp_request *req,
-    const char *tok, struct public_target *pt)
+unsub_http_target(struct mannersd *md, struct evhttp_request *req,
+    const char *tok, struct unsub_http_target *pt)
 {
 	struct store_txn	*t = NULL;
 	char			*cause = NULL;
@@ -98,14 +98,14 @@ public_target(struct mannersd *md, struct evhttp_request *req,
 		log_debug("public: invalid link (%zu characters): %s", len,
 		    cause);
 		free(cause);
-		public_reply_fixed(md, req, 404, page_invalid);
+		public_reply_fixed(md, req, 404, unsub_page_invalid);
 		return 1;
 	}
 	memcpy(pt->token, tok, TOKEN_LEN);
 	if (store_begin(md->store, 0, &t, &cause) < 0) {
 		log_warnx("public: cannot read the store: %s", cause);
 		free(cause);
-		public_reply_fixed(md, req, 503, page_unavailable);
+		public_reply_fixed(md, req, 503, unsub_page_unavailable);
 		return -1;
 	}
 	rc = store_rid_addr(t, pt->tc.rid, pt->addr, sizeof pt->addr);
@@ -116,24 +116,24 @@ public_target(struct mannersd *md, struct evhttp_request *req,
 		log_debug("public: valid link for an unknown %s rid=%llu "
 		    "lid=%u", pt->addr[0] == '\0' ? "recipient" : "list",
 		    (unsigned long long)pt->tc.rid, pt->tc.lid);
-		public_reply_fixed(md, req, 404, page_invalid);
+		public_reply_fixed(md, req, 404, unsub_page_invalid);
 		return 1;
 	}
 	return 0;
 }
 
 /* A POST applied on the writer thread. */
-struct public_op {
+struct unsub_http_op {
 	struct wjob		 w;
 	struct mannersd		*md;
 	struct evhttp_request	*req;
-	struct public_target	 pt;
-	enum page_choice	 choice;
+	struct unsub_http_target	 pt;
+	enum unsub_page_choice	 choice;
 	uint8_t			 source;	/* STORE_SRC_LINK, _ONECLICK */
 	int64_t			 now;
 	/* results */
 	int			 failed;
-	struct page_outcome	 out;
+	struct unsub_page_outcome	 out;
 	int			 changed;
 	uint64_t		 dropped;
 	char			*cause;
@@ -175,7 +175,7 @@ public_own_flag(struct store_txn *t, const char *naddr, uint32_t lid,
 static void
 public_op_run(struct wjob *w, struct store *store)
 {
-	struct public_op		*op = (struct public_op *)w;
+	struct unsub_http_op		*op = (struct unsub_http_op *)w;
 	struct store_txn		*t = NULL;
 	struct ledger_unsub_result	 ur;
 	json_t				*states = json_object();
@@ -187,9 +187,9 @@ public_op_run(struct wjob *w, struct store *store)
 	if ((rc = store_begin(store, 1, &t, &op->cause)) < 0)
 		goto fail;
 	switch (op->choice) {
-	case PAGE_LIST:
-	case PAGE_ALL:
-		lid = op->choice == PAGE_LIST ? op->pt.tc.lid : 0;
+	case UNSUB_PAGE_LIST:
+	case UNSUB_PAGE_ALL:
+		lid = op->choice == UNSUB_PAGE_LIST ? op->pt.tc.lid : 0;
 		if ((rc = ledger_unsubscribe(t, addr, lid, op->source,
 		    op->now, states, &ur, &op->cause)) < 0 ||
 		    (rc = ledger_flush_states(t, states, &op->cause)) < 0)
@@ -197,17 +197,17 @@ public_op_run(struct wjob *w, struct store *store)
 		op->changed = ur.changed;
 		op->dropped = ur.dropped;
 		break;
-	case PAGE_MONTHLY:
-	case PAGE_UNDO_MONTHLY:
+	case UNSUB_PAGE_MONTHLY:
+	case UNSUB_PAGE_UNDO_MONTHLY:
 		if ((rc = ledger_set_preference(t, addr, op->choice ==
-		    PAGE_MONTHLY ? 1 : 0, PUBLIC_MONTH, STORE_SRC_LINK, op->now,
+		    UNSUB_PAGE_MONTHLY ? 1 : 0, PUBLIC_MONTH, STORE_SRC_LINK, op->now,
 		    &op->cause)) < 0)
 			goto fail;
 		op->changed = 1;
 		break;
-	case PAGE_UNDO_LIST:
-	case PAGE_UNDO_ALL:
-		lid = op->choice == PAGE_UNDO_LIST ? op->pt.tc.lid : 0;
+	case UNSUB_PAGE_UNDO_LIST:
+	case UNSUB_PAGE_UNDO_ALL:
+		lid = op->choice == UNSUB_PAGE_UNDO_LIST ? op->pt.tc.lid : 0;
 		if ((rc = public_own_flag(t, addr, lid, &own, &op->out.kept,
 		    &op->cause)) < 0)
 			goto fail;
@@ -243,19 +243,19 @@ fail:
 static void
 public_op_done(struct wjob *w)
 {
-	struct public_op	*op = (struct public_op *)w;
-	struct page_info	 pi;
+	struct unsub_http_op	*op = (struct unsub_http_op *)w;
+	struct unsub_page_info	 pi;
 	struct buf		 b;
 
 	if (op->failed) {
 		log_warnx("public: cannot apply choice=%s list=%s: %s",
-		    page_choice_name(op->choice), op->pt.list,
+		    unsub_page_choice_name(op->choice), op->pt.list,
 		    op->cause != NULL ? op->cause : "unknown error");
-		public_reply_fixed(op->md, op->req, 503, page_unavailable);
+		public_reply_fixed(op->md, op->req, 503, unsub_page_unavailable);
 	} else {
 		log_info("public: %s choice=%s address=%s list=%s changed=%d "
 		    "dropped=%llu%s", op->source == STORE_SRC_ONECLICK ?
-		    "one-click" : "form", page_choice_name(op->choice),
+		    "one-click" : "form", unsub_page_choice_name(op->choice),
 		    log_getlevel() < LOG_LVL_DEBUG ? "(hidden)" : op->pt.addr,
 		    op->pt.list, op->changed, (unsigned long long)op->dropped,
 		    op->out.kept ? " kept=administrator" : "");
@@ -263,8 +263,8 @@ public_op_done(struct wjob *w)
 		pi.addr = op->pt.addr;
 		pi.action = op->pt.token;
 		buf_init(&b);
-		page_done(&b, &pi, &op->out);
-		public_reply(op->md, op->req, 200, &b);
+		unsub_page_done(&b, &pi, &op->out);
+		unsub_http_reply(op->md, op->req, 200, &b);
 		if (op->dropped > 0)
 			drain_kick(op->md->drain);
 	}
@@ -274,43 +274,43 @@ public_op_done(struct wjob *w)
 
 /* POST /u/{token}: the page's form, or a one-click request. */
 static void
-public_post(struct mannersd *md, struct evhttp_request *req,
-    const struct public_target *pt)
+unsub_http_post(struct mannersd *md, struct evhttp_request *req,
+    const struct unsub_http_target *pt)
 {
 	struct evbuffer		*in = evhttp_request_get_input_buffer(req);
-	struct page_form	 f;
-	struct page_info	 pi;
-	struct public_op	*op;
+	struct unsub_page_form	 f;
+	struct unsub_page_info	 pi;
+	struct unsub_http_op	*op;
 	struct buf		 b;
 	const char		*ctype, *body;
 	char			*cause = NULL;
-	enum page_choice	 choice = PAGE_NONE;
+	enum unsub_page_choice	 choice = UNSUB_PAGE_NONE;
 	size_t			 len;
 	int			 oneclick = 0;
 
 	if (md->stopping) {
-		public_reply_fixed(md, req, 503, page_unavailable);
+		public_reply_fixed(md, req, 503, unsub_page_unavailable);
 		return;
 	}
 	len = evbuffer_get_length(in);
 	body = len > 0 ? (const char *)evbuffer_pullup(in, -1) : "";
 	ctype = evhttp_find_header(evhttp_request_get_input_headers(req),
 	    "Content-Type");
-	if (page_form_parse(ctype, body, len, &f, &cause) == -1) {
+	if (unsub_page_form_parse(ctype, body, len, &f, &cause) == -1) {
 		log_debug("public: bad form: %s", cause);
 		free(cause);
 	} else {
-		oneclick = page_form_oneclick(&f);
-		choice = oneclick ? PAGE_LIST : page_choice_parse(f.choice);
-		page_form_free(&f);
+		oneclick = unsub_page_form_oneclick(&f);
+		choice = oneclick ? UNSUB_PAGE_LIST : unsub_page_choice_parse(f.choice);
+		unsub_page_form_free(&f);
 	}
-	if (choice == PAGE_NONE) {
+	if (choice == UNSUB_PAGE_NONE) {
 		pi.list = pt->list;
 		pi.addr = pt->addr;
 		pi.action = pt->token;
 		buf_init(&b);
-		page_bad_choice(&b, &pi);
-		public_reply(md, req, 400, &b);
+		unsub_page_bad_choice(&b, &pi);
+		unsub_http_reply(md, req, 400, &b);
 		return;
 	}
 	op = xcalloc(1, sizeof *op);
@@ -327,22 +327,22 @@ public_post(struct mannersd *md, struct evhttp_request *req,
 
 /* Route a request: /u/{token} or nothing. */
 static void
-public_request(struct evhttp_request *req, void *arg)
+unsub_http_request(struct evhttp_request *req, void *arg)
 {
 	struct mannersd			*md = arg;
 	const struct evhttp_uri		*uri = evhttp_request_get_evhttp_uri(req);
 	enum evhttp_cmd_type		 m = evhttp_request_get_command(req);
-	struct public_target		 pt;
-	struct page_info		 pi;
+	struct unsub_http_target		 pt;
+	struct unsub_page_info		 pi;
 	struct buf			 b;
 	const char			*path;
 
 	path = uri != NULL ? evhttp_uri_get_path(uri) : NULL;
 	if (path == NULL || strncmp(path, "/u/", 3) != 0) {
-		public_reply_fixed(md, req, 404, page_not_found);
+		public_reply_fixed(md, req, 404, unsub_page_not_found);
 		return;
 	}
-	if (public_target(md, req, path + 3, &pt) != 0)
+	if (unsub_http_target(md, req, path + 3, &pt) != 0)
 		return;
 	switch (m) {
 	case EVHTTP_REQ_GET:
@@ -351,15 +351,15 @@ public_request(struct evhttp_request *req, void *arg)
 		pi.addr = pt.addr;
 		pi.action = pt.token;
 		buf_init(&b);
-		page_choices(&b, &pi);
-		public_reply(md, req, 200, &b);
+		unsub_page_choices(&b, &pi);
+		unsub_http_reply(md, req, 200, &b);
 		break;
 	case EVHTTP_REQ_POST:
-		public_post(md, req, &pt);
+		unsub_http_post(md, req, &pt);
 		break;
 	default:
 		/* evhttp allows no other method; this is the backstop. */
-		public_reply_fixed(md, req, 404, page_not_found);
+		public_reply_fixed(md, req, 404, unsub_page_not_found);
 		break;
 	}
 }
@@ -403,7 +403,7 @@ bad:
 
 /* Listen on public_listen, if set; a bind failure is fatal. */
 int
-public_start(struct mannersd *md, char **cause)
+unsub_http_start(struct mannersd *md, char **cause)
 {
 	const char	*listen = md->conf->public_listen;
 	char		*host = NULL;
@@ -416,7 +416,7 @@ public_start(struct mannersd *md, char **cause)
 	}
 	if (public_split_listen(listen, &host, &port, cause) == -1)
 		return -1;
-	md->public_csp = page_csp();
+	md->public_csp = unsub_page_csp();
 	if ((md->public = evhttp_new(md->base)) == NULL) {
 		free(host);
 		return set_cause(cause, "evhttp_new failed");
@@ -426,7 +426,7 @@ public_start(struct mannersd *md, char **cause)
 	evhttp_set_timeout(md->public, PUBLIC_TIMEOUT);
 	evhttp_set_allowed_methods(md->public, EVHTTP_REQ_GET |
 	    EVHTTP_REQ_POST | EVHTTP_REQ_HEAD);
-	evhttp_set_gencb(md->public, public_request, md);
+	evhttp_set_gencb(md->public, unsub_http_request, md);
 	errno = 0;
 	md->public_bound = evhttp_bind_socket_with_handle(md->public, host,
 	    port);
@@ -445,7 +445,7 @@ public_start(struct mannersd *md, char **cause)
 
 /* Stop accepting connections; requests in progress still get answers. */
 void
-public_stop(struct mannersd *md)
+unsub_http_stop(struct mannersd *md)
 {
 	if (md->public_bound == NULL)
 		return;
@@ -455,9 +455,9 @@ public_stop(struct mannersd *md)
 
 /* Free the HTTP server, closing what is still open. */
 void
-public_free(struct mannersd *md)
+unsub_http_free(struct mannersd *md)
 {
-	public_stop(md);
+	unsub_http_stop(md);
 	if (md->public != NULL)
 		evhttp_free(md->public);
 	md->public = NULL;

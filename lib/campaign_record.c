@@ -1,5 +1,5 @@
 /*
- * record.c: JSON records for campaigns.
+ * campaign_record.c: JSON records for campaigns.
  */
 #include <stdlib.h>
 #include <string.h>
@@ -8,18 +8,18 @@
 
 #include "campaign.h"
 #include "log.h"
-#include "record.h"
+#include "campaign_record.h"
 #include "util.h"
 
 /* Set a string member, or null. */
 static void
-record_str(json_t *o, const char *k, const char *v)
+campaign_record_str(json_t *o, const char *k, const char *v)
 {
 	json_object_set_new(o, k, v != NULL ? json_string(v) : json_null());
 }
 
 void
-record_digest(const struct campaign *c, char *out, size_t outsz)
+campaign_record_digest(const struct campaign *c, char *out, size_t outsz)
 {
 	const char	*parts[] = { c->list, c->from_addr, c->from_name,
 	    c->reply_to, c->subject, c->text, c->html };
@@ -48,27 +48,27 @@ record_digest(const struct campaign *c, char *out, size_t outsz)
 }
 
 json_t *
-record_body_new(const struct campaign *c, const char *digest)
+campaign_record_body_new(const struct campaign *c, const char *digest)
 {
 	json_t	*o = json_object();
 
-	record_str(o, "id", c->id);
-	record_str(o, "list", c->list);
-	record_str(o, "from", c->from_addr);
-	record_str(o, "from_name", c->from_name);
-	record_str(o, "reply_to", c->reply_to);
-	record_str(o, "subject", c->subject);
-	record_str(o, "text", c->text);
-	record_str(o, "html", c->html);
+	campaign_record_str(o, "id", c->id);
+	campaign_record_str(o, "list", c->list);
+	campaign_record_str(o, "from", c->from_addr);
+	campaign_record_str(o, "from_name", c->from_name);
+	campaign_record_str(o, "reply_to", c->reply_to);
+	campaign_record_str(o, "subject", c->subject);
+	campaign_record_str(o, "text", c->text);
+	campaign_record_str(o, "html", c->html);
 	json_object_set_new(o, "send_after", json_integer(c->send_after));
 	json_object_set_new(o, "expires", json_integer(c->expires));
-	record_str(o, "digest", digest);
+	campaign_record_str(o, "digest", digest);
 	return o;
 }
 
 /* Copy a string member, or NULL when absent. */
 static char *
-record_get_str(json_t *o, const char *k)
+campaign_record_get_str(json_t *o, const char *k)
 {
 	const char	*s = json_string_value(json_object_get(o, k));
 
@@ -77,19 +77,19 @@ record_get_str(json_t *o, const char *k)
 
 /* Rebuild the campaign header (for rendering) from a stored body. */
 struct campaign *
-record_body_campaign(json_t *o)
+campaign_record_body_campaign(json_t *o)
 {
 	struct campaign	*c;
 
 	c = xcalloc(1, sizeof *c);
-	c->id = record_get_str(o, "id");
-	c->list = record_get_str(o, "list");
-	c->from_addr = record_get_str(o, "from");
-	c->from_name = record_get_str(o, "from_name");
-	c->reply_to = record_get_str(o, "reply_to");
-	c->subject = record_get_str(o, "subject");
-	c->text = record_get_str(o, "text");
-	c->html = record_get_str(o, "html");
+	c->id = campaign_record_get_str(o, "id");
+	c->list = campaign_record_get_str(o, "list");
+	c->from_addr = campaign_record_get_str(o, "from");
+	c->from_name = campaign_record_get_str(o, "from_name");
+	c->reply_to = campaign_record_get_str(o, "reply_to");
+	c->subject = campaign_record_get_str(o, "subject");
+	c->text = campaign_record_get_str(o, "text");
+	c->html = campaign_record_get_str(o, "html");
 	c->send_after = json_integer_value(json_object_get(o, "send_after"));
 	c->expires = json_integer_value(json_object_get(o, "expires"));
 	if (c->id == NULL || c->list == NULL || c->from_addr == NULL ||
@@ -101,14 +101,14 @@ record_body_campaign(json_t *o)
 }
 
 json_t *
-record_state_new(const struct campaign *c, uint32_t lid, int64_t now)
+campaign_record_state_new(const struct campaign *c, uint32_t lid, int64_t now)
 {
 	json_t	*o = json_object(), *counts = json_object();
 
-	record_str(o, "id", c->id);
-	record_str(o, "list", c->list);
+	campaign_record_str(o, "id", c->id);
+	campaign_record_str(o, "list", c->list);
 	json_object_set_new(o, "lid", json_integer(lid));
-	record_str(o, "state", RECORD_ACTIVE);
+	campaign_record_str(o, "state", CAMPAIGN_ACTIVE);
 	json_object_set_new(o, "created", json_integer(now));
 	json_object_set_new(o, "expires", json_integer(c->expires));
 	json_object_set_new(o, "send_after", json_integer(c->send_after));
@@ -128,7 +128,7 @@ record_state_new(const struct campaign *c, uint32_t lid, int64_t now)
 }
 
 void
-record_count_add(json_t *state, const char *key, int64_t delta)
+campaign_record_count_add(json_t *state, const char *key, int64_t delta)
 {
 	json_t	*counts = json_object_get(state, "counts");
 	json_t	*v;
@@ -141,14 +141,14 @@ record_count_add(json_t *state, const char *key, int64_t delta)
 }
 
 int64_t
-record_count(json_t *state, const char *key)
+campaign_record_count(json_t *state, const char *key)
 {
 	return json_integer_value(json_object_get(json_object_get(state,
 	    "counts"), key));
 }
 
 void
-record_reject_add(json_t *state, const char *reason, int64_t delta)
+campaign_record_reject_add(json_t *state, const char *reason, int64_t delta)
 {
 	json_t	*counts = json_object_get(state, "counts");
 	json_t	*rej = json_object_get(counts, "rejected"), *v;
@@ -161,15 +161,15 @@ record_reject_add(json_t *state, const char *reason, int64_t delta)
 }
 
 const char *
-record_state(json_t *state)
+campaign_record_state(json_t *state)
 {
 	const char	*s = json_string_value(json_object_get(state, "state"));
 
-	return s != NULL ? s : RECORD_ACTIVE;
+	return s != NULL ? s : CAMPAIGN_ACTIVE;
 }
 
 void
-record_set_state(json_t *state, const char *s)
+campaign_record_set_state(json_t *state, const char *s)
 {
 	json_object_set_new(state, "state", json_string(s));
 }

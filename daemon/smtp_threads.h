@@ -1,5 +1,5 @@
 /*
- * lanes.h: libcurl transfers run on worker threads, one at a time each.
+ * smtp_threads.h: libcurl transfers run on worker threads, one at a time each.
  *
  * libcurl 7.88 waits, blocking, for an SMTP relay's answer to the end of
  * a message's data, even under the multi interface (curl issue 8555).
@@ -14,29 +14,29 @@
  * timer, which a busy machine may wake late); done() later runs on the
  * event loop with the result.  A handle keeps its connection between
  * transfers, whichever lane runs it.  started() relays, to the loop, a
- * worker's word that a transfer really began (lanes_started(), from a
+ * worker's word that a transfer really began (smtp_threads_started(), from a
  * libcurl callback).  Nothing else runs on the workers, so the owner
  * must not touch a submitted handle or its callback data until done().
  */
-#ifndef MANNERS_LANES_H
-#define MANNERS_LANES_H
+#ifndef MANNERS_SMTP_THREADS_H
+#define MANNERS_SMTP_THREADS_H
 
 #include <stddef.h>
 
 #include <curl/curl.h>
 #include <event2/event.h>
 
-struct lanes;
+struct smtp_threads;
 
-typedef void	(*lanes_done_fn)(CURL *, CURLcode, void *job);
-typedef void	(*lanes_started_fn)(void *job, double ms);
+typedef void	(*smtp_threads_done_fn)(CURL *, CURLcode, void *job);
+typedef void	(*smtp_threads_started_fn)(void *job, double ms);
 
-struct lanes	*lanes_new(struct event_base *, size_t, lanes_done_fn,
-		    lanes_started_fn, char **);
-int		 lanes_grow(struct lanes *, size_t, char **);
-size_t		 lanes_count(const struct lanes *);
-void		 lanes_submit(struct lanes *, CURL *, void *, double);
-void		 lanes_started(struct lanes *, void *, double);
-void		 lanes_free(struct lanes *);
+struct smtp_threads	*smtp_threads_new(struct event_base *, size_t, smtp_threads_done_fn,
+		    smtp_threads_started_fn, char **);
+int		 smtp_threads_grow(struct smtp_threads *, size_t, char **);
+size_t		 smtp_threads_count(const struct smtp_threads *);
+void		 smtp_threads_submit(struct smtp_threads *, CURL *, void *, double);
+void		 smtp_threads_started(struct smtp_threads *, void *, double);
+void		 smtp_threads_free(struct smtp_threads *);
 
 #endif

@@ -1,5 +1,5 @@
 /*
- * test_page.c: the public unsubscribe pages (escaping, masking, the
+ * test_unsub_page.c: the public unsubscribe pages (escaping, masking, the
  * choices, the confirmations and their undo) and the parser of what
  * their forms and RFC 8058 one-click requests send.
  */
@@ -10,35 +10,35 @@
 #include <criterion/criterion.h>
 #include <openssl/evp.h>
 
-#include "page.h"
+#include "unsub_page.h"
 #include "util.h"
 
 #define TOKEN	"AXlrAwuGAAAAAAAAAAEAAAABADJp06ua2wwzc4LOyvP2fQ"
 #define LIST	"news.example.com"
 #define ADDR	"alice@example.org"
 
-static const struct page_info info = { LIST, ADDR, TOKEN };
+static const struct unsub_page_info info = { LIST, ADDR, TOKEN };
 
 /* Render with fn into a fresh string (the caller frees). */
 static char *
-render_choices(const struct page_info *pi)
+render_choices(const struct unsub_page_info *pi)
 {
 	struct buf	 b;
 
 	buf_init(&b);
-	page_choices(&b, pi);
+	unsub_page_choices(&b, pi);
 	return buf_steal(&b, NULL);
 }
 
 static char *
-render_done(const struct page_info *pi, enum page_choice c, int kept,
+render_done(const struct unsub_page_info *pi, enum unsub_page_choice c, int kept,
     int blocked)
 {
-	struct page_outcome	 o = { c, kept, blocked };
+	struct unsub_page_outcome	 o = { c, kept, blocked };
 	struct buf		 b;
 
 	buf_init(&b);
-	page_done(&b, pi, &o);
+	unsub_page_done(&b, pi, &o);
 	return buf_steal(&b, NULL);
 }
 
@@ -131,14 +131,14 @@ Test(page, escape_every_special_character)
 	struct buf	 b;
 
 	buf_init(&b);
-	page_escape(&b, "<script>alert(\"x\" & 'y')</script>");
+	unsub_page_escape(&b, "<script>alert(\"x\" & 'y')</script>");
 	cr_assert_str_eq(b.data, "&lt;script&gt;alert(&quot;x&quot; &amp; "
 	    "&#39;y&#39;)&lt;/script&gt;");
 	buf_reset(&b);
-	page_escape(&b, "plain text");
+	unsub_page_escape(&b, "plain text");
 	cr_assert_str_eq(b.data, "plain text");
 	buf_reset(&b);
-	page_escape(&b, "");
+	unsub_page_escape(&b, "");
 	cr_assert_eq(b.len, 0);
 	buf_free(&b);
 }
@@ -165,11 +165,11 @@ Test(page, mask_keeps_a_hint_and_the_domain)
 	char	*m;
 
 	for (i = 0; i < nitems(rows); i++) {
-		m = page_mask_addr(rows[i].in);
+		m = unsub_page_mask_addr(rows[i].in);
 		cr_assert_str_eq(m, rows[i].out, "mask of %s", rows[i].in);
 		free(m);
 	}
-	m = page_mask_addr(NULL);
+	m = unsub_page_mask_addr(NULL);
 	cr_assert_str_eq(m, "***");
 	free(m);
 }
@@ -202,12 +202,12 @@ Test(page, choices_page_offers_three_labelled_choices)
 
 Test(page, hostile_list_and_address_are_escaped_everywhere)
 {
-	struct page_info	 pi = {
+	struct unsub_page_info	 pi = {
 		"<script>alert(1)</script>&\"list'",
 		"<img src=x onerror=alert(1)>@ev\"il&<b>.org",
 		"tok\"><script>"
 	};
-	enum page_choice	 c;
+	enum unsub_page_choice	 c;
 	char			*h;
 
 	h = render_choices(&pi);
@@ -219,7 +219,7 @@ Test(page, hostile_list_and_address_are_escaped_everywhere)
 	assert_lacks(h, "<img");
 	assert_lacks(h, "<b>");
 	free(h);
-	for (c = PAGE_LIST; c <= PAGE_UNDO_MONTHLY; c++) {
+	for (c = UNSUB_PAGE_LIST; c <= UNSUB_PAGE_UNDO_MONTHLY; c++) {
 		h = render_done(&pi, c, 0, 1);
 		assert_wellformed(h);
 		assert_lacks(h, "<img");
@@ -232,17 +232,17 @@ Test(page, hostile_list_and_address_are_escaped_everywhere)
 Test(page, each_confirmation_offers_the_matching_undo)
 {
 	static const struct {
-		enum page_choice	 c;
+		enum unsub_page_choice	 c;
 		const char		*title;
 		const char		*says;
 		const char		*undo;
 	} rows[] = {
-		{ PAGE_LIST, "You are unsubscribed", "will get no more "
+		{ UNSUB_PAGE_LIST, "You are unsubscribed", "will get no more "
 		    "messages from news.example.com.", "undo-list" },
-		{ PAGE_ALL, "You are unsubscribed from everything",
+		{ UNSUB_PAGE_ALL, "You are unsubscribed from everything",
 		    "will get no more messages sent through this service",
 		    "undo-all" },
-		{ PAGE_MONTHLY, "You will get at most one message a month",
+		{ UNSUB_PAGE_MONTHLY, "You will get at most one message a month",
 		    "will get at most one message a month", "undo-monthly" },
 	};
 	size_t	 i;
@@ -272,14 +272,14 @@ Test(page, each_confirmation_offers_the_matching_undo)
 Test(page, undo_confirmations_say_so_and_offer_the_choices_again)
 {
 	static const struct {
-		enum page_choice	 c;
+		enum unsub_page_choice	 c;
 		const char		*says;
 	} rows[] = {
-		{ PAGE_UNDO_LIST, "will get messages from news.example.com "
+		{ UNSUB_PAGE_UNDO_LIST, "will get messages from news.example.com "
 		    "again." },
-		{ PAGE_UNDO_ALL, "will get messages sent through this service "
+		{ UNSUB_PAGE_UNDO_ALL, "will get messages sent through this service "
 		    "again" },
-		{ PAGE_UNDO_MONTHLY, "will get messages as often as each list "
+		{ UNSUB_PAGE_UNDO_MONTHLY, "will get messages as often as each list "
 		    "sends them" },
 	};
 	size_t	 i;
@@ -299,7 +299,7 @@ Test(page, undo_confirmations_say_so_and_offer_the_choices_again)
 
 Test(page, undo_of_an_administrators_flag_is_refused_plainly)
 {
-	char	*h = render_done(&info, PAGE_UNDO_LIST, 1, 1);
+	char	*h = render_done(&info, UNSUB_PAGE_UNDO_LIST, 1, 1);
 
 	assert_wellformed(h);
 	assert_has(h, "<h1>You are still unsubscribed</h1>");
@@ -312,14 +312,14 @@ Test(page, a_remaining_unsubscribe_is_mentioned)
 {
 	char	*h;
 
-	h = render_done(&info, PAGE_UNDO_LIST, 0, 1);
+	h = render_done(&info, UNSUB_PAGE_UNDO_LIST, 0, 1);
 	assert_has(h, "still unsubscribed from news.example.com by an earlier "
 	    "choice");
 	free(h);
-	h = render_done(&info, PAGE_MONTHLY, 0, 1);
+	h = render_done(&info, UNSUB_PAGE_MONTHLY, 0, 1);
 	assert_has(h, "also unsubscribed from news.example.com");
 	free(h);
-	h = render_done(&info, PAGE_MONTHLY, 0, 0);
+	h = render_done(&info, UNSUB_PAGE_MONTHLY, 0, 0);
 	assert_lacks(h, "also unsubscribed");
 	free(h);
 }
@@ -329,14 +329,14 @@ Test(page, bad_choice_page_changes_nothing_and_asks_again)
 	struct buf	 b;
 
 	buf_init(&b);
-	page_bad_choice(&b, &info);
+	unsub_page_bad_choice(&b, &info);
 	assert_wellformed(b.data);
 	assert_has(b.data, "nothing was changed");
 	cr_assert_eq(count(b.data, "type=\"radio\""), 3);
 	buf_free(&b);
-	/* page_done with no choice falls back to the same page. */
+	/* unsub_page_done with no choice falls back to the same page. */
 	{
-		char	*h = render_done(&info, PAGE_NONE, 0, 0);
+		char	*h = render_done(&info, UNSUB_PAGE_NONE, 0, 0);
 
 		assert_has(h, "Please choose one option");
 		free(h);
@@ -345,9 +345,9 @@ Test(page, bad_choice_page_changes_nothing_and_asks_again)
 
 Test(page, invalid_link_page_is_one_fixed_page)
 {
-	char	*a = render_fixed(page_invalid), *b = render_fixed(page_invalid);
-	char	*nf = render_fixed(page_not_found);
-	char	*u = render_fixed(page_unavailable);
+	char	*a = render_fixed(unsub_page_invalid), *b = render_fixed(unsub_page_invalid);
+	char	*nf = render_fixed(unsub_page_not_found);
+	char	*u = render_fixed(unsub_page_unavailable);
 
 	assert_wellformed(a);
 	cr_assert_str_eq(a, b);
@@ -368,7 +368,7 @@ Test(page, csp_allows_exactly_the_inline_style)
 {
 	unsigned char	 md[EVP_MAX_MD_SIZE], b64[128];
 	unsigned int	 mdlen;
-	char		*csp = page_csp(), *h = render_choices(&info), want[160];
+	char		*csp = unsub_page_csp(), *h = render_choices(&info), want[160];
 	const char	*s, *e;
 
 	assert_has(csp, "default-src 'none'");
@@ -389,29 +389,29 @@ Test(page, csp_allows_exactly_the_inline_style)
 
 Test(page, choice_names_round_trip)
 {
-	enum page_choice	 c;
+	enum unsub_page_choice	 c;
 
-	for (c = PAGE_LIST; c <= PAGE_UNDO_MONTHLY; c++)
-		cr_assert_eq(page_choice_parse(page_choice_name(c)), c);
-	cr_assert_eq(page_choice_parse(NULL), PAGE_NONE);
-	cr_assert_eq(page_choice_parse(""), PAGE_NONE);
-	cr_assert_eq(page_choice_parse("LIST"), PAGE_NONE);
-	cr_assert_eq(page_choice_parse("list "), PAGE_NONE);
-	cr_assert_eq(page_choice_parse("delete-everything"), PAGE_NONE);
-	cr_assert_eq(page_choice_undo(PAGE_LIST), PAGE_UNDO_LIST);
-	cr_assert_eq(page_choice_undo(PAGE_ALL), PAGE_UNDO_ALL);
-	cr_assert_eq(page_choice_undo(PAGE_MONTHLY), PAGE_UNDO_MONTHLY);
-	cr_assert_eq(page_choice_undo(PAGE_UNDO_LIST), PAGE_NONE);
+	for (c = UNSUB_PAGE_LIST; c <= UNSUB_PAGE_UNDO_MONTHLY; c++)
+		cr_assert_eq(unsub_page_choice_parse(unsub_page_choice_name(c)), c);
+	cr_assert_eq(unsub_page_choice_parse(NULL), UNSUB_PAGE_NONE);
+	cr_assert_eq(unsub_page_choice_parse(""), UNSUB_PAGE_NONE);
+	cr_assert_eq(unsub_page_choice_parse("LIST"), UNSUB_PAGE_NONE);
+	cr_assert_eq(unsub_page_choice_parse("list "), UNSUB_PAGE_NONE);
+	cr_assert_eq(unsub_page_choice_parse("delete-everything"), UNSUB_PAGE_NONE);
+	cr_assert_eq(unsub_page_choice_undo(UNSUB_PAGE_LIST), UNSUB_PAGE_UNDO_LIST);
+	cr_assert_eq(unsub_page_choice_undo(UNSUB_PAGE_ALL), UNSUB_PAGE_UNDO_ALL);
+	cr_assert_eq(unsub_page_choice_undo(UNSUB_PAGE_MONTHLY), UNSUB_PAGE_UNDO_MONTHLY);
+	cr_assert_eq(unsub_page_choice_undo(UNSUB_PAGE_UNDO_LIST), UNSUB_PAGE_NONE);
 }
 
 /* Parse a body; expect success. */
 static void
 parse_ok(const char *ctype, const char *body, size_t len,
-    struct page_form *f)
+    struct unsub_page_form *f)
 {
 	char	*cause = NULL;
 
-	cr_assert_eq(page_form_parse(ctype, body, len, f, &cause), 0,
+	cr_assert_eq(unsub_page_form_parse(ctype, body, len, f, &cause), 0,
 	    "refused (%s): %s", cause, body);
 	cr_assert_null(cause);
 }
@@ -420,10 +420,10 @@ parse_ok(const char *ctype, const char *body, size_t len,
 static void
 parse_bad(const char *ctype, const char *body, size_t len, const char *what)
 {
-	struct page_form	 f;
+	struct unsub_page_form	 f;
 	char			*cause = NULL;
 
-	cr_assert_eq(page_form_parse(ctype, body, len, &f, &cause), -1,
+	cr_assert_eq(unsub_page_form_parse(ctype, body, len, &f, &cause), -1,
 	    "accepted %s: %.200s", what, body);
 	cr_assert_not_null(cause, "%s", what);
 	cr_assert_null(f.choice, "%s", what);
@@ -445,40 +445,40 @@ Test(form, urlencoded_one_click)
 		"List-Unsubscribe=One%2DClick",
 		"x=1&List-Unsubscribe=One-Click&y=2",
 	};
-	struct page_form	 f;
+	struct unsub_page_form	 f;
 	size_t			 i;
 
 	for (i = 0; i < nitems(bodies); i++) {
 		parse_ok(URLENC, S(bodies[i]), &f);
-		cr_assert(page_form_oneclick(&f), "%s", bodies[i]);
-		page_form_free(&f);
+		cr_assert(unsub_page_form_oneclick(&f), "%s", bodies[i]);
+		unsub_page_form_free(&f);
 		/* A sender that forgets the Content-Type still counts. */
 		parse_ok(NULL, S(bodies[i]), &f);
-		cr_assert(page_form_oneclick(&f), "%s", bodies[i]);
-		page_form_free(&f);
+		cr_assert(unsub_page_form_oneclick(&f), "%s", bodies[i]);
+		unsub_page_form_free(&f);
 	}
 	parse_ok(URLENC, S("List-Unsubscribe=Other"), &f);
-	cr_assert_not(page_form_oneclick(&f));
-	page_form_free(&f);
+	cr_assert_not(unsub_page_form_oneclick(&f));
+	unsub_page_form_free(&f);
 	parse_ok(URLENC, S(""), &f);
-	cr_assert_not(page_form_oneclick(&f));
+	cr_assert_not(unsub_page_form_oneclick(&f));
 	cr_assert_null(f.choice);
 }
 
 Test(form, urlencoded_choice)
 {
-	struct page_form	 f;
+	struct unsub_page_form	 f;
 
 	parse_ok(URLENC, S("choice=undo%2Dall"), &f);
 	cr_assert_str_eq(f.choice, "undo-all");
-	cr_assert_not(page_form_oneclick(&f));
-	page_form_free(&f);
+	cr_assert_not(unsub_page_form_oneclick(&f));
+	unsub_page_form_free(&f);
 	parse_ok(URLENC "; charset=UTF-8", S("choice=monthly&choice=all"), &f);
 	cr_assert_str_eq(f.choice, "monthly", "the first one counts");
-	page_form_free(&f);
+	unsub_page_form_free(&f);
 	parse_ok(URLENC, S("choice=a+b"), &f);
 	cr_assert_str_eq(f.choice, "a b");
-	page_form_free(&f);
+	unsub_page_form_free(&f);
 }
 
 Test(form, urlencoded_garbage_is_refused)
@@ -489,11 +489,11 @@ Test(form, urlencoded_garbage_is_refused)
 	parse_bad(URLENC, S("&&&"), "no key=value");
 	parse_bad(URLENC, S("choice"), "no value");
 	parse_bad(URLENC, nul, sizeof nul - 1, "NUL byte");
-	big = xmalloc(PAGE_FIELD_MAX + 16);
-	memset(big, 'a', PAGE_FIELD_MAX + 15);
+	big = xmalloc(UNSUB_PAGE_FIELD_MAX + 16);
+	memset(big, 'a', UNSUB_PAGE_FIELD_MAX + 15);
 	memcpy(big, "choice=", 7);
-	big[PAGE_FIELD_MAX + 15] = '\0';
-	parse_bad(URLENC, S(big), "field over PAGE_FIELD_MAX");
+	big[UNSUB_PAGE_FIELD_MAX + 15] = '\0';
+	parse_bad(URLENC, S(big), "field over UNSUB_PAGE_FIELD_MAX");
 	free(big);
 }
 
@@ -505,12 +505,12 @@ Test(form, multipart_one_click_as_curl_sends_it)
 	    "\r\n"
 	    "One-Click\r\n"
 	    DELIM "--\r\n";
-	struct page_form	 f;
+	struct unsub_page_form	 f;
 
 	parse_ok(MP, S(body), &f);
 	cr_assert_str_eq(f.list_unsubscribe, "One-Click");
-	cr_assert(page_form_oneclick(&f));
-	page_form_free(&f);
+	cr_assert(unsub_page_form_oneclick(&f));
+	unsub_page_form_free(&f);
 }
 
 Test(form, multipart_quoted_boundary_and_bare_lf)
@@ -525,16 +525,16 @@ Test(form, multipart_quoted_boundary_and_bare_lf)
 	    "--with space\r\n"
 	    "Content-Disposition: form-data; name=\"choice\"\r\n\r\n"
 	    "all\r\n--with space--\r\n";
-	struct page_form	 f;
+	struct unsub_page_form	 f;
 
 	parse_ok("multipart/form-data; boundary=\"a'b(c)+_,-./:=?x\"", S(body),
 	    &f);
 	cr_assert_str_eq(f.choice, "monthly");
-	page_form_free(&f);
+	unsub_page_form_free(&f);
 	parse_ok("Multipart/Form-Data;boundary=\"with space\";charset=utf-8",
 	    S(sp), &f);
 	cr_assert_str_eq(f.choice, "all");
-	page_form_free(&f);
+	unsub_page_form_free(&f);
 }
 
 Test(form, multipart_field_among_others)
@@ -562,12 +562,12 @@ Test(form, multipart_field_among_others)
 	    "\r\n"
 	    DELIM "--\r\n"
 	    "epilogue, ignored too\r\n";
-	struct page_form	 f;
+	struct unsub_page_form	 f;
 
 	parse_ok(MP, S(body), &f);
 	cr_assert_str_eq(f.choice, "undo-monthly");
 	cr_assert_null(f.list_unsubscribe);
-	page_form_free(&f);
+	unsub_page_form_free(&f);
 }
 
 Test(form, multipart_empty_value_and_no_parts)
@@ -578,11 +578,11 @@ Test(form, multipart_empty_value_and_no_parts)
 	    "\r\n"
 	    "\r\n"
 	    DELIM "--\r\n";
-	struct page_form	 f;
+	struct unsub_page_form	 f;
 
 	parse_ok(MP, S(empty), &f);
 	cr_assert_str_eq(f.choice, "");
-	page_form_free(&f);
+	unsub_page_form_free(&f);
 	parse_ok(MP, S(DELIM "--\r\n"), &f);
 	cr_assert_null(f.choice);
 }
@@ -622,27 +622,27 @@ Test(form, multipart_truncated_or_garbage_is_refused)
 
 Test(form, multipart_bounds)
 {
-	char		 ct[160], boundary[PAGE_BOUNDARY_MAX + 2];
+	char		 ct[160], boundary[UNSUB_PAGE_BOUNDARY_MAX + 2];
 	struct buf	 b;
-	struct page_form f;
+	struct unsub_page_form f;
 	int		 i;
 
 	/* 70 characters is the longest boundary, 71 is refused. */
-	memset(boundary, 'b', PAGE_BOUNDARY_MAX);
-	boundary[PAGE_BOUNDARY_MAX] = '\0';
+	memset(boundary, 'b', UNSUB_PAGE_BOUNDARY_MAX);
+	boundary[UNSUB_PAGE_BOUNDARY_MAX] = '\0';
 	snprintf(ct, sizeof ct, "multipart/form-data; boundary=%s", boundary);
 	buf_init(&b);
 	buf_printf(&b, "--%s\r\nContent-Disposition: form-data; "
 	    "name=\"choice\"\r\n\r\nall\r\n--%s--\r\n", boundary, boundary);
 	parse_ok(ct, b.data, b.len, &f);
 	cr_assert_str_eq(f.choice, "all");
-	page_form_free(&f);
+	unsub_page_form_free(&f);
 	snprintf(ct, sizeof ct, "multipart/form-data; boundary=%sb", boundary);
 	parse_bad(ct, b.data, b.len, "71-character boundary");
 
 	/* Too many parts. */
 	buf_reset(&b);
-	for (i = 0; i <= PAGE_PARTS_MAX; i++)
+	for (i = 0; i <= UNSUB_PAGE_PARTS_MAX; i++)
 		buf_printf(&b, DELIM "\r\nContent-Disposition: form-data; "
 		    "name=\"f%d\"\r\n\r\nx\r\n", i);
 	buf_adds(&b, DELIM "--\r\n");
@@ -656,20 +656,20 @@ Test(form, multipart_bounds)
 	buf_adds(&b, "\r\nx\r\n" DELIM "--\r\n");
 	parse_bad(MP, b.data, b.len, "too many headers");
 
-	/* A kept field over PAGE_FIELD_MAX. */
+	/* A kept field over UNSUB_PAGE_FIELD_MAX. */
 	buf_reset(&b);
 	buf_adds(&b, DELIM "\r\nContent-Disposition: form-data; "
 	    "name=\"choice\"\r\n\r\n");
-	for (i = 0; i < PAGE_FIELD_MAX + 1; i++)
+	for (i = 0; i < UNSUB_PAGE_FIELD_MAX + 1; i++)
 		buf_addc(&b, 'x');
 	buf_adds(&b, "\r\n" DELIM "--\r\n");
 	parse_bad(MP, b.data, b.len, "long field");
 
-	/* A body over PAGE_FORM_MAX, whatever it holds. */
+	/* A body over UNSUB_PAGE_FORM_MAX, whatever it holds. */
 	buf_reset(&b);
 	buf_adds(&b, DELIM "\r\nContent-Disposition: form-data; "
 	    "name=\"other\"\r\n\r\n");
-	while (b.len <= PAGE_FORM_MAX)
+	while (b.len <= UNSUB_PAGE_FORM_MAX)
 		buf_addc(&b, 'x');
 	buf_adds(&b, "\r\n" DELIM "--\r\n");
 	parse_bad(MP, b.data, b.len, "oversized body");

@@ -1,8 +1,8 @@
 /*
- * page.c: the public unsubscribe pages and the parser of their forms.
+ * unsub_page.c: the public unsubscribe pages and the parser of their forms.
  *
- * Pure functions: no loop, no store, no clock.  public.c decides which
- * page to show and sends it with the headers (page_csp() among them).
+ * Pure functions: no loop, no store, no clock.  unsub_http.c decides which
+ * page to show and sends it with the headers (unsub_page_csp() among them).
  */
 #include <ctype.h>
 #include <stdio.h>
@@ -14,14 +14,14 @@
 #include <event2/keyvalq_struct.h>
 #include <openssl/evp.h>
 
-#include "page.h"
+#include "unsub_page.h"
 #include "util.h"
 
 /*
  * The one style sheet, inline so a page is a single response; the CSP
  * allows exactly these bytes by their hash.  No style attributes anywhere.
  */
-static const char page_css[] =
+static const char unsub_page_css[] =
     ":root{color-scheme:light dark;--bg:#f3f4f6;--card:#fff;--fg:#111827;"
     "--muted:#4b5563;--line:#d1d5db;--accent:#1d4ed8;--accent-fg:#fff;"
     "--pick:#eff6ff}"
@@ -59,53 +59,53 @@ static const char page_css[] =
     "button.undo{background:transparent;color:var(--accent)}"
     ".note{color:var(--muted);font-size:.9375rem}";
 
-static const char *page_choice_names[] = {
+static const char *unsub_page_choice_names[] = {
 	NULL, "list", "all", "monthly", "undo-list", "undo-all",
 	"undo-monthly"
 };
 
-/* The choice a form value names; PAGE_NONE for anything else. */
-enum page_choice
-page_choice_parse(const char *s)
+/* The choice a form value names; UNSUB_PAGE_NONE for anything else. */
+enum unsub_page_choice
+unsub_page_choice_parse(const char *s)
 {
 	size_t	 i;
 
 	if (s == NULL)
-		return PAGE_NONE;
-	for (i = 1; i < nitems(page_choice_names); i++)
-		if (strcmp(s, page_choice_names[i]) == 0)
-			return (enum page_choice)i;
-	return PAGE_NONE;
+		return UNSUB_PAGE_NONE;
+	for (i = 1; i < nitems(unsub_page_choice_names); i++)
+		if (strcmp(s, unsub_page_choice_names[i]) == 0)
+			return (enum unsub_page_choice)i;
+	return UNSUB_PAGE_NONE;
 }
 
 /* The form value of a choice. */
 const char *
-page_choice_name(enum page_choice c)
+unsub_page_choice_name(enum unsub_page_choice c)
 {
-	if ((size_t)c >= nitems(page_choice_names) || c == PAGE_NONE)
+	if ((size_t)c >= nitems(unsub_page_choice_names) || c == UNSUB_PAGE_NONE)
 		return "none";
-	return page_choice_names[c];
+	return unsub_page_choice_names[c];
 }
 
 /* The choice that reverses c. */
-enum page_choice
-page_choice_undo(enum page_choice c)
+enum unsub_page_choice
+unsub_page_choice_undo(enum unsub_page_choice c)
 {
 	switch (c) {
-	case PAGE_LIST:
-		return PAGE_UNDO_LIST;
-	case PAGE_ALL:
-		return PAGE_UNDO_ALL;
-	case PAGE_MONTHLY:
-		return PAGE_UNDO_MONTHLY;
+	case UNSUB_PAGE_LIST:
+		return UNSUB_PAGE_UNDO_LIST;
+	case UNSUB_PAGE_ALL:
+		return UNSUB_PAGE_UNDO_ALL;
+	case UNSUB_PAGE_MONTHLY:
+		return UNSUB_PAGE_UNDO_MONTHLY;
 	default:
-		return PAGE_NONE;
+		return UNSUB_PAGE_NONE;
 	}
 }
 
 /* Append s with the five HTML-special characters escaped. */
 void
-page_escape(struct buf *b, const char *s)
+unsub_page_escape(struct buf *b, const char *s)
 {
 	const char	*run = s;
 
@@ -144,7 +144,7 @@ page_escape(struct buf *b, const char *s)
  * characters of a long local part, one of a short one.  The domain stays.
  */
 char *
-page_mask_addr(const char *a)
+unsub_page_mask_addr(const char *a)
 {
 	const char	*at;
 	size_t		 local, keep, i;
@@ -166,14 +166,14 @@ page_mask_addr(const char *a)
 
 /* The CSP header: nothing but this file's style sheet, forms to self. */
 char *
-page_csp(void)
+unsub_page_csp(void)
 {
 	unsigned char	 md[EVP_MAX_MD_SIZE];
 	unsigned char	 b64[4 * ((EVP_MAX_MD_SIZE + 2) / 3) + 1];
 	unsigned int	 mdlen = 0;
 	char		*s;
 
-	if (EVP_Digest(page_css, strlen(page_css), md, &mdlen, EVP_sha256(),
+	if (EVP_Digest(unsub_page_css, strlen(unsub_page_css), md, &mdlen, EVP_sha256(),
 	    NULL) != 1)
 		return xstrdup("default-src 'none'; style-src 'unsafe-inline'; "
 		    "form-action 'self'; base-uri 'none'; "
@@ -187,7 +187,7 @@ page_csp(void)
 
 /* The start of every page, up to <main>. */
 static void
-page_head(struct buf *b, const char *title, const char *title_arg)
+unsub_page_head(struct buf *b, const char *title, const char *title_arg)
 {
 	buf_adds(b, "<!DOCTYPE html>\n<html lang=\"en\">\n<head>\n"
 	    "<meta charset=\"utf-8\">\n"
@@ -195,69 +195,69 @@ page_head(struct buf *b, const char *title, const char *title_arg)
 	    "initial-scale=1\">\n"
 	    "<meta name=\"robots\" content=\"noindex, nofollow\">\n"
 	    "<title>");
-	page_escape(b, title);
+	unsub_page_escape(b, title);
 	if (title_arg != NULL)
-		page_escape(b, title_arg);
+		unsub_page_escape(b, title_arg);
 	buf_adds(b, "</title>\n<style>");
-	buf_adds(b, page_css);
+	buf_adds(b, unsub_page_css);
 	buf_adds(b, "</style>\n</head>\n<body>\n<main>\n");
 }
 
 /* The end of every page. */
 static void
-page_foot(struct buf *b)
+unsub_page_foot(struct buf *b)
 {
 	buf_adds(b, "</main>\n</body>\n</html>\n");
 }
 
 /* The masked address, escaped, in its span. */
 static void
-page_who(struct buf *b, const char *addr)
+unsub_page_who(struct buf *b, const char *addr)
 {
-	char	*m = page_mask_addr(addr);
+	char	*m = unsub_page_mask_addr(addr);
 
 	buf_adds(b, "<span class=\"who\">");
-	page_escape(b, m);
+	unsub_page_escape(b, m);
 	buf_adds(b, "</span>");
 	free(m);
 }
 
 /* A form that posts back to the page's own URL. */
 static void
-page_form_open(struct buf *b, const char *action)
+unsub_page_form_open(struct buf *b, const char *action)
 {
 	buf_adds(b, "<form method=\"post\" action=\"");
-	page_escape(b, action);
+	unsub_page_escape(b, action);
 	buf_adds(b, "\">\n");
 }
 
 /* One radio choice, its label around it and pointing at it. */
 static void
-page_radio(struct buf *b, enum page_choice c, int checked, const char *text,
+unsub_page_radio(struct buf *b, enum unsub_page_choice c, int checked, const char *text,
     const char *list)
 {
-	const char	*name = page_choice_name(c);
+	const char	*name = unsub_page_choice_name(c);
 
 	buf_printf(b, "<label class=\"choice\" for=\"choice-%s\">"
 	    "<input type=\"radio\" id=\"choice-%s\" name=\"choice\" "
 	    "value=\"%s\"%s> <span>", name, name, name,
 	    checked ? " checked" : "");
-	page_escape(b, text);
+	unsub_page_escape(b, text);
 	if (list != NULL)
-		page_escape(b, list);
+		unsub_page_escape(b, list);
 	buf_adds(b, "</span></label>\n");
 }
 
 /* The form with the three choices. */
 static void
-page_choice_form(struct buf *b, const struct page_info *pi)
+unsub_page_choice_form(struct buf *b, const struct unsub_page_info *pi)
 {
-	page_form_open(b, pi->action);
+	unsub_page_form_open(b, pi->action);
 	buf_adds(b, "<fieldset>\n<legend>What would you like?</legend>\n");
-	page_radio(b, PAGE_LIST, 1, "Unsubscribe from ", pi->list);
-	page_radio(b, PAGE_ALL, 0, "Unsubscribe from everything sent through "
+	unsub_page_radio(b, UNSUB_PAGE_LIST, 1, "Unsubscribe from ", pi->list);
+	unsub_page_radio(b, UNSUB_PAGE_ALL, 0, "Unsubscribe from everything sent through "
 	    "this service", NULL);
-	page_radio(b, PAGE_MONTHLY, 0, "Send me at most one message a month",
+	unsub_page_radio(b, UNSUB_PAGE_MONTHLY, 0, "Send me at most one message a month",
 	    NULL);
 	buf_adds(b, "</fieldset>\n<button type=\"submit\">Confirm</button>\n"
 	    "</form>\n");
@@ -265,181 +265,181 @@ page_choice_form(struct buf *b, const struct page_info *pi)
 
 /* The page a valid link opens. */
 void
-page_choices(struct buf *b, const struct page_info *pi)
+unsub_page_choices(struct buf *b, const struct unsub_page_info *pi)
 {
-	page_head(b, "Your messages from ", pi->list);
+	unsub_page_head(b, "Your messages from ", pi->list);
 	buf_adds(b, "<h1>Your messages from ");
-	page_escape(b, pi->list);
+	unsub_page_escape(b, pi->list);
 	buf_adds(b, "</h1>\n<p>These messages are sent to ");
-	page_who(b, pi->addr);
+	unsub_page_who(b, pi->addr);
 	buf_adds(b, ".</p>\n");
-	page_choice_form(b, pi);
+	unsub_page_choice_form(b, pi);
 	buf_adds(b, "<p class=\"note\">Nothing changes until you press "
 	    "Confirm, and you can undo it afterwards.</p>\n");
-	page_foot(b);
+	unsub_page_foot(b);
 }
 
 /* The undo button: a form of its own that posts the reverse choice. */
 static void
-page_undo_form(struct buf *b, const struct page_info *pi, enum page_choice c,
+unsub_page_undo_form(struct buf *b, const struct unsub_page_info *pi, enum unsub_page_choice c,
     const char *text)
 {
-	page_form_open(b, pi->action);
+	unsub_page_form_open(b, pi->action);
 	buf_printf(b, "<p class=\"note\">Changed your mind?</p>\n"
 	    "<button class=\"undo\" type=\"submit\" name=\"choice\" "
-	    "value=\"%s\">", page_choice_name(page_choice_undo(c)));
-	page_escape(b, text);
+	    "value=\"%s\">", unsub_page_choice_name(unsub_page_choice_undo(c)));
+	unsub_page_escape(b, text);
 	buf_adds(b, "</button>\n</form>\n");
 }
 
 /* What was done, with a way back. */
 void
-page_done(struct buf *b, const struct page_info *pi,
-    const struct page_outcome *o)
+unsub_page_done(struct buf *b, const struct unsub_page_info *pi,
+    const struct unsub_page_outcome *o)
 {
 	const char	*title;
 
 	switch (o->choice) {
-	case PAGE_LIST:
+	case UNSUB_PAGE_LIST:
 		title = "You are unsubscribed";
 		break;
-	case PAGE_ALL:
+	case UNSUB_PAGE_ALL:
 		title = "You are unsubscribed from everything";
 		break;
-	case PAGE_MONTHLY:
+	case UNSUB_PAGE_MONTHLY:
 		title = "You will get at most one message a month";
 		break;
-	case PAGE_UNDO_LIST:
-	case PAGE_UNDO_ALL:
+	case UNSUB_PAGE_UNDO_LIST:
+	case UNSUB_PAGE_UNDO_ALL:
 		title = o->kept ? "You are still unsubscribed" :
 		    "You are subscribed again";
 		break;
-	case PAGE_UNDO_MONTHLY:
+	case UNSUB_PAGE_UNDO_MONTHLY:
 		title = "The monthly limit is removed";
 		break;
 	default:
-		page_bad_choice(b, pi);
+		unsub_page_bad_choice(b, pi);
 		return;
 	}
-	page_head(b, title, NULL);
+	unsub_page_head(b, title, NULL);
 	buf_adds(b, "<h1>");
-	page_escape(b, title);
+	unsub_page_escape(b, title);
 	buf_adds(b, "</h1>\n<p>");
 	switch (o->choice) {
-	case PAGE_LIST:
-		page_who(b, pi->addr);
+	case UNSUB_PAGE_LIST:
+		unsub_page_who(b, pi->addr);
 		buf_adds(b, " will get no more messages from ");
-		page_escape(b, pi->list);
+		unsub_page_escape(b, pi->list);
 		buf_adds(b, ".</p>\n");
-		page_undo_form(b, pi, o->choice, "Undo: subscribe me again");
+		unsub_page_undo_form(b, pi, o->choice, "Undo: subscribe me again");
 		break;
-	case PAGE_ALL:
-		page_who(b, pi->addr);
+	case UNSUB_PAGE_ALL:
+		unsub_page_who(b, pi->addr);
 		buf_adds(b, " will get no more messages sent through this "
 		    "service, from ");
-		page_escape(b, pi->list);
+		unsub_page_escape(b, pi->list);
 		buf_adds(b, " or any other list.</p>\n");
-		page_undo_form(b, pi, o->choice, "Undo: subscribe me again");
+		unsub_page_undo_form(b, pi, o->choice, "Undo: subscribe me again");
 		break;
-	case PAGE_MONTHLY:
+	case UNSUB_PAGE_MONTHLY:
 		buf_adds(b, "From now on, ");
-		page_who(b, pi->addr);
+		unsub_page_who(b, pi->addr);
 		buf_adds(b, " will get at most one message a month from this "
 		    "service.</p>\n");
 		if (o->blocked) {
 			buf_adds(b, "<p class=\"note\">You are also "
 			    "unsubscribed from ");
-			page_escape(b, pi->list);
+			unsub_page_escape(b, pi->list);
 			buf_adds(b, ", so nothing from it will arrive.</p>\n");
 		}
-		page_undo_form(b, pi, o->choice, "Undo: remove the monthly "
+		unsub_page_undo_form(b, pi, o->choice, "Undo: remove the monthly "
 		    "limit");
 		break;
-	case PAGE_UNDO_LIST:
-	case PAGE_UNDO_ALL:
+	case UNSUB_PAGE_UNDO_LIST:
+	case UNSUB_PAGE_UNDO_ALL:
 		if (o->kept) {
-			page_who(b, pi->addr);
+			unsub_page_who(b, pi->addr);
 			buf_adds(b, " was unsubscribed by the sender's "
 			    "administrator, which this page cannot change."
 			    "</p>\n");
 		} else {
-			page_who(b, pi->addr);
-			buf_adds(b, o->choice == PAGE_UNDO_LIST ?
+			unsub_page_who(b, pi->addr);
+			buf_adds(b, o->choice == UNSUB_PAGE_UNDO_LIST ?
 			    " will get messages from " : " will get messages "
 			    "sent through this service again, such as ");
-			page_escape(b, pi->list);
-			buf_adds(b, o->choice == PAGE_UNDO_LIST ? " again.</p>\n" :
+			unsub_page_escape(b, pi->list);
+			buf_adds(b, o->choice == UNSUB_PAGE_UNDO_LIST ? " again.</p>\n" :
 			    ".</p>\n");
 		}
 		if (o->blocked && !o->kept) {
 			buf_adds(b, "<p class=\"note\">This address is still "
 			    "unsubscribed from ");
-			page_escape(b, pi->list);
+			unsub_page_escape(b, pi->list);
 			buf_adds(b, " by an earlier choice, so nothing from it "
 			    "will arrive.</p>\n");
 		}
 		buf_adds(b, "<h2>Anything else?</h2>\n");
-		page_choice_form(b, pi);
+		unsub_page_choice_form(b, pi);
 		break;
-	default:	/* PAGE_UNDO_MONTHLY */
-		page_who(b, pi->addr);
+	default:	/* UNSUB_PAGE_UNDO_MONTHLY */
+		unsub_page_who(b, pi->addr);
 		buf_adds(b, " will get messages as often as each list sends "
 		    "them, within the sender's own limits.</p>\n");
 		buf_adds(b, "<h2>Anything else?</h2>\n");
-		page_choice_form(b, pi);
+		unsub_page_choice_form(b, pi);
 		break;
 	}
-	page_foot(b);
+	unsub_page_foot(b);
 }
 
 /* A form without a known choice: nothing changed, choose again. */
 void
-page_bad_choice(struct buf *b, const struct page_info *pi)
+unsub_page_bad_choice(struct buf *b, const struct unsub_page_info *pi)
 {
-	page_head(b, "Please choose one option", NULL);
+	unsub_page_head(b, "Please choose one option", NULL);
 	buf_adds(b, "<h1>Please choose one option</h1>\n"
 	    "<p>Your request did not say what to do, so nothing was changed."
 	    "</p>\n");
-	page_choice_form(b, pi);
-	page_foot(b);
+	unsub_page_choice_form(b, pi);
+	unsub_page_foot(b);
 }
 
 /* The same page for every bad link: it says nothing about why. */
 void
-page_invalid(struct buf *b)
+unsub_page_invalid(struct buf *b)
 {
-	page_head(b, "This link is not valid", NULL);
+	unsub_page_head(b, "This link is not valid", NULL);
 	buf_adds(b, "<h1>This link is not valid</h1>\n"
 	    "<p>The link may have been cut short or changed on its way to "
 	    "you. Nothing was changed.</p>\n"
 	    "<p class=\"note\">To unsubscribe, open the link at the end of a "
 	    "message you received, or copy all of it into your browser.</p>\n");
-	page_foot(b);
+	unsub_page_foot(b);
 }
 
 /* Any path but /u/TOKEN. */
 void
-page_not_found(struct buf *b)
+unsub_page_not_found(struct buf *b)
 {
-	page_head(b, "Page not found", NULL);
+	unsub_page_head(b, "Page not found", NULL);
 	buf_adds(b, "<h1>Page not found</h1>\n"
 	    "<p>There is nothing at this address.</p>\n");
-	page_foot(b);
+	unsub_page_foot(b);
 }
 
 /* A store error: nothing changed, try again. */
 void
-page_unavailable(struct buf *b)
+unsub_page_unavailable(struct buf *b)
 {
-	page_head(b, "Please try again in a minute", NULL);
+	unsub_page_head(b, "Please try again in a minute", NULL);
 	buf_adds(b, "<h1>Please try again in a minute</h1>\n"
 	    "<p>Something went wrong on our side and nothing was changed.</p>\n");
-	page_foot(b);
+	unsub_page_foot(b);
 }
 
 /* Keep a field's value if it is one we want and the first of its name. */
 static int
-page_form_keep(struct page_form *f, const char *name, size_t namelen,
+unsub_page_form_keep(struct unsub_page_form *f, const char *name, size_t namelen,
     const char *v, size_t vlen, char **cause)
 {
 	char	**slot;
@@ -450,9 +450,9 @@ page_form_keep(struct page_form *f, const char *name, size_t namelen,
 		slot = &f->choice;
 	else
 		return 0;
-	if (vlen > PAGE_FIELD_MAX)
+	if (vlen > UNSUB_PAGE_FIELD_MAX)
 		return set_cause(cause, "form: field %.*s is longer than %d "
-		    "bytes", (int)namelen, name, PAGE_FIELD_MAX);
+		    "bytes", (int)namelen, name, UNSUB_PAGE_FIELD_MAX);
 	if (memchr(v, '\0', vlen) != NULL)
 		return set_cause(cause, "form: NUL byte in field %.*s",
 		    (int)namelen, name);
@@ -463,7 +463,7 @@ page_form_keep(struct page_form *f, const char *name, size_t namelen,
 
 /* Optional white space in a header value. */
 static int
-page_ows(char c)
+unsub_page_ows(char c)
 {
 	return c == ' ' || c == '\t';
 }
@@ -474,7 +474,7 @@ page_ows(char c)
  * absent, -1 when the value is malformed or does not fit.
  */
 static int
-page_header_param(const char *v, size_t len, const char *name, char *out,
+unsub_page_header_param(const char *v, size_t len, const char *name, char *out,
     size_t outsz)
 {
 	const char	*p, *end = v + len, *key;
@@ -485,13 +485,13 @@ page_header_param(const char *v, size_t len, const char *name, char *out,
 		return 1;
 	p++;
 	while (p < end) {
-		while (p < end && page_ows(*p))
+		while (p < end && unsub_page_ows(*p))
 			p++;
 		key = p;
-		while (p < end && *p != '=' && *p != ';' && !page_ows(*p))
+		while (p < end && *p != '=' && *p != ';' && !unsub_page_ows(*p))
 			p++;
 		klen = (size_t)(p - key);
-		while (p < end && page_ows(*p))
+		while (p < end && unsub_page_ows(*p))
 			p++;
 		if (p < end && *p == ';') {
 			p++;
@@ -500,7 +500,7 @@ page_header_param(const char *v, size_t len, const char *name, char *out,
 		if (p >= end || *p != '=')
 			return klen == 0 && p >= end ? 1 : -1;
 		p++;
-		while (p < end && page_ows(*p))
+		while (p < end && unsub_page_ows(*p))
 			p++;
 		o = 0;
 		toolong = 0;
@@ -523,7 +523,7 @@ page_header_param(const char *v, size_t len, const char *name, char *out,
 					toolong = 1;
 			}
 		} else {
-			for (; p < end && *p != ';' && !page_ows(*p); p++) {
+			for (; p < end && *p != ';' && !unsub_page_ows(*p); p++) {
 				if (o + 1 < outsz)
 					out[o++] = *p;
 				else
@@ -531,7 +531,7 @@ page_header_param(const char *v, size_t len, const char *name, char *out,
 			}
 		}
 		out[o] = '\0';
-		while (p < end && page_ows(*p))
+		while (p < end && unsub_page_ows(*p))
 			p++;
 		if (p < end && *p != ';')
 			return -1;
@@ -545,11 +545,11 @@ page_header_param(const char *v, size_t len, const char *name, char *out,
 
 /* A valid multipart boundary (RFC 2046 bchars, 1 to 70, no final space). */
 static int
-page_boundary_ok(const char *s)
+unsub_page_boundary_ok(const char *s)
 {
 	size_t	 n = strlen(s), i;
 
-	if (n == 0 || n > PAGE_BOUNDARY_MAX || s[n - 1] == ' ')
+	if (n == 0 || n > UNSUB_PAGE_BOUNDARY_MAX || s[n - 1] == ' ')
 		return 0;
 	for (i = 0; i < n; i++)
 		if (!isalnum((unsigned char)s[i]) &&
@@ -564,7 +564,7 @@ page_boundary_ok(const char *s)
  * truncated).  Returns the '\n', or NULL.
  */
 static const char *
-page_find_delim(const char *from, const char *end, const char *nd,
+unsub_page_find_delim(const char *from, const char *end, const char *nd,
     size_t ndlen)
 {
 	const char	*h, *after;
@@ -573,7 +573,7 @@ page_find_delim(const char *from, const char *end, const char *nd,
 	    ndlen)) != NULL) {
 		after = h + ndlen;
 		if (after >= end || *after == '-' || *after == '\r' ||
-		    *after == '\n' || page_ows(*after))
+		    *after == '\n' || unsub_page_ows(*after))
 			return h;
 		from = h + 1;
 	}
@@ -582,24 +582,24 @@ page_find_delim(const char *from, const char *end, const char *nd,
 
 /* The form-data name of a part from its Content-Disposition value. */
 static int
-page_disposition(const char *v, size_t len, char *name, size_t namesz)
+unsub_page_disposition(const char *v, size_t len, char *name, size_t namesz)
 {
-	while (len > 0 && page_ows(*v)) {
+	while (len > 0 && unsub_page_ows(*v)) {
 		v++;
 		len--;
 	}
 	if (len < 9 || strncasecmp(v, "form-data", 9) != 0 ||
-	    (len > 9 && v[9] != ';' && !page_ows(v[9])))
+	    (len > 9 && v[9] != ';' && !unsub_page_ows(v[9])))
 		return -1;
-	return page_header_param(v, len, "name", name, namesz);
+	return unsub_page_header_param(v, len, "name", name, namesz);
 }
 
 /* multipart/form-data (RFC 7578), CRLF or bare LF line ends. */
 static int
-page_multipart(const char *boundary, const char *body, size_t len,
-    struct page_form *f, char **cause)
+unsub_page_multipart(const char *boundary, const char *body, size_t len,
+    struct unsub_page_form *f, char **cause)
 {
-	char		 nd[PAGE_BOUNDARY_MAX + 4], name[PAGE_FIELD_MAX + 1];
+	char		 nd[UNSUB_PAGE_BOUNDARY_MAX + 4], name[UNSUB_PAGE_FIELD_MAX + 1];
 	const char	*p, *end = body + len, *h, *eol, *cend;
 	size_t		 ndlen, llen, nparts = 0, nheaders;
 	int		 named, rc;
@@ -608,7 +608,7 @@ page_multipart(const char *boundary, const char *body, size_t len,
 	/* The first delimiter opens the body or follows a preamble. */
 	if (len >= ndlen - 1 && memcmp(body, nd + 1, ndlen - 1) == 0)
 		p = body;
-	else if ((h = page_find_delim(body, end, nd, ndlen)) != NULL)
+	else if ((h = unsub_page_find_delim(body, end, nd, ndlen)) != NULL)
 		p = h + 1;
 	else
 		return set_cause(cause, "multipart: no boundary line");
@@ -617,7 +617,7 @@ page_multipart(const char *boundary, const char *body, size_t len,
 		if (end - p >= 2 && p[0] == '-' && p[1] == '-')
 			return 0;	/* the close delimiter; the rest is
 					   epilogue */
-		while (p < end && page_ows(*p))
+		while (p < end && unsub_page_ows(*p))
 			p++;
 		if (p < end && *p == '\r')
 			p++;
@@ -625,9 +625,9 @@ page_multipart(const char *boundary, const char *body, size_t len,
 			return set_cause(cause, "multipart: truncated or "
 			    "malformed boundary line");
 		p++;
-		if (++nparts > PAGE_PARTS_MAX)
+		if (++nparts > UNSUB_PAGE_PARTS_MAX)
 			return set_cause(cause, "multipart: more than %d parts",
-			    PAGE_PARTS_MAX);
+			    UNSUB_PAGE_PARTS_MAX);
 		named = 0;
 		for (nheaders = 0;; nheaders++) {
 			if ((eol = memchr(p, '\n', (size_t)(end - p))) == NULL)
@@ -645,7 +645,7 @@ page_multipart(const char *boundary, const char *body, size_t len,
 				    "part headers");
 			if (llen > 20 && strncasecmp(p, "Content-Disposition:",
 			    20) == 0) {
-				rc = page_disposition(p + 20, llen - 20, name,
+				rc = unsub_page_disposition(p + 20, llen - 20, name,
 				    sizeof name);
 				if (rc == -1)
 					return set_cause(cause, "multipart: "
@@ -655,7 +655,7 @@ page_multipart(const char *boundary, const char *body, size_t len,
 			p = eol + 1;
 		}
 		/* The content ends where the next delimiter line starts. */
-		if ((h = page_find_delim(p - 1, end, nd, ndlen)) == NULL)
+		if ((h = unsub_page_find_delim(p - 1, end, nd, ndlen)) == NULL)
 			return set_cause(cause, "multipart: no closing "
 			    "boundary (truncated body?)");
 		if (h < p) {
@@ -666,7 +666,7 @@ page_multipart(const char *boundary, const char *body, size_t len,
 			if (cend > p && cend[-1] == '\r')
 				cend--;
 		}
-		if (named && page_form_keep(f, name, strlen(name), p,
+		if (named && unsub_page_form_keep(f, name, strlen(name), p,
 		    (size_t)(cend - p), cause) == -1)
 			return -1;
 		p = h + 1;
@@ -675,7 +675,7 @@ page_multipart(const char *boundary, const char *body, size_t len,
 
 /* application/x-www-form-urlencoded, as evhttp decodes a query. */
 static int
-page_urlencoded(const char *body, size_t len, struct page_form *f,
+unsub_page_urlencoded(const char *body, size_t len, struct unsub_page_form *f,
     char **cause)
 {
 	struct evkeyvalq	 q;
@@ -687,7 +687,7 @@ page_urlencoded(const char *body, size_t len, struct page_form *f,
 		return set_cause(cause, "form: NUL byte in the body");
 	/* Some senders end the body with a line break. */
 	while (len > 0 && (body[len - 1] == '\r' || body[len - 1] == '\n' ||
-	    page_ows(body[len - 1])))
+	    unsub_page_ows(body[len - 1])))
 		len--;
 	if (len == 0)
 		return 0;
@@ -697,7 +697,7 @@ page_urlencoded(const char *body, size_t len, struct page_form *f,
 		rc = set_cause(cause, "form: malformed urlencoded body");
 	else
 		TAILQ_FOREACH(kv, &q, next)
-			if ((rc = page_form_keep(f, kv->key, strlen(kv->key),
+			if ((rc = unsub_page_form_keep(f, kv->key, strlen(kv->key),
 			    kv->value, strlen(kv->value), cause)) == -1)
 				break;
 	evhttp_clear_headers(&q);
@@ -707,38 +707,38 @@ page_urlencoded(const char *body, size_t len, struct page_form *f,
 
 /* Parse a form body by its Content-Type (see page.h). */
 int
-page_form_parse(const char *ctype, const char *body, size_t len,
-    struct page_form *f, char **cause)
+unsub_page_form_parse(const char *ctype, const char *body, size_t len,
+    struct unsub_page_form *f, char **cause)
 {
-	char		 boundary[PAGE_BOUNDARY_MAX + 2];
+	char		 boundary[UNSUB_PAGE_BOUNDARY_MAX + 2];
 	size_t		 tlen;
 	int		 rc;
 
 	memset(f, 0, sizeof *f);
-	if (len > PAGE_FORM_MAX)
+	if (len > UNSUB_PAGE_FORM_MAX)
 		return set_cause(cause, "form: body of %zu bytes is over %d",
-		    len, PAGE_FORM_MAX);
+		    len, UNSUB_PAGE_FORM_MAX);
 	if (body == NULL)
 		body = "";
 	tlen = ctype != NULL ? strcspn(ctype, "; \t") : 0;
 	if (tlen == 19 && strncasecmp(ctype, "multipart/form-data", 19) == 0) {
-		rc = page_header_param(ctype, strlen(ctype), "boundary",
+		rc = unsub_page_header_param(ctype, strlen(ctype), "boundary",
 		    boundary, sizeof boundary);
-		if (rc != 0 || !page_boundary_ok(boundary))
+		if (rc != 0 || !unsub_page_boundary_ok(boundary))
 			return set_cause(cause, "multipart: %s boundary",
 			    rc == 1 ? "no" : "malformed");
-		rc = page_multipart(boundary, body, len, f, cause);
+		rc = unsub_page_multipart(boundary, body, len, f, cause);
 	} else
 		/* Without a Content-Type, or any other, read it as a form. */
-		rc = page_urlencoded(body, len, f, cause);
+		rc = unsub_page_urlencoded(body, len, f, cause);
 	if (rc == -1)
-		page_form_free(f);
+		unsub_page_form_free(f);
 	return rc;
 }
 
 /* Free the kept fields. */
 void
-page_form_free(struct page_form *f)
+unsub_page_form_free(struct unsub_page_form *f)
 {
 	free(f->list_unsubscribe);
 	free(f->choice);
@@ -747,7 +747,7 @@ page_form_free(struct page_form *f)
 
 /* Is this RFC 8058's List-Unsubscribe=One-Click? */
 int
-page_form_oneclick(const struct page_form *f)
+unsub_page_form_oneclick(const struct unsub_page_form *f)
 {
 	return f->list_unsubscribe != NULL &&
 	    strcasecmp(f->list_unsubscribe, "One-Click") == 0;

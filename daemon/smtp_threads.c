@@ -1,5 +1,5 @@
 /*
- * lanes.c: worker threads that run libcurl transfers (see lanes.h).
+ * smtp_threads.c: worker threads that run libcurl transfers (see smtp_threads.h).
  *
  * Submitted transfers wait in a ring until a worker takes one; results
  * (and started notices) wait in an array that the loop swaps out whole,
@@ -15,7 +15,7 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "lanes.h"
+#include "smtp_threads.h"
 #include "log.h"
 #include "util.h"
 
@@ -32,9 +32,9 @@ struct lane_msg {
 	double		 ms;		/* STARTED: when; DONE: start at */
 };
 
-struct lanes {
-	lanes_done_fn	 done;
-	lanes_started_fn started;
+struct smtp_threads {
+	smtp_threads_done_fn	 done;
+	smtp_threads_started_fn started;
 	pthread_mutex_t	 lock;
 	pthread_cond_t	 cond;
 	pthread_t	*threads;
@@ -55,7 +55,7 @@ struct lanes {
 
 /* With the lock held: queue a message for the loop, waking it if idle. */
 static void
-lanes_push(struct lanes *l, const struct lane_msg *m)
+smtp_threads_push(struct smtp_threads *l, const struct lane_msg *m)
 {
 	uint64_t	 one = 1;
 
@@ -66,12 +66,12 @@ lanes_push(struct lanes *l, const struct lane_msg *m)
 	l->out[l->nout++] = *m;
 	if (l->nout == 1 && write(l->efd, &one, sizeof one) == -1 &&
 	    errno != EAGAIN)
-		log_warn("lanes: eventfd");
+		log_warn("smtp threads: eventfd");
 }
 
 /* Sleep until `ms` on the monotonic clock (the owner's cadence slot). */
 static void
-lanes_sleep_until(double ms)
+smtp_threads_sleep_until(double ms)
 {
 	struct timespec	 ts;
 
@@ -90,9 +90,9 @@ lanes_sleep_until(double ms)
 }
 
 static void *
-lanes_main(void *arg)
+smtp_threads_main(void *arg)
 {
-	struct lanes	*l = arg;
+	struct smtp_threads	*l = arg;
 	struct lane_msg	 m;
 
 	pthread_mutex_lock(&l->lock);
@@ -105,12 +105,12 @@ lanes_main(void *arg)
 		l->todo_head = (l->todo_head + 1) % l->todo_cap;
 		l->ntodo--;
 		pthread_mutex_unlock(&l->lock);
-		lanes_sleep_until(m.ms);
+		smtp_threads_sleep_until(m.ms);
 		m.res = curl_easy_perform(m.easy);
 		m.kind = LANE_DONE;
 		pthread_mutex_lock(&l->lock);
 		if (!l->quit)
-			lanes_push(l, &m);
+			smtp_threads_push(l, &m);
 	}
 	pthread_mutex_unlock(&l->lock);
 	return NULL;
@@ -118,16 +118,16 @@ lanes_main(void *arg)
 
 /* On the loop: hand every result and notice over, in order. */
 static void
-lanes_cb(evutil_socket_t fd, short events, void *arg)
+smtp_threads_cb(evutil_socket_t fd, short events, void *arg)
 {
-	struct lanes	*l = arg;
+	struct smtp_threads	*l = arg;
 	struct lane_msg	*batch;
 	size_t		 i, n;
 	uint64_t	 v;
 
 	(void)events;
 	if (read(fd, &v, sizeof v) == -1 && errno != EAGAIN)
-		log_warn("lanes: eventfd");
+		log_warn("smtp threads: eventfd");
 	pthread_mutex_lock(&l->lock);
 	batch = l->out;
 	n = l->nout;
@@ -143,11 +143,11 @@ lanes_cb(evutil_socket_t fd, short events, void *arg)
 	free(batch);
 }
 
-struct lanes *
-lanes_new(struct event_base *base, size_t n, lanes_done_fn done,
-    lanes_started_fn started, char **cause)
+struct smtp_threads *
+smtp_threads_new(struct event_base *base, size_t n, smtp_threads_done_fn done,
+    smtp_threads_started_fn started, char **cause)
 {
-	struct lanes	*l;
+	struct smtp_threads	*l;
 
 	l = xcalloc(1, sizeof *l);
 	l->done = done;
@@ -160,10 +160,10 @@ lanes_new(struct event_base *base, size_t n, lanes_done_fn done,
 		free(l);
 		return NULL;
 	}
-	l->ev = event_new(base, l->efd, EV_READ | EV_PERSIST, lanes_cb, l);
+	l->ev = event_new(base, l->efd, EV_READ | EV_PERSIST, smtp_threads_cb, l);
 	event_add(l->ev, NULL);
-	if (lanes_grow(l, n, cause) == -1) {
-		lanes_free(l);
+	if (smtp_threads_grow(l, n, cause) == -1) {
+		smtp_threads_free(l);
 		return NULL;
 	}
 	return l;
@@ -171,7 +171,7 @@ lanes_new(struct event_base *base, size_t n, lanes_done_fn done,
 
 /* At least n workers (a reload may raise concurrency; never lowers). */
 int
-lanes_grow(struct lanes *l, size_t n, char **cause)
+smtp_threads_grow(struct smtp_threads *l, size_t n, char **cause)
 {
 	struct lane_msg	*todo;
 	size_t		 i;
@@ -192,7 +192,7 @@ lanes_grow(struct lanes *l, size_t n, char **cause)
 	l->threads = xreallocarray(l->threads, n, sizeof *l->threads);
 	while (l->nthreads < n) {
 		if ((errno = pthread_create(&l->threads[l->nthreads], NULL,
-		    lanes_main, l)) != 0)
+		    smtp_threads_main, l)) != 0)
 			return set_cause(cause, "cannot start SMTP thread %zu "
 			    "of %zu: %s", l->nthreads + 1, n, strerror(errno));
 		snprintf(name, sizeof name, "manners-smtp%zu", l->nthreads);
@@ -203,7 +203,7 @@ lanes_grow(struct lanes *l, size_t n, char **cause)
 }
 
 size_t
-lanes_count(const struct lanes *l)
+smtp_threads_count(const struct smtp_threads *l)
 {
 	return l->nthreads;
 }
@@ -213,13 +213,13 @@ lanes_count(const struct lanes *l)
  * milliseconds; 0: at once); done(easy, res, job) follows.
  */
 void
-lanes_submit(struct lanes *l, CURL *easy, void *job, double at)
+smtp_threads_submit(struct smtp_threads *l, CURL *easy, void *job, double at)
 {
 	struct lane_msg	*m;
 
 	pthread_mutex_lock(&l->lock);
 	if (l->ntodo == l->todo_cap)
-		fatalx("lanes: more transfers submitted than SMTP threads");
+		fatalx("smtp threads: more transfers submitted than SMTP threads");
 	m = &l->todo[(l->todo_head + l->ntodo) % l->todo_cap];
 	memset(m, 0, sizeof *m);
 	m->easy = easy;
@@ -232,7 +232,7 @@ lanes_submit(struct lanes *l, CURL *easy, void *job, double at)
 
 /* From a worker (a libcurl callback): job really began at ms. */
 void
-lanes_started(struct lanes *l, void *job, double ms)
+smtp_threads_started(struct smtp_threads *l, void *job, double ms)
 {
 	struct lane_msg	 m;
 
@@ -242,7 +242,7 @@ lanes_started(struct lanes *l, void *job, double ms)
 	m.ms = ms;
 	pthread_mutex_lock(&l->lock);
 	if (!l->quit)
-		lanes_push(l, &m);
+		smtp_threads_push(l, &m);
 	pthread_mutex_unlock(&l->lock);
 }
 
@@ -252,7 +252,7 @@ lanes_started(struct lanes *l, void *job, double ms)
  * dropped, so the owner frees their jobs itself afterwards.
  */
 void
-lanes_free(struct lanes *l)
+smtp_threads_free(struct smtp_threads *l)
 {
 	size_t	 i;
 

@@ -1,5 +1,5 @@
 /*
- * reply.c: classifying SMTP replies.
+ * smtp_reply.c: classifying SMTP replies.
  *
  * A permanent failure of the address itself (RFC 3463 5.1.1 bad
  * mailbox, 5.1.2 bad destination system, 5.1.10 null MX, or a plain 550
@@ -11,7 +11,7 @@
 #include <string.h>
 #include <strings.h>
 
-#include "reply.h"
+#include "smtp_reply.h"
 
 /* Phrases relays use for "no such mailbox" without an enhanced code. */
 static const char *reply_unknown_user[] = {
@@ -22,7 +22,7 @@ static const char *reply_unknown_user[] = {
 };
 
 void
-reply_enhanced(const char *line, char *out, size_t outsz)
+smtp_reply_enhanced(const char *line, char *out, size_t outsz)
 {
 	const char	*p = line;
 	size_t		 n;
@@ -64,27 +64,27 @@ reply_contains(const char *hay, const char *needle)
 	return 0;
 }
 
-enum reply_verdict
-reply_classify(long code, const char *line)
+enum smtp_reply_verdict
+smtp_reply_classify(long code, const char *line)
 {
 	char	 enh[16];
 	size_t	 i;
 
 	if (code >= 200 && code < 300)
-		return REPLY_SENT;
+		return SMTP_REPLY_SENT;
 	if (code < 500 || code >= 600)
-		return REPLY_RETRY;
-	reply_enhanced(line, enh, sizeof enh);
+		return SMTP_REPLY_RETRY;
+	smtp_reply_enhanced(line, enh, sizeof enh);
 	if (enh[0] != '\0') {
 		if (strcmp(enh, "5.1.1") == 0 || strcmp(enh, "5.1.2") == 0 ||
 		    strcmp(enh, "5.1.10") == 0)
-			return REPLY_BOUNCED;
-		return REPLY_FAILED;
+			return SMTP_REPLY_BOUNCED;
+		return SMTP_REPLY_FAILED;
 	}
 	if ((code == 550 || code == 553) && line != NULL)
 		for (i = 0; i < sizeof reply_unknown_user /
 		    sizeof reply_unknown_user[0]; i++)
 			if (reply_contains(line, reply_unknown_user[i]))
-				return REPLY_BOUNCED;
-	return REPLY_FAILED;
+				return SMTP_REPLY_BOUNCED;
+	return SMTP_REPLY_FAILED;
 }

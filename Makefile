@@ -52,6 +52,8 @@ MANNERSD_SRCS = \
 	daemon/control.c \
 	daemon/curlev.c \
 	daemon/drain.c \
+	daemon/handback.c \
+	daemon/jobthread.c \
 	daemon/mannersd.c \
 	daemon/measure.c \
 	daemon/metrics.c \

@@ -73,14 +73,24 @@ void	 control_reply_json(struct evhttp_request *, int, json_t *);
 void	 control_reply_error(struct evhttp_request *, int, const char *,
 	    json_t *);
 
-/* writer.c: every write transaction, on its own thread */
+/* jobthread.c: a thread that runs jobs in order, done() on the loop */
 struct wjob {
 	void			(*run)(struct wjob *, struct store *);
 	void			(*done)(struct wjob *);
 	TAILQ_ENTRY(wjob)	 entry;
 };
+struct jobthread;
+struct jobthread *jobthread_new(struct event_base *, const char *,
+		    struct store *, char **);
+void		 jobthread_submit(struct jobthread *, struct wjob *);
+size_t		 jobthread_pending(struct jobthread *);
+void		 jobthread_free(struct jobthread *);
+
+/* writer.c: every write transaction, on its own thread */
 struct writer	*writer_new(struct mannersd *, char **);
 void		 writer_submit(struct writer *, struct wjob *);
+void		 writer_hold(struct writer *);
+void		 writer_release(struct writer *);
 size_t		 writer_pending(struct writer *);
 void		 writer_free(struct writer *);
 

@@ -9,11 +9,14 @@
  * but not with this method answers 405 with the methods it takes in
  * Allow; a path that matches no row answers 404.
  */
+#include <sys/socket.h>
+
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include <event2/buffer.h>
+#include <event2/bufferevent.h>
 #include <event2/http.h>
 #include <event2/keyvalq_struct.h>
 
@@ -323,6 +326,19 @@ control_routes_not_allowed(struct evhttp_request *req, const char *path,
 	    json_pack("{s:s, s:s}", "path", path, "allow", allow));
 }
 
+/* The answer is written out: close the connection under evhttp. */
+static void
+control_routes_hang_up(struct evhttp_request *req, void *arg)
+{
+	struct evhttp_connection	*evcon;
+
+	(void)arg;
+	/* The client sees the end; evhttp sees it too, and frees. */
+	if ((evcon = evhttp_request_get_connection(req)) != NULL)
+		shutdown(bufferevent_getfd(evhttp_connection_get_bufferevent(
+		    evcon)), SHUT_RDWR);
+}
+
 /* evhttp's callback: route a request by the table. */
 void
 control_routes_request(struct evhttp_request *req, void *arg)
@@ -335,6 +351,13 @@ control_routes_request(struct evhttp_request *req, void *arg)
 	size_t				 i, len, atlen;
 	int				 allowed = 0;
 
+	/*
+	 * evhttp sends CONNECT's answer without a length and then keeps
+	 * the connection: only its end can end the answer for the client.
+	 */
+	if (m == EVHTTP_REQ_CONNECT)
+		evhttp_request_set_on_complete_cb(req, control_routes_hang_up,
+		    NULL);
 	path = evhttp_uri_get_path(evhttp_request_get_evhttp_uri(req));
 	if (path == NULL || *path == '\0')
 		path = "/";

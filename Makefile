@@ -50,12 +50,17 @@ LIB_SRCS = \
 
 MANNERSD_SRCS = \
 	daemon/control.c \
+	daemon/control_ops.c \
+	daemon/control_routes.c \
 	daemon/curlev.c \
 	daemon/drain.c \
+	daemon/handback.c \
+	daemon/jobthread.c \
 	daemon/mannersd.c \
 	daemon/measure.c \
 	daemon/metrics.c \
 	daemon/smtp_threads.c \
+	daemon/submit.c \
 	daemon/unsub_http.c \
 	daemon/writer.c
 

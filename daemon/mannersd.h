@@ -38,6 +38,7 @@ struct mannersd {
 	struct token_keys	*keys;
 	struct drain		*drain;
 	struct writer		*writer;
+	struct jobthread	*parser;	/* submit.c: reads documents */
 	struct evhttp		*control;
 	struct evhttp_bound_socket *control_bound;
 	struct evhttp		*public;
@@ -65,22 +66,67 @@ struct mannersd {
 int64_t	 mannersd_now(void);
 void	 mannersd_shutdown(struct mannersd *);
 
-/* control.c */
+/* control.c: the control socket, its server and its JSON answers */
+/* A member a JSON body may hold, and its one type (null is not a string). */
+struct control_json_key {
+	const char	*name;
+	json_type	 type;
+	int		 required;
+};
 int	 control_start(struct mannersd *, char **);
 void	 control_stop(struct mannersd *);
 void	 control_free(struct mannersd *);
 void	 control_reply_json(struct evhttp_request *, int, json_t *);
 void	 control_reply_error(struct evhttp_request *, int, const char *,
 	    json_t *);
+json_t	*control_json_body(struct evhttp_request *,
+	    const struct control_json_key *, size_t, const char *);
 
-/* writer.c: every write transaction, on its own thread */
+/* control_routes.c: the route table; ids and queries decoded in one place */
+/* A route's handler: the path's {id} decoded and checked, or NULL. */
+typedef void	(*control_fn)(struct mannersd *, struct evhttp_request *,
+		    const char *);
+void	 control_routes_request(struct evhttp_request *, void *);
+int	 control_routes_all_methods(void);
+char	*control_routes_decode(const char *, size_t, int, char **);
+int	 control_routes_query(struct evhttp_request *, const char *, char **);
+
+/* control_ops.c: the write operations, on the writer thread */
+void	 control_ops_cancel(struct mannersd *, struct evhttp_request *,
+	    const char *);
+void	 control_ops_pause(struct mannersd *, struct evhttp_request *,
+	    const char *);
+void	 control_ops_resume(struct mannersd *, struct evhttp_request *,
+	    const char *);
+void	 control_ops_unsubscribe(struct mannersd *, struct evhttp_request *,
+	    const char *);
+void	 control_ops_resubscribe(struct mannersd *, struct evhttp_request *,
+	    const char *);
+
+/* submit.c: POST /v1/campaigns, parse -> measure -> admit -> reply */
+void	 submit_request(struct mannersd *, struct evhttp_request *,
+	    const char *);
+int	 submit_start(struct mannersd *, char **);
+void	 submit_free(struct mannersd *);
+
+/* jobthread.c: a thread that runs jobs in order, done() on the loop */
 struct wjob {
 	void			(*run)(struct wjob *, struct store *);
 	void			(*done)(struct wjob *);
 	TAILQ_ENTRY(wjob)	 entry;
 };
+struct jobthread;
+struct jobthread *jobthread_new(struct event_base *, const char *,
+		    struct store *, char **);
+void		 jobthread_submit(struct jobthread *, struct wjob *);
+size_t		 jobthread_pending(struct jobthread *);
+void		 jobthread_free(struct jobthread *);
+
+/* writer.c: every write transaction, on its own thread */
 struct writer	*writer_new(struct mannersd *, char **);
 void		 writer_submit(struct writer *, struct wjob *);
+void		 writer_hold(struct writer *);
+void		 writer_release(struct writer *);
 size_t		 writer_pending(struct writer *);
 void		 writer_free(struct writer *);
 

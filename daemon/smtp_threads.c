@@ -2,19 +2,16 @@
  * smtp_threads.c: worker threads that run libcurl transfers (see smtp_threads.h).
  *
  * Submitted transfers wait in a ring until a worker takes one; results
- * (and started notices) wait in an array that the loop swaps out whole,
- * woken through an eventfd written only when that array was empty.
- * The loop reads the eventfd before it swaps, so a result pushed in
- * between is never left without a wake-up.
+ * (and started notices) go back to the loop through a hand-back
+ * (handback.c), in order.
  */
 #include <errno.h>
 #include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/eventfd.h>
 #include <time.h>
-#include <unistd.h>
 
+#include "handback.h"
 #include "smtp_threads.h"
 #include "log.h"
 #include "util.h"
@@ -45,29 +42,8 @@ struct smtp_threads {
 	size_t		 todo_cap;
 	size_t		 todo_head;
 	size_t		 ntodo;
-	/* for the loop */
-	struct lane_msg	*out;
-	size_t		 nout;
-	size_t		 out_cap;
-	int		 efd;
-	struct event	*ev;
+	struct handback	*back;		/* results and notices, to the loop */
 };
-
-/* With the lock held: queue a message for the loop, waking it if idle. */
-static void
-smtp_threads_push(struct smtp_threads *l, const struct lane_msg *m)
-{
-	uint64_t	 one = 1;
-
-	if (l->nout == l->out_cap) {
-		l->out_cap = l->out_cap == 0 ? 16 : l->out_cap * 2;
-		l->out = xreallocarray(l->out, l->out_cap, sizeof *l->out);
-	}
-	l->out[l->nout++] = *m;
-	if (l->nout == 1 && write(l->efd, &one, sizeof one) == -1 &&
-	    errno != EAGAIN)
-		log_warn("smtp threads: eventfd");
-}
 
 /* Sleep until `ms` on the monotonic clock (the owner's cadence slot). */
 static void
@@ -109,38 +85,25 @@ smtp_threads_main(void *arg)
 		m.res = curl_easy_perform(m.easy);
 		m.kind = LANE_DONE;
 		pthread_mutex_lock(&l->lock);
+		/* Once quitting, the owner frees the jobs itself. */
 		if (!l->quit)
-			smtp_threads_push(l, &m);
+			handback_push(l->back, &m);
 	}
 	pthread_mutex_unlock(&l->lock);
 	return NULL;
 }
 
-/* On the loop: hand every result and notice over, in order. */
+/* On the loop: hand one result or notice over. */
 static void
-smtp_threads_cb(evutil_socket_t fd, short events, void *arg)
+smtp_threads_cb(void *item, void *arg)
 {
 	struct smtp_threads	*l = arg;
-	struct lane_msg	*batch;
-	size_t		 i, n;
-	uint64_t	 v;
+	struct lane_msg		*m = item;
 
-	(void)events;
-	if (read(fd, &v, sizeof v) == -1 && errno != EAGAIN)
-		log_warn("smtp threads: eventfd");
-	pthread_mutex_lock(&l->lock);
-	batch = l->out;
-	n = l->nout;
-	l->out = NULL;
-	l->nout = l->out_cap = 0;
-	pthread_mutex_unlock(&l->lock);
-	for (i = 0; i < n; i++) {
-		if (batch[i].kind == LANE_STARTED)
-			l->started(batch[i].job, batch[i].ms);
-		else
-			l->done(batch[i].easy, batch[i].res, batch[i].job);
-	}
-	free(batch);
+	if (m->kind == LANE_STARTED)
+		l->started(m->job, m->ms);
+	else
+		l->done(m->easy, m->res, m->job);
 }
 
 struct smtp_threads *
@@ -152,16 +115,13 @@ smtp_threads_new(struct event_base *base, size_t n, smtp_threads_done_fn done,
 	l = xcalloc(1, sizeof *l);
 	l->done = done;
 	l->started = started;
-	pthread_mutex_init(&l->lock, NULL);
-	pthread_cond_init(&l->cond, NULL);
-	if ((l->efd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC)) == -1) {
-		set_cause(cause, "cannot create an eventfd for the SMTP "
-		    "threads: %s", strerror(errno));
+	if ((l->back = handback_new(base, sizeof(struct lane_msg),
+	    smtp_threads_cb, l, cause)) == NULL) {
 		free(l);
 		return NULL;
 	}
-	l->ev = event_new(base, l->efd, EV_READ | EV_PERSIST, smtp_threads_cb, l);
-	event_add(l->ev, NULL);
+	pthread_mutex_init(&l->lock, NULL);
+	pthread_cond_init(&l->cond, NULL);
 	if (smtp_threads_grow(l, n, cause) == -1) {
 		smtp_threads_free(l);
 		return NULL;
@@ -242,7 +202,7 @@ smtp_threads_started(struct smtp_threads *l, void *job, double ms)
 	m.ms = ms;
 	pthread_mutex_lock(&l->lock);
 	if (!l->quit)
-		smtp_threads_push(l, &m);
+		handback_push(l->back, &m);
 	pthread_mutex_unlock(&l->lock);
 }
 
@@ -265,13 +225,10 @@ smtp_threads_free(struct smtp_threads *l)
 	pthread_mutex_unlock(&l->lock);
 	for (i = 0; i < l->nthreads; i++)
 		pthread_join(l->threads[i], NULL);
-	if (l->ev != NULL)
-		event_free(l->ev);
-	close(l->efd);
+	handback_free(l->back);
 	pthread_mutex_destroy(&l->lock);
 	pthread_cond_destroy(&l->cond);
 	free(l->threads);
 	free(l->todo);
-	free(l->out);
 	free(l);
 }

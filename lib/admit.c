@@ -1,6 +1,7 @@
 /*
  * admit.c: per-recipient decisions and their reservations.
  */
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -95,43 +96,244 @@ admit_unsub(const struct store_rcpt *r, uint32_t lid, int *list, int *all)
 	}
 }
 
+/* Admit a contiguous document (tests, the benchmark, the fuzzer). */
 int
 admit_campaign(struct store *s, const struct conf *conf, struct campaign *c,
     const char *doc, size_t len, int64_t now, int dry_run,
     struct admit_report *rep, int *status, char **cause)
 {
-	struct iovec	 iov = { (void *)doc, len };
+	struct iovec		 iov = { (void *)doc, len };
+	struct admit_request	 ar = {
+		.store = s,
+		.conf = conf,
+		.campaign = c,
+		.iov = &iov,
+		.niov = 1,
+		.now = now,
+		.dry_run = dry_run
+	};
 
-	return admit_campaign_iov(s, conf, c, &iov, 1, now, dry_run, rep,
-	    status, cause);
+	return admit_campaign_iov(&ar, rep, status, cause);
 }
 
-int
-admit_campaign_iov(struct store *s, const struct conf *conf,
-    struct campaign *c, const struct iovec *iov, size_t niov, int64_t now,
-    int dry_run, struct admit_report *rep, int *status, char **cause)
+/* One admission's state, from its transaction's start to its end. */
+struct admit_run {
+	const struct admit_request *ar;
+	struct admit_report	*rep;
+	struct store_txn	*t;
+	struct conf_policy	 pol;
+	struct store_rcpt	 r;	/* the recipient at hand, reused */
+	struct store_job	 job;	/* the campaign's fields set once */
+	struct store_hist	 h;	/* likewise */
+	json_t			*state;
+	json_t			*body;	/* a new campaign's content */
+	int64_t			*times;
+	size_t			 ntimes_cap;
+	int			 exists;
+};
+
+/*
+ * Open the transaction and find or start the campaign's record; the
+ * digest covers the times the document gives.
+ */
+static int
+admit_open(struct admit_run *a, const char *digest, int *status, char **cause)
 {
-	struct store_txn	*t = NULL;
-	struct campaign_rcpts	*it = NULL;
-	struct campaign_rcpt	 rc;
-	struct store_rcpt	 r;
+	struct campaign	*c = a->ar->campaign;
+	uint32_t	 lid;
+	int		 err;
+
+	if ((err = store_begin(a->ar->store, 1, &a->t, cause)) < 0)
+		return err;
+	if ((err = admit_existing(a->t, c, digest, a->ar->now, &a->state,
+	    status, cause)) < 0)
+		return err;
+	a->exists = err == 0;
+	a->rep->resubmitted = a->exists;
+	if ((err = store_list_id(a->t, c->list, 1, &lid, cause)) < 0)
+		return err;
+	if (!a->exists) {
+		a->state = campaign_record_state_new(c, lid, a->ar->now);
+		a->body = campaign_record_body_new(c, digest);
+	}
+	a->job.queued = a->ar->now;
+	a->job.lid = lid;
+	snprintf(a->job.campaign, sizeof a->job.campaign, "%s", c->id);
+	a->h.lid = lid;
+	a->h.state = STORE_HIST_RESERVED;
+	snprintf(a->h.campaign, sizeof a->h.campaign, "%s", c->id);
+	return 0;
+}
+
+/* Fill the policy's input from the recipient's record at naddr. */
+static int
+admit_lookup(struct admit_run *a, const char *naddr,
+    struct policy_input *in, char **cause)
+{
+	struct campaign	*c = a->ar->campaign;
+	struct store_cr	 cr;
+	int		 err;
+
+	if ((err = store_rcpt_get(a->t, naddr, &a->r, cause)) < 0)
+		return err;
+	/*
+	 * A recipient never seen (no id yet) has no delivery state.  A new
+	 * campaign's only earlier entries for this address are from this
+	 * document, and those are in the history already.
+	 */
+	if (a->exists && a->r.rid != 0) {
+		if ((err = store_cr_get(a->t, c->id, a->r.rid, &cr,
+		    cause)) < 0)
+			return err;
+		in->duplicate = err == 0;
+	} else if (!a->exists)
+		in->duplicate = admit_in_hist(&a->r, c->id);
+	admit_unsub(&a->r, a->job.lid, &in->unsub_list, &in->unsub_all);
+	in->suppressed = a->r.suppressed != 0;
+	if (a->r.pref_count != 0) {
+		in->pref.count = a->r.pref_count;
+		in->pref.window = a->r.pref_window;
+	}
+	in->times = admit_times(&a->r, &a->times, &a->ntimes_cap);
+	in->ntimes = a->r.nhist;
+	return 0;
+}
+
+/* Queue an accepted or deferred recipient and reserve its history. */
+static int
+admit_queue(struct admit_run *a, const struct campaign_rcpt *rc,
+    const char *naddr, const struct policy_decision *d, char **cause)
+{
+	struct store_job	*job = &a->job;
 	struct store_cr		 cr;
-	struct store_job	 job;
-	struct store_hist	 h;
+	size_t			 namelen;
+	int			 err;
+
+	job->due = d->due;
+	job->flags = d->verdict == POLICY_DEFER ? STORE_JOB_DEFERRED : 0;
+	memcpy(job->addr, rc->addr, rc->addrlen);	/* checked: <= 254 */
+	job->addr[rc->addrlen] = '\0';
+	namelen = rc->name != NULL ? strlen(rc->name) : 0;
+	if (namelen >= sizeof job->name)
+		namelen = sizeof job->name - 1;
+	memcpy(job->name, rc->name != NULL ? rc->name : "", namelen);
+	job->name[namelen] = '\0';
+	a->h.time = d->due;
+	store_rcpt_add_hist(&a->r, &a->h);
+	store_rcpt_prune(&a->r, a->ar->now - ADMIT_HISTORY_KEEP);
+	/* The record gets its id here, and the job carries it. */
+	if ((err = store_rcpt_put(a->t, naddr, &a->r, cause)) < 0)
+		return err;
+	job->rid = a->r.rid;
+	if ((err = store_queue_put(a->t, job, cause)) < 0)
+		return err;
+	cr.state = STORE_CR_QUEUED;
+	memcpy(cr.key, job->key, sizeof cr.key);
+	cr.time = a->ar->now;
+	return store_cr_put(a->t, a->ar->campaign->id, a->r.rid, &cr, cause);
+}
+
+/* Decide one recipient, and queue it unless rejected. */
+static int
+admit_one(struct admit_run *a, const struct campaign_rcpt *rc, char **cause)
+{
+	struct campaign		*c = a->ar->campaign;
+	struct admit_report	*rep = a->rep;
 	struct policy_input	 in;
 	struct policy_decision	 d;
-	struct conf_policy	 pol;
-	json_t			*state = NULL, *body = NULL;
-	char			 naddr[ADDR_MAX + 1], digest[65];
-	int64_t			*times = NULL;
-	size_t			 ntimes_cap = 0;
-	uint32_t		 lid;
-	size_t			 namelen;
-	int			 err, exists = 0;
+	char			 naddr[ADDR_MAX + 1] = "";
+	int			 err;
+
+	rep->recipients++;
+	memset(&in, 0, sizeof in);
+	in.now = a->ar->now;
+	in.send_after = c->send_after;
+	in.expires = c->expires;
+	in.cap = a->pol.per_recipient;
+	in.min_gap = a->pol.min_gap;
+	/* An invalid address has no record to look up. */
+	if (addr_check(rc->addr, rc->addrlen, NULL) == -1)
+		in.invalid = 1;
+	else {
+		addr_normalize(rc->addr, naddr, sizeof naddr);
+		if ((err = admit_lookup(a, naddr, &in, cause)) < 0)
+			return err;
+	}
+	policy_decide(&in, &d);
+	if (d.verdict == POLICY_REJECT) {
+		rep->rejected[d.reason]++;
+		return 0;
+	}
+	if (d.verdict == POLICY_ACCEPT)
+		rep->accepted++;
+	else
+		rep->deferred++;
+	if (rep->first_due == 0 || d.due < rep->first_due)
+		rep->first_due = d.due;
+	if (d.due > rep->last_due)
+		rep->last_due = d.due;
+	return admit_queue(a, rc, naddr, &d, cause);
+}
+
+/* Add the counts to the campaign's record, store it and commit. */
+static int
+admit_close(struct admit_run *a, char **cause)
+{
+	const struct admit_report	*rep = a->rep;
+	json_t				*state = a->state;
+	size_t				 i;
+	int				 err;
+
+	campaign_record_count_add(state, "recipients", (int64_t)rep->recipients);
+	campaign_record_count_add(state, "accepted", (int64_t)rep->accepted);
+	campaign_record_count_add(state, "deferred", (int64_t)rep->deferred);
+	campaign_record_count_add(state, "queued", (int64_t)(rep->accepted +
+	    rep->deferred));
+	campaign_record_count_add(state, "queued_deferred",
+	    (int64_t)rep->deferred);
+	for (i = 1; i < POLICY_NREASONS; i++)
+		if (rep->rejected[i] != 0)
+			campaign_record_reject_add(state, policy_reason_name(i),
+			    (int64_t)rep->rejected[i]);
+	if ((err = store_campaign_put(a->t, a->ar->campaign->id, state,
+	    cause)) < 0)
+		return err;
+	if (a->body != NULL && (err = store_campaign_body_put(a->t,
+	    a->ar->campaign->id, a->body, cause)) < 0)
+		return err;
+	/* A dry run decides everything and keeps nothing. */
+	if (a->ar->dry_run) {
+		store_abort(a->t);
+		a->t = NULL;
+		return 0;
+	}
+	err = store_commit(a->t, cause);
+	a->t = NULL;
+	return err;
+}
+
+/*
+ * Decide every recipient of the request's document and queue those
+ * accepted or deferred, in one transaction: 0 with *status 202 (new) or
+ * 200 (a resubmission), or -1 with *status and *cause.
+ */
+int
+admit_campaign_iov(const struct admit_request *ar, struct admit_report *rep,
+    int *status, char **cause)
+{
+	struct campaign		*c = ar->campaign;
+	struct admit_run	 a;
+	struct campaign_rcpts	*it = NULL;
+	struct campaign_rcpt	 rc;
+	char			 digest[65];
+	int			 err;
 
 	memset(rep, 0, sizeof *rep);
+	memset(&a, 0, sizeof a);
+	a.ar = ar;
+	a.rep = rep;
 	*status = 500;
-	store_rcpt_init(&r);
+	store_rcpt_init(&a.r);
 	/*
 	 * The digest covers the times the document gives: a default expiry
 	 * depends on `now`, and the same document resubmitted a minute later
@@ -139,154 +341,33 @@ admit_campaign_iov(struct store *s, const struct conf *conf,
 	 */
 	campaign_record_digest(c, digest, sizeof digest);
 	if (c->expires == 0)
-		c->expires = (c->send_after > now ? c->send_after : now) +
-		    ADMIT_DEFAULT_EXPIRY;
-	if (c->expires <= now) {
+		c->expires = (c->send_after > ar->now ? c->send_after :
+		    ar->now) + ADMIT_DEFAULT_EXPIRY;
+	if (c->expires <= ar->now) {
 		*status = 422;
+		store_rcpt_free(&a.r);
 		return set_cause(cause, "expires: the campaign expired before "
 		    "it was submitted");
 	}
-	conf_policy_for(conf, c->list, &pol);
-
-	if ((err = store_begin(s, 1, &t, cause)) < 0)
-		goto fail;
-	if ((err = admit_existing(t, c, digest, now, &state, status,
-	    cause)) < 0)
-		goto fail;
-	exists = err == 0;
-	rep->resubmitted = exists;
-	if ((err = store_list_id(t, c->list, 1, &lid, cause)) < 0)
-		goto fail;
-	if (!exists) {
-		state = campaign_record_state_new(c, lid, now);
-		body = campaign_record_body_new(c, digest);
+	conf_policy_for(ar->conf, c->list, &a.pol);
+	if ((err = admit_open(&a, digest, status, cause)) == 0) {
+		it = campaign_rcpt_open_iov(ar->iov, ar->niov);
+		while (err == 0 && campaign_rcpt_next(it, &rc) == 1)
+			err = admit_one(&a, &rc, cause);
+		campaign_rcpt_close(it);
 	}
-
-	memset(&job, 0, sizeof job);
-	job.queued = now;
-	job.lid = lid;
-	snprintf(job.campaign, sizeof job.campaign, "%s", c->id);
-	memset(&h, 0, sizeof h);
-	h.lid = lid;
-	h.state = STORE_HIST_RESERVED;
-	snprintf(h.campaign, sizeof h.campaign, "%s", c->id);
-	it = campaign_rcpt_open_iov(iov, niov);
-	while (campaign_rcpt_next(it, &rc) == 1) {
-		rep->recipients++;
-		memset(&in, 0, sizeof in);
-		in.now = now;
-		in.send_after = c->send_after;
-		in.expires = c->expires;
-		in.cap = pol.per_recipient;
-		in.min_gap = pol.min_gap;
-		if (addr_check(rc.addr, rc.addrlen, NULL) == -1) {
-			in.invalid = 1;
-			goto decide;
-		}
-		addr_normalize(rc.addr, naddr, sizeof naddr);
-		if ((err = store_rcpt_get(t, naddr, &r, cause)) < 0)
-			goto fail;
-		/*
-		 * A recipient never seen (no id yet) has no delivery state.
-		 * A new campaign's only earlier entries for this address are
-		 * from this document, and those are in the history already.
-		 */
-		if (exists && r.rid != 0) {
-			if ((err = store_cr_get(t, c->id, r.rid, &cr,
-			    cause)) < 0)
-				goto fail;
-			in.duplicate = err == 0;
-		} else if (!exists)
-			in.duplicate = admit_in_hist(&r, c->id);
-		admit_unsub(&r, lid, &in.unsub_list, &in.unsub_all);
-		in.suppressed = r.suppressed != 0;
-		if (r.pref_count != 0) {
-			in.pref.count = r.pref_count;
-			in.pref.window = r.pref_window;
-		}
-		in.times = admit_times(&r, &times, &ntimes_cap);
-		in.ntimes = r.nhist;
-decide:
-		policy_decide(&in, &d);
-		if (d.verdict == POLICY_REJECT) {
-			rep->rejected[d.reason]++;
-			continue;
-		}
-		if (d.verdict == POLICY_ACCEPT)
-			rep->accepted++;
-		else
-			rep->deferred++;
-		if (rep->first_due == 0 || d.due < rep->first_due)
-			rep->first_due = d.due;
-		if (d.due > rep->last_due)
-			rep->last_due = d.due;
-
-		/* The campaign's fields are set once, before the loop. */
-		job.due = d.due;
-		job.flags = d.verdict == POLICY_DEFER ? STORE_JOB_DEFERRED : 0;
-		memcpy(job.addr, rc.addr, rc.addrlen);	/* checked: <= 254 */
-		job.addr[rc.addrlen] = '\0';
-		namelen = rc.name != NULL ? strlen(rc.name) : 0;
-		if (namelen >= sizeof job.name)
-			namelen = sizeof job.name - 1;
-		memcpy(job.name, rc.name != NULL ? rc.name : "", namelen);
-		job.name[namelen] = '\0';
-		h.time = d.due;
-		store_rcpt_add_hist(&r, &h);
-		store_rcpt_prune(&r, now - ADMIT_HISTORY_KEEP);
-		/* The record gets its id here, and the job carries it. */
-		if ((err = store_rcpt_put(t, naddr, &r, cause)) < 0)
-			goto fail;
-		job.rid = r.rid;
-		if ((err = store_queue_put(t, &job, cause)) < 0)
-			goto fail;
-		cr.state = STORE_CR_QUEUED;
-		memcpy(cr.key, job.key, sizeof cr.key);
-		cr.time = now;
-		if ((err = store_cr_put(t, c->id, r.rid, &cr, cause)) < 0)
-			goto fail;
-	}
-	campaign_rcpt_close(it);
-	it = NULL;
-
-	campaign_record_count_add(state, "recipients", (int64_t)rep->recipients);
-	campaign_record_count_add(state, "accepted", (int64_t)rep->accepted);
-	campaign_record_count_add(state, "deferred", (int64_t)rep->deferred);
-	campaign_record_count_add(state, "queued", (int64_t)(rep->accepted +
-	    rep->deferred));
-	campaign_record_count_add(state, "queued_deferred", (int64_t)rep->deferred);
-	for (size_t i = 1; i < POLICY_NREASONS; i++)
-		if (rep->rejected[i] != 0)
-			campaign_record_reject_add(state, policy_reason_name(i),
-			    (int64_t)rep->rejected[i]);
-	if ((err = store_campaign_put(t, c->id, state, cause)) < 0)
-		goto fail;
-	if (body != NULL && (err = store_campaign_body_put(t, c->id, body,
-	    cause)) < 0)
-		goto fail;
-	if (dry_run)
-		store_abort(t);
-	else if ((err = store_commit(t, cause)) < 0) {
-		t = NULL;
-		goto fail;
-	}
-	json_decref(state);
-	json_decref(body);
-	store_rcpt_free(&r);
-	free(times);
-	*status = exists ? 200 : 202;
-	return 0;
-
-fail:
-	if (err == STORE_FULL)
+	if (err == 0)
+		err = admit_close(&a, cause);
+	if (err == 0)
+		*status = a.exists ? 200 : 202;
+	else if (err == STORE_FULL)
 		*status = 507;
-	campaign_rcpt_close(it);
-	store_abort(t);
-	json_decref(state);
-	json_decref(body);
-	store_rcpt_free(&r);
-	free(times);
-	return -1;
+	store_abort(a.t);
+	json_decref(a.state);
+	json_decref(a.body);
+	store_rcpt_free(&a.r);
+	free(a.times);
+	return err == 0 ? 0 : -1;
 }
 
 /* The submission's answer: counts by outcome. */

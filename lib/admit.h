@@ -32,12 +32,24 @@ struct admit_report {
 	int		 resubmitted;
 };
 
+/*
+ * One admission: a parsed campaign, and its document, which admission
+ * reads again for the recipients.
+ */
+struct admit_request {
+	struct store		*store;
+	const struct conf	*conf;
+	struct campaign		*campaign;	/* its default expiry is set */
+	const struct iovec	*iov;		/* the document, in pieces that */
+	size_t			 niov;		/* stay in place meanwhile */
+	int64_t			 now;
+	int			 dry_run;	/* decide, keep nothing */
+};
+
 int	 admit_campaign(struct store *, const struct conf *,
 	    struct campaign *, const char *, size_t, int64_t, int,
 	    struct admit_report *, int *, char **);
-/* The same over a document in pieces, as the daemon received it. */
-int	 admit_campaign_iov(struct store *, const struct conf *,
-	    struct campaign *, const struct iovec *, size_t, int64_t, int,
+int	 admit_campaign_iov(const struct admit_request *,
 	    struct admit_report *, int *, char **);
 json_t	*admit_report_json(const struct campaign *,
 	    const struct admit_report *, int);

@@ -11,10 +11,11 @@
  * closes.  (evhttp drops an answer it is still writing when the client's
  * end of file arrives, so shutting at once would lose the answers.)
  * Every request in the input, pipelined ones included, is parsed by
- * evhttp and routed by control_request() or unsub_http_request().
+ * evhttp and routed by control_routes_request() or unsub_http_request().
  *
- * The writer thread is replaced by a synchronous writer_submit() and the
- * drain by stubs, so an input's effect is complete when its answer is.
+ * The writer and parser threads are replaced by a synchronous
+ * writer_submit() and jobthread_submit(), and the drain by stubs, so an
+ * input's effect is complete when its answer is.
  * After an input that wrote, the store is recreated and seeded again (the
  * campaign below: list 1, alice rid 1, bob rid 2), so every input starts
  * from the same state and the clock stands still at FUZZ_HTTP_NOW.
@@ -40,6 +41,9 @@
 #include <event2/event.h>
 
 #include "../../daemon/control.c"
+#include "../../daemon/control_ops.c"
+#include "../../daemon/control_routes.c"
+#include "../../daemon/submit.c"
 #include "../../daemon/metrics.c"
 #include "../../daemon/unsub_http.c"
 
@@ -112,11 +116,50 @@ void
 writer_submit(struct writer *w, struct wjob *j)
 {
 	(void)w;
-	/* Reading and weighing a campaign writes nothing. */
-	if (j->run != submit_parse_run)
-		fuzz_http->dirty = 1;
+	/* Reading and weighing a campaign (the parser's job) writes nothing. */
+	fuzz_http->dirty = 1;
 	j->run(j, fuzz_http->md.store);
 	j->done(j);
+}
+
+void
+writer_hold(struct writer *w)
+{
+	(void)w;
+}
+
+void
+writer_release(struct writer *w)
+{
+	(void)w;
+}
+
+/* The submission parser's thread, synchronous as the writer is. */
+struct jobthread *
+jobthread_new(struct event_base *base, const char *name, struct store *store,
+    char **cause)
+{
+	static char	 parser;
+
+	(void)base;
+	(void)name;
+	(void)store;
+	(void)cause;
+	return (struct jobthread *)(void *)&parser;
+}
+
+void
+jobthread_submit(struct jobthread *jt, struct wjob *j)
+{
+	(void)jt;
+	j->run(j, NULL);
+	j->done(j);
+}
+
+void
+jobthread_free(struct jobthread *jt)
+{
+	(void)jt;
 }
 
 json_t *

@@ -758,3 +758,64 @@ Test(admit, answers_507_and_leaves_nothing_when_the_store_is_full)
 	free(rcpts);
 	free(xml);
 }
+
+/* Cut xml into pieces of `size` bytes, as a request buffer holds it. */
+static struct iovec *
+pieces(char *xml, size_t size, size_t *n)
+{
+	size_t		 len = strlen(xml), i;
+	struct iovec	*iov;
+
+	*n = (len + size - 1) / size;
+	iov = xcalloc(*n, sizeof *iov);
+	for (i = 0; i < *n; i++) {
+		iov[i].iov_base = xml + i * size;
+		iov[i].iov_len = i + 1 < *n ? size : len - i * size;
+	}
+	return iov;
+}
+
+Test(admit, reads_a_request_in_pieces_as_it_reads_a_whole_document)
+{
+	struct admit_report	 whole, cut;
+	struct spec		 sp = { "pieces", NULL, NULL, 0, 0 };
+	const char		*rcpts[] = { "Ann|a@example.org",
+	    "b@example.org", "b@example.org", "nope", "C|c@example.org",
+	    NULL };
+	struct campaign		*c;
+	struct campaign_error	 err;
+	struct admit_request	 ar;
+	struct iovec		*iov;
+	char			*xml = fixture_doc(&sp, rcpts), *cause = NULL;
+	size_t			 niov, i;
+	int			 status;
+
+	cr_assert_eq(submit_xml(xml, NOW, 1, &whole, &status, &cause), 0,
+	    "%s", cause);
+	/* Seven bytes a piece cuts every element and name in two. */
+	iov = pieces(xml, 7, &niov);
+	cr_assert_eq(campaign_parse_iov(iov, niov, 100, &c, &err), 0);
+	memset(&ar, 0, sizeof ar);
+	ar.store = fx.s;
+	ar.conf = fx.conf;
+	ar.campaign = c;
+	ar.iov = iov;
+	ar.niov = niov;
+	ar.now = NOW;
+	cr_assert_eq(admit_campaign_iov(&ar, &cut, &status, &cause), 0, "%s",
+	    cause);
+	cr_expect_eq(status, 202);
+	cr_expect_eq(cut.recipients, 5);
+	cr_expect_eq(cut.accepted, 3);
+	cr_expect_eq(cut.recipients, whole.recipients);
+	cr_expect_eq(cut.accepted, whole.accepted);
+	for (i = 0; i < POLICY_NREASONS; i++)
+		cr_expect_eq(cut.rejected[i], whole.rejected[i], "%s",
+		    policy_reason_name(i));
+	cr_expect_eq(queue_count(), 3);
+	cr_expect_eq(c->expires, NOW + ADMIT_DEFAULT_EXPIRY,
+	    "the request's campaign gets its default expiry");
+	campaign_free(c);
+	free(iov);
+	free(xml);
+}

@@ -133,6 +133,8 @@ fb_scan(struct fb_state *st, const char *s, size_t len,
 	int		 bare = where == FEEDBACK_AT_SUBJECT ||
 			    where == FEEDBACK_AT_BODY;
 
+	if (len == 0)
+		return;		/* an empty part's data may be NULL */
 	while (p < end) {
 		if (*p == '+' && (n = fb_run(p + 1, end)) > 0 &&
 		    p + 1 + n < end && p[1 + n] == '@') {
@@ -175,7 +177,8 @@ fb_line(char *out, size_t outsz, const char *s)
 	out[n] = '\0';
 }
 
-/* Lower-case ASCII copy of s into out (truncated), first word only. */
+/* Lower-case copy of s's first word into out (truncated): printable
+ * ASCII only, ending at the first other byte or ';'. */
 static void
 fb_word(char *out, size_t outsz, const char *s)
 {
@@ -183,10 +186,40 @@ fb_word(char *out, size_t outsz, const char *s)
 
 	while (*s == ' ' || *s == '\t')
 		s++;
-	while (*s != '\0' && *s != ';' && !isspace((unsigned char)*s) &&
-	    n + 1 < outsz)
+	while (*s > ' ' && *s < 0x7f && *s != ';' && n + 1 < outsz)
 		out[n++] = (char)tolower((unsigned char)*s++);
 	out[n] = '\0';
+}
+
+/* The length of an RFC 3463 status code ("5.1.1", "4.4.10") at s, or 0. */
+static size_t
+fb_status_len(const char *s)
+{
+	size_t	 n = 2, k;
+
+	if ((s[0] != '2' && s[0] != '4' && s[0] != '5') || s[1] != '.')
+		return 0;
+	for (k = 0; k < 2; k++) {
+		if (!isdigit((unsigned char)s[n]))
+			return 0;
+		while (isdigit((unsigned char)s[n]) && n < 10)
+			n++;
+		if (k == 0 && s[n++] != '.')
+			return 0;
+	}
+	return isdigit((unsigned char)s[n]) || s[n] == '.' ? 0 : n;
+}
+
+/* A Status field's code, or "" if it holds none. */
+static void
+fb_status(char *out, size_t outsz, const char *v)
+{
+	size_t	 n;
+
+	while (*v == ' ' || *v == '\t')
+		v++;
+	n = fb_status_len(v);
+	snprintf(out, outsz, "%.*s", (int)n, v);
 }
 
 /* The address of an "rfc822; addr" field value (RFC 3464 2.3.2). */
@@ -335,7 +368,7 @@ fb_dsn_field(struct fb_state *st, const char *name, const char *value)
 	else if (strcasecmp(name, "Action") == 0)
 		fb_word(d->action, sizeof d->action, value);
 	else if (strcasecmp(name, "Status") == 0)
-		fb_word(d->status, sizeof d->status, value);
+		fb_status(d->status, sizeof d->status, value);
 	else if (strcasecmp(name, "Diagnostic-Code") == 0)
 		snprintf(d->diag, sizeof d->diag, "%s", value);
 	else if (strcasecmp(name, "Final-Recipient") == 0 ||
@@ -423,7 +456,9 @@ fb_leaf(struct fb_state *st, GMimeObject *o, int quoted)
 	    "text", "*"))
 		return;
 	ba = fb_content(GMIME_PART(o));
-	if (dsn && !quoted) {
+	if (ba->len == 0)
+		;	/* nothing to read, and ba->data may be NULL */
+	else if (dsn && !quoted) {
 		st->saw_dsn = 1;
 		fb_fields(st, (const char *)ba->data, ba->len, fb_dsn_field);
 	} else if (arf && !quoted) {
@@ -539,18 +574,9 @@ fb_text_status(struct fb_state *st)
 	size_t		 n;
 
 	for (p = t; p != NULL && *p != '\0'; p++) {
-		if ((*p != '4' && *p != '5') || p[1] != '.' ||
-		    (p > t && (isalnum((unsigned char)p[-1]) || p[-1] == '.')))
-			continue;
-		n = 2;
-		while (isdigit((unsigned char)p[n]) && n < 5)
-			n++;
-		if (n == 2 || p[n] != '.' || !isdigit((unsigned char)p[n + 1]))
-			continue;
-		n++;
-		while (isdigit((unsigned char)p[n]) && n < 9)
-			n++;
-		if (isdigit((unsigned char)p[n]) || p[n] == '.')
+		if ((*p != '4' && *p != '5') || (p > t &&
+		    (isalnum((unsigned char)p[-1]) || p[-1] == '.')) ||
+		    (n = fb_status_len(p)) == 0)
 			continue;
 		snprintf(out->status, sizeof out->status, "%.*s", (int)n, p);
 		for (bol = p; bol > t && bol[-1] != '\n'; bol--)
@@ -630,6 +656,9 @@ fb_classify(struct fb_state *st, GMimeMessage *m)
 		out->kind = FEEDBACK_AUTO_REPLY;
 	else
 		out->kind = FEEDBACK_OTHER;
+	/* A report that is also a DSN is read as the report. */
+	if (out->kind != FEEDBACK_BOUNCE)
+		out->bad_mailbox = 0;
 }
 
 /* Refuse a nest of containers deeper than the parser should recurse. */
@@ -709,6 +738,36 @@ feedback_parse(const void *msg, size_t len, const struct feedback_opts *opts,
 	fb_classify(&st, m);
 	g_object_unref(m);
 	buf_free(&st.text);
+	return 0;
+}
+
+int
+feedback_return_path(const char *return_path, const char *tok, char *out,
+    size_t outsz, char **cause)
+{
+	const char	*at = strrchr(return_path, '@');
+	size_t		 local, i;
+
+	if (at == NULL || at == return_path || at[1] == '\0')
+		return set_cause(cause, "return_path \"%s\" is not an address "
+		    "(local@domain)", return_path);
+	for (i = 0; return_path[i] != '\0'; i++)
+		if (!isgraph((unsigned char)return_path[i]) ||
+		    strchr("<>()[],;:\\\"+", return_path[i]) != NULL)
+			return set_cause(cause, "return_path \"%s\" has '%c' "
+			    "at offset %zu: give a plain address whose local "
+			    "part has no '+' (manners adds +TOKEN)",
+			    return_path, isgraph((unsigned char)return_path[i]) ?
+			    return_path[i] : '?', i);
+	local = (size_t)(at - return_path);
+	if (local + 1 + strlen(tok) > 64)
+		return set_cause(cause, "return_path \"%s\": its local part "
+		    "with +TOKEN would be %zu octets, over RFC 5321's 64",
+		    return_path, local + 1 + strlen(tok));
+	if ((size_t)snprintf(out, outsz, "%.*s+%s%s", (int)local, return_path,
+	    tok, at) >= outsz)
+		return set_cause(cause, "return_path \"%s\" is too long",
+		    return_path);
 	return 0;
 }
 

@@ -88,6 +88,14 @@ struct feedback_opts {
  */
 int		 feedback_parse(const void *, size_t, const struct feedback_opts *,
 		    struct feedback *, char **);
+ /*
+ * The envelope sender that brings a message's feedback back: the
+ * configured return_path "local@domain" with "+TOKEN" after the local
+ * part.  Returns 0, or -1 with *cause set when return_path is not one
+ * plain address or the local part would pass RFC 5321's 64 octets.
+ */
+int		 feedback_return_path(const char *, const char *, char *, size_t,
+		    char **);
 /* "bounce", "delay", "complaint", "unsubscribe", "auto_reply", "other". */
 const char	*feedback_kind_name(enum feedback_kind);
 /* "rcpt", "header", "subject", "body", "quoted". */

@@ -273,3 +273,41 @@ Test(feedback, a_dsn_with_many_recipients_keeps_the_worst)
 	cr_assert_str_eq(fb.reported, "b@x.example");
 	cr_assert_str_eq(fb.status, "5.1.1");
 }
+
+Test(feedback, return_path_puts_the_token_after_the_local_part)
+{
+	static const struct {
+		const char	*name;
+		const char	*rp;
+		int		 rc;
+		const char	*want;		/* address, or part of the cause */
+	} cases[] = {
+		{ "a plain address gets +TOKEN", "bounces@news.example.com", 0,
+		  "bounces+" T_VERP "@news.example.com" },
+		{ "an address with a + of its own is refused",
+		  "bounces+x@news.example.com", -1, "has '+'" },
+		{ "no @ is refused", "bounces", -1, "not an address" },
+		{ "an empty local part is refused", "@news.example.com", -1,
+		  "not an address" },
+		{ "a space is refused", "boun ces@news.example.com", -1,
+		  "offset 4" },
+		{ "a local part too long for +TOKEN is refused",
+		  "abcdefghijabcdefghij@news.example.com", -1, "over RFC "
+		  "5321's 64" },
+	};
+	char	 out[256], *cause;
+	size_t	 i;
+
+	for (i = 0; i < nitems(cases); i++) {
+		cause = NULL;
+		cr_expect_eq(feedback_return_path(cases[i].rp, T_VERP, out,
+		    sizeof out, &cause), cases[i].rc, "%s", cases[i].name);
+		if (cases[i].rc == 0)
+			cr_expect_str_eq(out, cases[i].want, "%s",
+			    cases[i].name);
+		else
+			cr_expect(cause != NULL && strstr(cause, cases[i].want)
+			    != NULL, "%s: %s", cases[i].name, cause);
+		free(cause);
+	}
+}

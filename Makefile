@@ -38,6 +38,7 @@ LIB_SRCS = \
 	lib/campaign_record.c \
 	lib/conf.c \
 	lib/feedback.c \
+	lib/feedback_apply.c \
 	lib/ledger.c \
 	lib/log.c \
 	lib/message.c \

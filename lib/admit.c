@@ -243,6 +243,7 @@ decide:
 		cr.state = STORE_CR_QUEUED;
 		memcpy(cr.key, job.key, sizeof cr.key);
 		cr.time = now;
+		cr.feedback = 0;
 		if ((err = store_cr_put(t, c->id, r.rid, &cr, cause)) < 0)
 			goto fail;
 	}

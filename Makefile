@@ -11,7 +11,7 @@ UNITDIR	?= /lib/systemd/system
 SYSUSERSDIR ?= /usr/lib/sysusers.d
 
 CC	?= cc
-PKGS	 = libevent libevent_pthreads libcurl lmdb libxml-2.0 jansson libsystemd libcrypto gmime-3.0
+PKGS	 = libevent libevent_pthreads libcurl lmdb libxml-2.0 jansson libsystemd libcrypto gmime-3.0 icu-i18n
 
 ifeq ($(SANITIZE),1)
 BUILD	?= build/san
@@ -44,6 +44,7 @@ LIB_SRCS = \
 	lib/message.c \
 	lib/pace.c \
 	lib/policy.c \
+	lib/quiet.c \
 	lib/smtp_reply.c \
 	lib/store.c \
 	lib/token.c \
@@ -76,7 +77,7 @@ LIBMANNERS	= $(BUILD)/libmanners.a
 # Debian packages needed to build, test and run the development set-up.
 DEB_PKGS = gcc make pkg-config libevent-dev libcurl4-openssl-dev \
 	   liblmdb-dev libxml2-dev libcriterion-dev libssl-dev \
-	   libjansson-dev libsystemd-dev libgmime-3.0-dev curl python3 python3-aiosmtpd \
+	   libjansson-dev libsystemd-dev libgmime-3.0-dev libicu-dev curl python3 python3-aiosmtpd \
 	   postfix lmdb-utils chromium chromium-driver python3-selenium
 
 .PHONY: all deps run check unit integration bench install clean

@@ -43,6 +43,7 @@ LIB_SRCS = \
 	lib/log.c \
 	lib/message.c \
 	lib/pace.c \
+	lib/plaintext.c \
 	lib/policy.c \
 	lib/quiet.c \
 	lib/smtp_reply.c \

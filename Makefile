@@ -46,6 +46,7 @@ LIB_SRCS = \
 	lib/plaintext.c \
 	lib/policy.c \
 	lib/quiet.c \
+	lib/shaping.c \
 	lib/smtp_reply.c \
 	lib/store.c \
 	lib/token.c \

@@ -193,12 +193,12 @@ shaping_field(struct shaping_rule *r, const char *k, const char *v,
 		if (shaping_action(r, v, cause) == -1)
 			return -1;
 	} else if (strcmp(k, "for") == 0) {
-		if (conf_parse_duration(v, &d, cause) == -1 || d == 0)
+		if (conf_parse_duration(v, &d, NULL) == -1 || d == 0)
 			return set_cause(cause, "for \"%s\" is not a duration "
 			    "(30m, 1h, 1d)", v);
 		r->duration = (int64_t)d;
 	} else if (strcmp(k, "after") == 0) {
-		if (conf_parse_cap(v, &cap, cause) == -1 || cap.count == 0 ||
+		if (conf_parse_cap(v, &cap, NULL) == -1 || cap.count == 0 ||
 		    cap.count > SHAPING_MAX_AFTER)
 			return set_cause(cause, "after \"%s\" is not N/WINDOW "
 			    "with N from 1 to %d (2/1h)", v, SHAPING_MAX_AFTER);

@@ -11,7 +11,7 @@ UNITDIR	?= /lib/systemd/system
 SYSUSERSDIR ?= /usr/lib/sysusers.d
 
 CC	?= cc
-PKGS	 = libevent libevent_pthreads libcurl lmdb libxml-2.0 jansson libsystemd libcrypto
+PKGS	 = libevent libevent_pthreads libcurl lmdb libxml-2.0 jansson libsystemd libcrypto gmime-3.0 icu-i18n
 
 ifeq ($(SANITIZE),1)
 BUILD	?= build/san
@@ -33,14 +33,20 @@ LDLIBS	+= $(shell pkg-config --libs $(PKGS) 2>/dev/null) -lpthread
 LIB_SRCS = \
 	lib/addr.c \
 	lib/admit.c \
+	lib/breaker.c \
 	lib/campaign.c \
 	lib/campaign_record.c \
 	lib/conf.c \
+	lib/feedback.c \
+	lib/feedback_apply.c \
 	lib/ledger.c \
 	lib/log.c \
 	lib/message.c \
 	lib/pace.c \
+	lib/plaintext.c \
 	lib/policy.c \
+	lib/quiet.c \
+	lib/shaping.c \
 	lib/smtp_reply.c \
 	lib/store.c \
 	lib/token.c \
@@ -78,7 +84,7 @@ LIBMANNERS	= $(BUILD)/libmanners.a
 # Debian packages needed to build, test and run the development set-up.
 DEB_PKGS = gcc make pkg-config libevent-dev libcurl4-openssl-dev \
 	   liblmdb-dev libxml2-dev libcriterion-dev libssl-dev \
-	   libjansson-dev libsystemd-dev curl python3 python3-aiosmtpd \
+	   libjansson-dev libsystemd-dev libgmime-3.0-dev libicu-dev curl python3 python3-aiosmtpd \
 	   postfix lmdb-utils chromium chromium-driver python3-selenium
 
 .PHONY: all deps run check unit integration bench install clean
@@ -179,7 +185,7 @@ FUZZ_PKGS	 = clang libclang-rt-14-dev llvm-14
 FUZZ_CC		 = clang
 FUZZ_SECONDS	?= 30
 FUZZ_BUILD	 = build/fuzz
-FUZZ_TARGETS	 = addr campaign conf form http token weigh
+FUZZ_TARGETS	 = addr campaign conf feedback form http token weigh
 FUZZ_SAN	 = -fsanitize=address,undefined -fno-sanitize-recover=undefined
 FUZZ_CFLAGS	 = -std=gnu11 -O1 -g -fno-omit-frame-pointer $(WARN) \
 		   -Wno-format-nonliteral \
@@ -194,6 +200,7 @@ FUZZ_BINS	 = $(FUZZ_TARGETS:%=$(FUZZ_BUILD)/fuzz_%)
 FUZZ_MAXLEN_addr	= 512
 FUZZ_MAXLEN_campaign	= 16384
 FUZZ_MAXLEN_conf	= 8192
+FUZZ_MAXLEN_feedback	= 65536
 FUZZ_MAXLEN_form	= 17408
 FUZZ_MAXLEN_http	= 12288
 FUZZ_MAXLEN_token	= 1024

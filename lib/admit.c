@@ -230,6 +230,7 @@ admit_queue(struct admit_run *a, const struct campaign_rcpt *rc,
 	cr.state = STORE_CR_QUEUED;
 	memcpy(cr.key, job->key, sizeof cr.key);
 	cr.time = a->ar->now;
+	cr.feedback = 0;
 	return store_cr_put(a->t, a->ar->campaign->id, a->r.rid, &cr, cause);
 }
 

@@ -13,7 +13,7 @@
 #include "util.h"
 
 static const char *ledger_sources[] = {
-	"unknown", "admin", "link", "one-click", "bounce"
+	"unknown", "admin", "link", "one-click", "bounce", "complaint", "mail"
 };
 
 const char *
@@ -25,7 +25,7 @@ ledger_source_name(uint8_t s)
 }
 
 /* The state record of a campaign in this transaction's cache. */
-static int
+int
 ledger_state(struct store_txn *t, json_t *states, const char *id,
     json_t **out, char **cause)
 {

@@ -34,6 +34,10 @@ struct ledger_unsub_result {
 int	 ledger_outcome(struct store_txn *, struct store_job *,
 	    enum ledger_outcome, const char *, int64_t, json_t *, char **);
 int	 ledger_flush_states(struct store_txn *, json_t *, char **);
+/* A campaign's state record, from this transaction's cache of them
+ * (read from the store the first time); 1 if there is no campaign. */
+int	 ledger_state(struct store_txn *, json_t *, const char *, json_t **,
+	    char **);
 
 /* lid 0: every list.  source: STORE_SRC_*. */
 int	 ledger_unsubscribe(struct store_txn *, const char *, uint32_t,

@@ -1176,12 +1176,18 @@ store_cr_key(const char *campaign, uint64_t rid, uint8_t *k, size_t ksz)
 	return a + 1 + 8;
 }
 
+/* A cr value: state, queue key, time, and a feedback byte only when it
+ * is not zero (so admission writes no more than it did before it). */
+#define STORE_CR_VLEN	(1 + STORE_KEY_LEN + 8)
+
 /* Decode a cr value; -1 when it is not one. */
 static int
 store_cr_decode(const MDB_val *v, struct store_cr *cr)
 {
-	if (v->mv_size != 1 + STORE_KEY_LEN + 8)
+	if (v->mv_size != STORE_CR_VLEN && v->mv_size != STORE_CR_VLEN + 1)
 		return -1;
+	cr->feedback = v->mv_size > STORE_CR_VLEN ?
+	    ((uint8_t *)v->mv_data)[STORE_CR_VLEN] : 0;
 	cr->state = ((uint8_t *)v->mv_data)[0];
 	memcpy(cr->key, (uint8_t *)v->mv_data + 1, STORE_KEY_LEN);
 	cr->time = (int64_t)be64dec((uint8_t *)v->mv_data + 1 +
@@ -1211,8 +1217,8 @@ int
 store_cr_put(struct store_txn *t, const char *campaign, uint64_t rid,
     const struct store_cr *cr, char **cause)
 {
-	uint8_t	 k[STORE_CR_KEY_MAX], v[1 + STORE_KEY_LEN + 8];
-	size_t	 klen;
+	uint8_t	 k[STORE_CR_KEY_MAX], v[STORE_CR_VLEN + 1];
+	size_t	 klen, vlen = STORE_CR_VLEN;
 	int	 rc;
 
 	if ((klen = store_cr_key(campaign, rid, k, sizeof k)) == 0)
@@ -1220,6 +1226,8 @@ store_cr_put(struct store_txn *t, const char *campaign, uint64_t rid,
 	v[0] = cr->state;
 	memcpy(v + 1, cr->key, STORE_KEY_LEN);
 	be64enc(v + 1 + STORE_KEY_LEN, (uint64_t)cr->time);
+	if (cr->feedback != 0)
+		v[vlen++] = cr->feedback;
 	/*
 	 * Append when the key sorts after every other (a new campaign, the
 	 * newest, to recipients in the order they were first seen): full
@@ -1243,7 +1251,7 @@ store_cr_put(struct store_txn *t, const char *campaign, uint64_t rid,
 		t->cr_last_known = 1;
 	}
 	if (store_keycmp(k, klen, t->cr_last, t->cr_last_len) > 0) {
-		MDB_val	 mk = { klen, k }, mv = { sizeof v, v };
+		MDB_val	 mk = { klen, k }, mv = { vlen, v };
 
 		if ((rc = mdb_put(t->txn, t->s->cr, &mk, &mv,
 		    MDB_APPEND)) != 0)
@@ -1252,7 +1260,7 @@ store_cr_put(struct store_txn *t, const char *campaign, uint64_t rid,
 		t->cr_last_len = klen;
 		return 0;
 	}
-	return store_put(t, t->s->cr, k, klen, v, sizeof v, cause);
+	return store_put(t, t->s->cr, k, klen, v, vlen, cause);
 }
 
 int

@@ -61,7 +61,9 @@ enum store_source {
 	STORE_SRC_ADMIN = 1,
 	STORE_SRC_LINK = 2,
 	STORE_SRC_ONECLICK = 3,
-	STORE_SRC_BOUNCE = 4
+	STORE_SRC_BOUNCE = 4,
+	STORE_SRC_COMPLAINT = 5,	/* a spam complaint (ARF) */
+	STORE_SRC_MAIL = 6		/* a mailto: unsubscribe */
 };
 
 struct store_unsub {
@@ -95,10 +97,16 @@ enum store_cr_state {
 	STORE_CR_DROPPED = 5		/* unsubscribed while queued */
 };
 
+/* Feedback already counted for one delivery, so a replay counts once. */
+#define STORE_CR_FB_BOUNCE	0x01
+#define STORE_CR_FB_COMPLAINT	0x02
+#define STORE_CR_FB_DELAY	0x04
+
 struct store_cr {
 	uint8_t		 state;
 	uint8_t		 key[STORE_KEY_LEN];	/* queue key while queued */
 	int64_t		 time;
+	uint8_t		 feedback;		/* STORE_CR_FB_* */
 };
 
 #define STORE_FULL	(-2)

@@ -513,10 +513,10 @@ out:
 	return tk;
 }
 
-/* Sign a token for (rid, lid, issued) with the newest key. */
-int
-token_issue(const struct token_keys *tk, uint64_t rid, uint32_t lid,
-    uint32_t issued, char out[TOKEN_LEN + 1])
+/* Sign a token of a version for (rid, ref, issued) with the newest key. */
+static int
+token_sign(const struct token_keys *tk, unsigned char version, uint64_t rid,
+    uint32_t ref, uint32_t issued, char out[TOKEN_LEN + 1])
 {
 	const struct token_key	*k;
 	unsigned char		 raw[TOKEN_RAW_LEN];
@@ -526,21 +526,38 @@ token_issue(const struct token_keys *tk, uint64_t rid, uint32_t lid,
 		return -1;
 	k = &tk->keys[tk->nkeys - 1];
 
-	raw[0] = TOKEN_VERSION;
+	raw[0] = version;
 	raw[1] = k->kid;
 	token_be32enc(raw + 2, issued);
 	be64enc(raw + 6, rid);
-	token_be32enc(raw + 14, lid);
+	token_be32enc(raw + 14, ref);
 	if (token_mac(k, raw, raw + TOKEN_SIGNED_LEN) != 0)
 		return -1;
 	token_b64_encode(raw, sizeof raw, out);
 	return 0;
 }
 
-/* Check a token's form, signature and age. */
+/* Sign an unsubscribe-link token for (rid, lid, issued). */
 int
-token_verify(const struct token_keys *tk, const char *tok, size_t len,
-    uint64_t now, struct token_claims *out, char **cause)
+token_issue(const struct token_keys *tk, uint64_t rid, uint32_t lid,
+    uint32_t issued, char out[TOKEN_LEN + 1])
+{
+	return token_sign(tk, TOKEN_VERSION, rid, lid, issued, out);
+}
+
+/* Sign a return-path token for (rid, campaign reference, issued). */
+int
+token_issue_return(const struct token_keys *tk, uint64_t rid, uint32_t ref,
+    uint32_t issued, char out[TOKEN_LEN + 1])
+{
+	return token_sign(tk, TOKEN_RETURN_VERSION, rid, ref, issued, out);
+}
+
+/* Check a token's form, version, signature and age. */
+static int
+token_check(const struct token_keys *tk, unsigned char version,
+    const char *tok, size_t len, uint64_t now, struct token_claims *out,
+    char **cause)
 {
 	unsigned char	 raw[TOKEN_RAW_LEN], mac[TOKEN_MAC_LEN];
 	uint32_t	 issued;
@@ -554,7 +571,12 @@ token_verify(const struct token_keys *tk, const char *tok, size_t len,
 	}
 	if (token_b64_decode(tok, len, raw, sizeof raw, cause) != 0)
 		return -1;
-	if (raw[0] != TOKEN_VERSION)
+	if (raw[0] != version && (raw[0] == TOKEN_VERSION ||
+	    raw[0] == TOKEN_RETURN_VERSION))
+		return set_cause(cause, "token: a %s token where a %s token is "
+		    "wanted", raw[0] == TOKEN_VERSION ? "link" : "return-path",
+		    version == TOKEN_VERSION ? "link" : "return-path");
+	if (raw[0] != version)
 		return set_cause(cause, "token: unknown version %u", raw[0]);
 
 	/* Ids are one byte, so two keys may share one: try each. */
@@ -591,4 +613,30 @@ token_verify(const struct token_keys *tk, const char *tok, size_t len,
 		out->issued = issued;
 	}
 	return 0;
+}
+
+/* Check an unsubscribe-link token. */
+int
+token_verify(const struct token_keys *tk, const char *tok, size_t len,
+    uint64_t now, struct token_claims *out, char **cause)
+{
+	return token_check(tk, TOKEN_VERSION, tok, len, now, out, cause);
+}
+
+/* Check a return-path token. */
+int
+token_verify_return(const struct token_keys *tk, const char *tok, size_t len,
+    uint64_t now, struct token_claims *out, char **cause)
+{
+	return token_check(tk, TOKEN_RETURN_VERSION, tok, len, now, out,
+	    cause);
+}
+
+uint32_t
+token_campaign_ref(const char *campaign)
+{
+	unsigned char	 md[SHA256_DIGEST_LENGTH];
+
+	SHA256((const unsigned char *)campaign, strlen(campaign), md);
+	return token_be32dec(md);
 }

@@ -13,6 +13,11 @@
  *	14	4	lid: list id, big-endian
  *	18	16	mac: HMAC-SHA256(key, bytes 0 to 17), first 16 bytes
  *
+ * A return-path token (version TOKEN_RETURN_VERSION, in the envelope
+ * sender bounces+TOKEN@domain) has the same layout with the campaign's
+ * reference, token_campaign_ref(), where a link token has the list id:
+ * the two versions are signed apart, so neither passes for the other.
+ *
  * encoded as base64url without padding (RFC 4648 section 5): always
  * TOKEN_LEN characters from [A-Za-z0-9_-], safe in a URL path as is.
  * Decoding is strict: a token has exactly one spelling, so changing any
@@ -33,6 +38,7 @@
 #include <stdint.h>
 
 #define TOKEN_VERSION	1
+#define TOKEN_RETURN_VERSION	3	/* return path: rid and campaign */
 #define TOKEN_KEY_LEN	32		/* bytes of one HMAC key */
 #define TOKEN_MAC_LEN	16		/* HMAC-SHA256 truncated to 128 bits */
 #define TOKEN_RAW_LEN	34		/* decoded bytes, MAC included */
@@ -48,7 +54,8 @@ struct token_keys;
 /* What a valid token says. */
 struct token_claims {
 	uint64_t	rid;		/* recipient id */
-	uint32_t	lid;		/* list id */
+	uint32_t	lid;		/* list id; for a return-path token, the
+					   campaign's token_campaign_ref() */
 	uint32_t	issued;		/* unix time, seconds */
 };
 
@@ -78,5 +85,18 @@ int	token_issue(const struct token_keys *, uint64_t, uint32_t, uint32_t,
  */
 int	token_verify(const struct token_keys *, const char *, size_t, uint64_t,
 	    struct token_claims *, char **);
+
+/*
+ * The return-path token for (rid, campaign reference, issued), and its
+ * check: as token_issue() and token_verify(), for version
+ * TOKEN_RETURN_VERSION only.  "bounces+" and a token keep a return
+ * path's local part at 54 octets, within RFC 5321's 64.
+ */
+int	token_issue_return(const struct token_keys *, uint64_t, uint32_t,
+	    uint32_t, char [TOKEN_LEN + 1]);
+int	token_verify_return(const struct token_keys *, const char *, size_t,
+	    uint64_t, struct token_claims *, char **);
+/* A campaign id's 32-bit reference: the first bytes of its SHA-256. */
+uint32_t token_campaign_ref(const char *);
 
 #endif

@@ -35,6 +35,10 @@
 #include "../fuzz/fuzz_conf.c"
 #undef LLVMFuzzerTestOneInput
 
+#define LLVMFuzzerTestOneInput	fuzz_feedback_one
+#include "../fuzz/fuzz_feedback.c"
+#undef LLVMFuzzerTestOneInput
+
 #define LLVMFuzzerTestOneInput	fuzz_form_one
 #include "../fuzz/fuzz_form.c"
 #undef LLVMFuzzerTestOneInput
@@ -189,6 +193,11 @@ Test(fuzz_regress, campaign)
 Test(fuzz_regress, conf)
 {
 	regress_target("conf", fuzz_conf_one);
+}
+
+Test(fuzz_regress, feedback)
+{
+	regress_target("feedback", fuzz_feedback_one);
 }
 
 Test(fuzz_regress, form)

@@ -815,3 +815,45 @@ Test(token_file, not_a_file_refused, .init = test_setup,
 	cr_assert_eq(mkdir(path, 0700), 0);
 	test_load_fails(path, 1, "not a regular file");
 }
+
+Test(token, return_path_round_trip_and_kinds_kept_apart)
+{
+	unsigned int		 seeds[] = { 40, 41 };
+	struct token_keys	*tk = test_keys(seeds, 2);
+	struct token_claims	 c;
+	char			 ret[TOKEN_LEN + 1], link[TOKEN_LEN + 1];
+	char			*cause = NULL;
+	uint32_t		 ref = token_campaign_ref("nov-update");
+
+	cr_assert_eq(token_issue_return(tk, 0x0102030405060708ULL, ref, T0,
+	    ret), 0);
+	cr_assert_eq(strlen(ret), TOKEN_LEN);
+	cr_assert_eq(token_verify_return(tk, ret, TOKEN_LEN, T0, &c, &cause),
+	    0, "%s", cause);
+	cr_assert_eq(c.rid, 0x0102030405060708ULL);
+	cr_assert_eq(c.lid, ref);
+	cr_assert_eq(c.issued, T0);
+	/* A return-path token is no unsubscribe link, and the reverse. */
+	cr_assert_eq(token_verify(tk, ret, TOKEN_LEN, T0, &c, &cause), -1);
+	cr_assert_not_null(strstr(cause, "a return-path token where a link "
+	    "token is wanted"), "%s", cause);
+	free(cause);
+	cause = NULL;
+	cr_assert_eq(token_issue(tk, 1, ref, T0, link), 0);
+	cr_assert_eq(token_verify_return(tk, link, TOKEN_LEN, T0, NULL,
+	    &cause), -1);
+	cr_assert_not_null(strstr(cause, "a link token where a return-path "
+	    "token is wanted"), "%s", cause);
+	free(cause);
+	/* The local part "bounces+TOKEN" stays within RFC 5321's 64. */
+	cr_assert_leq(strlen("bounces+") + strlen(ret), 64);
+	token_keys_free(tk);
+}
+
+Test(token, campaign_refs_differ_and_are_stable)
+{
+	cr_assert_eq(token_campaign_ref("nov-update"),
+	    token_campaign_ref("nov-update"));
+	cr_assert_neq(token_campaign_ref("nov-update"),
+	    token_campaign_ref("dec-update"));
+}

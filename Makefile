@@ -61,6 +61,7 @@ MANNERSD_SRCS = \
 	daemon/curlev.c \
 	daemon/drain.c \
 	daemon/handback.c \
+	daemon/intake.c \
 	daemon/jobthread.c \
 	daemon/mannersd.c \
 	daemon/measure.c \

@@ -19,6 +19,9 @@ struct drain;
 struct store;
 struct writer;
 
+#define MSTATS_FEEDBACK_KINDS	7
+#define MSTATS_FEEDBACK_ACTIONS	4
+
 /* Counters since start, for /metrics. */
 struct mstats {
 	uint64_t	 submissions;
@@ -28,6 +31,8 @@ struct mstats {
 	uint64_t	 rejected[8];		/* by enum policy_reason */
 	uint64_t	 unsubscribes;
 	uint64_t	 grown;			/* map growths */
+	/* POST /v1/feedback answers, by kind and action (intake.c) */
+	uint64_t	 feedback[MSTATS_FEEDBACK_KINDS][MSTATS_FEEDBACK_ACTIONS];
 };
 
 /* The daemon's context: passed to whatever needs it, never global. */
@@ -108,6 +113,11 @@ void	 submit_request(struct mannersd *, struct evhttp_request *,
 	    const char *);
 int	 submit_start(struct mannersd *, char **);
 void	 submit_free(struct mannersd *);
+
+/* intake.c: POST /v1/feedback, a message that came back */
+void	 intake_request(struct mannersd *, struct evhttp_request *,
+	    const char *);
+void	 intake_metrics(struct mannersd *, struct evbuffer *);
 
 /* jobthread.c: a thread that runs jobs in order, done() on the loop */
 struct wjob {

@@ -121,6 +121,10 @@ campaign_record_state_new(const struct campaign *c, uint32_t lid, int64_t now)
 	json_object_set_new(counts, "failed", json_integer(0));
 	json_object_set_new(counts, "cancelled", json_integer(0));
 	json_object_set_new(counts, "dropped", json_integer(0));
+	/* What came back (feedback_apply.c), once per delivery. */
+	json_object_set_new(counts, "bounces", json_integer(0));
+	json_object_set_new(counts, "complaints", json_integer(0));
+	json_object_set_new(counts, "delays", json_integer(0));
 	json_object_set_new(counts, "retries", json_integer(0));
 	json_object_set_new(counts, "rejected", json_object());
 	json_object_set_new(o, "counts", counts);

@@ -18,6 +18,8 @@
 #include <unistd.h>
 
 #include "conf.h"
+#include "feedback.h"
+#include "token.h"
 #include "util.h"
 
 #define CONF_MAX_FILE	(1024 * 1024)
@@ -32,7 +34,9 @@ enum conf_type {
 	T_BOOL,
 	T_STARTTLS,
 	T_REMOTE,
-	T_UNKNOWN_IMAGES
+	T_UNKNOWN_IMAGES,
+	T_PERCENT,		/* "0.3%" into parts per million */
+	T_RETURN_PATH		/* an address manners can add +TOKEN to */
 };
 
 enum conf_section {
@@ -40,7 +44,8 @@ enum conf_section {
 	S_SMTP,
 	S_CAPS,
 	S_LIST,
-	S_DOMAIN
+	S_DOMAIN,
+	S_FEEDBACK
 };
 
 struct conf_key {
@@ -125,10 +130,18 @@ static const struct conf_key conf_keys[] = {
 
 	{ S_DOMAIN, "rate", T_RATE, D(rate), 0, 0 },
 	{ S_DOMAIN, "concurrency", T_UINT, D(concurrency), 0, 1 },
+
+	{ S_FEEDBACK, "return_path", T_RETURN_PATH, C(return_path), 0, 0 },
+	{ S_FEEDBACK, "sender_id", T_STRING, C(feedback_sender_id), 0, 0 },
+	{ S_FEEDBACK, "pause_complaint_rate", T_PERCENT,
+	    C(pause_complaint_ppm), 0, 0 },
+	{ S_FEEDBACK, "pause_bounce_rate", T_PERCENT, C(pause_bounce_ppm), 0,
+	    0 },
+	{ S_FEEDBACK, "pause_min_sent", T_UINT, C(pause_min_sent), 0, 1 },
 };
 
 static const char *conf_section_names[] = {
-	"daemon", "smtp", "caps", "list", "domain"
+	"daemon", "smtp", "caps", "list", "domain", "feedback"
 };
 
 /* Built-in development defaults: everything under ./var/. */
@@ -173,6 +186,11 @@ conf_defaults(void)
 	c->remote_images_measure = 1;
 	c->remote_timeout = 5;
 	c->remote_max_requests = 50;
+
+	c->feedback_sender_id = xstrdup("manners");
+	c->pause_complaint_ppm = 3000;		/* 0.3 %: Gmail's and Yahoo's */
+	c->pause_bounce_ppm = 50000;		/* 5 % */
+	c->pause_min_sent = 1000;
 	return c;
 }
 
@@ -205,6 +223,8 @@ conf_free(struct conf *c)
 	free(c->smtp_username);
 	free(c->smtp_password_file);
 	free(c->smtp_helo);
+	free(c->return_path);
+	free(c->feedback_sender_id);
 	for (i = 0; i < c->nlists; i++)
 		free(c->lists[i].name);
 	free(c->lists);
@@ -377,6 +397,41 @@ conf_parse_bool(const char *s, int *v)
 }
 
 /* Store one value of the given type at `p`. */
+/* "0.3%" (or "0.3 %", or "0") as parts per million, 0 to 100 %. */
+static int
+conf_parse_percent(const char *v, const char *key, uint32_t *ppm,
+    char **cause)
+{
+	char	*end;
+	double	 d;
+
+	d = strtod(v, &end);
+	while (*end == ' ')
+		end++;
+	if (end == v || !isdigit((unsigned char)*v) || (*end != '%' &&
+	    !(*end == '\0' && d == 0)) || (*end == '%' && end[1] != '\0') ||
+	    d < 0 || d > 100)
+		return set_cause(cause, "bad percentage \"%s\" for %s (want "
+		    "e.g. 0.3%%, from 0 to 100%%; 0 turns it off)", v, key);
+	*ppm = (uint32_t)(d * 10000.0 + 0.5);
+	return 0;
+}
+
+/* return_path: checked as the drain will use it, with a token's length. */
+static int
+conf_return_path(const char *v, char **p, char **cause)
+{
+	char	 tok[TOKEN_LEN + 1], out[512];
+
+	memset(tok, 'A', TOKEN_LEN);
+	tok[TOKEN_LEN] = '\0';
+	if (feedback_return_path(v, tok, out, sizeof out, cause) == -1)
+		return -1;
+	free(*p);
+	*p = xstrdup(v);
+	return 0;
+}
+
 static int
 conf_set(const struct conf_key *k, void *p, const char *v, char **cause)
 {
@@ -457,6 +512,10 @@ conf_set(const struct conf_key *k, void *p, const char *v, char **cause)
 			return set_cause(cause, "bad value \"%s\" for "
 			    "remote_images_unknown (want allow or refuse)", v);
 		return 0;
+	case T_PERCENT:
+		return conf_parse_percent(v, k->name, p, cause);
+	case T_RETURN_PATH:
+		return conf_return_path(v, p, cause);
 	}
 	return set_cause(cause, "internal error: key type");
 }

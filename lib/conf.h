@@ -96,6 +96,13 @@ struct conf {
 	uint64_t		 remote_timeout;
 	uint64_t		 remote_max_requests;
 
+	/* [feedback] */
+	char			*return_path;	/* NULL: the From address */
+	char			*feedback_sender_id;	/* Feedback-ID's last */
+	uint32_t		 pause_complaint_ppm;	/* 0: no breaker */
+	uint32_t		 pause_bounce_ppm;
+	uint64_t		 pause_min_sent;
+
 	struct conf_list	*lists;
 	size_t			 nlists;
 	struct conf_domain	*domains;

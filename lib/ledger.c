@@ -477,6 +477,26 @@ out:
 	return rc < 0 ? rc : 0;
 }
 
+/*
+ * A resume releases the circuit breakers: their rates count from what
+ * went out since (breaker.h), and the pause's reason goes.
+ */
+static void
+ledger_breaker_release(json_t *st)
+{
+	static const char	*keys[] = { "sent", "bounces", "complaints" };
+	json_t			*base = json_object();
+	size_t			 i;
+
+	for (i = 0; i < nitems(keys); i++)
+		json_object_set_new(base, keys[i], json_integer(
+		    campaign_record_count(st, keys[i])));
+	json_object_set_new(st, "breaker_base", base);
+	json_object_del(st, "paused_by");
+	json_object_del(st, "paused_why");
+	json_object_del(st, "paused_at");
+}
+
 /* Pause or resume; 1 if unknown, -1 with cause if not allowed. */
 int
 ledger_set_campaign_state(struct store_txn *t, const char *id,
@@ -492,6 +512,8 @@ ledger_set_campaign_state(struct store_txn *t, const char *id,
 		return set_cause(cause, "campaign %s is cancelled", id);
 	}
 	campaign_record_set_state(st, state);
+	if (strcmp(state, CAMPAIGN_ACTIVE) == 0)
+		ledger_breaker_release(st);
 	rc = store_campaign_put(t, id, st, cause);
 	json_decref(st);
 	return rc;

@@ -43,6 +43,7 @@
 #include "../../daemon/control.c"
 #include "../../daemon/control_ops.c"
 #include "../../daemon/control_routes.c"
+#include "../../daemon/intake.c"
 #include "../../daemon/submit.c"
 #include "../../daemon/metrics.c"
 #include "../../daemon/unsub_http.c"

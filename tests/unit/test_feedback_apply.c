@@ -408,3 +408,40 @@ Test(feedback_apply, a_token_for_an_unknown_recipient_is_unattributed)
 	cr_assert_str_eq(out.kind, "unattributed");
 	cr_assert_not_null(strstr(out.unattributed_why, "not in the store"));
 }
+
+Test(feedback_apply, a_resume_releases_the_breaker_until_new_complaints)
+{
+	struct feedback			 fb;
+	struct feedback_apply_out	 out;
+	struct store_txn		*t;
+	json_t				*st;
+	const char *const		 three[] = { "ann@example.org",
+					    "bob@example.org",
+					    "cy@example.org", NULL };
+
+	send_campaign("c1", three);
+	fb = msg(FEEDBACK_COMPLAINT, 0, FEEDBACK_AT_RCPT, FEEDBACK_VERP,
+	    verp(keys, "ann@example.org", "c1"));
+	out = apply(&fb, 3000, 1);
+	cr_assert_eq(out.trip, BREAKER_COMPLAINTS);
+	t = fixture_begin(&fx, 1);
+	cr_assert_eq(ledger_set_campaign_state(t, "c1", CAMPAIGN_ACTIVE,
+	    NULL), 0);
+	fixture_commit(t);
+	st = state_of("c1");
+	cr_assert_str_eq(campaign_record_state(st), CAMPAIGN_ACTIVE);
+	cr_assert_null(json_object_get(st, "paused_by"));
+	cr_assert_eq(json_integer_value(json_object_get(json_object_get(st,
+	    "breaker_base"), "complaints")), 1);
+	json_decref(st);
+	/* The same complaint again counts nothing new: no trip. */
+	out = apply(&fb, 3000, 1);
+	cr_assert_eq(out.trip, BREAKER_NONE);
+	/* A new complaint since the resume, with nothing sent since, does
+	 * not trip either: min_sent counts from the resume. */
+	fb = msg(FEEDBACK_COMPLAINT, 0, FEEDBACK_AT_RCPT, FEEDBACK_VERP,
+	    verp(keys, "bob@example.org", "c1"));
+	out = apply(&fb, 3000, 1);
+	cr_assert_eq(out.trip, BREAKER_NONE);
+	cr_assert_eq(count_of("c1", "complaints"), 2);
+}

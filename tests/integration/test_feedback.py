@@ -1,0 +1,119 @@
+"""POST /v1/feedback: mail that comes back, applied only through a token
+that verifies.  The tokens come from messages the daemon really sent."""
+import re
+
+from harness import campaign, wait_for
+
+
+def _token(env, addr):
+    """The unsubscribe-link token of the message delivered to addr."""
+    msg = wait_for(lambda: next((m for m in env.smtp.messages
+                                 if m["to"] == [addr]), None),
+                   what="a message to %s" % addr)
+    lu = msg["msg"]["List-Unsubscribe"]
+    return re.search(r"/u/([A-Za-z0-9_-]+)>", lu).group(1)
+
+
+def _sent(env, d, rcpts):
+    st, _ = d.request("POST", "/v1/campaigns", campaign(
+        "fb1", rcpts=[(None, a) for a in rcpts]))
+    assert st in (200, 202), st
+    env.smtp.wait_count(len(rcpts))
+
+
+def _post(d, raw, rcpt=None, ctype="message/rfc822"):
+    path = "/v1/feedback" + ("?rcpt=" + rcpt if rcpt else "")
+    return d.request("POST", path, raw, ctype=ctype)
+
+
+def _arf(tok):
+    return ("From: fbl@isp.example\r\nTo: fbl@news.example.com\r\n"
+            "Subject: complaint\r\nMIME-Version: 1.0\r\n"
+            "Content-Type: multipart/report; report-type=feedback-report; "
+            "boundary=b\r\n\r\n--b\r\nContent-Type: message/feedback-report"
+            "\r\n\r\nFeedback-Type: abuse\r\nUser-Agent: test-fbl/1.0\r\n"
+            "Version: 1\r\n\r\n--b\r\nContent-Type: text/rfc822-headers\r\n"
+            "\r\nFrom: news@example.com\r\nList-Unsubscribe: "
+            "<http://127.0.0.1/u/%s>\r\n\r\n--b--\r\n" % tok)
+
+
+def _flags(d, addr):
+    st, r = d.request("GET", "/v1/recipients/" + addr)
+    assert st == 200, (st, r)
+    return r
+
+
+def test_a_complaint_report_unsubscribes_its_recipient_once(env):
+    env.start_smtp()
+    d = env.daemon()
+    _sent(env, d, ["ann@example.org", "bob@example.org"])
+    tok = _token(env, "ann@example.org")
+    st, r = _post(d, _arf(tok))
+    assert st == 200, (st, r)
+    assert r["kind"] == "complaint" and r["action"] == "unsubscribed", r
+    assert r["address"] == "ann@example.org" and r["list"] == \
+        "news.example.com", r
+    assert r["campaign"] == "fb1", r
+    before = _flags(d, "ann@example.org")
+    assert "complaint" in str(before), before
+    # A replay changes nothing and answers the same.
+    st, r2 = _post(d, _arf(tok))
+    assert st == 200 and r2 == r, (st, r2)
+    assert _flags(d, "ann@example.org") == before
+    st, c = d.request("GET", "/v1/campaigns/fb1")
+    assert c["counts"]["complaints"] == 1, c
+    assert "complaint" not in str(_flags(d, "bob@example.org"))
+    st, m = d.request("GET", "/metrics")
+    assert 'manners_feedback_total{kind="complaint",action="unsubscribed"}' \
+        ' 2' in m, m
+
+
+def test_a_mailto_unsubscribe_is_heard(env):
+    env.start_smtp()
+    d = env.daemon(start=False)
+    d.set_conf("daemon", "unsubscribe_mailto", "unsub@news.example.com")
+    d.start()
+    _sent(env, d, ["cy@example.org"])
+    tok = _token(env, "cy@example.org")
+    raw = ("From: Cy <cy@example.org>\r\nTo: unsub@news.example.com\r\n"
+           "Subject: unsubscribe %s\r\n\r\nsent by my mail client\r\n" % tok)
+    st, r = _post(d, raw, rcpt="unsub@news.example.com")
+    assert st == 200 and r["kind"] == "unsubscribe" and \
+        r["action"] == "unsubscribed", (st, r)
+    assert "mail" in str(_flags(d, "cy@example.org"))
+
+
+def test_a_forged_report_changes_nothing(env):
+    env.start_smtp()
+    d = env.daemon()
+    _sent(env, d, ["dee@example.org"])
+    tok = _token(env, "dee@example.org")
+    before = _flags(d, "dee@example.org")
+    forged = tok[:-2] + ("AA" if tok[-2:] != "AA" else "BB")
+    for raw in (_arf(forged), _arf("x" * 46),
+                "From: x@evil.example\r\nSubject: unsubscribe "
+                "dee@example.org\r\n\r\nplease\r\n"):
+        st, r = _post(d, raw)
+        assert st == 200 and r["kind"] == "unattributed" and \
+            r["action"] == "none", (st, r)
+        assert r["address"] is None and r["campaign"] is None, r
+    assert _flags(d, "dee@example.org") == before
+
+
+def test_unreadable_or_misaddressed_feedback_is_refused_by_name(env):
+    env.start_smtp()
+    d = env.daemon()
+    st, r = _post(d, "Subject: x\r\n\r\nbody", ctype="text/plain")
+    assert st == 415 and "message/rfc822" in r["error"], (st, r)
+    st, r = _post(d, "")
+    assert st == 422 and "empty" in r["detail"]["cause"], (st, r)
+    st, r = _post(d, ("Content-Type: message/rfc822\r\n\r\n" * 1000) +
+                  "Subject: x\r\n\r\nend\r\n")
+    assert st == 422 and "MIME containers" in r["detail"]["cause"], (st, r)
+    st, r = _post(d, "Subject: x\r\n\r\n" + "a" * (10 * 1024 * 1024 + 1))
+    assert st == 413 and r["detail"]["limit"] == 10 * 1024 * 1024, (st, r)
+    st, r = _post(d, "Subject: x\r\n\r\nb\r\n", rcpt="not-an-address")
+    assert st == 422 and r["detail"]["field"] == "rcpt", (st, r)
+    st, r = _post(d, "Subject: x\r\n\r\nb\r\n", rcpt="a%00@example.org")
+    assert st == 400, (st, r)
+    assert d.health_ok()

@@ -49,6 +49,8 @@ main(int argc, char **argv)
 	struct campaign		*c;
 	struct campaign_error	 err;
 	struct admit_report	 rep;
+	struct admit_request	 ar;
+	struct iovec		 iov;
 	struct stat		 st;
 	const char		*cpath = NULL;
 	char			*cause = NULL, *doc;
@@ -100,8 +102,17 @@ main(int argc, char **argv)
 			return 1;
 		}
 		t1 = mono();
-		if (admit_campaign(store, conf, c, doc, (size_t)st.st_size,
-		    (int64_t)time(NULL), dry, &rep, &status, &cause) == -1) {
+		memset(&ar, 0, sizeof ar);
+		iov.iov_base = doc;
+		iov.iov_len = (size_t)st.st_size;
+		ar.store = store;
+		ar.conf = conf;
+		ar.campaign = c;
+		ar.iov = &iov;
+		ar.niov = 1;
+		ar.now = (int64_t)time(NULL);
+		ar.dry_run = dry;
+		if (admit_campaign(&ar, &rep, &status, &cause) == -1) {
 			fprintf(stderr, "admit_direct: %s: %d %s\n", argv[i],
 			    status, cause);
 			return 1;

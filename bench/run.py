@@ -67,7 +67,7 @@ RAW_SRC = os.path.join(HERE, "raw_admit.c")
 DIRECT_SRC = os.path.join(HERE, "admit_direct.c")
 DIRECT_BIN = os.path.join(ROOT, "build/bench/admit_direct")
 PKGS = ["libevent", "libcurl", "lmdb", "libxml-2.0", "jansson",
-        "libsystemd", "libcrypto"]
+        "libsystemd", "libcrypto", "gmime-3.0", "icu-i18n"]
 RAW_BIN = os.path.join(ROOT, "build/bench/raw_admit")
 SMTP_SINK = "/usr/sbin/smtp-sink"
 

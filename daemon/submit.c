@@ -227,7 +227,7 @@ submit_admit_grow(struct submit *sb, struct store *store, char **cause)
 	};
 	uint64_t		 grown;
 
-	if (admit_campaign_iov(&ar, &sb->rep, &sb->status, cause) == 0)
+	if (admit_campaign(&ar, &sb->rep, &sb->status, cause) == 0)
 		return 0;
 	if (sb->status != 507)
 		return -1;
@@ -241,7 +241,7 @@ submit_admit_grow(struct submit *sb, struct store *store, char **cause)
 	    (unsigned long long)grown, sb->c->id);
 	free(*cause);
 	*cause = NULL;
-	return admit_campaign_iov(&ar, &sb->rep, &sb->status, cause);
+	return admit_campaign(&ar, &sb->rep, &sb->status, cause);
 }
 
 /* SUBMIT_ADMIT, writer thread: too heavy, or decide and queue. */

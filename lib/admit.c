@@ -96,26 +96,6 @@ admit_unsub(const struct store_rcpt *r, uint32_t lid, int *list, int *all)
 	}
 }
 
-/* Admit a contiguous document (tests, the benchmark, the fuzzer). */
-int
-admit_campaign(struct store *s, const struct conf *conf, struct campaign *c,
-    const char *doc, size_t len, int64_t now, int dry_run,
-    struct admit_report *rep, int *status, char **cause)
-{
-	struct iovec		 iov = { (void *)doc, len };
-	struct admit_request	 ar = {
-		.store = s,
-		.conf = conf,
-		.campaign = c,
-		.iov = &iov,
-		.niov = 1,
-		.now = now,
-		.dry_run = dry_run
-	};
-
-	return admit_campaign_iov(&ar, rep, status, cause);
-}
-
 /* One admission's state, from its transaction's start to its end. */
 struct admit_run {
 	const struct admit_request *ar;
@@ -319,7 +299,7 @@ admit_close(struct admit_run *a, char **cause)
  * 200 (a resubmission), or -1 with *status and *cause.
  */
 int
-admit_campaign_iov(const struct admit_request *ar, struct admit_report *rep,
+admit_campaign(const struct admit_request *ar, struct admit_report *rep,
     int *status, char **cause)
 {
 	struct campaign		*c = ar->campaign;

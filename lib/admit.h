@@ -46,10 +46,7 @@ struct admit_request {
 	int			 dry_run;	/* decide, keep nothing */
 };
 
-int	 admit_campaign(struct store *, const struct conf *,
-	    struct campaign *, const char *, size_t, int64_t, int,
-	    struct admit_report *, int *, char **);
-int	 admit_campaign_iov(const struct admit_request *,
+int	 admit_campaign(const struct admit_request *,
 	    struct admit_report *, int *, char **);
 json_t	*admit_report_json(const struct campaign *,
 	    const struct admit_report *, int);

@@ -249,6 +249,8 @@ fuzz_http_store_reset(struct fuzz_http *fh)
 	struct campaign		*c;
 	struct campaign_error	 err;
 	struct admit_report	 rep;
+	struct admit_request	 ar;
+	struct iovec		 iov;
 	char			 p[128], *cause = NULL;
 	int			 status;
 
@@ -265,9 +267,16 @@ fuzz_http_store_reset(struct fuzz_http *fh)
 	if (campaign_parse(fuzz_http_seed, strlen(fuzz_http_seed), 10, &c,
 	    &err) == -1)
 		fatalx("fuzz_http: seed: %s", err.problems[0]);
-	if (admit_campaign(md->store, md->conf, c, fuzz_http_seed,
-	    strlen(fuzz_http_seed), FUZZ_HTTP_NOW, 0, &rep, &status,
-	    &cause) == -1)
+	memset(&ar, 0, sizeof ar);
+	iov.iov_base = (void *)fuzz_http_seed;
+	iov.iov_len = strlen(fuzz_http_seed);
+	ar.store = md->store;
+	ar.conf = md->conf;
+	ar.campaign = c;
+	ar.iov = &iov;
+	ar.niov = 1;
+	ar.now = FUZZ_HTTP_NOW;
+	if (admit_campaign(&ar, &rep, &status, &cause) == -1)
 		fatalx("fuzz_http: seed admission: %s", cause);
 	campaign_free(c);
 	fh->dirty = 0;

@@ -172,13 +172,17 @@ fixture_admit(struct fixture *fx, const char *xml, int64_t now, int dry_run,
 {
 	struct campaign_error	 err;
 	struct campaign		*c = NULL;
+	struct iovec		 iov = { (void *)xml, strlen(xml) };
+	struct admit_request	 ar = { .store = fx->s, .conf = fx->conf,
+				    .iov = &iov, .niov = 1, .now = now,
+				    .dry_run = dry_run };
 	int			 rc;
 
 	if (campaign_parse(xml, strlen(xml), 1000000, &c, &err) != 0)
 		cr_assert_fail("campaign_parse: %s", err.nproblems > 0 ?
 		    err.problems[0] : "?");
-	rc = admit_campaign(fx->s, fx->conf, c, xml, strlen(xml), now,
-	    dry_run, rep, status, cause);
+	ar.campaign = c;
+	rc = admit_campaign(&ar, rep, status, cause);
 	campaign_free(c);
 	return rc;
 }

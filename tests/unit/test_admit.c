@@ -802,7 +802,7 @@ Test(admit, reads_a_request_in_pieces_as_it_reads_a_whole_document)
 	ar.iov = iov;
 	ar.niov = niov;
 	ar.now = NOW;
-	cr_assert_eq(admit_campaign_iov(&ar, &cut, &status, &cause), 0, "%s",
+	cr_assert_eq(admit_campaign(&ar, &cut, &status, &cause), 0, "%s",
 	    cause);
 	cr_expect_eq(status, 202);
 	cr_expect_eq(cut.recipients, 5);

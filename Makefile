@@ -63,6 +63,7 @@ MANNERSD_SRCS = \
 	daemon/handback.c \
 	daemon/intake.c \
 	daemon/jobthread.c \
+	daemon/mailbox.c \
 	daemon/mannersd.c \
 	daemon/measure.c \
 	daemon/metrics.c \

@@ -41,7 +41,8 @@ struct intake {
 	struct wjob			 w;
 	enum intake_step		 step;
 	struct mannersd			*md;
-	struct evhttp_request		*req;
+	intake_done_fn			 done;
+	void				*arg;
 	struct conf			*conf;
 	char				*msg;
 	size_t				 len;
@@ -179,9 +180,9 @@ intake_metrics(struct mannersd *md, struct evbuffer *b)
 			    (unsigned long long)md->stats.feedback[k][a]);
 }
 
-/* On the loop: the answer, the log line and the drain's wake-up. */
+/* On the loop: the log line, the counts and the drain's wake-up. */
 static void
-intake_reply(struct intake *in)
+intake_finish(struct intake *in)
 {
 	struct feedback_apply_out	*o = &in->out;
 	int				 personal = log_getlevel() <
@@ -191,10 +192,6 @@ intake_reply(struct intake *in)
 		log_warnx("feedback: %s message refused (%d): %s", in->status ==
 		    422 ? "unreadable" : "store error on a", in->status,
 		    in->cause != NULL ? in->cause : "?");
-		control_reply_error(in->req, in->status, in->status == 422 ?
-		    "the message cannot be read as feedback" : "the store "
-		    "cannot take the message now; try again", json_pack("{s:s}",
-		    "cause", in->cause != NULL ? in->cause : "?"));
 		return;
 	}
 	intake_count(in->md, o);
@@ -216,11 +213,6 @@ intake_reply(struct intake *in)
 	}
 	if (o->changed)
 		drain_kick(in->md->drain);
-	control_reply_json(in->req, 200, json_pack("{s:s, s:s?, s:s?, s:s?, "
-	    "s:s}", "kind", o->kind, "address", o->address[0] != '\0' ?
-	    o->address : NULL, "campaign", o->campaign[0] != '\0' ?
-	    o->campaign : NULL, "list", o->list[0] != '\0' ? o->list : NULL,
-	    "action", o->action));
 }
 
 /* On the loop, after each step: the next one. */
@@ -235,7 +227,8 @@ intake_stepped(struct wjob *w)
 		return;
 	}
 	in->step = INTAKE_REPLY;
-	intake_reply(in);
+	intake_finish(in);
+	in->done(in->arg, in->status, &in->out, in->cause);
 	writer_release(in->md->writer);
 	conf_free(in->conf);
 	free(in->msg);
@@ -260,14 +253,62 @@ intake_is_message(struct evhttp_request *req)
 	return n == 14 && strncasecmp(ct, "message/rfc822", n) == 0;
 }
 
+/*
+ * Read and apply one message (taken: freed here) whose envelope
+ * recipient is rcpt (NULL: unknown); done(arg, status, out, cause) runs
+ * on the loop once it is committed (200), refused as unreadable (422)
+ * or not stored (5xx).
+ */
+void
+intake_message(struct mannersd *md, char *msg, size_t len, const char *rcpt,
+    intake_done_fn done, void *arg)
+{
+	struct intake	*in;
+
+	in = xcalloc(1, sizeof *in);
+	in->w.run = intake_run;
+	in->w.done = intake_stepped;
+	in->md = md;
+	in->done = done;
+	in->arg = arg;
+	in->conf = conf_ref(md->conf);
+	in->msg = msg;
+	in->len = len;
+	in->rcpt = rcpt != NULL ? xstrdup(rcpt) : NULL;
+	in->unsub = intake_unsub_addr(md->conf);
+	in->now = mannersd_now();
+	/* Shutdown waits for this answer as for the writer's own jobs. */
+	writer_hold(md->writer);
+	jobthread_submit(md->parser, &in->w);
+}
+
+/* The HTTP answer to POST /v1/feedback. */
+static void
+intake_http_done(void *arg, int status, const struct feedback_apply_out *o,
+    const char *cause)
+{
+	struct evhttp_request	*req = arg;
+
+	if (status != 200) {
+		control_reply_error(req, status, status == 422 ? "the message "
+		    "cannot be read as feedback" : "the store cannot take the "
+		    "message now; try again", json_pack("{s:s}", "cause",
+		    cause != NULL ? cause : "?"));
+		return;
+	}
+	control_reply_json(req, 200, json_pack("{s:s, s:s?, s:s?, s:s?, s:s}",
+	    "kind", o->kind, "address", o->address[0] != '\0' ? o->address :
+	    NULL, "campaign", o->campaign[0] != '\0' ? o->campaign : NULL,
+	    "list", o->list[0] != '\0' ? o->list : NULL, "action", o->action));
+}
+
 /* POST /v1/feedback[?rcpt=ADDR]: check the request, then read it. */
 void
 intake_request(struct mannersd *md, struct evhttp_request *req,
     const char *id)
 {
 	struct evbuffer	*body = evhttp_request_get_input_buffer(req);
-	struct intake	*in;
-	char		*rcpt = NULL, *why = NULL;
+	char		*rcpt = NULL, *why = NULL, *msg;
 	size_t		 len = evbuffer_get_length(body);
 
 	(void)id;
@@ -297,20 +338,9 @@ intake_request(struct mannersd *md, struct evhttp_request *req,
 		free(rcpt);
 		return;
 	}
-	in = xcalloc(1, sizeof *in);
-	in->w.run = intake_run;
-	in->w.done = intake_stepped;
-	in->md = md;
-	in->req = req;
-	in->conf = conf_ref(md->conf);
-	in->len = len;
-	in->msg = xmalloc(len + 1);
-	evbuffer_copyout(body, in->msg, len);
-	in->msg[len] = '\0';
-	in->rcpt = rcpt;
-	in->unsub = intake_unsub_addr(md->conf);
-	in->now = mannersd_now();
-	/* Shutdown waits for this answer as for the writer's own jobs. */
-	writer_hold(md->writer);
-	jobthread_submit(md->parser, &in->w);
+	msg = xmalloc(len + 1);
+	evbuffer_copyout(body, msg, len);
+	msg[len] = '\0';
+	intake_message(md, msg, len, rcpt, intake_http_done, req);
+	free(rcpt);
 }

@@ -115,9 +115,19 @@ int	 submit_start(struct mannersd *, char **);
 void	 submit_free(struct mannersd *);
 
 /* intake.c: POST /v1/feedback, a message that came back */
+struct feedback_apply_out;
+typedef void	(*intake_done_fn)(void *, int,
+		    const struct feedback_apply_out *, const char *);
+void	 intake_message(struct mannersd *, char *, size_t, const char *,
+	    intake_done_fn, void *);
 void	 intake_request(struct mannersd *, struct evhttp_request *,
 	    const char *);
 void	 intake_metrics(struct mannersd *, struct evbuffer *);
+
+/* mailbox.c: polling [feedback] mailbox for returned mail */
+struct mailbox;
+struct mailbox	*mailbox_start(struct mannersd *, char **);
+void		 mailbox_free(struct mailbox *);
 
 /* jobthread.c: a thread that runs jobs in order, done() on the loop */
 struct wjob {

@@ -36,7 +36,9 @@ enum conf_type {
 	T_REMOTE,
 	T_UNKNOWN_IMAGES,
 	T_PERCENT,		/* "0.3%" into parts per million */
-	T_RETURN_PATH		/* an address manners can add +TOKEN to */
+	T_RETURN_PATH,		/* an address manners can add +TOKEN to */
+	T_MAILBOX,		/* imap[s]:// or pop3[s]:// */
+	T_MAILBOX_AFTER		/* delete, or move:FOLDER */
 };
 
 enum conf_section {
@@ -138,6 +140,14 @@ static const struct conf_key conf_keys[] = {
 	{ S_FEEDBACK, "pause_bounce_rate", T_PERCENT, C(pause_bounce_ppm), 0,
 	    0 },
 	{ S_FEEDBACK, "pause_min_sent", T_UINT, C(pause_min_sent), 0, 1 },
+	{ S_FEEDBACK, "mailbox", T_MAILBOX, C(mailbox), 0, 0 },
+	{ S_FEEDBACK, "mailbox_user", T_STRING, C(mailbox_user), 0, 0 },
+	{ S_FEEDBACK, "mailbox_password_file", T_STRING,
+	    C(mailbox_password_file), 0, 0 },
+	{ S_FEEDBACK, "mailbox_interval", T_DURATION, C(mailbox_interval), 0,
+	    1 },
+	{ S_FEEDBACK, "mailbox_after", T_MAILBOX_AFTER, C(mailbox_after), 0,
+	    0 },
 };
 
 static const char *conf_section_names[] = {
@@ -191,6 +201,8 @@ conf_defaults(void)
 	c->pause_complaint_ppm = 3000;		/* 0.3 %: Gmail's and Yahoo's */
 	c->pause_bounce_ppm = 50000;		/* 5 % */
 	c->pause_min_sent = 1000;
+	c->mailbox_interval = 60;
+	c->mailbox_after = xstrdup("delete");
 	return c;
 }
 
@@ -225,6 +237,10 @@ conf_free(struct conf *c)
 	free(c->smtp_helo);
 	free(c->return_path);
 	free(c->feedback_sender_id);
+	free(c->mailbox);
+	free(c->mailbox_user);
+	free(c->mailbox_password_file);
+	free(c->mailbox_after);
 	for (i = 0; i < c->nlists; i++)
 		free(c->lists[i].name);
 	free(c->lists);
@@ -516,6 +532,28 @@ conf_set(const struct conf_key *k, void *p, const char *v, char **cause)
 		return conf_parse_percent(v, k->name, p, cause);
 	case T_RETURN_PATH:
 		return conf_return_path(v, p, cause);
+	case T_MAILBOX:
+		if (!strcaseprefix(v, "imap://") && !strcaseprefix(v,
+		    "imaps://") && !strcaseprefix(v, "pop3://") &&
+		    !strcaseprefix(v, "pop3s://"))
+			return set_cause(cause, "mailbox \"%s\" is not an "
+			    "imap://, imaps://, pop3:// or pop3s:// URL", v);
+		if (strpbrk(v, " \t\r\n\"<>") != NULL)
+			return set_cause(cause, "mailbox \"%s\" has a space, a "
+			    "quote or an angle bracket", v);
+		free(*(char **)p);
+		*(char **)p = xstrdup(v);
+		return 0;
+	case T_MAILBOX_AFTER:
+		if (strcmp(v, "delete") != 0 && (strncmp(v, "move:", 5) != 0 ||
+		    v[5] == '\0' || strpbrk(v + 5, " \t\r\n\"\\{}()%*") !=
+		    NULL))
+			return set_cause(cause, "mailbox_after \"%s\": want "
+			    "delete, or move:FOLDER (an IMAP folder name "
+			    "without spaces or quotes)", v);
+		free(*(char **)p);
+		*(char **)p = xstrdup(v);
+		return 0;
 	}
 	return set_cause(cause, "internal error: key type");
 }

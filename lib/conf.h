@@ -102,6 +102,11 @@ struct conf {
 	uint32_t		 pause_complaint_ppm;	/* 0: no breaker */
 	uint32_t		 pause_bounce_ppm;
 	uint64_t		 pause_min_sent;
+	char			*mailbox;	/* NULL: no polling */
+	char			*mailbox_user;
+	char			*mailbox_password_file;
+	uint64_t		 mailbox_interval;
+	char			*mailbox_after;	/* "delete" or "move:FOLDER" */
 
 	struct conf_list	*lists;
 	size_t			 nlists;

@@ -11,7 +11,7 @@
  *   MB_INTAKE  the message read and applied (intake.c); wait for commit
  *   MB_REMOVE  IMAP "UID STORE n +FLAGS.SILENT (\Deleted)" or
  *              "UID MOVE n FOLDER", POP3 DELE n
- *   MB_CLOSE   IMAP EXPUNGE, POP3 QUIT (when the connection closes)
+ *   MB_CLOSE   IMAP EXPUNGE; POP3 QUIT, closing the round's session
  *
  * A message leaves the mailbox only after its outcome is committed, so a
  * crash between fetch and commit reads it again next round, and the
@@ -207,8 +207,12 @@ mailbox_next(struct mailbox *mb)
 		mailbox_command(mb, NULL, "EXPUNGE", 0);
 		return;
 	}
-	if (mb->removed > 0 && mb->pop3) {
-		/* POP3 deletes at QUIT, which closing the connection sends. */
+	if (mb->pop3) {
+		/*
+		 * POP3 deletes at QUIT, which closing the connection sends,
+		 * and a session sees only what was there when it began: each
+		 * round has a session of its own.
+		 */
 		mb->state = MB_CLOSE;
 		curl_easy_setopt(mb->easy, CURLOPT_FORBID_REUSE, 1L);
 		mailbox_command(mb, NULL, "NOOP", 1);

@@ -108,6 +108,20 @@ mannersd_keep(const char *name, char **newv, const char *oldv)
 	*newv = oldv != NULL ? xstrdup(oldv) : NULL;
 }
 
+/* Poll the mailbox the new configuration names, if any. */
+static void
+mannersd_reload_mailbox(struct mannersd *md)
+{
+	char	*cause = NULL;
+
+	mailbox_free(md->mailbox);
+	if ((md->mailbox = mailbox_start(md, &cause)) == NULL &&
+	    cause != NULL) {
+		log_warnx("reload: the mailbox is not polled: %s", cause);
+		free(cause);
+	}
+}
+
 /*
  * SIGHUP: read the file again; apply it whole, or keep the running
  * configuration if anything is wrong.  The queue is not touched.
@@ -155,6 +169,7 @@ mannersd_reload(struct mannersd *md)
 		evhttp_set_timeout(md->control, (int)c->request_timeout);
 	}
 	drain_reconfigure(md->drain);
+	mannersd_reload_mailbox(md);
 	log_info("reload: configuration %s applied", c->path);
 	sd_notify(0, "READY=1");
 }
@@ -372,6 +387,8 @@ main(int argc, char **argv)
 		fatalx("%s", cause);
 	if (metrics_start(&md, &cause) == -1)
 		fatalx("%s", cause);
+	if ((md.mailbox = mailbox_start(&md, &cause)) == NULL && cause != NULL)
+		fatalx("%s", cause);
 	md.ev_care = evtimer_new(md.base, mannersd_care, &md);
 	mannersd_care(-1, 0, &md);
 	md.ev_watchdog = evtimer_new(md.base, mannersd_watchdog, &md);
@@ -385,6 +402,7 @@ main(int argc, char **argv)
 	sd_notify(0, "READY=1");
 	event_base_dispatch(md.base);
 
+	mailbox_free(md.mailbox);
 	writer_free(md.writer);
 	drain_free(md.drain);
 	metrics_free(&md);

@@ -43,6 +43,7 @@ struct mannersd {
 	struct token_keys	*keys;
 	struct drain		*drain;
 	struct writer		*writer;
+	struct mailbox		*mailbox;	/* NULL: no [feedback] mailbox */
 	struct jobthread	*parser;	/* submit.c: reads documents */
 	struct evhttp		*control;
 	struct evhttp_bound_socket *control_bound;

@@ -297,6 +297,18 @@ min_gap = 0
 """
 
 
+def _keep_for_the_record(d, names):
+    """What a failed test's copy leaves out: the store, and sockets and
+    FIFOs (peers such as Dovecot keep theirs under their own run/)."""
+    skip = []
+    for n in names:
+        p = os.path.join(d, n)
+        if n == "state" or n.endswith(".sock") or (
+                not os.path.isdir(p) and not os.path.isfile(p)):
+            skip.append(n)
+    return skip
+
+
 class Env:
     """Per-test resources; torn down in reverse order."""
 
@@ -305,6 +317,7 @@ class Env:
         self.tmp = tempfile.mkdtemp(prefix="manners-%s-" % name)
         self.smtp = None
         self.daemons = []
+        self.cleanups = []      # callables run first at close (peers)
 
     def start_smtp(self, port=None):
         self.smtp = SMTPServer(port).start()
@@ -319,6 +332,11 @@ class Env:
     def close(self, failed):
         """Stop everything; returns problems found while stopping."""
         problems = []
+        for fn in reversed(self.cleanups):
+            try:
+                fn()
+            except Exception as e:
+                problems.append("stopping a peer: %r" % e)
         for d in self.daemons:
             try:
                 d.stop()
@@ -333,7 +351,7 @@ class Env:
             dest = os.path.join(OUT, self.name)
             shutil.rmtree(dest, ignore_errors=True)
             shutil.copytree(self.tmp, dest, ignore_dangling_symlinks=True,
-                            ignore=shutil.ignore_patterns("*.sock", "state"))
+                            ignore=_keep_for_the_record)
         shutil.rmtree(self.tmp, ignore_errors=True)
         return problems
 

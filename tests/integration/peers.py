@@ -91,21 +91,15 @@ class PrivatePostfix:
         if p.returncode != 0:
             raise RuntimeError("postfix start: %s\n%s" % (
                 p.stderr.decode(), self.log()))
-        wait_for(self._listening, 15, what="postfix on its port")
+        wait_for(lambda: _listening(self.port), 15,
+                 what="postfix on its port")
         return self
-
-    def _listening(self):
-        try:
-            socket.create_connection(("127.0.0.1", self.port), 1).close()
-            return True
-        except OSError:
-            return False
 
     def stop(self):
         self._postfix("stop")
         # master exits a moment after `postfix stop` returns
         deadline = time.time() + 10
-        while self._listening() and time.time() < deadline:
+        while _listening(self.port) and time.time() < deadline:
             time.sleep(0.1)
 
     def log(self):
@@ -122,3 +116,134 @@ class PrivatePostfix:
 
     def flush(self):
         self._postfix("flush")
+
+
+DOVECOT = "/usr/sbin/dovecot"
+
+DOVECOT_CONF = """\
+base_dir = {dir}/run
+state_dir = {dir}/state
+log_path = {dir}/dovecot.log
+protocols = imap pop3
+listen = 127.0.0.1
+ssl = no
+disable_plaintext_auth = no
+auth_mechanisms = plain
+mail_location = maildir:{dir}/mail/%u
+passdb {{
+  driver = passwd-file
+  args = scheme=PLAIN username_format=%u {dir}/passwd
+}}
+userdb {{
+  driver = static
+  args = uid=nobody gid=nogroup home={dir}/mail/%u
+}}
+service imap-login {{
+  chroot =
+  inet_listener imap {{
+    port = {imap}
+  }}
+  inet_listener imaps {{
+    port = 0
+  }}
+}}
+service pop3-login {{
+  chroot =
+  inet_listener pop3 {{
+    port = {pop3}
+  }}
+  inet_listener pop3s {{
+    port = 0
+  }}
+}}
+service anvil {{
+  chroot =
+}}
+"""
+
+
+class PrivateDovecot:
+    """Dovecot serving one user's Maildir over IMAP and POP3 on free
+    loopback ports, without TLS (loopback only)."""
+
+    def __init__(self, tmp, user="fb", password="secret"):
+        self.dir = os.path.join(tmp, "dovecot")
+        self.user, self.password = user, password
+        self.imap, self.pop3 = free_port(), free_port()
+        self.maildir = os.path.join(self.dir, "mail", user)
+        for d in ("run", "state"):
+            os.makedirs(os.path.join(self.dir, d), exist_ok=True)
+        for d in ("new", "cur", "tmp"):
+            os.makedirs(os.path.join(self.maildir, d), exist_ok=True)
+        # Dovecot's auth and mail processes run as other users: they need
+        # to pass through the test's private directory (mkdtemp's 0700).
+        os.chmod(tmp, 0o711)
+        os.chmod(self.dir, 0o755)
+        with open(os.path.join(self.dir, "passwd"), "w") as f:
+            f.write("%s:{PLAIN}%s\n" % (user, password))
+        with open(os.path.join(self.dir, "dovecot.conf"), "w") as f:
+            f.write(DOVECOT_CONF.format(dir=self.dir, imap=self.imap,
+                                        pop3=self.pop3))
+        self._n = 0
+        self._own()
+
+    def _own(self):
+        for root, dirs, files in os.walk(os.path.join(self.dir, "mail")):
+            for n in dirs + files:
+                shutil.chown(os.path.join(root, n), "nobody", "nogroup")
+        shutil.chown(os.path.join(self.dir, "mail"), "nobody", "nogroup")
+
+    def start(self):
+        # The master forks into the background holding what it was given
+        # as stdout and stderr: a file, not a pipe that would never close.
+        err = os.path.join(self.dir, "start.err")
+        with open(err, "wb") as f:
+            p = subprocess.run([DOVECOT, "-c", os.path.join(
+                self.dir, "dovecot.conf")], stdin=subprocess.DEVNULL,
+                stdout=f, stderr=f, timeout=30)
+        if p.returncode != 0:
+            with open(err) as f:
+                raise RuntimeError("dovecot: %s" % f.read())
+        wait_for(lambda: _listening(self.imap) and _listening(self.pop3),
+                 15, what="dovecot on its ports")
+        return self
+
+    def stop(self):
+        try:
+            with open(os.path.join(self.dir, "run", "master.pid")) as f:
+                pid = int(f.read().strip())
+            os.kill(pid, 15)
+        except (OSError, ValueError):
+            return
+        deadline = time.time() + 10
+        while _listening(self.imap) and time.time() < deadline:
+            time.sleep(0.1)
+
+    def deliver(self, raw):
+        """Put one message in the Maildir, as a local delivery would."""
+        self._n += 1
+        name = "%d.%d.manners-test" % (time.time(), self._n)
+        path = os.path.join(self.maildir, "new", name)
+        with open(path, "wb") as f:
+            f.write(raw if isinstance(raw, bytes) else raw.encode())
+        shutil.chown(path, "nobody", "nogroup")
+
+    def count(self):
+        """Messages still in the mailbox (not expunged)."""
+        return sum(len(os.listdir(os.path.join(self.maildir, d)))
+                   for d in ("new", "cur"))
+
+    def log(self):
+        try:
+            with open(os.path.join(self.dir, "dovecot.log")) as f:
+                return f.read()
+        except OSError:
+            return ""
+
+
+def _listening(port):
+    try:
+        socket.create_connection(("127.0.0.1", port), 1).close()
+        return True
+    except OSError:
+        return False

@@ -1,7 +1,8 @@
 """make bench: every benchmark, then one table.
 
 Runs the admission benchmark (bench/run.py), the weigher benchmark
-(bench/weigh_bench.c) and the drain benchmark (bench/drain_bench.py),
+(bench/weigh_bench.c), the drain benchmark (bench/drain_bench.py) and
+the feedback intake benchmark (bench/feedback_bench.py),
 each of which prints its own details, then prints one summary table:
 admission rate and its ratio to the raw ceiling, weigh time vs a bare
 parse, drain rate vs raw libcurl, and cadence error.  Figures only: the
@@ -62,6 +63,7 @@ def main():
     adm = run_py("run.py", os.path.join(tmp, "admission.json"))
     wg = weigh()
     dr = run_py("drain_bench.py", os.path.join(tmp, "drain.json"))
+    fb = run_py("feedback_bench.py", os.path.join(tmp, "feedback.json"))
     rows = []
     if adm:
         row(rows, "admission: %d recipients, request to response" %
@@ -92,6 +94,11 @@ def main():
         for m, v, t, ok in dr.get("rows", []):
             if m.startswith(keep):
                 rows.append(("drain " + m, v, t, ok.strip()))
+    if fb:
+        row(rows, "feedback intake (DSN/ARF/mailto mix, 1 in 4 applied)",
+            "{:,.0f} msg/s".format(fb["feedback_msgs_per_s"]),
+            ">= 2,000 msg/s", fb["feedback_msgs_per_s"] >= 2000 and
+            fb["errors"] == 0)
     load = os.getloadavg()[0]
     row(rows, "machine", "%d CPUs, load average %.2f at the end" % (
         os.cpu_count(), load), "", None)

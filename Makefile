@@ -87,7 +87,8 @@ LIBMANNERS	= $(BUILD)/libmanners.a
 DEB_PKGS = gcc make pkg-config libevent-dev libcurl4-openssl-dev \
 	   liblmdb-dev libxml2-dev libcriterion-dev libssl-dev \
 	   libjansson-dev libsystemd-dev libgmime-3.0-dev libicu-dev curl python3 python3-aiosmtpd \
-	   postfix dovecot-imapd dovecot-pop3d lmdb-utils chromium \
+	   postfix dovecot-imapd dovecot-pop3d opendkim opendkim-tools \
+	   python3-dkim lmdb-utils chromium \
 	   chromium-driver python3-selenium
 
 .PHONY: all deps run check unit integration bench install clean

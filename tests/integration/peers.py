@@ -4,7 +4,10 @@ stopped by the test (nothing of the system's own instance is touched).
 
 PrivatePostfix: a Postfix instance that takes mail for one domain on a
 loopback port and hands it to a pipe(8) transport, as an operator's
-relay hands returned mail to `mannersctl feedback`.
+relay hands returned mail to `mannersctl feedback`; or, with a relayhost
+and a milter in `extra`, the signing relay mannersd sends through.
+PrivateDovecot: IMAP and POP3 over one user's Maildir.
+PrivateOpenDKIM: an OpenDKIM milter signing for one domain.
 """
 import os
 import shutil
@@ -70,7 +73,10 @@ class PrivatePostfix:
     """Postfix taking mail for `domain` on a free loopback port and piping
     each message to `argv` (pipe(8) macros such as ${recipient} work)."""
 
-    def __init__(self, tmp, domain, argv, user="nobody"):
+    def __init__(self, tmp, domain, argv="/bin/false", user="nobody",
+                 extra=""):
+        """extra: main.cf lines after the defaults (the last one wins),
+        e.g. a relayhost and smtpd_milters for a signing relay."""
         self.dir = os.path.join(tmp, "postfix")
         self.port = free_port()
         os.makedirs(os.path.join(self.dir, "queue"), exist_ok=True)
@@ -78,6 +84,7 @@ class PrivatePostfix:
         shutil.chown(os.path.join(self.dir, "data"), "postfix")
         with open(os.path.join(self.dir, "main.cf"), "w") as f:
             f.write(MAIN_CF.format(dir=self.dir, domain=domain))
+            f.write(extra)
         with open(os.path.join(self.dir, "master.cf"), "w") as f:
             f.write(MASTER_CF.format(port=self.port, user=user,
                                      argv=argv))
@@ -247,3 +254,64 @@ def _listening(port):
         return True
     except OSError:
         return False
+
+
+OPENDKIM_CONF = """\
+Syslog no
+Mode s
+Domain {domain}
+Selector {selector}
+KeyFile {dir}/{selector}.private
+Socket inet:{port}@127.0.0.1
+UserID opendkim
+Canonicalization relaxed/relaxed
+InternalHosts 127.0.0.1
+# The key lives under the test's private directory, inside /tmp.
+RequireSafeKeys false
+SignHeaders {sign}
+OversignHeaders {oversign}
+"""
+
+
+class PrivateOpenDKIM:
+    """OpenDKIM in the foreground signing mail from `domain` with a key
+    made for the test; `txt` is the DNS record a verifier needs."""
+
+    def __init__(self, tmp, domain, sign, oversign, selector="test"):
+        self.dir = os.path.join(tmp, "opendkim")
+        self.port = free_port()
+        self.selector = selector
+        os.makedirs(self.dir, exist_ok=True)
+        os.chmod(tmp, 0o711)
+        subprocess.run(["opendkim-genkey", "-b", "2048", "-D", self.dir,
+                        "-d", domain, "-s", selector], check=True,
+                       timeout=60)
+        shutil.chown(os.path.join(self.dir, selector + ".private"),
+                     "opendkim")
+        with open(os.path.join(self.dir, selector + ".txt")) as f:
+            # test._domainkey IN TXT ( "v=DKIM1; h=sha256; k=rsa; "
+            #     "p=MII..." "...") ; ----- DKIM key test for example.com
+            parts = f.read().split("(", 1)[1].split(")", 1)[0]
+        self.txt = "".join(p for p in parts.split('"')[1::2])
+        with open(os.path.join(self.dir, "opendkim.conf"), "w") as f:
+            f.write(OPENDKIM_CONF.format(dir=self.dir, domain=domain,
+                                         selector=selector, port=self.port,
+                                         sign=sign, oversign=oversign))
+        self.proc = None
+
+    def start(self):
+        self.log = open(os.path.join(self.dir, "opendkim.log"), "wb")
+        self.proc = subprocess.Popen(
+            ["opendkim", "-f", "-x", os.path.join(self.dir,
+                                                  "opendkim.conf")],
+            stdout=self.log, stderr=self.log, stdin=subprocess.DEVNULL)
+        wait_for(lambda: _listening(self.port), 15,
+                 what="opendkim on its port")
+        return self
+
+    def stop(self):
+        if self.proc is not None:
+            self.proc.terminate()
+            self.proc.wait(timeout=15)
+            self.proc = None
+            self.log.close()

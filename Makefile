@@ -36,6 +36,7 @@ LIB_SRCS = \
 	lib/campaign.c \
 	lib/campaign_record.c \
 	lib/conf.c \
+	lib/form.c \
 	lib/ledger.c \
 	lib/log.c \
 	lib/message.c \
@@ -43,6 +44,7 @@ LIB_SRCS = \
 	lib/policy.c \
 	lib/smtp_reply.c \
 	lib/store.c \
+	lib/text.c \
 	lib/token.c \
 	lib/unsub_page.c \
 	lib/util.c \

@@ -17,39 +17,13 @@
 #include "campaign.h"
 #include "log.h"
 #include "message.h"
+#include "text.h"
 
 #define QP_LINE		76
 #define EW_MAX_BYTES	45	/* raw bytes per encoded-word: 60 b64 chars */
 #define EW_LINE		76	/* RFC 2047: lines with encoded-words */
 
 static const char hexdig[] = "0123456789ABCDEF";
-
-/* Append text with &, <, >, " and ' escaped for HTML. */
-static void
-message_html_escape(const char *s, struct buf *out)
-{
-	for (; *s != '\0'; s++) {
-		switch (*s) {
-		case '&':
-			buf_adds(out, "&amp;");
-			break;
-		case '<':
-			buf_adds(out, "&lt;");
-			break;
-		case '>':
-			buf_adds(out, "&gt;");
-			break;
-		case '"':
-			buf_adds(out, "&quot;");
-			break;
-		case '\'':
-			buf_adds(out, "&#39;");
-			break;
-		default:
-			buf_addc(out, *s);
-		}
-	}
-}
 
 enum tpl_slot {
 	TPL_TEXT,		/* encoded text at off, len */
@@ -135,7 +109,7 @@ message_expand(const char *tpl, const struct message_in *in, int html,
 			val = fallback;
 		}
 		if (html)
-			message_html_escape(val, out);
+			text_html_escape(out, val);
 		else
 			buf_adds(out, val);
 		p = end;
@@ -592,7 +566,7 @@ tpl_render_part(const struct tpl_part *p, const struct message_in *in,
 			continue;
 		if (p->html) {
 			esc.len = 0;
-			message_html_escape(val, &esc);
+			text_html_escape(&esc, val);
 			val = esc.data;
 		}
 		start = out->len;

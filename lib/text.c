@@ -23,6 +23,23 @@ text_trim(char *s)
 	return s;
 }
 
+/* Trim ASCII white space at both ends of a span, without copying. */
+void
+text_trim_span(const char **s, size_t *len)
+{
+	const char	*a = *s;
+	size_t		 n = *len;
+
+	while (n > 0 && isspace((unsigned char)a[n - 1]))
+		n--;
+	while (n > 0 && isspace((unsigned char)*a)) {
+		a++;
+		n--;
+	}
+	*s = a;
+	*len = n;
+}
+
 /* Append s with the five HTML-special characters escaped. */
 void
 text_html_escape(struct buf *b, const char *s)

@@ -19,6 +19,9 @@ enum text_allow {
 /* Trim ASCII white space at both ends, in place; returns the start. */
 char	*text_trim(char *);
 
+/* Trim ASCII white space at both ends of the span *s, *len bytes. */
+void	 text_trim_span(const char **, size_t *);
+
 /* Append s with & < > " ' escaped for HTML. */
 void	 text_html_escape(struct buf *, const char *);
 

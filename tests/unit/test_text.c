@@ -31,6 +31,20 @@ Test(text, trim)
 	}
 }
 
+Test(text, trim_span)
+{
+	const char	*s = " \t a b \n", *a = s;
+	size_t		 n = strlen(s);
+
+	text_trim_span(&a, &n);
+	cr_assert_eq(n, 3);
+	cr_assert_eq(strncmp(a, "a b", n), 0);
+	a = "   ";
+	n = 3;
+	text_trim_span(&a, &n);
+	cr_assert_eq(n, 0);
+}
+
 Test(text, html_escape)
 {
 	struct buf	 b;

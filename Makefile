@@ -37,6 +37,7 @@ LIB_SRCS = \
 	lib/campaign_record.c \
 	lib/conf.c \
 	lib/form.c \
+	lib/hostport.c \
 	lib/ledger.c \
 	lib/log.c \
 	lib/message.c \

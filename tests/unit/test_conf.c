@@ -778,3 +778,40 @@ Test(conf, loads_a_file_and_names_it_in_errors)
 	free(cause);
 	free(want);
 }
+
+Test(conf, refuses_a_bad_listen_address_naming_key_and_value)
+{
+	static const struct {
+		const char	*text, *want;
+	} rows[] = {
+		{ "[daemon]\nmetrics_listen = 127.0.0.1:9100abc\n",
+		    "test.conf:2: metrics_listen = 127.0.0.1:9100abc: want "
+		    "HOST:PORT" },
+		{ "[daemon]\n\npublic_listen = localhost\n",
+		    "test.conf:3: public_listen = localhost: want HOST:PORT" },
+		{ "[daemon]\npublic_listen = 127.0.0.1:0\n",
+		    "test.conf:2: public_listen = 127.0.0.1:0: want HOST:PORT" },
+		{ "[daemon]\npublic_listen = \n",
+		    "test.conf:2: public_listen needs a value" },
+	};
+	struct conf	*c;
+	char		*cause;
+	size_t		 i;
+
+	for (i = 0; i < nitems(rows); i++) {
+		c = NULL;
+		cause = NULL;
+		cr_expect_eq(parse(rows[i].text, &c, &cause), -1, "%s",
+		    rows[i].text);
+		cr_expect_null(c);
+		cr_expect(cause != NULL && strstr(cause, rows[i].want) != NULL,
+		    "%s: got %s", rows[i].want, cause);
+		free(cause);
+	}
+	c = parse_ok("IPv6 and every-address listeners",
+	    "[daemon]\npublic_listen = [::1]:8025\n"
+	    "metrics_listen = *:9100\n");
+	cr_expect_str_eq(c->public_listen, "[::1]:8025");
+	cr_expect_str_eq(c->metrics_listen, "*:9100");
+	conf_free(c);
+}

@@ -43,6 +43,7 @@ LIB_SRCS = \
 	lib/message.c \
 	lib/pace.c \
 	lib/policy.c \
+	lib/probe.c \
 	lib/smtp_reply.c \
 	lib/store.c \
 	lib/text.c \

@@ -26,6 +26,7 @@
 #include "token.h"
 #include "util.h"
 
+/* Print the usage and exit 2. */
 static void
 usage(void)
 {
@@ -82,6 +83,7 @@ mannersd_exit_loop(struct mannersd *md)
 	mannersd_exit_check(-1, 0, md);
 }
 
+/* Stop taking work and let the drain finish what is in flight. */
 void
 mannersd_shutdown(struct mannersd *md)
 {
@@ -171,6 +173,7 @@ struct care {
 	char			*cause;
 };
 
+/* Writer thread: clear dead readers and grow the map if needed. */
 static void
 mannersd_care_run(struct wjob *w, struct store *store)
 {
@@ -180,6 +183,7 @@ mannersd_care_run(struct wjob *w, struct store *store)
 	store_care(store, c->max, 0, &c->grown, &c->cause);
 }
 
+/* Loop: report what the store care did. */
 static void
 mannersd_care_done(struct wjob *w)
 {

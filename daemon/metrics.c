@@ -89,6 +89,7 @@ metrics_queue(struct mannersd *md, struct evbuffer *b)
 	    (unsigned long long)md->stats.grown);
 }
 
+/* The Prometheus text of every counter and gauge. */
 void
 metrics_render(struct mannersd *md, struct evbuffer *b)
 {
@@ -136,6 +137,7 @@ metrics_reply(struct mannersd *md, struct evhttp_request *req)
 	evbuffer_free(b);
 }
 
+/* GET /metrics on the TCP listener. */
 static void
 metrics_request(struct evhttp_request *req, void *arg)
 {
@@ -181,6 +183,7 @@ metrics_start(struct mannersd *md, char **cause)
 	return 0;
 }
 
+/* Close the metrics listener. */
 void
 metrics_free(struct mannersd *md)
 {

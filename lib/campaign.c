@@ -95,11 +95,11 @@ campaign_xml_error(void *arg, xmlErrorPtr e)
 		x->msg[--n] = '\0';
 }
 
-/* Add a problem to the error (bounded, so a broken file stays short). */
 static void
 campaign_problem(struct campaign_error *err, int status, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
 
+/* Add a problem to the error (bounded, so a broken file stays short). */
 static void
 campaign_problem(struct campaign_error *err, int status, const char *fmt, ...)
 {
@@ -119,6 +119,7 @@ campaign_problem(struct campaign_error *err, int status, const char *fmt, ...)
 	err->problems[err->nproblems++] = p;
 }
 
+/* Free the problems and clear the error. */
 void
 campaign_error_free(struct campaign_error *err)
 {
@@ -130,6 +131,7 @@ campaign_error_free(struct campaign_error *err)
 	memset(err, 0, sizeof *err);
 }
 
+/* Free a campaign and its strings (NULL is fine). */
 void
 campaign_free(struct campaign *c)
 {
@@ -973,6 +975,7 @@ campaign_sax_attr(struct buf *b, const char *v, const char *end)
 	buf_add(b, v, (size_t)(end - v));
 }
 
+/* SAX: an element opens; a <to> in <recipients> starts a recipient. */
 static void
 campaign_sax_start(void *arg, const xmlChar *local, const xmlChar *prefix,
     const xmlChar *uri, int nns, const xmlChar **ns, int nattr,
@@ -1012,6 +1015,7 @@ campaign_sax_start(void *arg, const xmlChar *local, const xmlChar *prefix,
 	}
 }
 
+/* SAX: an element closes; a <to> becomes a found recipient. */
 static void
 campaign_sax_end(void *arg, const xmlChar *local, const xmlChar *prefix,
     const xmlChar *uri)
@@ -1049,6 +1053,7 @@ campaign_sax_end(void *arg, const xmlChar *local, const xmlChar *prefix,
 	}
 }
 
+/* SAX: text, kept while inside a <to>. */
 static void
 campaign_sax_text(void *arg, const xmlChar *s, int len)
 {
@@ -1058,6 +1063,7 @@ campaign_sax_text(void *arg, const xmlChar *s, int len)
 		buf_add(&it->text, s, (size_t)len);
 }
 
+/* SAX: a processing instruction inside a <to> ends the walk. */
 static void
 campaign_sax_pi(void *arg, const xmlChar *target, const xmlChar *data)
 {
@@ -1069,6 +1075,7 @@ campaign_sax_pi(void *arg, const xmlChar *target, const xmlChar *data)
 		campaign_sax_stop(it);
 }
 
+/* SAX: errors are the first pass's to report; ignore them here. */
 static void
 campaign_sax_error(void *arg, xmlErrorPtr e)
 {
@@ -1106,6 +1113,7 @@ campaign_rcpt_start(struct campaign_rcpts *it)
 	return it;
 }
 
+/* A cursor over the recipients of a document in pieces. */
 struct campaign_rcpts *
 campaign_rcpt_open_iov(const struct iovec *iov, size_t niov)
 {
@@ -1117,6 +1125,7 @@ campaign_rcpt_open_iov(const struct iovec *iov, size_t niov)
 	return campaign_rcpt_start(it);
 }
 
+/* A cursor over the recipients of one buffer. */
 struct campaign_rcpts *
 campaign_rcpt_open(const char *buf, size_t len)
 {
@@ -1157,6 +1166,7 @@ campaign_rcpt_next(struct campaign_rcpts *it, struct campaign_rcpt *rc)
 	return 1;
 }
 
+/* Free the cursor and its parser. */
 void
 campaign_rcpt_close(struct campaign_rcpts *it)
 {

@@ -179,6 +179,7 @@ conf_defaults(void)
 	return c;
 }
 
+/* Take another reference to a configuration. */
 struct conf *
 conf_ref(struct conf *c)
 {
@@ -186,6 +187,7 @@ conf_ref(struct conf *c)
 	return c;
 }
 
+/* Drop a reference; free the configuration with the last one. */
 void
 conf_free(struct conf *c)
 {

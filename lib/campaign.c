@@ -822,6 +822,12 @@ campaign_sniff(const struct iovec *iov, size_t niov,
 		    "looks like JSON (send the campaign as XML)");
 		return -1;
 	}
+	/* UTF-16 (with a byte order mark or "<" beside a NUL) is libxml2's
+	   to read: its NUL bytes are not binary data. */
+	if (n >= 2 && (memcmp(head, "\xfe\xff", 2) == 0 ||
+	    memcmp(head, "\xff\xfe", 2) == 0 || (head[0] == '<' &&
+	    head[1] == '\0') || (head[0] == '\0' && head[1] == '<')))
+		return 0;
 	/* A cut UTF-8 sequence at the end of head is not binary. */
 	while (n > i && ((unsigned char)head[n - 1] & 0xc0) == 0x80)
 		n--;
@@ -851,6 +857,8 @@ campaign_prolog_only(const struct iovec *iov, size_t niov)
 	for (k = 0; k < niov; k++) {
 		s = iov[k].iov_base;
 		for (j = 0; j < iov[k].iov_len; j++) {
+			if (s[j] == '\0')
+				return 0;	/* UTF-16: libxml2's to judge */
 			if (!started) {
 				if (isspace(s[j]) || s[j] == 0xef ||
 				    s[j] == 0xbb || s[j] == 0xbf)

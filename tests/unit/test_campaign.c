@@ -1294,3 +1294,27 @@ Test(campaign, header_safe_refuses_c1_and_invalid_utf8)
 	cr_expect_not(campaign_header_safe("caf\xe9"));
 	cr_expect(campaign_header_safe("a\xc2\xa0" "b"));
 }
+
+Test(campaign, still_reads_a_utf16_document)
+{
+	static const char	 ascii[] =
+	    "<campaign id=\"c1\" list=\"news.example.com\">"
+	    "<from>f@example.com</from><subject>s</subject><text>t</text>"
+	    "<recipients><to>a@example.org</to></recipients></campaign>";
+	char			 doc[2 * sizeof ascii + 2];
+	struct campaign		*c;
+	struct campaign_error	 err;
+	size_t			 i, n = 0;
+
+	/* UTF-16LE with its byte order mark: NUL bytes, but not binary. */
+	doc[n++] = '\xff';
+	doc[n++] = '\xfe';
+	for (i = 0; i < sizeof ascii - 1; i++) {
+		doc[n++] = ascii[i];
+		doc[n++] = '\0';
+	}
+	cr_assert_eq(campaign_parse(doc, n, NO_LIMIT, &c, &err), 0, "%s",
+	    problems(&err));
+	cr_expect_str_eq(c->id, "c1");
+	campaign_free(c);
+}

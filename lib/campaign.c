@@ -477,15 +477,15 @@ typedef enum campaign_step (*campaign_read_fn)(struct campaign_pass *,
 struct campaign_field {
 	const char		*element;
 	int			 singleton;	/* a second one is refused */
+	int			 trim;		/* white space around it is
+						   not part of the value */
 	size_t			 offset;	/* of its slot in the campaign */
 	campaign_read_fn	 read;
 };
 
 static enum campaign_step campaign_read_from(struct campaign_pass *,
     const struct campaign_field *, const char *);
-static enum campaign_step campaign_read_line(struct campaign_pass *,
-    const struct campaign_field *, const char *);
-static enum campaign_step campaign_read_body(struct campaign_pass *,
+static enum campaign_step campaign_read_string(struct campaign_pass *,
     const struct campaign_field *, const char *);
 static enum campaign_step campaign_read_time(struct campaign_pass *,
     const struct campaign_field *, const char *);
@@ -495,14 +495,23 @@ static enum campaign_step campaign_read_recipients(struct campaign_pass *,
 #define CAMPAIGN_SLOT(f)	offsetof(struct campaign, f)
 
 static const struct campaign_field campaign_fields[] = {
-	{ "from",	1, CAMPAIGN_SLOT(from_addr),	campaign_read_from },
-	{ "reply-to",	1, CAMPAIGN_SLOT(reply_to),	campaign_read_line },
-	{ "subject",	1, CAMPAIGN_SLOT(subject),	campaign_read_line },
-	{ "text",	1, CAMPAIGN_SLOT(text),		campaign_read_body },
-	{ "html",	1, CAMPAIGN_SLOT(html),		campaign_read_body },
-	{ "send-after",	1, CAMPAIGN_SLOT(send_after),	campaign_read_time },
-	{ "expires",	1, CAMPAIGN_SLOT(expires),	campaign_read_time },
-	{ "recipients",	1, 0,				campaign_read_recipients },
+	/* element	single	trim	slot */
+	{ "from",	1,	1,	CAMPAIGN_SLOT(from_addr),
+	    campaign_read_from },
+	{ "reply-to",	1,	1,	CAMPAIGN_SLOT(reply_to),
+	    campaign_read_string },
+	{ "subject",	1,	1,	CAMPAIGN_SLOT(subject),
+	    campaign_read_string },
+	{ "text",	1,	0,	CAMPAIGN_SLOT(text),
+	    campaign_read_string },
+	{ "html",	1,	0,	CAMPAIGN_SLOT(html),
+	    campaign_read_string },
+	{ "send-after",	1,	1,	CAMPAIGN_SLOT(send_after),
+	    campaign_read_time },
+	{ "expires",	1,	1,	CAMPAIGN_SLOT(expires),
+	    campaign_read_time },
+	{ "recipients",	1,	0,	0,
+	    campaign_read_recipients },
 };
 
 /*
@@ -566,32 +575,19 @@ campaign_read_from(struct campaign_pass *p, const struct campaign_field *f,
 		p->c->from_name = xstrdup((const char *)a);
 		xmlFree(a);
 	}
-	return campaign_read_line(p, f, el);
+	return campaign_read_string(p, f, el);
 }
 
-/* A one-line value, trimmed (checked once the whole document is read). */
+/* A text value, trimmed or verbatim as its row says (checked at the end). */
 static enum campaign_step
-campaign_read_line(struct campaign_pass *p, const struct campaign_field *f,
+campaign_read_string(struct campaign_pass *p, const struct campaign_field *f,
     const char *el)
 {
 	enum campaign_step	 step;
 	int			 ok;
 
 	if ((step = campaign_read_text(p, el, &ok)) == CAMPAIGN_ON && ok)
-		campaign_keep(campaign_slot(p, f), &p->text, 1);
-	return step;
-}
-
-/* A body, kept verbatim. */
-static enum campaign_step
-campaign_read_body(struct campaign_pass *p, const struct campaign_field *f,
-    const char *el)
-{
-	enum campaign_step	 step;
-	int			 ok;
-
-	if ((step = campaign_read_text(p, el, &ok)) == CAMPAIGN_ON && ok)
-		campaign_keep(campaign_slot(p, f), &p->text, 0);
+		campaign_keep(campaign_slot(p, f), &p->text, f->trim);
 	return step;
 }
 

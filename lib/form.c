@@ -252,19 +252,6 @@ form_multipart(const char *boundary, const char *body, size_t len,
 	}
 }
 
-/* The value of a hex digit, or -1. */
-static int
-form_hex(char c)
-{
-	if (c >= '0' && c <= '9')
-		return c - '0';
-	if (c >= 'a' && c <= 'f')
-		return c - 'a' + 10;
-	if (c >= 'A' && c <= 'F')
-		return c - 'A' + 10;
-	return -1;
-}
-
 /*
  * Decode s (len bytes) as urlencoded ('+' is a space, %XX a byte) into a
  * new string, its length in *outlen; NULL when an escape is malformed.
@@ -285,8 +272,8 @@ form_unescape(const char *s, size_t len, size_t *outlen)
 		else {
 			if (i + 2 >= len)
 				goto bad;
-			if ((hi = form_hex(s[i + 1])) == -1 ||
-			    (lo = form_hex(s[i + 2])) == -1)
+			if ((hi = hexdigit(s[i + 1])) == -1 ||
+			    (lo = hexdigit(s[i + 2])) == -1)
 				goto bad;
 			out[o++] = (char)(hi << 4 | lo);
 			i += 2;

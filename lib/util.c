@@ -260,3 +260,16 @@ hexenc(const void *p, size_t len, char *out, size_t outsz)
 	}
 	out[2 * i] = '\0';
 }
+
+/* The value of a hex digit (either case), or -1. */
+int
+hexdigit(int c)
+{
+	if (c >= '0' && c <= '9')
+		return c - '0';
+	if (c >= 'a' && c <= 'f')
+		return c - 'a' + 10;
+	if (c >= 'A' && c <= 'F')
+		return c - 'A' + 10;
+	return -1;
+}

@@ -816,6 +816,20 @@ Test(campaign, parse_time_reads_rfc_3339)
 		    "\"%s\" was accepted", bad[i]);
 }
 
+/* Expect a document whose <el> holds value to be refused with problem. */
+static void
+expect_time_refused(const char *el, const char *value, const char *problem)
+{
+	char	*middle, *xml;
+
+	xasprintf(&middle, "  <%s>%s</%s>\n  <text>t</text>\n", el, value, el);
+	xml = doc_with("s", ">f@example.com", middle,
+	    "    <to>a@example.org</to>\n");
+	expect_refused(value, xml, NO_LIMIT, 422, problem);
+	free(xml);
+	free(middle);
+}
+
 Test(campaign, refuses_bad_times_in_the_document)
 {
 	static const char *bad[] = {
@@ -825,24 +839,10 @@ Test(campaign, refuses_bad_times_in_the_document)
 		"2026-11-23T09:00:00",
 	};
 	size_t	 i;
-	char	*middle, *xml;
 
 	for (i = 0; i < nitems(bad); i++) {
-		xasprintf(&middle, "  <send-after>%s</send-after>\n"
-		    "  <text>t</text>\n", bad[i]);
-		xml = doc_with("s", ">f@example.com", middle,
-		    "    <to>a@example.org</to>\n");
-		expect_refused(bad[i], xml, NO_LIMIT, 422, "<send-after>: ");
-		free(xml);
-		free(middle);
-
-		xasprintf(&middle, "  <expires>%s</expires>\n"
-		    "  <text>t</text>\n", bad[i]);
-		xml = doc_with("s", ">f@example.com", middle,
-		    "    <to>a@example.org</to>\n");
-		expect_refused(bad[i], xml, NO_LIMIT, 422, "<expires>: ");
-		free(xml);
-		free(middle);
+		expect_time_refused("send-after", bad[i], "<send-after>: ");
+		expect_time_refused("expires", bad[i], "<expires>: ");
 	}
 }
 
@@ -1254,16 +1254,10 @@ Test(campaign, says_a_time_before_1970_is_in_the_past)
 		"1970-01-01T00:30:00+01:00",
 	};
 	size_t	 i;
-	char	*middle, *xml;
 
 	for (i = 0; i < nitems(past); i++) {
-		xasprintf(&middle, "  <expires>%s</expires>\n  <text>t</text>\n",
-		    past[i]);
-		xml = doc_with("s", ">f@example.com", middle,
-		    "    <to>a@example.org</to>\n");
-		expect_refused(past[i], xml, NO_LIMIT, 422, "is in the past");
-		free(xml);
-		free(middle);
+		expect_time_refused("expires", past[i], "is in the past");
+		expect_time_refused("send-after", past[i], "is in the past");
 	}
 }
 

@@ -39,16 +39,20 @@ LIB_SRCS = \
 	lib/conf.c \
 	lib/feedback.c \
 	lib/feedback_apply.c \
+	lib/form.c \
+	lib/hostport.c \
 	lib/ledger.c \
 	lib/log.c \
 	lib/message.c \
 	lib/pace.c \
 	lib/plaintext.c \
 	lib/policy.c \
+	lib/probe.c \
 	lib/quiet.c \
 	lib/shaping.c \
 	lib/smtp_reply.c \
 	lib/store.c \
+	lib/text.c \
 	lib/token.c \
 	lib/unsub_page.c \
 	lib/util.c \

@@ -24,6 +24,7 @@
 #include <curl/curl.h>
 #include <jansson.h>
 
+#include "probe.h"
 #include "util.h"
 #include "weigh.h"
 
@@ -1300,56 +1301,6 @@ ctl_health(struct ctl *ctl, struct args *a)
 	return rv;
 }
 
-/* One remote image's size: HEAD, then a one-byte range; -1 if unknown. */
-static long long
-ctl_measure(const char *url)
-{
-	CURL		*c;
-	curl_off_t	 len = -1;
-	long		 code = 0;
-	int		 ranged;
-
-	for (ranged = 0; ranged < 2; ranged++) {
-		struct buf	 hdr, body;
-		const char	*cr;
-
-		if ((c = curl_easy_init()) == NULL)
-			return -1;
-		buf_init(&hdr);
-		buf_init(&body);
-		curl_easy_setopt(c, CURLOPT_URL, url);
-		curl_easy_setopt(c, CURLOPT_PROTOCOLS_STR, "http,https");
-		curl_easy_setopt(c, CURLOPT_REDIR_PROTOCOLS_STR, "http,https");
-		curl_easy_setopt(c, CURLOPT_FOLLOWLOCATION, 1L);
-		curl_easy_setopt(c, CURLOPT_MAXREDIRS, 3L);
-		curl_easy_setopt(c, CURLOPT_TIMEOUT, 5L);
-		curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L);
-		curl_easy_setopt(c, CURLOPT_HEADERFUNCTION, ctl_collect);
-		curl_easy_setopt(c, CURLOPT_HEADERDATA, &hdr);
-		if (ranged)
-			curl_easy_setopt(c, CURLOPT_RANGE, "0-0");
-		else
-			curl_easy_setopt(c, CURLOPT_NOBODY, 1L);
-		curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, ctl_collect);
-		curl_easy_setopt(c, CURLOPT_WRITEDATA, &body);
-		curl_easy_perform(c);
-		buf_free(&body);
-		curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &code);
-		curl_easy_getinfo(c, CURLINFO_CONTENT_LENGTH_DOWNLOAD_T, &len);
-		curl_easy_cleanup(c);
-		if (ranged && hdr.data != NULL &&
-		    (cr = strcasestr(hdr.data, "\ncontent-range:")) != NULL &&
-		    (cr = strchr(cr, '/')) != NULL && cr[1] != '*')
-			len = strtoll(cr + 1, NULL, 10);
-		else if (ranged && code == 206)
-			len = -1;
-		buf_free(&hdr);
-		if (code >= 200 && code < 300 && len >= 0)
-			return (long long)len;
-	}
-	return -1;
-}
-
 /* weigh FILE.html [--no-remote]: the weight report, without a daemon. */
 static int
 ctl_weigh(struct ctl *ctl, struct args *a)
@@ -1372,12 +1323,17 @@ ctl_weigh(struct ctl *ctl, struct args *a)
 	}
 	for (i = 0; !a->no_remote && i < weigh_remote_count(w); i++) {
 		long long	 n;
+		char		*why = NULL, *msg = NULL;
 
 		if (!weigh_remote_fetchable(w, i))
 			continue;
-		n = ctl_measure(weigh_remote_url(w, i));
-		weigh_set_remote_size(w, i, n, n < 0 ? "could not be "
-		    "measured" : NULL);
+		/* The daemon's probe, run here without a loop. */
+		n = probe_perform(weigh_remote_url(w, i), 5, &why);
+		if (n < 0)
+			xasprintf(&msg, "could not be measured: %s", why);
+		weigh_set_remote_size(w, i, n, msg);
+		free(why);
+		free(msg);
 	}
 	broken = weigh_check(w);
 	if (ctl->json) {

@@ -26,6 +26,7 @@
 #include "token.h"
 #include "util.h"
 
+/* Print the usage and exit 2. */
 static void
 usage(void)
 {
@@ -82,6 +83,7 @@ mannersd_exit_loop(struct mannersd *md)
 	mannersd_exit_check(-1, 0, md);
 }
 
+/* Stop taking work and let the drain finish what is in flight. */
 void
 mannersd_shutdown(struct mannersd *md)
 {
@@ -186,6 +188,7 @@ struct care {
 	char			*cause;
 };
 
+/* Writer thread: clear dead readers and grow the map if needed. */
 static void
 mannersd_care_run(struct wjob *w, struct store *store)
 {
@@ -195,6 +198,7 @@ mannersd_care_run(struct wjob *w, struct store *store)
 	store_care(store, c->max, 0, &c->grown, &c->cause);
 }
 
+/* Loop: report what the store care did. */
 static void
 mannersd_care_done(struct wjob *w)
 {
@@ -258,6 +262,8 @@ mannersd_watchdog(evutil_socket_t fd, short events, void *arg)
 	evtimer_add(md->ev_watchdog, &tv);
 }
 
+/* SIGTERM and SIGINT shut down, SIGHUP reloads: a libevent signal event,
+   so this runs in the loop, not in the signal handler. */
 static void
 mannersd_signal(evutil_socket_t sig, short events, void *arg)
 {
@@ -275,29 +281,26 @@ mannersd_signal(evutil_socket_t sig, short events, void *arg)
 	}
 }
 
-int
-main(int argc, char **argv)
+/* Read the command line: -c FILE, -t, -v, -q. */
+static void
+mannersd_options(int argc, char **argv, const char **conf_path,
+    int *check_only, int *level)
 {
-	struct mannersd	 md;
-	struct event_config *evcfg;
-	char		*cause = NULL;
-	const char	*conf_path = NULL;
-	char		 host[HOST_NAME_MAX + 1];
-	int		 ch, check_only = 0, level = LOG_LVL_INFO;
+	int	 ch;
 
 	while ((ch = getopt(argc, argv, "c:tvqh")) != -1) {
 		switch (ch) {
 		case 'c':
-			conf_path = optarg;
+			*conf_path = optarg;
 			break;
 		case 't':
-			check_only = 1;
+			*check_only = 1;
 			break;
 		case 'v':
-			level = LOG_LVL_DEBUG;
+			*level = LOG_LVL_DEBUG;
 			break;
 		case 'q':
-			level = LOG_LVL_WARN;
+			*level = LOG_LVL_WARN;
 			break;
 		default:
 			usage();
@@ -305,32 +308,26 @@ main(int argc, char **argv)
 	}
 	if (optind != argc)
 		usage();
-	log_init(level, "mannersd");
+}
 
-	memset(&md, 0, sizeof md);
-	md.control_fd = -1;
-	if (conf_path == NULL)
-		md.conf = conf_defaults();
-	else if (conf_load(conf_path, &md.conf, &cause) == -1) {
-		log_warnx("%s", cause);
-		fatalx("configuration not loaded; fix the line above");
-	}
-	if (check_only) {
-		printf("%s: configuration ok\n", conf_path != NULL ?
-		    conf_path : "(built-in defaults)");
-		conf_free(md.conf);
-		return 0;
-	}
+/* The name for HELO and Message-IDs: the configured one or the host's. */
+static char *
+mannersd_hostname(const struct conf *conf)
+{
+	char	 host[HOST_NAME_MAX + 1];
 
-	if (md.conf->hostname != NULL)
-		md.hostname = xstrdup(md.conf->hostname);
-	else {
-		if (gethostname(host, sizeof host) == -1 || *host == '\0')
-			snprintf(host, sizeof host, "localhost");
-		host[sizeof host - 1] = '\0';
-		md.hostname = xstrdup(host);
-	}
+	if (conf->hostname != NULL)
+		return xstrdup(conf->hostname);
+	if (gethostname(host, sizeof host) == -1 || *host == '\0')
+		snprintf(host, sizeof host, "localhost");
+	host[sizeof host - 1] = '\0';
+	return xstrdup(host);
+}
 
+/* Process-wide settings and libraries, before anything else runs. */
+static void
+mannersd_process_init(void)
+{
 	/*
 	 * Keep freed memory instead of handing it back to the kernel after
 	 * every message and fault it in again (glibc's dynamic thresholds
@@ -342,15 +339,29 @@ main(int argc, char **argv)
 	xmlInitParser();
 	if (curl_global_init(CURL_GLOBAL_DEFAULT) != 0)
 		fatalx("curl_global_init failed");
+}
 
-	mannersd_mkparent(md.conf->state_dir);
-	if (store_open(md.conf->state_dir, md.conf->map_size, &md.store,
+/* Open the store and the token keys; a failure is fatal. */
+static void
+mannersd_open_state(struct mannersd *md)
+{
+	char	*cause = NULL;
+
+	mannersd_mkparent(md->conf->state_dir);
+	if (store_open(md->conf->state_dir, md->conf->map_size, &md->store,
 	    &cause) == -1)
 		fatalx("%s", cause);
-	mannersd_mkparent(md.conf->secret_file);
-	if ((md.keys = token_keys_load(md.conf->secret_file, 1, &cause)) ==
+	mannersd_mkparent(md->conf->secret_file);
+	if ((md->keys = token_keys_load(md->conf->secret_file, 1, &cause)) ==
 	    NULL)
 		fatalx("%s", cause);
+}
+
+/* The event base and the signals, which only change state. */
+static void
+mannersd_loop_new(struct mannersd *md)
+{
+	struct event_config *evcfg;
 
 	/*
 	 * The changelist folds libcurl's "stop watching, watch again" on a
@@ -365,36 +376,103 @@ main(int argc, char **argv)
 	event_config_set_flag(evcfg, EVENT_BASE_FLAG_EPOLL_USE_CHANGELIST);
 	/* Look at the sockets again after this many callbacks in one turn. */
 	event_config_set_max_dispatch_interval(evcfg, NULL, 64, 0);
-	if ((md.base = event_base_new_with_config(evcfg)) == NULL)
+	if ((md->base = event_base_new_with_config(evcfg)) == NULL)
 		fatalx("event_base_new failed");
 	event_config_free(evcfg);
-	md.ev_term = evsignal_new(md.base, SIGTERM, mannersd_signal, &md);
-	md.ev_int = evsignal_new(md.base, SIGINT, mannersd_signal, &md);
-	md.ev_hup = evsignal_new(md.base, SIGHUP, mannersd_signal, &md);
-	evsignal_add(md.ev_term, NULL);
-	evsignal_add(md.ev_int, NULL);
-	evsignal_add(md.ev_hup, NULL);
+	md->ev_term = evsignal_new(md->base, SIGTERM, mannersd_signal, md);
+	md->ev_int = evsignal_new(md->base, SIGINT, mannersd_signal, md);
+	md->ev_hup = evsignal_new(md->base, SIGHUP, mannersd_signal, md);
+	evsignal_add(md->ev_term, NULL);
+	evsignal_add(md->ev_int, NULL);
+	evsignal_add(md->ev_hup, NULL);
+	md->ev_exit = evtimer_new(md->base, mannersd_exit_check, md);
+}
 
-	md.ev_exit = evtimer_new(md.base, mannersd_exit_check, &md);
-	if ((md.writer = writer_new(&md, &cause)) == NULL)
+/* The writer, the listeners, the drain and the timers; fatal on failure. */
+static void
+mannersd_start_parts(struct mannersd *md)
+{
+	char	*cause = NULL;
+
+	if ((md->writer = writer_new(md, &cause)) == NULL)
 		fatalx("%s", cause);
-	mannersd_mkparent(md.conf->socket);
-	if (control_start(&md, &cause) == -1)
+	mannersd_mkparent(md->conf->socket);
+	if (control_start(md, &cause) == -1)
 		fatalx("%s", cause);
-	if (unsub_http_start(&md, &cause) == -1)
+	if (unsub_http_start(md, &cause) == -1)
 		fatalx("%s", cause);
-	if ((md.drain = drain_new(&md, &cause)) == NULL)
+	if ((md->drain = drain_new(md, &cause)) == NULL)
 		fatalx("%s", cause);
-	if (metrics_start(&md, &cause) == -1)
+	if (metrics_start(md, &cause) == -1)
 		fatalx("%s", cause);
-	if ((md.mailbox = mailbox_start(&md, &cause)) == NULL && cause != NULL)
+	if ((md->mailbox = mailbox_start(md, &cause)) == NULL && cause != NULL)
 		fatalx("%s", cause);
-	md.ev_care = evtimer_new(md.base, mannersd_care, &md);
-	mannersd_care(-1, 0, &md);
-	md.ev_watchdog = evtimer_new(md.base, mannersd_watchdog, &md);
-	if (sd_watchdog_enabled(0, &md.watchdog_usec) > 0 &&
-	    md.watchdog_usec > 0)
-		mannersd_watchdog(-1, 0, &md);
+	md->ev_care = evtimer_new(md->base, mannersd_care, md);
+	mannersd_care(-1, 0, md);
+	md->ev_watchdog = evtimer_new(md->base, mannersd_watchdog, md);
+	if (sd_watchdog_enabled(0, &md->watchdog_usec) > 0 &&
+	    md->watchdog_usec > 0)
+		mannersd_watchdog(-1, 0, md);
+}
+
+/* Free everything once the loop has returned, the writer first. */
+static void
+mannersd_free(struct mannersd *md)
+{
+	mailbox_free(md->mailbox);
+	writer_free(md->writer);
+	drain_free(md->drain);
+	metrics_free(md);
+	event_free(md->ev_care);
+	event_free(md->ev_watchdog);
+	control_free(md);
+	unsub_http_free(md);
+	event_free(md->ev_exit);
+	event_free(md->ev_term);
+	event_free(md->ev_int);
+	event_free(md->ev_hup);
+	event_base_free(md->base);
+	token_keys_free(md->keys);
+	store_close(md->store);
+	conf_free(md->conf);
+	free(md->hostname);
+	curl_global_cleanup();
+	xmlCleanupParser();
+}
+
+/* Set up, then dispatch, and nothing after but freeing. */
+int
+main(int argc, char **argv)
+{
+	struct mannersd	 md;
+	char		*cause = NULL;
+	const char	*conf_path = NULL;
+	int		 check_only = 0, level = LOG_LVL_INFO;
+
+	mannersd_options(argc, argv, &conf_path, &check_only, &level);
+	log_init(level, "mannersd");
+
+	memset(&md, 0, sizeof md);
+	md.control_fd = -1;
+	/* -t checks what start-up checks: conf_parse() tests every key,
+	   the listen addresses among them. */
+	if (conf_path == NULL)
+		md.conf = conf_defaults();
+	else if (conf_load(conf_path, &md.conf, &cause) == -1) {
+		log_warnx("%s", cause);
+		fatalx("configuration not loaded; fix the line above");
+	}
+	if (check_only) {
+		printf("%s: configuration ok\n", conf_path != NULL ?
+		    conf_path : "(built-in defaults)");
+		conf_free(md.conf);
+		return 0;
+	}
+	md.hostname = mannersd_hostname(md.conf);
+	mannersd_process_init();
+	mannersd_open_state(&md);
+	mannersd_loop_new(&md);
+	mannersd_start_parts(&md);
 
 	log_info("mannersd started config=%s socket=%s state=%s smtp=%s",
 	    conf_path != NULL ? conf_path : "(defaults)", md.conf->socket,
@@ -402,25 +480,7 @@ main(int argc, char **argv)
 	sd_notify(0, "READY=1");
 	event_base_dispatch(md.base);
 
-	mailbox_free(md.mailbox);
-	writer_free(md.writer);
-	drain_free(md.drain);
-	metrics_free(&md);
-	event_free(md.ev_care);
-	event_free(md.ev_watchdog);
-	control_free(&md);
-	unsub_http_free(&md);
-	event_free(md.ev_exit);
-	event_free(md.ev_term);
-	event_free(md.ev_int);
-	event_free(md.ev_hup);
-	event_base_free(md.base);
-	token_keys_free(md.keys);
-	store_close(md.store);
-	conf_free(md.conf);
-	free(md.hostname);
-	curl_global_cleanup();
-	xmlCleanupParser();
+	mannersd_free(&md);
 	log_info("mannersd stopped");
 	return 0;
 }

@@ -8,7 +8,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <strings.h>
+#include <stdint.h>
 
 #include <curl/curl.h>
 #include <event2/event.h>
@@ -16,17 +16,9 @@
 #include "conf.h"
 #include "log.h"
 #include "mannersd.h"
+#include "probe.h"
 #include "util.h"
 #include "weigh.h"
-
-struct probe {
-	struct measure		*m;
-	size_t			 idx;		/* in the weigh report */
-	int			 ranged;	/* second try: GET 0-0 */
-	long long		 total;		/* from Content-Range */
-	char			 err[CURL_ERROR_SIZE];
-	CURL			*easy;
-};
 
 struct measure {
 	struct event_base	*base;
@@ -34,40 +26,11 @@ struct measure {
 	struct weigh		*w;
 	const struct conf	*conf;
 	size_t			 pending;
+	struct probe		**probes;	/* by image, NULL when done */
+	size_t			 nprobes;
 	void			(*done)(void *);
 	void			*arg;
 };
-
-static void	measure_start_probe(struct measure *, struct probe *);
-
-/* Keep the total of "Content-Range: bytes 0-0/12345". */
-static size_t
-measure_header(char *p, size_t size, size_t n, void *arg)
-{
-	struct probe	*pr = arg;
-	size_t		 len = size * n;
-	char		 line[256];
-	const char	*slash;
-
-	if (len < sizeof line && strncasecmp(p, "Content-Range:", 14) == 0) {
-		memcpy(line, p, len);
-		line[len] = '\0';
-		if ((slash = strchr(line, '/')) != NULL && slash[1] != '*')
-			pr->total = strtoll(slash + 1, NULL, 10);
-	}
-	return len;
-}
-
-/* The body is never wanted: stop at its first byte. */
-static size_t
-measure_body(char *p, size_t size, size_t n, void *arg)
-{
-	(void)p;
-	(void)size;
-	(void)n;
-	(void)arg;
-	return 0;
-}
 
 /* Report on a fresh loop turn, so the owner may free us at once. */
 static void
@@ -81,6 +44,7 @@ measure_report(evutil_socket_t fd, short events, void *arg)
 	m->done(m->arg);
 }
 
+/* One probe less to wait for; report when none is left. */
 static void
 measure_finish(struct measure *m)
 {
@@ -91,88 +55,24 @@ measure_finish(struct measure *m)
 		    &now);
 }
 
+/* A probe's try ended: try again, or record the size or the reason. */
 static void
 measure_done(CURL *e, CURLcode res, void *arg)
 {
 	struct measure	*m = arg;
-	struct probe	*pr;
-	curl_off_t	 len = -1;
-	long		 code = 0;
-	char		 why[CURL_ERROR_SIZE + 64];
+	struct probe	*pr = probe_of(e);
+	size_t		 idx = (size_t)(uintptr_t)probe_arg(pr);
 
-	curl_easy_getinfo(e, CURLINFO_PRIVATE, (char **)&pr);
-	curl_easy_getinfo(e, CURLINFO_RESPONSE_CODE, &code);
-	curl_easy_getinfo(e, CURLINFO_CONTENT_LENGTH_DOWNLOAD_T, &len);
-	curl_easy_cleanup(e);
-	pr->easy = NULL;
-	/* A GET stopped at its first body byte ends in a write error. */
-	if ((res == CURLE_OK || (pr->ranged && res == CURLE_WRITE_ERROR)) &&
-	    code >= 200 && code < 300) {
-		if (pr->ranged && pr->total >= 0)
-			len = pr->total;
-		else if (pr->ranged && code == 206)
-			len = -1;
-		if (len >= 0) {
-			weigh_set_remote_size(m->w, pr->idx, (long long)len,
-			    NULL);
-			free(pr);
-			measure_finish(m);
-			return;
-		}
-	}
-	if (!pr->ranged && (res == CURLE_OK || code == 405 || code == 501)) {
-		/* HEAD said nothing useful: ask for one byte instead. */
-		pr->ranged = 1;
-		measure_start_probe(m, pr);
+	/* The multi handle lets go of e; probe_done() frees it. */
+	if (probe_done(pr, res) == PROBE_AGAIN && probe_easy(pr) != NULL) {
+		curlev_add(m->cv, probe_easy(pr));
+		curlev_kick(m->cv);
 		return;
 	}
-	if (res == CURLE_UNSUPPORTED_PROTOCOL)
-		snprintf(why, sizeof why, "refused: a redirect to a scheme "
-		    "other than http or https");
-	else if (res == CURLE_OPERATION_TIMEDOUT)
-		snprintf(why, sizeof why, "no answer within %llus",
-		    (unsigned long long)m->conf->remote_timeout);
-	else if (res != CURLE_OK && res != CURLE_WRITE_ERROR)
-		snprintf(why, sizeof why, "%s", pr->err[0] != '\0' ? pr->err :
-		    curl_easy_strerror(res));
-	else if (code >= 300)
-		snprintf(why, sizeof why, "HTTP %ld", code);
-	else
-		snprintf(why, sizeof why, "the server gave no size");
-	weigh_set_remote_size(m->w, pr->idx, -1, why);
-	free(pr);
+	weigh_set_remote_size(m->w, idx, probe_size(pr), probe_why(pr));
+	probe_free(pr);
+	m->probes[idx] = NULL;
 	measure_finish(m);
-}
-
-static void
-measure_start_probe(struct measure *m, struct probe *pr)
-{
-	CURL	*e;
-
-	if ((e = curl_easy_init()) == NULL)
-		fatalx("curl_easy_init failed");
-	pr->easy = e;
-	pr->total = -1;
-	pr->err[0] = '\0';
-	curl_easy_setopt(e, CURLOPT_URL, weigh_remote_url(m->w, pr->idx));
-	curl_easy_setopt(e, CURLOPT_PROTOCOLS_STR, "http,https");
-	curl_easy_setopt(e, CURLOPT_REDIR_PROTOCOLS_STR, "http,https");
-	curl_easy_setopt(e, CURLOPT_FOLLOWLOCATION, 1L);
-	curl_easy_setopt(e, CURLOPT_MAXREDIRS, 3L);
-	curl_easy_setopt(e, CURLOPT_TIMEOUT, (long)m->conf->remote_timeout);
-	curl_easy_setopt(e, CURLOPT_NOSIGNAL, 1L);
-	curl_easy_setopt(e, CURLOPT_USERAGENT, "manners-weigh/1");
-	curl_easy_setopt(e, CURLOPT_PRIVATE, pr);
-	curl_easy_setopt(e, CURLOPT_ERRORBUFFER, pr->err);
-	curl_easy_setopt(e, CURLOPT_HEADERFUNCTION, measure_header);
-	curl_easy_setopt(e, CURLOPT_HEADERDATA, pr);
-	curl_easy_setopt(e, CURLOPT_WRITEFUNCTION, measure_body);
-	if (pr->ranged)
-		curl_easy_setopt(e, CURLOPT_RANGE, "0-0");
-	else
-		curl_easy_setopt(e, CURLOPT_NOBODY, 1L);
-	curlev_add(m->cv, e);
-	curlev_kick(m->cv);
 }
 
 /*
@@ -195,6 +95,8 @@ measure_start(struct mannersd *md, struct weigh *w, const struct conf *conf,
 	m->pending = 1;		/* held until every probe is started */
 	m->base = md->base;
 	m->cv = curlev_new(md->base, measure_done, m);
+	m->probes = xcalloc(n + 1, sizeof *m->probes);
+	m->nprobes = n;
 	for (i = 0; i < n; i++) {
 		if (!weigh_remote_fetchable(w, i))
 			continue;
@@ -204,21 +106,39 @@ measure_start(struct mannersd *md, struct weigh *w, const struct conf *conf,
 			continue;
 		}
 		asked++;
-		pr = xcalloc(1, sizeof *pr);
-		pr->m = m;
-		pr->idx = i;
+		pr = probe_new(weigh_remote_url(w, i),
+		    (long)conf->remote_timeout, (void *)(uintptr_t)i);
+		if (probe_easy(pr) == NULL) {
+			weigh_set_remote_size(w, i, -1, "not measured: "
+			    "curl_easy_init failed");
+			probe_free(pr);
+			continue;
+		}
+		m->probes[i] = pr;
 		m->pending++;
-		measure_start_probe(m, pr);
+		curlev_add(m->cv, probe_easy(pr));
+		curlev_kick(m->cv);
 	}
 	measure_finish(m);
 	return m;
 }
 
+/* Free the measurement, with the probes still running. */
 void
 measure_free(struct measure *m)
 {
+	size_t	 i;
+
 	if (m == NULL)
 		return;
+	for (i = 0; i < m->nprobes; i++) {
+		if (m->probes[i] == NULL)
+			continue;
+		if (probe_easy(m->probes[i]) != NULL)
+			curlev_remove(m->cv, probe_easy(m->probes[i]));
+		probe_free(m->probes[i]);
+	}
+	free(m->probes);
 	curlev_free(m->cv);
 	free(m);
 }

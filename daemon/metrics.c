@@ -10,6 +10,7 @@
 #include <event2/http.h>
 
 #include "conf.h"
+#include "hostport.h"
 #include "log.h"
 #include "mannersd.h"
 #include "policy.h"
@@ -88,6 +89,7 @@ metrics_queue(struct mannersd *md, struct evbuffer *b)
 	    (unsigned long long)md->stats.grown);
 }
 
+/* The Prometheus text of every counter and gauge. */
 void
 metrics_render(struct mannersd *md, struct evbuffer *b)
 {
@@ -136,6 +138,7 @@ metrics_reply(struct mannersd *md, struct evhttp_request *req)
 	evbuffer_free(b);
 }
 
+/* GET /metrics on the TCP listener. */
 static void
 metrics_request(struct evhttp_request *req, void *arg)
 {
@@ -159,22 +162,18 @@ metrics_start(struct mannersd *md, char **cause)
 {
 	const char	*spec = md->conf->metrics_listen;
 	char		*host;
-	const char	*colon;
-	long		 port;
+	uint16_t	 port;
 
 	if (spec == NULL)
 		return 0;
-	if ((colon = strrchr(spec, ':')) == NULL ||
-	    (port = strtol(colon + 1, NULL, 10)) <= 0 || port > 65535)
-		return set_cause(cause, "metrics_listen = %s: want HOST:PORT",
-		    spec);
-	host = xstrndup(spec, (size_t)(colon - spec));
+	if (hostport_parse(spec, "metrics_listen", &host, &port, cause) == -1)
+		return -1;
 	md->metrics = evhttp_new(md->base);
 	evhttp_set_max_headers_size(md->metrics, 8192);
 	evhttp_set_max_body_size(md->metrics, 0);
 	evhttp_set_timeout(md->metrics, 10);
 	evhttp_set_gencb(md->metrics, metrics_request, md);
-	if (evhttp_bind_socket(md->metrics, host, (uint16_t)port) != 0) {
+	if (evhttp_bind_socket(md->metrics, host, port) != 0) {
 		set_cause(cause, "cannot listen on %s for metrics; is the port "
 		    "in use? (metrics_listen)", spec);
 		free(host);
@@ -185,6 +184,7 @@ metrics_start(struct mannersd *md, char **cause)
 	return 0;
 }
 
+/* Close the metrics listener. */
 void
 metrics_free(struct mannersd *md)
 {

@@ -21,6 +21,7 @@
 #include <event2/keyvalq_struct.h>
 
 #include "conf.h"
+#include "hostport.h"
 #include "ledger.h"
 #include "log.h"
 #include "mannersd.h"
@@ -364,43 +365,6 @@ unsub_http_request(struct evhttp_request *req, void *arg)
 	}
 }
 
-/*
- * Split "HOST:PORT" ("[V6]:PORT", "*:PORT" or ":PORT" for every address)
- * into host and port.  Returns -1 with *cause when it is not that.
- */
-static int
-public_split_listen(const char *s, char **host, uint16_t *port, char **cause)
-{
-	const char	*colon, *h = s, *he;
-	char		*end;
-	unsigned long	 p;
-
-	if (*s == '[') {
-		if ((he = strchr(s, ']')) == NULL || he[1] != ':')
-			goto bad;
-		h = s + 1;
-		colon = he + 1;
-	} else {
-		if ((colon = strrchr(s, ':')) == NULL)
-			goto bad;
-		he = colon;
-	}
-	errno = 0;
-	p = strtoul(colon + 1, &end, 10);
-	if (colon[1] == '\0' || *end != '\0' || errno != 0 || p == 0 ||
-	    p > 65535)
-		goto bad;
-	if (he == h || (he - h == 1 && *h == '*'))
-		*host = xstrdup("0.0.0.0");
-	else
-		*host = xstrndup(h, (size_t)(he - h));
-	*port = (uint16_t)p;
-	return 0;
-bad:
-	return set_cause(cause, "public_listen = %s: want HOST:PORT, for "
-	    "example 127.0.0.1:8025", s);
-}
-
 /* Listen on public_listen, if set; a bind failure is fatal. */
 int
 unsub_http_start(struct mannersd *md, char **cause)
@@ -414,7 +378,7 @@ unsub_http_start(struct mannersd *md, char **cause)
 		    "(the links in messages must reach another mannersd)");
 		return 0;
 	}
-	if (public_split_listen(listen, &host, &port, cause) == -1)
+	if (hostport_parse(listen, "public_listen", &host, &port, cause) == -1)
 		return -1;
 	md->public_csp = unsub_page_csp();
 	if ((md->public = evhttp_new(md->base)) == NULL) {

@@ -10,6 +10,7 @@
  * </campaign>
  */
 #include <ctype.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -19,6 +20,7 @@
 
 #include "addr.h"
 #include "campaign.h"
+#include "text.h"
 #include "util.h"
 
 #define CAMPAIGN_MAX_PROBLEMS	20
@@ -93,11 +95,11 @@ campaign_xml_error(void *arg, xmlErrorPtr e)
 		x->msg[--n] = '\0';
 }
 
-/* Add a problem to the error (bounded, so a broken file stays short). */
 static void
 campaign_problem(struct campaign_error *err, int status, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
 
+/* Add a problem to the error (bounded, so a broken file stays short). */
 static void
 campaign_problem(struct campaign_error *err, int status, const char *fmt, ...)
 {
@@ -117,6 +119,7 @@ campaign_problem(struct campaign_error *err, int status, const char *fmt, ...)
 	err->problems[err->nproblems++] = p;
 }
 
+/* Free the problems and clear the error. */
 void
 campaign_error_free(struct campaign_error *err)
 {
@@ -128,6 +131,7 @@ campaign_error_free(struct campaign_error *err)
 	memset(err, 0, sizeof *err);
 }
 
+/* Free a campaign and its strings (NULL is fine). */
 void
 campaign_free(struct campaign *c)
 {
@@ -258,46 +262,30 @@ campaign_text(xmlTextReaderPtr r, struct buf *out, int *line,
 	return -1;
 }
 
-/* Trim ASCII white space at both ends, in place; returns the start. */
-static char *
-campaign_trim(char *s, size_t *lenp)
-{
-	size_t	 len = strlen(s);
-
-	while (len > 0 && isspace((unsigned char)s[len - 1]))
-		s[--len] = '\0';
-	while (isspace((unsigned char)*s)) {
-		s++;
-		len--;
-	}
-	if (lenp != NULL)
-		*lenp = len;
-	return s;
-}
-
+/* Header text: one line of UTF-8 without control characters (C0, DEL, C1). */
 int
 campaign_header_safe(const char *s)
 {
-	for (; *s != '\0'; s++) {
-		unsigned char	c = (unsigned char)*s;
-
-		if (c < 0x20 || c == 0x7f)
-			return 0;
-	}
-	return 1;
+	return text_check(s, strlen(s), TEXT_LINE, NULL) == 0;
 }
 
+/*
+ * Campaign ids: 1..64 of [A-Za-z0-9._-], no "..", no dot at either end:
+ * the id becomes the left part of Message-IDs, a dot-atom (RFC 5322).
+ */
 int
 campaign_valid_id(const char *s)
 {
-	size_t	 n = 0;
+	size_t	 n = strlen(s), i;
 
-	for (; *s != '\0'; s++, n++) {
-		if (!isalnum((unsigned char)*s) && *s != '.' && *s != '-' &&
-		    *s != '_')
+	if (n < 1 || n > CAMPAIGN_ID_MAX || s[0] == '.' || s[n - 1] == '.' ||
+	    strstr(s, "..") != NULL)
+		return 0;
+	for (i = 0; i < n; i++)
+		if (!isalnum((unsigned char)s[i]) && s[i] != '.' &&
+		    s[i] != '-' && s[i] != '_')
 			return 0;
-	}
-	return n >= 1 && n <= CAMPAIGN_ID_MAX;
+	return 1;
 }
 
 /* Two digits at s, or -1. */
@@ -309,12 +297,15 @@ campaign_2d(const char *s)
 	return (s[0] - '0') * 10 + (s[1] - '0');
 }
 
-int
-campaign_parse_time(const char *s, int64_t *out)
+/*
+ * An RFC 3339 date-time of any year from 0000 to 9999 into *out (seconds
+ * from the epoch, negative before 1970) and its year into *year.
+ */
+static int
+campaign_time_any(const char *s, int64_t *out, int *year)
 {
 	struct tm	 tm;
 	int		 y, mo, d, h, mi, sec, oh, om, sign;
-	time_t		 t;
 	size_t		 i;
 
 	for (i = 0; i < 4; i++)
@@ -348,7 +339,7 @@ campaign_parse_time(const char *s, int64_t *out)
 		s += 6;
 	} else
 		return -1;
-	if (*s != '\0' || y < 1970 || y > 9999)
+	if (*s != '\0')
 		return -1;
 	memset(&tm, 0, sizeof tm);
 	tm.tm_year = y - 1900;
@@ -357,32 +348,29 @@ campaign_parse_time(const char *s, int64_t *out)
 	tm.tm_hour = h;
 	tm.tm_min = mi;
 	tm.tm_sec = sec == 60 ? 59 : sec;
-	if ((t = timegm(&tm)) == (time_t)-1)
-		return -1;
+	/* (time_t)-1 is also 1969-12-31T23:59:59: the checks below tell. */
+	*out = (int64_t)timegm(&tm) - sign * (oh * 3600 + om * 60);
 	/* timegm normalises 31 February into March: refuse that. */
-	if (tm.tm_mday != d || tm.tm_mon != mo - 1)
+	if (tm.tm_mday != d || tm.tm_mon != mo - 1 || tm.tm_year != y - 1900)
 		return -1;
-	*out = (int64_t)t - sign * (oh * 3600 + om * 60);
+	*year = y;
 	return 0;
 }
 
-/* Read a recipient <to>: its name attribute and address text. */
-static int
-campaign_read_to(xmlTextReaderPtr r, struct buf *addr, char **name,
-    int *line, const char **why)
+/* RFC 3339 date-time, from 1970 to 9999. */
+int
+campaign_parse_time(const char *s, int64_t *out)
 {
-	xmlChar	*n;
+	int64_t	 t;
+	int	 y;
 
-	free(*name);
-	*name = NULL;
-	if ((n = xmlTextReaderGetAttribute(r, BAD_CAST "name")) != NULL) {
-		*name = xstrdup((const char *)n);
-		xmlFree(n);
-	}
-	return campaign_text(r, addr, line, why);
+	if (campaign_time_any(s, &t, &y) == -1 || y < 1970)
+		return -1;
+	*out = t;
+	return 0;
 }
 
-/* Take a trimmed copy of an element's text into *dst. */
+/* Take a copy of an element's text into *dst, trimmed if asked. */
 static void
 campaign_keep(char **dst, struct buf *text, int trim)
 {
@@ -391,27 +379,14 @@ campaign_keep(char **dst, struct buf *text, int trim)
 	free(*dst);
 	s = text->data;
 	if (trim)
-		s = campaign_trim(s, NULL);
+		s = text_trim(s);
 	*dst = xstrdup(s);
 }
 
-/* The checks on the header fields once the document has been read. */
+/* The checks of the addresses and names once the document has been read. */
 static void
-campaign_check(struct campaign *c, int seen_recipients,
-    struct campaign_error *err)
+campaign_check_people(struct campaign *c, struct campaign_error *err)
 {
-	if (c->id == NULL)
-		campaign_problem(err, 422, "campaign: missing attribute id");
-	else if (!campaign_valid_id(c->id))
-		campaign_problem(err, 422, "campaign: id \"%.64s\" must be 1 "
-		    "to 64 of A-Z a-z 0-9 . _ -", c->id);
-	if (c->list == NULL)
-		campaign_problem(err, 422, "campaign: missing attribute list "
-		    "(the list's name, e.g. news.example.com)");
-	else if (addr_check_hostname(c->list, strlen(c->list), NULL) == -1)
-		campaign_problem(err, 422, "campaign: list \"%.100s\" must be "
-		    "a domain-like name, e.g. news.example.com (it becomes "
-		    "the List-Id)", c->list);
 	if (c->from_addr == NULL)
 		campaign_problem(err, 422, "from: missing");
 	else if (addr_check(c->from_addr, strlen(c->from_addr), NULL) == -1)
@@ -420,11 +395,18 @@ campaign_check(struct campaign *c, int seen_recipients,
 	if (c->from_name != NULL && (!campaign_header_safe(c->from_name) ||
 	    strlen(c->from_name) > CAMPAIGN_NAME_MAX))
 		campaign_problem(err, 422, "from: the name attribute must be "
-		    "one line of at most %d bytes", CAMPAIGN_NAME_MAX);
+		    "one line of at most %d bytes, without control characters",
+		    CAMPAIGN_NAME_MAX);
 	if (c->reply_to != NULL && addr_check(c->reply_to,
 	    strlen(c->reply_to), NULL) == -1)
 		campaign_problem(err, 422, "reply-to: \"%.100s\" is not a valid "
 		    "address", c->reply_to);
+}
+
+/* The checks of the subject and bodies once the document has been read. */
+static void
+campaign_check_content(struct campaign *c, struct campaign_error *err)
+{
 	if (c->subject == NULL || *c->subject == '\0')
 		campaign_problem(err, 422, "subject: missing");
 	else if (!campaign_header_safe(c->subject))
@@ -437,6 +419,37 @@ campaign_check(struct campaign *c, int seen_recipients,
 	    (c->html == NULL || *c->html == '\0'))
 		campaign_problem(err, 422, "body: missing (give <text>, <html> "
 		    "or both)");
+	/* XML lets DEL and C1 through; a body has no use for them. */
+	if (c->text != NULL && text_check(c->text, strlen(c->text),
+	    TEXT_MULTILINE, NULL) == -1)
+		campaign_problem(err, 422, "text: contains a control character "
+		    "other than tab and line breaks (DEL or U+0080 to U+009F)");
+	if (c->html != NULL && text_check(c->html, strlen(c->html),
+	    TEXT_MULTILINE, NULL) == -1)
+		campaign_problem(err, 422, "html: contains a control character "
+		    "other than tab and line breaks (DEL or U+0080 to U+009F)");
+}
+
+/* The checks on the header fields once the document has been read. */
+static void
+campaign_check(struct campaign *c, int seen_recipients,
+    struct campaign_error *err)
+{
+	if (c->id == NULL)
+		campaign_problem(err, 422, "campaign: missing attribute id");
+	else if (!campaign_valid_id(c->id))
+		campaign_problem(err, 422, "campaign: id \"%.64s\" must be 1 "
+		    "to 64 of A-Z a-z 0-9 . _ -, without \"..\" and without a "
+		    "dot at either end", c->id);
+	if (c->list == NULL)
+		campaign_problem(err, 422, "campaign: missing attribute list "
+		    "(the list's name, e.g. news.example.com)");
+	else if (addr_check_hostname(c->list, strlen(c->list), NULL) == -1)
+		campaign_problem(err, 422, "campaign: list \"%.100s\" must be "
+		    "a domain-like name, e.g. news.example.com (it becomes "
+		    "the List-Id)", c->list);
+	campaign_check_people(c, err);
+	campaign_check_content(c, err);
 	if (!seen_recipients)
 		campaign_problem(err, 422, "recipients: missing");
 	else if (c->nrecipients == 0)
@@ -444,6 +457,419 @@ campaign_check(struct campaign *c, int seen_recipients,
 	if (c->send_after != 0 && c->expires != 0 &&
 	    c->expires <= c->send_after)
 		campaign_problem(err, 422, "expires: must be after send-after");
+}
+
+struct campaign_pass;
+
+/* What a step of pass one tells the loop. */
+enum campaign_step {
+	CAMPAIGN_ON,		/* read on */
+	CAMPAIGN_END,		/* the reader stopped (an XML error or the
+				   end): leave the loop, look at rv */
+	CAMPAIGN_FAIL		/* refused at once (400, 413) */
+};
+
+struct campaign_field;
+typedef enum campaign_step (*campaign_read_fn)(struct campaign_pass *,
+    const struct campaign_field *, const char *);
+
+/* One element under <campaign>: where its value goes and who reads it. */
+struct campaign_field {
+	const char		*element;
+	int			 singleton;	/* a second one is refused */
+	int			 trim;		/* white space around it is
+						   not part of the value */
+	size_t			 offset;	/* of its slot in the campaign */
+	campaign_read_fn	 read;
+};
+
+static enum campaign_step campaign_read_from(struct campaign_pass *,
+    const struct campaign_field *, const char *);
+static enum campaign_step campaign_read_string(struct campaign_pass *,
+    const struct campaign_field *, const char *);
+static enum campaign_step campaign_read_time(struct campaign_pass *,
+    const struct campaign_field *, const char *);
+static enum campaign_step campaign_read_recipients(struct campaign_pass *,
+    const struct campaign_field *, const char *);
+
+#define CAMPAIGN_SLOT(f)	offsetof(struct campaign, f)
+
+static const struct campaign_field campaign_fields[] = {
+	/* element	single	trim	slot */
+	{ "from",	1,	1,	CAMPAIGN_SLOT(from_addr),
+	    campaign_read_from },
+	{ "reply-to",	1,	1,	CAMPAIGN_SLOT(reply_to),
+	    campaign_read_string },
+	{ "subject",	1,	1,	CAMPAIGN_SLOT(subject),
+	    campaign_read_string },
+	{ "text",	1,	0,	CAMPAIGN_SLOT(text),
+	    campaign_read_string },
+	{ "html",	1,	0,	CAMPAIGN_SLOT(html),
+	    campaign_read_string },
+	{ "send-after",	1,	1,	CAMPAIGN_SLOT(send_after),
+	    campaign_read_time },
+	{ "expires",	1,	1,	CAMPAIGN_SLOT(expires),
+	    campaign_read_time },
+	{ "recipients",	1,	0,	0,
+	    campaign_read_recipients },
+};
+
+/*
+ * Pass one's state: the reader, what has been kept, and where the walk
+ * stands.
+ */
+struct campaign_pass {
+	xmlTextReaderPtr	 r;
+	struct campaign		*c;
+	struct campaign_error	*err;
+	uint64_t		 max_recipients;
+	struct buf		 text;
+	char			*name;		/* the last <to>'s name */
+	int			 rv;		/* the reader's last answer */
+	int			 moved;		/* it already stands on a node */
+	int			 line;		/* of the current node */
+	int			 in_rcpts;
+	int			 seen_root;
+	int			 seen_rcpts;
+	int			 seen[nitems(campaign_fields)];	/* line of
+				   each field's first element, or 0 */
+};
+
+/* The field's slot in the campaign being read. */
+static void *
+campaign_slot(struct campaign_pass *p, const struct campaign_field *f)
+{
+	return (char *)p->c + f->offset;
+}
+
+/*
+ * Read the current element's text into p->text; on a problem, record it
+ * (or, without a reason, let the XML error handler's stand).
+ */
+static enum campaign_step
+campaign_read_text(struct campaign_pass *p, const char *el, int *ok)
+{
+	const char	*why;
+
+	*ok = 0;
+	if (campaign_text(p->r, &p->text, NULL, &why) == -1) {
+		if (why == NULL)
+			return CAMPAIGN_END;
+		campaign_problem(p->err, 422, "line %d: <%s>: %s", p->line, el,
+		    why);
+		return CAMPAIGN_ON;
+	}
+	*ok = 1;
+	return CAMPAIGN_ON;
+}
+
+/* <from name="...">address</from> */
+static enum campaign_step
+campaign_read_from(struct campaign_pass *p, const struct campaign_field *f,
+    const char *el)
+{
+	xmlChar	*a;
+
+	if ((a = xmlTextReaderGetAttribute(p->r, BAD_CAST "name"))) {
+		free(p->c->from_name);
+		p->c->from_name = xstrdup((const char *)a);
+		xmlFree(a);
+	}
+	return campaign_read_string(p, f, el);
+}
+
+/* A text value, trimmed or verbatim as its row says (checked at the end). */
+static enum campaign_step
+campaign_read_string(struct campaign_pass *p, const struct campaign_field *f,
+    const char *el)
+{
+	enum campaign_step	 step;
+	int			 ok;
+
+	if ((step = campaign_read_text(p, el, &ok)) == CAMPAIGN_ON && ok)
+		campaign_keep(campaign_slot(p, f), &p->text, f->trim);
+	return step;
+}
+
+/* An RFC 3339 time after the epoch (0 in the slot means "not given"). */
+static enum campaign_step
+campaign_read_time(struct campaign_pass *p, const struct campaign_field *f,
+    const char *el)
+{
+	enum campaign_step	 step;
+	int64_t			*t = campaign_slot(p, f), any;
+	int			 ok, year;
+	char			*s;
+
+	if ((step = campaign_read_text(p, el, &ok)) != CAMPAIGN_ON || !ok)
+		return step;
+	s = text_trim(p->text.data);
+	if (campaign_time_any(s, &any, &year) == -1)
+		campaign_problem(p->err, 422, "line %d: <%s>: \"%.40s\" is not "
+		    "an RFC 3339 time such as 2026-11-23T09:00:00Z", p->line,
+		    el, s);
+	else if (year < 1970 || any <= 0)
+		campaign_problem(p->err, 422, "line %d: <%s>: \"%.40s\" is in "
+		    "the past", p->line, el, s);
+	else
+		*t = any;
+	return CAMPAIGN_ON;
+}
+
+/* <recipients>: its <to> children are read as the walk reaches them. */
+static enum campaign_step
+campaign_read_recipients(struct campaign_pass *p,
+    const struct campaign_field *f, const char *el)
+{
+	(void)f;
+	(void)el;
+	p->seen_rcpts = 1;
+	if (!xmlTextReaderIsEmptyElement(p->r))
+		p->in_rcpts = 1;
+	return CAMPAIGN_ON;
+}
+
+/* Skip the current element and what it holds. */
+static enum campaign_step
+campaign_skip(struct campaign_pass *p)
+{
+	if ((p->rv = xmlTextReaderNext(p->r)) != 1)
+		return CAMPAIGN_END;
+	p->moved = 1;
+	return CAMPAIGN_ON;
+}
+
+/* An element directly under <campaign>: find its row and read it. */
+static enum campaign_step
+campaign_field(struct campaign_pass *p, const char *el)
+{
+	const struct campaign_field *f;
+	size_t			 i;
+	int			 ok;
+	enum campaign_step	 step;
+
+	for (i = 0; i < nitems(campaign_fields); i++)
+		if (strcmp(el, campaign_fields[i].element) == 0)
+			break;
+	if (i == nitems(campaign_fields)) {
+		/* Read it first: markup inside is the better complaint. */
+		if ((step = campaign_read_text(p, el, &ok)) == CAMPAIGN_ON &&
+		    ok)
+			campaign_problem(p->err, 422, "line %d: unknown "
+			    "element <%.40s>", p->line, el);
+		return step;
+	}
+	f = &campaign_fields[i];
+	if (f->singleton && p->seen[i] != 0) {
+		/* Last-one-wins would let a second <from> pick the sender. */
+		campaign_problem(p->err, 422, "line %d: a second <%s> (the "
+		    "first is on line %d)", p->line, el, p->seen[i]);
+		return campaign_skip(p);
+	}
+	p->seen[i] = p->line > 0 ? p->line : 1;
+	return f->read(p, f, el);
+}
+
+/* The root element: <campaign id="..." list="...">. */
+static enum campaign_step
+campaign_root(struct campaign_pass *p, const char *el)
+{
+	xmlChar	*a;
+
+	if (strcmp(el, "campaign") != 0) {
+		campaign_problem(p->err, 422, "line %d: the root element must "
+		    "be <campaign>, not <%.40s>", p->line, el);
+		return CAMPAIGN_FAIL;
+	}
+	p->seen_root = 1;
+	if ((a = xmlTextReaderGetAttribute(p->r, BAD_CAST "id"))) {
+		p->c->id = xstrdup((const char *)a);
+		xmlFree(a);
+	}
+	if ((a = xmlTextReaderGetAttribute(p->r, BAD_CAST "list"))) {
+		p->c->list = xstrtolower((const char *)a);
+		xmlFree(a);
+	}
+	return CAMPAIGN_ON;
+}
+
+/* An element inside <recipients>: a <to>, counted and checked. */
+static enum campaign_step
+campaign_to(struct campaign_pass *p, const char *el)
+{
+	const char	*why;
+	xmlChar		*n;
+
+	if (strcmp(el, "to") != 0) {
+		campaign_problem(p->err, 422, "line %d: unexpected <%.40s> in "
+		    "<recipients> (want <to>)", p->line, el);
+		return campaign_skip(p);
+	}
+	free(p->name);
+	p->name = NULL;
+	if ((n = xmlTextReaderGetAttribute(p->r, BAD_CAST "name")) != NULL) {
+		p->name = xstrdup((const char *)n);
+		xmlFree(n);
+	}
+	if (campaign_text(p->r, &p->text, NULL, &why) == -1) {
+		if (why == NULL)
+			return CAMPAIGN_END;
+		campaign_problem(p->err, 422, "line %d: <to>: %s", p->line, why);
+		return CAMPAIGN_ON;
+	}
+	if (p->name != NULL && (!campaign_header_safe(p->name) ||
+	    strlen(p->name) > CAMPAIGN_NAME_MAX))
+		campaign_problem(p->err, 422, "line %d: <to> name must be one "
+		    "line of at most %d bytes, without control characters "
+		    "(header injection is refused)", p->line, CAMPAIGN_NAME_MAX);
+	if (++p->c->nrecipients > p->max_recipients) {
+		campaign_problem(p->err, 413, "recipients: more than "
+		    "max_recipients (%llu); split the campaign",
+		    (unsigned long long)p->max_recipients);
+		return CAMPAIGN_FAIL;
+	}
+	return CAMPAIGN_ON;
+}
+
+/* One node of the document, as the reader stands on it. */
+static enum campaign_step
+campaign_node(struct campaign_pass *p)
+{
+	int		 type = xmlTextReaderNodeType(p->r);
+	int		 depth = xmlTextReaderDepth(p->r);
+	const char	*el;
+
+	p->line = campaign_line(p->r);
+	switch (type) {
+	case XML_READER_TYPE_DOCUMENT_TYPE:
+		campaign_problem(p->err, 400, "line %d: DOCTYPE is not allowed "
+		    "in a campaign document", p->line);
+		return CAMPAIGN_FAIL;
+	case XML_READER_TYPE_END_ELEMENT:
+		if (p->in_rcpts && depth == 1)
+			p->in_rcpts = 0;
+		return CAMPAIGN_ON;
+	case XML_READER_TYPE_ENTITY_REFERENCE:
+		campaign_problem(p->err, 400, "line %d: entity references are "
+		    "not allowed", p->line);
+		return CAMPAIGN_FAIL;
+	case XML_READER_TYPE_TEXT:
+	case XML_READER_TYPE_CDATA:
+		campaign_problem(p->err, 422, "line %d: unexpected text "
+		    "outside an element", p->line);
+		return CAMPAIGN_ON;
+	case XML_READER_TYPE_ELEMENT:
+		break;
+	default:
+		return CAMPAIGN_ON;
+	}
+	el = (const char *)xmlTextReaderConstLocalName(p->r);
+	if (depth == 0)
+		return campaign_root(p, el);
+	if (p->in_rcpts && depth == 2)
+		return campaign_to(p, el);
+	if (depth != 1) {
+		campaign_problem(p->err, 422, "line %d: unexpected <%.40s>",
+		    p->line, el);
+		return CAMPAIGN_ON;
+	}
+	return campaign_field(p, el);
+}
+
+/* The first bytes of the document (at most n), for campaign_sniff(). */
+static size_t
+campaign_head(const struct iovec *iov, size_t niov, char *out, size_t n)
+{
+	struct campaign_src	 src;
+
+	memset(&src, 0, sizeof src);
+	src.iov = iov;
+	src.niov = niov;
+	return (size_t)campaign_src_read(&src, out, (int)n);
+}
+
+/*
+ * Name the real problem of a body that is not an XML document at all
+ * (libxml2 calls each of them "Document is empty" or "Extra content"):
+ * nothing, only white space, JSON, or binary bytes.
+ */
+static int
+campaign_sniff(const struct iovec *iov, size_t niov,
+    struct campaign_error *err)
+{
+	char		 head[256];
+	size_t		 n, i = 0, total = 0, k;
+	const char	*why;
+
+	for (k = 0; k < niov; k++)
+		total += iov[k].iov_len;
+	n = campaign_head(iov, niov, head, sizeof head);
+	if (n >= 3 && memcmp(head, "\xef\xbb\xbf", 3) == 0)
+		i = 3;		/* a UTF-8 byte order mark */
+	while (i < n && isspace((unsigned char)head[i]))
+		i++;
+	if (total == 0 || (i == n && n == total)) {
+		campaign_problem(err, 400, "document: the body is empty (want "
+		    "a <campaign> document)");
+		return -1;
+	}
+	if (i < n && (head[i] == '{' || head[i] == '[')) {
+		campaign_problem(err, 400, "not an XML campaign document: it "
+		    "looks like JSON (send the campaign as XML)");
+		return -1;
+	}
+	/* UTF-16 (with a byte order mark or "<" beside a NUL) is libxml2's
+	   to read: its NUL bytes are not binary data. */
+	if (n >= 2 && (memcmp(head, "\xfe\xff", 2) == 0 ||
+	    memcmp(head, "\xff\xfe", 2) == 0 || (head[0] == '<' &&
+	    head[1] == '\0') || (head[0] == '\0' && head[1] == '<')))
+		return 0;
+	/* A cut UTF-8 sequence at the end of head is not binary. */
+	while (n > i && ((unsigned char)head[n - 1] & 0xc0) == 0x80)
+		n--;
+	if (n > i && ((unsigned char)head[n - 1] & 0xc0) == 0xc0)
+		n--;
+	if (text_check(head + i, n - i, TEXT_MULTILINE, &why) == -1 &&
+	    head[i] != '<') {
+		campaign_problem(err, 400, "not an XML campaign document: it "
+		    "starts with binary data (%s)", why);
+		return -1;
+	}
+	return 0;
+}
+
+/*
+ * Does the document hold markup but no element: after white space, a '<'
+ * and then no '<' that opens a tag?  (libxml2 calls that "Extra content
+ * at the end of the document".)
+ */
+static int
+campaign_prolog_only(const struct iovec *iov, size_t niov)
+{
+	const unsigned char *s;
+	size_t		 k, j;
+	int		 lt = 0, started = 0;
+
+	for (k = 0; k < niov; k++) {
+		s = iov[k].iov_base;
+		for (j = 0; j < iov[k].iov_len; j++) {
+			if (s[j] == '\0')
+				return 0;	/* UTF-16: libxml2's to judge */
+			if (!started) {
+				if (isspace(s[j]) || s[j] == 0xef ||
+				    s[j] == 0xbb || s[j] == 0xbf)
+					continue;	/* space, a BOM */
+				if (s[j] != '<')
+					return 0;
+				started = 1;
+			}
+			if (lt && (isalpha(s[j]) || s[j] == '_' ||
+			    s[j] == ':' || s[j] >= 0x80))
+				return 0;
+			lt = s[j] == '<';
+		}
+	}
+	return started;
 }
 
 /* Pass one: check the whole document and keep its header. */
@@ -456,6 +882,7 @@ campaign_parse(const char *buf, size_t len, uint64_t max_recipients,
 	return campaign_parse_iov(&iov, 1, max_recipients, out, err);
 }
 
+/* Pass one over a document in pieces: walk it node by node. */
 int
 campaign_parse_iov(const struct iovec *iov, size_t niov,
     uint64_t max_recipients, struct campaign **out,
@@ -463,184 +890,58 @@ campaign_parse_iov(const struct iovec *iov, size_t niov,
 {
 	struct campaign_src	 src;
 	struct campaign_xmlerr	 x;
-	xmlTextReaderPtr	 r;
-	struct campaign		*c;
-	struct buf		 text;
-	char			*name = NULL;
-	const char		*el, *why;
-	xmlChar			*a;
-	int			 rv, type, depth, line, seen_root = 0;
-	int			 in_rcpts = 0, seen_rcpts = 0, moved = 0;
+	struct campaign_pass	 p;
+	enum campaign_step	 step = CAMPAIGN_ON;
 
 	*out = NULL;
 	memset(err, 0, sizeof *err);
 	memset(&x, 0, sizeof x);
-	if ((r = campaign_reader(&src, iov, niov, &x)) == NULL) {
+	memset(&p, 0, sizeof p);
+	if (campaign_sniff(iov, niov, err) == -1)
+		return -1;
+	if ((p.r = campaign_reader(&src, iov, niov, &x)) == NULL) {
 		campaign_problem(err, 400, "document: cannot be read as XML");
 		return -1;
 	}
-	c = xcalloc(1, sizeof *c);
-	buf_init(&text);
+	p.c = xcalloc(1, sizeof *p.c);
+	p.err = err;
+	p.max_recipients = max_recipients;
+	buf_init(&p.text);
 	/* After xmlTextReaderNext() the reader already stands on a node. */
-	while (moved || (rv = xmlTextReaderRead(r)) == 1) {
-		moved = 0;
-		type = xmlTextReaderNodeType(r);
-		depth = xmlTextReaderDepth(r);
-		line = campaign_line(r);
-		if (type == XML_READER_TYPE_DOCUMENT_TYPE) {
-			campaign_problem(err, 400, "line %d: DOCTYPE is not "
-			    "allowed in a campaign document", line);
-			goto fail;
-		}
-		if (type == XML_READER_TYPE_END_ELEMENT && in_rcpts &&
-		    depth == 1) {
-			in_rcpts = 0;
-			continue;
-		}
-		if (type == XML_READER_TYPE_ENTITY_REFERENCE) {
-			campaign_problem(err, 400, "line %d: entity references "
-			    "are not allowed", line);
-			goto fail;
-		}
-		if (type == XML_READER_TYPE_TEXT ||
-		    type == XML_READER_TYPE_CDATA) {
-			campaign_problem(err, 422, "line %d: unexpected text "
-			    "outside an element", line);
-			continue;
-		}
-		if (type != XML_READER_TYPE_ELEMENT)
-			continue;
-		el = (const char *)xmlTextReaderConstLocalName(r);
-		if (depth == 0) {
-			if (strcmp(el, "campaign") != 0) {
-				campaign_problem(err, 422, "line %d: the root "
-				    "element must be <campaign>, not <%.40s>",
-				    line, el);
-				goto fail;
-			}
-			seen_root = 1;
-			if ((a = xmlTextReaderGetAttribute(r, BAD_CAST "id"))) {
-				c->id = xstrdup((const char *)a);
-				xmlFree(a);
-			}
-			if ((a = xmlTextReaderGetAttribute(r,
-			    BAD_CAST "list"))) {
-				c->list = xstrtolower((const char *)a);
-				xmlFree(a);
-			}
-			continue;
-		}
-		if (in_rcpts && depth == 2) {
-			if (strcmp(el, "to") != 0) {
-				campaign_problem(err, 422, "line %d: unexpected "
-				    "<%.40s> in <recipients> (want <to>)", line,
-				    el);
-				if ((rv = xmlTextReaderNext(r)) != 1)
-					break;
-				moved = 1;
-				continue;
-			}
-			if (campaign_read_to(r, &text, &name, NULL, &why) ==
-			    -1) {
-				if (why == NULL)
-					break;
-				campaign_problem(err, 422, "line %d: <to>: %s",
-				    line, why);
-				continue;
-			}
-			if (name != NULL && (!campaign_header_safe(name) ||
-			    strlen(name) > CAMPAIGN_NAME_MAX))
-				campaign_problem(err, 422, "line %d: <to> name "
-				    "must be one line of at most %d bytes "
-				    "(header injection is refused)", line,
-				    CAMPAIGN_NAME_MAX);
-			if (++c->nrecipients > max_recipients) {
-				campaign_problem(err, 413, "recipients: more "
-				    "than max_recipients (%llu); split the "
-				    "campaign", (unsigned long long)
-				    max_recipients);
-				goto fail;
-			}
-			continue;
-		}
-		if (depth != 1) {
-			campaign_problem(err, 422, "line %d: unexpected <%.40s>",
-			    line, el);
-			continue;
-		}
-		if (strcmp(el, "recipients") == 0) {
-			if (seen_rcpts)
-				campaign_problem(err, 422, "line %d: a second "
-				    "<recipients>", line);
-			seen_rcpts = 1;
-			if (!xmlTextReaderIsEmptyElement(r))
-				in_rcpts = 1;
-			continue;
-		}
-		if (strcmp(el, "from") == 0) {
-			if ((a = xmlTextReaderGetAttribute(r,
-			    BAD_CAST "name"))) {
-				free(c->from_name);
-				c->from_name = xstrdup((const char *)a);
-				xmlFree(a);
-			}
-		}
-		if (campaign_text(r, &text, NULL, &why) == -1) {
-			if (why == NULL)
-				break;
-			campaign_problem(err, 422, "line %d: <%s>: %s", line,
-			    el, why);
-			continue;
-		}
-		if (strcmp(el, "from") == 0)
-			campaign_keep(&c->from_addr, &text, 1);
-		else if (strcmp(el, "reply-to") == 0)
-			campaign_keep(&c->reply_to, &text, 1);
-		else if (strcmp(el, "subject") == 0)
-			campaign_keep(&c->subject, &text, 1);
-		else if (strcmp(el, "text") == 0)
-			campaign_keep(&c->text, &text, 0);
-		else if (strcmp(el, "html") == 0)
-			campaign_keep(&c->html, &text, 0);
-		else if (strcmp(el, "send-after") == 0 ||
-		    strcmp(el, "expires") == 0) {
-			int64_t	*t = el[0] == 's' ? &c->send_after :
-			    &c->expires;
-			char	*s = campaign_trim(text.data, NULL);
-
-			if (campaign_parse_time(s, t) == -1 || *t == 0)
-				campaign_problem(err, 422, "line %d: <%s>: "
-				    "\"%.40s\" is not an RFC 3339 time such as "
-				    "2026-11-23T09:00:00Z", line, el, s);
-		} else
-			campaign_problem(err, 422, "line %d: unknown element "
-			    "<%.40s>", line, el);
+	while (p.moved || (p.rv = xmlTextReaderRead(p.r)) == 1) {
+		p.moved = 0;
+		if ((step = campaign_node(&p)) != CAMPAIGN_ON)
+			break;
 	}
-	if (rv == -1 || x.set) {
+	if (step == CAMPAIGN_FAIL)
+		goto fail;
+	if (!p.seen_root && campaign_prolog_only(iov, niov)) {
+		campaign_problem(err, 400, "document: no <campaign> element, "
+		    "only a prolog (XML declaration, comments or processing "
+		    "instructions)");
+		goto fail;
+	}
+	if (p.rv == -1 || x.set) {
 		campaign_problem(err, 400, "malformed XML at line %d, column "
 		    "%d: %s", x.line, x.column, x.set ? x.msg : "parse error");
 		goto fail;
 	}
-	if (!seen_root) {
+	if (!p.seen_root) {
 		campaign_problem(err, 400, "document: empty (want a "
 		    "<campaign> element)");
 		goto fail;
 	}
-	campaign_check(c, seen_rcpts, err);
+	campaign_check(p.c, p.seen_rcpts, err);
 	if (err->nproblems != 0)
 		goto fail;
-	xmlFreeTextReader(r);
-	buf_free(&text);
-	free(name);
-	*out = c;
-	return 0;
-
+	*out = p.c;
+	p.c = NULL;
 fail:
-	xmlFreeTextReader(r);
-	buf_free(&text);
-	free(name);
-	campaign_free(c);
-	return -1;
+	xmlFreeTextReader(p.r);
+	buf_free(&p.text);
+	free(p.name);
+	campaign_free(p.c);
+	return *out != NULL ? 0 : -1;
 }
 
 /*
@@ -678,6 +979,7 @@ campaign_sax_attr(struct buf *b, const char *v, const char *end)
 	buf_add(b, v, (size_t)(end - v));
 }
 
+/* SAX: an element opens; a <to> in <recipients> starts a recipient. */
 static void
 campaign_sax_start(void *arg, const xmlChar *local, const xmlChar *prefix,
     const xmlChar *uri, int nns, const xmlChar **ns, int nattr,
@@ -717,6 +1019,7 @@ campaign_sax_start(void *arg, const xmlChar *local, const xmlChar *prefix,
 	}
 }
 
+/* SAX: an element closes; a <to> becomes a found recipient. */
 static void
 campaign_sax_end(void *arg, const xmlChar *local, const xmlChar *prefix,
     const xmlChar *uri)
@@ -740,12 +1043,7 @@ campaign_sax_end(void *arg, const xmlChar *local, const xmlChar *prefix,
 		    sizeof *it->found);
 	}
 	f = &it->found[it->nfound++];
-	while (n > 0 && isspace((unsigned char)a[n - 1]))
-		n--;
-	while (n > 0 && isspace((unsigned char)*a)) {
-		a++;
-		n--;
-	}
+	text_trim_span(&a, &n);
 	f->addr = it->strings.len;
 	f->addrlen = n;
 	f->line = it->line;
@@ -759,6 +1057,7 @@ campaign_sax_end(void *arg, const xmlChar *local, const xmlChar *prefix,
 	}
 }
 
+/* SAX: text, kept while inside a <to>. */
 static void
 campaign_sax_text(void *arg, const xmlChar *s, int len)
 {
@@ -768,6 +1067,7 @@ campaign_sax_text(void *arg, const xmlChar *s, int len)
 		buf_add(&it->text, s, (size_t)len);
 }
 
+/* SAX: a processing instruction inside a <to> ends the walk. */
 static void
 campaign_sax_pi(void *arg, const xmlChar *target, const xmlChar *data)
 {
@@ -779,6 +1079,7 @@ campaign_sax_pi(void *arg, const xmlChar *target, const xmlChar *data)
 		campaign_sax_stop(it);
 }
 
+/* SAX: errors are the first pass's to report; ignore them here. */
 static void
 campaign_sax_error(void *arg, xmlErrorPtr e)
 {
@@ -816,6 +1117,7 @@ campaign_rcpt_start(struct campaign_rcpts *it)
 	return it;
 }
 
+/* A cursor over the recipients of a document in pieces. */
 struct campaign_rcpts *
 campaign_rcpt_open_iov(const struct iovec *iov, size_t niov)
 {
@@ -827,6 +1129,7 @@ campaign_rcpt_open_iov(const struct iovec *iov, size_t niov)
 	return campaign_rcpt_start(it);
 }
 
+/* A cursor over the recipients of one buffer. */
 struct campaign_rcpts *
 campaign_rcpt_open(const char *buf, size_t len)
 {
@@ -867,6 +1170,7 @@ campaign_rcpt_next(struct campaign_rcpts *it, struct campaign_rcpt *rc)
 	return 1;
 }
 
+/* Free the cursor and its parser. */
 void
 campaign_rcpt_close(struct campaign_rcpts *it)
 {

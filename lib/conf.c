@@ -14,11 +14,14 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
 #include "conf.h"
 #include "feedback.h"
+#include "hostport.h"
+#include "text.h"
 #include "token.h"
 #include "util.h"
 
@@ -26,6 +29,7 @@
 
 enum conf_type {
 	T_STRING,
+	T_LISTEN,		/* a string that hostport_parse() accepts */
 	T_SIZE,
 	T_DURATION,
 	T_UINT,
@@ -70,10 +74,10 @@ struct conf_key {
 static const struct conf_key conf_keys[] = {
 	{ S_DAEMON, "socket", T_STRING, C(socket), 0, 0 },
 	{ S_DAEMON, "state_dir", T_STRING, C(state_dir), 0, 0 },
-	{ S_DAEMON, "public_listen", T_STRING, C(public_listen), 0, 0 },
+	{ S_DAEMON, "public_listen", T_LISTEN, C(public_listen), 0, 0 },
 	{ S_DAEMON, "public_url", T_STRING, C(public_url), 0, 0 },
 	{ S_DAEMON, "secret_file", T_STRING, C(secret_file), 0, 0 },
-	{ S_DAEMON, "metrics_listen", T_STRING, C(metrics_listen), 0, 0 },
+	{ S_DAEMON, "metrics_listen", T_LISTEN, C(metrics_listen), 0, 0 },
 	{ S_DAEMON, "hostname", T_STRING, C(hostname), 0, 0 },
 	{ S_DAEMON, "unsubscribe_mailto", T_STRING, C(unsubscribe_mailto), 0,
 	    0 },
@@ -206,6 +210,7 @@ conf_defaults(void)
 	return c;
 }
 
+/* Take another reference to a configuration. */
 struct conf *
 conf_ref(struct conf *c)
 {
@@ -213,6 +218,7 @@ conf_ref(struct conf *c)
 	return c;
 }
 
+/* Drop a reference; free the configuration with the last one. */
 void
 conf_free(struct conf *c)
 {
@@ -455,6 +461,12 @@ conf_set(const struct conf_key *k, void *p, const char *v, char **cause)
 	int		 b;
 
 	switch (k->type) {
+	case T_LISTEN:
+		/* Checked here, so `mannersd -t` and a reload refuse it too. */
+		if (*v != '\0' && hostport_parse(v, k->name, NULL, NULL,
+		    cause) == -1)
+			return -1;
+		/* FALLTHROUGH */
 	case T_STRING:
 		if (*v == '\0')
 			return set_cause(cause, "%s needs a value", k->name);
@@ -558,20 +570,6 @@ conf_set(const struct conf_key *k, void *p, const char *v, char **cause)
 	return set_cause(cause, "internal error: key type");
 }
 
-/* Strip white space at both ends, in place. */
-static char *
-conf_trim(char *s)
-{
-	char	*e;
-
-	while (isspace((unsigned char)*s))
-		s++;
-	e = s + strlen(s);
-	while (e > s && isspace((unsigned char)e[-1]))
-		*--e = '\0';
-	return s;
-}
-
 /* Cut a comment that starts a line or follows white space. */
 static void
 conf_uncomment(char *s)
@@ -601,178 +599,193 @@ conf_valid_name(const char *s)
 	return 1;
 }
 
-/* Parse a whole file's text into a new conf. */
-int
-conf_parse(const char *text, size_t len, const char *fname, struct conf **out,
-    char **cause)
-{
+/* Where the reader stands: the section and the struct its keys fill. */
+struct conf_cursor {
 	struct conf		*c;
-	enum conf_section	 sect = S_DAEMON;
-	int			 have_sect = 0;
-	void			*base = NULL;
-	char			*copy, *line, *next, *eq, *key, *val, *err = NULL;
-	unsigned		 lineno = 0;
-	size_t			 i, j;
-	int			 found;
+	enum conf_section	 sect;
+	int			 have_sect;
+	void			*base;
+};
 
-	*out = NULL;
-	if (memchr(text, '\0', len) != NULL)
-		return set_cause(cause, "%s: contains a NUL byte", fname);
-	c = conf_defaults();
-	copy = xstrndup(text, len);
-	for (line = copy; line != NULL; line = next) {
-		lineno++;
-		if ((next = strchr(line, '\n')) != NULL)
-			*next++ = '\0';
-		conf_uncomment(line);
-		line = conf_trim(line);
-		if (*line == '\0')
-			continue;
-		if (*line == '[') {
-			char	*end = strchr(line, ']'), *name, *arg;
+/* Open a [list NAME]: a new list whose keys override [caps]. */
+static int
+conf_add_list(struct conf_cursor *cur, const char *arg, char **err)
+{
+	struct conf	*c = cur->c;
+	size_t		 j;
 
-			if (end == NULL || end[1] != '\0') {
-				set_cause(&err, "section header without a "
-				    "closing ]");
-				goto fail;
-			}
-			*end = '\0';
-			name = conf_trim(line + 1);
-			arg = name + strcspn(name, " \t");
-			if (*arg != '\0') {
-				*arg++ = '\0';
-				arg = conf_trim(arg);
-			}
-			found = 0;
-			for (i = 0; i < nitems(conf_section_names); i++) {
-				if (strcmp(name, conf_section_names[i]) == 0) {
-					sect = (enum conf_section)i;
-					found = 1;
-				}
-			}
-			if (!found) {
-				set_cause(&err, "unknown section [%s] (want "
-				    "daemon, smtp, caps, list NAME or domain "
-				    "NAME)", name);
-				goto fail;
-			}
-			if ((sect == S_LIST || sect == S_DOMAIN) !=
-			    (*arg != '\0')) {
-				set_cause(&err, *arg == '\0' ? "[%s] needs a "
-				    "name, e.g. [%s news.example.com]" :
-				    "[%s] takes no name", name, name);
-				goto fail;
-			}
-			if (*arg != '\0' && !conf_valid_name(arg)) {
-				set_cause(&err, "bad %s name \"%s\"", name, arg);
-				goto fail;
-			}
-			base = c;
-			if (sect == S_LIST) {
-				for (j = 0; j < c->nlists; j++)
-					if (strcasecmp(c->lists[j].name, arg) == 0)
-						break;
-				if (j < c->nlists) {
-					set_cause(&err, "[list %s] appears "
-					    "twice", arg);
-					goto fail;
-				}
-				c->lists = xreallocarray(c->lists,
-				    c->nlists + 1, sizeof *c->lists);
-				memset(&c->lists[c->nlists], 0,
-				    sizeof *c->lists);
-				c->lists[c->nlists].name = xstrtolower(arg);
-				base = &c->lists[c->nlists++];
-			} else if (sect == S_DOMAIN) {
-				for (j = 0; j < c->ndomains; j++)
-					if (strcasecmp(c->domains[j].name,
-					    arg) == 0)
-						break;
-				if (j < c->ndomains) {
-					set_cause(&err, "[domain %s] appears "
-					    "twice", arg);
-					goto fail;
-				}
-				c->domains = xreallocarray(c->domains,
-				    c->ndomains + 1, sizeof *c->domains);
-				memset(&c->domains[c->ndomains], 0,
-				    sizeof *c->domains);
-				c->domains[c->ndomains].name = xstrtolower(arg);
-				base = &c->domains[c->ndomains++];
-			}
-			have_sect = 1;
-			continue;
-		}
-		if ((eq = strchr(line, '=')) == NULL) {
-			set_cause(&err, "expected key = value, got \"%s\"",
-			    line);
-			goto fail;
-		}
-		if (!have_sect) {
-			set_cause(&err, "%s outside any section (put it under "
-			    "[daemon], [smtp] or [caps])", line);
-			goto fail;
-		}
-		*eq = '\0';
-		key = conf_trim(line);
-		val = conf_trim(eq + 1);
-		if (strlen(val) >= 2 && val[0] == '"' &&
-		    val[strlen(val) - 1] == '"') {
-			val[strlen(val) - 1] = '\0';
-			val++;
-		}
-		found = 0;
-		for (i = 0; i < nitems(conf_keys); i++) {
-			const struct conf_key	*k = &conf_keys[i];
+	for (j = 0; j < c->nlists; j++)
+		if (strcasecmp(c->lists[j].name, arg) == 0)
+			return set_cause(err, "[list %s] appears twice", arg);
+	c->lists = xreallocarray(c->lists, c->nlists + 1, sizeof *c->lists);
+	memset(&c->lists[c->nlists], 0, sizeof *c->lists);
+	c->lists[c->nlists].name = xstrtolower(arg);
+	cur->base = &c->lists[c->nlists++];
+	return 0;
+}
 
-			if (k->section != sect || strcmp(k->name, key) != 0)
-				continue;
-			found = 1;
-			if (conf_set(k, (char *)base + k->off, val, &err) == -1)
-				goto fail;
-			if (sect == S_LIST)
-				((struct conf_list *)base)->set |= k->set;
-			break;
-		}
-		if (!found) {
-			set_cause(&err, "unknown key \"%s\" in [%s]", key,
-			    conf_section_names[sect]);
-			goto fail;
-		}
+/* Open a [domain NAME]: a new domain with its own cadence. */
+static int
+conf_add_domain(struct conf_cursor *cur, const char *arg, char **err)
+{
+	struct conf	*c = cur->c;
+	size_t		 j;
+
+	for (j = 0; j < c->ndomains; j++)
+		if (strcasecmp(c->domains[j].name, arg) == 0)
+			return set_cause(err, "[domain %s] appears twice",
+			    arg);
+	c->domains = xreallocarray(c->domains, c->ndomains + 1,
+	    sizeof *c->domains);
+	memset(&c->domains[c->ndomains], 0, sizeof *c->domains);
+	c->domains[c->ndomains].name = xstrtolower(arg);
+	cur->base = &c->domains[c->ndomains++];
+	return 0;
+}
+
+/* A section header line, "[name]" or "[name ARG]". */
+static int
+conf_section_line(struct conf_cursor *cur, char *line, char **err)
+{
+	char	*end = strchr(line, ']'), *name, *arg;
+	size_t	 i;
+
+	if (end == NULL || end[1] != '\0')
+		return set_cause(err, "section header without a closing ]");
+	*end = '\0';
+	name = text_trim(line + 1);
+	arg = name + strcspn(name, " \t");
+	if (*arg != '\0') {
+		*arg++ = '\0';
+		arg = text_trim(arg);
 	}
-	free(copy);
+	for (i = 0; i < nitems(conf_section_names); i++)
+		if (strcmp(name, conf_section_names[i]) == 0)
+			break;
+	if (i == nitems(conf_section_names))
+		return set_cause(err, "unknown section [%s] (want daemon, "
+		    "smtp, caps, list NAME or domain NAME)", name);
+	cur->sect = (enum conf_section)i;
+	if ((cur->sect == S_LIST || cur->sect == S_DOMAIN) != (*arg != '\0'))
+		return set_cause(err, *arg == '\0' ? "[%s] needs a name, e.g. "
+		    "[%s news.example.com]" : "[%s] takes no name", name, name);
+	if (*arg != '\0' && !conf_valid_name(arg))
+		return set_cause(err, "bad %s name \"%s\"", name, arg);
+	cur->have_sect = 1;
+	cur->base = cur->c;
+	if (cur->sect == S_LIST)
+		return conf_add_list(cur, arg, err);
+	if (cur->sect == S_DOMAIN)
+		return conf_add_domain(cur, arg, err);
+	return 0;
+}
+
+/* A "key = value" line: find the key's row in conf_keys[] and set it. */
+static int
+conf_key_line(struct conf_cursor *cur, char *line, char **err)
+{
+	const struct conf_key	*k;
+	char			*eq, *key, *val;
+	size_t			 i;
+
+	if ((eq = strchr(line, '=')) == NULL)
+		return set_cause(err, "expected key = value, got \"%s\"", line);
+	if (!cur->have_sect)
+		return set_cause(err, "%s outside any section (put it under "
+		    "[daemon], [smtp] or [caps])", line);
+	*eq = '\0';
+	key = text_trim(line);
+	val = text_trim(eq + 1);
+	if (strlen(val) >= 2 && val[0] == '"' && val[strlen(val) - 1] == '"') {
+		val[strlen(val) - 1] = '\0';
+		val++;
+	}
+	for (i = 0; i < nitems(conf_keys); i++) {
+		k = &conf_keys[i];
+		if (k->section != cur->sect || strcmp(k->name, key) != 0)
+			continue;
+		if (conf_set(k, (char *)cur->base + k->off, val, err) == -1)
+			return -1;
+		if (cur->sect == S_LIST)
+			((struct conf_list *)cur->base)->set |= k->set;
+		return 0;
+	}
+	return set_cause(err, "unknown key \"%s\" in [%s]", key,
+	    conf_section_names[cur->sect]);
+}
+
+/* The checks across keys, once the whole file has been read. */
+static int
+conf_finish(struct conf *c, const char *fname, char **cause)
+{
+	size_t	 i;
+
 	if (c->map_max < c->map_size)
 		c->map_max = c->map_size;
-	if (c->retry_min > c->retry_max) {
-		conf_free(c);
+	if (c->retry_min > c->retry_max)
 		return set_cause(cause, "%s: [smtp] retry_min is longer than "
 		    "retry_max", fname);
-	}
-	if (c->concurrency > CONF_CONCURRENCY_MAX) {
-		set_cause(cause, "%s: [smtp] concurrency = %u is above the "
-		    "maximum of %u (each connection has a thread of its own)",
-		    fname, c->concurrency, CONF_CONCURRENCY_MAX);
-		conf_free(c);
-		return -1;
-	}
-	if (c->nlists > 0 && c->policy.per_recipient.count == 0) {
-		/* nothing: lists may still set their own caps */
-	}
+	if (c->concurrency > CONF_CONCURRENCY_MAX)
+		return set_cause(cause, "%s: [smtp] concurrency = %u is above "
+		    "the maximum of %u (each connection has a thread of its "
+		    "own)", fname, c->concurrency, CONF_CONCURRENCY_MAX);
+	if (c->mailbox != NULL && c->mailbox_user == NULL)
+		return set_cause(cause, "%s: [feedback] mailbox needs "
+		    "mailbox_user (and mailbox_password_file)", fname);
+	if (c->mailbox != NULL && strncasecmp(c->mailbox, "pop3", 4) == 0 &&
+	    strncmp(c->mailbox_after, "move:", 5) == 0)
+		return set_cause(cause, "%s: [feedback] mailbox_after = %s "
+		    "needs an IMAP mailbox: POP3 can only delete", fname,
+		    c->mailbox_after);
 	for (i = 0; i < c->ndomains; i++) {
 		/* A domain without its own rate follows domain_rate. */
 		if (c->domains[i].rate.per == 0)
 			c->domains[i].rate = c->domain_rate;
 	}
 	c->path = xstrdup(fname);
-	*out = c;
 	return 0;
+}
 
-fail:
-	set_cause(cause, "%s:%u: %s", fname, lineno, err);
-	free(err);
+/* Parse a whole file's text into a new conf, line by line. */
+int
+conf_parse(const char *text, size_t len, const char *fname, struct conf **out,
+    char **cause)
+{
+	struct conf_cursor	 cur;
+	char			*copy, *line, *next, *err = NULL;
+	unsigned		 lineno = 0;
+	int			 rc = 0;
+
+	*out = NULL;
+	if (memchr(text, '\0', len) != NULL)
+		return set_cause(cause, "%s: contains a NUL byte", fname);
+	memset(&cur, 0, sizeof cur);
+	cur.c = conf_defaults();
+	cur.sect = S_DAEMON;
+	copy = xstrndup(text, len);
+	for (line = copy; line != NULL && rc == 0; line = next) {
+		lineno++;
+		if ((next = strchr(line, '\n')) != NULL)
+			*next++ = '\0';
+		conf_uncomment(line);
+		line = text_trim(line);
+		if (*line == '[')
+			rc = conf_section_line(&cur, line, &err);
+		else if (*line != '\0')
+			rc = conf_key_line(&cur, line, &err);
+	}
 	free(copy);
-	conf_free(c);
-	return -1;
+	if (rc == -1) {
+		set_cause(cause, "%s:%u: %s", fname, lineno, err);
+		free(err);
+	} else
+		rc = conf_finish(cur.c, fname, cause);
+	if (rc == -1) {
+		conf_free(cur.c);
+		return -1;
+	}
+	*out = cur.c;
+	return 0;
 }
 
 /* Read and parse a file. */

@@ -17,39 +17,13 @@
 #include "campaign.h"
 #include "log.h"
 #include "message.h"
+#include "text.h"
 
 #define QP_LINE		76
 #define EW_MAX_BYTES	45	/* raw bytes per encoded-word: 60 b64 chars */
 #define EW_LINE		76	/* RFC 2047: lines with encoded-words */
 
 static const char hexdig[] = "0123456789ABCDEF";
-
-/* Append text with &, <, >, " and ' escaped for HTML. */
-static void
-message_html_escape(const char *s, struct buf *out)
-{
-	for (; *s != '\0'; s++) {
-		switch (*s) {
-		case '&':
-			buf_adds(out, "&amp;");
-			break;
-		case '<':
-			buf_adds(out, "&lt;");
-			break;
-		case '>':
-			buf_adds(out, "&gt;");
-			break;
-		case '"':
-			buf_adds(out, "&quot;");
-			break;
-		case '\'':
-			buf_adds(out, "&#39;");
-			break;
-		default:
-			buf_addc(out, *s);
-		}
-	}
-}
 
 enum tpl_slot {
 	TPL_TEXT,		/* encoded text at off, len */
@@ -135,7 +109,7 @@ message_expand(const char *tpl, const struct message_in *in, int html,
 			val = fallback;
 		}
 		if (html)
-			message_html_escape(val, out);
+			text_html_escape(out, val);
 		else
 			buf_adds(out, val);
 		p = end;
@@ -323,6 +297,7 @@ message_mailbox(const char *hname, const char *name, const char *addr,
 	buf_printf(out, "\" <%s>\r\n", addr);
 }
 
+/* An RFC 5322 Date header value for t. */
 void
 message_format_date(int64_t t, char *out, size_t outsz)
 {
@@ -337,6 +312,7 @@ message_format_date(int64_t t, char *out, size_t outsz)
 static EVP_MD		*message_sha256;
 static pthread_once_t	 message_sha256_once = PTHREAD_ONCE_INIT;
 
+/* The SHA-256 digest, fetched once for every thread. */
 static void
 message_sha256_fetch(void)
 {
@@ -368,6 +344,7 @@ message_hash(const char *campaign, const char *addr, char *hex, size_t n)
 	hexenc(md, mdlen, hex, n);
 }
 
+/* A Message-ID from the campaign, the address and the host. */
 void
 message_id(const char *campaign, const char *addr, const char *host,
     char *out, size_t outsz)
@@ -416,6 +393,7 @@ message_qp_close(struct buf *out, size_t start)
 		buf_adds(out, "=\r\n");
 }
 
+/* Add a piece (text or a slot) to a template part. */
 static struct tpl_piece *
 tpl_piece_add(struct tpl_part *p, enum tpl_slot slot)
 {
@@ -473,6 +451,7 @@ tpl_compile(struct tpl_part *p, const char *type, const char *tpl, int html)
 	buf_free(&lit);
 }
 
+/* Compile a campaign's bodies and headers into a template. */
 struct message_tpl *
 message_tpl_new(const struct campaign *c)
 {
@@ -490,6 +469,7 @@ message_tpl_new(const struct campaign *c)
 	return t;
 }
 
+/* Take another reference to a template. */
 struct message_tpl *
 message_tpl_ref(struct message_tpl *t)
 {
@@ -497,6 +477,7 @@ message_tpl_ref(struct message_tpl *t)
 	return t;
 }
 
+/* Drop a reference; free the template with the last one. */
 void
 message_tpl_free(struct message_tpl *t)
 {
@@ -513,6 +494,7 @@ message_tpl_free(struct message_tpl *t)
 	free(t);
 }
 
+/* An empty rendered message. */
 void
 message_out_init(struct message_out *mo)
 {
@@ -520,6 +502,7 @@ message_out_init(struct message_out *mo)
 	buf_init(&mo->own);
 }
 
+/* Free a rendered message. */
 void
 message_out_free(struct message_out *mo)
 {
@@ -528,6 +511,7 @@ message_out_free(struct message_out *mo)
 	memset(mo, 0, sizeof *mo);
 }
 
+/* Add a piece of the rendered message (a template span or text of its own). */
 static void
 message_out_piece(struct message_out *mo, const char *ext, size_t off,
     size_t len)
@@ -592,7 +576,7 @@ tpl_render_part(const struct tpl_part *p, const struct message_in *in,
 			continue;
 		if (p->html) {
 			esc.len = 0;
-			message_html_escape(val, &esc);
+			text_html_escape(&esc, val);
 			val = esc.data;
 		}
 		start = out->len;
@@ -603,6 +587,7 @@ tpl_render_part(const struct tpl_part *p, const struct message_in *in,
 	buf_adds(out, "\r\n");
 }
 
+/* Render a message from a template into pieces. */
 int
 message_render_out(const struct message_tpl *t, const struct message_in *in,
     struct message_out *mo, char **cause)
@@ -683,6 +668,7 @@ message_out_read(const struct message_out *mo, size_t *pi, size_t *off,
 	return n;
 }
 
+/* Render a message from a template into one buffer. */
 int
 message_render_tpl(const struct message_tpl *t, const struct message_in *in,
     struct buf *out, char **cause)
@@ -702,6 +688,7 @@ message_render_tpl(const struct message_tpl *t, const struct message_in *in,
 	return rc;
 }
 
+/* Render one message without a template kept (tests, tools). */
 int
 message_render(const struct message_in *in, struct buf *out, char **cause)
 {

@@ -4,16 +4,13 @@
  * Pure functions: no loop, no store, no clock.  unsub_http.c decides which
  * page to show and sends it with the headers (unsub_page_csp() among them).
  */
-#include <ctype.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/queue.h>
-
-#include <event2/http.h>
-#include <event2/keyvalq_struct.h>
 #include <openssl/evp.h>
 
+#include "form.h"
+#include "text.h"
 #include "unsub_page.h"
 #include "util.h"
 
@@ -103,39 +100,11 @@ unsub_page_choice_undo(enum unsub_page_choice c)
 	}
 }
 
-/* Append s with the five HTML-special characters escaped. */
+/* Append s HTML-escaped: text_html_escape() under the page's name. */
 void
 unsub_page_escape(struct buf *b, const char *s)
 {
-	const char	*run = s;
-
-	for (; *s != '\0'; s++) {
-		const char	*rep;
-
-		switch (*s) {
-		case '&':
-			rep = "&amp;";
-			break;
-		case '<':
-			rep = "&lt;";
-			break;
-		case '>':
-			rep = "&gt;";
-			break;
-		case '"':
-			rep = "&quot;";
-			break;
-		case '\'':
-			rep = "&#39;";
-			break;
-		default:
-			continue;
-		}
-		buf_add(b, run, (size_t)(s - run));
-		buf_adds(b, rep);
-		run = s + 1;
-	}
-	buf_add(b, run, (size_t)(s - run));
+	text_html_escape(b, s);
 }
 
 /*
@@ -437,303 +406,22 @@ unsub_page_unavailable(struct buf *b)
 	unsub_page_foot(b);
 }
 
-/* Keep a field's value if it is one we want and the first of its name. */
-static int
-unsub_page_form_keep(struct unsub_page_form *f, const char *name, size_t namelen,
-    const char *v, size_t vlen, char **cause)
-{
-	char	**slot;
-
-	if (namelen == 16 && strncasecmp(name, "List-Unsubscribe", 16) == 0)
-		slot = &f->list_unsubscribe;
-	else if (namelen == 6 && strncasecmp(name, "choice", 6) == 0)
-		slot = &f->choice;
-	else
-		return 0;
-	if (vlen > UNSUB_PAGE_FIELD_MAX)
-		return set_cause(cause, "form: field %.*s is longer than %d "
-		    "bytes", (int)namelen, name, UNSUB_PAGE_FIELD_MAX);
-	if (memchr(v, '\0', vlen) != NULL)
-		return set_cause(cause, "form: NUL byte in field %.*s",
-		    (int)namelen, name);
-	if (*slot == NULL)
-		*slot = xstrndup(v, vlen);
-	return 0;
-}
-
-/* Optional white space in a header value. */
-static int
-unsub_page_ows(char c)
-{
-	return c == ' ' || c == '\t';
-}
-
-/*
- * Find parameter `name` in a header value such as `type; a=b; c="d"` (len
- * bytes) and copy its value, unquoted, into out.  Returns 0, 1 when it is
- * absent, -1 when the value is malformed or does not fit.
- */
-static int
-unsub_page_header_param(const char *v, size_t len, const char *name, char *out,
-    size_t outsz)
-{
-	const char	*p, *end = v + len, *key;
-	size_t		 klen, o;
-	int		 toolong;
-
-	if ((p = memchr(v, ';', len)) == NULL)
-		return 1;
-	p++;
-	while (p < end) {
-		while (p < end && unsub_page_ows(*p))
-			p++;
-		key = p;
-		while (p < end && *p != '=' && *p != ';' && !unsub_page_ows(*p))
-			p++;
-		klen = (size_t)(p - key);
-		while (p < end && unsub_page_ows(*p))
-			p++;
-		if (p < end && *p == ';') {
-			p++;
-			continue;	/* a parameter without a value */
-		}
-		if (p >= end || *p != '=')
-			return klen == 0 && p >= end ? 1 : -1;
-		p++;
-		while (p < end && unsub_page_ows(*p))
-			p++;
-		o = 0;
-		toolong = 0;
-		if (p < end && *p == '"') {
-			for (p++;; p++) {
-				char	 c;
-
-				if (p >= end)
-					return -1;	/* unterminated */
-				if (*p == '"') {
-					p++;
-					break;
-				}
-				if (*p == '\\' && ++p >= end)
-					return -1;
-				c = *p;
-				if (o + 1 < outsz)
-					out[o++] = c;
-				else
-					toolong = 1;
-			}
-		} else {
-			for (; p < end && *p != ';' && !unsub_page_ows(*p); p++) {
-				if (o + 1 < outsz)
-					out[o++] = *p;
-				else
-					toolong = 1;
-			}
-		}
-		out[o] = '\0';
-		while (p < end && unsub_page_ows(*p))
-			p++;
-		if (p < end && *p != ';')
-			return -1;
-		if (p < end)
-			p++;
-		if (klen == strlen(name) && strncasecmp(key, name, klen) == 0)
-			return toolong ? -1 : 0;
-	}
-	return 1;
-}
-
-/* A valid multipart boundary (RFC 2046 bchars, 1 to 70, no final space). */
-static int
-unsub_page_boundary_ok(const char *s)
-{
-	size_t	 n = strlen(s), i;
-
-	if (n == 0 || n > UNSUB_PAGE_BOUNDARY_MAX || s[n - 1] == ' ')
-		return 0;
-	for (i = 0; i < n; i++)
-		if (!isalnum((unsigned char)s[i]) &&
-		    strchr("'()+_,-./:=? ", s[i]) == NULL)
-			return 0;
-	return 1;
-}
-
-/*
- * The next delimiter line "\n--BOUNDARY" at or after from, followed by
- * "--", padding or a line break (or the end, which the caller reports as
- * truncated).  Returns the '\n', or NULL.
- */
-static const char *
-unsub_page_find_delim(const char *from, const char *end, const char *nd,
-    size_t ndlen)
-{
-	const char	*h, *after;
-
-	while (from < end && (h = memmem(from, (size_t)(end - from), nd,
-	    ndlen)) != NULL) {
-		after = h + ndlen;
-		if (after >= end || *after == '-' || *after == '\r' ||
-		    *after == '\n' || unsub_page_ows(*after))
-			return h;
-		from = h + 1;
-	}
-	return NULL;
-}
-
-/* The form-data name of a part from its Content-Disposition value. */
-static int
-unsub_page_disposition(const char *v, size_t len, char *name, size_t namesz)
-{
-	while (len > 0 && unsub_page_ows(*v)) {
-		v++;
-		len--;
-	}
-	if (len < 9 || strncasecmp(v, "form-data", 9) != 0 ||
-	    (len > 9 && v[9] != ';' && !unsub_page_ows(v[9])))
-		return -1;
-	return unsub_page_header_param(v, len, "name", name, namesz);
-}
-
-/* multipart/form-data (RFC 7578), CRLF or bare LF line ends. */
-static int
-unsub_page_multipart(const char *boundary, const char *body, size_t len,
-    struct unsub_page_form *f, char **cause)
-{
-	char		 nd[UNSUB_PAGE_BOUNDARY_MAX + 4], name[UNSUB_PAGE_FIELD_MAX + 1];
-	const char	*p, *end = body + len, *h, *eol, *cend;
-	size_t		 ndlen, llen, nparts = 0, nheaders;
-	int		 named, rc;
-
-	ndlen = (size_t)snprintf(nd, sizeof nd, "\n--%s", boundary);
-	/* The first delimiter opens the body or follows a preamble. */
-	if (len >= ndlen - 1 && memcmp(body, nd + 1, ndlen - 1) == 0)
-		p = body;
-	else if ((h = unsub_page_find_delim(body, end, nd, ndlen)) != NULL)
-		p = h + 1;
-	else
-		return set_cause(cause, "multipart: no boundary line");
-	for (;;) {
-		p += ndlen - 1;
-		if (end - p >= 2 && p[0] == '-' && p[1] == '-')
-			return 0;	/* the close delimiter; the rest is
-					   epilogue */
-		while (p < end && unsub_page_ows(*p))
-			p++;
-		if (p < end && *p == '\r')
-			p++;
-		if (p >= end || *p != '\n')
-			return set_cause(cause, "multipart: truncated or "
-			    "malformed boundary line");
-		p++;
-		if (++nparts > UNSUB_PAGE_PARTS_MAX)
-			return set_cause(cause, "multipart: more than %d parts",
-			    UNSUB_PAGE_PARTS_MAX);
-		named = 0;
-		for (nheaders = 0;; nheaders++) {
-			if ((eol = memchr(p, '\n', (size_t)(end - p))) == NULL)
-				return set_cause(cause, "multipart: truncated "
-				    "part headers");
-			llen = (size_t)(eol - p);
-			if (llen > 0 && p[llen - 1] == '\r')
-				llen--;
-			if (llen == 0) {
-				p = eol + 1;
-				break;
-			}
-			if (nheaders >= 8)
-				return set_cause(cause, "multipart: too many "
-				    "part headers");
-			if (llen > 20 && strncasecmp(p, "Content-Disposition:",
-			    20) == 0) {
-				rc = unsub_page_disposition(p + 20, llen - 20, name,
-				    sizeof name);
-				if (rc == -1)
-					return set_cause(cause, "multipart: "
-					    "malformed Content-Disposition");
-				named = rc == 0;
-			}
-			p = eol + 1;
-		}
-		/* The content ends where the next delimiter line starts. */
-		if ((h = unsub_page_find_delim(p - 1, end, nd, ndlen)) == NULL)
-			return set_cause(cause, "multipart: no closing "
-			    "boundary (truncated body?)");
-		if (h < p) {
-			/* The delimiter follows the headers at once. */
-			cend = p;
-		} else {
-			cend = h;
-			if (cend > p && cend[-1] == '\r')
-				cend--;
-		}
-		if (named && unsub_page_form_keep(f, name, strlen(name), p,
-		    (size_t)(cend - p), cause) == -1)
-			return -1;
-		p = h + 1;
-	}
-}
-
-/* application/x-www-form-urlencoded, as evhttp decodes a query. */
-static int
-unsub_page_urlencoded(const char *body, size_t len, struct unsub_page_form *f,
-    char **cause)
-{
-	struct evkeyvalq	 q;
-	struct evkeyval		*kv;
-	char			*s;
-	int			 rc = 0;
-
-	if (memchr(body, '\0', len) != NULL)
-		return set_cause(cause, "form: NUL byte in the body");
-	/* Some senders end the body with a line break. */
-	while (len > 0 && (body[len - 1] == '\r' || body[len - 1] == '\n' ||
-	    unsub_page_ows(body[len - 1])))
-		len--;
-	if (len == 0)
-		return 0;
-	s = xstrndup(body, len);
-	TAILQ_INIT(&q);
-	if (evhttp_parse_query_str(s, &q) != 0)
-		rc = set_cause(cause, "form: malformed urlencoded body");
-	else
-		TAILQ_FOREACH(kv, &q, next)
-			if ((rc = unsub_page_form_keep(f, kv->key, strlen(kv->key),
-			    kv->value, strlen(kv->value), cause)) == -1)
-				break;
-	evhttp_clear_headers(&q);
-	free(s);
-	return rc;
-}
-
-/* Parse a form body by its Content-Type (see page.h). */
+/* Parse a form body into the two fields a page reads (see unsub_page.h). */
 int
 unsub_page_form_parse(const char *ctype, const char *body, size_t len,
     struct unsub_page_form *f, char **cause)
 {
-	char		 boundary[UNSUB_PAGE_BOUNDARY_MAX + 2];
-	size_t		 tlen;
-	int		 rc;
+	struct form_field	 fields[] = {
+		{ "List-Unsubscribe", NULL },
+		{ "choice", NULL },
+	};
 
 	memset(f, 0, sizeof *f);
-	if (len > UNSUB_PAGE_FORM_MAX)
-		return set_cause(cause, "form: body of %zu bytes is over %d",
-		    len, UNSUB_PAGE_FORM_MAX);
-	if (body == NULL)
-		body = "";
-	tlen = ctype != NULL ? strcspn(ctype, "; \t") : 0;
-	if (tlen == 19 && strncasecmp(ctype, "multipart/form-data", 19) == 0) {
-		rc = unsub_page_header_param(ctype, strlen(ctype), "boundary",
-		    boundary, sizeof boundary);
-		if (rc != 0 || !unsub_page_boundary_ok(boundary))
-			return set_cause(cause, "multipart: %s boundary",
-			    rc == 1 ? "no" : "malformed");
-		rc = unsub_page_multipart(boundary, body, len, f, cause);
-	} else
-		/* Without a Content-Type, or any other, read it as a form. */
-		rc = unsub_page_urlencoded(body, len, f, cause);
-	if (rc == -1)
-		unsub_page_form_free(f);
-	return rc;
+	if (form_parse(ctype, body, len, fields, nitems(fields), cause) == -1)
+		return -1;
+	f->list_unsubscribe = fields[0].value;
+	f->choice = fields[1].value;
+	return 0;
 }
 
 /* Free the kept fields. */

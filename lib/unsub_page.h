@@ -13,14 +13,15 @@
 
 #include <stddef.h>
 
+#include "form.h"
+
 struct buf;
 
-/* Largest form body a page accepts, and largest kept field value. */
-#define UNSUB_PAGE_FORM_MAX		(16 * 1024)
-#define UNSUB_PAGE_FIELD_MAX		256
-/* Most parts in a multipart body, longest multipart boundary (RFC 2046). */
-#define UNSUB_PAGE_PARTS_MAX		32
-#define UNSUB_PAGE_BOUNDARY_MAX	70
+/* The bounds of form.h, under the names the page's callers know. */
+#define UNSUB_PAGE_FORM_MAX		FORM_MAX
+#define UNSUB_PAGE_FIELD_MAX		FORM_FIELD_MAX
+#define UNSUB_PAGE_PARTS_MAX		FORM_PARTS_MAX
+#define UNSUB_PAGE_BOUNDARY_MAX	FORM_BOUNDARY_MAX
 
 /* What a recipient may ask for; the undo choices reverse the first three. */
 enum unsub_page_choice {
@@ -85,11 +86,9 @@ void	 unsub_page_not_found(struct buf *);
 void	 unsub_page_unavailable(struct buf *);
 
 /*
- * Parse a form body by its Content-Type: multipart/form-data (with its
- * boundary), else application/x-www-form-urlencoded.  Keeps the fields
- * List-Unsubscribe and choice; others are skipped.  Returns 0, or -1
- * with *cause set (for logs) when the body is malformed, truncated or
- * over the bounds above; the form is then empty.
+ * Parse a form body with form_parse(), keeping the fields
+ * List-Unsubscribe and choice.  Returns 0, or -1 with *cause set (for
+ * logs) when form_parse() refuses it; the form is then empty.
  */
 int	 unsub_page_form_parse(const char *, const char *, size_t,
 	    struct unsub_page_form *, char **);

@@ -10,6 +10,7 @@
 #include "log.h"
 #include "util.h"
 
+/* malloc that never returns NULL. */
 void *
 xmalloc(size_t size)
 {
@@ -22,6 +23,7 @@ xmalloc(size_t size)
 	return p;
 }
 
+/* calloc that never returns NULL. */
 void *
 xcalloc(size_t nmemb, size_t size)
 {
@@ -34,12 +36,14 @@ xcalloc(size_t nmemb, size_t size)
 	return p;
 }
 
+/* realloc that never returns NULL. */
 void *
 xrealloc(void *ptr, size_t size)
 {
 	return xreallocarray(ptr, 1, size);
 }
 
+/* reallocarray that never returns NULL (and checks the product). */
 void *
 xreallocarray(void *ptr, size_t nmemb, size_t size)
 {
@@ -54,6 +58,7 @@ xreallocarray(void *ptr, size_t nmemb, size_t size)
 	return p;
 }
 
+/* strdup that never returns NULL. */
 char *
 xstrdup(const char *s)
 {
@@ -64,6 +69,7 @@ xstrdup(const char *s)
 	return p;
 }
 
+/* strndup that never returns NULL. */
 char *
 xstrndup(const char *s, size_t n)
 {
@@ -74,6 +80,7 @@ xstrndup(const char *s, size_t n)
 	return p;
 }
 
+/* vasprintf that never fails. */
 int
 xvasprintf(char **ret, const char *fmt, va_list ap)
 {
@@ -84,6 +91,7 @@ xvasprintf(char **ret, const char *fmt, va_list ap)
 	return n;
 }
 
+/* asprintf that never fails. */
 int
 xasprintf(char **ret, const char *fmt, ...)
 {
@@ -96,6 +104,7 @@ xasprintf(char **ret, const char *fmt, ...)
 	return n;
 }
 
+/* Set *cause (if not NULL) to a formatted message; return -1. */
 int
 set_cause(char **cause, const char *fmt, ...)
 {
@@ -109,6 +118,7 @@ set_cause(char **cause, const char *fmt, ...)
 	return -1;
 }
 
+/* An empty buffer. */
 void
 buf_init(struct buf *b)
 {
@@ -116,6 +126,7 @@ buf_init(struct buf *b)
 	b->len = b->cap = 0;
 }
 
+/* Free the buffer's data. */
 void
 buf_free(struct buf *b)
 {
@@ -123,6 +134,7 @@ buf_free(struct buf *b)
 	buf_init(b);
 }
 
+/* Empty the buffer, keeping its memory. */
 void
 buf_reset(struct buf *b)
 {
@@ -131,6 +143,7 @@ buf_reset(struct buf *b)
 		b->data[0] = '\0';
 }
 
+/* Make room for more bytes (and the NUL after them). */
 void
 buf_reserve(struct buf *b, size_t more)
 {
@@ -149,6 +162,7 @@ buf_reserve(struct buf *b, size_t more)
 	b->data[b->len] = '\0';
 }
 
+/* Append n bytes. */
 void
 buf_add(struct buf *b, const void *p, size_t n)
 {
@@ -159,18 +173,21 @@ buf_add(struct buf *b, const void *p, size_t n)
 	b->data[b->len] = '\0';
 }
 
+/* Append a string. */
 void
 buf_adds(struct buf *b, const char *s)
 {
 	buf_add(b, s, strlen(s));
 }
 
+/* Append one character. */
 void
 buf_addc(struct buf *b, char c)
 {
 	buf_add(b, &c, 1);
 }
 
+/* Append formatted text. */
 void
 buf_printf(struct buf *b, const char *fmt, ...)
 {
@@ -195,6 +212,7 @@ buf_printf(struct buf *b, const char *fmt, ...)
 	b->len += (size_t)n;
 }
 
+/* Hand the data to the caller and reset the buffer. */
 char *
 buf_steal(struct buf *b, size_t *lenp)
 {
@@ -208,12 +226,14 @@ buf_steal(struct buf *b, size_t *lenp)
 	return p;
 }
 
+/* Does s start with prefix, without regard to case? */
 int
 strcaseprefix(const char *s, const char *prefix)
 {
 	return strncasecmp(s, prefix, strlen(prefix)) == 0;
 }
 
+/* A lower-case ASCII copy. */
 char *
 xstrtolower(const char *s)
 {
@@ -225,6 +245,7 @@ xstrtolower(const char *s)
 	return p;
 }
 
+/* Lower-case hex of len bytes, cut to whole bytes when out is short. */
 void
 hexenc(const void *p, size_t len, char *out, size_t outsz)
 {
@@ -238,4 +259,17 @@ hexenc(const void *p, size_t len, char *out, size_t outsz)
 		out[2 * i + 1] = "0123456789abcdef"[b[i] & 15];
 	}
 	out[2 * i] = '\0';
+}
+
+/* The value of a hex digit (either case), or -1. */
+int
+hexdigit(int c)
+{
+	if (c >= '0' && c <= '9')
+		return c - '0';
+	if (c >= 'a' && c <= 'f')
+		return c - 'a' + 10;
+	if (c >= 'A' && c <= 'F')
+		return c - 'A' + 10;
+	return -1;
 }

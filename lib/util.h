@@ -54,6 +54,8 @@ char	*xstrtolower(const char *);
  * truncated to whole bytes when out is short.
  */
 void	 hexenc(const void *, size_t, char *, size_t);
+/* The value of a hex digit (either case), or -1. */
+int	 hexdigit(int);
 
 /* 64-bit big-endian helpers for sortable keys (inline: every record
  * and key of the store goes through them). */

@@ -4,7 +4,8 @@
  * The input is a campaign document as POST /v1/campaigns receives it.  A
  * document campaign_parse() accepts is then walked with the recipient
  * cursor, as admission does, and what both passes promise is checked:
- * the header fields are valid and the cursor yields exactly the
+ * the header fields are valid, the bodies hold no control character
+ * but tab and line breaks, and the cursor yields exactly the
  * recipients the first pass counted.
  */
 #include <stdint.h>
@@ -13,6 +14,7 @@
 
 #include "addr.h"
 #include "campaign.h"
+#include "text.h"
 #include "util.h"
 
 /* Few enough that the 413 path is reached by small inputs too. */
@@ -34,6 +36,11 @@ fuzz_campaign_check(const char *doc, size_t len, const struct campaign *c)
 	    strlen(c->subject) > CAMPAIGN_SUBJECT_MAX ||
 	    (c->from_name != NULL && !campaign_header_safe(c->from_name)) ||
 	    (c->text == NULL && c->html == NULL) ||
+	    (c->text != NULL && text_check(c->text, strlen(c->text),
+	    TEXT_MULTILINE, NULL) != 0) ||
+	    (c->html != NULL && text_check(c->html, strlen(c->html),
+	    TEXT_MULTILINE, NULL) != 0) ||
+	    c->expires < 0 || c->send_after < 0 ||
 	    c->nrecipients == 0 || c->nrecipients > FUZZ_CAMPAIGN_MAX_RCPTS)
 		abort();
 	it = campaign_rcpt_open(doc, len);

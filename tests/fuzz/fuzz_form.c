@@ -11,16 +11,18 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "text.h"
 #include "unsub_page.h"
 #include "util.h"
 
 int	LLVMFuzzerTestOneInput(const uint8_t *, size_t);
 
-/* A kept field is short and holds no NUL. */
+/* A kept field is short, clean UTF-8 text without control characters. */
 static void
 fuzz_form_field(const char *v)
 {
-	if (v != NULL && strlen(v) > UNSUB_PAGE_FIELD_MAX)
+	if (v != NULL && (strlen(v) > UNSUB_PAGE_FIELD_MAX ||
+	    text_check(v, strlen(v), TEXT_LINE, NULL) == -1))
 		abort();
 }
 

@@ -816,6 +816,20 @@ Test(campaign, parse_time_reads_rfc_3339)
 		    "\"%s\" was accepted", bad[i]);
 }
 
+/* Expect a document whose <el> holds value to be refused with problem. */
+static void
+expect_time_refused(const char *el, const char *value, const char *problem)
+{
+	char	*middle, *xml;
+
+	xasprintf(&middle, "  <%s>%s</%s>\n  <text>t</text>\n", el, value, el);
+	xml = doc_with("s", ">f@example.com", middle,
+	    "    <to>a@example.org</to>\n");
+	expect_refused(value, xml, NO_LIMIT, 422, problem);
+	free(xml);
+	free(middle);
+}
+
 Test(campaign, refuses_bad_times_in_the_document)
 {
 	static const char *bad[] = {
@@ -825,24 +839,10 @@ Test(campaign, refuses_bad_times_in_the_document)
 		"2026-11-23T09:00:00",
 	};
 	size_t	 i;
-	char	*middle, *xml;
 
 	for (i = 0; i < nitems(bad); i++) {
-		xasprintf(&middle, "  <send-after>%s</send-after>\n"
-		    "  <text>t</text>\n", bad[i]);
-		xml = doc_with("s", ">f@example.com", middle,
-		    "    <to>a@example.org</to>\n");
-		expect_refused(bad[i], xml, NO_LIMIT, 422, "<send-after>: ");
-		free(xml);
-		free(middle);
-
-		xasprintf(&middle, "  <expires>%s</expires>\n"
-		    "  <text>t</text>\n", bad[i]);
-		xml = doc_with("s", ">f@example.com", middle,
-		    "    <to>a@example.org</to>\n");
-		expect_refused(bad[i], xml, NO_LIMIT, 422, "<expires>: ");
-		free(xml);
-		free(middle);
+		expect_time_refused("send-after", bad[i], "<send-after>: ");
+		expect_time_refused("expires", bad[i], "<expires>: ");
 	}
 }
 
@@ -1067,4 +1067,248 @@ Test(campaign, frees_null_and_zeroed_errors)
 	campaign_free(NULL);
 	campaign_error_free(&err);
 	campaign_rcpt_close(NULL);
+}
+
+/* Issue 14: the campaign input checks, one row per situation. */
+
+/* A full valid document in which one line is replaced by `extra`. */
+static char *
+doc_plus(const char *extra)
+{
+	char	*s;
+
+	xasprintf(&s,
+	    "<campaign id=\"c1\" list=\"news.example.com\">\n"
+	    "  <from name=\"Shop\">news@example.com</from>\n"
+	    "  <reply-to>help@example.com</reply-to>\n"
+	    "  <subject>Hello</subject>\n"
+	    "  <send-after>2026-11-23T09:00:00Z</send-after>\n"
+	    "  <expires>2026-11-30T00:00:00Z</expires>\n"
+	    "  <text>hi</text>\n"
+	    "  <html><![CDATA[<p>hi</p>]]></html>\n"
+	    "%s"
+	    "  <recipients><to>a@example.org</to></recipients>\n"
+	    "</campaign>\n", extra);
+	return s;
+}
+
+Test(campaign, refuses_a_second_of_every_singleton_with_its_line)
+{
+	static const struct {
+		const char	*extra, *problem;
+	} rows[] = {
+		{ "  <from>eve@evil.example</from>\n",
+		    "line 10: a second <from> (the first is on line 2)" },
+		{ "  <reply-to>eve@evil.example</reply-to>\n",
+		    "line 10: a second <reply-to> (the first is on line 3)" },
+		{ "  <subject>Other</subject>\n",
+		    "line 10: a second <subject> (the first is on line 4)" },
+		{ "  <send-after>2026-11-24T09:00:00Z</send-after>\n",
+		    "line 10: a second <send-after> (the first is on line 5)" },
+		{ "  <expires>2027-01-01T00:00:00Z</expires>\n",
+		    "line 10: a second <expires> (the first is on line 6)" },
+		{ "  <text>other</text>\n",
+		    "line 10: a second <text> (the first is on line 7)" },
+		{ "  <html>other</html>\n",
+		    "line 10: a second <html> (the first is on line 8)" },
+		{ "  <recipients><to>b@example.org</to></recipients>\n",
+		    "line 10: a second <recipients> (the first is on line 9)" },
+	};
+	size_t	 i;
+	char	*xml;
+
+	/* The duplicate comes after every field, on line 10. */
+	for (i = 0; i < nitems(rows); i++) {
+		xasprintf(&xml,
+		    "<campaign id=\"c1\" list=\"news.example.com\">\n"
+		    "  <from name=\"Shop\">news@example.com</from>\n"
+		    "  <reply-to>help@example.com</reply-to>\n"
+		    "  <subject>Hello</subject>\n"
+		    "  <send-after>2026-11-23T09:00:00Z</send-after>\n"
+		    "  <expires>2026-11-30T00:00:00Z</expires>\n"
+		    "  <text>hi</text>\n"
+		    "  <html><![CDATA[<p>hi</p>]]></html>\n"
+		    "  <recipients><to>a@example.org</to></recipients>\n"
+		    "%s"
+		    "</campaign>\n", rows[i].extra);
+		expect_refused(rows[i].extra, xml, NO_LIMIT, 422,
+		    rows[i].problem);
+		free(xml);
+	}
+}
+
+Test(campaign, a_second_from_never_becomes_the_sender)
+{
+	char			*xml = doc_plus("  <from>eve@evil.example</from>\n");
+	struct campaign		*c = (struct campaign *)1;
+	struct campaign_error	 err;
+
+	cr_assert_eq(parse(xml, NO_LIMIT, &c, &err), -1);
+	cr_expect_null(c);
+	cr_expect(has_problem(&err, "a second <from>"), "%s", problems(&err));
+	campaign_error_free(&err);
+	free(xml);
+}
+
+Test(campaign, refuses_control_characters_naming_the_field)
+{
+	static const struct {
+		const char	*what, *subject, *from, *middle, *rcpts,
+				*problem;
+	} rows[] = {
+		{ "C1 NEL in the subject", "Hi&#x85;there", ">f@example.com",
+		    "  <text>t</text>\n", "<to>a@example.org</to>",
+		    "subject: contains" },
+		{ "a raw C1 byte pair in the subject", "Hi\xc2\x85there",
+		    ">f@example.com", "  <text>t</text>\n",
+		    "<to>a@example.org</to>", "subject: contains" },
+		{ "DEL in the subject", "Hi&#x7f;", ">f@example.com",
+		    "  <text>t</text>\n", "<to>a@example.org</to>",
+		    "subject: contains" },
+		{ "C1 in the from name", "s",
+		    " name=\"Shop&#x9b;\">f@example.com", "  <text>t</text>\n",
+		    "<to>a@example.org</to>", "from: the name attribute" },
+		{ "C1 in a recipient name", "s", ">f@example.com",
+		    "  <text>t</text>\n",
+		    "<to name=\"Eve&#x85;\">a@example.org</to>",
+		    "<to> name must be one line" },
+		{ "C1 in the text body", "s", ">f@example.com",
+		    "  <text>a&#x85;b</text>\n", "<to>a@example.org</to>",
+		    "text: contains a control character" },
+		{ "DEL in the html body", "s", ">f@example.com",
+		    "  <html>a&#x7f;b</html>\n", "<to>a@example.org</to>",
+		    "html: contains a control character" },
+	};
+	size_t	 i;
+	char	*xml, *rcpts;
+
+	for (i = 0; i < nitems(rows); i++) {
+		xasprintf(&rcpts, "%s\n", rows[i].rcpts);
+		xml = doc_with(rows[i].subject, rows[i].from, rows[i].middle,
+		    rcpts);
+		expect_refused(rows[i].what, xml, NO_LIMIT, 422,
+		    rows[i].problem);
+		free(xml);
+		free(rcpts);
+	}
+}
+
+Test(campaign, keeps_tabs_and_line_breaks_in_bodies)
+{
+	char		*xml = doc_with("s", ">f@example.com",
+	    "  <text>a&#9;b&#13;\nc</text>\n", "<to>a@example.org</to>\n");
+	struct campaign	*c = expect_parsed("tab and CRLF in text", xml,
+	    NO_LIMIT);
+
+	cr_expect_str_eq(c->text, "a\tb\r\nc");
+	campaign_free(c);
+	free(xml);
+}
+
+Test(campaign, names_the_real_problem_of_a_body_that_is_not_a_campaign)
+{
+	static const struct {
+		const char	*what, *body;
+		size_t		 len;
+		const char	*problem;
+	} rows[] = {
+		{ "an empty body", "", 0, "the body is empty" },
+		{ "only white space", " \r\n\t\n", 5, "the body is empty" },
+		{ "a prolog only", "<?xml version=\"1.0\"?>\n", 22,
+		    "no <campaign> element, only a prolog" },
+		{ "a prolog and a comment",
+		    "<?xml version=\"1.0\"?>\n<!-- nothing -->\n", 39,
+		    "no <campaign> element, only a prolog" },
+		{ "a JSON object", "{\"id\": \"c1\"}", 12,
+		    "not an XML campaign document: it looks like JSON" },
+		{ "a JSON array", "  [1, 2]", 8,
+		    "not an XML campaign document: it looks like JSON" },
+		{ "a PNG", "\x89PNG\r\n\x1a\n\0\0\0\rIHDR", 16,
+		    "not an XML campaign document: it starts with binary" },
+		{ "NUL bytes", "\0\0\0\0", 4,
+		    "not an XML campaign document: it starts with binary" },
+	};
+	struct campaign		*c;
+	struct campaign_error	 err;
+	size_t			 i;
+
+	for (i = 0; i < nitems(rows); i++) {
+		cr_expect_eq(campaign_parse(rows[i].body, rows[i].len,
+		    NO_LIMIT, &c, &err), -1, "%s", rows[i].what);
+		cr_expect_eq(err.status, 400, "%s", rows[i].what);
+		cr_expect(has_problem(&err, rows[i].problem), "%s: %s",
+		    rows[i].what, problems(&err));
+		cr_expect_not(has_problem(&err, "Extra content"), "%s",
+		    rows[i].what);
+		cr_expect_not(has_problem(&err, "Document is empty"), "%s",
+		    rows[i].what);
+		campaign_error_free(&err);
+	}
+}
+
+Test(campaign, says_a_time_before_1970_is_in_the_past)
+{
+	static const char *past[] = {
+		"1970-01-01T00:00:00Z", "1969-12-31T23:59:59Z",
+		"1900-01-01T00:00:00Z", "0001-01-01T00:00:00Z",
+		"1970-01-01T00:30:00+01:00",
+	};
+	size_t	 i;
+
+	for (i = 0; i < nitems(past); i++) {
+		expect_time_refused("expires", past[i], "is in the past");
+		expect_time_refused("send-after", past[i], "is in the past");
+	}
+}
+
+Test(campaign, refuses_ids_that_make_invalid_message_ids)
+{
+	static const char *bad[] = { ".c1", "c1.", "a..b", ".", "..", "..." };
+	static const char *good[] = { "a.b", "a.b.c", "v1.2-x_y" };
+	size_t	 i;
+	char	*xml;
+
+	for (i = 0; i < nitems(bad); i++) {
+		cr_expect_not(campaign_valid_id(bad[i]), "%s", bad[i]);
+		xasprintf(&xml, "<campaign id=\"%s\" list=\"news.example.com\">"
+		    "<from>f@example.com</from><subject>s</subject>"
+		    "<text>t</text><recipients><to>a@example.org</to>"
+		    "</recipients></campaign>", bad[i]);
+		expect_refused(bad[i], xml, NO_LIMIT, 422, "campaign: id");
+		free(xml);
+	}
+	for (i = 0; i < nitems(good); i++)
+		cr_expect(campaign_valid_id(good[i]), "%s", good[i]);
+}
+
+Test(campaign, header_safe_refuses_c1_and_invalid_utf8)
+{
+	cr_expect_not(campaign_header_safe("a\xc2\x85" "b"));
+	cr_expect_not(campaign_header_safe("a\xc2\x9f"));
+	cr_expect_not(campaign_header_safe("caf\xe9"));
+	cr_expect(campaign_header_safe("a\xc2\xa0" "b"));
+}
+
+Test(campaign, still_reads_a_utf16_document)
+{
+	static const char	 ascii[] =
+	    "<campaign id=\"c1\" list=\"news.example.com\">"
+	    "<from>f@example.com</from><subject>s</subject><text>t</text>"
+	    "<recipients><to>a@example.org</to></recipients></campaign>";
+	char			 doc[2 * sizeof ascii + 2];
+	struct campaign		*c;
+	struct campaign_error	 err;
+	size_t			 i, n = 0;
+
+	/* UTF-16LE with its byte order mark: NUL bytes, but not binary. */
+	doc[n++] = '\xff';
+	doc[n++] = '\xfe';
+	for (i = 0; i < sizeof ascii - 1; i++) {
+		doc[n++] = ascii[i];
+		doc[n++] = '\0';
+	}
+	cr_assert_eq(campaign_parse(doc, n, NO_LIMIT, &c, &err), 0, "%s",
+	    problems(&err));
+	cr_expect_str_eq(c->id, "c1");
+	campaign_free(c);
 }

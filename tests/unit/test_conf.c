@@ -778,3 +778,91 @@ Test(conf, loads_a_file_and_names_it_in_errors)
 	free(cause);
 	free(want);
 }
+
+Test(conf, refuses_a_bad_listen_address_naming_key_and_value)
+{
+	static const struct {
+		const char	*text, *want;
+	} rows[] = {
+		{ "[daemon]\nmetrics_listen = 127.0.0.1:9100abc\n",
+		    "test.conf:2: metrics_listen = 127.0.0.1:9100abc: want "
+		    "HOST:PORT" },
+		{ "[daemon]\n\npublic_listen = localhost\n",
+		    "test.conf:3: public_listen = localhost: want HOST:PORT" },
+		{ "[daemon]\npublic_listen = 127.0.0.1:0\n",
+		    "test.conf:2: public_listen = 127.0.0.1:0: want HOST:PORT" },
+		{ "[daemon]\npublic_listen = \n",
+		    "test.conf:2: public_listen needs a value" },
+	};
+	struct conf	*c;
+	char		*cause;
+	size_t		 i;
+
+	for (i = 0; i < nitems(rows); i++) {
+		c = NULL;
+		cause = NULL;
+		cr_expect_eq(parse(rows[i].text, &c, &cause), -1, "%s",
+		    rows[i].text);
+		cr_expect_null(c);
+		cr_expect(cause != NULL && strstr(cause, rows[i].want) != NULL,
+		    "%s: got %s", rows[i].want, cause);
+		free(cause);
+	}
+	c = parse_ok("IPv6 and every-address listeners",
+	    "[daemon]\npublic_listen = [::1]:8025\n"
+	    "metrics_listen = *:9100\n");
+	cr_expect_str_eq(c->public_listen, "[::1]:8025");
+	cr_expect_str_eq(c->metrics_listen, "*:9100");
+	conf_free(c);
+}
+
+Test(conf, feedback_keys_are_read_and_checked)
+{
+	static const struct {
+		const char	*text, *want;	/* want NULL: accepted */
+	} rows[] = {
+		{ "[feedback]\npause_complaint_rate = 0.3%\n", NULL },
+		{ "[feedback]\npause_complaint_rate = 0\n", NULL },
+		{ "[feedback]\npause_complaint_rate = 0.3\n",
+		  "bad percentage \"0.3\" for pause_complaint_rate" },
+		{ "[feedback]\npause_bounce_rate = 101%\n", "bad percentage" },
+		{ "[feedback]\nreturn_path = bounces@news.example.com\n", NULL },
+		{ "[feedback]\nreturn_path = bounces+x@news.example.com\n",
+		  "has '+'" },
+		{ "[feedback]\nreturn_path = abcdefghijabcdefghij@x.example\n",
+		  "over RFC 5321's 64" },
+		{ "[feedback]\nmailbox = http://x/\n", "not an imap://" },
+		{ "[feedback]\nmailbox = imaps://imap.example.com/INBOX\n",
+		  "needs mailbox_user" },
+		{ "[feedback]\nmailbox = pop3s://h\nmailbox_user = u\n"
+		  "mailbox_after = move:Done\n", "POP3 can only delete" },
+		{ "[feedback]\nmailbox_after = move:\n", "mailbox_after" },
+		{ "[feedback]\nmailbox = imap://h/INBOX\nmailbox_user = u\n"
+		  "mailbox_after = move:Done\n", NULL },
+	};
+	static const char	 pct[] = "[feedback]\npause_complaint_rate = "
+				    "0.3%\n";
+	struct conf		*c;
+	char			*cause;
+	size_t			 i;
+	int			 rc;
+
+	for (i = 0; i < sizeof rows / sizeof rows[0]; i++) {
+		cause = NULL;
+		c = NULL;
+		rc = conf_parse(rows[i].text, strlen(rows[i].text), "t.conf",
+		    &c, &cause);
+		if (rows[i].want == NULL)
+			cr_expect_eq(rc, 0, "%s: %s", rows[i].text, cause);
+		else
+			cr_expect(rc == -1 && cause != NULL && strstr(cause,
+			    rows[i].want) != NULL, "%s: want \"%s\", got %s",
+			    rows[i].text, rows[i].want, cause);
+		conf_free(c);
+		free(cause);
+	}
+	cr_assert_eq(conf_parse(pct, strlen(pct), "t.conf", &c, NULL), 0);
+	cr_assert_eq(c->pause_complaint_ppm, 3000);
+	cr_assert_eq(c->pause_bounce_ppm, 50000, "the default, 5 %%");
+	conf_free(c);
+}

@@ -38,11 +38,23 @@
 #define EXIT_USAGE	2	/* bad command line, unreadable file */
 #define EXIT_UNREACHABLE 3	/* no daemon on the socket */
 #define EXIT_FAILED	4	/* --wait: some messages failed */
+#define EXIT_TEMPFAIL	75	/* feedback: try again later (EX_TEMPFAIL) */
+
+/*
+ * How a bad command line ends: EXIT_USAGE, but EXIT_TEMPFAIL for
+ * feedback, which an MTA's pipe(8) runs: any other failure code makes
+ * the MTA bounce the message to its sender (backscatter), where a
+ * temporary one keeps it queued until the pipe is mended.
+ */
+static int	ctl_usage_status = EXIT_USAGE;
 
 /* An upload this large draws a progress bar (on a terminal). */
 #define CTL_BAR_MIN		(1024 * 1024)
 /* How long a submission waits for "100 Continue" before sending. */
 #define CTL_EXPECT_TIMEOUT_MS	5000L
+/* feedback reads at most this much of a message (mannersd refuses more
+ * than 10 MiB with 413, which is ignored, not retried). */
+#define CTL_FEEDBACK_MAX	(64 * 1024 * 1024)
 /* --wait polls the campaign this often. */
 #define CTL_POLL_MS		1000
 /* Time limits: connecting, and a request other than a submission. */
@@ -64,6 +76,7 @@ struct args {
 	int		 wait;
 	int		 no_remote;
 	const char	*list;
+	const char	*rcpt;
 };
 
 /* An answer from the daemon. */
@@ -111,6 +124,14 @@ ctl_help(void)
 	    "                        remove that suppression\n"
 	    "  weigh FILE.html [--no-remote]\n"
 	    "                        weigh an HTML body (no daemon needed)\n"
+	    "  feedback [--rcpt ADDR]\n"
+	    "                        one returned message (a bounce, a "
+	    "complaint,\n"
+	    "                        a mailto: unsubscribe) on stdin, for an "
+	    "MTA's\n"
+	    "                        pipe: exits 0 when it was handled or "
+	    "ignored,\n"
+	    "                        75 when mannersd cannot take it now\n"
 	    "  stats                 the daemon's metrics (GET /metrics)\n"
 	    "  health                is the daemon alive?\n"
 	    "\n"
@@ -128,7 +149,9 @@ ctl_help(void)
 	    "  2  bad command line, or a file that cannot be read\n"
 	    "  3  the daemon could not be reached\n"
 	    "  4  submit --wait: the campaign drained, but some messages "
-	    "failed\n", CTL_DEV_SOCKET, CTL_SYSTEM_SOCKET);
+	    "failed\n"
+	    "  75 feedback: mannersd cannot take the message now; the MTA "
+	    "retries\n", CTL_DEV_SOCKET, CTL_SYSTEM_SOCKET);
 	exit(EXIT_OK);
 }
 
@@ -143,7 +166,7 @@ ctl_usage(const char *fmt, ...)
 	vfprintf(stderr, fmt, ap);
 	va_end(ap);
 	fputs("\nTry 'mannersctl --help'.\n", stderr);
-	exit(EXIT_USAGE);
+	exit(ctl_usage_status);
 }
 
 /* A monotonic clock in milliseconds, to pace redraws. */
@@ -1353,11 +1376,86 @@ ctl_weigh(struct ctl *ctl, struct args *a)
 	return broken > 0 ? EXIT_REFUSED : EXIT_OK;
 }
 
+/* The whole of standard input, up to max bytes (more: -1). */
+static int
+ctl_read_stdin(struct buf *b, size_t max)
+{
+	char	 chunk[65536];
+	size_t	 n;
+
+	while ((n = fread(chunk, 1, sizeof chunk, stdin)) > 0) {
+		if (b->len + n > max)
+			return -1;
+		buf_add(b, chunk, n);
+	}
+	return ferror(stdin) ? -1 : 0;
+}
+
+/*
+ * feedback [--rcpt ADDR]: one message on stdin to POST /v1/feedback.
+ * Only 0 (handled, or deliberately ignored: unreadable, unattributed,
+ * too large) and EXIT_TEMPFAIL (mannersd cannot take it now) come out,
+ * so the MTA never bounces a message back to its sender.
+ */
+static int
+ctl_feedback(struct ctl *ctl, struct args *a)
+{
+	struct upload	 up;
+	struct reply	 r;
+	struct buf	 msg;
+	char		*esc = NULL, *path;
+	int		 rv = EXIT_OK;
+
+	buf_init(&msg);
+	if (ctl_read_stdin(&msg, CTL_FEEDBACK_MAX) == -1) {
+		fprintf(stderr, "mannersctl: feedback: the message is unreadable "
+		    "or over %d bytes; ignored\n", CTL_FEEDBACK_MAX);
+		buf_free(&msg);
+		return EXIT_OK;
+	}
+	if (a->rcpt != NULL)
+		esc = curl_easy_escape(NULL, a->rcpt, 0);
+	xasprintf(&path, "/v1/feedback%s%s", esc != NULL ? "?rcpt=" : "",
+	    esc != NULL ? esc : "");
+	curl_free(esc);
+	memset(&up, 0, sizeof up);
+	up.ctl = ctl;
+	up.data = msg.data != NULL ? msg.data : (char *)"";
+	up.len = msg.len;
+	if (ctl_request(ctl, "POST", path, &up, "message/rfc822", &r) == -1)
+		rv = EXIT_TEMPFAIL;
+	else {
+		if (r.code >= 500 || r.code == 429 || r.code == 503 ||
+		    r.code < 200)
+			rv = EXIT_TEMPFAIL;
+		if (ctl->json || r.code != 200)
+			ctl_print_raw(&r);
+		else
+			printf("feedback: %s, %s%s%s%s%s\n",
+			    ctl_str(r.json, "kind", "?"),
+			    ctl_str(r.json, "action", "?"),
+			    json_is_string(json_object_get(r.json,
+			    "campaign")) ? " campaign=" : "",
+			    ctl_str(r.json, "campaign", ""),
+			    json_is_string(json_object_get(r.json, "list")) ?
+			    " list=" : "", ctl_str(r.json, "list", ""));
+		if (r.code != 200)
+			fprintf(stderr, "mannersctl: feedback: mannersd answered "
+			    "%ld: %s\n", r.code, rv == EXIT_TEMPFAIL ? "the "
+			    "MTA should try again later" : "ignored");
+		ctl_reply_free(&r);
+	}
+	free(path);
+	buf_free(&msg);
+	return rv;
+}
+
 /* Options a command accepts. */
 #define OPT_DRY_RUN	0x01
 #define OPT_WAIT	0x02
 #define OPT_LIST	0x04
 #define OPT_NO_REMOTE	0x08
+#define OPT_RCPT	0x10
 
 static const struct cmd {
 	const char	*name;
@@ -1379,6 +1477,8 @@ static const struct cmd {
 	    "resubscribe ADDR [--list LIST]" },
 	{ "weigh", ctl_weigh, 1, 1, OPT_NO_REMOTE,
 	    "weigh FILE.html [--no-remote]" },
+	{ "feedback", ctl_feedback, 0, 0, OPT_RCPT,
+	    "feedback [--rcpt ADDR] < MESSAGE" },
 	{ "stats", ctl_stats, 0, 0, 0, "stats" },
 	{ "health", ctl_health, 0, 0, 0, "health" },
 };
@@ -1419,6 +1519,14 @@ ctl_args(const struct cmd *cmd, int argc, char **argv, struct args *a)
 		} else if ((cmd->opts & OPT_LIST) &&
 		    strncmp(s, "--list=", 7) == 0)
 			a->list = s + 7;
+		else if ((cmd->opts & OPT_RCPT) && strcmp(s, "--rcpt") == 0) {
+			if (i + 1 == argc)
+				ctl_usage("%s: --rcpt needs an address",
+				    cmd->name);
+			a->rcpt = argv[++i];
+		} else if ((cmd->opts & OPT_RCPT) &&
+		    strncmp(s, "--rcpt=", 7) == 0)
+			a->rcpt = s + 7;
 		else
 			ctl_usage("%s: unknown option %s (usage: mannersctl "
 			    "%s)", cmd->name, s, cmd->synopsis);
@@ -1486,6 +1594,8 @@ main(int argc, char **argv)
 			cmd = &ctl_cmds[k];
 	if (cmd == NULL)
 		ctl_usage("unknown command \"%s\"", rest[0]);
+	if (cmd->fn == ctl_feedback)
+		ctl_usage_status = EXIT_TEMPFAIL;
 	ctl_args(cmd, n - 1, rest + 1, &a);
 
 	curl_global_init(CURL_GLOBAL_DEFAULT);

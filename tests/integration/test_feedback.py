@@ -117,3 +117,25 @@ def test_unreadable_or_misaddressed_feedback_is_refused_by_name(env):
     st, r = _post(d, "Subject: x\r\n\r\nb\r\n", rcpt="a%00@example.org")
     assert st == 400, (st, r)
     assert d.health_ok()
+
+
+def test_mannersctl_feedback_exits_only_0_or_75(env):
+    import subprocess
+    from harness import MANNERSCTL
+    env.start_smtp()
+    d = env.daemon()
+
+    def ctl(args, data, sock=d.sock):
+        return subprocess.run([MANNERSCTL, "--socket", sock, "feedback"] +
+                              args, input=data, capture_output=True,
+                              timeout=60)
+
+    p = ctl([], _arf("x" * 46).encode())
+    assert p.returncode == 0, p
+    assert b"unattributed" in p.stdout, p.stdout
+    p = ctl(["--rcpt", "bounces+abc@news.example.com"], b"\x00\x01garbage")
+    assert p.returncode == 0, p          # unreadable: ignored, not bounced
+    p = ctl(["--bogus"], b"Subject: x\r\n\r\nx")
+    assert p.returncode == 75, p         # a broken pipe line: kept queued
+    p = ctl([], b"Subject: x\r\n\r\nx", sock=d.sock + ".nowhere")
+    assert p.returncode == 75, p         # mannersd unreachable: kept queued

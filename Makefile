@@ -41,6 +41,7 @@ LIB_SRCS = \
 	lib/message.c \
 	lib/pace.c \
 	lib/policy.c \
+	lib/sched.c \
 	lib/smtp_reply.c \
 	lib/store.c \
 	lib/token.c \

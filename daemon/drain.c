@@ -38,6 +38,7 @@
 #include "mannersd.h"
 #include "message.h"
 #include "pace.h"
+#include "sched.h"
 #include "campaign_record.h"
 #include "smtp_reply.h"
 #include "store.h"
@@ -49,12 +50,10 @@
 #define DRAIN_STAGE_BATCH	256	/* read ahead at a time while sending */
 #define DRAIN_IDLE_MS		1000	/* rescan period when idle */
 #define DRAIN_DOM_BUCKETS	1024	/* domain table, grows by chaining */
-#define DRAIN_SLOW_AFTER	2	/* consecutive 4xx that halve a domain */
 #define DRAIN_NLAT		12
 #define DRAIN_CAMPAIGNS_MAX	256	/* campaigns' content kept for rendering */
 #define DRAIN_IDLE_HANDLES	64	/* easy handles kept for reuse */
 #define DRAIN_CLAIM_BUCKETS	1024	/* claimed jobs, by queue key */
-#define DRAIN_LEAD_MS		10.0	/* a paced send is picked this early */
 
 /* SMTP transaction latency histogram bounds, in seconds. */
 static const double drain_lat_le[DRAIN_NLAT] = {
@@ -79,14 +78,9 @@ enum xfer_outcome {
 /* Per recipient domain: its cadence and transfers in flight. */
 struct dom {
 	char			 name[256];
-	struct pace		 pace;
-	unsigned		 inflight;
-	unsigned		 limit;		/* 0: only the global limit */
-	unsigned		 tempfails;	/* consecutive 4xx */
-	unsigned		 unsent;	/* started, MAIL FROM not yet out */
+	struct sched_dom	 s;		/* cadence and counts: the rules' */
 	struct dom		*next;
 	TAILQ_HEAD(, xfer)	 staged;	/* its due jobs, in queue order */
-	size_t			 nstaged;
 	TAILQ_ENTRY(dom)	 sentry;	/* in d->sdoms while nstaged */
 };
 TAILQ_HEAD(domq, dom);
@@ -111,7 +105,7 @@ struct xfer {
 	long			 code;
 	char			 reply[256];	/* the relay's last answer */
 	struct dom		*dom;
-	double			 started;
+	struct instant		 started;	/* its slot */
 	char			 errbuf[CURL_ERROR_SIZE];
 	char			 from[ADDR_MAX + 3];
 	TAILQ_ENTRY(xfer)	 entry;
@@ -135,7 +129,8 @@ struct drain {
 	struct event		*scan_now;	/* a scan later in this loop turn */
 	int			 pace_fd;	/* timerfd: the next cadence slot */
 	struct event		*pace_ev;
-	double			 pace_due;	/* when it fires; 0: not armed */
+	struct instant		 pace_due;	/* when it fires, */
+	int			 pace_armed;	/* if it is armed */
 	struct event		*flush_timer;
 	struct xferq		 running;
 	struct xferq		 done;
@@ -192,15 +187,16 @@ static void	drain_easy_drop(struct drain *);
 static void	drain_unstage(struct drain *);
 static void	drain_stop_timeout_cb(evutil_socket_t, short, void *);
 
-/* Monotonic milliseconds, for cadence. */
-static double
-drain_ms(struct drain *d)
+/* Now on the monotonic clock, for cadence. */
+static struct instant
+drain_clock(void)
 {
 	struct timespec	 ts;
+	struct instant	 now;
 
-	(void)d;
 	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (double)ts.tv_sec * 1000.0 + (double)ts.tv_nsec / 1e6;
+	now.ms = (double)ts.tv_sec * 1000.0 + (double)ts.tv_nsec / 1e6;
+	return now;
 }
 
 /* The domain's entry, created with its configured cadence. */
@@ -213,6 +209,7 @@ drain_dom(struct drain *d, const char *addr)
 	struct dom		*dm;
 	uint32_t		 h = 2166136261u;
 	const char		*p;
+	unsigned		 limit = 0;
 	size_t			 i;
 
 	for (p = name; *p != '\0'; p++)
@@ -227,10 +224,10 @@ drain_dom(struct drain *d, const char *addr)
 	for (i = 0; dm->name[i] != '\0'; i++)
 		dm->name[i] = (char)tolower((unsigned char)dm->name[i]);
 	r = conf_domain_rate(conf, dm->name);
-	pace_init(&dm->pace, &r, 1);
 	for (i = 0; i < conf->ndomains; i++)
 		if (strcmp(conf->domains[i].name, dm->name) == 0)
-			dm->limit = conf->domains[i].concurrency;
+			limit = conf->domains[i].concurrency;
+	sched_dom_init(&dm->s, &r, limit);
 	dm->next = d->doms[h];
 	d->doms[h] = dm;
 	return dm;
@@ -250,12 +247,12 @@ drain_reconfigure(struct drain *d)
 	for (b = 0; b < DRAIN_DOM_BUCKETS; b++) {
 		for (dm = d->doms[b]; dm != NULL; dm = dm->next) {
 			r = conf_domain_rate(conf, dm->name);
-			pace_reconfigure(&dm->pace, &r, 1);
-			dm->limit = 0;
+			pace_reconfigure(&dm->s.pace, &r, 1);
+			dm->s.limit = 0;
 			for (i = 0; i < conf->ndomains; i++)
 				if (strcmp(conf->domains[i].name,
 				    dm->name) == 0)
-					dm->limit =
+					dm->s.limit =
 					    conf->domains[i].concurrency;
 		}
 	}
@@ -283,26 +280,27 @@ drain_timer_in(struct event *ev, long ms)
 }
 
 /*
- * Scan again in `ms` milliseconds, to the microsecond: a cadence's next
- * slot.  Its own timerfd, because libevent's timers wake to the whole
- * millisecond and its precise mode costs a system call on every turn
- * of the loop, paced or not.
+ * Scan again in `wake_ms` milliseconds, to the microsecond: a cadence's
+ * next slot.  Its own timerfd, because libevent's timers wake to the
+ * whole millisecond and its precise mode costs a system call on every
+ * turn of the loop, paced or not.
  */
 static void
-drain_pace_wake(struct drain *d, double ms)
+drain_pace_wake(struct drain *d, double wake_ms)
 {
 	struct itimerspec	 its;
-	long long		 ns = (long long)(ms * 1e6);
-	double			 now = drain_ms(d);
+	long long		 ns = (long long)(wake_ms * 1e6);
+	struct instant		 due = instant_add(drain_clock(), wake_ms);
 
 	/*
 	 * An earlier wake-up already armed serves: it scans, then re-arms.
 	 * So does one that has fired but not been handled yet (re-arming
 	 * the timerfd would drop it).
 	 */
-	if (d->pace_due != 0 && d->pace_due <= now + ms)
+	if (d->pace_armed && !instant_before(due, d->pace_due))
 		return;
-	d->pace_due = now + ms;
+	d->pace_due = due;
+	d->pace_armed = 1;
 	if (ns < 1)
 		ns = 1;		/* 0 would disarm it */
 	memset(&its, 0, sizeof its);
@@ -466,7 +464,7 @@ drain_reply(char *ptr, size_t size, size_t nmemb, void *arg)
 	/* The answer to MAIL FROM: it has reached the relay (drain_prereq). */
 	if (x->notice) {
 		x->notice = 0;
-		smtp_threads_started(x->d->threads, x, drain_ms(x->d));
+		smtp_threads_started(x->d->threads, x, drain_clock().ms);
 	}
 
 	/* "221 Bye" after a refusal is not the answer that matters. */
@@ -513,15 +511,17 @@ static void
 drain_started(void *job, double ms)
 {
 	struct xfer	*x = job;
+	struct instant	 started = { ms };
 
 	if (x->state != XFER_RUNNING || !x->unsent)
 		return;
 	x->unsent = 0;
-	x->dom->unsent--;
-	pace_started(&x->dom->pace, ms);
+	x->dom->s.unsent--;
+	pace_started(&x->dom->s.pace, started);
 	/* Its next slot may have moved past the wake-up already set. */
-	if (x->dom->nstaged > 0)
-		drain_pace_wake(x->d, pace_wait(&x->dom->pace, drain_ms(x->d)));
+	if (x->dom->s.staged > 0)
+		drain_pace_wake(x->d, pace_wait(&x->dom->s.pace,
+		    drain_clock()));
 }
 
 /* On an SMTP thread, now and then: give up when the drain says so. */
@@ -628,12 +628,12 @@ drain_easy_drop(struct drain *d)
 }
 
 /*
- * Render a staged job's message and hand it to libcurl: its slot is `at`,
- * and its SMTP thread waits for it when `wait` is set.
+ * Render a staged job's message and hand it to libcurl at `slot`: its
+ * SMTP thread waits for the slot when it is still ahead.
  */
 static int
 drain_start(struct drain *d, struct dcampaign *dc, struct xfer *x,
-    double at, int wait)
+    const struct sched_slot *slot)
 {
 	const struct conf	*conf = d->md->conf;
 	const struct store_job	*j = &x->job;
@@ -642,7 +642,7 @@ drain_start(struct drain *d, struct dcampaign *dc, struct xfer *x,
 	char			*mailto = NULL;
 	int			 rc;
 
-	x->started = at;
+	x->started = slot->at;
 	memset(&in, 0, sizeof in);
 	in.campaign = dc->c;
 	in.to_addr = j->addr;
@@ -688,13 +688,14 @@ drain_start(struct drain *d, struct dcampaign *dc, struct xfer *x,
 	x->state = XFER_RUNNING;
 	TAILQ_INSERT_TAIL(&d->running, x, entry);
 	d->nrunning++;
-	x->dom->inflight++;
-	if (pace_limited(&x->dom->pace)) {
+	x->dom->s.inflight++;
+	if (pace_limited(&x->dom->s.pace)) {
 		x->unsent = 1;
-		x->dom->unsent++;
+		x->dom->s.unsent++;
 	}
 	/* From here until drain_xfer_done() the SMTP thread owns x's I/O. */
-	smtp_threads_submit(d->threads, x->easy, x, wait ? at : 0);
+	smtp_threads_submit(d->threads, x->easy, x,
+	    slot->wait_ms > 0 ? slot->at.ms : 0);
 	log_debug("drain: sending campaign=%s domain=%s attempt=%u",
 	    j->campaign, x->dom->name, j->attempts + 1);
 	return 0;
@@ -708,11 +709,11 @@ drain_unrun(struct drain *d, struct xfer *x)
 		TAILQ_REMOVE(&d->running, x, entry);
 		d->nrunning--;
 		if (x->dom != NULL)
-			x->dom->inflight--;
+			x->dom->s.inflight--;
 	}
 	if (x->unsent) {
 		x->unsent = 0;
-		x->dom->unsent--;
+		x->dom->s.unsent--;
 	}
 }
 
@@ -790,7 +791,7 @@ drain_xfer_done(CURL *e, CURLcode res, void *arg)
 
 		curl_easy_getinfo(e, CURLINFO_RESPONSE_CODE, &x->code);
 		dm = x->dom;
-		secs = (drain_ms(d) - x->started) / 1000.0;
+		secs = instant_since(drain_clock(), x->started) / 1000.0;
 		for (b = 0; b < DRAIN_NLAT && secs > drain_lat_le[b]; b++)
 			;
 		d->lat_bucket[b]++;
@@ -801,8 +802,7 @@ drain_xfer_done(CURL *e, CURLcode res, void *arg)
 		    x->code >= 300 ? x->code : 0, x->reply);
 		switch (v) {
 		case SMTP_REPLY_SENT:
-			dm->tempfails = 0;
-			pace_recover(&dm->pace);
+			sched_dom_sent(&dm->s);
 			drain_finish(d, x, OUTCOME_SENT);
 			break;
 		case SMTP_REPLY_RETRY:
@@ -811,15 +811,10 @@ drain_xfer_done(CURL *e, CURLcode res, void *arg)
 			    "will retry", x->job.campaign, dm->name, x->code,
 			    x->reply, x->errbuf[0] != '\0' ? x->errbuf :
 			    curl_easy_strerror(res));
-			/* A refusing relay is not the domain's fault. */
-			if (x->code >= 400 && x->code < 500 &&
-			    ++dm->tempfails >= DRAIN_SLOW_AFTER) {
-				pace_slow_down(&dm->pace);
-				dm->tempfails = 0;
+			if (sched_dom_tempfail(&dm->s, x->code))
 				log_warnx("drain: domain=%s answers 4xx "
 				    "repeatedly; slowing it to %.3g/s",
-				    dm->name, pace_rate(&dm->pace));
-			}
+				    dm->name, pace_rate(&dm->s.pace));
 			drain_finish(d, x, OUTCOME_RETRY);
 			break;
 		case SMTP_REPLY_FAILED:
@@ -872,16 +867,8 @@ struct flush {
 static int64_t
 drain_backoff(const struct flush *f, uint32_t attempts)
 {
-	uint64_t	 b = f->retry_min;
-	uint32_t	 i;
-
-	for (i = 1; i < attempts && b < f->retry_max; i++)
-		b *= 2;
-	if (b > f->retry_max)
-		b = f->retry_max;
-	/* Up to a quarter less, so retries of one burst spread out. */
-	b -= (uint64_t)(random() % (long)(b / 4 + 1));
-	return (int64_t)(b == 0 ? 1 : b);
+	return sched_backoff_s(f->retry_min, f->retry_max, attempts,
+	    (unsigned long)random());
 }
 
 static void
@@ -911,8 +898,8 @@ drain_flush_run(struct wjob *w, struct store *store)
 		struct store_job *j = &it->job;
 
 		if (it->outcome == OUTCOME_RETRY) {
-			if (f->now - j->queued + drain_backoff(f,
-			    j->attempts + 1) > (int64_t)f->max_age) {
+			if (sched_retry_expired(f->now - j->queued,
+			    drain_backoff(f, j->attempts + 1), f->max_age)) {
 				it->outcome = OUTCOME_FAILED;
 				it->expired = 1;
 			} else {
@@ -1074,7 +1061,7 @@ drain_stage(struct drain *d, const struct store_job *j)
 	message_out_init(&x->msg);
 	x->state = XFER_STAGED;
 	drain_claim(d, x);
-	if (dm->nstaged++ == 0)
+	if (dm->s.staged++ == 0)
 		TAILQ_INSERT_TAIL(&d->sdoms, dm, sentry);
 	TAILQ_INSERT_TAIL(&dm->staged, x, entry);
 	d->nstaged++;
@@ -1088,7 +1075,7 @@ drain_take(struct drain *d, struct xfer *x)
 	struct dom	*dm = x->dom;
 
 	TAILQ_REMOVE(&dm->staged, x, entry);
-	if (--dm->nstaged == 0)
+	if (--dm->s.staged == 0)
 		TAILQ_REMOVE(&d->sdoms, dm, sentry);
 	d->nstaged--;
 }
@@ -1123,14 +1110,14 @@ drain_advance(struct drain *d, int prefix, const uint8_t *key)
 
 /*
  * Stage up to `max_new` more due jobs from the queue (DRAIN_STAGE_MAX in
- * all), from where the last read stopped; `wait` is lowered to the time
- * until the first job not yet due.  Returns 1 when it stopped because it
+ * all), from where the last read stopped; `due_ms` is lowered to the
+ * time until the first job not yet due.  Returns 1 when it stopped because it
  * had staged its fill (more jobs may be due), 0 otherwise, -1 when the
  * queue cannot be read.
  */
 static int
-drain_refill(struct drain *d, struct store_txn *t, int64_t now,
-    size_t max_new, double *wait)
+drain_refill(struct drain *d, struct store_txn *t, int64_t now_s,
+    size_t max_new, double *due_ms)
 {
 	struct store_cursor	*cur = NULL;
 	struct store_job	 j;
@@ -1150,10 +1137,10 @@ drain_refill(struct drain *d, struct store_txn *t, int64_t now,
 	}
 	while (d->nstaged < limit && looked++ < DRAIN_SCAN_MAX &&
 	    store_cursor_job(cur, &j)) {
-		if (j.due > now) {
+		if (j.due > now_s) {
 			/* Sorted by due time: nothing later is due either. */
-			if ((double)(j.due - now) * 1000.0 < *wait)
-				*wait = (double)(j.due - now) * 1000.0;
+			if ((double)(j.due - now_s) * 1000.0 < *due_ms)
+				*due_ms = (double)(j.due - now_s) * 1000.0;
 			break;
 		}
 		store_cursor_next(cur);
@@ -1184,46 +1171,33 @@ drain_refill(struct drain *d, struct store_txn *t, int64_t now,
 }
 
 /*
- * The staged job to send next: the first in queue order among domains
- * whose cadence and concurrency let them send now.  `wait` is lowered to
- * the soonest a held domain may send again.
+ * The staged job to send at `slot` (sched_pick_offer() says which); the
+ * held domains are counted as throttled, and `wait_ms` is lowered to the
+ * soonest a domain held by its cadence may send after the slot.
  */
 static struct xfer *
-drain_pick(struct drain *d, double ms, double *wait)
+drain_pick(struct drain *d, struct instant slot, double *wait_ms)
 {
-	struct dom	*dm;
-	struct xfer	*x, *best = NULL;
-	double		 w;
+	struct sched_pick	 p;
+	struct dom		*dm;
+	struct xfer		*x;
 
+	sched_pick_begin(&p, slot, STORE_KEY_LEN);
 	TAILQ_FOREACH(dm, &d->sdoms, sentry) {
-		if ((dm->limit != 0 && dm->inflight >= dm->limit) ||
-		    dm->unsent > 0) {
-			d->throttled++;
-			continue;
-		}
-		if ((w = pace_wait(&dm->pace, ms)) > 0) {
-			if (w < *wait)
-				*wait = w;
-			d->throttled++;
-			continue;
-		}
 		x = TAILQ_FIRST(&dm->staged);
-		if (best == NULL || memcmp(x->job.key, best->job.key,
-		    STORE_KEY_LEN) < 0)
-			best = x;
+		sched_pick_offer(&p, &dm->s, x->job.key, x);
 	}
-	return best;
+	d->throttled += p.held;
+	if (p.paced && p.wait_ms < *wait_ms)
+		*wait_ms = p.wait_ms;
+	return p.best;
 }
 
-/*
- * How early a paced send may be picked before its slot: DRAIN_LEAD_MS,
- * but never with the last free connection, which waiting for the slot
- * would keep from the sends due meanwhile.
- */
+/* How early a paced send may be picked before its slot, now. */
 static double
 drain_lead(const struct drain *d)
 {
-	return d->nrunning + 1 < d->md->conf->concurrency ? DRAIN_LEAD_MS : 0;
+	return sched_lead_ms(d->nrunning, d->md->conf->concurrency);
 }
 
 /* The scan's read transaction, begun when it first needs the store. */
@@ -1242,17 +1216,63 @@ drain_txn(struct drain *d, struct store_txn **t)
 	return 0;
 }
 
-/* Start transfers for due jobs while there is room. */
+/*
+ * Start a picked job at `slot`, and take the slot from the global and
+ * its domain's cadence.  Returns -1 when the store cannot be read.
+ */
+static int
+drain_scan_start(struct drain *d, struct store_txn **t, struct xfer *x,
+    const struct sched_slot *slot)
+{
+	struct dcampaign	*dc;
+
+	drain_take(d, x);
+	/*
+	 * Whether the recipient may be mailed was read when the job was
+	 * staged; every unsubscribe, suppression, pause and cancel since
+	 * then has dropped the staged jobs (drain_kick, drain_forget, a
+	 * bounce committed), so starting needs no further read of the store.
+	 */
+	if ((dc = drain_campaign_cached(d, x->job.campaign)) == NULL) {
+		if (drain_txn(d, t) < 0) {
+			drain_xfer_free(x);
+			d->have_resume = 0;
+			return -1;
+		}
+		dc = drain_campaign(d, *t, x->job.campaign);
+	}
+	if (dc == NULL || strcmp(dc->state, CAMPAIGN_ACTIVE) != 0) {
+		drain_xfer_free(x);
+		d->have_resume = 0;
+		return 0;
+	}
+	if (drain_start(d, dc, x, slot) == -1) {
+		drain_finish(d, x, OUTCOME_FAILED);
+		return 0;
+	}
+	/* Domain cadences are ceilings and stay strict. */
+	pace_take_on_schedule(&d->pace, slot->at);
+	pace_take(&x->dom->s.pace, slot->at);
+	return 0;
+}
+
+/*
+ * Start transfers for due jobs while there is room.  Two waits come out
+ * of it: `due_ms`, until the first queued job not yet due (the scan
+ * timer), and `wake_ms`, until a cadence lets a staged job go (the
+ * cadence timer).
+ */
 static void
 drain_scan(struct drain *d)
 {
 	const struct conf	*conf = d->md->conf;
 	struct store_txn	*t = NULL;
-	struct dcampaign	*dc;
+	struct sched_slot	 slot;
+	struct instant		 now;
 	struct xfer		*x;
-	int64_t			 now = mannersd_now();
-	double			 ms, w, wait = DRAIN_IDLE_MS, pwait = DRAIN_IDLE_MS;
-	double			 at, dwait, lead;
+	int64_t			 now_s = mannersd_now();	/* the queue's */
+	double			 due_ms = DRAIN_IDLE_MS, wake_ms = DRAIN_IDLE_MS;
+	double			 lead_ms, held_ms, w_ms;
 	int			 refilled = 0, more = 0;
 
 	if (d->stopping || d->nrunning >= conf->concurrency)
@@ -1262,83 +1282,53 @@ drain_scan(struct drain *d)
 	    d->nstaged == 0)
 		d->have_resume = 0;
 	/*
-	 * A paced send is picked up to DRAIN_LEAD_MS before its slot, and
-	 * its SMTP thread waits for the slot itself: a loop woken late by a
-	 * busy machine then still sends on time (drain_lead()).
+	 * A paced send is picked up to a lead before its slot, and its SMTP
+	 * thread waits for the slot itself: a loop woken late by a busy
+	 * machine then still sends on time (sched_lead_ms()).
 	 */
-	ms = drain_ms(d);
-	lead = drain_lead(d);
-	if ((w = pace_wait(&d->pace, ms)) > lead) {
+	now = drain_clock();
+	if (!sched_slot(&d->pace, now, drain_lead(d), &slot, &w_ms)) {
 		d->throttled++;
-		drain_pace_wake(d, w - lead);
+		drain_pace_wake(d, w_ms);
 		return;
 	}
 	/* Keep a few jobs ahead of the free slots; read in batches. */
 	if (d->nstaged < 2 * (size_t)conf->concurrency) {
-		if (drain_txn(d, &t) < 0 || (more = drain_refill(d, t, now,
-		    DRAIN_STAGE_BATCH, &wait)) < 0)
+		if (drain_txn(d, &t) < 0 || (more = drain_refill(d, t, now_s,
+		    DRAIN_STAGE_BATCH, &due_ms)) < 0)
 			goto out;
 		refilled = 1;
 	}
 	while (d->nrunning < conf->concurrency) {
-		lead = drain_lead(d);
-		if ((w = pace_wait(&d->pace, ms)) > lead) {
-			if (w - lead < pwait)
-				pwait = w - lead;
+		lead_ms = drain_lead(d);
+		if (!sched_slot(&d->pace, now, lead_ms, &slot, &w_ms)) {
+			if (w_ms < wake_ms)
+				wake_ms = w_ms;
 			d->throttled++;
 			break;
 		}
-		at = ms + w;		/* the slot: now, or a little later */
-		dwait = DRAIN_IDLE_MS;
-		x = drain_pick(d, at, &dwait);
+		held_ms = DRAIN_IDLE_MS;
+		x = drain_pick(d, slot.at, &held_ms);
 		/* A held domain's own slot, seen from now, with the lead. */
-		if (dwait < DRAIN_IDLE_MS && w + dwait - lead < pwait)
-			pwait = w + dwait > lead ? w + dwait - lead : 0;
-		if (x == NULL) {
-			/*
-			 * Every staged domain is held: read further, a batch
-			 * per turn of the loop, so that reading thousands of
-			 * held jobs never delays a send that is due.
-			 */
-			if (refilled || d->nstaged >= DRAIN_STAGE_MAX)
-				break;
-			if (drain_txn(d, &t) < 0 || (more = drain_refill(d, t,
-			    now, DRAIN_STAGE_BATCH, &wait)) < 0)
+		if (held_ms < DRAIN_IDLE_MS && (w_ms = sched_held_wake_ms(&slot,
+		    held_ms, lead_ms)) < wake_ms)
+			wake_ms = w_ms;
+		if (x != NULL) {
+			if (drain_scan_start(d, &t, x, &slot) < 0)
 				goto out;
-			refilled = 1;
-			continue;
-		}
-		drain_take(d, x);
-		/*
-		 * Whether the recipient may be mailed was read when the job
-		 * was staged; every unsubscribe, suppression, pause and cancel
-		 * since then has dropped the staged jobs (drain_kick,
-		 * drain_forget, a bounce committed), so starting needs no
-		 * further read of the store.
-		 */
-		if ((dc = drain_campaign_cached(d, x->job.campaign)) == NULL) {
-			if (drain_txn(d, &t) < 0)
-				goto out;
-			dc = drain_campaign(d, t, x->job.campaign);
-		}
-		if (dc == NULL || strcmp(dc->state, CAMPAIGN_ACTIVE) != 0) {
-			drain_xfer_free(x);
-			d->have_resume = 0;
-			continue;
-		}
-		if (drain_start(d, dc, x, at, w > 0) == -1) {
-			drain_finish(d, x, OUTCOME_FAILED);
 			continue;
 		}
 		/*
-		 * The global cadence keeps its schedule: a send that a late
-		 * timer let through less than one interval after its slot
-		 * counts from the slot, so timer latency does not add to every
-		 * interval.  (Domain cadences are ceilings and stay strict.)
+		 * Every staged domain is held: read further, a batch per turn
+		 * of the loop, so that reading thousands of held jobs never
+		 * delays a send that is due.
 		 */
-		pace_take(&d->pace, at > d->pace.tat &&
-		    at - d->pace.tat < d->pace.interval ? d->pace.tat : at);
-		pace_take(&x->dom->pace, at);
+		if (refilled || d->nstaged >= DRAIN_STAGE_MAX)
+			break;
+		if (drain_txn(d, &t) < 0 || (more = drain_refill(d, t, now_s,
+		    DRAIN_STAGE_BATCH, &due_ms)) < 0)
+			goto out;
+		refilled = 1;
 	}
 out:
 	store_abort(t);
@@ -1346,10 +1336,10 @@ out:
 	if (more > 0 && d->nrunning < conf->concurrency &&
 	    d->nstaged < DRAIN_STAGE_MAX)
 		event_active(d->scan_now, EV_TIMEOUT, 1);
-	if (pwait < wait)
-		drain_pace_wake(d, pwait);
-	if (!evtimer_pending(d->scan_timer, NULL) || wait < DRAIN_IDLE_MS)
-		drain_timer_in(d->scan_timer, (long)(wait + 0.999));
+	if (wake_ms < due_ms)
+		drain_pace_wake(d, wake_ms);
+	if (!evtimer_pending(d->scan_timer, NULL) || due_ms < DRAIN_IDLE_MS)
+		drain_timer_in(d->scan_timer, (long)(due_ms + 0.999));
 }
 
 static void
@@ -1370,7 +1360,7 @@ drain_pace_cb(evutil_socket_t fd, short events, void *arg)
 	(void)events;
 	if (read(fd, &n, sizeof n) == -1 && errno != EAGAIN)
 		log_warn("drain: reading the cadence timer");
-	((struct drain *)arg)->pace_due = 0;
+	((struct drain *)arg)->pace_armed = 0;
 	drain_scan(arg);
 }
 
@@ -1529,15 +1519,13 @@ void
 drain_tidy(struct drain *d)
 {
 	struct dom	**pp, *dm;
-	double		 now = drain_ms(d);
+	struct instant	 now = drain_clock();
 	size_t		 b, n = 0;
 
 	for (b = 0; b < DRAIN_DOM_BUCKETS; b++) {
 		pp = &d->doms[b];
 		while ((dm = *pp) != NULL) {
-			if (dm->inflight == 0 && dm->nstaged == 0 &&
-			    dm->pace.slowed == 0 && dm->pace.tat < now &&
-			    dm->tempfails == 0) {
+			if (sched_dom_idle(&dm->s, now)) {
 				*pp = dm->next;
 				free(dm);
 				n++;

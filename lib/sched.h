@@ -1,0 +1,83 @@
+/*
+ * sched.h: the drain's scheduling rules, pure: which send goes next and
+ * when, what a temporary failure costs a domain, and how long a retry
+ * waits.  Nothing here reads a clock, the queue or the network; the
+ * drain passes instants in (see instant.h) and acts on the answers.
+ *
+ * A send is picked at a slot of the global cadence, up to a lead before
+ * it (its SMTP thread then waits for the slot itself).  At that slot,
+ * among the domains with due jobs read ahead, those at their concurrency,
+ * with a send not yet begun, or with their own cadence's next slot
+ * later, are held; of the others, the one whose first job comes first in
+ * queue order sends.
+ */
+#ifndef MANNERS_SCHED_H
+#define MANNERS_SCHED_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "instant.h"
+#include "pace.h"
+
+/* A picked send this early before its slot, when connections allow. */
+#define SCHED_LEAD_MS		10.0
+/* Consecutive 4xx answers that halve a domain's rate. */
+#define SCHED_SLOW_AFTER	2
+
+/* What the rules know of one destination domain. */
+struct sched_dom {
+	struct pace	 pace;		/* its own cadence */
+	unsigned	 inflight;	/* transfers running */
+	unsigned	 limit;		/* its concurrency; 0: the global only */
+	unsigned	 unsent;	/* started, MAIL FROM not yet answered */
+	unsigned	 tempfails;	/* consecutive 4xx answers */
+	size_t		 staged;	/* due jobs read ahead */
+};
+
+/* Why a domain does not send at a slot. */
+enum sched_hold {
+	SCHED_FREE = 0,		/* it may send */
+	SCHED_FULL,		/* at its concurrency */
+	SCHED_UNSENT,		/* its last send has not begun yet */
+	SCHED_PACED		/* its cadence's next slot is later */
+};
+
+/* The global cadence's next slot, seen from now. */
+struct sched_slot {
+	struct instant	 at;		/* the slot: now, or up to the lead on */
+	double		 wait_ms;	/* from now to it */
+};
+
+/* One pick over the staged domains, offered one at a time. */
+struct sched_pick {
+	struct instant	 at;		/* the slot picked for */
+	size_t		 keylen;	/* of the queue keys compared */
+	const uint8_t	*key;		/* the best so far's; NULL: none */
+	void		*best;		/* the caller's item for it */
+	double		 wait_ms;	/* soonest a held domain is paced free */
+	int		 paced;		/* a domain was held by its cadence */
+	size_t		 held;		/* domains held, for any reason */
+};
+
+void		 sched_dom_init(struct sched_dom *, const struct conf_rate *,
+		    unsigned);
+enum sched_hold	 sched_dom_hold(const struct sched_dom *, struct instant,
+		    double *);
+int		 sched_dom_idle(const struct sched_dom *, struct instant);
+void		 sched_dom_sent(struct sched_dom *);
+int		 sched_dom_tempfail(struct sched_dom *, long);
+
+double		 sched_lead_ms(size_t, size_t);
+int		 sched_slot(const struct pace *, struct instant, double,
+		    struct sched_slot *, double *);
+double		 sched_held_wake_ms(const struct sched_slot *, double, double);
+
+void		 sched_pick_begin(struct sched_pick *, struct instant, size_t);
+void		 sched_pick_offer(struct sched_pick *, const struct sched_dom *,
+		    const uint8_t *, void *);
+
+int64_t		 sched_backoff_s(uint64_t, uint64_t, uint32_t, unsigned long);
+int		 sched_retry_expired(int64_t, int64_t, uint64_t);
+
+#endif

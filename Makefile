@@ -36,12 +36,13 @@ LIB_SRCS = \
 	lib/campaign.c \
 	lib/campaign_record.c \
 	lib/conf.c \
+	lib/hashtab.c \
 	lib/ledger.c \
 	lib/log.c \
 	lib/message.c \
 	lib/pace.c \
 	lib/policy.c \
-	lib/sched.c \
+	lib/schedule.c \
 	lib/smtp_reply.c \
 	lib/store.c \
 	lib/token.c \

@@ -33,12 +33,13 @@
 #include "campaign.h"
 #include "conf.h"
 #include "smtp_threads.h"
+#include "hashtab.h"
 #include "ledger.h"
 #include "log.h"
 #include "mannersd.h"
 #include "message.h"
 #include "pace.h"
-#include "sched.h"
+#include "schedule.h"
 #include "campaign_record.h"
 #include "smtp_reply.h"
 #include "store.h"
@@ -49,11 +50,9 @@
 #define DRAIN_STAGE_MAX		4096	/* due jobs read ahead, at most */
 #define DRAIN_STAGE_BATCH	256	/* read ahead at a time while sending */
 #define DRAIN_IDLE_MS		1000	/* rescan period when idle */
-#define DRAIN_DOM_BUCKETS	1024	/* domain table, grows by chaining */
 #define DRAIN_NLAT		12
 #define DRAIN_CAMPAIGNS_MAX	256	/* campaigns' content kept for rendering */
 #define DRAIN_IDLE_HANDLES	64	/* easy handles kept for reuse */
-#define DRAIN_CLAIM_BUCKETS	1024	/* claimed jobs, by queue key */
 
 /* SMTP transaction latency histogram bounds, in seconds. */
 static const double drain_lat_le[DRAIN_NLAT] = {
@@ -78,8 +77,7 @@ enum xfer_outcome {
 /* Per recipient domain: its cadence and transfers in flight. */
 struct dom {
 	char			 name[256];
-	struct sched_dom	 s;		/* cadence and counts: the rules' */
-	struct dom		*next;
+	struct schedule_dom	 s;		/* the rules' cadence, counts */
 	TAILQ_HEAD(, xfer)	 staged;	/* its due jobs, in queue order */
 	TAILQ_ENTRY(dom)	 sentry;	/* in d->sdoms while nstaged */
 };
@@ -109,7 +107,6 @@ struct xfer {
 	char			 errbuf[CURL_ERROR_SIZE];
 	char			 from[ADDR_MAX + 3];
 	TAILQ_ENTRY(xfer)	 entry;
-	struct xfer		*cnext;		/* in d->claims[] */
 };
 TAILQ_HEAD(xferq, xfer);
 
@@ -135,7 +132,7 @@ struct drain {
 	struct xferq		 running;
 	struct xferq		 done;
 	struct xferq		 committing;	/* handed to the writer */
-	struct xfer		*claims[DRAIN_CLAIM_BUCKETS]; /* all three */
+	struct hashtab		*claims;	/* all three, by queue key */
 	int			 flushing;
 	size_t			 nrunning;
 	size_t			 ndone;
@@ -153,7 +150,7 @@ struct drain {
 	double			 lat_sum;
 	uint64_t		 lat_count;
 	struct pace		 pace;		/* the global cadence */
-	struct dom		*doms[DRAIN_DOM_BUCKETS];
+	struct hashtab		*doms;		/* by name, any case */
 	char			*password;
 	char			*url;		/* smtp url with the HELO name */
 	CURL			*idle[DRAIN_IDLE_HANDLES]; /* set up, unused */
@@ -199,25 +196,27 @@ drain_clock(void)
 	return now;
 }
 
+/* Is the domain `item` the one named `key` (any case)? */
+static int
+drain_dom_eq(const void *item, const void *key)
+{
+	return strcasecmp(((const struct dom *)item)->name, key) == 0;
+}
+
 /* The domain's entry, created with its configured cadence. */
 static struct dom *
 drain_dom(struct drain *d, const char *addr)
 {
 	const struct conf	*conf = d->md->conf;
 	const char		*name = addr_domain(addr);
+	uint64_t		 h = hashtab_hash_caseless(name);
 	struct conf_rate	 r;
 	struct dom		*dm;
-	uint32_t		 h = 2166136261u;
-	const char		*p;
 	unsigned		 limit = 0;
 	size_t			 i;
 
-	for (p = name; *p != '\0'; p++)
-		h = (h ^ (uint32_t)(unsigned char)(*p | 0x20)) * 16777619u;
-	h %= DRAIN_DOM_BUCKETS;
-	for (dm = d->doms[h]; dm != NULL; dm = dm->next)
-		if (strcasecmp(dm->name, name) == 0)
-			return dm;
+	if ((dm = hashtab_find(d->doms, h, drain_dom_eq, name)) != NULL)
+		return dm;
 	dm = xcalloc(1, sizeof *dm);
 	TAILQ_INIT(&dm->staged);
 	snprintf(dm->name, sizeof dm->name, "%s", name);
@@ -227,9 +226,8 @@ drain_dom(struct drain *d, const char *addr)
 	for (i = 0; i < conf->ndomains; i++)
 		if (strcmp(conf->domains[i].name, dm->name) == 0)
 			limit = conf->domains[i].concurrency;
-	sched_dom_init(&dm->s, &r, limit);
-	dm->next = d->doms[h];
-	d->doms[h] = dm;
+	schedule_dom_init(&dm->s, &r, limit);
+	hashtab_add(d->doms, h, dm);
 	return dm;
 }
 
@@ -240,21 +238,17 @@ drain_reconfigure(struct drain *d)
 	const struct conf	*conf = d->md->conf;
 	struct conf_rate	 r;
 	struct dom		*dm;
-	size_t			 b, i;
+	size_t			 pos = 0, i;
 	char			*cause = NULL;
 
 	pace_reconfigure(&d->pace, &conf->rate, (unsigned)conf->burst);
-	for (b = 0; b < DRAIN_DOM_BUCKETS; b++) {
-		for (dm = d->doms[b]; dm != NULL; dm = dm->next) {
-			r = conf_domain_rate(conf, dm->name);
-			pace_reconfigure(&dm->s.pace, &r, 1);
-			dm->s.limit = 0;
-			for (i = 0; i < conf->ndomains; i++)
-				if (strcmp(conf->domains[i].name,
-				    dm->name) == 0)
-					dm->s.limit =
-					    conf->domains[i].concurrency;
-		}
+	while ((dm = hashtab_next(d->doms, &pos)) != NULL) {
+		r = conf_domain_rate(conf, dm->name);
+		pace_reconfigure(&dm->s.pace, &r, 1);
+		dm->s.limit = 0;
+		for (i = 0; i < conf->ndomains; i++)
+			if (strcmp(conf->domains[i].name, dm->name) == 0)
+				dm->s.limit = conf->domains[i].concurrency;
 	}
 	if (smtp_threads_grow(d->threads, conf->concurrency, &cause) == -1) {
 		log_warnx("drain: %s; sending on %zu connections", cause,
@@ -310,52 +304,41 @@ drain_pace_wake(struct drain *d, double wake_ms)
 		fatal("drain: timerfd_settime");
 }
 
-/* The bucket of a queue key: its sequence part, which is unique. */
-static size_t
-drain_claim_bucket(const uint8_t *key)
+/* The hash of a queue key: of its sequence part, which is unique. */
+static uint64_t
+drain_claim_hash(const uint8_t *key)
 {
-	uint64_t	 h = 0;
-	size_t		 i;
+	return hashtab_hash(key + STORE_KEY_LEN - 8, 8);
+}
 
-	for (i = STORE_KEY_LEN - 8; i < STORE_KEY_LEN; i++)
-		h = h << 8 | key[i];
-	return (size_t)(h % DRAIN_CLAIM_BUCKETS);
+/* Is the transfer `item` the one for queue key `key`? */
+static int
+drain_claim_eq(const void *item, const void *key)
+{
+	return memcmp(((const struct xfer *)item)->job.key, key,
+	    STORE_KEY_LEN) == 0;
 }
 
 /* Is this job's key claimed by a transfer that is not yet committed? */
 static int
 drain_claimed(struct drain *d, const uint8_t *key)
 {
-	struct xfer	*x;
-
-	for (x = d->claims[drain_claim_bucket(key)]; x != NULL; x = x->cnext)
-		if (memcmp(x->job.key, key, STORE_KEY_LEN) == 0)
-			return 1;
-	return 0;
+	return hashtab_find(d->claims, drain_claim_hash(key), drain_claim_eq,
+	    key) != NULL;
 }
 
 /* A transfer holds its job from its start until its outcome is committed. */
 static void
 drain_claim(struct drain *d, struct xfer *x)
 {
-	size_t	 b = drain_claim_bucket(x->job.key);
-
-	x->cnext = d->claims[b];
-	d->claims[b] = x;
+	hashtab_add(d->claims, drain_claim_hash(x->job.key), x);
 }
 
+/* The transfer's job may be staged again (or is gone from the queue). */
 static void
 drain_unclaim(struct drain *d, struct xfer *x)
 {
-	struct xfer	**pp;
-
-	for (pp = &d->claims[drain_claim_bucket(x->job.key)]; *pp != NULL;
-	    pp = &(*pp)->cnext) {
-		if (*pp == x) {
-			*pp = x->cnext;
-			return;
-		}
-	}
+	hashtab_remove(d->claims, drain_claim_hash(x->job.key), x);
 }
 
 static void
@@ -633,7 +616,7 @@ drain_easy_drop(struct drain *d)
  */
 static int
 drain_start(struct drain *d, struct dcampaign *dc, struct xfer *x,
-    const struct sched_slot *slot)
+    const struct schedule_slot *slot)
 {
 	const struct conf	*conf = d->md->conf;
 	const struct store_job	*j = &x->job;
@@ -802,7 +785,7 @@ drain_xfer_done(CURL *e, CURLcode res, void *arg)
 		    x->code >= 300 ? x->code : 0, x->reply);
 		switch (v) {
 		case SMTP_REPLY_SENT:
-			sched_dom_sent(&dm->s);
+			schedule_dom_sent(&dm->s);
 			drain_finish(d, x, OUTCOME_SENT);
 			break;
 		case SMTP_REPLY_RETRY:
@@ -811,7 +794,7 @@ drain_xfer_done(CURL *e, CURLcode res, void *arg)
 			    "will retry", x->job.campaign, dm->name, x->code,
 			    x->reply, x->errbuf[0] != '\0' ? x->errbuf :
 			    curl_easy_strerror(res));
-			if (sched_dom_tempfail(&dm->s, x->code))
+			if (schedule_dom_tempfail(&dm->s, x->code))
 				log_warnx("drain: domain=%s answers 4xx "
 				    "repeatedly; slowing it to %.3g/s",
 				    dm->name, pace_rate(&dm->s.pace));
@@ -867,7 +850,7 @@ struct flush {
 static int64_t
 drain_backoff(const struct flush *f, uint32_t attempts)
 {
-	return sched_backoff_s(f->retry_min, f->retry_max, attempts,
+	return schedule_backoff_s(f->retry_min, f->retry_max, attempts,
 	    (unsigned long)random());
 }
 
@@ -898,7 +881,7 @@ drain_flush_run(struct wjob *w, struct store *store)
 		struct store_job *j = &it->job;
 
 		if (it->outcome == OUTCOME_RETRY) {
-			if (sched_retry_expired(f->now - j->queued,
+			if (schedule_retry_expired(f->now - j->queued,
 			    drain_backoff(f, j->attempts + 1), f->max_age)) {
 				it->outcome = OUTCOME_FAILED;
 				it->expired = 1;
@@ -1171,21 +1154,21 @@ drain_refill(struct drain *d, struct store_txn *t, int64_t now_s,
 }
 
 /*
- * The staged job to send at `slot` (sched_pick_offer() says which); the
+ * The staged job to send at `slot` (schedule_pick_offer() says which); the
  * held domains are counted as throttled, and `wait_ms` is lowered to the
  * soonest a domain held by its cadence may send after the slot.
  */
 static struct xfer *
 drain_pick(struct drain *d, struct instant slot, double *wait_ms)
 {
-	struct sched_pick	 p;
+	struct schedule_pick	 p;
 	struct dom		*dm;
 	struct xfer		*x;
 
-	sched_pick_begin(&p, slot, STORE_KEY_LEN);
+	schedule_pick_begin(&p, slot, STORE_KEY_LEN);
 	TAILQ_FOREACH(dm, &d->sdoms, sentry) {
 		x = TAILQ_FIRST(&dm->staged);
-		sched_pick_offer(&p, &dm->s, x->job.key, x);
+		schedule_pick_offer(&p, &dm->s, x->job.key, x);
 	}
 	d->throttled += p.held;
 	if (p.paced && p.wait_ms < *wait_ms)
@@ -1197,7 +1180,7 @@ drain_pick(struct drain *d, struct instant slot, double *wait_ms)
 static double
 drain_lead(const struct drain *d)
 {
-	return sched_lead_ms(d->nrunning, d->md->conf->concurrency);
+	return schedule_lead_ms(d->nrunning, d->md->conf->concurrency);
 }
 
 /* The scan's read transaction, begun when it first needs the store. */
@@ -1222,7 +1205,7 @@ drain_txn(struct drain *d, struct store_txn **t)
  */
 static int
 drain_scan_start(struct drain *d, struct store_txn **t, struct xfer *x,
-    const struct sched_slot *slot)
+    const struct schedule_slot *slot)
 {
 	struct dcampaign	*dc;
 
@@ -1267,11 +1250,12 @@ drain_scan(struct drain *d)
 {
 	const struct conf	*conf = d->md->conf;
 	struct store_txn	*t = NULL;
-	struct sched_slot	 slot;
+	struct schedule_slot	 slot;
 	struct instant		 now;
 	struct xfer		*x;
-	int64_t			 now_s = mannersd_now();	/* the queue's */
-	double			 due_ms = DRAIN_IDLE_MS, wake_ms = DRAIN_IDLE_MS;
+	int64_t			 now_s = mannersd_now(); /* the queue's */
+	double			 due_ms = DRAIN_IDLE_MS;
+	double			 wake_ms = DRAIN_IDLE_MS;
 	double			 lead_ms, held_ms, w_ms;
 	int			 refilled = 0, more = 0;
 
@@ -1284,10 +1268,10 @@ drain_scan(struct drain *d)
 	/*
 	 * A paced send is picked up to a lead before its slot, and its SMTP
 	 * thread waits for the slot itself: a loop woken late by a busy
-	 * machine then still sends on time (sched_lead_ms()).
+	 * machine then still sends on time (schedule_lead_ms()).
 	 */
 	now = drain_clock();
-	if (!sched_slot(&d->pace, now, drain_lead(d), &slot, &w_ms)) {
+	if (!schedule_slot(&d->pace, now, drain_lead(d), &slot, &w_ms)) {
 		d->throttled++;
 		drain_pace_wake(d, w_ms);
 		return;
@@ -1301,7 +1285,7 @@ drain_scan(struct drain *d)
 	}
 	while (d->nrunning < conf->concurrency) {
 		lead_ms = drain_lead(d);
-		if (!sched_slot(&d->pace, now, lead_ms, &slot, &w_ms)) {
+		if (!schedule_slot(&d->pace, now, lead_ms, &slot, &w_ms)) {
 			if (w_ms < wake_ms)
 				wake_ms = w_ms;
 			d->throttled++;
@@ -1310,8 +1294,8 @@ drain_scan(struct drain *d)
 		held_ms = DRAIN_IDLE_MS;
 		x = drain_pick(d, slot.at, &held_ms);
 		/* A held domain's own slot, seen from now, with the lead. */
-		if (held_ms < DRAIN_IDLE_MS && (w_ms = sched_held_wake_ms(&slot,
-		    held_ms, lead_ms)) < wake_ms)
+		if (held_ms < DRAIN_IDLE_MS && (w_ms =
+		    schedule_held_wake_ms(&slot, held_ms, lead_ms)) < wake_ms)
 			wake_ms = w_ms;
 		if (x != NULL) {
 			if (drain_scan_start(d, &t, x, &slot) < 0)
@@ -1448,6 +1432,8 @@ drain_new(struct mannersd *md, char **cause)
 		free(d);
 		return NULL;
 	}
+	d->claims = hashtab_new();
+	d->doms = hashtab_new();
 	d->scan_timer = evtimer_new(md->base, drain_scan_cb, d);
 	d->scan_now = event_new(md->base, -1, 0, drain_scan_cb, d);
 	if ((d->pace_fd = timerfd_create(CLOCK_MONOTONIC, TFD_NONBLOCK |
@@ -1518,20 +1504,15 @@ drain_stats(struct drain *d)
 void
 drain_tidy(struct drain *d)
 {
-	struct dom	**pp, *dm;
+	struct dom	*dm;
 	struct instant	 now = drain_clock();
-	size_t		 b, n = 0;
+	size_t		 pos = 0, n = 0;
 
-	for (b = 0; b < DRAIN_DOM_BUCKETS; b++) {
-		pp = &d->doms[b];
-		while ((dm = *pp) != NULL) {
-			if (sched_dom_idle(&dm->s, now)) {
-				*pp = dm->next;
-				free(dm);
-				n++;
-				continue;
-			}
-			pp = &dm->next;
+	while ((dm = hashtab_next(d->doms, &pos)) != NULL) {
+		if (schedule_dom_idle(&dm->s, now)) {
+			hashtab_remove_current(d->doms, &pos);
+			free(dm);
+			n++;
 		}
 	}
 	if (n > 0)
@@ -1595,7 +1576,7 @@ drain_free(struct drain *d)
 	struct xfer		*x;
 	struct dcampaign	*dc;
 	struct dom		*dm;
-	size_t			 b;
+	size_t			 pos = 0;
 
 	if (d == NULL)
 		return;
@@ -1619,12 +1600,10 @@ drain_free(struct drain *d)
 		TAILQ_REMOVE(&d->campaigns, dc, entry);
 		drain_campaign_free(dc);
 	}
-	for (b = 0; b < DRAIN_DOM_BUCKETS; b++) {
-		while ((dm = d->doms[b]) != NULL) {
-			d->doms[b] = dm->next;
-			free(dm);
-		}
-	}
+	while ((dm = hashtab_next(d->doms, &pos)) != NULL)
+		free(dm);
+	hashtab_free(d->doms);
+	hashtab_free(d->claims);
 	drain_easy_drop(d);
 	event_free(d->scan_timer);
 	event_free(d->scan_now);

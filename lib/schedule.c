@@ -1,13 +1,14 @@
 /*
- * sched.c: the drain's scheduling rules (see sched.h).
+ * schedule.c: the drain's scheduling rules (see schedule.h).
  */
 #include <string.h>
 
-#include "sched.h"
+#include "schedule.h"
 
 /* A domain with its configured cadence and concurrency, nothing staged. */
 void
-sched_dom_init(struct sched_dom *s, const struct conf_rate *r, unsigned limit)
+schedule_dom_init(struct schedule_dom *s, const struct conf_rate *r,
+    unsigned limit)
 {
 	memset(s, 0, sizeof *s);
 	pace_init(&s->pace, r, 1);
@@ -18,30 +19,31 @@ sched_dom_init(struct sched_dom *s, const struct conf_rate *r, unsigned limit)
  * May the domain send at slot `at`?  When its cadence holds it, `*wait_ms`
  * is how long after `at` it may.
  */
-enum sched_hold
-sched_dom_hold(const struct sched_dom *s, struct instant at, double *wait_ms)
+enum schedule_hold
+schedule_dom_hold(const struct schedule_dom *s, struct instant at,
+    double *wait_ms)
 {
 	double	 w;
 
 	*wait_ms = 0.0;
 	if (s->limit != 0 && s->inflight >= s->limit)
-		return SCHED_FULL;
+		return SCHEDULE_FULL;
 	/*
 	 * A paced domain counts its next slot from the real start of the
 	 * last (pace_started()); until then that slot is not known.
 	 */
 	if (s->unsent > 0)
-		return SCHED_UNSENT;
+		return SCHEDULE_UNSENT;
 	if ((w = pace_wait(&s->pace, at)) > 0) {
 		*wait_ms = w;
-		return SCHED_PACED;
+		return SCHEDULE_PACED;
 	}
-	return SCHED_FREE;
+	return SCHEDULE_FREE;
 }
 
 /* Has the domain nothing worth remembering at `now` (it may be forgotten)? */
 int
-sched_dom_idle(const struct sched_dom *s, struct instant now)
+schedule_dom_idle(const struct schedule_dom *s, struct instant now)
 {
 	return s->inflight == 0 && s->staged == 0 && s->tempfails == 0 &&
 	    pace_idle(&s->pace, now);
@@ -49,7 +51,7 @@ sched_dom_idle(const struct sched_dom *s, struct instant now)
 
 /* A message accepted: the run of 4xx ends, and a slowed rate recovers. */
 void
-sched_dom_sent(struct sched_dom *s)
+schedule_dom_sent(struct schedule_dom *s)
 {
 	s->tempfails = 0;
 	pace_recover(&s->pace);
@@ -57,16 +59,16 @@ sched_dom_sent(struct sched_dom *s)
 
 /*
  * A temporary failure with SMTP code `code` (0: none, say a timeout).
- * Returns 1 when it halved the domain's rate: SCHED_SLOW_AFTER 4xx
+ * Returns 1 when it halved the domain's rate: SCHEDULE_SLOW_AFTER 4xx
  * answers in a row.  A failure without a 4xx is the relay's or the
  * network's, not the domain's, and costs it nothing.
  */
 int
-sched_dom_tempfail(struct sched_dom *s, long code)
+schedule_dom_tempfail(struct schedule_dom *s, long code)
 {
 	if (code < 400 || code >= 500)
 		return 0;
-	if (++s->tempfails < SCHED_SLOW_AFTER)
+	if (++s->tempfails < SCHEDULE_SLOW_AFTER)
 		return 0;
 	pace_slow_down(&s->pace);
 	s->tempfails = 0;
@@ -75,14 +77,14 @@ sched_dom_tempfail(struct sched_dom *s, long code)
 
 /*
  * How early a paced send may be picked before its slot, with `running`
- * of `concurrency` connections busy: SCHED_LEAD_MS, but never with the
+ * of `concurrency` connections busy: SCHEDULE_LEAD_MS, but never with the
  * last free connection, which waiting for the slot would keep from the
  * sends due meanwhile.
  */
 double
-sched_lead_ms(size_t running, size_t concurrency)
+schedule_lead_ms(size_t running, size_t concurrency)
 {
-	return running + 1 < concurrency ? SCHED_LEAD_MS : 0.0;
+	return running + 1 < concurrency ? SCHEDULE_LEAD_MS : 0.0;
 }
 
 /*
@@ -91,8 +93,8 @@ sched_lead_ms(size_t running, size_t concurrency)
  * the time until one may (its slot less the lead).
  */
 int
-sched_slot(const struct pace *global, struct instant now, double lead_ms,
-    struct sched_slot *slot, double *wake_ms)
+schedule_slot(const struct pace *global, struct instant now, double lead_ms,
+    struct schedule_slot *slot, double *wake_ms)
 {
 	double	 w = pace_wait(global, now);
 
@@ -110,7 +112,7 @@ sched_slot(const struct pace *global, struct instant now, double lead_ms,
  * the slot: from now, with the lead, and never in the past.
  */
 double
-sched_held_wake_ms(const struct sched_slot *slot, double dom_wait_ms,
+schedule_held_wake_ms(const struct schedule_slot *slot, double dom_wait_ms,
     double lead_ms)
 {
 	double	 w = slot->wait_ms + dom_wait_ms - lead_ms;
@@ -120,7 +122,7 @@ sched_held_wake_ms(const struct sched_slot *slot, double dom_wait_ms,
 
 /* Start a pick for slot `at` over queue keys of `keylen` bytes. */
 void
-sched_pick_begin(struct sched_pick *p, struct instant at, size_t keylen)
+schedule_pick_begin(struct schedule_pick *p, struct instant at, size_t keylen)
 {
 	memset(p, 0, sizeof *p);
 	p->at = at;
@@ -132,15 +134,15 @@ sched_pick_begin(struct sched_pick *p, struct instant at, size_t keylen)
  * the pick when it may send and its job comes first in queue order.
  */
 void
-sched_pick_offer(struct sched_pick *p, const struct sched_dom *s,
+schedule_pick_offer(struct schedule_pick *p, const struct schedule_dom *s,
     const uint8_t *key, void *item)
 {
 	double	 w;
 
-	switch (sched_dom_hold(s, p->at, &w)) {
-	case SCHED_FREE:
+	switch (schedule_dom_hold(s, p->at, &w)) {
+	case SCHEDULE_FREE:
 		break;
-	case SCHED_PACED:
+	case SCHEDULE_PACED:
 		if (!p->paced || w < p->wait_ms)
 			p->wait_ms = w;
 		p->paced = 1;
@@ -161,7 +163,7 @@ sched_pick_offer(struct sched_pick *p, const struct sched_dom *s,
  * retries of one burst spread out; at least a second.
  */
 int64_t
-sched_backoff_s(uint64_t min_s, uint64_t max_s, uint32_t attempts,
+schedule_backoff_s(uint64_t min_s, uint64_t max_s, uint32_t attempts,
     unsigned long rnd)
 {
 	uint64_t	 b = min_s;
@@ -180,7 +182,7 @@ sched_backoff_s(uint64_t min_s, uint64_t max_s, uint32_t attempts,
  * job was queued, `age_s` ago, waiting `backoff_s` more?
  */
 int
-sched_retry_expired(int64_t age_s, int64_t backoff_s, uint64_t max_age_s)
+schedule_retry_expired(int64_t age_s, int64_t backoff_s, uint64_t max_age_s)
 {
 	return age_s + backoff_s > (int64_t)max_age_s;
 }

@@ -1,5 +1,5 @@
 /*
- * test_sched.c: the drain's scheduling rules, one named row per
+ * test_schedule.c: the drain's scheduling rules, one named row per
  * situation, so that a failure reads like a sentence.
  *
  * Every instant is an offset in milliseconds from a fixed T0: the rules
@@ -10,7 +10,7 @@
 
 #include <criterion/criterion.h>
 
-#include "sched.h"
+#include "schedule.h"
 
 #define T0		100000.0
 #define NDOMS		4
@@ -39,12 +39,12 @@ struct dom_row {
 
 /* Build a domain from a row. */
 static void
-dom_make(struct sched_dom *s, const struct dom_row *r)
+dom_make(struct schedule_dom *s, const struct dom_row *r)
 {
 	struct conf_rate	 rate = { r->rate, 1 };
 	unsigned		 i;
 
-	sched_dom_init(s, &rate, r->limit);
+	schedule_dom_init(s, &rate, r->limit);
 	for (i = 0; i < r->slowed; i++)
 		pace_slow_down(&s->pace);
 	if (r->taken >= 0)
@@ -56,8 +56,8 @@ dom_make(struct sched_dom *s, const struct dom_row *r)
 }
 
 static const char *const hold_names[] = {
-	[SCHED_FREE] = "free", [SCHED_FULL] = "full",
-	[SCHED_UNSENT] = "unsent", [SCHED_PACED] = "paced"
+	[SCHEDULE_FREE] = "free", [SCHEDULE_FULL] = "full",
+	[SCHEDULE_UNSENT] = "unsent", [SCHEDULE_PACED] = "paced"
 };
 
 /* May a domain send at a slot? */
@@ -65,45 +65,45 @@ struct hold_row {
 	const char	*name;
 	struct dom_row	 dom;
 	double		 slot;
-	enum sched_hold	 hold;
+	enum schedule_hold	 hold;
 	double		 wait_ms;
 };
 
 static const struct hold_row hold_rows[] = {
 	{ "a domain with nothing running and no cadence may send",
-	  { .rate = 0, .taken = -1 }, 0, SCHED_FREE, 0 },
+	  { .rate = 0, .taken = -1 }, 0, SCHEDULE_FREE, 0 },
 	{ "a paced domain whose slot has come may send",
-	  { .rate = 10, .taken = 0 }, 100, SCHED_FREE, 0 },
+	  { .rate = 10, .taken = 0 }, 100, SCHEDULE_FREE, 0 },
 	{ "a paced domain whose slot is 40 ms on is held for 40 ms",
-	  { .rate = 10, .taken = 0 }, 60, SCHED_PACED, 40 },
+	  { .rate = 10, .taken = 0 }, 60, SCHEDULE_PACED, 40 },
 	{ "a domain at its concurrency is held",
 	  { .rate = 0, .taken = -1, .limit = 2, .inflight = 2 }, 0,
-	  SCHED_FULL, 0 },
+	  SCHEDULE_FULL, 0 },
 	{ "a domain under its concurrency may send",
 	  { .rate = 0, .taken = -1, .limit = 2, .inflight = 1 }, 0,
-	  SCHED_FREE, 0 },
+	  SCHEDULE_FREE, 0 },
 	{ "a domain without a limit of its own is never full",
 	  { .rate = 0, .taken = -1, .limit = 0, .inflight = 50 }, 0,
-	  SCHED_FREE, 0 },
+	  SCHEDULE_FREE, 0 },
 	{ "a domain whose last send has not begun is held",
-	  { .rate = 10, .taken = -1000, .unsent = 1 }, 0, SCHED_UNSENT, 0 },
+	  { .rate = 10, .taken = -1000, .unsent = 1 }, 0, SCHEDULE_UNSENT, 0 },
 	{ "being full is said before being paced",
 	  { .rate = 10, .taken = 0, .limit = 1, .inflight = 1 }, 10,
-	  SCHED_FULL, 0 },
+	  SCHEDULE_FULL, 0 },
 	{ "a slowed domain waits its longer interval",
-	  { .rate = 10, .taken = 0, .slowed = 1 }, 150, SCHED_PACED, 50 },
+	  { .rate = 10, .taken = 0, .slowed = 1 }, 150, SCHEDULE_PACED, 50 },
 };
 
 /* One row of hold_rows. */
 static void
 check_hold(const struct hold_row *r)
 {
-	struct sched_dom	 s;
-	enum sched_hold		 h;
+	struct schedule_dom	 s;
+	enum schedule_hold		 h;
 	double			 w = -1;
 
 	dom_make(&s, &r->dom);
-	h = sched_dom_hold(&s, at(r->slot), &w);
+	h = schedule_dom_hold(&s, at(r->slot), &w);
 	cr_expect_eq(h, r->hold, "%s: %s, want %s", r->name, hold_names[h],
 	    hold_names[r->hold]);
 	cr_expect_float_eq(w, r->wait_ms, 1e-9, "%s: wait %g ms, want %g",
@@ -139,10 +139,10 @@ static const struct idle_row idle_rows[] = {
 static void
 check_idle(const struct idle_row *r)
 {
-	struct sched_dom	 s;
+	struct schedule_dom	 s;
 
 	dom_make(&s, &r->dom);
-	cr_expect_eq(sched_dom_idle(&s, at(r->now)), r->idle, "%s", r->name);
+	cr_expect_eq(schedule_dom_idle(&s, at(r->now)), r->idle, "%s", r->name);
 }
 
 /* Which staged domain sends next? */
@@ -190,15 +190,15 @@ static const struct pick_row pick_rows[] = {
 static void
 check_pick(const struct pick_row *r)
 {
-	struct sched_dom	 s[NDOMS];
-	struct sched_pick	 p;
+	struct schedule_dom	 s[NDOMS];
+	struct schedule_pick	 p;
 	size_t			 i;
 	int			 got = -1;
 
-	sched_pick_begin(&p, at(r->slot), KEYLEN);
+	schedule_pick_begin(&p, at(r->slot), KEYLEN);
 	for (i = 0; i < r->n; i++) {
 		dom_make(&s[i], &r->doms[i]);
-		sched_pick_offer(&p, &s[i], r->keys[i], &s[i]);
+		schedule_pick_offer(&p, &s[i], r->keys[i], &s[i]);
 	}
 	for (i = 0; i < r->n; i++)
 		if (p.best == &s[i])
@@ -219,7 +219,7 @@ struct slot_row {
 	const char	*name;
 	size_t		 running;
 	size_t		 concurrency;
-	double		 taken;		/* global 100/s slot taken at; <0 never */
+	double		 taken;		/* 100/s slot taken; <0: never */
 	double		 now;
 	int		 ok;
 	double		 slot;		/* when ok */
@@ -249,14 +249,14 @@ check_slot(const struct slot_row *r)
 {
 	struct conf_rate	 rate = { 100, 1 };	/* 10 ms apart */
 	struct pace		 g;
-	struct sched_slot	 s;
+	struct schedule_slot	 s;
 	double			 wake = -1;
 	int			 ok;
 
 	pace_init(&g, &rate, 1);
 	if (r->taken >= 0)
 		pace_take(&g, at(r->taken));
-	ok = sched_slot(&g, at(r->now), sched_lead_ms(r->running,
+	ok = schedule_slot(&g, at(r->now), schedule_lead_ms(r->running,
 	    r->concurrency), &s, &wake);
 	cr_expect_eq(ok, r->ok, "%s: %s", r->name, ok ? "picked" : "held");
 	if (ok && r->ok)
@@ -268,12 +268,12 @@ check_slot(const struct slot_row *r)
 		    "want %g", r->name, wake, r->wake_ms);
 }
 
-Test(sched, a_held_domain_is_looked_at_again_from_now_with_the_lead)
+Test(schedule, a_held_domain_is_looked_at_again_from_now_with_the_lead)
 {
-	struct sched_slot	 s = { { T0 + 4 }, 4 };
+	struct schedule_slot	 s = { { T0 + 4 }, 4 };
 
-	cr_expect_float_eq(sched_held_wake_ms(&s, 30, 10), 24, 1e-9);
-	cr_expect_float_eq(sched_held_wake_ms(&s, 3, 10), 0, 1e-9,
+	cr_expect_float_eq(schedule_held_wake_ms(&s, 30, 10), 24, 1e-9);
+	cr_expect_float_eq(schedule_held_wake_ms(&s, 3, 10), 0, 1e-9,
 	    "a wake-up is never in the past");
 }
 
@@ -304,16 +304,16 @@ static void
 check_tempfail(const struct tempfail_row *r)
 {
 	struct dom_row		 row = { .rate = 20, .taken = -1 };
-	struct sched_dom	 s;
+	struct schedule_dom	 s;
 	int			 slowed = 0;
 	size_t			 i;
 
 	dom_make(&s, &row);
 	for (i = 0; i < 6 && r->codes[i] != 0; i++) {
 		if (r->codes[i] == 250)
-			sched_dom_sent(&s);
+			schedule_dom_sent(&s);
 		else
-			slowed += sched_dom_tempfail(&s,
+			slowed += schedule_dom_tempfail(&s,
 			    r->codes[i] < 0 ? 0 : r->codes[i]);
 	}
 	cr_expect_eq(slowed, r->slowed, "%s: slowed %d times, want %d",
@@ -345,23 +345,24 @@ static const struct backoff_row backoff_rows[] = {
 static void
 check_backoff(const struct backoff_row *r)
 {
-	int64_t	 b = sched_backoff_s(r->min_s, r->max_s, r->attempts, r->rnd);
+	int64_t	 b = schedule_backoff_s(r->min_s, r->max_s, r->attempts,
+	    r->rnd);
 
 	cr_expect_eq(b, r->backoff_s, "%s: %lld s, want %lld s", r->name,
 	    (long long)b, (long long)r->backoff_s);
 }
 
-Test(sched, a_retry_past_max_age_gives_up)
+Test(schedule, a_retry_past_max_age_gives_up)
 {
-	cr_expect(!sched_retry_expired(100, 60, 3600),
+	cr_expect(!schedule_retry_expired(100, 60, 3600),
 	    "a retry well inside max_age goes ahead");
-	cr_expect(!sched_retry_expired(3540, 60, 3600),
+	cr_expect(!schedule_retry_expired(3540, 60, 3600),
 	    "a retry exactly at max_age goes ahead");
-	cr_expect(sched_retry_expired(3541, 60, 3600),
+	cr_expect(schedule_retry_expired(3541, 60, 3600),
 	    "a retry one second past max_age gives up");
 }
 
-Test(sched, whether_a_domain_may_send_at_a_slot)
+Test(schedule, whether_a_domain_may_send_at_a_slot)
 {
 	size_t	 i;
 
@@ -369,7 +370,7 @@ Test(sched, whether_a_domain_may_send_at_a_slot)
 		check_hold(&hold_rows[i]);
 }
 
-Test(sched, whether_a_domain_may_be_forgotten)
+Test(schedule, whether_a_domain_may_be_forgotten)
 {
 	size_t	 i;
 
@@ -377,7 +378,7 @@ Test(sched, whether_a_domain_may_be_forgotten)
 		check_idle(&idle_rows[i]);
 }
 
-Test(sched, which_staged_domain_sends_next)
+Test(schedule, which_staged_domain_sends_next)
 {
 	size_t	 i;
 
@@ -385,7 +386,7 @@ Test(sched, which_staged_domain_sends_next)
 		check_pick(&pick_rows[i]);
 }
 
-Test(sched, the_global_slot_with_the_early_pick_lead)
+Test(schedule, the_global_slot_with_the_early_pick_lead)
 {
 	size_t	 i;
 
@@ -393,7 +394,7 @@ Test(sched, the_global_slot_with_the_early_pick_lead)
 		check_slot(&slot_rows[i]);
 }
 
-Test(sched, what_temporary_failures_cost_a_domain)
+Test(schedule, what_temporary_failures_cost_a_domain)
 {
 	size_t	 i;
 
@@ -401,7 +402,7 @@ Test(sched, what_temporary_failures_cost_a_domain)
 		check_tempfail(&tempfail_rows[i]);
 }
 
-Test(sched, the_wait_before_a_retry)
+Test(schedule, the_wait_before_a_retry)
 {
 	size_t	 i;
 

@@ -54,6 +54,10 @@ MANNERSD_SRCS = \
 	daemon/control.c \
 	daemon/curlev.c \
 	daemon/drain.c \
+	daemon/drain_campaign.c \
+	daemon/drain_commit.c \
+	daemon/drain_sched.c \
+	daemon/drain_xfer.c \
 	daemon/mannersd.c \
 	daemon/measure.c \
 	daemon/metrics.c \

@@ -40,6 +40,7 @@ LIB_SRCS = \
 	lib/feedback.c \
 	lib/feedback_apply.c \
 	lib/form.c \
+	lib/hashtab.c \
 	lib/hostport.c \
 	lib/ledger.c \
 	lib/log.c \
@@ -49,6 +50,7 @@ LIB_SRCS = \
 	lib/policy.c \
 	lib/probe.c \
 	lib/quiet.c \
+	lib/schedule.c \
 	lib/shaping.c \
 	lib/smtp_reply.c \
 	lib/store.c \
@@ -64,6 +66,10 @@ MANNERSD_SRCS = \
 	daemon/control_routes.c \
 	daemon/curlev.c \
 	daemon/drain.c \
+	daemon/drain_campaign.c \
+	daemon/drain_commit.c \
+	daemon/drain_sched.c \
+	daemon/drain_xfer.c \
 	daemon/handback.c \
 	daemon/intake.c \
 	daemon/jobthread.c \

@@ -41,6 +41,7 @@ def weigh():
                     os.path.join(ROOT, "lib"), "-o", out,
                     os.path.join(HERE, "weigh_bench.c"),
                     os.path.join(ROOT, "lib/weigh.c"),
+                    os.path.join(ROOT, "lib/hashtab.c"),
                     os.path.join(ROOT, "lib/util.c"),
                     os.path.join(ROOT, "lib/log.c")] + cflags, check=True)
     p = subprocess.run([out], capture_output=True, text=True)

@@ -24,6 +24,7 @@
 #include <libxml/parserInternals.h>
 #include <libxml/tree.h>
 
+#include "hashtab.h"
 #include "log.h"
 #include "util.h"
 #include "weigh.h"
@@ -51,8 +52,6 @@
  * in one tag (under 400 KB) take it seconds.
  */
 #define WEIGH_MAX_ATTRS		1000
-/* First size of the URL hash table; a power of two. */
-#define WEIGH_TABLE_MIN		64
 
 enum weigh_kind {
 	WEIGH_SRC = 0,
@@ -129,8 +128,7 @@ struct weigh {
 /* State of one walk over a parsed document. */
 struct weigh_walk {
 	struct weigh	*w;
-	size_t		*table;		/* image index + 1; 0 is empty */
-	size_t		 tsize;
+	struct hashtab	*urls;		/* w->images, by URL */
 	xmlNodePtr	 hidden;	/* head, title, script, style, template */
 	int		 space;		/* whitespace seen since the last char */
 };
@@ -400,36 +398,32 @@ weigh_text_count(struct weigh_walk *st, const unsigned char *s)
 	st->space = space;
 }
 
-/* FNV-1a over a URL. */
-static uint64_t
-weigh_hash(const char *s, size_t len)
-{
-	uint64_t	 h = 0xcbf29ce484222325ULL;
-	size_t		 i;
+/* A URL being looked up: not NUL-terminated. */
+struct weigh_url {
+	const char	*s;
+	size_t		 len;
+};
 
-	for (i = 0; i < len; i++) {
-		h ^= (unsigned char)s[i];
-		h *= 0x100000001b3ULL;
-	}
-	return h;
+/* Is the image `item` the one at URL `key`? */
+static int
+weigh_url_eq(const void *item, const void *key)
+{
+	const struct weigh_image	*im = item;
+	const struct weigh_url		*u = key;
+
+	return im->len == u->len && memcmp(im->url, u->s, u->len) == 0;
 }
 
-/* Double the URL hash table (or create it) and re-insert every image. */
+/* The URL table points into w->images: after the array moved, refill it. */
 static void
-weigh_table_grow(struct weigh_walk *st)
+weigh_urls_rebuild(struct weigh_walk *st)
 {
-	size_t	 size, i, j;
+	size_t	 i;
 
-	size = st->tsize == 0 ? WEIGH_TABLE_MIN : st->tsize * 2;
-	free(st->table);
-	st->table = xcalloc(size, sizeof *st->table);
-	st->tsize = size;
-	for (i = 0; i < st->w->nimages; i++) {
-		j = st->w->images[i].hash & (size - 1);
-		while (st->table[j] != 0)
-			j = (j + 1) & (size - 1);
-		st->table[j] = i + 1;
-	}
+	hashtab_clear(st->urls);
+	for (i = 0; i < st->w->nimages; i++)
+		hashtab_add(st->urls, st->w->images[i].hash,
+		    &st->w->images[i]);
 }
 
 /* Value of a hex digit, or -1. */
@@ -610,8 +604,9 @@ weigh_image_ref(struct weigh_walk *st, const char *url, size_t len,
 {
 	struct weigh		*w = st->w;
 	struct weigh_image	*im;
+	struct weigh_url	 key;
 	uint64_t		 h;
-	size_t			 j, idx;
+	size_t			 idx;
 
 	while (len > 0 && weigh_isspace((unsigned char)*url)) {
 		url++;
@@ -623,25 +618,20 @@ weigh_image_ref(struct weigh_walk *st, const char *url, size_t len,
 		return SIZE_MAX;
 	w->refs++;
 
-	h = weigh_hash(url, len);
-	if (st->tsize != 0) {
-		j = h & (st->tsize - 1);
-		while (st->table[j] != 0) {
-			im = &w->images[st->table[j] - 1];
-			if (im->hash == h && im->len == len &&
-			    memcmp(im->url, url, len) == 0) {
-				im->kinds |= 1U << kind;
-				im->uses++;
-				return st->table[j] - 1;
-			}
-			j = (j + 1) & (st->tsize - 1);
-		}
+	key.s = url;
+	key.len = len;
+	h = hashtab_hash(url, len);
+	if ((im = hashtab_find(st->urls, h, weigh_url_eq, &key)) != NULL) {
+		im->kinds |= 1U << kind;
+		im->uses++;
+		return (size_t)(im - w->images);
 	}
 
 	if (w->nimages == w->cimages) {
 		w->cimages = w->cimages == 0 ? 16 : w->cimages * 2;
 		w->images = xreallocarray(w->images, w->cimages,
 		    sizeof *w->images);
+		weigh_urls_rebuild(st);
 	}
 	idx = w->nimages++;
 	im = &w->images[idx];
@@ -653,15 +643,7 @@ weigh_image_ref(struct weigh_walk *st, const char *url, size_t len,
 	im->uses = 1;
 	weigh_image_classify(w, im, idx);
 
-	/* Keep the table at most half full. */
-	if (w->nimages * 2 > st->tsize)
-		weigh_table_grow(st);
-	else {
-		j = h & (st->tsize - 1);
-		while (st->table[j] != 0)
-			j = (j + 1) & (st->tsize - 1);
-		st->table[j] = idx + 1;
-	}
+	hashtab_add(st->urls, h, im);
 	return idx;
 }
 
@@ -1168,8 +1150,9 @@ weigh_parse(struct weigh *w, const char *html, size_t len, char **cause)
 
 	memset(&st, 0, sizeof st);
 	st.w = w;
+	st.urls = hashtab_new();
 	weigh_walk(&st, (xmlNodePtr)doc);
-	free(st.table);
+	hashtab_free(st.urls);
 	w->parsed = 1;
 	rv = 0;
 

@@ -5,6 +5,15 @@
 
 #include "pace.h"
 
+/* The instant `ms` milliseconds after the clock's origin. */
+static struct instant
+T(double ms)
+{
+	struct instant	 t = { ms };
+
+	return t;
+}
+
 /* Send as soon as allowed, n times from t0; return the send times. */
 static void
 run(struct pace *p, double t0, int n, double *at)
@@ -13,8 +22,8 @@ run(struct pace *p, double t0, int n, double *at)
 	int	 i;
 
 	for (i = 0; i < n; i++) {
-		now += pace_wait(p, now);
-		pace_take(p, now);
+		now += pace_wait(p, T(now));
+		pace_take(p, T(now));
 		at[i] = now;
 	}
 }
@@ -53,8 +62,8 @@ Test(pace, unlimited_never_waits)
 
 	pace_init(&p, &r, 1);
 	for (i = 0; i < 1000; i++) {
-		cr_assert_eq(pace_wait(&p, 5.0), 0.0);
-		pace_take(&p, 5.0);
+		cr_assert_eq(pace_wait(&p, T(5.0)), 0.0);
+		pace_take(&p, T(5.0));
 	}
 }
 
@@ -135,19 +144,82 @@ Test(pace, a_late_start_pushes_the_next_slot_back)
 	struct pace		 p;
 
 	pace_init(&p, &r, 1);
-	cr_assert_eq(pace_wait(&p, 1000.0), 0.0);
-	pace_take(&p, 1000.0);
+	cr_assert_eq(pace_wait(&p, T(1000.0)), 0.0);
+	pace_take(&p, T(1000.0));
 	/* It waited 18 ms for a connection before it really began. */
-	pace_started(&p, 1018.0);
-	cr_expect_float_eq(pace_wait(&p, 1050.0), 18.0, 1e-9);
-	cr_expect_float_eq(pace_wait(&p, 1068.0), 0.0, 1e-9);
+	pace_started(&p, T(1018.0));
+	cr_expect_float_eq(pace_wait(&p, T(1050.0)), 18.0, 1e-9);
+	cr_expect_float_eq(pace_wait(&p, T(1068.0)), 0.0, 1e-9);
 	/* A start on time changes nothing; unlimited stays unlimited. */
-	pace_started(&p, 1000.0);
-	cr_expect_float_eq(pace_wait(&p, 1050.0), 18.0, 1e-9);
+	pace_started(&p, T(1000.0));
+	cr_expect_float_eq(pace_wait(&p, T(1050.0)), 18.0, 1e-9);
 	cr_expect(pace_limited(&p));
 	r.count = 0;
 	pace_init(&p, &r, 1);
-	pace_started(&p, 1000.0);
+	pace_started(&p, T(1000.0));
 	cr_expect(!pace_limited(&p));
-	cr_expect_eq(pace_wait(&p, 0.0), 0.0);
+	cr_expect_eq(pace_wait(&p, T(0.0)), 0.0);
+}
+
+/* Taking a slot on schedule: where the next slot lands. */
+struct schedule_row {
+	const char	*name;
+	double		 taken;		/* the slot before, at 20/s */
+	double		 at;		/* when this send goes */
+	double		 next;		/* the next slot after it */
+};
+
+static const struct schedule_row schedule_rows[] = {
+	{ "a send on its slot moves the next one interval on",
+	  1000, 1050, 1100 },
+	{ "a send a little late counts from its slot, keeping the schedule",
+	  1000, 1062, 1100 },
+	{ "a send a whole interval late starts a new schedule",
+	  1000, 1100, 1150 },
+	{ "a send long after starts a new schedule from itself",
+	  1000, 5000, 5050 },
+	{ "a send early (by the lead) still takes the slot ahead",
+	  1000, 1045, 1100 },
+};
+
+Test(pace, taking_a_slot_on_schedule)
+{
+	struct conf_rate	 r = { 20, 1 };		/* 50 ms apart */
+	struct pace		 p;
+	size_t			 i;
+
+	for (i = 0; i < sizeof schedule_rows / sizeof schedule_rows[0];
+	    i++) {
+		const struct schedule_row *s = &schedule_rows[i];
+
+		pace_init(&p, &r, 1);
+		pace_take(&p, T(s->taken));
+		pace_take_on_schedule(&p, T(s->at));
+		cr_expect_float_eq(p.tat.ms, s->next, 1e-9, "%s: next slot at "
+		    "%g, want %g", s->name, p.tat.ms, s->next);
+	}
+}
+
+Test(pace, unlimited_takes_no_slot_on_schedule)
+{
+	struct conf_rate	 r = { 0, 1 };
+	struct pace		 p;
+
+	pace_init(&p, &r, 1);
+	pace_take_on_schedule(&p, T(1000.0));
+	cr_expect_eq(pace_wait(&p, T(1000.0)), 0.0);
+	cr_expect_float_eq(pace_interval_ms(&p), 0.0, 1e-9);
+}
+
+Test(pace, idle_once_its_last_slot_has_passed_and_not_slowed)
+{
+	struct conf_rate	 r = { 20, 1 };
+	struct pace		 p;
+
+	pace_init(&p, &r, 1);
+	pace_take(&p, T(1000.0));
+	cr_expect(!pace_idle(&p, T(1049.0)), "its next slot is ahead");
+	cr_expect(pace_idle(&p, T(1051.0)), "its next slot has passed");
+	pace_slow_down(&p);
+	cr_expect(!pace_idle(&p, T(100000.0)), "a slow-down is remembered");
 }

@@ -1,0 +1,196 @@
+/*
+ * drain_int.h: what the drain's files share, and nothing else includes.
+ *
+ *	drain.c		lifecycle, the public drain_* calls, metrics
+ *	drain_sched.c	domains, claims, read-ahead, scan and pick, timers
+ *	drain_campaign.c campaigns' content cached for rendering
+ *	drain_xfer.c	easy handles, libcurl callbacks, starting transfers,
+ *			their outcomes and the latency histogram
+ *	drain_commit.c	commit groups to the writer, retry back-off
+ *
+ * The rules themselves (which send goes next and when, what a 4xx
+ * costs, how long a retry waits) are lib/schedule.c's.
+ */
+#ifndef MANNERS_DRAIN_INT_H
+#define MANNERS_DRAIN_INT_H
+
+#include <sys/queue.h>
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include <curl/curl.h>
+#include <event2/buffer.h>
+#include <event2/event.h>
+
+#include "addr.h"
+#include "hashtab.h"
+#include "instant.h"
+#include "ledger.h"
+#include "message.h"
+#include "pace.h"
+#include "schedule.h"
+#include "store.h"
+
+#define DRAIN_NLAT		12	/* latency histogram buckets */
+#define DRAIN_IDLE_HANDLES	64	/* easy handles kept for reuse */
+
+struct mannersd;
+struct smtp_threads;
+
+enum xfer_state {
+	XFER_STAGED,		/* due and read from the queue, not started */
+	XFER_RUNNING,		/* submitted to an SMTP thread */
+	XFER_DONE		/* outcome known, waiting for the commit */
+};
+
+/* The same values as enum ledger_outcome. */
+enum xfer_outcome {
+	OUTCOME_SENT = LEDGER_SENT,
+	OUTCOME_RETRY = LEDGER_RETRY,
+	OUTCOME_FAILED = LEDGER_FAILED,
+	OUTCOME_DROPPED = LEDGER_DROPPED,	/* unsubscribed meanwhile */
+	OUTCOME_BOUNCED = LEDGER_BOUNCED	/* suppress the address */
+};
+
+/* Per recipient domain: its cadence and transfers in flight. */
+struct dom {
+	char			 name[256];
+	struct schedule_dom	 s;		/* the rules' cadence, counts */
+	TAILQ_HEAD(, xfer)	 staged;	/* its due jobs, in queue order */
+	TAILQ_ENTRY(dom)	 sentry;	/* in d->sdoms while s.staged */
+};
+TAILQ_HEAD(domq, dom);
+
+struct xfer {
+	struct drain		*d;
+	enum xfer_state		 state;
+	enum xfer_outcome	 outcome;
+	CURL			*easy;
+	struct curl_slist	*rcpt;
+	struct store_job	 job;
+	struct message_out	 msg;		/* rendered, in pieces */
+	struct message_tpl	*tpl;		/* held while msg points in */
+	size_t			 pi;		/* read position: piece, */
+	size_t			 off;		/* and offset in it */
+	unsigned		 gen;		/* d->gen when the handle was set */
+	int			 unsent;	/* counted in dom->s.unsent */
+	int			 abort;		/* stop now (atomic: the thread
+						   running it reads it) */
+	int			 notice;	/* the thread's: tell the loop at
+						   the answer to MAIL FROM */
+	long			 code;
+	char			 reply[256];	/* the relay's last answer */
+	struct dom		*dom;
+	struct instant		 started;	/* its slot */
+	char			 errbuf[CURL_ERROR_SIZE];
+	char			 from[ADDR_MAX + 3];
+	TAILQ_ENTRY(xfer)	 entry;
+};
+TAILQ_HEAD(xferq, xfer);
+
+/* A campaign's content, cached for rendering. */
+struct dcampaign {
+	struct campaign		*c;
+	struct message_tpl	*tpl;		/* its bodies, encoded once */
+	char			 state[16];
+	TAILQ_ENTRY(dcampaign)	 entry;
+};
+TAILQ_HEAD(dcampaignq, dcampaign);
+
+struct drain {
+	struct mannersd		*md;
+	struct smtp_threads	*threads;	/* the SMTP threads */
+	struct event		*scan_timer;
+	struct event		*scan_now;	/* a scan later in this loop turn */
+	int			 pace_fd;	/* timerfd: the next cadence slot */
+	struct event		*pace_ev;
+	struct instant		 pace_due;	/* when it fires, */
+	int			 pace_armed;	/* if it is armed */
+	struct event		*flush_timer;
+	struct xferq		 running;
+	struct xferq		 done;
+	struct xferq		 committing;	/* handed to the writer */
+	struct hashtab		*claims;	/* all three, by queue key */
+	int			 flushing;
+	size_t			 nrunning;
+	size_t			 ndone;
+	struct dcampaignq	 campaigns;
+	size_t			 ncampaigns;
+	int			 stopping;
+	void			(*stopped)(struct mannersd *);
+	uint64_t		 sent;
+	uint64_t		 failed;
+	uint64_t		 retried;
+	uint64_t		 bounced;
+	uint64_t		 dropped;
+	uint64_t		 throttled;	/* sends held back by a cadence */
+	uint64_t		 lat_bucket[DRAIN_NLAT + 1];
+	double			 lat_sum;
+	uint64_t		 lat_count;
+	struct pace		 pace;		/* the global cadence */
+	struct hashtab		*doms;		/* by name, any case */
+	char			*password;
+	char			*url;		/* smtp url with the HELO name */
+	CURL			*idle[DRAIN_IDLE_HANDLES]; /* set up, unused */
+	size_t			 nidle;
+	unsigned		 gen;		/* of the relay settings */
+	struct event		*stop_timer;
+	/*
+	 * Where the next scan starts: every queued job before this key is
+	 * claimed (running, done or committing), so the scan need not walk
+	 * them again after each transfer.  Jobs only enter the queue after
+	 * it (due >= now, rising sequence); anything else resets it.
+	 */
+	uint8_t			 resume[STORE_KEY_LEN];
+	int			 have_resume;
+	/*
+	 * Due jobs read ahead from the queue, claimed, by domain: picking the
+	 * next send looks at one job per domain instead of walking the queue
+	 * past every job of a domain whose cadence holds it.
+	 */
+	struct domq		 sdoms;		/* domains with staged jobs */
+	size_t			 nstaged;
+};
+
+/* drain.c */
+struct instant	 drain_clock(void);
+void		 drain_timer_in(struct event *, long);
+
+/* drain_sched.c */
+void		 drain_sched_scan_cb(evutil_socket_t, short, void *);
+void		 drain_sched_pace_cb(evutil_socket_t, short, void *);
+void		 drain_sched_soon(struct drain *);
+void		 drain_sched_wake(struct drain *, double);
+void		 drain_sched_unclaim(struct drain *, struct xfer *);
+void		 drain_sched_unstage(struct drain *);
+void		 drain_sched_reconfigure(struct drain *);
+size_t		 drain_sched_tidy(struct drain *);
+void		 drain_sched_clear(struct drain *);
+
+/* drain_campaign.c */
+struct dcampaign *drain_campaign_cached(struct drain *, const char *);
+struct dcampaign *drain_campaign_get(struct drain *, struct store_txn *,
+		    const char *);
+void		 drain_campaign_forget(struct drain *, const char *);
+void		 drain_campaign_clear(struct drain *);
+
+/* drain_xfer.c */
+void		 drain_xfer_started(void *, double);
+void		 drain_xfer_done(CURL *, CURLcode, void *);
+int		 drain_xfer_start(struct drain *, struct dcampaign *,
+		    struct xfer *, const struct schedule_slot *);
+void		 drain_xfer_release(struct drain *, struct xfer *);
+void		 drain_xfer_cut_short(struct drain *);
+void		 drain_xfer_easy_drop(struct drain *);
+void		 drain_xfer_free(struct xfer *);
+void		 drain_xfer_metrics(struct drain *, struct evbuffer *);
+
+/* drain_commit.c */
+void		 drain_commit_finish(struct drain *, struct xfer *,
+		    enum xfer_outcome);
+void		 drain_commit_drop(struct drain *, struct xfer *);
+void		 drain_commit_flush(struct drain *);
+void		 drain_commit_timer_cb(evutil_socket_t, short, void *);
+
+#endif

@@ -1,0 +1,525 @@
+/*
+ * drain_sched.c: which due job goes next, and when.
+ *
+ * Due jobs are read ahead from the queue ("staged"), claimed, into one
+ * line per recipient domain, so that picking the next send looks at one
+ * job per domain instead of walking the queue past every job of a
+ * domain whose cadence holds it.  A scan starts what the global cadence,
+ * the domains' cadences and the free connections allow (the rules are
+ * lib/schedule.c's), then sets two timers: the scan timer for the next
+ * job to fall due, and a timerfd for the next cadence slot.
+ */
+#include <ctype.h>
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <sys/timerfd.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "campaign_record.h"
+#include "conf.h"
+#include "drain_int.h"
+#include "log.h"
+#include "mannersd.h"
+#include "util.h"
+
+#define DRAIN_SCAN_MAX		4096	/* queue entries looked at per read */
+#define DRAIN_STAGE_MAX		4096	/* due jobs read ahead, at most */
+#define DRAIN_STAGE_BATCH	256	/* read ahead at a time while sending */
+#define DRAIN_IDLE_MS		1000	/* rescan period when idle */
+
+/* Is the domain `item` the one named `key` (any case)? */
+static int
+drain_sched_dom_eq(const void *item, const void *key)
+{
+	return strcasecmp(((const struct dom *)item)->name, key) == 0;
+}
+
+/* The domain's entry, created with its configured cadence. */
+static struct dom *
+drain_sched_dom(struct drain *d, const char *addr)
+{
+	const struct conf	*conf = d->md->conf;
+	const char		*name = addr_domain(addr);
+	uint64_t		 h = hashtab_hash_caseless(name);
+	struct conf_rate	 r;
+	struct dom		*dm;
+	unsigned		 limit = 0;
+	size_t			 i;
+
+	if ((dm = hashtab_find(d->doms, h, drain_sched_dom_eq, name)) != NULL)
+		return dm;
+	dm = xcalloc(1, sizeof *dm);
+	TAILQ_INIT(&dm->staged);
+	snprintf(dm->name, sizeof dm->name, "%s", name);
+	for (i = 0; dm->name[i] != '\0'; i++)
+		dm->name[i] = (char)tolower((unsigned char)dm->name[i]);
+	r = conf_domain_rate(conf, dm->name);
+	for (i = 0; i < conf->ndomains; i++)
+		if (strcmp(conf->domains[i].name, dm->name) == 0)
+			limit = conf->domains[i].concurrency;
+	schedule_dom_init(&dm->s, &r, limit);
+	hashtab_add(d->doms, h, dm);
+	return dm;
+}
+
+/*
+ * Scan again in `wake_ms` milliseconds, to the microsecond: a cadence's
+ * next slot.  Its own timerfd, because libevent's timers wake to the
+ * whole millisecond and its precise mode costs a system call on every
+ * turn of the loop, paced or not.
+ */
+void
+drain_sched_wake(struct drain *d, double wake_ms)
+{
+	struct itimerspec	 its;
+	long long		 ns = (long long)(wake_ms * 1e6);
+	struct instant		 due = instant_add(drain_clock(), wake_ms);
+
+	/*
+	 * An earlier wake-up already armed serves: it scans, then re-arms.
+	 * So does one that has fired but not been handled yet (re-arming
+	 * the timerfd would drop it).
+	 */
+	if (d->pace_armed && !instant_before(due, d->pace_due))
+		return;
+	d->pace_due = due;
+	d->pace_armed = 1;
+	if (ns < 1)
+		ns = 1;		/* 0 would disarm it */
+	memset(&its, 0, sizeof its);
+	its.it_value.tv_sec = (time_t)(ns / 1000000000);
+	its.it_value.tv_nsec = (long)(ns % 1000000000);
+	if (timerfd_settime(d->pace_fd, 0, &its, NULL) == -1)
+		fatal("drain: timerfd_settime");
+}
+
+/* The hash of a queue key: of its sequence part, which is unique. */
+static uint64_t
+drain_sched_claim_hash(const uint8_t *key)
+{
+	return hashtab_hash(key + STORE_KEY_LEN - 8, 8);
+}
+
+/* Is the transfer `item` the one for queue key `key`? */
+static int
+drain_sched_claim_eq(const void *item, const void *key)
+{
+	return memcmp(((const struct xfer *)item)->job.key, key,
+	    STORE_KEY_LEN) == 0;
+}
+
+/* Is this job's key claimed by a transfer that is not yet committed? */
+static int
+drain_sched_claimed(struct drain *d, const uint8_t *key)
+{
+	return hashtab_find(d->claims, drain_sched_claim_hash(key),
+	    drain_sched_claim_eq, key) != NULL;
+}
+
+/* A transfer holds its job from its start until its outcome is committed. */
+static void
+drain_sched_claim(struct drain *d, struct xfer *x)
+{
+	hashtab_add(d->claims, drain_sched_claim_hash(x->job.key), x);
+}
+
+/* The transfer's job may be staged again (or is gone from the queue). */
+void
+drain_sched_unclaim(struct drain *d, struct xfer *x)
+{
+	hashtab_remove(d->claims, drain_sched_claim_hash(x->job.key), x);
+}
+
+/* Read a due job ahead: claimed, waiting in its domain's line. */
+static struct xfer *
+drain_sched_stage(struct drain *d, const struct store_job *j)
+{
+	struct xfer	*x;
+	struct dom	*dm = drain_sched_dom(d, j->addr);
+
+	x = xcalloc(1, sizeof *x);
+	x->d = d;
+	x->job = *j;
+	x->dom = dm;
+	message_out_init(&x->msg);
+	x->state = XFER_STAGED;
+	drain_sched_claim(d, x);
+	if (dm->s.staged++ == 0)
+		TAILQ_INSERT_TAIL(&d->sdoms, dm, sentry);
+	TAILQ_INSERT_TAIL(&dm->staged, x, entry);
+	d->nstaged++;
+	return x;
+}
+
+/* Take a staged job out of its domain's line (to start, drop or free it). */
+static void
+drain_sched_take(struct drain *d, struct xfer *x)
+{
+	struct dom	*dm = x->dom;
+
+	TAILQ_REMOVE(&dm->staged, x, entry);
+	if (--dm->s.staged == 0)
+		TAILQ_REMOVE(&d->sdoms, dm, sentry);
+	d->nstaged--;
+}
+
+/*
+ * Forget every staged job (their campaign or recipient changed, new work
+ * came in, or the drain stops); the next scan reads the queue afresh.
+ */
+void
+drain_sched_unstage(struct drain *d)
+{
+	struct dom	*dm;
+	struct xfer	*x;
+
+	while ((dm = TAILQ_FIRST(&d->sdoms)) != NULL) {
+		x = TAILQ_FIRST(&dm->staged);
+		drain_sched_take(d, x);
+		drain_xfer_free(x);
+	}
+	d->have_resume = 0;
+}
+
+/* Move the resume point past a claimed job while no unclaimed one is behind. */
+static void
+drain_sched_advance(struct drain *d, int prefix, const uint8_t *key)
+{
+	if (!prefix)
+		return;
+	memcpy(d->resume, key, STORE_KEY_LEN);
+	d->have_resume = 1;
+}
+
+/*
+ * Stage up to `max_new` more due jobs from the queue (DRAIN_STAGE_MAX in
+ * all), from where the last read stopped; `due_ms` is lowered to the
+ * time until the first job not yet due.  Returns 1 when it stopped because it
+ * had staged its fill (more jobs may be due), 0 otherwise, -1 when the
+ * queue cannot be read.
+ */
+static int
+drain_sched_refill(struct drain *d, struct store_txn *t, int64_t now_s,
+    size_t max_new, double *due_ms)
+{
+	struct store_cursor	*cur = NULL;
+	struct store_job	 j;
+	struct dcampaign	*dc;
+	struct xfer		*x;
+	char			*cause = NULL;
+	size_t			 looked = 0, limit = d->nstaged + max_new;
+	int			 prefix = 1;	/* all jobs so far claimed */
+
+	if (limit > DRAIN_STAGE_MAX)
+		limit = DRAIN_STAGE_MAX;
+	if (store_queue_seek(t, d->have_resume ? d->resume : NULL, &cur,
+	    &cause) < 0) {
+		log_warnx("drain: cannot read the queue: %s", cause);
+		free(cause);
+		return -1;
+	}
+	while (d->nstaged < limit && looked++ < DRAIN_SCAN_MAX &&
+	    store_cursor_job(cur, &j)) {
+		if (j.due > now_s) {
+			/* Sorted by due time: nothing later is due either. */
+			if ((double)(j.due - now_s) * 1000.0 < *due_ms)
+				*due_ms = (double)(j.due - now_s) * 1000.0;
+			break;
+		}
+		store_cursor_next(cur);
+		if (drain_sched_claimed(d, j.key)) {
+			drain_sched_advance(d, prefix, j.key);
+			continue;
+		}
+		if ((dc = drain_campaign_get(d, t, j.campaign)) == NULL ||
+		    strcmp(dc->state, CAMPAIGN_ACTIVE) != 0) {
+			prefix = 0;
+			continue;
+		}
+		x = drain_sched_stage(d, &j);
+		drain_sched_advance(d, prefix, j.key);
+		/* An unsubscribe or a bounce may have come after admission. */
+		if (ledger_may_send(t, j.addr, j.lid, NULL) == 0) {
+			drain_sched_take(d, x);
+			drain_commit_drop(d, x);
+		}
+	}
+	store_cursor_close(cur);
+	/*
+	 * Only a full fill says more: a read that stopped at DRAIN_SCAN_MAX
+	 * jobs it could not stage (a paused campaign's) must not be redone
+	 * at once, turn after turn.
+	 */
+	return d->nstaged >= limit;
+}
+
+/*
+ * The staged job to send at `slot` (schedule_pick_offer() says which); the
+ * held domains are counted as throttled, and `wait_ms` is lowered to the
+ * soonest a domain held by its cadence may send after the slot.
+ */
+static struct xfer *
+drain_sched_pick(struct drain *d, struct instant slot, double *wait_ms)
+{
+	struct schedule_pick	 p;
+	struct dom		*dm;
+	struct xfer		*x;
+
+	schedule_pick_begin(&p, slot, STORE_KEY_LEN);
+	TAILQ_FOREACH(dm, &d->sdoms, sentry) {
+		x = TAILQ_FIRST(&dm->staged);
+		schedule_pick_offer(&p, &dm->s, x->job.key, x);
+	}
+	d->throttled += p.held;
+	if (p.paced && p.wait_ms < *wait_ms)
+		*wait_ms = p.wait_ms;
+	return p.best;
+}
+
+/* How early a paced send may be picked before its slot, now. */
+static double
+drain_sched_lead(const struct drain *d)
+{
+	return schedule_lead_ms(d->nrunning, d->md->conf->concurrency);
+}
+
+/* The scan's read transaction, begun when it first needs the store. */
+static int
+drain_sched_txn(struct drain *d, struct store_txn **t)
+{
+	char	*cause = NULL;
+
+	if (*t != NULL)
+		return 0;
+	if (store_begin(d->md->store, 0, t, &cause) < 0) {
+		log_warnx("drain: cannot read the queue: %s", cause);
+		free(cause);
+		return -1;
+	}
+	return 0;
+}
+
+/*
+ * Start a picked job at `slot`, and take the slot from the global and
+ * its domain's cadence.  Returns -1 when the store cannot be read.
+ */
+static int
+drain_sched_start(struct drain *d, struct store_txn **t, struct xfer *x,
+    const struct schedule_slot *slot)
+{
+	struct dcampaign	*dc;
+
+	drain_sched_take(d, x);
+	/*
+	 * Whether the recipient may be mailed was read when the job was
+	 * staged; every unsubscribe, suppression, pause and cancel since
+	 * then has dropped the staged jobs (drain_kick, drain_forget, a
+	 * bounce committed), so starting needs no further read of the store.
+	 */
+	if ((dc = drain_campaign_cached(d, x->job.campaign)) == NULL) {
+		if (drain_sched_txn(d, t) < 0) {
+			drain_xfer_free(x);
+			d->have_resume = 0;
+			return -1;
+		}
+		dc = drain_campaign_get(d, *t, x->job.campaign);
+	}
+	if (dc == NULL || strcmp(dc->state, CAMPAIGN_ACTIVE) != 0) {
+		drain_xfer_free(x);
+		d->have_resume = 0;
+		return 0;
+	}
+	if (drain_xfer_start(d, dc, x, slot) == -1) {
+		drain_commit_finish(d, x, OUTCOME_FAILED);
+		return 0;
+	}
+	/* Domain cadences are ceilings and stay strict. */
+	pace_take_on_schedule(&d->pace, slot->at);
+	pace_take(&x->dom->s.pace, slot->at);
+	return 0;
+}
+
+/*
+ * Start transfers for due jobs while there is room.  Two waits come out
+ * of it: `due_ms`, until the first queued job not yet due (the scan
+ * timer), and `wake_ms`, until a cadence lets a staged job go (the
+ * cadence timer).
+ */
+static void
+drain_sched_scan(struct drain *d)
+{
+	const struct conf	*conf = d->md->conf;
+	struct store_txn	*t = NULL;
+	struct schedule_slot	 slot;
+	struct instant		 now;
+	struct xfer		*x;
+	int64_t			 now_s = mannersd_now(); /* the queue's */
+	double			 due_ms = DRAIN_IDLE_MS;
+	double			 wake_ms = DRAIN_IDLE_MS;
+	double			 lead_ms, held_ms, w_ms;
+	int			 refilled = 0, more = 0;
+
+	if (d->stopping || d->nrunning >= conf->concurrency)
+		return;
+	/* Nothing claimed: nothing to skip (and a stepped clock is healed). */
+	if (d->nrunning == 0 && d->ndone == 0 && !d->flushing &&
+	    d->nstaged == 0)
+		d->have_resume = 0;
+	/*
+	 * A paced send is picked up to a lead before its slot, and its SMTP
+	 * thread waits for the slot itself: a loop woken late by a busy
+	 * machine then still sends on time (schedule_lead_ms()).
+	 */
+	now = drain_clock();
+	if (!schedule_slot(&d->pace, now, drain_sched_lead(d), &slot, &w_ms)) {
+		d->throttled++;
+		drain_sched_wake(d, w_ms);
+		return;
+	}
+	/* Keep a few jobs ahead of the free slots; read in batches. */
+	if (d->nstaged < 2 * (size_t)conf->concurrency) {
+		if (drain_sched_txn(d, &t) < 0 || (more = drain_sched_refill(d,
+		    t, now_s, DRAIN_STAGE_BATCH, &due_ms)) < 0)
+			goto out;
+		refilled = 1;
+	}
+	while (d->nrunning < conf->concurrency) {
+		lead_ms = drain_sched_lead(d);
+		if (!schedule_slot(&d->pace, now, lead_ms, &slot, &w_ms)) {
+			if (w_ms < wake_ms)
+				wake_ms = w_ms;
+			d->throttled++;
+			break;
+		}
+		held_ms = DRAIN_IDLE_MS;
+		x = drain_sched_pick(d, slot.at, &held_ms);
+		/* A held domain's own slot, seen from now, with the lead. */
+		if (held_ms < DRAIN_IDLE_MS && (w_ms =
+		    schedule_held_wake_ms(&slot, held_ms, lead_ms)) < wake_ms)
+			wake_ms = w_ms;
+		if (x != NULL) {
+			if (drain_sched_start(d, &t, x, &slot) < 0)
+				goto out;
+			continue;
+		}
+		/*
+		 * Every staged domain is held: read further, a batch per turn
+		 * of the loop, so that reading thousands of held jobs never
+		 * delays a send that is due.
+		 */
+		if (refilled || d->nstaged >= DRAIN_STAGE_MAX)
+			break;
+		if (drain_sched_txn(d, &t) < 0 || (more = drain_sched_refill(d,
+		    t, now_s, DRAIN_STAGE_BATCH, &due_ms)) < 0)
+			goto out;
+		refilled = 1;
+	}
+out:
+	store_abort(t);
+	/* Jobs may be due beyond what was read: read on in the next turn. */
+	if (more > 0 && d->nrunning < conf->concurrency &&
+	    d->nstaged < DRAIN_STAGE_MAX)
+		event_active(d->scan_now, EV_TIMEOUT, 1);
+	if (wake_ms < due_ms)
+		drain_sched_wake(d, wake_ms);
+	if (!evtimer_pending(d->scan_timer, NULL) || due_ms < DRAIN_IDLE_MS)
+		drain_timer_in(d->scan_timer, (long)(due_ms + 0.999));
+}
+
+/* The scan timer, or a scan asked for in this turn (drain_sched_soon()). */
+void
+drain_sched_scan_cb(evutil_socket_t fd, short events, void *arg)
+{
+	struct drain	*d = arg;
+
+	(void)fd;
+	(void)events;
+	drain_sched_scan(d);
+}
+
+/* The cadence timerfd fired: a slot has come; scan. */
+void
+drain_sched_pace_cb(evutil_socket_t fd, short events, void *arg)
+{
+	uint64_t	 n;
+
+	(void)events;
+	if (read(fd, &n, sizeof n) == -1 && errno != EAGAIN)
+		log_warn("drain: reading the cadence timer");
+	((struct drain *)arg)->pace_armed = 0;
+	drain_sched_scan(arg);
+}
+
+/*
+ * Ask for a scan (a transfer slot came free, a group committed).  It runs
+ * in this turn of the loop, once, after the callbacks already due: the
+ * next message goes out on a connection libcurl just handed back without
+ * a trip through epoll, and however many transfers end together, one
+ * scan refills their slots.
+ */
+void
+drain_sched_soon(struct drain *d)
+{
+	if (d->stopping)
+		return;
+	if (d->nrunning < d->md->conf->concurrency)
+		event_active(d->scan_now, EV_TIMEOUT, 1);
+}
+
+/* Apply a reloaded configuration's cadence and concurrency to each domain. */
+void
+drain_sched_reconfigure(struct drain *d)
+{
+	const struct conf	*conf = d->md->conf;
+	struct conf_rate	 r;
+	struct dom		*dm;
+	size_t			 pos = 0, i;
+
+	while ((dm = hashtab_next(d->doms, &pos)) != NULL) {
+		r = conf_domain_rate(conf, dm->name);
+		pace_reconfigure(&dm->s.pace, &r, 1);
+		dm->s.limit = 0;
+		for (i = 0; i < conf->ndomains; i++)
+			if (strcmp(conf->domains[i].name, dm->name) == 0)
+				dm->s.limit = conf->domains[i].concurrency;
+	}
+}
+
+/*
+ * Forget domains with nothing in flight, no pending slot and no
+ * slow-down (schedule_dom_idle()); returns how many.
+ */
+size_t
+drain_sched_tidy(struct drain *d)
+{
+	struct dom	*dm;
+	struct instant	 now = drain_clock();
+	size_t		 pos = 0, n = 0;
+
+	while ((dm = hashtab_next(d->doms, &pos)) != NULL) {
+		if (schedule_dom_idle(&dm->s, now)) {
+			hashtab_remove_current(d->doms, &pos);
+			free(dm);
+			n++;
+		}
+	}
+	return n;
+}
+
+/* Free the domains and the claims (every transfer is freed already). */
+void
+drain_sched_clear(struct drain *d)
+{
+	struct dom	*dm;
+	size_t		 pos = 0;
+
+	while ((dm = hashtab_next(d->doms, &pos)) != NULL)
+		free(dm);
+	hashtab_free(d->doms);
+	hashtab_free(d->claims);
+	d->doms = d->claims = NULL;
+}

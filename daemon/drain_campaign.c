@@ -14,6 +14,7 @@
 #include "drain_int.h"
 #include "log.h"
 #include "mannersd.h"
+#include "token.h"
 #include "util.h"
 
 #define DRAIN_CAMPAIGNS_MAX	256	/* campaigns' content kept */
@@ -74,6 +75,7 @@ drain_campaign_get(struct drain *d, struct store_txn *t, const char *id)
 		return NULL;
 	}
 	dc->tpl = message_tpl_new(dc->c);
+	dc->ref = token_campaign_ref(dc->c->id);
 	snprintf(dc->state, sizeof dc->state, "%s", campaign_record_state(state));
 	json_decref(body);
 	json_decref(state);

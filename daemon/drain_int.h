@@ -93,6 +93,7 @@ TAILQ_HEAD(xferq, xfer);
 struct dcampaign {
 	struct campaign		*c;
 	struct message_tpl	*tpl;		/* its bodies, encoded once */
+	uint32_t		 ref;		/* token_campaign_ref() */
 	char			 state[16];
 	TAILQ_ENTRY(dcampaign)	 entry;
 };

@@ -16,6 +16,7 @@
 #include "campaign.h"
 #include "conf.h"
 #include "drain_int.h"
+#include "feedback.h"
 #include "log.h"
 #include "mannersd.h"
 #include "smtp_reply.h"
@@ -213,6 +214,28 @@ drain_xfer_easy_drop(struct drain *d)
 }
 
 /*
+ * The envelope sender: return_path with the recipient's and campaign's
+ * signed token (bounces+TOKEN@domain), so that what comes back can be
+ * attributed; the From address when there is no return_path or no key.
+ */
+static void
+drain_xfer_return_path(struct drain *d, const struct dcampaign *dc,
+    const struct store_job *j, int64_t now, struct xfer *x)
+{
+	const struct conf	*conf = d->md->conf;
+	char			 tok[TOKEN_LEN + 1], verp[ADDR_MAX + 1];
+
+	if (conf->return_path != NULL && token_issue_return(d->md->keys,
+	    j->rid, dc->ref, (uint32_t)now, tok) == 0 &&
+	    feedback_return_path(conf->return_path, tok, verp, sizeof verp,
+	    NULL) == 0) {
+		snprintf(x->from, sizeof x->from, "<%s>", verp);
+		return;
+	}
+	snprintf(x->from, sizeof x->from, "<%s>", dc->c->from_addr);
+}
+
+/*
  * Render a staged job's message and hand it to libcurl at `slot`: its
  * SMTP thread waits for the slot when it is still ahead.
  */
@@ -224,7 +247,7 @@ drain_xfer_start(struct drain *d, struct dcampaign *dc, struct xfer *x,
 	const struct store_job	*j = &x->job;
 	struct message_in	 in;
 	char			 tok[TOKEN_LEN + 1], *url = NULL, *cause = NULL;
-	char			*mailto = NULL;
+	char			*mailto = NULL, fbid[256];
 	int			 rc;
 
 	x->started = slot->at;
@@ -234,6 +257,10 @@ drain_xfer_start(struct drain *d, struct dcampaign *dc, struct xfer *x,
 	in.to_name = j->name[0] != '\0' ? j->name : NULL;
 	in.hostname = d->md->hostname;
 	in.date = mannersd_now();
+	/* Gmail's form: up to three identifiers, then the sender's. */
+	snprintf(fbid, sizeof fbid, "%s:%s:newsletter:%s", dc->c->id,
+	    dc->c->list, conf->feedback_sender_id);
+	in.feedback_id = fbid;
 	if (token_issue(d->md->keys, j->rid, j->lid, (uint32_t)in.date,
 	    tok) == 0) {
 		xasprintf(&url, "%s/u/%s", conf->public_url, tok);
@@ -259,7 +286,7 @@ drain_xfer_start(struct drain *d, struct dcampaign *dc, struct xfer *x,
 
 	x->easy = drain_xfer_easy_get(d);
 	x->gen = d->gen;
-	snprintf(x->from, sizeof x->from, "<%s>", dc->c->from_addr);
+	drain_xfer_return_path(d, dc, j, in.date, x);
 	x->rcpt = curl_slist_append(NULL, j->addr);
 	curl_easy_setopt(x->easy, CURLOPT_MAIL_FROM, x->from);
 	curl_easy_setopt(x->easy, CURLOPT_MAIL_RCPT, x->rcpt);

@@ -729,6 +729,13 @@ conf_finish(struct conf *c, const char *fname, char **cause)
 		return set_cause(cause, "%s: [smtp] concurrency = %u is above "
 		    "the maximum of %u (each connection has a thread of its "
 		    "own)", fname, c->concurrency, CONF_CONCURRENCY_MAX);
+	if (strspn(c->feedback_sender_id, "abcdefghijklmnopqrstuvwxyz"
+	    "ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789._-") !=
+	    strlen(c->feedback_sender_id))
+		return set_cause(cause, "%s: [feedback] sender_id \"%s\": "
+		    "letters, digits, '.', '_' and '-' only (it is a field of "
+		    "Feedback-ID, which ':' separates)", fname,
+		    c->feedback_sender_id);
 	if (c->mailbox != NULL && c->mailbox_user == NULL)
 		return set_cause(cause, "%s: [feedback] mailbox needs "
 		    "mailbox_user (and mailbox_password_file)", fname);

@@ -613,6 +613,9 @@ message_render_out(const struct message_tpl *t, const struct message_in *in,
 	buf_printf(out, "Date: %s\r\nMessage-ID: <%s.%s@%s>\r\n"
 	    "MIME-Version: 1.0\r\n", date, hash, c->id, in->hostname);
 	buf_printf(out, "List-Id: <%s>\r\n", c->list);
+	/* Gmail's feedback loop groups complaints by these fields. */
+	if (in->feedback_id != NULL)
+		buf_printf(out, "Feedback-ID: %s\r\n", in->feedback_id);
 	if (in->unsub_url != NULL) {
 		if (in->unsub_mailto != NULL)
 			buf_printf(out, "List-Unsubscribe: <%s>,\r\n <%s>\r\n",

@@ -22,6 +22,7 @@ struct message_in {
 	const char		*unsub_url;	/* NULL: no List-Unsubscribe */
 	const char		*unsub_mailto;	/* NULL: none */
 	const char		*hostname;	/* right side of Message-ID */
+	const char		*feedback_id;	/* NULL: no Feedback-ID */
 	int64_t			 date;		/* for the Date: header */
 };
 

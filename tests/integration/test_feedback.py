@@ -139,3 +139,44 @@ def test_mannersctl_feedback_exits_only_0_or_75(env):
     assert p.returncode == 75, p         # a broken pipe line: kept queued
     p = ctl([], b"Subject: x\r\n\r\nx", sock=d.sock + ".nowhere")
     assert p.returncode == 75, p         # mannersd unreachable: kept queued
+
+
+def test_a_late_bounce_comes_back_to_the_signed_return_path(env):
+    env.start_smtp()
+    d = env.daemon(start=False)
+    d.set_conf("feedback", "return_path", "bounces@news.example.com")
+    d.set_conf("feedback", "sender_id", "shop-1")
+    d.start()
+    _sent(env, d, ["gone@example.org", "stays@example.org"])
+    sent = {m["to"][0]: m for m in env.smtp.messages}
+    verp = sent["gone@example.org"]["from"]
+    m = re.fullmatch(r"bounces\+([A-Za-z0-9_-]{46})@news\.example\.com",
+                     verp)
+    assert m, verp
+    assert len("bounces+" + m.group(1)) <= 64
+    assert sent["stays@example.org"]["from"] != verp, "one token each"
+    assert sent["gone@example.org"]["msg"]["Feedback-ID"] == \
+        "fb1:news.example.com:newsletter:shop-1"
+    # The relay said 250; the mailbox's own server bounces it later,
+    # quoting nothing but the envelope it came back to.
+    dsn = ("From: MAILER-DAEMON@mx.example.org\r\nTo: %s\r\n"
+           "Subject: Undelivered Mail Returned to Sender\r\n"
+           "MIME-Version: 1.0\r\nContent-Type: multipart/report; "
+           "report-type=delivery-status; boundary=b\r\n\r\n--b\r\n"
+           "Content-Type: message/delivery-status\r\n\r\n"
+           "Reporting-MTA: dns; mx.example.org\r\n\r\n"
+           "Final-Recipient: rfc822; gone@example.org\r\nAction: failed\r\n"
+           "Status: 5.1.1\r\n\r\n--b--\r\n" % verp)
+    st, r = _post(d, dsn, rcpt=verp.replace("+", "%2B").replace("@", "%40"))
+    assert st == 200 and r["kind"] == "bounce" and \
+        r["action"] == "suppressed", (st, r)
+    assert r["campaign"] == "fb1" and r["address"] == "gone@example.org", r
+    assert _flags(d, "gone@example.org")["suppressed"], _flags(
+        d, "gone@example.org")
+    assert not _flags(d, "stays@example.org").get("suppressed")
+    st, c = d.request("GET", "/v1/campaigns/fb1")
+    assert c["counts"]["bounces"] == 1, c
+    # A bounce for a token that names another campaign or nobody: nothing.
+    st, r = _post(d, dsn.replace(verp, "bounces+" + "A" * 46 +
+                                 "@news.example.com"))
+    assert r["kind"] == "unattributed", r

@@ -672,6 +672,13 @@ ctl_print_campaign(json_t *j)
 		    "cancelled %lld\n", ctl_int(c, "dropped"), ctl_int(c,
 		    "cancelled"));
 	ctl_print_rejected(json_object_get(c, "rejected"));
+	printf("  came back: bounces %lld, complaints %lld, delays %lld\n",
+	    ctl_int(c, "bounces"), ctl_int(c, "complaints"), ctl_int(c,
+	    "delays"));
+	if (json_is_string(json_object_get(j, "paused_by")))
+		printf("  paused by its %s breaker since %s: %s\n",
+		    ctl_str(j, "paused_by", "?"), ctl_time(ctl_int(j,
+		    "paused_at"), t1, sizeof t1), ctl_str(j, "paused_why", ""));
 	printf("  created %s, send after %s, expires %s\n",
 	    ctl_time(ctl_int(j, "created"), t1, sizeof t1),
 	    ctl_time(ctl_int(j, "send_after"), t2, sizeof t2),

@@ -180,3 +180,24 @@ def test_a_late_bounce_comes_back_to_the_signed_return_path(env):
     st, r = _post(d, dsn.replace(verp, "bounces+" + "A" * 46 +
                                  "@news.example.com"))
     assert r["kind"] == "unattributed", r
+
+
+def test_complaints_at_the_limit_pause_the_campaign_until_resumed(env):
+    env.start_smtp()
+    d = env.daemon(start=False)
+    d.set_conf("feedback", "pause_complaint_rate", "0.3%")
+    d.set_conf("feedback", "pause_min_sent", "2")
+    d.start()
+    _sent(env, d, ["a1@example.org", "a2@example.org"])
+    st, r = _post(d, _arf(_token(env, "a1@example.org")))
+    assert r["action"] == "unsubscribed", r
+    st, c = d.request("GET", "/v1/campaigns/fb1")
+    assert c["state"] == "paused" and c["paused_by"] == "complaint_rate", c
+    assert "reached pause_complaint_rate 0.30 %" in c["paused_why"], c
+    assert "campaign fb1 paused" in d.logtext()
+    out = d.ctl("status", "fb1").stdout.decode()
+    assert "paused by its complaint_rate breaker" in out, out
+    assert "complaints 1" in out, out
+    d.ctl("resume", "fb1")
+    st, c = d.request("GET", "/v1/campaigns/fb1")
+    assert c["state"] == "active" and "paused_by" not in c, c

@@ -10,6 +10,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/un.h>
@@ -34,6 +35,24 @@
  */
 #define CONTROL_413_HEAD	"HTTP/1.1 413 Request Entity Too Large\r\n"
 #define CONTROL_413_END		"</HTML>\n"
+
+/* Whether the request's Content-Type is type, or alt (NULL: none),
+ * parameters aside; a request without one is neither. */
+int
+control_content_type(struct evhttp_request *req, const char *type,
+    const char *alt)
+{
+	const char	*ct;
+	size_t		 n;
+
+	ct = evhttp_find_header(evhttp_request_get_input_headers(req),
+	    "Content-Type");
+	if (ct == NULL)
+		return 0;
+	n = strcspn(ct, "; \t");
+	return (n == strlen(type) && strncasecmp(ct, type, n) == 0) ||
+	    (alt != NULL && n == strlen(alt) && strncasecmp(ct, alt, n) == 0);
+}
 
 /* Send a JSON body with a status code. */
 void

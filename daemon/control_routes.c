@@ -27,6 +27,7 @@
 #include "log.h"
 #include "mannersd.h"
 #include "store.h"
+#include "text.h"
 #include "util.h"
 
 /* What a route's {id} names, and so how it is checked. */
@@ -109,58 +110,6 @@ control_routes_all_methods(void)
 	return all;
 }
 
-/* Length of the valid UTF-8 sequence at s (of n bytes), or 0. */
-static size_t
-control_routes_utf8(const unsigned char *s, size_t n)
-{
-	uint32_t	 cp, min;
-	size_t		 len, i;
-
-	if (s[0] < 0x80)
-		return 1;
-	if ((s[0] & 0xe0) == 0xc0) {
-		len = 2;
-		cp = s[0] & 0x1f;
-		min = 0x80;
-	} else if ((s[0] & 0xf0) == 0xe0) {
-		len = 3;
-		cp = s[0] & 0x0f;
-		min = 0x800;
-	} else if ((s[0] & 0xf8) == 0xf0) {
-		len = 4;
-		cp = s[0] & 0x07;
-		min = 0x10000;
-	} else
-		return 0;
-	if (len > n)
-		return 0;
-	for (i = 1; i < len; i++) {
-		if ((s[i] & 0xc0) != 0x80)
-			return 0;
-		cp = (cp << 6) | (s[i] & 0x3f);
-	}
-	/* Overlong forms, surrogates and beyond Unicode are not UTF-8. */
-	if (cp < min || (cp >= 0xd800 && cp <= 0xdfff) || cp > 0x10ffff)
-		return 0;
-	/* C1 controls are as unwelcome as C0 ones. */
-	if (cp >= 0x80 && cp <= 0x9f)
-		return 0;
-	return len;
-}
-
-/* A hex digit's value, or -1. */
-static int
-control_routes_hex(char c)
-{
-	if (c >= '0' && c <= '9')
-		return c - '0';
-	if (c >= 'a' && c <= 'f')
-		return c - 'a' + 10;
-	if (c >= 'A' && c <= 'F')
-		return c - 'A' + 10;
-	return -1;
-}
-
 /*
  * Percent-decode n bytes of a path segment or query value ('+' is a space
  * when plus), refusing a broken escape, a control character (NUL, C0,
@@ -170,45 +119,36 @@ control_routes_hex(char c)
 char *
 control_routes_decode(const char *s, size_t n, int plus, char **cause)
 {
-	unsigned char	*out;
-	size_t		 i, o = 0, len;
+	const char	*why;
+	char		*out;
+	size_t		 i, o = 0;
 	int		 hi, lo;
 
 	out = xmalloc(n + 1);
 	for (i = 0; i < n; i++) {
 		if (s[i] == '%') {
-			if (n - i < 3)
-				goto broken;
-			if ((hi = control_routes_hex(s[i + 1])) == -1 ||
-			    (lo = control_routes_hex(s[i + 2])) == -1)
-				goto broken;
-			out[o++] = (unsigned char)(hi << 4 | lo);
+			if (n - i < 3 || (hi = hexdigit(s[i + 1])) == -1 ||
+			    (lo = hexdigit(s[i + 2])) == -1) {
+				set_cause(cause, "a %% not followed by two hex "
+				    "digits");
+				free(out);
+				return NULL;
+			}
+			out[o++] = (char)(hi << 4 | lo);
 			i += 2;
 		} else if (plus && s[i] == '+')
 			out[o++] = ' ';
 		else
-			out[o++] = (unsigned char)s[i];
+			out[o++] = s[i];
 	}
-	for (i = 0; i < o; i += len) {
-		if (out[i] < 0x20 || out[i] == 0x7f) {
-			set_cause(cause, "a control character (0x%02x)",
-			    out[i]);
-			free(out);
-			return NULL;
-		}
-		if ((len = control_routes_utf8(out + i, o - i)) == 0) {
-			set_cause(cause, "not UTF-8, or a C1 control "
-			    "character");
-			free(out);
-			return NULL;
-		}
+	/* NUL, C0, DEL, C1 or invalid UTF-8 (lib/text.c). */
+	if (text_check(out, o, TEXT_LINE, &why) == -1) {
+		set_cause(cause, "%s", why);
+		free(out);
+		return NULL;
 	}
 	out[o] = '\0';
-	return (char *)out;
-broken:
-	set_cause(cause, "a %% not followed by two hex digits");
-	free(out);
-	return NULL;
+	return out;
 }
 
 /*

@@ -238,21 +238,6 @@ intake_stepped(struct wjob *w)
 	free(in);
 }
 
-/* Is the request's Content-Type message/rfc822 (or absent)? */
-static int
-intake_is_message(struct evhttp_request *req)
-{
-	const char	*ct;
-	size_t		 n;
-
-	ct = evhttp_find_header(evhttp_request_get_input_headers(req),
-	    "Content-Type");
-	if (ct == NULL)
-		return 0;
-	n = strcspn(ct, "; \t");
-	return n == 14 && strncasecmp(ct, "message/rfc822", n) == 0;
-}
-
 /*
  * Read and apply one message (taken: freed here) whose envelope
  * recipient is rcpt (NULL: unknown); done(arg, status, out, cause) runs
@@ -317,7 +302,7 @@ intake_request(struct mannersd *md, struct evhttp_request *req,
 		    "deliver the message again once it is back", NULL);
 		return;
 	}
-	if (!intake_is_message(req)) {
+	if (!control_content_type(req, "message/rfc822", NULL)) {
 		control_reply_error(req, 415, "feedback is one mail message: "
 		    "send it with Content-Type: message/rfc822", NULL);
 		return;

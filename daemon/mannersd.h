@@ -83,6 +83,8 @@ int	 control_start(struct mannersd *, char **);
 void	 control_stop(struct mannersd *);
 void	 control_free(struct mannersd *);
 void	 control_reply_json(struct evhttp_request *, int, json_t *);
+int	 control_content_type(struct evhttp_request *, const char *,
+	    const char *);
 void	 control_reply_error(struct evhttp_request *, int, const char *,
 	    json_t *);
 json_t	*control_json_body(struct evhttp_request *,

@@ -352,22 +352,6 @@ submit_drive(struct submit *sb)
 	}
 }
 
-/* Is the request's Content-Type XML? */
-static int
-submit_is_xml(struct evhttp_request *req)
-{
-	const char	*ct;
-	size_t		 n;
-
-	ct = evhttp_find_header(evhttp_request_get_input_headers(req),
-	    "Content-Type");
-	if (ct == NULL)
-		return 0;
-	n = strcspn(ct, "; \t");
-	return (n == 15 && strncasecmp(ct, "application/xml", n) == 0) ||
-	    (n == 8 && strncasecmp(ct, "text/xml", n) == 0);
-}
-
 /* POST /v1/campaigns[?dry_run=1]: check the request, then drive it. */
 void
 submit_request(struct mannersd *md, struct evhttp_request *req,
@@ -385,7 +369,7 @@ submit_request(struct mannersd *md, struct evhttp_request *req,
 		    "submit again once it is back", NULL);
 		return;
 	}
-	if (!submit_is_xml(req)) {
+	if (!control_content_type(req, "application/xml", "text/xml")) {
 		control_reply_error(req, 415, "a campaign is an XML document: "
 		    "send it with Content-Type: application/xml", NULL);
 		return;

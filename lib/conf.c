@@ -439,6 +439,30 @@ conf_parse_percent(const char *v, const char *key, uint32_t *ppm,
 	return 0;
 }
 
+/* mailbox (an IMAP or POP3 URL) and mailbox_after (delete, move:F). */
+static int
+conf_set_mailbox(const struct conf_key *k, void *p, const char *v,
+    char **cause)
+{
+	if (k->type == T_MAILBOX && !strcaseprefix(v, "imap://") &&
+	    !strcaseprefix(v, "imaps://") && !strcaseprefix(v, "pop3://") &&
+	    !strcaseprefix(v, "pop3s://"))
+		return set_cause(cause, "mailbox \"%s\" is not an imap://, "
+		    "imaps://, pop3:// or pop3s:// URL", v);
+	if (k->type == T_MAILBOX && strpbrk(v, " \t\r\n\"<>") != NULL)
+		return set_cause(cause, "mailbox \"%s\" has a space, a quote "
+		    "or an angle bracket", v);
+	if (k->type == T_MAILBOX_AFTER && strcmp(v, "delete") != 0 &&
+	    (strncmp(v, "move:", 5) != 0 || v[5] == '\0' || strpbrk(v + 5,
+	    " \t\r\n\"\\{}()%*") != NULL))
+		return set_cause(cause, "mailbox_after \"%s\": want delete, or "
+		    "move:FOLDER (an IMAP folder name without spaces or "
+		    "quotes)", v);
+	free(*(char **)p);
+	*(char **)p = xstrdup(v);
+	return 0;
+}
+
 /* return_path: checked as the drain will use it, with a token's length. */
 static int
 conf_return_path(const char *v, char **p, char **cause)
@@ -545,27 +569,8 @@ conf_set(const struct conf_key *k, void *p, const char *v, char **cause)
 	case T_RETURN_PATH:
 		return conf_return_path(v, p, cause);
 	case T_MAILBOX:
-		if (!strcaseprefix(v, "imap://") && !strcaseprefix(v,
-		    "imaps://") && !strcaseprefix(v, "pop3://") &&
-		    !strcaseprefix(v, "pop3s://"))
-			return set_cause(cause, "mailbox \"%s\" is not an "
-			    "imap://, imaps://, pop3:// or pop3s:// URL", v);
-		if (strpbrk(v, " \t\r\n\"<>") != NULL)
-			return set_cause(cause, "mailbox \"%s\" has a space, a "
-			    "quote or an angle bracket", v);
-		free(*(char **)p);
-		*(char **)p = xstrdup(v);
-		return 0;
 	case T_MAILBOX_AFTER:
-		if (strcmp(v, "delete") != 0 && (strncmp(v, "move:", 5) != 0 ||
-		    v[5] == '\0' || strpbrk(v + 5, " \t\r\n\"\\{}()%*") !=
-		    NULL))
-			return set_cause(cause, "mailbox_after \"%s\": want "
-			    "delete, or move:FOLDER (an IMAP folder name "
-			    "without spaces or quotes)", v);
-		free(*(char **)p);
-		*(char **)p = xstrdup(v);
-		return 0;
+		return conf_set_mailbox(k, p, v, cause);
 	}
 	return set_cause(cause, "internal error: key type");
 }

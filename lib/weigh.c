@@ -426,19 +426,6 @@ weigh_urls_rebuild(struct weigh_walk *st)
 		    &st->w->images[i]);
 }
 
-/* Value of a hex digit, or -1. */
-static int
-weigh_hexval(int c)
-{
-	if (c >= '0' && c <= '9')
-		return c - '0';
-	if (c >= 'a' && c <= 'f')
-		return c - 'a' + 10;
-	if (c >= 'A' && c <= 'F')
-		return c - 'A' + 10;
-	return -1;
-}
-
 /* Next byte of a percent-encoded string; advances *pp. */
 static unsigned char
 weigh_pct_next(const char **pp, const char *end)
@@ -447,8 +434,8 @@ weigh_pct_next(const char **pp, const char *end)
 	int		 hi, lo;
 
 	if (*p == '%' && end - p >= 3) {
-		hi = weigh_hexval(p[1]);
-		lo = weigh_hexval(p[2]);
+		hi = hexdigit(p[1]);
+		lo = hexdigit(p[2]);
 		if (hi >= 0 && lo >= 0) {
 			*pp = p + 3;
 			return (unsigned char)(hi << 4 | lo);
@@ -867,6 +854,53 @@ weigh_meta(struct weigh *w, xmlAttrPtr charset, xmlAttrPtr equiv,
 	xmlFree(f1);
 }
 
+/*
+ * What an element is, from its name (the HTML parser gives names in
+ * lower case): an <img>, a <source>, a <meta>; returns whether its
+ * content is never shown (head, style, script, title, template).
+ */
+static inline int
+weigh_element_kind(const char *name, int *img, int *source, int *meta)
+{
+	switch (name[0]) {
+	case 'h':
+		return strcmp(name, "head") == 0;
+	case 'i':
+		*img = strcmp(name, "img") == 0;
+		break;
+	case 'm':
+		*meta = strcmp(name, "meta") == 0;
+		break;
+	case 's':
+		if (strcmp(name, "style") == 0 || strcmp(name, "script") == 0)
+			return 1;
+		*source = strcmp(name, "source") == 0;
+		break;
+	case 't':
+		return strcmp(name, "title") == 0 ||
+		    strcmp(name, "template") == 0;
+	}
+	return 0;
+}
+
+/*
+ * An <img> is displayed once whichever candidate is chosen, so its area
+ * counts once, and only when both dimensions are numbers.
+ */
+static inline void
+weigh_img_area(struct weigh *w, size_t first, long long width,
+    long long height)
+{
+	if (first == SIZE_MAX || width < 0 || height < 0)
+		return;
+	if (w->area <= LLONG_MAX - width * height)
+		w->area += width * height;
+	if (w->images[first].width == 0 && w->images[first].height == 0) {
+		w->images[first].width = width;
+		w->images[first].height = height;
+	}
+}
+
 /* Weigh one element's attributes and note what hides its text. */
 static void
 weigh_element(struct weigh_walk *st, xmlNodePtr n)
@@ -880,28 +914,7 @@ weigh_element(struct weigh_walk *st, xmlNodePtr n)
 
 	if (name == NULL)
 		return;
-	/* The HTML parser gives tag and attribute names in lower case. */
-	switch (name[0]) {
-	case 'h':
-		hide = strcmp(name, "head") == 0;
-		break;
-	case 'i':
-		img = strcmp(name, "img") == 0;
-		break;
-	case 'm':
-		meta = strcmp(name, "meta") == 0;
-		break;
-	case 's':
-		if (strcmp(name, "style") == 0 || strcmp(name, "script") == 0)
-			hide = 1;
-		else
-			source = strcmp(name, "source") == 0;
-		break;
-	case 't':
-		hide = strcmp(name, "title") == 0 ||
-		    strcmp(name, "template") == 0;
-		break;
-	}
+	hide = weigh_element_kind(name, &img, &source, &meta);
 	if (hide && st->hidden == NULL)
 		st->hidden = n;
 
@@ -962,19 +975,8 @@ weigh_element(struct weigh_walk *st, xmlNodePtr n)
 
 	if (meta)
 		weigh_meta(st->w, charset, equiv, content);
-	/*
-	 * An <img> is displayed once whichever candidate is chosen, so its
-	 * area counts once, and only when both dimensions are numbers.
-	 */
-	if (img && first != SIZE_MAX && width >= 0 && height >= 0) {
-		if (st->w->area <= LLONG_MAX - width * height)
-			st->w->area += width * height;
-		if (st->w->images[first].width == 0 &&
-		    st->w->images[first].height == 0) {
-			st->w->images[first].width = width;
-			st->w->images[first].height = height;
-		}
-	}
+	if (img)
+		weigh_img_area(st->w, first, width, height);
 }
 
 /* Weigh a text node: CSS in <style>, visible text elsewhere. */
@@ -1443,14 +1445,94 @@ weigh_text_ratio(const struct weigh *w)
 	return (double)w->text_chars * 1000.0 / (double)w->area;
 }
 
+/* The limits a body broke, each with what was measured and why. */
+static json_t *
+weigh_report_over(const struct weigh *w)
+{
+	const struct weigh_over	*o;
+	json_t			*a = json_array(), *e;
+	size_t			 i;
+
+	for (i = 0; i < w->nover; i++) {
+		o = &w->over[i];
+		e = json_object();
+		json_object_set_new(e, "limit", json_string(o->limit));
+		json_object_set_new(e, "measured", json_integer(o->measured));
+		json_object_set_new(e, o->minimum ? "min" : "max",
+		    json_integer(o->bound));
+		json_object_set_new(e, "why", json_string(o->why));
+		json_array_append_new(a, e);
+	}
+	return a;
+}
+
+/* The warnings: the weigher's own, then each image's, then a summary. */
+static json_t *
+weigh_report_warnings(const struct weigh *w)
+{
+	const struct weigh_image	*im;
+	json_t				*a = json_array(), *e, *k;
+	size_t				 i, n;
+
+	for (i = 0; i < w->nwarnings; i++) {
+		json_array_append_new(a, weigh_json_string(w->warnings[i],
+		    strlen(w->warnings[i])));
+	}
+	for (i = 0; i < w->nimages; i++) {
+		im = &w->images[i];
+		if (im->data || im->bytes >= 0 || im->why == NULL)
+			continue;
+		e = weigh_report_url_json(im);
+		k = json_sprintf("%s: %s", json_string_value(e), im->why);
+		json_decref(e);
+		if (k != NULL)
+			json_array_append_new(a, k);
+	}
+	if ((n = weigh_not_measured(w)) != 0) {
+		json_array_append_new(a, json_sprintf("%zu remote image%s not "
+		    "measured; %s not in the totals", n, n == 1 ? " was" :
+		    "s were", n == 1 ? "its size is" : "their sizes are"));
+	}
+	return a;
+}
+
+/* One image of the report's image_list. */
+static json_t *
+weigh_report_image(const struct weigh_image *im)
+{
+	json_t	*e = json_object(), *k = json_array();
+	size_t	 b;
+
+	json_object_set_new(e, "url", weigh_report_url_json(im));
+	for (b = 0; b < WEIGH_NKINDS; b++) {
+		if (im->kinds & (1U << b))
+			json_array_append_new(k,
+			    json_string(weigh_kind_names[b]));
+	}
+	json_object_set_new(e, "kinds", k);
+	json_object_set_new(e, "inline", json_boolean(im->data));
+	json_object_set_new(e, "bytes", im->bytes < 0 ? json_null() :
+	    json_integer(im->bytes));
+	json_object_set_new(e, "uses", json_integer(im->uses));
+	if (im->error != NULL || im->why != NULL) {
+		json_object_set_new(e, "why", weigh_json_string(
+		    im->error != NULL ? im->error : im->why,
+		    strlen(im->error != NULL ? im->error : im->why)));
+	}
+	if (im->width != 0 || im->height != 0) {
+		json_object_set_new(e, "width", json_integer(im->width));
+		json_object_set_new(e, "height", json_integer(im->height));
+	}
+	return e;
+}
+
 /* The report as a JSON object. */
 json_t *
 weigh_report_json(const struct weigh *w)
 {
 	const struct weigh_image	*im;
-	const struct weigh_over		*o;
-	json_t				*j, *a, *e, *k;
-	size_t				 i, b, n;
+	json_t				*j, *a, *e;
+	size_t				 i;
 	double				 ratio;
 
 	j = json_object();
@@ -1476,40 +1558,9 @@ weigh_report_json(const struct weigh *w)
 	json_object_set_new(j, "charset", w->charset == NULL ? json_null() :
 	    weigh_json_string(w->charset, strlen(w->charset)));
 
-	a = json_array();
-	for (i = 0; i < w->nover; i++) {
-		o = &w->over[i];
-		e = json_object();
-		json_object_set_new(e, "limit", json_string(o->limit));
-		json_object_set_new(e, "measured", json_integer(o->measured));
-		json_object_set_new(e, o->minimum ? "min" : "max",
-		    json_integer(o->bound));
-		json_object_set_new(e, "why", json_string(o->why));
-		json_array_append_new(a, e);
-	}
-	json_object_set_new(j, "over_limit", a);
+	json_object_set_new(j, "over_limit", weigh_report_over(w));
 
-	a = json_array();
-	for (i = 0; i < w->nwarnings; i++) {
-		json_array_append_new(a, weigh_json_string(w->warnings[i],
-		    strlen(w->warnings[i])));
-	}
-	for (i = 0; i < w->nimages; i++) {
-		im = &w->images[i];
-		if (im->data || im->bytes >= 0 || im->why == NULL)
-			continue;
-		e = weigh_report_url_json(im);
-		k = json_sprintf("%s: %s", json_string_value(e), im->why);
-		json_decref(e);
-		if (k != NULL)
-			json_array_append_new(a, k);
-	}
-	if ((n = weigh_not_measured(w)) != 0) {
-		json_array_append_new(a, json_sprintf("%zu remote image%s not "
-		    "measured; %s not in the totals", n, n == 1 ? " was" :
-		    "s were", n == 1 ? "its size is" : "their sizes are"));
-	}
-	json_object_set_new(j, "warnings", a);
+	json_object_set_new(j, "warnings", weigh_report_warnings(w));
 
 	a = json_array();
 	for (i = 0; i < w->nimages; i++) {
@@ -1532,34 +1583,8 @@ weigh_report_json(const struct weigh *w)
 	json_object_set_new(j, "broken", a);
 
 	a = json_array();
-	for (i = 0; i < w->nimages; i++) {
-		im = &w->images[i];
-		e = json_object();
-		json_object_set_new(e, "url", weigh_report_url_json(im));
-		k = json_array();
-		for (b = 0; b < WEIGH_NKINDS; b++) {
-			if (im->kinds & (1U << b))
-				json_array_append_new(k,
-				    json_string(weigh_kind_names[b]));
-		}
-		json_object_set_new(e, "kinds", k);
-		json_object_set_new(e, "inline", json_boolean(im->data));
-		json_object_set_new(e, "bytes", im->bytes < 0 ? json_null() :
-		    json_integer(im->bytes));
-		json_object_set_new(e, "uses", json_integer(im->uses));
-		if (im->error != NULL || im->why != NULL) {
-			json_object_set_new(e, "why", weigh_json_string(
-			    im->error != NULL ? im->error : im->why,
-			    strlen(im->error != NULL ? im->error : im->why)));
-		}
-		if (im->width != 0 || im->height != 0) {
-			json_object_set_new(e, "width",
-			    json_integer(im->width));
-			json_object_set_new(e, "height",
-			    json_integer(im->height));
-		}
-		json_array_append_new(a, e);
-	}
+	for (i = 0; i < w->nimages; i++)
+		json_array_append_new(a, weigh_report_image(&w->images[i]));
 	json_object_set_new(j, "image_list", a);
 	return j;
 }

@@ -273,6 +273,7 @@ intake_http_done(void *arg, int status, const struct feedback_apply_out *o,
     const char *cause)
 {
 	struct evhttp_request	*req = arg;
+	json_t			*answer;
 
 	if (status != 200) {
 		control_reply_error(req, status, status == 422 ? "the message "
@@ -281,10 +282,12 @@ intake_http_done(void *arg, int status, const struct feedback_apply_out *o,
 		    cause != NULL ? cause : "?"));
 		return;
 	}
-	control_reply_json(req, 200, json_pack("{s:s, s:s?, s:s?, s:s?, s:s}",
-	    "kind", o->kind, "address", o->address[0] != '\0' ? o->address :
-	    NULL, "campaign", o->campaign[0] != '\0' ? o->campaign : NULL,
-	    "list", o->list[0] != '\0' ? o->list : NULL, "action", o->action));
+	answer = json_pack("{s:s, s:s?, s:s?, s:s?, s:s}", "kind", o->kind,
+	    "address", o->address[0] != '\0' ? o->address : NULL, "campaign",
+	    o->campaign[0] != '\0' ? o->campaign : NULL, "list",
+	    o->list[0] != '\0' ? o->list : NULL, "action", o->action);
+	control_reply_json(req, 200, answer);
+	json_decref(answer);
 }
 
 /* POST /v1/feedback[?rcpt=ADDR]: check the request, then read it. */

@@ -36,6 +36,7 @@ LIB_SRCS = \
 	lib/campaign.c \
 	lib/campaign_record.c \
 	lib/conf.c \
+	lib/http_frame.c \
 	lib/ledger.c \
 	lib/log.c \
 	lib/message.c \
@@ -52,6 +53,7 @@ MANNERSD_SRCS = \
 	daemon/control.c \
 	daemon/curlev.c \
 	daemon/drain.c \
+	daemon/http_guard.c \
 	daemon/mannersd.c \
 	daemon/measure.c \
 	daemon/metrics.c \

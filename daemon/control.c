@@ -22,6 +22,7 @@
 #include "campaign.h"
 #include "conf.h"
 #include "addr.h"
+#include "http_guard.h"
 #include "ledger.h"
 #include "log.h"
 #include "mannersd.h"
@@ -999,6 +1000,8 @@ control_start(struct mannersd *md, char **cause)
 	    EVHTTP_REQ_POST | EVHTTP_REQ_DELETE | EVHTTP_REQ_HEAD |
 	    EVHTTP_REQ_PUT | EVHTTP_REQ_PATCH | EVHTTP_REQ_OPTIONS);
 	evhttp_set_gencb(md->control, control_request, md);
+	if ((md->control_guard = http_guard_control(md, cause)) == NULL)
+		return -1;
 	if ((md->control_bound = evhttp_accept_socket_with_handle(md->control,
 	    fd)) == NULL)
 		return set_cause(cause, "cannot accept on %s",
@@ -1027,4 +1030,6 @@ control_free(struct mannersd *md)
 	if (md->control != NULL)
 		evhttp_free(md->control);
 	md->control = NULL;
+	http_guard_free(md->control_guard);
+	md->control_guard = NULL;
 }

@@ -224,6 +224,14 @@ http_guard_check(struct http_guard_conn *c, struct evbuffer *in)
 		http_frame_feed(c->frame, p, want > 0 ? want : avail, &st);
 		if (st.act == HTTP_FRAME_MORE)
 			break;
+		if (st.act == HTTP_FRAME_PASS && st.no_length &&
+		    c->g->opts.needs_body != NULL && c->g->opts.needs_body(
+		    c->g->opts.arg, st.target, st.target_len)) {
+			st.code = 411;
+			snprintf(st.why, sizeof st.why, "this POST needs a "
+			    "Content-Length (or Transfer-Encoding: chunked)");
+			st.act = HTTP_FRAME_REFUSE;
+		}
 		if (st.act == HTTP_FRAME_REFUSE) {
 			http_guard_refuse(c, st.code, st.why);
 			break;
@@ -355,6 +363,24 @@ http_guard_control_limits(void *arg, struct http_guard_limits *lim)
 	lim->max_body = md->conf->max_request;
 }
 
+/* The control routes whose POST carries a document (pause and resume
+   take none). */
+static int
+http_guard_control_needs_body(void *arg, const char *target, size_t len)
+{
+	static const char *const routes[] = { "/v1/campaigns",
+	    "/v1/unsubscribes", "/v1/feedback" };
+	size_t	 i, n = strcspn(target, "?");
+
+	(void)arg;
+	if (n > len)
+		n = len;
+	for (i = 0; i < nitems(routes); i++)
+		if (strlen(routes[i]) == n && memcmp(target, routes[i], n) == 0)
+			return 1;
+	return 0;
+}
+
 /* The control API's JSON error, {"error": ..., "detail": ...}. */
 static void
 http_guard_control_render(void *arg, const struct http_guard_refusal *r,
@@ -390,6 +416,7 @@ http_guard_control(struct mannersd *md, char **cause)
 	o.max_head = HTTP_GUARD_CONTROL_HEAD;
 	o.allow = "GET, HEAD, POST, DELETE";
 	o.limits = http_guard_control_limits;
+	o.needs_body = http_guard_control_needs_body;
 	o.render = http_guard_control_render;
 	o.arg = md;
 	return http_guard_attach(md->control, md->base, &o, cause);

@@ -39,6 +39,9 @@ struct http_guard_opts {
 	size_t		 max_head;
 	const char	*allow;		/* Allow: of a 405 before routing */
 	void		 (*limits)(void *, struct http_guard_limits *);
+	/* Does a POST to this target (path and query) need a body?  Then
+	   one without a length is 411.  NULL: never. */
+	int		 (*needs_body)(void *, const char *, size_t);
 	/* The refusal's header lines ("Name: value\r\n") and body. */
 	void		 (*render)(void *, const struct http_guard_refusal *,
 			    struct evbuffer *, struct evbuffer *);

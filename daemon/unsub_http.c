@@ -489,6 +489,8 @@ unsub_http_start(struct mannersd *md, char **cause)
 	go.max_head = PUBLIC_MAX_HEADERS;
 	go.allow = "GET, HEAD, POST";
 	go.limits = unsub_http_limits;
+	/* A POST without a body gets the page's "choose one" answer. */
+	go.needs_body = NULL;
 	go.render = unsub_http_render;
 	go.arg = md;
 	if ((md->public_guard = http_guard_attach(md->public, md->base, &go,

@@ -39,9 +39,8 @@ struct http_frame {
 /* What a method may carry. */
 static const struct http_frame_method {
 	const char	*name;
-	int		 needs_length;	/* a body is the point: 411 without
-					   (no route takes PUT or PATCH, and
-					   without a length they have none) */
+	int		 needs_length;	/* a body is the point: flag one
+					   without (no_length), for a 411 */
 	int		 no_body;	/* the server reads no body: refuse one */
 } http_frame_methods[] = {
 	{ "GET",	0, 0 },
@@ -76,6 +75,8 @@ static const struct {
 /* What a head says about the body that follows. */
 struct http_frame_head {
 	const struct http_frame_method	*method;
+	const char			*target;
+	size_t				 target_len;
 	int				 http10;
 	int				 ncl, nte, nhost, nctype;
 	uint64_t			 cl;
@@ -245,6 +246,8 @@ http_frame_request_line(struct http_frame_head *h, const char *l, size_t n)
 		    "this server is not a proxy");
 	t = sp1 + 1;
 	tlen = (size_t)(sp2 - t);
+	h->target = t;
+	h->target_len = tlen;
 	if (tlen == 0 || t[0] != '/')
 		return http_frame_head_bad(h, 400, "the request target must "
 		    "be a path such as /v1/health");
@@ -418,9 +421,13 @@ http_frame_body_rule(struct http_frame *f, struct http_frame_head *h,
 	if (h->method->no_body && (h->nte > 0 || h->cl > 0))
 		return http_frame_refuse(f, st, 400, "a %s request has no "
 		    "body", m);
-	if (h->nte == 0 && h->ncl == 0 && h->method->needs_length)
-		return http_frame_refuse(f, st, 411, "%s needs a "
-		    "Content-Length (or Transfer-Encoding: chunked)", m);
+	/* Without a length a request has no body (RFC 9112 section 6.3):
+	   whether its route wants one is the caller's to say. */
+	if (h->nte == 0 && h->ncl == 0 && h->method->needs_length) {
+		st->no_length = 1;
+		st->target = h->target;
+		st->target_len = h->target_len;
+	}
 	if (h->cl > f->lim.max_body)
 		return http_frame_refuse(f, st, 413, "the request body is "
 		    "larger than %llu bytes", (unsigned long long)f->lim.max_body);

@@ -39,6 +39,12 @@ struct http_frame_step {
 	char			 emit[24];
 	size_t			 emitlen;
 	int			 done;		/* this step ends a request */
+	/* A head passed: a POST with neither length nor chunks (so no
+	   body), and its target (in the bytes fed), for the caller to
+	   answer 411 where its route wants a body. */
+	int			 no_length;
+	const char		*target;
+	size_t			 target_len;
 	int			 code;		/* HTTP_FRAME_REFUSE */
 	char			 why[200];	/* HTTP_FRAME_REFUSE */
 };

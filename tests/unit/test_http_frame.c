@@ -97,9 +97,9 @@ static const struct frame_case frame_cases[] = {
 	    "POST / HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\n"
 	    "1\r\nab\r\n", 0, 400, "longer than its chunk size",
 	    "POST / HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\n1\r\na", 0 },
-	{ "a POST without a length is 411",
-	    "POST / HTTP/1.1\r\nHost: x\r\n\r\nabc", 0, 411,
-	    "needs a Content-Length", "", 0 },
+	{ "a POST without a length has no body (flagged for a 411)",
+	    "POST / HTTP/1.1\r\nHost: x\r\n\r\nabc", 0, 0, NULL,
+	    "POST / HTTP/1.1\r\nHost: x\r\n\r\n", 1 },
 	{ "a HEAD with a body is refused (evhttp would read it as a request)",
 	    "HEAD / HTTP/1.1\r\nContent-Length: 5\r\n\r\nGET /", 0, 400,
 	    "HEAD request has no body", "", 0 },
@@ -219,6 +219,24 @@ Test(http_frame, table)
 			buf_free(&out);
 		}
 	}
+}
+
+Test(http_frame, a_post_without_a_length_is_flagged_with_its_target)
+{
+	struct http_frame_limits lim = { MAX_HEAD, MAX_BODY };
+	struct http_frame	*f = http_frame_new(&lim);
+	struct http_frame_step	 st;
+	const char		*h = "POST /v1/unsubscribes?x=1 HTTP/1.1\r\n\r\n";
+	const char		*g = "POST /p HTTP/1.1\r\nContent-Length: 0\r\n\r\n";
+
+	http_frame_feed(f, h, strlen(h), &st);
+	cr_expect_eq(st.act, HTTP_FRAME_PASS);
+	cr_expect_eq(st.no_length, 1);
+	cr_expect(st.target_len == 20 &&
+	    memcmp(st.target, "/v1/unsubscribes?x=1", 20) == 0);
+	http_frame_feed(f, g, strlen(g), &st);
+	cr_expect_eq(st.no_length, 0, "Content-Length: 0 is a length");
+	http_frame_free(f);
 }
 
 Test(http_frame, limits_apply_from_the_next_request)

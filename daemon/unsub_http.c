@@ -5,7 +5,10 @@
  * choices and never change anything (mail scanners prefetch links); POST
  * applies the page's choice, or RFC 8058's List-Unsubscribe=One-Click,
  * on the writer thread and answers 200 with a confirmation, never a
- * redirect.  Everything else is a 404 page.
+ * redirect.  Another method on /u/ is 405 with Allow; everything else
+ * is a 404 page.  Malformed or ambiguous requests, slow ones and one
+ * connection too many are answered before evhttp by http_guard.c, with
+ * the same headers (unsub_http_render).
  *
  * A token is verified (one HMAC, no state) before anything else is looked
  * at, so a flood of bad links costs no LMDB access; every kind of bad link

@@ -42,6 +42,9 @@
 #include "util.h"
 
 #define HTTP_GUARD_LINGER	2	/* seconds to drain after a refusal */
+/* evhttp_send_error()'s page, and its end. */
+#define HTTP_GUARD_PAGE		"<HTML><HEAD>\n<TITLE>"
+#define HTTP_GUARD_PAGE_END	"</BODY></HTML>\n"
 #define HTTP_GUARD_CONTROL_HEAD	(64 * 1024)
 
 struct http_guard {
@@ -62,6 +65,7 @@ struct http_guard_conn {
 	struct bufferevent		*bev;	/* evhttp's */
 	struct evhttp_connection	*evcon;	/* once known */
 	struct evbuffer_cb_entry	*incb;
+	struct evbuffer_cb_entry	*outcb;
 	struct evbuffer			*raw;	/* read, not yet checked */
 	struct http_frame		*frame;
 	struct event			*deadline;	/* request_timeout */
@@ -88,6 +92,7 @@ http_guard_closecb(struct evhttp_connection *evcon, void *arg)
 	/* A reset may come before the free: only the first counts. */
 	evhttp_connection_set_closecb(evcon, NULL, NULL);
 	evbuffer_remove_cb_entry(bufferevent_get_input(c->bev), c->incb);
+	evbuffer_remove_cb_entry(bufferevent_get_output(c->bev), c->outcb);
 	c->g->open--;
 	http_guard_unref(c->g);
 	event_free(c->deadline);
@@ -110,41 +115,107 @@ http_guard_adopt(struct http_guard_conn *c)
 		evhttp_connection_set_closecb(c->evcon, http_guard_closecb, c);
 }
 
+/* The whole answer to a refusal: status line, headers, body. */
+static void
+http_guard_answer(struct http_guard *g, int code, const char *why,
+    struct evbuffer *out)
+{
+	struct http_guard_refusal	 r = { code, why };
+	struct evbuffer			*body = evbuffer_new();
+
+	evbuffer_add_printf(out, "HTTP/1.1 %d %s\r\n", code,
+	    http_frame_reason(code));
+	if (code == 405 && g->opts.allow != NULL)
+		evbuffer_add_printf(out, "Allow: %s\r\n", g->opts.allow);
+	g->opts.render(g->opts.arg, &r, out, body);
+	evbuffer_add_printf(out, "Content-Length: %zu\r\nConnection: close\r\n"
+	    "\r\n", evbuffer_get_length(body));
+	evbuffer_add_buffer(out, body);
+	evbuffer_free(body);
+}
+
+/*
+ * The backstop: should evhttp still refuse something itself (its bare
+ * HTML page), replace that answer in its output with ours.
+ */
+static void
+http_guard_outcb(struct evbuffer *buf, const struct evbuffer_cb_info *info,
+    void *arg)
+{
+	struct http_guard_conn	*c = arg;
+	struct evbuffer_ptr	 page, end, at, head;
+	struct evbuffer		*tmp;
+	char			 status[16], why[64];
+	int			 code;
+
+	if (info->n_added == 0 || c->busy)
+		return;
+	page = evbuffer_search(buf, HTTP_GUARD_PAGE, strlen(HTTP_GUARD_PAGE),
+	    NULL);
+	if (page.pos == -1 || (end = evbuffer_search(buf, HTTP_GUARD_PAGE_END,
+	    strlen(HTTP_GUARD_PAGE_END), &page)).pos == -1)
+		return;		/* none, or not all written yet */
+	/* Its status line: the last "HTTP/1." before the page. */
+	head.pos = -1;
+	at = evbuffer_search(buf, "HTTP/1.", 7, NULL);
+	while (at.pos != -1 && at.pos < page.pos) {
+		head = at;
+		evbuffer_ptr_set(buf, &at, 1, EVBUFFER_PTR_ADD);
+		at = evbuffer_search(buf, "HTTP/1.", 7, &at);
+	}
+	if (head.pos == -1 || evbuffer_copyout_from(buf, &head, status,
+	    sizeof status - 1) < 12)
+		return;
+	status[12] = '\0';
+	code = atoi(status + 9);
+	c->busy = 1;
+	tmp = evbuffer_new();
+	evbuffer_remove_buffer(buf, tmp, (size_t)head.pos);
+	evbuffer_drain(buf, (size_t)(end.pos - head.pos) +
+	    strlen(HTTP_GUARD_PAGE_END));
+	snprintf(why, sizeof why, "the request could not be read (%d %s)",
+	    code, http_frame_reason(code));
+	http_guard_answer(c->g, code, why, tmp);
+	evbuffer_add_buffer(tmp, buf);
+	evbuffer_add_buffer(buf, tmp);
+	evbuffer_free(tmp);
+	c->busy = 0;
+	log_info("%s: refused with %d by evhttp: %s", c->g->opts.name, code,
+	    why);
+}
+
 /* Answer with a refusal, under evhttp, and shut the connection. */
 static void
 http_guard_refuse(struct http_guard_conn *c, int code, const char *why)
 {
-	struct http_guard_refusal	 r = { code, why };
-	struct evbuffer			*out, *body;
+	struct evbuffer			*out;
 	struct timeval			 tv = { HTTP_GUARD_LINGER, 0 };
 	evutil_socket_t			 fd = bufferevent_getfd(c->bev);
+	unsigned char			*p;
+	size_t				 len;
+	ssize_t				 n;
 
 	if (c->phase != HG_OPEN)
 		return;
 	c->phase = HG_LINGER;
 	evtimer_del(c->deadline);
 	out = evbuffer_new();
-	body = evbuffer_new();
-	evbuffer_add_printf(out, "HTTP/1.1 %d %s\r\n", code,
-	    http_frame_reason(code));
-	if (code == 405 && c->g->opts.allow != NULL)
-		evbuffer_add_printf(out, "Allow: %s\r\n", c->g->opts.allow);
-	c->g->opts.render(c->g->opts.arg, &r, out, body);
-	evbuffer_add_printf(out, "Content-Length: %zu\r\nConnection: close\r\n"
-	    "\r\n", evbuffer_get_length(body));
-	evbuffer_add_buffer(out, body);
+	http_guard_answer(c->g, code, why, out);
 	/*
 	 * Straight to the socket: evhttp's own output callbacks belong to
 	 * its last answer.  A refusal is small and the socket's buffer
 	 * empty; what does not fit is a client not reading: dropped.
 	 */
-	while (fd != -1 && evbuffer_get_length(out) > 0 &&
-	    evbuffer_write(out, fd) > 0)
-		;
+	len = evbuffer_get_length(out);
+	p = evbuffer_pullup(out, -1);
+	while (fd != -1 && len > 0 && (n = send(fd, p, len, MSG_NOSIGNAL |
+	    MSG_DONTWAIT)) > 0) {
+		p += n;
+		len -= (size_t)n;
+	}
 	if (fd != -1)
 		shutdown(fd, SHUT_WR);
 	evbuffer_free(out);
-	evbuffer_free(body);
 	evtimer_add(c->next, &tv);
 	log_info("%s: refused with %d: %s", c->g->opts.name, code, why);
 }
@@ -299,6 +370,8 @@ http_guard_bevcb(struct event_base *base, void *arg)
 		    g->opts.name);
 	c->incb = evbuffer_add_cb(bufferevent_get_input(c->bev),
 	    http_guard_incb, c);
+	c->outcb = evbuffer_add_cb(bufferevent_get_output(c->bev),
+	    http_guard_outcb, c);
 	g->open++;
 	g->refs++;
 	c->over = g->open > lim.max_connections;
@@ -370,11 +443,11 @@ http_guard_control_needs_body(void *arg, const char *target, size_t len)
 {
 	static const char *const routes[] = { "/v1/campaigns",
 	    "/v1/unsubscribes", "/v1/feedback" };
-	size_t	 i, n = strcspn(target, "?");
+	const char	*q = memchr(target, '?', len);
+	size_t		 i, n = q != NULL ? (size_t)(q - target) : len;
 
 	(void)arg;
-	if (n > len)
-		n = len;
+	/* target is the request line's bytes: not NUL-terminated. */
 	for (i = 0; i < nitems(routes); i++)
 		if (strlen(routes[i]) == n && memcmp(target, routes[i], n) == 0)
 			return 1;

@@ -248,11 +248,16 @@ http_frame_request_line(struct http_frame_head *h, const char *l, size_t n)
 	tlen = (size_t)(sp2 - t);
 	h->target = t;
 	h->target_len = tlen;
-	if (tlen == 0 || t[0] != '/')
+	/* "//x" is a path to RFC 9112 but an authority to evhttp's URI
+	   parser: refuse what the two would read differently. */
+	if (tlen == 0 || t[0] != '/' || (tlen > 1 && t[1] == '/'))
 		return http_frame_head_bad(h, 400, "the request target must "
 		    "be a path such as /v1/health");
+	/* RFC 3986's characters only: evhttp's URI parser refuses the
+	   others with its own page. */
 	for (i = 0; i < tlen; i++)
-		if ((unsigned char)t[i] <= 0x20 || (unsigned char)t[i] >= 0x7f)
+		if ((unsigned char)t[i] <= 0x20 || (unsigned char)t[i] >= 0x7f ||
+		    strchr("\"<>\\^`{|}#", t[i]) != NULL)
 			return http_frame_head_bad(h, 400, "the request target "
 			    "holds a control character or a byte that must be "
 			    "percent-encoded");

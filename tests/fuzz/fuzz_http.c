@@ -35,6 +35,7 @@
 #include <poll.h>
 
 #include <errno.h>
+#include <signal.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -273,6 +274,9 @@ fuzz_http_init(void)
 
 	fuzz_http = fh = xcalloc(1, sizeof *fh);
 	md = &fh->md;
+	/* As mannersd does: an answer to a client gone is EPIPE, not death
+	   (http_guard shuts a refused connection for writing). */
+	signal(SIGPIPE, SIG_IGN);
 	fh->public_fd = -1;
 	log_setlevel(getenv("FUZZ_HTTP_DEBUG") != NULL ? LOG_LVL_DEBUG :
 	    LOG_LVL_ERROR);

@@ -228,7 +228,9 @@ def test_malformed_http_gets_the_listeners_own_errors(env):
                 b"GET /v1/health HTTP/1.1\r\nX-A : b\r\n\r\n",
                 b"GET /v1/health HTTP/1.1\r\n folded: x\r\n\r\n",
                 b"G\x00T /v1/health HTTP/1.1\r\n\r\n",
-                b"GET /v1/he\x00lth HTTP/1.1\r\n\r\n"):
+                b"GET /v1/he\x00lth HTTP/1.1\r\n\r\n",
+                b"GET //host/v1/health HTTP/1.1\r\n\r\n",
+                b"GET /v1/health\"x HTTP/1.1\r\n\r\n"):
         status, hdrs, body = one(d, "c", bad)
         assert status in (400, 501, 505), (bad, status)
         assert hdrs["content-type"] == "application/json", (bad, hdrs)

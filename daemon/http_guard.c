@@ -418,13 +418,6 @@ http_guard_free(struct http_guard *g)
 		http_guard_unref(g);
 }
 
-/* Connections open now. */
-unsigned
-http_guard_open(const struct http_guard *g)
-{
-	return g->open;
-}
-
 /* The control socket's limits, from the configuration now. */
 static void
 http_guard_control_limits(void *arg, struct http_guard_limits *lim)

@@ -51,7 +51,6 @@ struct http_guard_opts {
 struct http_guard	*http_guard_attach(struct evhttp *, struct event_base *,
 			    const struct http_guard_opts *, char **);
 void			 http_guard_free(struct http_guard *);
-unsigned		 http_guard_open(const struct http_guard *);
 struct http_guard	*http_guard_control(struct mannersd *, char **);
 
 #endif

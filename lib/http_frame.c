@@ -108,6 +108,7 @@ http_frame_new(const struct http_frame_limits *lim)
 	return f;
 }
 
+/* Let go of a framer. */
 void
 http_frame_free(struct http_frame *f)
 {

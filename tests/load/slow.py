@@ -5,15 +5,14 @@ A private mannersd (request_timeout = LOAD_SLOW_TIMEOUT, 5 s) drains one
 campaign of LOAD_SLOW_RECIPIENTS (20,000) recipients into tests/load/sink.py
 twice: once alone, once while LOAD_SLOW_CLIENTS (500) slow clients on
 each listener (the control socket and the public listener) drip a
-request a byte a second, reconnecting when cut.  Meanwhile GET
+request a byte a second, reconnecting (on the next second) when cut.  Meanwhile GET
 /v1/health is timed every 20 ms.
 
 Prints, for both runs, health p50/p99 and the drain rate (messages per
 second at the sink), and the longest time a slow client kept its
-connection.  Checked (PASS/FAIL lines): every slow client was cut within
-request_timeout + 1.5 s (a client's first byte comes up to 1 s after it
-connects; cut clients reconnect at once, so the listeners also meet
-their max_connections); health p99 with the slow clients stays under
+connection after its first byte.  Checked (PASS/FAIL lines): every slow
+client was cut within request_timeout (+1 s for the two event loops) of
+its first byte; health p99 with the slow clients stays under
 50 ms (make bench's bound); the drain rate stays at least half of the run
 without them.  Exits 1 if a check fails.
 """
@@ -70,9 +69,16 @@ def campaign(cid, n):
 
 
 def call(sock, method, path, body=None):
-    c = UnixHTTPConnection(sock, timeout=60)
     hdrs = {"Content-Type": "application/xml"} if body else {}
-    c.request(method, path, body, hdrs)
+    for _ in range(250):
+        c = UnixHTTPConnection(sock, timeout=60)
+        try:
+            c.request(method, path, body, hdrs)
+            break
+        except BlockingIOError:
+            # The listen backlog is full (slow clients reconnecting).
+            c.close()
+            time.sleep(0.02)
     r = c.getresponse()
     data = r.read()
     c.close()
@@ -83,7 +89,11 @@ def health_ms(sock):
     t0 = time.monotonic()
     s = socket.socket(socket.AF_UNIX)
     s.settimeout(10)
-    s.connect(sock)
+    try:
+        s.connect(sock)
+    except BlockingIOError:
+        s.close()
+        return None           # the backlog is full: counted as failed
     s.sendall(b"GET /v1/health HTTP/1.0\r\n\r\n")
     data = b""
     while True:
@@ -125,10 +135,11 @@ class Drippers:
             s.close()
             return
         self.sel.register(s, selectors.EVENT_READ,
-                          {"t": time.monotonic(), "off": 0, "tg": target})
+                          {"t": None, "off": 0, "tg": target})
 
     def close(self, key, cut):
-        if cut:
+        if cut and key.data["t"] is not None:
+            # From the request's first byte, as request_timeout counts.
             held = time.monotonic() - key.data["t"]
             self.longest = max(self.longest, held)
             self.cuts += 1
@@ -140,6 +151,7 @@ class Drippers:
             for _ in range(CLIENTS):
                 self.open(t)
         next_drip = time.monotonic()
+        reopen = []
         while not self.stop:
             for key, _ in self.sel.select(timeout=0.1):
                 try:
@@ -149,16 +161,22 @@ class Drippers:
                 if data.startswith(b"HTTP/1.1 503"):
                     self.refused += 1
                 if not data:
-                    tg = key.data["tg"]
+                    # Back on the next tick, not at once: a storm of
+                    # reconnections would only measure the backlog.
+                    reopen.append(key.data["tg"])
                     self.close(key, True)
-                    self.open(tg)
             if time.monotonic() >= next_drip:
                 next_drip += 1.0
+                for tg in reopen:
+                    self.open(tg)
+                reopen = []
                 for key in list(self.sel.get_map().values()):
                     d = key.data
                     try:
                         key.fileobj.send(self.HEAD[d["off"]:d["off"] + 1])
                         d["off"] += 1
+                        if d["t"] is None:
+                            d["t"] = time.monotonic()
                     except OSError:
                         pass
         for key in list(self.sel.get_map().values()):
@@ -250,12 +268,13 @@ def main():
         print("slow: drain without them: %.0f msg/s, with them: %.0f msg/s"
               % (rate0, rate1))
         print("slow: slow connections cut: %d (503 at the limit: %d); "
-              "the longest kept its connection %.2f s" %
+              "the longest kept its connection %.2f s after its first "
+              "byte" %
               (drip.cuts, drip.refused, drip.longest))
         for good, what in (
-                (drip.cuts >= 2 * CLIENTS and drip.longest <= TIMEOUT + 1.5,
-                 "every slow client cut within request_timeout + 1.5 s "
-                 "(its first byte comes up to 1 s after connecting)"),
+                (drip.cuts >= 2 * CLIENTS and drip.longest <= TIMEOUT + 1,
+                 "every slow client cut within request_timeout (+1 s for "
+                 "the loops) of its first byte"),
                 (pct(slow, 99) < 50,
                  "health p99 with the slow clients under 50 ms (make "
                  "bench's bound; the load generator shares the CPU)"),

@@ -72,7 +72,7 @@ struct http_guard_conn {
 	struct event			*next;		/* the phase's next step */
 	enum http_guard_phase		 phase;
 	int				 over;	/* over max_connections */
-	int				 busy;	/* in our own input callback */
+	int				 busy;	/* rewriting a buffer: our own changes */
 };
 
 /* Let go of the guard when the last holder does. */

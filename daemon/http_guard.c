@@ -73,6 +73,7 @@ struct http_guard_conn {
 	enum http_guard_phase		 phase;
 	int				 over;	/* over max_connections */
 	int				 busy;	/* rewriting a buffer: our own changes */
+	int				 hangup; /* close once the answer is out */
 };
 
 /* Let go of the guard when the last holder does. */
@@ -134,6 +135,20 @@ http_guard_answer(struct http_guard *g, int code, const char *why,
 	evbuffer_free(body);
 }
 
+/* The answer is out: shut the connection as after a refusal. */
+static void
+http_guard_hang_up(struct http_guard_conn *c)
+{
+	struct timeval	 tv = { HTTP_GUARD_LINGER, 0 };
+
+	if (c->phase != HG_OPEN)
+		return;
+	c->phase = HG_LINGER;
+	evtimer_del(c->deadline);
+	shutdown(bufferevent_getfd(c->bev), SHUT_WR);
+	evtimer_add(c->next, &tv);
+}
+
 /*
  * The backstop: should evhttp still refuse something itself (its bare
  * HTML page), replace that answer in its output with ours.
@@ -148,6 +163,8 @@ http_guard_outcb(struct evbuffer *buf, const struct evbuffer_cb_info *info,
 	char			 status[16], why[64];
 	int			 code;
 
+	if (c->hangup && info->n_deleted > 0 && evbuffer_get_length(buf) == 0)
+		http_guard_hang_up(c);
 	if (info->n_added == 0 || c->busy)
 		return;
 	page = evbuffer_search(buf, HTTP_GUARD_PAGE, strlen(HTTP_GUARD_PAGE),
@@ -307,6 +324,11 @@ http_guard_check(struct http_guard_conn *c, struct evbuffer *in)
 			http_guard_refuse(c, st.code, st.why);
 			break;
 		}
+		/* evhttp answers CONNECT without a length (a tunnel would
+		   follow) and keeps the connection: only its end can end
+		   the answer.  Hang up once the answer is out. */
+		if (st.method != NULL && strcmp(st.method, "CONNECT") == 0)
+			c->hangup = 1;
 		if (st.act == HTTP_FRAME_PASS)
 			evbuffer_remove_buffer(c->raw, in, st.take);
 		else {

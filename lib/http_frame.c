@@ -240,11 +240,6 @@ http_frame_request_line(struct http_frame_head *h, const char *l, size_t n)
 	if (mlen == 0 || h->method == NULL)
 		return http_frame_head_bad(h, 501, "method %.*s is not "
 		    "implemented", (int)(mlen > 32 ? 32 : mlen), l);
-	/* evhttp answers CONNECT without a length (a tunnel would follow),
-	   so its client waits forever: no route here takes it anyway. */
-	if (strcmp(h->method->name, "CONNECT") == 0)
-		return http_frame_head_bad(h, 405, "CONNECT is not allowed: "
-		    "this server is not a proxy");
 	t = sp1 + 1;
 	tlen = (size_t)(sp2 - t);
 	h->target = t;
@@ -499,6 +494,7 @@ http_frame_head(struct http_frame *f, const char *p, size_t n,
 		return;
 	st->act = HTTP_FRAME_PASS;
 	st->take = len;
+	st->method = h.method->name;
 }
 
 /* A chunk-size line: hex digits, optional extensions (dropped). */

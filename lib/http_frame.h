@@ -43,6 +43,7 @@ struct http_frame_step {
 	   body), and its target (in the bytes fed), for the caller to
 	   answer 411 where its route wants a body. */
 	int			 no_length;
+	const char		*method;	/* a head passed: its method */
 	const char		*target;
 	size_t			 target_len;
 	int			 code;		/* HTTP_FRAME_REFUSE */

@@ -42,6 +42,7 @@ LIB_SRCS = \
 	lib/form.c \
 	lib/hashtab.c \
 	lib/hostport.c \
+	lib/http_frame.c \
 	lib/ledger.c \
 	lib/log.c \
 	lib/message.c \
@@ -71,6 +72,7 @@ MANNERSD_SRCS = \
 	daemon/drain_sched.c \
 	daemon/drain_xfer.c \
 	daemon/handback.c \
+	daemon/http_guard.c \
 	daemon/intake.c \
 	daemon/jobthread.c \
 	daemon/mailbox.c \
@@ -260,12 +262,14 @@ $(FUZZ_TARGETS:%=fuzz-run-%): fuzz-run-%: $(FUZZ_BUILD)/fuzz_%
 
 # Issue 8: `make load` (8 submitters x 50 campaigns of 1,000 overlapping
 # recipients against smtp-sink; prints figures, fails on a broken
-# invariant) and `make valgrind` (end-to-end tests with mannersd under
+# invariant; then issue 14's 500 slow clients per listener during a drain,
+# tests/load/slow.py) and `make valgrind` (end-to-end tests with mannersd under
 # valgrind memcheck; see tests/load/valgrind.sh).
 .PHONY: load valgrind
 
 load: all
 	@MANNERSD=$(CURDIR)/$(BUILD)/mannersd /usr/bin/python3 tests/load/load.py
+	@MANNERSD=$(CURDIR)/$(BUILD)/mannersd /usr/bin/python3 tests/load/slow.py
 
 valgrind: all
 	@MANNERSD=$(CURDIR)/$(BUILD)/mannersd MANNERSCTL=$(CURDIR)/$(BUILD)/mannersctl \

@@ -22,19 +22,12 @@
 #include <systemd/sd-daemon.h>
 
 #include "conf.h"
+#include "http_guard.h"
 #include "log.h"
 #include "mannersd.h"
 #include "util.h"
 
 #define CONTROL_MAX_HEADERS	(64 * 1024)
-
-/*
- * evhttp refuses a body over its limit by itself, before reading it, with
- * an HTML page.  The control API answers in JSON, so a callback on each
- * connection's output buffer replaces that one answer as it is written.
- */
-#define CONTROL_413_HEAD	"HTTP/1.1 413 Request Entity Too Large\r\n"
-#define CONTROL_413_END		"</HTML>\n"
 
 /* Whether the request's Content-Type is type, or alt (NULL: none),
  * parameters aside; a request without one is neither. */
@@ -139,60 +132,6 @@ control_json_body(struct evhttp_request *req,
 	return NULL;
 }
 
-/* Rewrite evhttp's HTML 413 answer into JSON, in place. */
-static void
-control_out_cb(struct evbuffer *buf, const struct evbuffer_cb_info *info,
-    void *arg)
-{
-	struct mannersd		*md = arg;
-	struct evbuffer_ptr	 at, end;
-	struct evbuffer		*tmp;
-	char			 body[160];
-	int			 n;
-
-	if (info->n_added == 0 || md->control_rewriting)
-		return;
-	at = evbuffer_search(buf, CONTROL_413_HEAD,
-	    strlen(CONTROL_413_HEAD), NULL);
-	if (at.pos == -1)
-		return;
-	end = evbuffer_search(buf, CONTROL_413_END, strlen(CONTROL_413_END),
-	    &at);
-	if (end.pos == -1)
-		return;		/* the body is not written yet */
-	md->control_rewriting = 1;
-	tmp = evbuffer_new();
-	evbuffer_remove_buffer(buf, tmp, (size_t)at.pos);
-	evbuffer_drain(buf, (size_t)(end.pos - at.pos) +
-	    strlen(CONTROL_413_END));
-	n = snprintf(body, sizeof body, "{\"error\":\"the request body is "
-	    "larger than max_request\",\"detail\":{\"max_request\":%llu}}\n",
-	    (unsigned long long)md->conf->max_request);
-	evbuffer_add_printf(tmp, "HTTP/1.1 413 Payload Too Large\r\n"
-	    "Content-Type: application/json\r\nContent-Length: %d\r\n"
-	    "Connection: close\r\n\r\n%s", n, body);
-	evbuffer_add_buffer(tmp, buf);
-	evbuffer_add_buffer(buf, tmp);
-	evbuffer_free(tmp);
-	md->control_rewriting = 0;
-	log_info("control: request refused: body over max_request=%llu",
-	    (unsigned long long)md->conf->max_request);
-}
-
-/* evhttp asks for each connection's bufferevent. */
-static struct bufferevent *
-control_bevcb(struct event_base *base, void *arg)
-{
-	struct mannersd		*md = arg;
-	struct bufferevent	*bev;
-
-	bev = bufferevent_socket_new(base, -1, BEV_OPT_CLOSE_ON_FREE);
-	if (bev != NULL)
-		evbuffer_add_cb(bufferevent_get_output(bev), control_out_cb,
-		    md);
-	return bev;
-}
-
 /* Bind the Unix socket, refusing to steal it from a live daemon. */
 static int
 control_bind(const char *path, char **cause)
@@ -258,16 +197,18 @@ control_start(struct mannersd *md, char **cause)
 	md->control_fd = fd;
 	if ((md->control = evhttp_new(md->base)) == NULL)
 		return set_cause(cause, "evhttp_new failed");
-	/* The filter enforces max_request; this is the backstop. */
+	/* http_guard enforces max_request first; this is the backstop. */
 	evhttp_set_max_body_size(md->control,
 	    (ev_ssize_t)md->conf->max_request);
-	evhttp_set_bevcb(md->control, control_bevcb, md);
 	evhttp_set_max_headers_size(md->control, CONTROL_MAX_HEADERS);
 	evhttp_set_timeout(md->control, (int)md->conf->request_timeout);
 	/* The routes answer 404 or 405 to every method, not evhttp's 501. */
 	evhttp_set_allowed_methods(md->control, (ev_uint16_t)
 	    control_routes_all_methods());
 	evhttp_set_gencb(md->control, control_routes_request, md);
+	/* Framing, deadlines and the connection bound, before evhttp reads. */
+	if ((md->control_guard = http_guard_control(md, cause)) == NULL)
+		return -1;
 	if ((md->control_bound = evhttp_accept_socket_with_handle(md->control,
 	    fd)) == NULL)
 		return set_cause(cause, "cannot accept on %s",
@@ -296,5 +237,7 @@ control_free(struct mannersd *md)
 	if (md->control != NULL)
 		evhttp_free(md->control);
 	md->control = NULL;
+	http_guard_free(md->control_guard);
+	md->control_guard = NULL;
 	submit_free(md);
 }

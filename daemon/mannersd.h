@@ -18,6 +18,7 @@ struct token_keys;
 struct drain;
 struct store;
 struct writer;
+struct http_guard;
 
 #define MSTATS_FEEDBACK_KINDS	7
 #define MSTATS_FEEDBACK_ACTIONS	4
@@ -50,11 +51,12 @@ struct mannersd {
 	struct evhttp		*public;
 	struct evhttp_bound_socket *public_bound;
 	char			*public_csp;	/* the pages' CSP header */
+	struct http_guard	*control_guard;	/* http_guard.c */
+	struct http_guard	*public_guard;
 	struct event		*ev_exit;
 	char			*hostname;
 	int			 control_fd;
 	int			 stopping;
-	int			 control_rewriting;
 	int			 socket_activated;
 	struct mstats		 stats;
 	struct evhttp		*metrics;

@@ -5,7 +5,10 @@
  * choices and never change anything (mail scanners prefetch links); POST
  * applies the page's choice, or RFC 8058's List-Unsubscribe=One-Click,
  * on the writer thread and answers 200 with a confirmation, never a
- * redirect.  Everything else is a 404 page.
+ * redirect.  Another method on /u/ is 405 with Allow; everything else
+ * is a 404 page.  Malformed or ambiguous requests, slow ones and one
+ * connection too many are answered before evhttp by http_guard.c, with
+ * the same headers (unsub_http_render).
  *
  * A token is verified (one HMAC, no state) before anything else is looked
  * at, so a flood of bad links costs no LMDB access; every kind of bad link
@@ -22,6 +25,8 @@
 
 #include "conf.h"
 #include "hostport.h"
+#include "http_frame.h"
+#include "http_guard.h"
 #include "ledger.h"
 #include "log.h"
 #include "mannersd.h"
@@ -32,7 +37,6 @@
 
 #define PUBLIC_MAX_HEADERS	(8 * 1024)
 #define PUBLIC_MAX_BODY		UNSUB_PAGE_FORM_MAX
-#define PUBLIC_TIMEOUT		10		/* seconds per request */
 #define PUBLIC_MONTH		(30 * 24 * 60 * 60)
 #define PUBLIC_LIST_MAX		256
 
@@ -44,6 +48,16 @@ struct unsub_http_target {
 	char			 list[PUBLIC_LIST_MAX];
 };
 
+/* The headers every public answer carries, with the CSP. */
+static const char *const unsub_http_headers[][2] = {
+	{ "Content-Type",		"text/html; charset=utf-8" },
+	{ "Cache-Control",		"no-store" },
+	{ "X-Robots-Tag",		"noindex, nofollow" },
+	{ "Referrer-Policy",		"no-referrer" },
+	{ "X-Content-Type-Options",	"nosniff" },
+	{ "X-Frame-Options",		"DENY" },
+};
+
 /* Send a page with the headers every public answer carries. */
 static void
 unsub_http_reply(struct mannersd *md, struct evhttp_request *req, int code,
@@ -51,14 +65,12 @@ unsub_http_reply(struct mannersd *md, struct evhttp_request *req, int code,
 {
 	struct evkeyvalq	*h = evhttp_request_get_output_headers(req);
 	struct evbuffer		*out = evbuffer_new();
+	size_t			 i;
 
-	evhttp_add_header(h, "Content-Type", "text/html; charset=utf-8");
-	evhttp_add_header(h, "Cache-Control", "no-store");
-	evhttp_add_header(h, "X-Robots-Tag", "noindex, nofollow");
-	evhttp_add_header(h, "Referrer-Policy", "no-referrer");
+	for (i = 0; i < nitems(unsub_http_headers); i++)
+		evhttp_add_header(h, unsub_http_headers[i][0],
+		    unsub_http_headers[i][1]);
 	evhttp_add_header(h, "Content-Security-Policy", md->public_csp);
-	evhttp_add_header(h, "X-Content-Type-Options", "nosniff");
-	evhttp_add_header(h, "X-Frame-Options", "DENY");
 	if (page->len > 0)
 		evbuffer_add(out, page->data, page->len);
 	evhttp_send_reply(req, code, NULL, out);
@@ -343,6 +355,15 @@ unsub_http_request(struct evhttp_request *req, void *arg)
 		public_reply_fixed(md, req, 404, unsub_page_not_found);
 		return;
 	}
+	/* Before the token: a method the page does not take says so the
+	   same way for every link. */
+	if (m != EVHTTP_REQ_GET && m != EVHTTP_REQ_HEAD &&
+	    m != EVHTTP_REQ_POST) {
+		evhttp_add_header(evhttp_request_get_output_headers(req),
+		    "Allow", "GET, HEAD, POST");
+		public_reply_fixed(md, req, 405, unsub_page_not_found);
+		return;
+	}
 	if (unsub_http_target(md, req, path + 3, &pt) != 0)
 		return;
 	switch (m) {
@@ -359,19 +380,59 @@ unsub_http_request(struct evhttp_request *req, void *arg)
 		unsub_http_post(md, req, &pt);
 		break;
 	default:
-		/* evhttp allows no other method; this is the backstop. */
-		public_reply_fixed(md, req, 404, unsub_page_not_found);
+		/* Refused above; this is the backstop. */
+		public_reply_fixed(md, req, 405, unsub_page_not_found);
 		break;
 	}
+}
+
+/* The public listener's limits, from the configuration now. */
+static void
+unsub_http_limits(void *arg, struct http_guard_limits *lim)
+{
+	struct mannersd	*md = arg;
+
+	lim->request_timeout = (unsigned)md->conf->request_timeout;
+	lim->max_connections = (unsigned)md->conf->max_connections;
+	lim->max_body = PUBLIC_MAX_BODY;
+}
+
+/* A refusal before evhttp: a short page with the pages' headers. */
+static void
+unsub_http_render(void *arg, const struct http_guard_refusal *r,
+    struct evbuffer *head, struct evbuffer *body)
+{
+	struct mannersd	*md = arg;
+	struct buf	 b;
+	size_t		 i;
+
+	for (i = 0; i < nitems(unsub_http_headers); i++)
+		evbuffer_add_printf(head, "%s: %s\r\n", unsub_http_headers[i][0],
+		    unsub_http_headers[i][1]);
+	evbuffer_add_printf(head, "Content-Security-Policy: %s\r\n",
+	    md->public_csp);
+	buf_init(&b);
+	if (r->code == 503 || r->code == 408)
+		unsub_page_unavailable(&b);
+	else {
+		buf_adds(&b, "<!DOCTYPE html>\n<html lang=\"en\">\n<head>\n"
+		    "<meta charset=\"utf-8\">\n<title>Bad request</title>\n"
+		    "</head>\n<body>\n<h1>Bad request</h1>\n<p>");
+		unsub_page_escape(&b, r->why);
+		buf_adds(&b, "</p>\n</body>\n</html>\n");
+	}
+	evbuffer_add(body, b.data, b.len);
+	buf_free(&b);
 }
 
 /* Listen on public_listen, if set; a bind failure is fatal. */
 int
 unsub_http_start(struct mannersd *md, char **cause)
 {
-	const char	*listen = md->conf->public_listen;
-	char		*host = NULL;
-	uint16_t	 port = 0;
+	const char		*listen = md->conf->public_listen;
+	struct http_guard_opts	 go;
+	char			*host = NULL;
+	uint16_t		 port = 0;
 
 	if (listen == NULL || *listen == '\0') {
 		log_info("public_listen is not set: no unsubscribe pages here "
@@ -387,10 +448,23 @@ unsub_http_start(struct mannersd *md, char **cause)
 	}
 	evhttp_set_max_headers_size(md->public, PUBLIC_MAX_HEADERS);
 	evhttp_set_max_body_size(md->public, PUBLIC_MAX_BODY);
-	evhttp_set_timeout(md->public, PUBLIC_TIMEOUT);
-	evhttp_set_allowed_methods(md->public, EVHTTP_REQ_GET |
-	    EVHTTP_REQ_POST | EVHTTP_REQ_HEAD);
+	/* Idle time before a request; the guard times the request. */
+	evhttp_set_timeout(md->public, (int)md->conf->request_timeout);
 	evhttp_set_gencb(md->public, unsub_http_request, md);
+	memset(&go, 0, sizeof go);
+	go.name = "public";
+	go.max_head = PUBLIC_MAX_HEADERS;
+	go.allow = "GET, HEAD, POST";
+	go.limits = unsub_http_limits;
+	/* A POST without a body gets the page's "choose one" answer. */
+	go.needs_body = NULL;
+	go.render = unsub_http_render;
+	go.arg = md;
+	if ((md->public_guard = http_guard_attach(md->public, md->base, &go,
+	    cause)) == NULL) {
+		free(host);
+		return -1;
+	}
 	errno = 0;
 	md->public_bound = evhttp_bind_socket_with_handle(md->public, host,
 	    port);
@@ -425,6 +499,9 @@ unsub_http_free(struct mannersd *md)
 	if (md->public != NULL)
 		evhttp_free(md->public);
 	md->public = NULL;
+	/* After evhttp_free: its connections hold the guard. */
+	http_guard_free(md->public_guard);
+	md->public_guard = NULL;
 	free(md->public_csp);
 	md->public_csp = NULL;
 }

@@ -86,6 +86,7 @@ static const struct conf_key conf_keys[] = {
 	{ S_DAEMON, "max_request", T_SIZE, C(max_request), 0, 1024 },
 	{ S_DAEMON, "max_recipients", T_UINT, C(max_recipients), 0, 1 },
 	{ S_DAEMON, "request_timeout", T_DURATION, C(request_timeout), 0, 1 },
+	{ S_DAEMON, "max_connections", T_UINT, C(max_connections), 0, 1 },
 	{ S_DAEMON, "map_size", T_SIZE, C(map_size), 0, 1024 * 1024 },
 	{ S_DAEMON, "map_max", T_SIZE, C(map_max), 0, 1024 * 1024 },
 	{ S_DAEMON, "commit_interval_ms", T_UINT, C(commit_interval_ms), 0, 1 },
@@ -174,6 +175,7 @@ conf_defaults(void)
 	c->max_request = 256 * 1024 * 1024;
 	c->max_recipients = 2000000;
 	c->request_timeout = 60;
+	c->max_connections = 1000;
 	c->map_size = 1024ULL * 1024 * 1024;
 	c->map_max = 64ULL * 1024 * 1024 * 1024;
 	c->commit_interval_ms = 50;

@@ -68,6 +68,7 @@ struct conf {
 	size_t			 max_request;
 	uint64_t		 max_recipients;
 	uint64_t		 request_timeout;
+	uint64_t		 max_connections;	/* per listener */
 	uint64_t		 map_size;
 	uint64_t		 map_max;
 	uint64_t		 commit_interval_ms;

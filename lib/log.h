@@ -1,12 +1,14 @@
 /*
  * log.h: one line per event on stderr, "level: message key=value ...".
  * Under systemd (JOURNAL_STREAM set) each line carries a <N> syslog
- * priority prefix so the journal records the level.
+ * priority prefix so the journal records the level.  A message is escaped
+ * after formatting, so whatever a value holds, a line stays one line.
  */
 #ifndef MANNERS_LOG_H
 #define MANNERS_LOG_H
 
 #include <stdarg.h>
+#include <stddef.h>
 
 enum log_level {
 	LOG_LVL_ERROR = 0,
@@ -18,6 +20,7 @@ enum log_level {
 void	log_init(int, const char *);
 void	log_setlevel(int);
 int	log_getlevel(void);
+size_t	log_escape(const char *, size_t, char *, size_t);
 void	log_warn(const char *, ...) __attribute__((format(printf, 1, 2)));
 void	log_warnx(const char *, ...) __attribute__((format(printf, 1, 2)));
 void	log_info(const char *, ...) __attribute__((format(printf, 1, 2)));

@@ -22,6 +22,11 @@
  *
  * Input: the first byte picks the server (odd: control, even: public;
  * the corpus uses 'c' and 'p'); the rest is sent as is.
+ *
+ * Findings: an answer 500; evhttp's own bare HTML error page (every
+ * refusal must be the listener's: http_guard.c); HTML on the control
+ * socket; a public answer without the pages' security headers; a
+ * connection the server keeps after its client went (FUZZ_HTTP_STUCK).
  */
 #include <sys/ioctl.h>
 #include <sys/socket.h>
@@ -31,6 +36,7 @@
 #include <poll.h>
 
 #include <errno.h>
+#include <signal.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -43,6 +49,7 @@
 #include "../../daemon/control.c"
 #include "../../daemon/control_ops.c"
 #include "../../daemon/control_routes.c"
+#include "../../daemon/http_guard.c"
 #include "../../daemon/intake.c"
 #include "../../daemon/submit.c"
 #include "../../daemon/metrics.c"
@@ -299,20 +306,11 @@ fuzz_http_listen(const char *path)
 	return fd;
 }
 
-/* The control socket's bufferevent, made by control.c; remember it. */
+/* A connection's bufferevent, made by http_guard.c; remember it. */
 static struct bufferevent *
-fuzz_http_control_bev(struct event_base *base, void *arg)
+fuzz_http_bev(struct event_base *base, void *arg)
 {
-	return fuzz_http->bev = control_bevcb(base, arg);
-}
-
-/* The public socket's bufferevent, as evhttp makes it; remember it. */
-static struct bufferevent *
-fuzz_http_public_bev(struct event_base *base, void *arg)
-{
-	(void)arg;
-	return fuzz_http->bev = bufferevent_socket_new(base, -1,
-	    BEV_OPT_CLOSE_ON_FREE);
+	return fuzz_http->bev = http_guard_bevcb(base, arg);
 }
 
 /* Start both servers as mannersd does, on a private directory. */
@@ -329,6 +327,9 @@ fuzz_http_init(void)
 
 	fuzz_http = fh = xcalloc(1, sizeof *fh);
 	md = &fh->md;
+	/* As mannersd does: an answer to a client gone is EPIPE, not death
+	   (http_guard shuts a refused connection for writing). */
+	signal(SIGPIPE, SIG_IGN);
 	fh->public_fd = -1;
 	log_setlevel(getenv("FUZZ_HTTP_DEBUG") != NULL ? LOG_LVL_DEBUG :
 	    LOG_LVL_ERROR);
@@ -371,7 +372,7 @@ fuzz_http_init(void)
 
 	if (control_start(md, &cause) == -1)
 		fatalx("fuzz_http: %s", cause);
-	evhttp_set_bevcb(md->control, fuzz_http_control_bev, md);
+	evhttp_set_bevcb(md->control, fuzz_http_bev, md->control_guard);
 	/* public_listen must be free: try a few ports. */
 	for (try = 0;; try++) {
 		snprintf(port, sizeof port, "127.0.0.1:%u", 20000 +
@@ -392,7 +393,7 @@ fuzz_http_init(void)
 	if (evhttp_accept_socket_with_handle(md->public,
 	    fh->public_fd) == NULL)
 		fatalx("fuzz_http: cannot accept on %s", fh->public_sock);
-	evhttp_set_bevcb(md->public, fuzz_http_public_bev, NULL);
+	evhttp_set_bevcb(md->public, fuzz_http_bev, md->public_guard);
 }
 
 static void
@@ -480,9 +481,48 @@ fuzz_http_read(evutil_socket_t fd, short events, void *arg)
 	event_base_loopbreak(cl->base);
 }
 
-/* No answer may be a 500: that is an internal error on garbage input. */
+/* A finding: show the answer and stop. */
 static void
-fuzz_http_check(const struct buf *in)
+fuzz_http_finding(const char *what, const char *p, const char *end)
+{
+	fprintf(stderr, "fuzz_http: %s:\n%.*s\n", what,
+	    (int)(end - p > 400 ? 400 : end - p), p);
+	abort();
+}
+
+/*
+ * Each answer's head (p, up to its blank line): never a 500 (an internal
+ * error on garbage input), never evhttp's bare error page, JSON or text
+ * on the control socket, the pages' security headers on the public one.
+ */
+static void
+fuzz_http_check_head(const char *p, const char *end, int control)
+{
+	const char	*blank;
+	size_t		 n;
+
+	if ((blank = memmem(p, (size_t)(end - p), "\r\n\r\n", 4)) == NULL)
+		return;		/* cut short: the harness keeps 256 KB */
+	if (p[9] == '1')
+		return;		/* 100 Continue: not an answer */
+	n = (size_t)(blank - p);
+	if (memcmp(p + 8, " 500", 4) == 0)
+		fuzz_http_finding("answered 500", p, end);
+	if (blank + 4 + 20 <= end && memcmp(blank + 4, "<HTML><HEAD>\n<TITLE>",
+	    20) == 0)
+		fuzz_http_finding("evhttp's own error page went out", p, end);
+	if (control && memmem(p, n, "Content-Type: text/html", 23) != NULL)
+		fuzz_http_finding("HTML on the control socket", p, end);
+	if (!control && (memmem(p, n, "X-Content-Type-Options: nosniff",
+	    31) == NULL || memmem(p, n, "Content-Security-Policy: ", 25) ==
+	    NULL))
+		fuzz_http_finding("a public answer without the pages' "
+		    "security headers", p, end);
+}
+
+/* Check every answer in what came back. */
+static void
+fuzz_http_check(const struct buf *in, int control)
 {
 	const char	*p, *end;
 
@@ -491,12 +531,8 @@ fuzz_http_check(const struct buf *in)
 	p = in->data;
 	end = in->data + in->len;
 	while (p != NULL && p < end) {
-		if (end - p >= 12 && memcmp(p, "HTTP/1.", 7) == 0 &&
-		    memcmp(p + 8, " 500", 4) == 0) {
-			fprintf(stderr, "fuzz_http: answered 500:\n%.*s\n",
-			    (int)(end - p > 400 ? 400 : end - p), p);
-			abort();
-		}
+		if (end - p >= 12 && memcmp(p, "HTTP/1.", 7) == 0)
+			fuzz_http_check_head(p, end, control);
 		if ((p = memchr(p, '\n', (size_t)(end - p))) != NULL)
 			p++;
 	}
@@ -553,7 +589,7 @@ fuzz_http_send(struct fuzz_http *fh, const char *path, const uint8_t *data,
 	/* FUZZ_HTTP_ECHO=1 shows the answers, to check a corpus by eye. */
 	if (getenv("FUZZ_HTTP_ECHO") != NULL && cl.in.len > 0)
 		fprintf(stderr, "%.*s\n", (int)cl.in.len, cl.in.data);
-	fuzz_http_check(&cl.in);
+	fuzz_http_check(&cl.in, strcmp(path, fh->md.conf->socket) == 0);
 	buf_free(&cl.in);
 }
 

@@ -72,22 +72,22 @@ def test_postfix_pipes_returned_mail_to_mannersctl(env):
     _send(pf.port, "unsubscribe@news.example.com", _mailto(bob),
           sender="bob@example.org")
     wait_for(lambda: _recipient(d, "ann@example.org").get("suppressed"),
-             30, what="ann suppressed by the piped bounce\n" + pf.log())
+             30, what="ann suppressed by the piped bounce")
     wait_for(lambda: "mail" in str(_recipient(d, "bob@example.org")), 30,
-             what="bob unsubscribed by the piped mailto:\n" + pf.log())
-    # postlogd writes Postfix's log a moment after the pipe has run.
-    wait_for(lambda: pf.log().count("status=sent") == 2, 15,
-             what="Postfix logging both deliveries\n" + pf.log())
+             what="bob unsubscribed by the piped mailto:")
+    wait_for(lambda: pf.queued() == 0, 15, what="both delivered")
 
     # mannersd down: the pipe says "try later", Postfix keeps the mail.
+    # Sent from an address of its own: a bounce would be a second message
+    # in the queue, undeliverable here, and the queue must end empty.
     d.stop()
-    _send(pf.port, "bounces@news.example.com", _dsn(ann))
-    wait_for(lambda: pf.queued() == 1, 30, what="the message deferred\n" +
-             pf.log())
-    assert "status=bounced" not in pf.log(), pf.log()
+    _send(pf.port, "unsubscribe@news.example.com", _mailto(ann),
+          sender="ann@example.org")
+    wait_for(lambda: pf.queued() == 1, 30, what="the message deferred")
     d.start()
     os.chmod(d.sock, 0o666)
     pf.flush()
-    wait_for(lambda: pf.queued() == 0, 60, what="the deferred message "
-             "delivered once mannersd was back\n" + pf.log())
-    assert "status=bounced" not in pf.log(), pf.log()
+    wait_for(lambda: "mail" in str(_recipient(d, "ann@example.org")), 60,
+             what="the deferred message delivered once mannersd was back")
+    wait_for(lambda: pf.queued() == 0, 30, what="an empty queue: the "
+             "message delivered, and no bounce to its sender")

@@ -357,3 +357,45 @@ def test_log_lines_cannot_be_forged(env):
         assert not ln.startswith(b"error: forged"), ln
         assert b"\r" not in ln and b"\xc2\x85" not in ln, ln
         ln.decode("utf-8")  # every line is valid UTF-8
+
+
+def test_a_request_behind_a_body_split_across_reads_is_still_checked(env):
+    """Body bytes of a known length stay where they arrive (the guard
+    counts them); a request that begins in the same read as a body's end
+    must still be checked, here a smuggling one that must not run."""
+    d, path = setup(env)
+    before = state(d, ADDR)
+    body = b'{"address": "nobody@example.org"}'
+    head = (b"POST /v1/unsubscribes HTTP/1.1\r\nHost: x\r\n"
+            b"Content-Type: application/json\r\n"
+            b"Content-Length: %d\r\n\r\n" % len(body))
+    inner = b"DELETE /v1/campaigns/later HTTP/1.1\r\nHost: x\r\n\r\n"
+    smuggler = (b"GET /v1/health HTTP/1.1\r\nHost: x\r\nContent-Length: 0\r\n"
+                b"Content-Length: %d\r\n\r\n" % len(inner)) + inner
+    s = connect(d, "c")
+    s.settimeout(5)
+    s.sendall(head + body[:10])
+    time.sleep(0.3)                   # the body's first part: one read
+    s.sendall(body[10:] + smuggler)   # its end and the next request: one
+    got = b""
+    try:
+        while True:
+            chunk = s.recv(65536)
+            if not chunk:
+                break
+            got += chunk
+    except socket.timeout:
+        pass
+    s.close()
+    rs = responses(got)
+    # The refusal goes out at once, and may overtake the good request's
+    # answer, which is then lost (README: pipelining); the smuggled
+    # DELETE never runs.
+    assert rs and rs[-1][0] == 400, got[:800]
+    assert "Content-Length" in json.loads(rs[-1][2])["error"]
+    unchanged(d, before)
+    # A body far larger than one read still arrives whole.
+    code, r = d.request("POST", "/v1/campaigns?dry_run=1", campaign(
+        cid="big", rcpts=[(None, "r%05d@example.org" % i)
+                          for i in range(20000)]))
+    assert code == 200 and r["recipients"] == 20000, (code, r)

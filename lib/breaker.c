@@ -21,32 +21,40 @@ breaker_reached(uint64_t n, uint64_t sent, uint32_t ppm)
 	return ppm > 0 && n > 0 && n * BREAKER_PPM >= (uint64_t)ppm * sent;
 }
 
+/*
+ * Whether n of sent reaches the limit of key (ppm parts per million; 0:
+ * off), with the sentence for the status and the log in why.
+ */
+static int
+breaker_trips(uint64_t n, uint64_t sent, uint32_t ppm, const char *what,
+    const char *key, char *why, size_t whysz)
+{
+	if (!breaker_reached(n, sent, ppm))
+		return 0;
+	snprintf(why, whysz, "%s rate %.2f %% (%llu of %llu sent) reached "
+	    "%s %.2f %%", what, 100.0 * (double)n / (double)sent,
+	    (unsigned long long)n, (unsigned long long)sent, key,
+	    ppm / 10000.0);
+	return 1;
+}
+
 enum breaker_trip
 breaker_check(const struct breaker_limits *lim, const struct breaker_counts *c,
     const struct breaker_counts *base, char *why, size_t whysz)
 {
-	uint64_t	 sent, n;
+	uint64_t	 sent;
 
 	sent = breaker_since(c->sent, base->sent);
 	if (sent == 0 || sent < lim->min_sent)
 		return BREAKER_NONE;
 	/* Complaints first: they cost a sender the most. */
-	n = breaker_since(c->complaints, base->complaints);
-	if (breaker_reached(n, sent, lim->complaint_ppm)) {
-		snprintf(why, whysz, "complaint rate %.2f %% (%llu of %llu "
-		    "sent) reached pause_complaint_rate %.2f %%",
-		    100.0 * (double)n / (double)sent, (unsigned long long)n,
-		    (unsigned long long)sent, lim->complaint_ppm / 10000.0);
+	if (breaker_trips(breaker_since(c->complaints, base->complaints), sent,
+	    lim->complaint_ppm, "complaint", "pause_complaint_rate", why,
+	    whysz))
 		return BREAKER_COMPLAINTS;
-	}
-	n = breaker_since(c->bounces, base->bounces);
-	if (breaker_reached(n, sent, lim->bounce_ppm)) {
-		snprintf(why, whysz, "hard-bounce rate %.2f %% (%llu of %llu "
-		    "sent) reached pause_bounce_rate %.2f %%",
-		    100.0 * (double)n / (double)sent, (unsigned long long)n,
-		    (unsigned long long)sent, lim->bounce_ppm / 10000.0);
+	if (breaker_trips(breaker_since(c->bounces, base->bounces), sent,
+	    lim->bounce_ppm, "hard-bounce", "pause_bounce_rate", why, whysz))
 		return BREAKER_BOUNCES;
-	}
 	return BREAKER_NONE;
 }
 

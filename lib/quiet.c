@@ -17,6 +17,7 @@
 #include <unicode/ucal.h>
 #include <unicode/ustring.h>
 
+#include "hashtab.h"
 #include "quiet.h"
 #include "util.h"
 
@@ -30,10 +31,8 @@ struct quiet_zone {
 };
 
 struct quiet_cache {
-	struct quiet_zone	**slot;		/* open addressing */
-	size_t			  size;		/* a power of two */
-	size_t			  n;
-	size_t			  max;
+	struct hashtab		*zones;		/* by name */
+	size_t			 max;
 };
 
 /* The local date and minute of day of an instant. */
@@ -312,9 +311,7 @@ quiet_cache_new(size_t max)
 	struct quiet_cache	*c = xcalloc(1, sizeof *c);
 
 	c->max = max > 0 ? max : 1;
-	for (c->size = 16; c->size < 2 * c->max; c->size *= 2)
-		;
-	c->slot = xcalloc(c->size, sizeof *c->slot);
+	c->zones = hashtab_new();
 	return c;
 }
 
@@ -322,13 +319,12 @@ quiet_cache_new(size_t max)
 static void
 quiet_cache_clear(struct quiet_cache *c)
 {
-	size_t	 i;
+	struct quiet_zone	*z;
+	size_t			 it = 0;
 
-	for (i = 0; i < c->size; i++) {
-		quiet_zone_free(c->slot[i]);
-		c->slot[i] = NULL;
-	}
-	c->n = 0;
+	while ((z = hashtab_next(c->zones, &it)) != NULL)
+		quiet_zone_free(z);
+	hashtab_clear(c->zones);
 }
 
 void
@@ -337,39 +333,30 @@ quiet_cache_free(struct quiet_cache *c)
 	if (c == NULL)
 		return;
 	quiet_cache_clear(c);
-	free(c->slot);
+	hashtab_free(c->zones);
 	free(c);
 }
 
-/* FNV-1a of a zone name. */
-static size_t
-quiet_hash(const char *s)
+/* Is zone item the one named key? */
+static int
+quiet_cache_eq(const void *item, const void *key)
 {
-	uint64_t	 h = 0xcbf29ce484222325ULL;
-
-	for (; *s != '\0'; s++)
-		h = (h ^ (unsigned char)*s) * 0x100000001b3ULL;
-	return (size_t)h;
+	return strcmp(((const struct quiet_zone *)item)->name, key) == 0;
 }
 
 struct quiet_zone *
 quiet_cache_get(struct quiet_cache *c, const char *name, char **cause)
 {
 	struct quiet_zone	*z;
-	size_t			 i;
+	uint64_t		 h = hashtab_hash(name, strlen(name));
 
-	for (i = quiet_hash(name) & (c->size - 1); c->slot[i] != NULL;
-	    i = (i + 1) & (c->size - 1))
-		if (strcmp(c->slot[i]->name, name) == 0)
-			return c->slot[i];
+	if ((z = hashtab_find(c->zones, h, quiet_cache_eq, name)) != NULL)
+		return z;
 	if ((z = quiet_zone_open(name, cause)) == NULL)
 		return NULL;
-	if (c->n == c->max) {
-		/* More zones than expected: start over rather than grow. */
+	/* More zones than expected: start over rather than grow. */
+	if (hashtab_count(c->zones) == c->max)
 		quiet_cache_clear(c);
-		i = quiet_hash(name) & (c->size - 1);
-	}
-	c->slot[i] = z;
-	c->n++;
+	hashtab_add(c->zones, h, z);
 	return z;
 }

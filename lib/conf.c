@@ -42,7 +42,10 @@ enum conf_type {
 	T_PERCENT,		/* "0.3%" into parts per million */
 	T_RETURN_PATH,		/* an address manners can add +TOKEN to */
 	T_MAILBOX,		/* imap[s]:// or pop3[s]:// */
-	T_MAILBOX_AFTER		/* delete, or move:FOLDER */
+	T_MAILBOX_AFTER,	/* delete, or move:FOLDER */
+	T_QUIET_HOURS,		/* "21:00-08:00, ...", or none */
+	T_QUIET_DAYS,		/* "sat,sun", or none */
+	T_TIMEZONE		/* an IANA zone name ICU knows */
 };
 
 enum conf_section {
@@ -51,7 +54,8 @@ enum conf_section {
 	S_CAPS,
 	S_LIST,
 	S_DOMAIN,
-	S_FEEDBACK
+	S_FEEDBACK,
+	S_QUIET
 };
 
 struct conf_key {
@@ -153,10 +157,20 @@ static const struct conf_key conf_keys[] = {
 	    1 },
 	{ S_FEEDBACK, "mailbox_after", T_MAILBOX_AFTER, C(mailbox_after), 0,
 	    0 },
+
+	{ S_QUIET, "hours", T_QUIET_HOURS, C(policy.quiet.rules), 0, 0 },
+	{ S_QUIET, "days", T_QUIET_DAYS, C(policy.quiet.rules), 0, 0 },
+	{ S_QUIET, "timezone", T_TIMEZONE, C(policy.quiet.timezone), 0, 0 },
+	{ S_LIST, "quiet_hours", T_QUIET_HOURS, L(quiet.rules),
+	    CONF_SET_QUIET_HOURS, 0 },
+	{ S_LIST, "quiet_days", T_QUIET_DAYS, L(quiet.rules),
+	    CONF_SET_QUIET_DAYS, 0 },
+	{ S_LIST, "timezone", T_TIMEZONE, L(quiet.timezone), CONF_SET_TIMEZONE,
+	    0 },
 };
 
 static const char *conf_section_names[] = {
-	"daemon", "smtp", "caps", "list", "domain", "feedback"
+	"daemon", "smtp", "caps", "list", "domain", "feedback", "quiet"
 };
 
 /* Built-in development defaults: everything under ./var/. */
@@ -199,6 +213,8 @@ conf_defaults(void)
 	c->policy.per_recipient.window = 30 * 86400;
 	c->policy.min_gap = 2 * 86400;
 	weigh_limits_default(&c->policy.weigh);
+	snprintf(c->policy.quiet.timezone, sizeof c->policy.quiet.timezone,
+	    "UTC");
 	c->remote_images_measure = 1;
 	c->remote_timeout = 5;
 	c->remote_max_requests = 50;
@@ -480,6 +496,35 @@ conf_return_path(const char *v, char **p, char **cause)
 	return 0;
 }
 
+/* Quiet hours, quiet days ("none": not any) and a time zone. */
+static int
+conf_set_quiet(const struct conf_key *k, void *p, const char *v, char **cause)
+{
+	struct quiet_rules	*r = p;
+	struct quiet_zone	*z;
+
+	if (k->type == T_TIMEZONE) {
+		/* Checked here: an unknown zone fails `mannersd -t`. */
+		if ((z = quiet_zone_open(v, cause)) == NULL)
+			return -1;
+		quiet_zone_free(z);
+		snprintf(p, QUIET_ZONE_MAX + 1, "%s", v);
+		return 0;
+	}
+	if (strcmp(v, "none") == 0) {
+		if (k->type == T_QUIET_HOURS)
+			r->nw = 0;
+		else
+			r->days = 0;
+		return 0;
+	}
+	if (*v == '\0')
+		return set_cause(cause, "%s needs a value (or none)", k->name);
+	if (k->type == T_QUIET_HOURS)
+		return quiet_parse_hours(v, r, cause);
+	return quiet_parse_days(v, r, cause);
+}
+
 static int
 conf_set(const struct conf_key *k, void *p, const char *v, char **cause)
 {
@@ -573,6 +618,10 @@ conf_set(const struct conf_key *k, void *p, const char *v, char **cause)
 	case T_MAILBOX:
 	case T_MAILBOX_AFTER:
 		return conf_set_mailbox(k, p, v, cause);
+	case T_QUIET_HOURS:
+	case T_QUIET_DAYS:
+	case T_TIMEZONE:
+		return conf_set_quiet(k, p, v, cause);
 	}
 	return set_cause(cause, "internal error: key type");
 }
@@ -835,6 +884,22 @@ out:
 	return rv;
 }
 
+/* A list's quiet-hour overrides applied over [quiet]'s. */
+static void
+conf_quiet_for(const struct conf_list *l, struct conf_quiet *q)
+{
+	const struct conf_quiet	*o = &l->policy.quiet;
+
+	if (l->set & CONF_SET_QUIET_HOURS) {
+		memcpy(q->rules.w, o->rules.w, sizeof q->rules.w);
+		q->rules.nw = o->rules.nw;
+	}
+	if (l->set & CONF_SET_QUIET_DAYS)
+		q->rules.days = o->rules.days;
+	if (l->set & CONF_SET_TIMEZONE)
+		memcpy(q->timezone, o->timezone, sizeof q->timezone);
+}
+
 /* The policy of [caps] with the overrides of [list NAME] applied. */
 void
 conf_policy_for(const struct conf *c, const char *list, struct conf_policy *p)
@@ -865,6 +930,7 @@ conf_policy_for(const struct conf *c, const char *list, struct conf_policy *p)
 		p->weigh.max_image_total = l->policy.weigh.max_image_total;
 	if (l->set & CONF_SET_MIN_TEXT)
 		p->weigh.min_text_per_image = l->policy.weigh.min_text_per_image;
+	conf_quiet_for(l, &p->quiet);
 }
 
 /* The cadence for one recipient domain. */

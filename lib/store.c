@@ -37,6 +37,7 @@ struct store {
 	MDB_dbi		 rids;
 	MDB_dbi		 lists;
 	MDB_dbi		 cr;
+	MDB_dbi		 zones;
 	struct buf	 scratch;	/* encoding buffer, one writer at a time */
 	/*
 	 * Every transaction holds this shared; growing the map takes it
@@ -218,7 +219,8 @@ store_open(const char *dir, uint64_t mapsize, struct store **out, char **cause)
 	    (rc = mdb_dbi_open(txn, "rcpt", MDB_CREATE, &s->rcpt)) != 0 ||
 	    (rc = mdb_dbi_open(txn, "rids", MDB_CREATE, &s->rids)) != 0 ||
 	    (rc = mdb_dbi_open(txn, "lists", MDB_CREATE, &s->lists)) != 0 ||
-	    (rc = mdb_dbi_open(txn, "cr", MDB_CREATE, &s->cr)) != 0)
+	    (rc = mdb_dbi_open(txn, "cr", MDB_CREATE, &s->cr)) != 0 ||
+	    (rc = mdb_dbi_open(txn, "zones", MDB_CREATE, &s->zones)) != 0)
 		goto fail;
 	if (store_format(s, txn, dir, cause) == -1) {
 		mdb_txn_abort(txn);
@@ -1289,4 +1291,31 @@ store_cr_each(struct store_txn *t, const char *campaign,
 	}
 	mdb_cursor_close(c);
 	return 0;
+}
+
+/* The time zone kept for a recipient id; 1 when none is kept. */
+int
+store_zone_get(struct store_txn *t, uint64_t rid, char *out, size_t outsz,
+    char **cause)
+{
+	uint8_t	 k[8];
+	MDB_val	 v;
+	int	 rc;
+
+	be64enc(k, rid);
+	if ((rc = store_get(t, t->s->zones, k, 8, &v, cause)) != 0)
+		return rc;
+	snprintf(out, outsz, "%.*s", (int)v.mv_size, (char *)v.mv_data);
+	return 0;
+}
+
+/* Keep a recipient's time zone (the caller checked the name). */
+int
+store_zone_put(struct store_txn *t, uint64_t rid, const char *zone,
+    char **cause)
+{
+	uint8_t	 k[8];
+
+	be64enc(k, rid);
+	return store_put(t, t->s->zones, k, 8, zone, strlen(zone), cause);
 }

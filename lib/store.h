@@ -9,6 +9,7 @@
  *   rids       recipient id (8, BE) -> normalised address
  *   lists      "n" name -> list id, "i" id (4, BE) -> name
  *   cr         campaign id NUL recipient id (8, BE) -> delivery state
+ *   zones      recipient id (8, BE) -> the last time zone a campaign gave
  *
  * Callers never see LMDB types.  Functions return 0 on success, 1 for
  * "not found" where that is a normal answer, and -1 on error with
@@ -176,5 +177,9 @@ int	 store_cr_put(struct store_txn *, const char *, uint64_t,
  * stop on non-zero. */
 int	 store_cr_each(struct store_txn *, const char *,
 	    int (*)(uint64_t, struct store_cr *, void *), void *, char **);
+
+/* A recipient's time zone (the last a campaign gave): 0, or 1 if none. */
+int	 store_zone_get(struct store_txn *, uint64_t, char *, size_t, char **);
+int	 store_zone_put(struct store_txn *, uint64_t, const char *, char **);
 
 #endif

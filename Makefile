@@ -51,6 +51,7 @@ LIB_SRCS = \
 	lib/policy.c \
 	lib/probe.c \
 	lib/quiet.c \
+	lib/quiet_policy.c \
 	lib/schedule.c \
 	lib/shaping.c \
 	lib/smtp_reply.c \

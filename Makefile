@@ -33,6 +33,7 @@ LDLIBS	+= $(shell pkg-config --libs $(PKGS) 2>/dev/null) -lpthread
 LIB_SRCS = \
 	lib/addr.c \
 	lib/admit.c \
+	lib/admit_quiet.c \
 	lib/breaker.c \
 	lib/campaign.c \
 	lib/campaign_record.c \

@@ -1,0 +1,123 @@
+/*
+ * admit_quiet.c: quiet hours at admission (see admit_quiet.h).
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "admit_quiet.h"
+#include "conf.h"
+#include "store.h"
+#include "util.h"
+
+/* Zones opened per admission, at most (then the cache starts over). */
+#define ADMIT_QUIET_ZONES	512
+
+struct admit_quiet {
+	const struct quiet_rules *rules;
+	struct quiet_cache	*cache;
+	char			 deflt_name[QUIET_ZONE_MAX + 1];	/* the
+				   list's timezone */
+};
+
+struct admit_quiet *
+admit_quiet_new(const struct conf_quiet *q)
+{
+	struct admit_quiet	*aq = xcalloc(1, sizeof *aq);
+
+	aq->rules = &q->rules;
+	aq->cache = quiet_cache_new(ADMIT_QUIET_ZONES);
+	/* Checked when the configuration was read; UTC if it went since. */
+	snprintf(aq->deflt_name, sizeof aq->deflt_name, "%s",
+	    quiet_cache_get(aq->cache, q->timezone, NULL) != NULL ?
+	    q->timezone : "UTC");
+	return aq;
+}
+
+void
+admit_quiet_free(struct admit_quiet *aq)
+{
+	if (aq == NULL)
+		return;
+	quiet_cache_free(aq->cache);
+	free(aq);
+}
+
+/* The document's zone, counted as a warning when ICU does not know it. */
+static struct quiet_zone *
+admit_quiet_given(struct admit_quiet *aq, const char *tz, unsigned line,
+    struct admit_quiet_report *rep)
+{
+	struct quiet_zone	*z;
+
+	if (tz == NULL)
+		return NULL;
+	if ((z = quiet_cache_get(aq->cache, tz, NULL)) != NULL)
+		return z;
+	if (rep->unknown_tz++ == 0) {
+		snprintf(rep->unknown_example, sizeof rep->unknown_example,
+		    "%s", tz);
+		rep->unknown_line = line;
+	}
+	return NULL;
+}
+
+/* The zone to count in when the document gave none ICU knows. */
+static int
+admit_quiet_fallback(struct admit_quiet *aq, struct store_txn *t,
+    uint64_t rid, struct quiet_zone **z, char **cause)
+{
+	char	 kept[QUIET_ZONE_MAX + 1];
+	int	 rc = 1;
+
+	if (rid != 0 && (rc = store_zone_get(t, rid, kept, sizeof kept,
+	    cause)) < 0)
+		return rc;
+	/* A kept zone a newer tz database dropped: the default. */
+	if (rc != 0 || (*z = quiet_cache_get(aq->cache, kept, NULL)) == NULL)
+		*z = quiet_cache_get(aq->cache, aq->deflt_name, NULL);
+	return 0;
+}
+
+int
+admit_quiet_decide(struct admit_quiet *aq, struct store_txn *t, uint64_t rid,
+    const char *tz, unsigned line, const struct policy_input *in,
+    struct policy_decision *d, struct admit_quiet_report *rep, char **cause)
+{
+	struct quiet_zone	*z;
+	enum quiet_policy_cause	 why;
+	int			 rc;
+
+	z = admit_quiet_given(aq, tz, line, rep);
+	/* Without quiet hours, no zone is read: today's cost exactly. */
+	if (z == NULL && quiet_any(aq->rules) &&
+	    (rc = admit_quiet_fallback(aq, t, rid, &z, cause)) < 0)
+		return rc;
+	quiet_policy_decide(in, z, aq->rules, d, &why);
+	if (d->verdict != POLICY_DEFER)
+		return 0;
+	if (rep->deferred[why]++ == 0 || d->due < rep->first_due[why])
+		rep->first_due[why] = d->due;
+	if (d->due > rep->last_due[why])
+		rep->last_due[why] = d->due;
+	return 0;
+}
+
+int
+admit_quiet_keep(struct admit_quiet *aq, struct store_txn *t, uint64_t rid,
+    int known, const char *tz, char **cause)
+{
+	char	 kept[QUIET_ZONE_MAX + 1];
+	int	 rc = 1;
+
+	if (tz == NULL || rid == 0 || quiet_cache_get(aq->cache, tz,
+	    NULL) == NULL)
+		return 0;
+	/* A recipient new to the store has nothing kept yet. */
+	if (known && (rc = store_zone_get(t, rid, kept, sizeof kept,
+	    cause)) < 0)
+		return rc;
+	if (rc == 0 && strcmp(kept, tz) == 0)
+		return 0;
+	return store_zone_put(t, rid, tz, cause);
+}

@@ -53,6 +53,7 @@ LIB_SRCS = \
 	lib/probe.c \
 	lib/quiet.c \
 	lib/quiet_policy.c \
+	lib/rcpt_zone.c \
 	lib/schedule.c \
 	lib/shaping.c \
 	lib/smtp_reply.c \

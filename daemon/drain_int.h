@@ -29,11 +29,13 @@
 #include "ledger.h"
 #include "message.h"
 #include "pace.h"
+#include "quiet.h"
 #include "schedule.h"
 #include "store.h"
 
 #define DRAIN_NLAT		12	/* latency histogram buckets */
 #define DRAIN_IDLE_HANDLES	64	/* easy handles kept for reuse */
+#define DRAIN_ZONES		1024	/* recipients' time zones kept open */
 
 struct mannersd;
 struct smtp_threads;
@@ -50,7 +52,8 @@ enum xfer_outcome {
 	OUTCOME_RETRY = LEDGER_RETRY,
 	OUTCOME_FAILED = LEDGER_FAILED,
 	OUTCOME_DROPPED = LEDGER_DROPPED,	/* unsubscribed meanwhile */
-	OUTCOME_BOUNCED = LEDGER_BOUNCED	/* suppress the address */
+	OUTCOME_BOUNCED = LEDGER_BOUNCED,	/* suppress the address */
+	OUTCOME_WAIT = LEDGER_WAIT		/* quiet hours: due later */
 };
 
 /* Per recipient domain: its cadence and transfers in flight. */
@@ -130,6 +133,8 @@ struct drain {
 	double			 lat_sum;
 	uint64_t		 lat_count;
 	struct pace		 pace;		/* the global cadence */
+	struct quiet_cache	*zones;		/* recipients' time zones */
+	uint64_t		 quiet_waits;	/* jobs held for the morning */
 	struct hashtab		*doms;		/* by name, any case */
 	char			*password;
 	char			*url;		/* smtp url with the HELO name */

@@ -19,11 +19,13 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "campaign.h"
 #include "campaign_record.h"
 #include "conf.h"
 #include "drain_int.h"
 #include "log.h"
 #include "mannersd.h"
+#include "rcpt_zone.h"
 #include "util.h"
 
 #define DRAIN_SCAN_MAX		4096	/* queue entries looked at per read */
@@ -185,6 +187,29 @@ drain_sched_unstage(struct drain *d)
 	d->have_resume = 0;
 }
 
+/*
+ * A staged job whose recipient is in quiet time now (retries, or a
+ * configuration changed since admission, brought it into the night)
+ * goes back to the queue for the end of it.
+ */
+static void
+drain_sched_quiet(struct drain *d, struct store_txn *t, struct dcampaign *dc,
+    struct xfer *x, int64_t now_s)
+{
+	struct conf_policy	 pol;
+	int64_t			 until;
+
+	conf_policy_for(d->md->conf, dc->c->list, &pol);
+	if (rcpt_zone_allowed(d->zones, t, x->job.rid, &pol.quiet, now_s,
+	    &until, NULL) < 0 || until <= now_s)
+		return;
+	log_debug("drain: campaign=%s held for the end of its recipient's "
+	    "quiet time, due=%lld", x->job.campaign, (long long)until);
+	x->job.due = until;
+	drain_sched_take(d, x);
+	drain_commit_finish(d, x, OUTCOME_WAIT);
+}
+
 /* Move the resume point past a claimed job while no unclaimed one is behind. */
 static void
 drain_sched_advance(struct drain *d, int prefix, const uint8_t *key)
@@ -246,7 +271,8 @@ drain_sched_refill(struct drain *d, struct store_txn *t, int64_t now_s,
 		if (ledger_may_send(t, j.addr, j.lid, NULL) == 0) {
 			drain_sched_take(d, x);
 			drain_commit_drop(d, x);
-		}
+		} else
+			drain_sched_quiet(d, t, dc, x, now_s);
 	}
 	store_cursor_close(cur);
 	/*
@@ -522,4 +548,6 @@ drain_sched_clear(struct drain *d)
 	hashtab_free(d->doms);
 	hashtab_free(d->claims);
 	d->doms = d->claims = NULL;
+	quiet_cache_free(d->zones);
+	d->zones = NULL;
 }

@@ -7,6 +7,7 @@
 
 #include "admit_quiet.h"
 #include "conf.h"
+#include "rcpt_zone.h"
 #include "store.h"
 #include "util.h"
 
@@ -62,23 +63,6 @@ admit_quiet_given(struct admit_quiet *aq, const char *tz, unsigned line,
 	return NULL;
 }
 
-/* The zone to count in when the document gave none ICU knows. */
-static int
-admit_quiet_fallback(struct admit_quiet *aq, struct store_txn *t,
-    uint64_t rid, struct quiet_zone **z, char **cause)
-{
-	char	 kept[QUIET_ZONE_MAX + 1];
-	int	 rc = 1;
-
-	if (rid != 0 && (rc = store_zone_get(t, rid, kept, sizeof kept,
-	    cause)) < 0)
-		return rc;
-	/* A kept zone a newer tz database dropped: the default. */
-	if (rc != 0 || (*z = quiet_cache_get(aq->cache, kept, NULL)) == NULL)
-		*z = quiet_cache_get(aq->cache, aq->deflt_name, NULL);
-	return 0;
-}
-
 int
 admit_quiet_decide(struct admit_quiet *aq, struct store_txn *t, uint64_t rid,
     const char *tz, unsigned line, const struct policy_input *in,
@@ -90,8 +74,8 @@ admit_quiet_decide(struct admit_quiet *aq, struct store_txn *t, uint64_t rid,
 
 	z = admit_quiet_given(aq, tz, line, rep);
 	/* Without quiet hours, no zone is read: today's cost exactly. */
-	if (z == NULL && quiet_any(aq->rules) &&
-	    (rc = admit_quiet_fallback(aq, t, rid, &z, cause)) < 0)
+	if (z == NULL && quiet_any(aq->rules) && (rc = rcpt_zone_get(aq->cache,
+	    t, rid, aq->deflt_name, &z, cause)) < 0)
 		return rc;
 	quiet_policy_decide(in, z, aq->rules, d, &why);
 	if (d->verdict != POLICY_DEFER)

@@ -175,6 +175,15 @@ ledger_outcome(struct store_txn *t, struct store_job *j, enum ledger_outcome o,
 		memcpy(cr.key, j->key, STORE_KEY_LEN);
 		rc = ledger_count(t, states, j, "retries", 0, cause);
 		break;
+	case LEDGER_WAIT:
+		/* Queued again for the morning, its slot moved with it. */
+		if ((rc = store_queue_put(t, j, cause)) < 0 ||
+		    (rc = ledger_hist(t, naddr, j->campaign, j->lid,
+		    STORE_HIST_RESERVED, j->due, cause)) < 0)
+			return rc;
+		memcpy(cr.key, j->key, STORE_KEY_LEN);
+		rc = ledger_count(t, states, j, "quiet_waits", 0, cause);
+		break;
 	case LEDGER_BOUNCED:
 	case LEDGER_FAILED:
 		cr.state = STORE_CR_FAILED;

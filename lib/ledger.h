@@ -22,7 +22,8 @@ enum ledger_outcome {
 	LEDGER_RETRY,		/* job->due and attempts already updated */
 	LEDGER_FAILED,
 	LEDGER_DROPPED,		/* unsubscribed or suppressed meanwhile */
-	LEDGER_BOUNCED		/* failed for good: suppress the address */
+	LEDGER_BOUNCED,		/* failed for good: suppress the address */
+	LEDGER_WAIT		/* quiet hours: job->due is their end */
 };
 
 struct ledger_unsub_result {

@@ -114,3 +114,35 @@ Test(rcpt_zone, a_held_job_is_queued_again_with_its_slot_moved)
 	json_decref(st);
 	store_abort(t);
 }
+
+Test(rcpt_zone, the_recipient_report_shows_the_zone_and_the_local_morning)
+{
+	static const char	*rcpts[] = { "b@example.org tz=America/New_York",
+				    "d@example.org", NULL };
+	struct spec		 sp = { .id = "c1", .list = "other.example.com" };
+	struct admit_report	 rep;
+	struct store_txn	*t;
+	json_t			*o;
+
+	fixture_submit(&fx, &sp, rcpts, NOW - 2 * DAY, &rep);
+	t = fixture_begin(&fx, 0);
+	o = ledger_recipient_json(t, fx.conf, "b@example.org", NOW, NULL);
+	cr_assert_not_null(o);
+	cr_expect_str_eq(json_string_value(json_object_get(o, "time_zone")),
+	    "America/New_York");
+	cr_expect_eq(json_integer_value(json_object_get(json_object_get(o,
+	    "next_allowed"), "other.example.com")), NOW + 5 * HOUR,
+	    "the caps allow now; 03:00 in New York waits for 08:00");
+	cr_expect_str_eq(json_string_value(json_object_get(json_object_get(o,
+	    "next_allowed_local"), "other.example.com")),
+	    "2027-01-15 08:00 -05:00");
+	json_decref(o);
+	o = ledger_recipient_json(t, fx.conf, "d@example.org", NOW, NULL);
+	cr_expect(json_is_null(json_object_get(o, "time_zone")),
+	    "nothing kept: the list's zone counts");
+	cr_expect_str_eq(json_string_value(json_object_get(json_object_get(o,
+	    "next_allowed_local"), "other.example.com")),
+	    "2027-01-15 09:00 +01:00", "09:00 in Berlin, [quiet]'s zone");
+	json_decref(o);
+	store_abort(t);
+}

@@ -67,6 +67,21 @@ static const struct row rows[] = {
 	{ "a New York window ending at 02:30 on the spring change ends at "
 	  "03:00 EDT", "America/New_York", "22:00-02:30", NULL,
 	  "2026-03-08T05:00", "2026-03-08T07:00" },
+	{ "a New York window starting in the repeated hour is quiet from its "
+	  "first 01:30 to 06:00 EST", "America/New_York", "01:30-06:00", NULL,
+	  "2026-11-01T05:30", "2026-11-01T11:00" },
+	{ "the second 01:15 of New York's repeated hour is still that night",
+	  "America/New_York", "01:30-06:00", NULL, "2026-11-01T06:15",
+	  "2026-11-01T11:00" },
+	{ "the first 01:15, before a window starting in the repeated hour, "
+	  "is not quiet", "America/New_York", "01:30-06:00", NULL,
+	  "2026-11-01T05:15", "2026-11-01T05:15" },
+	{ "a New York window starting in the skipped hour is quiet from the "
+	  "jump", "America/New_York", "02:30-06:00", NULL, "2026-03-08T07:00",
+	  "2026-03-08T10:00" },
+	{ "the second pass after a window that ended in the repeated hour is "
+	  "not quiet", "Europe/Berlin", "22:00-02:30", NULL,
+	  "2026-10-25T01:40", "2026-10-25T01:40" },
 	/* Australia/Sydney: AEDT -> AEST 2026-04-05 03:00 (16:00Z 04-04);
 	 * AEST -> AEDT 2026-10-04 02:00 (16:00Z 10-03). */
 	{ "a Sydney night across the April change ends at 08:00 AEST",
@@ -81,6 +96,18 @@ static const struct row rows[] = {
 	{ "a Sydney window ending at 02:30 in the skipped hour ends at 03:00 "
 	  "AEDT", "Australia/Sydney", "22:00-02:30", NULL,
 	  "2026-10-03T13:00", "2026-10-03T16:00" },
+	{ "a Sydney window starting in the skipped hour is quiet from 03:00 "
+	  "AEDT", "Australia/Sydney", "02:30-06:00", NULL,
+	  "2026-10-03T16:00", "2026-10-03T19:00" },
+	{ "just before Sydney's skipped hour is not quiet yet",
+	  "Australia/Sydney", "02:30-06:00", NULL, "2026-10-03T15:59",
+	  "2026-10-03T15:59" },
+	{ "a Sydney window starting in the repeated hour runs from its first "
+	  "02:30 to 06:00 AEST", "Australia/Sydney", "02:30-06:00", NULL,
+	  "2026-04-04T15:30", "2026-04-04T20:00" },
+	{ "the second 02:10 of Sydney's repeated hour is still that night",
+	  "Australia/Sydney", "02:30-06:00", NULL, "2026-04-04T16:10",
+	  "2026-04-04T20:00" },
 	/* Offsets of 30 and 45 minutes. */
 	{ "Kolkata's +05:30 night ends at 08:00 IST", "Asia/Kolkata",
 	  "21:00-08:00", NULL, "2026-01-10T16:00", "2026-01-11T02:30" },
@@ -88,6 +115,10 @@ static const struct row rows[] = {
 	  NULL, "2026-01-10T15:29", "2026-01-10T15:29" },
 	{ "Kathmandu's +05:45 night ends at 08:00 NPT", "Asia/Kathmandu",
 	  "21:00-08:00", NULL, "2026-01-10T15:20", "2026-01-11T02:15" },
+	{ "Kathmandu at 20:59 is not quiet yet", "Asia/Kathmandu",
+	  "21:00-08:00", NULL, "2026-01-10T15:14", "2026-01-10T15:14" },
+	{ "a Kolkata window ending at 06:45 ends at 01:15Z", "Asia/Kolkata",
+	  "22:00-06:45", NULL, "2026-07-01T18:00", "2026-07-02T01:15" },
 	/* The date line: +14 and -11. */
 	{ "Kiritimati (+14) at 22:00 waits for its 08:00, still the same UTC "
 	  "day", "Pacific/Kiritimati", "21:00-08:00", NULL,
@@ -95,6 +126,15 @@ static const struct row rows[] = {
 	{ "Pago Pago (-11) at 22:00 waits for its 08:00",
 	  "Pacific/Pago_Pago", "21:00-08:00", NULL, "2026-01-10T09:00",
 	  "2026-01-10T19:00" },
+	{ "a UTC Friday that is Saturday in Kiritimati is a quiet Saturday",
+	  "Pacific/Kiritimati", NULL, "sat", "2026-01-09T12:00",
+	  "2026-01-10T10:00" },
+	{ "a UTC Saturday that is Friday in Pago Pago is not",
+	  "Pacific/Pago_Pago", NULL, "sat", "2026-01-10T08:00",
+	  "2026-01-10T08:00" },
+	{ "Pago Pago's Saturday ends at its midnight, 11:00Z Sunday",
+	  "Pacific/Pago_Pago", NULL, "sat", "2026-01-10T12:00",
+	  "2026-01-11T11:00" },
 	/* Days and several windows. */
 	{ "a quiet Saturday in Berlin waits for Monday 00:00",
 	  "Europe/Berlin", NULL, "sat,sun", "2026-06-06T10:00",

@@ -71,6 +71,11 @@ def main():
             adm["recipients"], "%.2f s" % adm["seconds"],
             "<= %.2g s" % (3.0 * adm["recipients"] / 1e6),
             adm["seconds"] <= 3.0 * adm["recipients"] / 1e6)
+        if adm.get("zones_seconds"):
+            row(rows, "admission: same recipients, 50 zones, quiet hours on",
+                "%.2f s" % adm["zones_seconds"], "<= %.2g s" % (
+                    3.0 * adm["recipients"] / 1e6), adm["zones_seconds"] <=
+                3.0 * adm["recipients"] / 1e6)
         row(rows, "admission rate", "{:,.0f} rcpt/s".format(adm["rate"]),
             ">= 330,000 rcpt/s", adm["rate"] >= 330000)
         row(rows, "  raw ceiling (reader + one mdb_put each)",
@@ -91,7 +96,7 @@ def main():
         keep = ("2k: manners/raw, median round", "2k: raw rate, best",
                 "2k: manners rate, best", "100k: manners/raw, median round",
                 "rate: achieved rate", "rate: largest gap",
-                "domain: max per domain")
+                "domain: max per domain", "morning:")
         for m, v, t, ok in dr.get("rows", []):
             if m.startswith(keep):
                 rows.append(("drain " + m, v, t, ok.strip()))

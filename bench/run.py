@@ -27,6 +27,9 @@ Environment:
                       (the peak is then reset with /proc/PID/clear_refs)
   BENCH_KEEP          1: keep the temporary directory (state, log, docs)
   BENCH_PROBE_MS      health probe interval (default 10)
+  BENCH_ZONES         0: skip the third admission (the same recipients
+                      again, each with a tz among 50 zones, on a list
+                      with quiet hours 21:00-08:00; default 1)
   BENCH_DIRECT        0: skip bench/admit_direct (libmanners' admission
                       in-process, without the daemon; default 1)
   BENCH_PERF          a file name: record `perf record` of mannersd during
@@ -63,6 +66,7 @@ PERF = os.environ.get("BENCH_PERF")
 PERF_ARGS = shlex.split(os.environ.get("BENCH_PERF_ARGS", "-F 997 -g"))
 PROBE_S = float(os.environ.get("BENCH_PROBE_MS", "10")) / 1000.0
 DIRECT = os.environ.get("BENCH_DIRECT", "1") != "0"
+ZONES = os.environ.get("BENCH_ZONES", "1") != "0"
 RAW_SRC = os.path.join(HERE, "raw_admit.c")
 DIRECT_SRC = os.path.join(HERE, "admit_direct.c")
 DIRECT_BIN = os.path.join(ROOT, "build/bench/admit_direct")
@@ -100,6 +104,9 @@ shutdown_timeout = 5s
 [caps]
 per_recipient = 4/30d
 min_gap = 0
+; the zones run's list: quiet hours in each recipient's zone
+[list bench-quiet.example.com]
+quiet_hours = 21:00-08:00
 """
 
 
@@ -614,6 +621,8 @@ def main():
         log("  target: document %.1f MB + 64 MB = %.1f MB" % (
             mb(size), mb(rss_target)))
 
+        zones = run_zones(daemon, tmp) if ZONES else None
+
         rc = daemon.stop()
         if rc not in (0, None):
             log("  NOTE: mannersd exited %s after SIGTERM; its log ends:\n%s"
@@ -660,6 +669,16 @@ def main():
                  "admit %.2f)" % (direct["total"], direct["parse"],
                                   direct["admit"]), "", None),
             ]
+        if zones:
+            rows += [
+                ("admission, 50 zones, quiet hours on", "%.2f s, %s rcpt/s"
+                 % (zones["seconds"], fmt_int(N / zones["seconds"])),
+                 "<= %.2g s" % target_s, zones["seconds"] <= target_s),
+                ("  same sitting, no zones (above)", "%.2f s" % timed_s, "",
+                 None),
+                ("  deferred to the recipients' mornings", "%s" % fmt_int(
+                    zones["deferred"]), "", None),
+            ]
         rows += [
             ("daemon peak RSS (VmHWM)", "%.1f MB" % mb(hwm),
              "<= %.1f MB" % mb(rss_target), hwm <= rss_target),
@@ -693,7 +712,9 @@ def main():
                            "raw_seconds": raw["seconds"],
                            "raw_rate": raw["rate"], "ratio": ratio,
                            "hwm": hwm, "anon": sampler.peak_anon,
-                           "doc": size, "p99_ms": p99, "load": load0}, f)
+                           "doc": size, "p99_ms": p99, "load": load0,
+                           "zones_seconds": zones["seconds"] if zones
+                           else None}, f)
         return 0
     finally:
         if daemon is not None:
@@ -704,6 +725,27 @@ def main():
             log("kept %s" % tmp)
         else:
             shutil.rmtree(tmp, ignore_errors=True)
+
+
+def run_zones(daemon, tmp):
+    """The same recipients once more, each with a time zone among 50, on a
+    list with quiet hours: admission with a zone decision per recipient
+    (and the zone kept for each), timed as the no-zone run is."""
+    doc = os.path.join(tmp, "zones.xml")
+    with open(doc, "wb") as f:
+        size = gen_campaign.generate(f, N, "bench-zones",
+                                     "bench-quiet.example.com", expires(),
+                                     zones=True)
+    log("zones campaign (%.1f MB, %d zones, quiet hours 21:00-08:00)..." % (
+        mb(size), len(gen_campaign.ZONES)))
+    t0, t1, code, answer = submit(daemon.sock, doc)
+    check_answer(code, answer, "the zones campaign")
+    os.unlink(doc)
+    q = answer.get("deferred_by", {}).get("quiet_hours", {})
+    log("  %.2f s, %.0f recipients/s; accepted %d, deferred to the morning "
+        "%d" % (t1 - t0, N / (t1 - t0), answer["accepted"],
+                q.get("count", 0)))
+    return {"seconds": t1 - t0, "deferred": q.get("count", 0)}
 
 
 def expires():

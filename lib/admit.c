@@ -248,8 +248,8 @@ admit_one(struct admit_run *a, const struct campaign_rcpt *rc, char **cause)
 		return err;
 	if (d.verdict == POLICY_REJECT) {
 		rep->rejected[d.reason]++;
-		return known ? admit_quiet_keep(a->quiet, a->t, a->r.rid, 1,
-		    rc->tz, cause) : 0;
+		return known ? admit_quiet_keep(a->quiet, a->t, a->r.rid,
+		    cause) : 0;
 	}
 	if (d.verdict == POLICY_ACCEPT)
 		rep->accepted++;
@@ -261,8 +261,7 @@ admit_one(struct admit_run *a, const struct campaign_rcpt *rc, char **cause)
 		rep->last_due = d.due;
 	if ((err = admit_queue(a, rc, naddr, &d, cause)) < 0)
 		return err;
-	return admit_quiet_keep(a->quiet, a->t, a->r.rid, known, rc->tz,
-	    cause);
+	return admit_quiet_keep(a->quiet, a->t, a->r.rid, cause);
 }
 
 /* Add the counts to the campaign's record, store it and commit. */

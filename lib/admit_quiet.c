@@ -16,6 +16,7 @@
 
 struct admit_quiet {
 	const struct quiet_rules *rules;
+	struct quiet_zone	*given;	/* the last decision's tz, if known */
 	struct quiet_cache	*cache;
 	char			 deflt_name[QUIET_ZONE_MAX + 1];	/* the
 				   list's timezone */
@@ -72,7 +73,7 @@ admit_quiet_decide(struct admit_quiet *aq, struct store_txn *t, uint64_t rid,
 	enum quiet_policy_cause	 why;
 	int			 rc;
 
-	z = admit_quiet_given(aq, tz, line, rep);
+	aq->given = z = admit_quiet_given(aq, tz, line, rep);
 	/* Without quiet hours, no zone is read: today's cost exactly. */
 	if (z == NULL && quiet_any(aq->rules) && (rc = rcpt_zone_get(aq->cache,
 	    t, rid, aq->deflt_name, &z, cause)) < 0)
@@ -89,19 +90,10 @@ admit_quiet_decide(struct admit_quiet *aq, struct store_txn *t, uint64_t rid,
 
 int
 admit_quiet_keep(struct admit_quiet *aq, struct store_txn *t, uint64_t rid,
-    int known, const char *tz, char **cause)
+    char **cause)
 {
-	char	 kept[QUIET_ZONE_MAX + 1];
-	int	 rc = 1;
-
-	if (tz == NULL || rid == 0 || quiet_cache_get(aq->cache, tz,
-	    NULL) == NULL)
+	if (aq->given == NULL || rid == 0)
 		return 0;
-	/* A recipient new to the store has nothing kept yet. */
-	if (known && (rc = store_zone_get(t, rid, kept, sizeof kept,
-	    cause)) < 0)
-		return rc;
-	if (rc == 0 && strcmp(kept, tz) == 0)
-		return 0;
-	return store_zone_put(t, rid, tz, cause);
+	/* Written only when it changed. */
+	return store_zone_put(t, rid, quiet_zone_name(aq->given), cause);
 }

@@ -39,10 +39,10 @@ int		 admit_quiet_decide(struct admit_quiet *, struct store_txn *,
 		    const struct policy_input *, struct policy_decision *,
 		    struct admit_quiet_report *, char **);
 /*
- * Keep the zone the document gave for recipient rid, if ICU knows it
- * (known: the recipient was in the store before this admission).
+ * Keep the zone the document gave the recipient just decided (now with
+ * id rid), if ICU knows it.
  */
 int		 admit_quiet_keep(struct admit_quiet *, struct store_txn *,
-		    uint64_t, int, const char *, char **);
+		    uint64_t, char **);
 
 #endif

@@ -29,9 +29,25 @@
 /* A clock that fell back within this long may read a time twice. */
 #define QUIET_REPEAT_MAX	(3 * 3600)
 
+struct quiet_memo {
+	int			 set;
+	int64_t			 minute;	/* its first second */
+	int64_t			 end;		/* 0: not quiet */
+	struct quiet_rules	 rules;
+};
+
 struct quiet_zone {
 	char		 name[QUIET_ZONE_MAX + 1];
 	UCalendar	*cal;
+	/*
+	 * The last answers, each for one UTC minute: windows, days and
+	 * offsets change on whole minutes, so every instant of a minute has
+	 * the same one.  A million recipients of one zone cost a calendar
+	 * computation a minute, not a million.  Two: a night's end is asked
+	 * about right after now.
+	 */
+	struct quiet_memo	 memo[2];
+	unsigned		 memo_next;	/* the one to replace */
 };
 
 struct quiet_cache {
@@ -310,16 +326,50 @@ quiet_repeated_end(struct quiet_zone *z, const struct quiet_rules *r,
 	return e > t ? e : t;
 }
 
+/* Do two sets of rules say the same? (Their padding may differ.) */
+static int
+quiet_rules_eq(const struct quiet_rules *a, const struct quiet_rules *b)
+{
+	return a->nw == b->nw && a->days == b->days && (a->nw == 0 ||
+	    memcmp(a->w, b->w, a->nw * sizeof a->w[0]) == 0);
+}
+
+/* The first instant at or after t not quiet, computed (see quiet.h). */
+static int64_t
+quiet_compute(struct quiet_zone *z, const struct quiet_rules *r, int64_t t);
+
 int64_t
 quiet_next_allowed(struct quiet_zone *z, const struct quiet_rules *r,
     int64_t t)
+{
+	int64_t			 minute = t - ((t % 60) + 60) % 60, e;
+	struct quiet_memo	*m;
+	size_t			 i;
+
+	if (!quiet_any(r))
+		return t;
+	for (i = 0; i < nitems(z->memo); i++) {
+		m = &z->memo[i];
+		if (m->set && m->minute == minute && quiet_rules_eq(&m->rules,
+		    r))
+			return m->end > t ? m->end : t;
+	}
+	e = quiet_compute(z, r, t);
+	m = &z->memo[z->memo_next++ % nitems(z->memo)];
+	m->set = 1;
+	m->minute = minute;
+	m->end = e > t ? e : 0;
+	m->rules = *r;
+	return e;
+}
+
+static int64_t
+quiet_compute(struct quiet_zone *z, const struct quiet_rules *r, int64_t t)
 {
 	struct quiet_local	 l;
 	int64_t			 e;
 	int			 days = 0, minute = 0, step;
 
-	if (!quiet_any(r))
-		return t;
 	for (step = 0; step < QUIET_MAX_STEPS; step++) {
 		quiet_local(z, t, &l);
 		if (!quiet_end(r, &l, &days, &minute)) {

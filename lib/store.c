@@ -61,6 +61,9 @@ struct store_txn {
 	int			 write;
 	struct store_counter	 counters[2];	/* seq, rid */
 	MDB_cursor		*rcpt_cur;	/* left on the last record read */
+	MDB_cursor		*zone_cur;	/* likewise, in zones */
+	uint8_t			 zone_last[8];	/* the largest key in zones */
+	int			 zone_last_known;
 	uint8_t			 queue_last[STORE_KEY_LEN];
 	int			 queue_last_known;
 	uint8_t			 cr_last[STORE_CR_KEY_MAX];
@@ -379,6 +382,8 @@ store_commit(struct store_txn *t, char **cause)
 	}
 	if (t->rcpt_cur != NULL)
 		mdb_cursor_close(t->rcpt_cur);
+	if (t->zone_cur != NULL)
+		mdb_cursor_close(t->zone_cur);
 	if (rc != 0) {
 		mdb_txn_abort(t->txn);
 		free(t);
@@ -403,6 +408,8 @@ store_abort(struct store_txn *t)
 	s = t->s;
 	if (t->rcpt_cur != NULL)
 		mdb_cursor_close(t->rcpt_cur);
+	if (t->zone_cur != NULL)
+		mdb_cursor_close(t->zone_cur);
 	mdb_txn_abort(t->txn);
 	free(t);
 	pthread_rwlock_unlock(&s->resize);
@@ -1293,6 +1300,28 @@ store_cr_each(struct store_txn *t, const char *campaign,
 	return 0;
 }
 
+/*
+ * Position the zones cursor on recipient rid: 0 found (*v its zone), 1
+ * not.  The cursor stays there, and LMDB finds a key on the page it
+ * stands on without a descent: recipients come mostly in id order.
+ */
+static int
+store_zone_seek(struct store_txn *t, uint8_t *k, uint64_t rid, MDB_val *v,
+    char **cause)
+{
+	MDB_val	 key = { 8, k };
+	int	 rc;
+
+	be64enc(k, rid);
+	if (t->zone_cur == NULL && (rc = mdb_cursor_open(t->txn, t->s->zones,
+	    &t->zone_cur)) != 0)
+		return store_err(rc, cause, "cursor");
+	if ((rc = mdb_cursor_get(t->zone_cur, &key, v, MDB_SET_KEY)) ==
+	    MDB_NOTFOUND)
+		return 1;
+	return rc == 0 ? 0 : store_err(rc, cause, "read");
+}
+
 /* The time zone kept for a recipient id; 1 when none is kept. */
 int
 store_zone_get(struct store_txn *t, uint64_t rid, char *out, size_t outsz,
@@ -1302,20 +1331,57 @@ store_zone_get(struct store_txn *t, uint64_t rid, char *out, size_t outsz,
 	MDB_val	 v;
 	int	 rc;
 
-	be64enc(k, rid);
-	if ((rc = store_get(t, t->s->zones, k, 8, &v, cause)) != 0)
+	if ((rc = store_zone_seek(t, k, rid, &v, cause)) != 0)
 		return rc;
 	snprintf(out, outsz, "%.*s", (int)v.mv_size, (char *)v.mv_data);
 	return 0;
 }
 
-/* Keep a recipient's time zone (the caller checked the name). */
+/*
+ * Does key k sort after every key in zones?  New recipients' ids mostly
+ * do: appended, their pages fill up instead of splitting in halves.
+ */
+static int
+store_zone_append(struct store_txn *t, const uint8_t *k)
+{
+	MDB_cursor	*c;
+	MDB_val		 lk, lv;
+
+	if (!t->zone_last_known) {
+		memset(t->zone_last, 0, sizeof t->zone_last);
+		if (mdb_cursor_open(t->txn, t->s->zones, &c) == 0) {
+			if (mdb_cursor_get(c, &lk, &lv, MDB_LAST) == 0 &&
+			    lk.mv_size == sizeof t->zone_last)
+				memcpy(t->zone_last, lk.mv_data, lk.mv_size);
+			mdb_cursor_close(c);
+		}
+		t->zone_last_known = 1;
+	}
+	if (memcmp(k, t->zone_last, sizeof t->zone_last) <= 0)
+		return 0;
+	memcpy(t->zone_last, k, sizeof t->zone_last);
+	return 1;
+}
+
+/* Keep a recipient's time zone (the caller checked the name); an
+ * unchanged one is not written again. */
 int
 store_zone_put(struct store_txn *t, uint64_t rid, const char *zone,
     char **cause)
 {
 	uint8_t	 k[8];
+	MDB_val	 key = { 8, k }, v, nv = { strlen(zone), (void *)zone };
+	int	 rc;
 
-	be64enc(k, rid);
-	return store_put(t, t->s->zones, k, 8, zone, strlen(zone), cause);
+	if ((rc = store_zone_seek(t, k, rid, &v, cause)) < 0)
+		return rc;
+	if (rc == 0 && v.mv_size == nv.mv_size && memcmp(v.mv_data, zone,
+	    nv.mv_size) == 0)
+		return 0;
+	if (rc == 0)
+		rc = mdb_cursor_put(t->zone_cur, &key, &nv, MDB_CURRENT);
+	else
+		rc = mdb_cursor_put(t->zone_cur, &key, &nv, store_zone_append(t,
+		    k) ? MDB_APPEND : 0);
+	return rc == 0 ? 0 : store_err(rc, cause, "write");
 }

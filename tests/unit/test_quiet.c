@@ -315,3 +315,28 @@ Test(quiet, cache_opens_each_zone_once)
 	    NULL)), "Asia/Tokyo");
 	quiet_cache_free(c);
 }
+
+Test(quiet, remembers_a_minute_and_forgets_it_for_other_rules_or_minutes)
+{
+	struct quiet_zone	*z = quiet_zone_open("Europe/Berlin", NULL);
+	struct quiet_rules	 night, none_at_noon;
+	int64_t			 t = utc("2026-01-14T22:00");
+
+	memset(&night, 0, sizeof night);
+	memset(&none_at_noon, 0, sizeof none_at_noon);
+	cr_assert_eq(quiet_parse_hours("21:00-08:00", &night, NULL), 0);
+	cr_assert_eq(quiet_parse_hours("12:00-13:00", &none_at_noon, NULL), 0);
+	cr_expect_eq(quiet_next_allowed(z, &night, t + 10),
+	    utc("2026-01-15T07:00"));
+	cr_expect_eq(quiet_next_allowed(z, &night, t + 59),
+	    utc("2026-01-15T07:00"), "the same minute, the same end");
+	cr_expect_eq(quiet_next_allowed(z, &none_at_noon, t + 30), t + 30,
+	    "other rules in the same minute are decided afresh");
+	cr_expect_eq(quiet_next_allowed(z, &none_at_noon, t + 31), t + 31,
+	    "not quiet: the instant itself");
+	cr_expect_eq(quiet_next_allowed(z, &night, utc("2026-01-15T07:00")),
+	    utc("2026-01-15T07:00"), "another minute is decided afresh");
+	cr_expect_eq(quiet_next_allowed(z, &night, utc("2026-01-15T06:59") +
+	    59), utc("2026-01-15T07:00"));
+	quiet_zone_free(z);
+}

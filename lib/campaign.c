@@ -711,15 +711,17 @@ campaign_root(struct campaign_pass *p, const char *el)
 static void
 campaign_check_tz(struct campaign_pass *p)
 {
-	xmlChar	*tz;
+	const xmlChar	*tz;
 
-	if ((tz = xmlTextReaderGetAttribute(p->r, BAD_CAST "tz")) == NULL)
+	/* Read in place: a million recipients, no copy each. */
+	if (xmlTextReaderMoveToAttribute(p->r, BAD_CAST "tz") != 1)
 		return;
-	if (*tz != '\0' && !campaign_valid_tz((const char *)tz))
+	tz = xmlTextReaderConstValue(p->r);
+	if (tz != NULL && *tz != '\0' && !campaign_valid_tz((const char *)tz))
 		campaign_problem(p->err, 422, "line %d: <to> tz must be an IANA "
 		    "time zone name (e.g. Asia/Tokyo): 1 to %d of A-Z a-z 0-9 "
 		    "/ _ + -", p->line, QUIET_ZONE_MAX);
-	xmlFree(tz);
+	xmlTextReaderMoveToElement(p->r);
 }
 
 /* An element inside <recipients>: a <to>, counted and checked. */

@@ -621,12 +621,11 @@ def main():
         log("  target: document %.1f MB + 64 MB = %.1f MB" % (
             mb(size), mb(rss_target)))
 
-        zones = run_zones(daemon, tmp) if ZONES else None
-
         rc = daemon.stop()
         if rc not in (0, None):
             log("  NOTE: mannersd exited %s after SIGTERM; its log ends:\n%s"
                 % (rc, daemon.logtail()))
+        zones = run_zones(tmp, sink.port, doc_hist) if ZONES else None
 
         # 3. The raw ceiling on the same document.
         log("raw ceiling (libxml2 reader + one mdb_put per recipient, one "
@@ -727,20 +726,32 @@ def main():
             shutil.rmtree(tmp, ignore_errors=True)
 
 
-def run_zones(daemon, tmp):
-    """The same recipients once more, each with a time zone among 50, on a
-    list with quiet hours: admission with a zone decision per recipient
-    (and the zone kept for each), timed as the no-zone run is."""
+def run_zones(tmp, smtp_port, doc_hist):
+    """The timed admission again, in the same state (a store holding the
+    same history campaign, a restarted daemon), with each recipient's tz
+    among 50 zones, on a list with quiet hours: the zone decided per
+    recipient and kept for each, timed as the no-zone run is."""
+    zdir = os.path.join(tmp, "zones")
+    os.makedirs(zdir)
     doc = os.path.join(tmp, "zones.xml")
     with open(doc, "wb") as f:
         size = gen_campaign.generate(f, N, "bench-zones",
                                      "bench-quiet.example.com", expires(),
                                      zones=True)
-    log("zones campaign (%.1f MB, %d zones, quiet hours 21:00-08:00)..." % (
-        mb(size), len(gen_campaign.ZONES)))
-    t0, t1, code, answer = submit(daemon.sock, doc)
-    check_answer(code, answer, "the zones campaign")
-    os.unlink(doc)
+    d = Daemon(zdir, smtp_port).start()
+    try:
+        log("zones campaign (%.1f MB, %d zones, quiet hours 21:00-08:00), "
+            "after the same history campaign in a store of its own..." % (
+                mb(size), len(gen_campaign.ZONES)))
+        check_answer(*submit(d.sock, doc_hist)[2:], "the history campaign")
+        d.stop()
+        d.start()
+        t0, t1, code, answer = submit(d.sock, doc)
+        check_answer(code, answer, "the zones campaign")
+    finally:
+        d.stop()
+        os.unlink(doc)
+        shutil.rmtree(os.path.join(zdir, "state"), ignore_errors=True)
     q = answer.get("deferred_by", {}).get("quiet_hours", {})
     log("  %.2f s, %.0f recipients/s; accepted %d, deferred to the morning "
         "%d" % (t1 - t0, N / (t1 - t0), answer["accepted"],

@@ -62,6 +62,10 @@ Environment:
                          throughput run into PREFIX-2k.data / PREFIX-100k.data
   BENCH_DRAIN_PERF_EV    perf events to record instead of sampling CPU time
                          (e.g. sched:sched_switch: where mannersd sleeps)
+  BENCH_DRAIN_QUIET      1: every daemon but the morning's has quiet hours
+                         that are not now (12 hours away, UTC), so each
+                         send also asks the recipient's zone and rules: the
+                         cost of quiet hours at send time
   BENCH_DRAIN_KEEP       1: keep the temporary directory
 """
 import datetime
@@ -102,6 +106,7 @@ ONLY = set(filter(None, os.environ.get(
     "throughput,big,cadence,control,domain,slow,morning").split(",")))
 MORNING_N = int(os.environ.get("BENCH_DRAIN_MORNING_N", "20000"))
 MORNING_RATE = int(os.environ.get("BENCH_DRAIN_MORNING_RATE", "1000"))
+QUIET = os.environ.get("BENCH_DRAIN_QUIET") == "1"
 PERF = os.environ.get("BENCH_DRAIN_PERF")
 KEEP = os.environ.get("BENCH_DRAIN_KEEP") == "1"
 
@@ -402,6 +407,11 @@ class Daemon:
                                 public=free_port(), smtp=smtp_port,
                                 rate=rate, domain_rate=domain_rate,
                                 concurrency=CONCURRENCY))
+            if QUIET and not extra:
+                far = time.time() + 12 * 3600
+                f.write("[quiet]\nhours = %s-%s\n" % (
+                    time.strftime("%H:%M", time.gmtime(far - 3600)),
+                    time.strftime("%H:%M", time.gmtime(far + 3600))))
             f.write(extra)
         self.conn = None
         self.logf = open(self.logpath, "ab")

@@ -4,6 +4,7 @@ Windows are computed from the test's current time, in whole minutes, so
 that "now" is quiet (or just past a quiet time) in a chosen zone: the
 test then takes seconds, never hours.
 """
+import os
 import signal
 import subprocess
 import time
@@ -66,11 +67,18 @@ def test_a_sleeping_recipient_waits_and_an_awake_one_gets_it_at_once(env):
     # Quiet from 30 minutes ago to 90 minutes from now, on Tokyo's clock;
     # Kolkata is 3.5 hours behind: awake.
     d = env.daemon("[quiet]\nhours = %s\n" % window(now, TOKYO, -30, 90))
-    code, r = d.request("POST", "/v1/campaigns", doc("q1", [
-        ("tokyo@example.org", "Asia/Tokyo"),
-        ("kolkata@example.org", "Asia/Kolkata")]))
-    assert code == 202, r
+    xml = doc("q1", [("tokyo@example.org", "Asia/Tokyo"),
+                     ("kolkata@example.org", "Asia/Kolkata")])
     morning = minute_after(now, 90)
+    path = os.path.join(d.tmp, "q1.xml")
+    with open(path, "w") as f:
+        f.write(xml)
+    out = d.ctl("submit", path, "--dry-run").stdout.decode()
+    assert "accepted 1, deferred 1" in out, out
+    assert "by quiet hours: 1, due %s to %s" % (iso(morning), iso(morning)) \
+        in out, out
+    code, r = d.request("POST", "/v1/campaigns", xml)
+    assert code == 202, r
     assert r["accepted"] == 1 and r["deferred"] == 1, r
     q = r["deferred_by"]["quiet_hours"]
     assert q == {"count": 1, "first_due": morning, "last_due": morning}, r

@@ -29,10 +29,9 @@ admit_quiet_new(const struct conf_quiet *q)
 
 	aq->rules = &q->rules;
 	aq->cache = quiet_cache_new(ADMIT_QUIET_ZONES);
-	/* Checked when the configuration was read; UTC if it went since. */
-	snprintf(aq->deflt_name, sizeof aq->deflt_name, "%s",
-	    quiet_cache_get(aq->cache, q->timezone, NULL) != NULL ?
-	    q->timezone : "UTC");
+	/* Checked when the configuration was read (rcpt_zone_get() falls
+	 * back to UTC should the zone data have dropped it since). */
+	snprintf(aq->deflt_name, sizeof aq->deflt_name, "%s", q->timezone);
 	return aq;
 }
 

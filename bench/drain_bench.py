@@ -964,8 +964,11 @@ def morning(tmp, sink, results):
                     rate * 1.01 + 1 else "NOT"))
     results.append(("morning: first send after the quiet end (s)",
                     "%.3f" % late, ">= 0", "ok" if late >= 0 else "NOT"))
+    # Sends overlap on CONCURRENCY connections whose answers come back in
+    # any order, and a paced send is picked a little ahead of its slot:
+    # a few places either way, never a domain's whole line ahead.
     results.append(("morning: largest stray from queue order", "%d" % stray,
-                    "<= %d" % (2 * CONCURRENCY), "ok" if stray <= 2 *
+                    "<= %d" % (4 * CONCURRENCY), "ok" if stray <= 4 *
                     CONCURRENCY else "NOT"))
 
 

@@ -88,6 +88,9 @@ struct xfer {
 	struct instant		 started;	/* its slot */
 	char			 errbuf[CURL_ERROR_SIZE];
 	char			 from[ADDR_MAX + 3];
+	char			 zone[QUIET_ZONE_MAX + 1];	/* the
+				   recipient's, read when staged; "": no
+				   quiet hours */
 	TAILQ_ENTRY(xfer)	 entry;
 };
 TAILQ_HEAD(xferq, xfer);

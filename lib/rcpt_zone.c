@@ -30,17 +30,23 @@ rcpt_zone_get(struct quiet_cache *c, struct store_txn *t, uint64_t rid,
 
 int
 rcpt_zone_allowed(struct quiet_cache *c, struct store_txn *t, uint64_t rid,
-    const struct conf_quiet *q, int64_t now, int64_t *until, char **cause)
+    const struct conf_quiet *q, int64_t now, int64_t *until, char *zone,
+    char **cause)
 {
 	struct quiet_zone	*z;
 	int			 rc;
 
 	*until = now;
+	if (zone != NULL)
+		zone[0] = '\0';
 	if (!quiet_any(&q->rules))
 		return 0;
 	if ((rc = rcpt_zone_get(c, t, rid, q->timezone, &z, cause)) < 0)
 		return rc;
-	if (z != NULL)
-		*until = quiet_next_allowed(z, &q->rules, now);
+	if (z == NULL)
+		return 0;
+	*until = quiet_next_allowed(z, &q->rules, now);
+	if (zone != NULL)
+		snprintf(zone, QUIET_ZONE_MAX + 1, "%s", quiet_zone_name(z));
 	return 0;
 }

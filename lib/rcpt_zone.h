@@ -22,9 +22,10 @@ int	 rcpt_zone_get(struct quiet_cache *, struct store_txn *, uint64_t,
 	    const char *, struct quiet_zone **, char **);
 /*
  * When a message to recipient rid may go under the quiet hours of q:
- * *until is now, or the end of their quiet time.
+ * *until is now, or the end of their quiet time.  zone (QUIET_ZONE_MAX
+ * + 1 bytes, may be NULL) gets the zone's name, "" without quiet hours.
  */
 int	 rcpt_zone_allowed(struct quiet_cache *, struct store_txn *, uint64_t,
-	    const struct conf_quiet *, int64_t, int64_t *, char **);
+	    const struct conf_quiet *, int64_t, int64_t *, char *, char **);
 
 #endif

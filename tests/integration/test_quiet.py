@@ -214,3 +214,32 @@ def test_mannersd_t_names_a_bad_quiet_setting(env):
         line = base.count("\n") + 2
         assert "%s:%d:" % (d.conf, line) in p.stderr and want in p.stderr, \
             (extra, p.stderr)
+
+
+def test_a_staged_job_is_held_when_quiet_time_begins_before_its_slot(env):
+    """A domain's cadence holds a job read ahead while the recipient's
+    quiet time begins: at its slot it goes back to the queue, not out.
+    Up to a minute: the quiet time begins on a whole minute."""
+    smtp = env.start_smtp()
+    # Two minutes before the next whole minute that is 4 to 28 s away.
+    while not 32 <= time.time() % 60 <= 56:
+        time.sleep(0.5)
+    now = time.time()
+    start = int(now) - int(now) % 60 + 60
+    d = env.daemon("[domain example.org]\nrate = 2/m\n[quiet]\n"
+                   "hours = %s-%s\n" % (
+                       time.strftime("%H:%M", time.gmtime(start)),
+                       time.strftime("%H:%M", time.gmtime(start + 3600))))
+    code, r = d.request("POST", "/v1/campaigns", doc("q8", [
+        ("first@example.org", None), ("second@example.org", None)]))
+    assert r["accepted"] == 2, r
+    smtp.wait_count(1)
+    # The second is read ahead at once, its slot 30 s after the first.
+    wait_for(lambda: d.request("GET", "/v1/campaigns/q8")[1]["counts"].get(
+        "quiet_waits") == 1, timeout=45, what="the held job")
+    assert time.time() >= start
+    time.sleep(0.5)
+    assert delivered(smtp) == ["first@example.org"]
+    code, p = d.request("GET", "/v1/recipients/second@example.org")
+    assert [(h["time"], h["state"]) for h in p["history"]] == [
+        (start + 3600, "queued")], p

@@ -41,6 +41,7 @@ Test(rcpt_zone, uses_the_kept_zone_else_the_lists_else_utc)
 	struct quiet_zone	*z;
 	struct conf_policy	 pol;
 	int64_t			 until;
+	char			 zone[QUIET_ZONE_MAX + 1];
 
 	conf_policy_for(fx.conf, LIST, &pol);
 	cr_assert_eq(store_zone_put(t, 5, "America/New_York", NULL), 0);
@@ -54,15 +55,18 @@ Test(rcpt_zone, uses_the_kept_zone_else_the_lists_else_utc)
 	cr_expect_str_eq(quiet_zone_name(z), "UTC");
 
 	cr_assert_eq(rcpt_zone_allowed(c, t, 5, &pol.quiet, NOW, &until,
-	    NULL), 0);
+	    zone, NULL), 0);
 	cr_expect_eq(until, NOW + 5 * HOUR, "08:00 in New York");
+	cr_expect_str_eq(zone, "America/New_York");
 	cr_assert_eq(rcpt_zone_allowed(c, t, 7, &pol.quiet, NOW, &until,
-	    NULL), 0);
+	    zone, NULL), 0);
 	cr_expect_eq(until, NOW, "09:00 in Berlin, the list's zone");
+	cr_expect_str_eq(zone, "Europe/Berlin");
 	memset(&pol.quiet.rules, 0, sizeof pol.quiet.rules);
 	cr_assert_eq(rcpt_zone_allowed(c, t, 5, &pol.quiet, NOW, &until,
-	    NULL), 0);
+	    zone, NULL), 0);
 	cr_expect_eq(until, NOW, "no quiet hours: now");
+	cr_expect_str_eq(zone, "", "no zone needed");
 	store_abort(t);
 	quiet_cache_free(c);
 }

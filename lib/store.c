@@ -1373,12 +1373,16 @@ store_zone_put(struct store_txn *t, uint64_t rid, const char *zone,
 	MDB_val	 key = { 8, k }, v, nv = { strlen(zone), (void *)zone };
 	int	 rc;
 
-	if ((rc = store_zone_seek(t, k, rid, &v, cause)) < 0)
+	be64enc(k, rid);
+	/* After every key kept: nothing to compare with, append. */
+	if (t->zone_cur != NULL && store_zone_append(t, k))
+		rc = mdb_cursor_put(t->zone_cur, &key, &nv, MDB_APPEND);
+	else if ((rc = store_zone_seek(t, k, rid, &v, cause)) < 0)
 		return rc;
-	if (rc == 0 && v.mv_size == nv.mv_size && memcmp(v.mv_data, zone,
-	    nv.mv_size) == 0)
+	else if (rc == 0 && v.mv_size == nv.mv_size && memcmp(v.mv_data,
+	    zone, nv.mv_size) == 0)
 		return 0;
-	if (rc == 0)
+	else if (rc == 0)
 		rc = mdb_cursor_put(t->zone_cur, &key, &nv, MDB_CURRENT);
 	else
 		rc = mdb_cursor_put(t->zone_cur, &key, &nv, store_zone_append(t,

@@ -1021,6 +1021,10 @@ Test(store, keeps_the_last_time_zone_of_a_recipient_id_apart)
 	cr_assert_eq(store_zone_put(t, 7, "Asia/Tokyo", &cause), 0, "%s",
 	    cause);
 	cr_assert_eq(store_zone_put(t, 8, "America/New_York", &cause), 0);
+	cr_assert_eq(store_zone_put(t, 3, "Asia/Kathmandu", &cause), 0,
+	    "an id before the others is inserted, not appended");
+	cr_assert_eq(store_zone_put(t, 8, "America/New_York", &cause), 0,
+	    "the same zone again changes nothing");
 	fixture_commit(t);
 	t = fixture_begin(&fx, 1);
 	cr_assert_eq(store_zone_get(t, 7, zone, sizeof zone, &cause), 0);
@@ -1033,5 +1037,7 @@ Test(store, keeps_the_last_time_zone_of_a_recipient_id_apart)
 	cr_assert_eq(store_zone_get(t, 8, zone, sizeof zone, &cause), 0);
 	cr_expect_str_eq(zone, "America/New_York");
 	cr_expect_eq(store_zone_get(t, 9, zone, sizeof zone, &cause), 1);
+	cr_assert_eq(store_zone_get(t, 3, zone, sizeof zone, &cause), 0);
+	cr_expect_str_eq(zone, "Asia/Kathmandu");
 	store_abort(t);
 }

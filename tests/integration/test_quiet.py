@@ -243,3 +243,36 @@ def test_a_staged_job_is_held_when_quiet_time_begins_before_its_slot(env):
     code, p = d.request("GET", "/v1/recipients/second@example.org")
     assert [(h["time"], h["state"]) for h in p["history"]] == [
         (start + 3600, "queued")], p
+
+
+def test_a_retry_that_falls_in_quiet_time_waits_for_the_morning(env):
+    """A 4xx sends the job back with a back-off of 15 to 20 s that ends
+    after the recipient's quiet time has begun: it waits again, for the
+    end of it, no attempt spent.  Up to a minute: quiet time begins on a
+    whole minute."""
+    smtp = env.start_smtp()
+    smtp.handler.script = lambda stage, rcpt, attempt: (
+        "451 4.3.0 try later" if stage == "rcpt" and attempt == 1 else None)
+    # The next whole minute 3 to 13 s away: before any retry.
+    while not 47 <= time.time() % 60 <= 57:
+        time.sleep(0.5)
+    now = time.time()
+    start = int(now) - int(now) % 60 + 60
+    d = env.daemon("[smtp]\nretry_min = 20s\nretry_max = 20s\n[quiet]\n"
+                   "hours = %s-%s\n" % (
+                       time.strftime("%H:%M", time.gmtime(start)),
+                       time.strftime("%H:%M", time.gmtime(start + 3600))))
+    code, r = d.request("POST", "/v1/campaigns", doc("q9", [
+        ("night@example.org", None)]))
+    assert r["accepted"] == 1, r
+    wait_for(lambda: d.request("GET", "/v1/campaigns/q9")[1]["counts"].get(
+        "retries") == 1, what="the 4xx to be retried")
+    wait_for(lambda: d.request("GET", "/v1/campaigns/q9")[1]["counts"].get(
+        "quiet_waits") == 1, timeout=40, what="the retry to be held")
+    assert time.time() >= start
+    time.sleep(0.5)
+    assert smtp.messages == [] and smtp.handler.attempts == {
+        "night@example.org": 1}, smtp.handler.attempts
+    code, p = d.request("GET", "/v1/recipients/night@example.org")
+    assert [(h["time"], h["state"]) for h in p["history"]] == [
+        (start + 3600, "queued")], p

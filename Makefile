@@ -49,6 +49,7 @@ LIB_SRCS = \
 	lib/pace.c \
 	lib/plaintext.c \
 	lib/policy.c \
+	lib/prefs.c \
 	lib/probe.c \
 	lib/quiet.c \
 	lib/schedule.c \

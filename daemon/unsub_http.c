@@ -30,6 +30,7 @@
 #include "ledger.h"
 #include "log.h"
 #include "mannersd.h"
+#include "prefs.h"
 #include "unsub_page.h"
 #include "store.h"
 #include "token.h"
@@ -37,7 +38,6 @@
 
 #define PUBLIC_MAX_HEADERS	(8 * 1024)
 #define PUBLIC_MAX_BODY		UNSUB_PAGE_FORM_MAX
-#define PUBLIC_MONTH		(30 * 24 * 60 * 60)
 #define PUBLIC_LIST_MAX		256
 
 /* What a verified token names. */
@@ -149,6 +149,9 @@ struct unsub_http_op {
 	struct unsub_page_outcome	 out;
 	int			 changed;
 	uint64_t		 dropped;
+	uint64_t		 moved;		/* re-timed by a choice */
+	int			 restage;	/* the drain must read afresh */
+	const struct conf	*conf;		/* a reference, for the caps */
 	char			*cause;
 };
 
@@ -184,6 +187,58 @@ public_own_flag(struct store_txn *t, const char *naddr, uint32_t lid,
 	return 0;
 }
 
+/* The change of preferences a page choice asks for. */
+static void
+public_prefs_change(enum unsub_page_choice c, int64_t now,
+    struct prefs_change *pc)
+{
+	memset(pc, 0, sizeof *pc);
+	pc->source = STORE_SRC_LINK;
+	switch (c) {
+	case UNSUB_PAGE_MONTHLY:
+	case UNSUB_PAGE_WEEKLY:
+		pc->set = PREFS_SET_CAP;
+		pc->count = 1;
+		pc->window = c == UNSUB_PAGE_WEEKLY ? PREFS_WEEK : PREFS_MONTH;
+		break;
+	case UNSUB_PAGE_UNDO_MONTHLY:
+	case UNSUB_PAGE_UNDO_WEEKLY:
+		pc->set = PREFS_SET_CAP;
+		break;
+	case UNSUB_PAGE_PAUSE:
+	case UNSUB_PAGE_UNDO_PAUSE:
+		pc->set = PREFS_SET_PAUSE;
+		pc->pause_until = c == UNSUB_PAGE_PAUSE ? now + PREFS_PAUSE : 0;
+		break;
+	default:
+		pc->set = PREFS_SET_PLAIN;
+		pc->plain = c == UNSUB_PAGE_PLAIN;
+		break;
+	}
+}
+
+/* A frequency, pause or plain-text choice, re-timing what is queued. */
+static int
+public_op_prefs(struct store_txn *t, struct unsub_http_op *op,
+    json_t *states)
+{
+	struct prefs_change	 pc;
+	struct prefs_result	 pr;
+	int			 rc;
+
+	public_prefs_change(op->choice, op->now, &pc);
+	if ((rc = prefs_apply(t, op->conf, op->pt.addr, &pc, op->now, states,
+	    &pr, &op->cause)) < 0 ||
+	    (rc = ledger_flush_states(t, states, &op->cause)) < 0)
+		return rc;
+	op->changed = 1;
+	op->dropped = pr.dropped;
+	op->moved = pr.moved;
+	/* Plain text changes how staged jobs are rendered. */
+	op->restage = pr.moved + pr.dropped > 0 || (pc.set & PREFS_SET_PLAIN);
+	return 0;
+}
+
 /* On the writer thread: apply the choice in one transaction. */
 static void
 public_op_run(struct wjob *w, struct store *store)
@@ -194,7 +249,7 @@ public_op_run(struct wjob *w, struct store *store)
 	json_t				*states = json_object();
 	const char			*addr = op->pt.addr;
 	uint32_t			 lid;
-	int				 rc, own, found;
+	int				 rc = 0, own, found;
 
 	op->out.choice = op->choice;
 	if ((rc = store_begin(store, 1, &t, &op->cause)) < 0)
@@ -211,12 +266,15 @@ public_op_run(struct wjob *w, struct store *store)
 		op->dropped = ur.dropped;
 		break;
 	case UNSUB_PAGE_MONTHLY:
+	case UNSUB_PAGE_WEEKLY:
 	case UNSUB_PAGE_UNDO_MONTHLY:
-		if ((rc = ledger_set_preference(t, addr, op->choice ==
-		    UNSUB_PAGE_MONTHLY ? 1 : 0, PUBLIC_MONTH, STORE_SRC_LINK, op->now,
-		    &op->cause)) < 0)
+	case UNSUB_PAGE_UNDO_WEEKLY:
+	case UNSUB_PAGE_PAUSE:
+	case UNSUB_PAGE_UNDO_PAUSE:
+	case UNSUB_PAGE_PLAIN:
+	case UNSUB_PAGE_UNDO_PLAIN:
+		if ((rc = public_op_prefs(t, op, states)) < 0)
 			goto fail;
-		op->changed = 1;
 		break;
 	case UNSUB_PAGE_UNDO_LIST:
 	case UNSUB_PAGE_UNDO_ALL:
@@ -278,9 +336,15 @@ public_op_done(struct wjob *w)
 		buf_init(&b);
 		unsub_page_done(&b, &pi, &op->out);
 		unsub_http_reply(op->md, op->req, 200, &b);
-		if (op->dropped > 0)
+		/*
+		 * Jobs the drain read ahead under their old keys (or to be
+		 * rendered as they were) are forgotten before the loop does
+		 * anything else; ledger_outcome() handles one on its way.
+		 */
+		if (op->dropped > 0 || op->restage)
 			drain_kick(op->md->drain);
 	}
+	conf_free((struct conf *)op->conf);
 	free(op->cause);
 	free(op);
 }
@@ -335,6 +399,7 @@ unsub_http_post(struct mannersd *md, struct evhttp_request *req,
 	op->choice = choice;
 	op->source = oneclick ? STORE_SRC_ONECLICK : STORE_SRC_LINK;
 	op->now = mannersd_now();
+	op->conf = conf_ref(md->conf);
 	writer_submit(md->writer, &op->w);
 }
 

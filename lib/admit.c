@@ -170,6 +170,7 @@ admit_lookup(struct admit_run *a, const char *naddr,
 		in->duplicate = admit_in_hist(&a->r, c->id);
 	admit_unsub(&a->r, a->job.lid, &in->unsub_list, &in->unsub_all);
 	in->suppressed = a->r.suppressed != 0;
+	in->pause_until = a->r.pause_until;
 	if (a->r.pref_count != 0) {
 		in->pref.count = a->r.pref_count;
 		in->pref.window = a->r.pref_window;

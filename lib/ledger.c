@@ -81,10 +81,16 @@ ledger_uncount(struct store_txn *t, json_t *states, const char *campaign,
 	json_t	*st;
 	int	 rc;
 
-	if (crstate != STORE_CR_CANCELLED && crstate != STORE_CR_DROPPED)
+	if (crstate != STORE_CR_CANCELLED && crstate != STORE_CR_DROPPED &&
+	    crstate != STORE_CR_CAPPED)
 		return 0;
 	if ((rc = ledger_state(t, states, campaign, &st, cause)) != 0)
 		return rc < 0 ? rc : 0;
+	if (crstate == STORE_CR_CAPPED) {
+		campaign_record_reject_add(st, policy_reason_name(
+		    POLICY_FREQUENCY_CAP), -1);
+		return 0;
+	}
 	campaign_record_count_add(st, crstate == STORE_CR_CANCELLED ? "cancelled" :
 	    "dropped", -1);
 	return 0;
@@ -119,6 +125,31 @@ ledger_hist(struct store_txn *t, const char *naddr, const char *campaign,
 out:
 	store_rcpt_free(&r);
 	return rc;
+}
+
+/*
+ * A job sent from an old queue key whose delivery state points at a new
+ * one: a recipient's choice re-timed it (prefs.c) after the drain took
+ * it.  The moved copy must not go again: remove it, and count the job
+ * as leaving the queue now (*gone = 0).
+ */
+static int
+ledger_moved_sent(struct store_txn *t, struct store_job *j,
+    const struct store_cr *cr, int *gone, char **cause)
+{
+	struct store_job	 moved;
+	int			 rc;
+
+	if (cr->state != STORE_CR_QUEUED ||
+	    memcmp(cr->key, j->key, STORE_KEY_LEN) == 0)
+		return 0;
+	if ((rc = store_queue_get(t, cr->key, &moved, cause)) != 0)
+		return rc < 0 ? rc : 0;
+	if ((rc = store_queue_del(t, cr->key, cause)) < 0)
+		return rc;
+	j->flags = moved.flags;
+	*gone = 0;
+	return 0;
 }
 
 /*
@@ -159,6 +190,10 @@ ledger_outcome(struct store_txn *t, struct store_job *j, enum ledger_outcome o,
 	cr.time = now;
 	switch (o) {
 	case LEDGER_SENT:
+		/* Re-timed by a recipient's choice while on its way. */
+		if (gone && (rc = ledger_moved_sent(t, j, &cr, &gone,
+		    cause)) < 0)
+			return rc;
 		/* Gone: "queued" was already counted down when it left. */
 		if (gone && (rc = ledger_uncount(t, states, j->campaign,
 		    cr.state, cause)) < 0)

@@ -22,7 +22,8 @@
  * cr keyed by campaign NUL address; 2: by campaign NUL recipient id.
  */
 #define STORE_FORMAT		2
-#define STORE_RCPT_VERSION	1
+/* Version 2 adds pause_until and pref_flags; version 1 is still read. */
+#define STORE_RCPT_VERSION	2
 #define STORE_JOB_VERSION	1
 #define CAMPAIGN_KEY_MAX	80
 #define STORE_HIST_MAX		256	/* newest entries kept per recipient */
@@ -819,6 +820,7 @@ store_rcpt_get(struct store_txn *t, const char *naddr, struct store_rcpt *r,
 	struct store_unsub	 u;
 	struct dec		 d;
 	MDB_val			 v;
+	uint64_t		 version;
 	size_t			 i, n;
 	int			 rc;
 
@@ -842,7 +844,7 @@ store_rcpt_get(struct store_txn *t, const char *naddr, struct store_rcpt *r,
 	d.p = v.mv_data;
 	d.left = v.mv_size;
 	d.bad = 0;
-	if (dec_n(&d, 1) != STORE_RCPT_VERSION)
+	if ((version = dec_n(&d, 1)) != STORE_RCPT_VERSION && version != 1)
 		return set_cause(cause, "recipient %s: unknown record version",
 		    naddr);
 	r->rid = dec_n(&d, 8);
@@ -852,6 +854,10 @@ store_rcpt_get(struct store_txn *t, const char *naddr, struct store_rcpt *r,
 	r->pref_window = (uint32_t)dec_n(&d, 4);
 	r->pref_time = (int64_t)dec_n(&d, 8);
 	r->pref_source = (uint8_t)dec_n(&d, 1);
+	if (version >= 2) {
+		r->pause_until = (int64_t)dec_n(&d, 8);
+		r->pref_flags = (uint8_t)dec_n(&d, 1);
+	}
 	n = (size_t)dec_n(&d, 2);
 	for (i = 0; i < n && !d.bad; i++) {
 		u.lid = (uint32_t)dec_n(&d, 4);
@@ -901,6 +907,8 @@ store_rcpt_put(struct store_txn *t, const char *naddr,
 	enc_u32(b, r->pref_window);
 	enc_u64(b, (uint64_t)r->pref_time);
 	enc_u8(b, r->pref_source);
+	enc_u64(b, (uint64_t)r->pause_until);
+	enc_u8(b, r->pref_flags);
 	enc_u8(b, (uint8_t)(r->nunsub >> 8));
 	enc_u8(b, (uint8_t)r->nunsub);
 	for (i = 0; i < r->nunsub; i++) {

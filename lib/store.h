@@ -81,6 +81,8 @@ struct store_rcpt {
 	uint32_t		 pref_window;
 	int64_t			 pref_time;
 	uint8_t			 pref_source;
+	int64_t			 pause_until;	/* 0: not paused */
+	uint8_t			 pref_flags;	/* STORE_PREF_* */
 	struct store_unsub	*unsub;
 	size_t			 nunsub;
 	struct store_hist	*hist;
@@ -89,12 +91,16 @@ struct store_rcpt {
 	size_t			 cap_hist;
 };
 
+#define STORE_PREF_PLAIN	0x01	/* text/plain only */
+
 enum store_cr_state {
 	STORE_CR_QUEUED = 1,
 	STORE_CR_SENT = 2,
 	STORE_CR_FAILED = 3,
 	STORE_CR_CANCELLED = 4,
-	STORE_CR_DROPPED = 5		/* unsubscribed while queued */
+	STORE_CR_DROPPED = 5,		/* unsubscribed while queued */
+	STORE_CR_CAPPED = 6		/* the recipient's own frequency
+					   choice left no time before expiry */
 };
 
 /* Feedback already counted for one delivery, so a replay counts once. */

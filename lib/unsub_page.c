@@ -58,7 +58,8 @@ static const char unsub_page_css[] =
 
 static const char *unsub_page_choice_names[] = {
 	NULL, "list", "all", "monthly", "undo-list", "undo-all",
-	"undo-monthly"
+	"undo-monthly", "weekly", "pause", "plain", "undo-weekly",
+	"undo-pause", "undo-plain"
 };
 
 /* The choice a form value names; UNSUB_PAGE_NONE for anything else. */
@@ -95,6 +96,12 @@ unsub_page_choice_undo(enum unsub_page_choice c)
 		return UNSUB_PAGE_UNDO_ALL;
 	case UNSUB_PAGE_MONTHLY:
 		return UNSUB_PAGE_UNDO_MONTHLY;
+	case UNSUB_PAGE_WEEKLY:
+		return UNSUB_PAGE_UNDO_WEEKLY;
+	case UNSUB_PAGE_PAUSE:
+		return UNSUB_PAGE_UNDO_PAUSE;
+	case UNSUB_PAGE_PLAIN:
+		return UNSUB_PAGE_UNDO_PLAIN;
 	default:
 		return UNSUB_PAGE_NONE;
 	}

@@ -31,7 +31,13 @@ enum unsub_page_choice {
 	UNSUB_PAGE_MONTHLY,		/* at most one message a month */
 	UNSUB_PAGE_UNDO_LIST,
 	UNSUB_PAGE_UNDO_ALL,
-	UNSUB_PAGE_UNDO_MONTHLY
+	UNSUB_PAGE_UNDO_MONTHLY,	/* no cap of one's own */
+	UNSUB_PAGE_WEEKLY,		/* at most one message a week */
+	UNSUB_PAGE_PAUSE,		/* nothing for three months */
+	UNSUB_PAGE_PLAIN,		/* plain text only */
+	UNSUB_PAGE_UNDO_WEEKLY,
+	UNSUB_PAGE_UNDO_PAUSE,	/* resume now */
+	UNSUB_PAGE_UNDO_PLAIN	/* HTML again */
 };
 
 /* What a page talks about; strings are raw (page_* escapes them). */

@@ -1,0 +1,132 @@
+"""Issue 16: a recipient's choices apply to mail already queued.
+
+A campaign is queued a few seconds ahead; the recipient chooses on the
+page; the test then waits past the original time and checks that nothing
+arrived, and that the control API shows the job at the first moment the
+choice allows (or dropped as frequency_cap when that is past expiry).
+"""
+import time
+
+from harness import campaign, wait_for
+from test_unsubscribe import choose, deliver, iso, recipient
+
+LIST = "news.example.com"
+WEEK = 7 * 86400
+MONTH = 30 * 86400
+PAUSE = 91 * 86400
+
+
+def queue_soon(d, cid, addr, seconds=3, expires=None):
+    """Queue a campaign for addr due `seconds` from now; its due time."""
+    due = int(time.time()) + seconds
+    extra = "  <send-after>%s</send-after>\n" % iso(due)
+    # Without <expires> a campaign may wait 7 days: far less than a pause.
+    extra += "  <expires>%s</expires>\n" % iso(expires or due + 200 * 86400)
+    code, r = d.request("POST", "/v1/campaigns", campaign(
+        cid=cid, rcpts=[(None, addr)], extra=extra))
+    assert code == 202 and r["accepted"] == 1, r
+    return due
+
+
+def entry(d, addr, cid):
+    hist = [h for h in recipient(d, addr)["history"] if h["campaign"] == cid]
+    return hist[0] if hist else None
+
+
+def sent_time(d, addr, cid):
+    return entry(d, addr, cid)["time"]
+
+
+def wait_past(t):
+    while time.time() < t + 2:
+        time.sleep(0.2)
+
+
+def test_monthly_moves_a_queued_job_a_month_on(env):
+    smtp = env.start_smtp()
+    d = env.daemon()
+    addr = "pat@example.org"
+    url = deliver(env, d, [addr])[addr]
+    first = sent_time(d, addr, "c1")
+    due = queue_soon(d, "c2", addr)
+    code, h, body = choose(url, "monthly")
+    assert code == 200, body
+    wait_past(due)
+    assert len(smtp.messages) == 1, "nothing may arrive before a month"
+    e = entry(d, addr, "c2")
+    assert e["state"] == "queued" and e["time"] == first + MONTH, e
+    code, st = d.request("GET", "/v1/campaigns/c2")
+    assert st["counts"]["queued"] == 1, st
+    assert st["counts"]["queued_deferred"] == 1, st
+    assert recipient(d, addr)["next_allowed"][LIST] == first + 2 * MONTH
+
+
+def test_weekly_drops_what_expires_first_and_moves_the_rest(env):
+    smtp = env.start_smtp()
+    d = env.daemon()
+    addr = "sam@example.org"
+    url = deliver(env, d, [addr])[addr]
+    first = sent_time(d, addr, "c1")
+    due = queue_soon(d, "soon", addr, expires=int(time.time()) + 86400)
+    queue_soon(d, "later", addr, expires=int(time.time()) + 60 * 86400)
+    code, h, body = choose(url, "weekly")
+    assert code == 200, body
+    wait_past(due)
+    assert len(smtp.messages) == 1
+    code, st = d.request("GET", "/v1/campaigns/soon")
+    assert st["counts"]["queued"] == 0, st
+    assert st["counts"]["rejected"].get("frequency_cap") == 1, st
+    assert entry(d, addr, "soon") is None, "its slot is released"
+    e = entry(d, addr, "later")
+    assert e["time"] == first + WEEK, e
+
+
+def test_pause_holds_queued_mail_until_it_ends(env):
+    smtp = env.start_smtp()
+    d = env.daemon()
+    addr = "kim@example.org"
+    url = deliver(env, d, [addr])[addr]
+    due = queue_soon(d, "c2", addr)
+    t0 = int(time.time())
+    code, h, body = choose(url, "pause")
+    assert code == 200, body
+    wait_past(due)
+    assert len(smtp.messages) == 1
+    e = entry(d, addr, "c2")
+    assert t0 + PAUSE <= e["time"] <= int(time.time()) + PAUSE, e
+    # New mail waits for the pause too.
+    code, r = d.request("POST", "/v1/campaigns", campaign(
+        cid="c3", rcpts=[(None, addr)], extra="  <expires>%s</expires>\n"
+        % iso(time.time() + 200 * 86400)))
+    assert r["deferred"] == 1, r
+    # Plain text changes no time.
+    code, h, body = choose(url, "plain")
+    assert code == 200, body
+    assert entry(d, addr, "c2")["time"] == e["time"]
+
+
+def test_a_choice_while_due_now_stops_the_staged_job(env):
+    """The drain reads due jobs ahead; a choice must still stop them."""
+    smtp = env.start_smtp()
+    d = env.daemon(start=False)
+    d.set_conf("smtp", "rate", "20/m")
+    d.start()
+    addr = "lee@example.org"
+    url = deliver(env, d, [addr])[addr]
+    # Three others first, so lee's job is due and staged but waiting.
+    code, r = d.request("POST", "/v1/campaigns", campaign(
+        cid="c2", rcpts=[(None, "a%d@example.org" % i) for i in range(3)]
+        + [(None, addr)], extra="  <expires>%s</expires>\n" % iso(
+            time.time() + 200 * 86400)))
+    assert r["accepted"] == 4, r
+    # Once one of them went, the drain has read the rest (lee too) ahead.
+    wait_for(lambda: len(smtp.messages) >= 2, timeout=30,
+             what="the first of the others")
+    code, h, body = choose(url, "monthly")
+    assert code == 200, body
+    wait_for(lambda: len(smtp.messages) >= 4, timeout=30,
+             what="the three others")
+    time.sleep(5)
+    assert [m["to"][0] for m in smtp.messages].count(addr) == 1
+    e = entry(d, addr, "c2")
+    assert e["state"] == "queued", e

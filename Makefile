@@ -43,6 +43,7 @@ LIB_SRCS = \
 	lib/hashtab.c \
 	lib/hostport.c \
 	lib/http_frame.c \
+	lib/i18n.c \
 	lib/ledger.c \
 	lib/log.c \
 	lib/message.c \

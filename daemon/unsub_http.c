@@ -40,12 +40,16 @@
 #define PUBLIC_MAX_BODY		UNSUB_PAGE_FORM_MAX
 #define PUBLIC_LIST_MAX		256
 
-/* What a verified token names. */
+/* What a verified token names, and the reader's language. */
 struct unsub_http_target {
 	struct token_claims	 tc;
 	char			 token[TOKEN_LEN + 1];
 	char			 addr[STORE_ADDR_MAX + 1];
 	char			 list[PUBLIC_LIST_MAX];
+	char			 brand[PUBLIC_LIST_MAX];	/* "": none */
+	struct prefs_view	 st;		/* where the reader stands */
+	const struct i18n_cat	*cat;		/* NULL: English */
+	char			 lang[I18N_LANG_MAX];
 };
 
 /* The headers every public answer carries, with the CSP. */
@@ -81,13 +85,47 @@ unsub_http_reply(struct mannersd *md, struct evhttp_request *req, int code,
 /* One of the fixed pages (not found, invalid link, try again). */
 static void
 public_reply_fixed(struct mannersd *md, struct evhttp_request *req, int code,
-    void (*render)(struct buf *))
+    const struct i18n_cat *cat,
+    void (*render)(struct buf *, const struct i18n_cat *))
 {
 	struct buf	 b;
 
 	buf_init(&b);
-	render(&b);
+	render(&b, cat);
 	unsub_http_reply(md, req, code, &b);
+}
+
+/*
+ * The reader's language from Accept-Language, [daemon] page_language
+ * when none of theirs is here.  The catalogs were read at start and are
+ * never changed, so this reads no file and no global locale.
+ */
+static const struct i18n_cat *
+public_lang(struct mannersd *md, struct evhttp_request *req, char *lang,
+    size_t langsz)
+{
+	const char	*h = evhttp_find_header(
+			    evhttp_request_get_input_headers(req),
+			    "Accept-Language");
+
+	return i18n_negotiate(&md->public_i18n, h, md->conf->page_language,
+	    lang, langsz);
+}
+
+/* What a page says about the reader of a target. */
+static void
+public_info(struct mannersd *md, const struct unsub_http_target *pt,
+    struct unsub_page_info *pi)
+{
+	memset(pi, 0, sizeof *pi);
+	pi->list = pt->list;
+	pi->addr = pt->addr;
+	pi->action = pt->token;
+	pi->brand = pt->brand[0] != '\0' ? pt->brand : NULL;
+	pi->contact = conf_list_contact(md->conf, pt->list);
+	pi->cat = pt->cat;
+	pi->lang = pt->lang;
+	pi->state = &pt->st;
 }
 
 /*
@@ -105,31 +143,43 @@ unsub_http_target(struct mannersd *md, struct evhttp_request *req,
 	int			 rc;
 
 	memset(pt, 0, sizeof *pt);
+	pt->cat = public_lang(md, req, pt->lang, sizeof pt->lang);
 	if (token_verify(md->keys, tok, len, (uint64_t)mannersd_now(), &pt->tc,
 	    &cause) == -1) {
 		/* Never echo a long path into the log. */
 		log_debug("public: invalid link (%zu characters): %s", len,
 		    cause);
 		free(cause);
-		public_reply_fixed(md, req, 404, unsub_page_invalid);
+		public_reply_fixed(md, req, 404, pt->cat, unsub_page_invalid_in);
 		return 1;
 	}
 	memcpy(pt->token, tok, TOKEN_LEN);
 	if (store_begin(md->store, 0, &t, &cause) < 0) {
 		log_warnx("public: cannot read the store: %s", cause);
 		free(cause);
-		public_reply_fixed(md, req, 503, unsub_page_unavailable);
+		public_reply_fixed(md, req, 503, pt->cat, unsub_page_unavailable_in);
 		return -1;
 	}
 	rc = store_rid_addr(t, pt->tc.rid, pt->addr, sizeof pt->addr);
 	if (rc == 0)
 		rc = store_list_name(t, pt->tc.lid, pt->list, sizeof pt->list);
+	if (rc == 0)
+		store_list_brand_get(t, pt->tc.lid, pt->brand, sizeof pt->brand);
+	if (rc == 0 && prefs_view_get(t, pt->addr, pt->tc.lid, mannersd_now(),
+	    &pt->st, &cause) < 0) {
+		log_warnx("public: cannot read the recipient of list=%s: %s",
+		    pt->list, cause);
+		free(cause);
+		store_abort(t);
+		public_reply_fixed(md, req, 503, pt->cat, unsub_page_unavailable_in);
+		return -1;
+	}
 	store_abort(t);
 	if (rc != 0) {
 		log_debug("public: valid link for an unknown %s rid=%llu "
 		    "lid=%u", pt->addr[0] == '\0' ? "recipient" : "list",
 		    (unsigned long long)pt->tc.rid, pt->tc.lid);
-		public_reply_fixed(md, req, 404, unsub_page_invalid);
+		public_reply_fixed(md, req, 404, pt->cat, unsub_page_invalid_in);
 		return 1;
 	}
 	return 0;
@@ -177,8 +227,7 @@ public_own_flag(struct store_txn *t, const char *naddr, uint32_t lid,
 	for (i = 0; rc == 0 && i < r.nunsub; i++) {
 		if (r.unsub[i].lid != lid)
 			continue;
-		if (r.unsub[i].source == STORE_SRC_LINK ||
-		    r.unsub[i].source == STORE_SRC_ONECLICK)
+		if (prefs_source_own(r.unsub[i].source))
 			*own = 1;
 		else
 			*kept = 1;
@@ -298,6 +347,10 @@ public_op_run(struct wjob *w, struct store *store)
 	if ((rc = ledger_may_send(t, addr, op->pt.tc.lid, &op->cause)) < 0)
 		goto fail;
 	op->out.blocked = rc == 0;
+	/* The confirmation shows where the reader stands now. */
+	if ((rc = prefs_view_get(t, addr, op->pt.tc.lid, op->now, &op->pt.st,
+	    &op->cause)) < 0)
+		goto fail;
 	if ((rc = store_commit(t, &op->cause)) < 0) {
 		t = NULL;
 		goto fail;
@@ -322,17 +375,19 @@ public_op_done(struct wjob *w)
 		log_warnx("public: cannot apply choice=%s list=%s: %s",
 		    unsub_page_choice_name(op->choice), op->pt.list,
 		    op->cause != NULL ? op->cause : "unknown error");
-		public_reply_fixed(op->md, op->req, 503, unsub_page_unavailable);
+		public_reply_fixed(op->md, op->req, 503, op->pt.cat,
+		    unsub_page_unavailable_in);
 	} else {
-		log_info("public: %s choice=%s address=%s list=%s changed=%d "
-		    "dropped=%llu%s", op->source == STORE_SRC_ONECLICK ?
-		    "one-click" : "form", unsub_page_choice_name(op->choice),
+		log_info("public: %s choice=%s source=%s address=%s list=%s "
+		    "changed=%d dropped=%llu moved=%llu%s",
+		    op->source == STORE_SRC_ONECLICK ? "one-click" : "form",
+		    unsub_page_choice_name(op->choice),
+		    ledger_source_name(op->source),
 		    log_getlevel() < LOG_LVL_DEBUG ? "(hidden)" : op->pt.addr,
 		    op->pt.list, op->changed, (unsigned long long)op->dropped,
+		    (unsigned long long)op->moved,
 		    op->out.kept ? " kept=administrator" : "");
-		pi.list = op->pt.list;
-		pi.addr = op->pt.addr;
-		pi.action = op->pt.token;
+		public_info(op->md, &op->pt, &pi);
 		buf_init(&b);
 		unsub_page_done(&b, &pi, &op->out);
 		unsub_http_reply(op->md, op->req, 200, &b);
@@ -366,7 +421,7 @@ unsub_http_post(struct mannersd *md, struct evhttp_request *req,
 	int			 oneclick = 0;
 
 	if (md->stopping) {
-		public_reply_fixed(md, req, 503, unsub_page_unavailable);
+		public_reply_fixed(md, req, 503, pt->cat, unsub_page_unavailable_in);
 		return;
 	}
 	len = evbuffer_get_length(in);
@@ -382,9 +437,7 @@ unsub_http_post(struct mannersd *md, struct evhttp_request *req,
 		unsub_page_form_free(&f);
 	}
 	if (choice == UNSUB_PAGE_NONE) {
-		pi.list = pt->list;
-		pi.addr = pt->addr;
-		pi.action = pt->token;
+		public_info(md, pt, &pi);
 		buf_init(&b);
 		unsub_page_bad_choice(&b, &pi);
 		unsub_http_reply(md, req, 400, &b);
@@ -414,10 +467,13 @@ unsub_http_request(struct evhttp_request *req, void *arg)
 	struct unsub_page_info		 pi;
 	struct buf			 b;
 	const char			*path;
+	const struct i18n_cat		*cat;
+	char				 lang[I18N_LANG_MAX];
 
 	path = uri != NULL ? evhttp_uri_get_path(uri) : NULL;
+	cat = public_lang(md, req, lang, sizeof lang);
 	if (path == NULL || strncmp(path, "/u/", 3) != 0) {
-		public_reply_fixed(md, req, 404, unsub_page_not_found);
+		public_reply_fixed(md, req, 404, cat, unsub_page_not_found_in);
 		return;
 	}
 	/* Before the token: a method the page does not take says so the
@@ -426,7 +482,7 @@ unsub_http_request(struct evhttp_request *req, void *arg)
 	    m != EVHTTP_REQ_POST) {
 		evhttp_add_header(evhttp_request_get_output_headers(req),
 		    "Allow", "GET, HEAD, POST");
-		public_reply_fixed(md, req, 405, unsub_page_not_found);
+		public_reply_fixed(md, req, 405, cat, unsub_page_not_found_in);
 		return;
 	}
 	if (unsub_http_target(md, req, path + 3, &pt) != 0)
@@ -434,9 +490,7 @@ unsub_http_request(struct evhttp_request *req, void *arg)
 	switch (m) {
 	case EVHTTP_REQ_GET:
 	case EVHTTP_REQ_HEAD:
-		pi.list = pt.list;
-		pi.addr = pt.addr;
-		pi.action = pt.token;
+		public_info(md, &pt, &pi);
 		buf_init(&b);
 		unsub_page_choices(&b, &pi);
 		unsub_http_reply(md, req, 200, &b);
@@ -446,7 +500,7 @@ unsub_http_request(struct evhttp_request *req, void *arg)
 		break;
 	default:
 		/* Refused above; this is the backstop. */
-		public_reply_fixed(md, req, 405, unsub_page_not_found);
+		public_reply_fixed(md, req, 405, pt.cat, unsub_page_not_found_in);
 		break;
 	}
 }
@@ -506,6 +560,11 @@ unsub_http_start(struct mannersd *md, char **cause)
 	}
 	if (hostport_parse(listen, "public_listen", &host, &port, cause) == -1)
 		return -1;
+	if (i18n_set_load(&md->public_i18n, md->conf->locale_dir, cause) == -1)
+		return -1;
+	log_info("public: pages in English and %zu other languages from %s "
+	    "(default %s)", md->public_i18n.n, md->conf->locale_dir,
+	    md->conf->page_language);
 	md->public_csp = unsub_page_csp();
 	if ((md->public = evhttp_new(md->base)) == NULL) {
 		free(host);
@@ -569,4 +628,5 @@ unsub_http_free(struct mannersd *md)
 	md->public_guard = NULL;
 	free(md->public_csp);
 	md->public_csp = NULL;
+	i18n_set_free(&md->public_i18n);
 }

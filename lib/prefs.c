@@ -298,3 +298,50 @@ prefs_send_view(struct store_txn *t, const char *addr, uint32_t lid,
 	store_rcpt_free(&r);
 	return ok;
 }
+
+int
+prefs_source_own(uint8_t source)
+{
+	return source == STORE_SRC_LINK || source == STORE_SRC_ONECLICK;
+}
+
+/* The flag an unsubscribe entry makes on the page. */
+static void
+prefs_view_flag(enum prefs_flag *f, uint8_t source)
+{
+	if (!prefs_source_own(source))
+		*f = PREFS_KEPT;
+	else if (*f == PREFS_SUBSCRIBED)
+		*f = PREFS_OWN;
+}
+
+int
+prefs_view_get(struct store_txn *t, const char *addr, uint32_t lid,
+    int64_t now, struct prefs_view *v, char **cause)
+{
+	struct store_rcpt	 r;
+	char			 naddr[ADDR_MAX + 1];
+	size_t			 i;
+	int			 rc;
+
+	memset(v, 0, sizeof *v);
+	addr_normalize(addr, naddr, sizeof naddr);
+	store_rcpt_init(&r);
+	if ((rc = store_rcpt_get(t, naddr, &r, cause)) < 0)
+		goto out;
+	for (i = 0; rc == 0 && i < r.nunsub; i++) {
+		if (r.unsub[i].lid == 0)
+			prefs_view_flag(&v->all, r.unsub[i].source);
+		else if (r.unsub[i].lid == lid)
+			prefs_view_flag(&v->list, r.unsub[i].source);
+	}
+	v->suppressed = r.suppressed != 0;
+	v->cap_count = r.pref_count;
+	v->cap_window = r.pref_count != 0 ? r.pref_window : 0;
+	v->pause_until = r.pause_until > now ? r.pause_until : 0;
+	v->plain = (r.pref_flags & STORE_PREF_PLAIN) != 0;
+	rc = 0;
+out:
+	store_rcpt_free(&r);
+	return rc;
+}

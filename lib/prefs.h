@@ -79,6 +79,30 @@ int	 prefs_apply(struct store_txn *, const struct conf *, const char *,
 	    const struct prefs_change *, int64_t, json_t *,
 	    struct prefs_result *, char **);
 
+/* Where a recipient stands, for the page they open. */
+enum prefs_flag {
+	PREFS_SUBSCRIBED = 0,
+	PREFS_OWN,		/* unsubscribed by their own choice */
+	PREFS_KEPT		/* by an administrator or a complaint: the
+				   page shows it and cannot lift it */
+};
+
+struct prefs_view {
+	enum prefs_flag	 list;		/* this list */
+	enum prefs_flag	 all;		/* every list */
+	int		 suppressed;	/* a hard bounce or an administrator */
+	uint32_t	 cap_count;	/* 0: none of their own */
+	uint32_t	 cap_window;
+	int64_t		 pause_until;	/* 0: not paused (or over) */
+	int		 plain;
+};
+
+/* The view of the recipient at addr on list lid at `now`; 0 or -1. */
+int	 prefs_view_get(struct store_txn *, const char *, uint32_t, int64_t,
+	    struct prefs_view *, char **);
+/* May the reader lift an unsubscribe of this source from the page? */
+int	 prefs_source_own(uint8_t);
+
 /*
  * May the recipient at addr be mailed on list lid now, and in what form
  * (*plain)?  1 yes, 0 no (unsubscribed or suppressed), -1 on error.

@@ -650,6 +650,53 @@ store_list_name(struct store_txn *t, uint32_t lid, char *out, size_t outsz)
 	return 0;
 }
 
+static void
+store_list_key(uint8_t *k, char kind, uint32_t lid)
+{
+	k[0] = (uint8_t)kind;
+	k[1] = (uint8_t)(lid >> 24);
+	k[2] = (uint8_t)(lid >> 16);
+	k[3] = (uint8_t)(lid >> 8);
+	k[4] = (uint8_t)lid;
+}
+
+int
+store_list_brand_put(struct store_txn *t, uint32_t lid, const char *name,
+    char **cause)
+{
+	uint8_t		 k[5];
+	MDB_val		 v;
+	int		 rc;
+
+	store_list_key(k, 'f', lid);
+	if (name == NULL || *name == '\0') {
+		rc = store_del(t, t->s->lists, k, 5, cause);
+		return rc == 1 ? 0 : rc;
+	}
+	/* Most campaigns repeat it: write only a change. */
+	if ((rc = store_get(t, t->s->lists, k, 5, &v, cause)) < 0)
+		return rc;
+	if (rc == 0 && v.mv_size == strlen(name) &&
+	    memcmp(v.mv_data, name, v.mv_size) == 0)
+		return 0;
+	return store_put(t, t->s->lists, k, 5, name, strlen(name), cause);
+}
+
+int
+store_list_brand_get(struct store_txn *t, uint32_t lid, char *out,
+    size_t outsz)
+{
+	uint8_t		 k[5];
+	MDB_val		 v;
+	int		 rc;
+
+	store_list_key(k, 'f', lid);
+	if ((rc = store_get(t, t->s->lists, k, 5, &v, NULL)) != 0)
+		return rc;
+	snprintf(out, outsz, "%.*s", (int)v.mv_size, (char *)v.mv_data);
+	return 0;
+}
+
 /* A recipient's normalised address from its id; 1 when unknown. */
 int
 store_rid_addr(struct store_txn *t, uint64_t rid, char *out, size_t outsz)

@@ -7,7 +7,8 @@
  *   queue      due time (8, BE) | sequence (8, BE) -> job
  *   rcpt       normalised address -> recipient record (history, flags)
  *   rids       recipient id (8, BE) -> normalised address
- *   lists      "n" name -> list id, "i" id (4, BE) -> name
+ *   lists      "n" name -> list id, "i" id (4, BE) -> name,
+ *              "f" id (4, BE) -> the latest campaign's <from name>
  *   cr         campaign id NUL recipient id (8, BE) -> delivery state
  *
  * Callers never see LMDB types.  Functions return 0 on success, 1 for
@@ -145,6 +146,11 @@ int	 store_campaign_list(struct store_txn *, json_t **, char **);
 int	 store_list_id(struct store_txn *, const char *, int, uint32_t *,
 	    char **);
 int	 store_list_name(struct store_txn *, uint32_t, char *, size_t);
+/* The sender's name of a list's latest campaign ("f" id); NULL or ""
+ * removes it.  _get: 1 when there is none. */
+int	 store_list_brand_put(struct store_txn *, uint32_t, const char *,
+	    char **);
+int	 store_list_brand_get(struct store_txn *, uint32_t, char *, size_t);
 int	 store_rid_addr(struct store_txn *, uint64_t, char *, size_t);
 
 void	 store_rcpt_init(struct store_rcpt *);

@@ -478,3 +478,51 @@ Test(prefs, reads_a_version_1_recipient_record)
 	cr_expect_eq(r.nunsub, 1);
 	store_rcpt_free(&r);
 }
+
+/* The pages name a list's sender as its latest campaign does. */
+Test(prefs, a_list_keeps_the_latest_senders_name)
+{
+	struct store_txn	*t;
+	char			 name[64];
+	uint32_t		 lid;
+
+	admit("c1", NOW, 0, "pat@example.org");
+	t = fixture_begin(&fx, 1);
+	cr_assert_eq(store_list_id(t, LIST, 0, &lid, NULL), 0);
+	cr_assert_eq(store_list_brand_get(t, lid, name, sizeof name), 0);
+	cr_expect_str_eq(name, "Example Shop");
+	cr_assert_eq(store_list_brand_put(t, lid, "Example Shop Ltd", NULL), 0);
+	cr_assert_eq(store_list_brand_get(t, lid, name, sizeof name), 0);
+	cr_expect_str_eq(name, "Example Shop Ltd");
+	cr_assert_eq(store_list_brand_put(t, lid, NULL, NULL), 0);
+	cr_expect_eq(store_list_brand_get(t, lid, name, sizeof name), 1);
+	cr_expect_eq(store_list_brand_get(t, lid + 1, name, sizeof name), 1);
+	fixture_commit(t);
+}
+
+Test(prefs, the_view_tells_own_from_kept_flags)
+{
+	struct store_txn		*t;
+	struct ledger_unsub_result	 ur;
+	struct prefs_view		 v;
+	json_t				*states = json_object();
+	uint32_t			 lid;
+
+	admit("c1", NOW, 0, "pat@example.org");
+	t = fixture_begin(&fx, 1);
+	cr_assert_eq(store_list_id(t, LIST, 0, &lid, NULL), 0);
+	cr_assert_eq(ledger_unsubscribe(t, "pat@example.org", lid,
+	    STORE_SRC_ONECLICK, NOW, states, &ur, NULL), 0);
+	cr_assert_eq(ledger_unsubscribe(t, "pat@example.org", 0,
+	    STORE_SRC_ADMIN, NOW, states, &ur, NULL), 0);
+	cr_assert_eq(prefs_view_get(t, "PAT@example.org", lid, NOW, &v, NULL),
+	    0);
+	cr_expect_eq(v.list, PREFS_OWN);
+	cr_expect_eq(v.all, PREFS_KEPT);
+	cr_expect_eq(v.suppressed, 0);
+	cr_assert_eq(prefs_view_get(t, "nobody@example.org", lid, NOW, &v,
+	    NULL), 0);
+	cr_expect_eq(v.list, PREFS_SUBSCRIBED);
+	store_abort(t);
+	json_decref(states);
+}

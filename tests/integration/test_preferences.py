@@ -130,3 +130,31 @@ def test_a_choice_while_due_now_stops_the_staged_job(env):
     assert [m["to"][0] for m in smtp.messages].count(addr) == 1
     e = entry(d, addr, "c2")
     assert e["state"] == "queued", e
+
+
+def test_plain_text_reader_gets_text_plain_and_html_only_gets_a_text_part(env):
+    smtp = env.start_smtp()
+    d = env.daemon()
+    addr, other = "ann@example.org", "bob@example.org"
+    url = deliver(env, d, [addr, other])[addr]
+    code, h, body = choose(url, "plain")
+    assert code == 200 and "You will get plain text only" in body, body
+    assert "<li>Plain text only.</li>" in body
+    code, r = d.request("POST", "/v1/campaigns", campaign(
+        cid="c2", text=None, rcpts=[(None, addr), (None, other)],
+        html='<p>Hello <b>there</b></p><p>A cat sat on the mat.</p>'
+             '<p><a href="{{unsubscribe_url}}">Stop</a></p>'))
+    assert code == 202 and r["accepted"] == 2, r
+    smtp.wait_count(4)
+    got = {m["to"][0]: m["msg"] for m in smtp.messages[2:]}
+    plain = got[addr]
+    assert plain.get_content_type() == "text/plain", plain
+    text = plain.get_payload(decode=True).decode()
+    assert "Hello there" in text and "A cat sat" in text and "<" not in text
+    assert "Stop (http://127.0.0.1:" in text, text
+    both = got[other]
+    assert both.get_content_type() == "multipart/alternative", both
+    kinds = [p.get_content_type() for p in both.get_payload()]
+    assert kinds == ["text/plain", "text/html"], kinds
+    assert "Hello there" in both.get_payload()[0].get_payload(
+        decode=True).decode()

@@ -158,3 +158,42 @@ def test_plain_text_reader_gets_text_plain_and_html_only_gets_a_text_part(env):
     assert kinds == ["text/plain", "text/html"], kinds
     assert "Hello there" in both.get_payload()[0].get_payload(
         decode=True).decode()
+
+
+def test_the_page_speaks_the_readers_language(env):
+    from test_unsubscribe import curl
+    env.start_smtp()
+    d = env.daemon(start=False)
+    d.set_conf("daemon", "page_language", "es")
+    d.set_conf("list news.example.com", "contact", "hilfe@example.com")
+    d.start()
+    url = deliver(env, d, ["eva@example.org"])["eva@example.org"]
+    want = {
+        "de-DE,de;q=0.9,en;q=0.5": ("de", "Ihre Nachrichten von Example Shop",
+                                    "Fragen? Schreiben Sie an"),
+        "fr-CH, fr;q=0.9": ("fr", "Vos messages de Example Shop",
+                            "Des questions\u00a0? Écrivez à"),
+        "en-GB,en;q=0.9,de;q=0.8": ("en", "Your messages from Example Shop",
+                                    "Questions? Write to"),
+        "ja,zh;q=0.5": ("es", "Sus mensajes de Example Shop",
+                        "¿Preguntas? Escriba a"),
+        "de;q=2, ;;;, <b>, " + "x" * 900: ("es", "Sus mensajes de Example Shop",
+                             "¿Preguntas?"),
+    }
+    for header, (lang, title, contact) in want.items():
+        code, h, body = curl(url, "-H", "Accept-Language: " + header)
+        assert code == 200, body
+        assert '<html lang="%s">' % lang in body, (header, body[:200])
+        assert "<title>%s</title>" % title in body, (header, body)
+        assert contact in body and "mailto:hilfe@example.com" in body, body
+        assert "eva@" not in body
+    # A control character is refused before the page, naming the header.
+    code, h, body = curl(url, "-H", "Accept-Language: de\x7f")
+    assert code == 400 and "Accept-Language" in body, body
+    # The confirmation, and the pages for bad links, too.
+    code, h, body = curl(url, "-H", "Accept-Language: de", "-d",
+                         "choice=pause")
+    assert code == 200 and "Ihre Nachrichten sind pausiert" in body, body
+    assert "Pausiert bis zum " in body, body
+    code, h, body = curl(url[:-5] + "XXXXX", "-H", "Accept-Language: fr")
+    assert code == 404 and "Ce lien n\u2019est pas valide" in body, body

@@ -554,6 +554,24 @@ ledger_set_campaign_state(struct store_txn *t, const char *id,
 	return rc;
 }
 
+/* The recipient's own choices: cap, pause (while it lasts), plain text. */
+static void
+ledger_prefs_json(json_t *o, const struct store_rcpt *r, int64_t now)
+{
+	if (r->pref_count != 0)
+		json_object_set_new(o, "preference", json_pack("{s:I, s:I, "
+		    "s:I, s:s}", "max", (json_int_t)r->pref_count, "window",
+		    (json_int_t)r->pref_window, "time",
+		    (json_int_t)r->pref_time, "source",
+		    ledger_source_name(r->pref_source)));
+	else
+		json_object_set_new(o, "preference", json_null());
+	json_object_set_new(o, "paused_until", r->pause_until > now ?
+	    json_integer(r->pause_until) : json_null());
+	json_object_set_new(o, "plain_text",
+	    json_boolean(r->pref_flags & STORE_PREF_PLAIN));
+}
+
 /* Everything known about an address, for GET /v1/recipients/{addr}. */
 json_t *
 ledger_recipient_json(struct store_txn *t, const struct conf *conf,
@@ -608,14 +626,7 @@ ledger_recipient_json(struct store_txn *t, const struct conf *conf,
 		    ledger_source_name(r.unsub[i].source)));
 	}
 	json_object_set_new(o, "flags", flags);
-	if (r.pref_count != 0)
-		json_object_set_new(o, "preference", json_pack("{s:I, s:I, "
-		    "s:I, s:s}", "max", (json_int_t)r.pref_count, "window",
-		    (json_int_t)r.pref_window, "time",
-		    (json_int_t)r.pref_time, "source",
-		    ledger_source_name(r.pref_source)));
-	else
-		json_object_set_new(o, "preference", json_null());
+	ledger_prefs_json(o, &r, now);
 	if (r.suppressed != 0)
 		json_object_set_new(o, "suppressed", json_pack("{s:I, s:s}",
 		    "time", (json_int_t)r.suppressed, "reason",
@@ -643,7 +654,8 @@ ledger_recipient_json(struct store_txn *t, const struct conf *conf,
 			}
 			conf_policy_for(conf, name, &pol);
 			at = policy_next_allowed(times, r.nhist,
-			    &pol.per_recipient, pol.min_gap, &pref, now);
+			    &pol.per_recipient, pol.min_gap, &pref,
+			    r.pause_until > now ? r.pause_until : now);
 			json_object_set_new(next, name, at == INT64_MAX ?
 			    json_null() : json_integer(at));
 		}

@@ -197,3 +197,21 @@ def test_the_page_speaks_the_readers_language(env):
     assert "Pausiert bis zum " in body, body
     code, h, body = curl(url[:-5] + "XXXXX", "-H", "Accept-Language: fr")
     assert code == 404 and "Ce lien n\u2019est pas valide" in body, body
+
+
+def test_the_control_api_shows_the_readers_choices(env):
+    env.start_smtp()
+    d = env.daemon()
+    addr = "joe@example.org"
+    url = deliver(env, d, [addr])[addr]
+    r = recipient(d, addr)
+    assert r["paused_until"] is None and r["plain_text"] is False, r
+    t0 = int(time.time())
+    assert choose(url, "pause")[0] == 200
+    assert choose(url, "plain")[0] == 200
+    r = recipient(d, addr)
+    assert t0 + PAUSE <= r["paused_until"] <= int(time.time()) + PAUSE, r
+    assert r["plain_text"] is True, r
+    assert r["next_allowed"][LIST] == r["paused_until"], r
+    assert choose(url, "undo-pause")[0] == 200
+    assert recipient(d, addr)["paused_until"] is None

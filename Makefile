@@ -110,10 +110,15 @@ DEB_PKGS = gcc make pkg-config libevent-dev libcurl4-openssl-dev \
 	   libjansson-dev libsystemd-dev libgmime-3.0-dev libicu-dev curl python3 python3-aiosmtpd \
 	   postfix dovecot-imapd dovecot-pop3d opendkim opendkim-tools \
 	   python3-dkim lmdb-utils chromium \
-	   chromium-driver python3-selenium gettext npm \
+	   chromium-driver python3-selenium gettext $(NPM_PKG) \
 	   $(PKG_BUILD_PKGS) prometheus
 
 .PHONY: all deps run check unit integration bench install clean deb pot axe
+
+# npm only installs axe-core for the browser tests (`make axe`): Debian's
+# package, unless an npm is there already (nodejs from elsewhere bundles
+# one, and Debian's npm would conflict with it).
+NPM_PKG := $(if $(shell command -v npm 2>/dev/null),,npm)
 
 # What `make deb` needs besides the build dependencies above; the tests
 # build the package too (tests/integration/test_package.py), and check

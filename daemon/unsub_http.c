@@ -332,8 +332,8 @@ public_op_run(struct wjob *w, struct store *store)
 		    &op->cause)) < 0)
 			goto fail;
 		if (own) {
-			if ((rc = ledger_resubscribe(t, addr, 0, lid, &found,
-			    &op->cause)) < 0)
+			if ((rc = prefs_resubscribe(t, addr, lid, op->source,
+			    op->now, &found, &op->cause)) < 0)
 				goto fail;
 			op->changed = found;
 			op->out.kept = 0;

@@ -572,6 +572,40 @@ ledger_prefs_json(json_t *o, const struct store_rcpt *r, int64_t now)
 	    json_boolean(r->pref_flags & STORE_PREF_PLAIN));
 }
 
+/* One consent change as JSON, with its list's name. */
+struct ledger_consent_arg {
+	struct store_txn	*t;
+	json_t			*a;
+};
+
+static int
+ledger_consent_one(const struct store_consent *c, void *arg)
+{
+	struct ledger_consent_arg	*ca = arg;
+	char				 lname[256];
+
+	if (c->lid == 0)
+		snprintf(lname, sizeof lname, "*");
+	else if (store_list_name(ca->t, c->lid, lname, sizeof lname) != 0)
+		snprintf(lname, sizeof lname, "#%u", c->lid);
+	json_array_append_new(ca->a, json_pack("{s:s, s:s, s:I, s:s}",
+	    "action", c->action == STORE_CONSENT_RESUBSCRIBE ? "resubscribed" :
+	    "unknown", "list", lname, "time", (json_int_t)c->time, "source",
+	    ledger_source_name(c->source)));
+	return 0;
+}
+
+/* The consent given back (resubscribes), oldest first. */
+static json_t *
+ledger_consent_json(struct store_txn *t, uint64_t rid)
+{
+	struct ledger_consent_arg	 ca = { t, json_array() };
+
+	if (rid != 0)
+		store_consent_each(t, rid, ledger_consent_one, &ca, NULL);
+	return ca.a;
+}
+
 /* Everything known about an address, for GET /v1/recipients/{addr}. */
 json_t *
 ledger_recipient_json(struct store_txn *t, const struct conf *conf,
@@ -627,6 +661,7 @@ ledger_recipient_json(struct store_txn *t, const struct conf *conf,
 	}
 	json_object_set_new(o, "flags", flags);
 	ledger_prefs_json(o, &r, now);
+	json_object_set_new(o, "consent", ledger_consent_json(t, r.rid));
 	if (r.suppressed != 0)
 		json_object_set_new(o, "suppressed", json_pack("{s:I, s:s}",
 		    "time", (json_int_t)r.suppressed, "reason",

@@ -345,3 +345,29 @@ out:
 	store_rcpt_free(&r);
 	return rc;
 }
+
+int
+prefs_resubscribe(struct store_txn *t, const char *addr, uint32_t lid,
+    uint8_t source, int64_t now, int *found, char **cause)
+{
+	struct store_rcpt	 r;
+	struct store_consent	 c;
+	char			 naddr[ADDR_MAX + 1];
+	int			 rc;
+
+	if ((rc = ledger_resubscribe(t, addr, 0, lid, found, cause)) < 0 ||
+	    !*found)
+		return rc;
+	addr_normalize(addr, naddr, sizeof naddr);
+	store_rcpt_init(&r);
+	rc = store_rcpt_get(t, naddr, &r, cause);
+	if (rc == 0) {
+		c.time = now;
+		c.lid = lid;
+		c.action = STORE_CONSENT_RESUBSCRIBE;
+		c.source = source;
+		rc = store_consent_add(t, r.rid, &c, cause);
+	}
+	store_rcpt_free(&r);
+	return rc < 0 ? rc : 0;
+}

@@ -100,6 +100,13 @@ struct prefs_view {
 /* The view of the recipient at addr on list lid at `now`; 0 or -1. */
 int	 prefs_view_get(struct store_txn *, const char *, uint32_t, int64_t,
 	    struct prefs_view *, char **);
+/*
+ * Lift the unsubscribe of list lid (0: every list) and keep a record of
+ * it (store_consent_add(), shown by GET /v1/recipients) with its source;
+ * *found says whether there was one.  0, or -1 with *cause.
+ */
+int	 prefs_resubscribe(struct store_txn *, const char *, uint32_t,
+	    uint8_t, int64_t, int *, char **);
 /* May the reader lift an unsubscribe of this source from the page? */
 int	 prefs_source_own(uint8_t);
 

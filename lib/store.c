@@ -38,6 +38,7 @@ struct store {
 	MDB_dbi		 rids;
 	MDB_dbi		 lists;
 	MDB_dbi		 cr;
+	MDB_dbi		 consent;
 	struct buf	 scratch;	/* encoding buffer, one writer at a time */
 	/*
 	 * Every transaction holds this shared; growing the map takes it
@@ -219,7 +220,9 @@ store_open(const char *dir, uint64_t mapsize, struct store **out, char **cause)
 	    (rc = mdb_dbi_open(txn, "rcpt", MDB_CREATE, &s->rcpt)) != 0 ||
 	    (rc = mdb_dbi_open(txn, "rids", MDB_CREATE, &s->rids)) != 0 ||
 	    (rc = mdb_dbi_open(txn, "lists", MDB_CREATE, &s->lists)) != 0 ||
-	    (rc = mdb_dbi_open(txn, "cr", MDB_CREATE, &s->cr)) != 0)
+	    (rc = mdb_dbi_open(txn, "cr", MDB_CREATE, &s->cr)) != 0 ||
+	    (rc = mdb_dbi_open(txn, "consent", MDB_CREATE,
+	    &s->consent)) != 0)
 		goto fail;
 	if (store_format(s, txn, dir, cause) == -1) {
 		mdb_txn_abort(txn);
@@ -1343,5 +1346,56 @@ store_cr_each(struct store_txn *t, const char *campaign,
 		rc = mdb_cursor_get(c, &k, &v, MDB_NEXT);
 	}
 	mdb_cursor_close(c);
+	return 0;
+}
+
+/* A consent change worth keeping: rid | time | lid -> action, source. */
+int
+store_consent_add(struct store_txn *t, uint64_t rid,
+    const struct store_consent *c, char **cause)
+{
+	uint8_t	 k[20], v[2];
+
+	be64enc(k, rid);
+	be64enc(k + 8, (uint64_t)c->time);
+	k[16] = (uint8_t)(c->lid >> 24);
+	k[17] = (uint8_t)(c->lid >> 16);
+	k[18] = (uint8_t)(c->lid >> 8);
+	k[19] = (uint8_t)c->lid;
+	v[0] = c->action;
+	v[1] = c->source;
+	return store_put(t, t->s->consent, k, sizeof k, v, sizeof v, cause);
+}
+
+/* Call fn for every consent change of rid, oldest first; stop on non-zero. */
+int
+store_consent_each(struct store_txn *t, uint64_t rid,
+    int (*fn)(const struct store_consent *, void *), void *arg, char **cause)
+{
+	struct store_consent	 c;
+	MDB_cursor		*cur;
+	MDB_val			 k, v;
+	uint8_t			 prefix[8];
+	const uint8_t		*p;
+	int			 rc, stop = 0;
+
+	be64enc(prefix, rid);
+	if ((rc = mdb_cursor_open(t->txn, t->s->consent, &cur)) != 0)
+		return store_err(rc, cause, "cursor");
+	k.mv_size = sizeof prefix;
+	k.mv_data = prefix;
+	rc = mdb_cursor_get(cur, &k, &v, MDB_SET_RANGE);
+	while (rc == 0 && !stop && k.mv_size == 20 &&
+	    memcmp(k.mv_data, prefix, 8) == 0) {
+		p = k.mv_data;
+		c.time = (int64_t)be64dec(p + 8);
+		c.lid = (uint32_t)p[16] << 24 | (uint32_t)p[17] << 16 |
+		    (uint32_t)p[18] << 8 | p[19];
+		c.action = v.mv_size == 2 ? ((uint8_t *)v.mv_data)[0] : 0;
+		c.source = v.mv_size == 2 ? ((uint8_t *)v.mv_data)[1] : 0;
+		stop = fn(&c, arg);
+		rc = mdb_cursor_get(cur, &k, &v, MDB_NEXT);
+	}
+	mdb_cursor_close(cur);
 	return 0;
 }

@@ -10,6 +10,8 @@
  *   lists      "n" name -> list id, "i" id (4, BE) -> name,
  *              "f" id (4, BE) -> the latest campaign's <from name>
  *   cr         campaign id NUL recipient id (8, BE) -> delivery state
+ *   consent    recipient id (8, BE) | time (8, BE) | list id (4, BE) ->
+ *              action, source: consent given back (a resubscribe)
  *
  * Callers never see LMDB types.  Functions return 0 on success, 1 for
  * "not found" where that is a normal answer, and -1 on error with
@@ -116,6 +118,18 @@ struct store_cr {
 	uint8_t		 feedback;		/* STORE_CR_FB_* */
 };
 
+/* A consent change kept for the record (unsubscribes are flags). */
+enum store_consent_action {
+	STORE_CONSENT_RESUBSCRIBE = 1
+};
+
+struct store_consent {
+	int64_t		 time;
+	uint32_t	 lid;		/* 0: every list */
+	uint8_t		 action;	/* STORE_CONSENT_* */
+	uint8_t		 source;	/* STORE_SRC_* */
+};
+
 #define STORE_FULL	(-2)
 
 int	 store_open(const char *, uint64_t, struct store **, char **);
@@ -188,5 +202,10 @@ int	 store_cr_put(struct store_txn *, const char *, uint64_t,
  * stop on non-zero. */
 int	 store_cr_each(struct store_txn *, const char *,
 	    int (*)(uint64_t, struct store_cr *, void *), void *, char **);
+
+int	 store_consent_add(struct store_txn *, uint64_t,
+	    const struct store_consent *, char **);
+int	 store_consent_each(struct store_txn *, uint64_t,
+	    int (*)(const struct store_consent *, void *), void *, char **);
 
 #endif

@@ -195,7 +195,11 @@ def test_each_form_choice_and_its_undo(env):
         (LIST, "link")], r
     code, h, body = choose(url, "undo-list")
     assert code == 200 and "You are subscribed again" in body, body
-    assert recipient(d, addr)["flags"] == []
+    r = recipient(d, addr)
+    assert r["flags"] == [], r
+    # The resubscribe is kept, with its source.
+    assert [(c["action"], c["list"], c["source"]) for c in r["consent"]] == [
+        ("resubscribed", LIST, "link")], r
     assert " checked" not in body, "after an undo nothing is preselected"
     assert "You are subscribed to news.example.com." in body
 

@@ -526,3 +526,57 @@ Test(prefs, the_view_tells_own_from_kept_flags)
 	store_abort(t);
 	json_decref(states);
 }
+
+static int
+consent_collect(const struct store_consent *c, void *arg)
+{
+	struct store_consent	*out = arg;
+	size_t			 i;
+
+	for (i = 0; out[i].action != 0; i++)
+		;
+	out[i] = *c;
+	return 0;
+}
+
+/* A resubscribe lifts the flag and is kept with its time and source. */
+Test(prefs, a_resubscribe_is_kept_with_its_source)
+{
+	struct store_txn		*t;
+	struct ledger_unsub_result	 ur;
+	struct store_consent		 got[4];
+	struct store_rcpt		 r;
+	json_t				*states = json_object();
+	uint32_t			 lid;
+	int				 found = -1;
+
+	admit("c1", NOW, 0, "pat@example.org");
+	t = fixture_begin(&fx, 1);
+	cr_assert_eq(store_list_id(t, LIST, 0, &lid, NULL), 0);
+	cr_assert_eq(prefs_resubscribe(t, "pat@example.org", lid,
+	    STORE_SRC_LINK, NOW, &found, NULL), 0);
+	cr_expect_eq(found, 0, "nothing to lift: nothing kept");
+	cr_assert_eq(ledger_unsubscribe(t, "pat@example.org", lid,
+	    STORE_SRC_LINK, NOW, states, &ur, NULL), 0);
+	cr_assert_eq(prefs_resubscribe(t, "Pat@example.org", lid,
+	    STORE_SRC_LINK, NOW + 5, &found, NULL), 0);
+	cr_expect_eq(found, 1);
+	store_rcpt_init(&r);
+	cr_assert_eq(store_rcpt_get(t, "pat@example.org", &r, NULL), 0);
+	cr_expect_eq(r.nunsub, 0);
+	memset(got, 0, sizeof got);
+	cr_assert_eq(store_consent_each(t, r.rid, consent_collect, got, NULL),
+	    0);
+	cr_expect_eq(got[0].action, STORE_CONSENT_RESUBSCRIBE);
+	cr_expect_eq(got[0].lid, lid);
+	cr_expect_eq(got[0].time, NOW + 5);
+	cr_expect_eq(got[0].source, STORE_SRC_LINK);
+	cr_expect_eq(got[1].action, 0, "one record only");
+	memset(got, 0, sizeof got);
+	cr_assert_eq(store_consent_each(t, r.rid + 1, consent_collect, got,
+	    NULL), 0);
+	cr_expect_eq(got[0].action, 0, "another recipient has none");
+	store_rcpt_free(&r);
+	fixture_commit(t);
+	json_decref(states);
+}

@@ -209,7 +209,7 @@ def submit(driver, choice=None, button=None):
     press a button of its own; wait for the answer."""
     from selenium.webdriver.common.by import By
     from selenium.webdriver.support.ui import WebDriverWait
-    from selenium.common.exceptions import StaleElementReferenceException
+    from selenium.common.exceptions import WebDriverException
     old = driver.find_element(By.TAG_NAME, "html")
     if choice is not None:
         driver.find_element(By.CSS_SELECTOR,
@@ -222,10 +222,12 @@ def submit(driver, choice=None, button=None):
                             "button[value=%s]" % button).click()
 
     def fresh(dr):
+        # The old document's element is gone: stale, or (while the new
+        # one loads) "does not belong to the document".
         try:
             old.tag_name
             return False
-        except StaleElementReferenceException:
+        except WebDriverException:
             return True
     WebDriverWait(driver, 10).until(fresh)
     return driver.find_element(By.TAG_NAME, "body").text

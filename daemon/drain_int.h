@@ -78,6 +78,7 @@ struct xfer {
 	size_t			 off;		/* and offset in it */
 	unsigned		 gen;		/* d->gen when the handle was set */
 	int			 unsent;	/* counted in dom->s.unsent */
+	int			 plain;		/* the reader chose plain text */
 	int			 abort;		/* stop now (atomic: the thread
 						   running it reads it) */
 	int			 notice;	/* the thread's: tell the loop at

@@ -37,11 +37,13 @@ LIB_SRCS = \
 	lib/campaign.c \
 	lib/campaign_record.c \
 	lib/conf.c \
+	lib/conf_check.c \
 	lib/feedback.c \
 	lib/feedback_apply.c \
 	lib/form.c \
 	lib/hashtab.c \
 	lib/hostport.c \
+	lib/hostname.c \
 	lib/http_frame.c \
 	lib/ledger.c \
 	lib/log.c \
@@ -95,15 +97,21 @@ MANNERSCTL_OBJS	= $(MANNERSCTL_SRCS:%.c=$(BUILD)/%.o)
 UNIT_BINS	= $(UNIT_SRCS:tests/unit/%.c=$(BUILD)/tests/%)
 LIBMANNERS	= $(BUILD)/libmanners.a
 
-# Debian packages needed to build, test and run the development set-up.
-DEB_PKGS = gcc make pkg-config libevent-dev libcurl4-openssl-dev \
-	   liblmdb-dev libxml2-dev libcriterion-dev libssl-dev \
-	   libjansson-dev libsystemd-dev libgmime-3.0-dev libicu-dev curl python3 python3-aiosmtpd \
+# Debian packages: RUN_PKGS build and run the development set-up (`make
+# run`); DEB_PKGS is everything `make check` needs: those, the unit-test
+# library and the peers the integration tests start (Postfix, Dovecot,
+# OpenDKIM, headless Chromium).  Add a package a test needs to DEB_PKGS.
+RUN_PKGS = gcc make pkg-config libevent-dev libcurl4-openssl-dev \
+	   liblmdb-dev libxml2-dev libssl-dev \
+	   libjansson-dev libsystemd-dev libgmime-3.0-dev libicu-dev curl \
+	   python3 python3-aiosmtpd
+DEB_PKGS = $(RUN_PKGS) libcriterion-dev \
 	   postfix dovecot-imapd dovecot-pop3d opendkim opendkim-tools \
 	   python3-dkim lmdb-utils chromium \
 	   chromium-driver python3-selenium
+CHECK_PKGS = $(DEB_PKGS)
 
-.PHONY: all deps run check unit integration bench install clean
+.PHONY: all deps run-deps run check unit integration bench install clean
 
 all: $(BUILD)/mannersd $(BUILD)/mannersctl
 	@ln -sf $(BUILD)/mannersd mannersd
@@ -124,9 +132,13 @@ if [ -n "$$missing" ]; then \
 fi
 endef
 
-# Install only what is missing, without questions.
+# Install only what is missing, without questions: everything `make
+# check` needs, or (run-deps) only what building and running need.
 deps:
-	@$(call apt_install,$(DEB_PKGS))
+	@$(call apt_install,$(CHECK_PKGS))
+
+run-deps:
+	@$(call apt_install,$(RUN_PKGS))
 
 $(LIBMANNERS): $(LIB_OBJS)
 	@mkdir -p $(@D)
@@ -146,7 +158,7 @@ $(BUILD)/%.o: %.c
 	@mkdir -p $(@D)
 	$(CC) $(CFLAGS) -c -o $@ $<
 
-run: deps
+run: run-deps
 	@$(MAKE) --no-print-directory all
 	@exec tests/devrun.sh $(BUILD)
 

@@ -26,6 +26,7 @@
 
 #include "probe.h"
 #include "util.h"
+#include "version.h"
 #include "weigh.h"
 
 /* The development daemon's socket (make run), then the system one. */
@@ -142,6 +143,7 @@ ctl_help(void)
 	    "                        %s\n"
 	    "  -j, --json            print the daemon's JSON answer\n"
 	    "  -h, --help            this text\n"
+	    "  --version             print the version\n"
 	    "\n"
 	    "exit status:\n"
 	    "  0  done\n"
@@ -1579,6 +1581,10 @@ main(int argc, char **argv)
 			ctl.json = 1;
 		else if (strcmp(s, "--help") == 0 || strcmp(s, "-h") == 0)
 			ctl_help();
+		else if (strcmp(s, "--version") == 0) {
+			printf("mannersctl %s\n", MANNERS_VERSION);
+			return EXIT_OK;
+		}
 		else if (strcmp(s, "--socket") == 0 || strcmp(s, "-s") == 0) {
 			if (i + 1 == argc || *argv[i + 1] == '\0')
 				ctl_usage("%s needs a path", s);

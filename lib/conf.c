@@ -19,6 +19,7 @@
 #include <unistd.h>
 
 #include "conf.h"
+#include "conf_check.h"
 #include "feedback.h"
 #include "hostport.h"
 #include "text.h"
@@ -42,7 +43,9 @@ enum conf_type {
 	T_PERCENT,		/* "0.3%" into parts per million */
 	T_RETURN_PATH,		/* an address manners can add +TOKEN to */
 	T_MAILBOX,		/* imap[s]:// or pop3[s]:// */
-	T_MAILBOX_AFTER		/* delete, or move:FOLDER */
+	T_MAILBOX_AFTER,	/* delete, or move:FOLDER */
+	T_PUBLIC_URL,		/* conf_check_public_url() */
+	T_MAILTO		/* conf_check_mailto() */
 };
 
 enum conf_section {
@@ -75,11 +78,11 @@ static const struct conf_key conf_keys[] = {
 	{ S_DAEMON, "socket", T_STRING, C(socket), 0, 0 },
 	{ S_DAEMON, "state_dir", T_STRING, C(state_dir), 0, 0 },
 	{ S_DAEMON, "public_listen", T_LISTEN, C(public_listen), 0, 0 },
-	{ S_DAEMON, "public_url", T_STRING, C(public_url), 0, 0 },
+	{ S_DAEMON, "public_url", T_PUBLIC_URL, C(public_url), 0, 0 },
 	{ S_DAEMON, "secret_file", T_STRING, C(secret_file), 0, 0 },
 	{ S_DAEMON, "metrics_listen", T_LISTEN, C(metrics_listen), 0, 0 },
 	{ S_DAEMON, "hostname", T_STRING, C(hostname), 0, 0 },
-	{ S_DAEMON, "unsubscribe_mailto", T_STRING, C(unsubscribe_mailto), 0,
+	{ S_DAEMON, "unsubscribe_mailto", T_MAILTO, C(unsubscribe_mailto), 0,
 	    0 },
 	{ S_DAEMON, "require_unsubscribe_link", T_BOOL,
 	    C(require_unsubscribe_link), 0, 0 },
@@ -355,8 +358,8 @@ conf_parse_rate(const char *s, struct conf_rate *r, char **cause)
 		return 0;
 	}
 	if ((slash = strchr(s, '/')) == NULL)
-		return set_cause(cause, "bad rate \"%s\" (want N/s, N/m or "
-		    "N/h, e.g. 50/s, or unlimited)", s);
+		return set_cause(cause, "bad rate \"%s\" (want N/s, N/m, "
+		    "N/h or N/d, e.g. 50/s, or unlimited)", s);
 	num = xstrndup(s, (size_t)(slash - s));
 	rv = conf_parse_size(num, &n, NULL);
 	free(num);
@@ -480,6 +483,20 @@ conf_return_path(const char *v, char **p, char **cause)
 	return 0;
 }
 
+/* public_url and unsubscribe_mailto: checked, stored normalised. */
+static int
+conf_set_link(const struct conf_key *k, void *p, const char *v, char **cause)
+{
+	char	*norm;
+
+	if ((k->type == T_PUBLIC_URL ? conf_check_public_url(v, &norm,
+	    cause) : conf_check_mailto(v, &norm, cause)) == -1)
+		return -1;
+	free(*(char **)p);
+	*(char **)p = norm;
+	return 0;
+}
+
 static int
 conf_set(const struct conf_key *k, void *p, const char *v, char **cause)
 {
@@ -573,6 +590,9 @@ conf_set(const struct conf_key *k, void *p, const char *v, char **cause)
 	case T_MAILBOX:
 	case T_MAILBOX_AFTER:
 		return conf_set_mailbox(k, p, v, cause);
+	case T_PUBLIC_URL:
+	case T_MAILTO:
+		return conf_set_link(k, p, v, cause);
 	}
 	return set_cause(cause, "internal error: key type");
 }
@@ -612,6 +632,9 @@ struct conf_cursor {
 	enum conf_section	 sect;
 	int			 have_sect;
 	void			*base;
+	unsigned		 lineno;
+	/* Where each key was set in this section (0: not yet). */
+	unsigned		 seen[nitems(conf_keys)];
 };
 
 /* Open a [list NAME]: a new list whose keys override [caps]. */
@@ -680,6 +703,11 @@ conf_section_line(struct conf_cursor *cur, char *line, char **err)
 		return set_cause(err, "bad %s name \"%s\"", name, arg);
 	cur->have_sect = 1;
 	cur->base = cur->c;
+	/* A [list NAME] or [domain NAME] is a new set of keys each time. */
+	for (i = 0; i < nitems(conf_keys); i++)
+		if (conf_keys[i].section == cur->sect &&
+		    (cur->sect == S_LIST || cur->sect == S_DOMAIN))
+			cur->seen[i] = 0;
 	if (cur->sect == S_LIST)
 		return conf_add_list(cur, arg, err);
 	if (cur->sect == S_DOMAIN)
@@ -711,6 +739,12 @@ conf_key_line(struct conf_cursor *cur, char *line, char **err)
 		k = &conf_keys[i];
 		if (k->section != cur->sect || strcmp(k->name, key) != 0)
 			continue;
+		if (cur->seen[i] != 0)
+			return set_cause(err, "%s is set twice in [%s] (first on "
+			    "line %u): remove one, so the file says what is in "
+			    "force", key, conf_section_names[cur->sect],
+			    cur->seen[i]);
+		cur->seen[i] = cur->lineno;
 		if (conf_set(k, (char *)cur->base + k->off, val, err) == -1)
 			return -1;
 		if (cur->sect == S_LIST)
@@ -778,7 +812,7 @@ conf_parse(const char *text, size_t len, const char *fname, struct conf **out,
 	cur.sect = S_DAEMON;
 	copy = xstrndup(text, len);
 	for (line = copy; line != NULL && rc == 0; line = next) {
-		lineno++;
+		cur.lineno = ++lineno;
 		if ((next = strchr(line, '\n')) != NULL)
 			*next++ = '\0';
 		conf_uncomment(line);
@@ -812,7 +846,10 @@ conf_load(const char *path, struct conf **out, char **cause)
 	int		 fd, rv;
 
 	if ((fd = open(path, O_RDONLY | O_CLOEXEC)) == -1)
-		return set_cause(cause, "%s: %s", path, strerror(errno));
+		return set_cause(cause, "cannot read the configuration file "
+		    "%s: %s%s", path, strerror(errno), errno == ENOENT ?
+		    " (check the path given to -c; without -c mannersd uses "
+		    "development defaults under ./var/)" : "");
 	buf_init(&b);
 	while ((n = read(fd, chunk, sizeof chunk)) != 0) {
 		if (n == -1) {

@@ -618,6 +618,27 @@ ctl_print_rejected(json_t *rej)
 	putchar('\n');
 }
 
+/* The invalid addresses the report names, one a line with the reason. */
+static void
+ctl_print_invalid(json_t *j)
+{
+	json_t		*list = json_object_get(j, "invalid"), *v;
+	long long	 total;
+	size_t		 i;
+
+	if (!json_is_array(list) || json_array_size(list) == 0)
+		return;
+	total = ctl_int(json_object_get(j, "rejected"), "invalid_address");
+	if (total > (long long)json_array_size(list))
+		printf("  invalid addresses (the first %zu of %lld):\n",
+		    json_array_size(list), total);
+	else
+		printf("  invalid addresses:\n");
+	json_array_foreach(list, i, v)
+		printf("    %s: %s\n", ctl_str(v, "address", "?"), ctl_str(v,
+		    "reason", "?"));
+}
+
 /* The answer to a submission, for people. */
 static void
 ctl_print_report(json_t *j)
@@ -632,6 +653,7 @@ ctl_print_report(json_t *j)
 	printf("  accepted %lld, deferred %lld\n", ctl_int(j, "accepted"),
 	    ctl_int(j, "deferred"));
 	ctl_print_rejected(json_object_get(j, "rejected"));
+	ctl_print_invalid(j);
 	if (json_object_get(j, "first_due") != NULL)
 		printf("  first due %s, last due %s\n", ctl_time(ctl_int(j,
 		    "first_due"), t1, sizeof t1), ctl_time(ctl_int(j,

@@ -214,6 +214,28 @@ admit_queue(struct admit_run *a, const struct campaign_rcpt *rc,
 	return store_cr_put(a->t, a->ar->campaign->id, a->r.rid, &cr, cause);
 }
 
+/* Name an invalid address in the report (the first ones only). */
+static void
+admit_note_invalid(struct admit_report *rep, const char *addr, size_t len,
+    const char *why)
+{
+	struct admit_invalid	*iv;
+	size_t			 n = len;
+
+	if (rep->ninvalid == ADMIT_INVALID_LIST)
+		return;
+	iv = &rep->invalid[rep->ninvalid++];
+	if (n > ADMIT_INVALID_ADDR) {
+		/* Cut between UTF-8 characters, and say it was cut. */
+		n = ADMIT_INVALID_ADDR;
+		while (n > 0 && ((unsigned char)addr[n] & 0xc0) == 0x80)
+			n--;
+	}
+	memcpy(iv->addr, addr, n);
+	strcpy(iv->addr + n, n < len ? "..." : "");
+	snprintf(iv->why, sizeof iv->why, "%s", why != NULL ? why : "invalid");
+}
+
 /* Decide one recipient, and queue it unless rejected. */
 static int
 admit_one(struct admit_run *a, const struct campaign_rcpt *rc, char **cause)
@@ -222,7 +244,7 @@ admit_one(struct admit_run *a, const struct campaign_rcpt *rc, char **cause)
 	struct admit_report	*rep = a->rep;
 	struct policy_input	 in;
 	struct policy_decision	 d;
-	char			 naddr[ADDR_MAX + 1] = "";
+	char			 naddr[ADDR_MAX + 1] = "", *why = NULL;
 	int			 err;
 
 	rep->recipients++;
@@ -233,9 +255,11 @@ admit_one(struct admit_run *a, const struct campaign_rcpt *rc, char **cause)
 	in.cap = a->pol.per_recipient;
 	in.min_gap = a->pol.min_gap;
 	/* An invalid address has no record to look up. */
-	if (addr_check(rc->addr, rc->addrlen, NULL) == -1)
+	if (addr_check(rc->addr, rc->addrlen, &why) == -1) {
 		in.invalid = 1;
-	else {
+		admit_note_invalid(rep, rc->addr, rc->addrlen, why);
+		free(why);
+	} else {
 		addr_normalize(rc->addr, naddr, sizeof naddr);
 		if ((err = admit_lookup(a, naddr, &in, cause)) < 0)
 			return err;
@@ -262,10 +286,20 @@ admit_close(struct admit_run *a, char **cause)
 {
 	const struct admit_report	*rep = a->rep;
 	json_t				*state = a->state;
+	uint64_t			 again = 0;
 	size_t				 i;
 	int				 err;
 
-	campaign_record_count_add(state, "recipients", (int64_t)rep->recipients);
+	/*
+	 * A resubmission's duplicates and invalid addresses were counted by
+	 * the submission that first held them: a 3-recipient campaign sent
+	 * twice still has 3 recipients.
+	 */
+	if (a->exists)
+		again = rep->rejected[POLICY_DUPLICATE] +
+		    rep->rejected[POLICY_INVALID_ADDRESS];
+	campaign_record_count_add(state, "recipients",
+	    (int64_t)(rep->recipients - again));
 	campaign_record_count_add(state, "accepted", (int64_t)rep->accepted);
 	campaign_record_count_add(state, "deferred", (int64_t)rep->deferred);
 	campaign_record_count_add(state, "queued", (int64_t)(rep->accepted +
@@ -273,7 +307,8 @@ admit_close(struct admit_run *a, char **cause)
 	campaign_record_count_add(state, "queued_deferred",
 	    (int64_t)rep->deferred);
 	for (i = 1; i < POLICY_NREASONS; i++)
-		if (rep->rejected[i] != 0)
+		if (rep->rejected[i] != 0 && !(a->exists &&
+		    (i == POLICY_DUPLICATE || i == POLICY_INVALID_ADDRESS)))
 			campaign_record_reject_add(state, policy_reason_name(i),
 			    (int64_t)rep->rejected[i]);
 	if ((err = store_campaign_put(a->t, a->ar->campaign->id, state,
@@ -351,6 +386,19 @@ admit_campaign(const struct admit_request *ar, struct admit_report *rep,
 	return err == 0 ? 0 : -1;
 }
 
+/* The first invalid addresses: [{"address", "reason"}, ...]. */
+static json_t *
+admit_invalid_json(const struct admit_report *rep)
+{
+	json_t	*a = json_array();
+	size_t	 i;
+
+	for (i = 0; i < rep->ninvalid; i++)
+		json_array_append_new(a, json_pack("{s:s?, s:s}", "address",
+		    rep->invalid[i].addr, "reason", rep->invalid[i].why));
+	return a;
+}
+
 /* The submission's answer: counts by outcome. */
 json_t *
 admit_report_json(const struct campaign *c, const struct admit_report *rep,
@@ -372,6 +420,8 @@ admit_report_json(const struct campaign *c, const struct admit_report *rep,
 			json_object_set_new(rej, policy_reason_name(i),
 			    json_integer((json_int_t)rep->rejected[i]));
 	json_object_set_new(o, "rejected", rej);
+	if (rep->ninvalid > 0)
+		json_object_set_new(o, "invalid", admit_invalid_json(rep));
 	if (rep->first_due != 0) {
 		json_object_set_new(o, "first_due", json_integer(
 		    rep->first_due));

@@ -22,7 +22,19 @@ struct store;
 /* Without <expires>, a campaign may be deferred this long. */
 #define ADMIT_DEFAULT_EXPIRY	(7 * 86400)
 
+#define ADMIT_INVALID_LIST	100	/* invalid addresses named, at most */
+#define ADMIT_INVALID_ADDR	128	/* octets of each shown, at most */
+
+/* An invalid address of the document, and what is wrong with it. */
+struct admit_invalid {
+	char		 addr[ADMIT_INVALID_ADDR + 4];	/* may end "..." */
+	char		 why[96];
+};
+
 struct admit_report {
+	/* The first ADMIT_INVALID_LIST invalid addresses, in order. */
+	struct admit_invalid invalid[ADMIT_INVALID_LIST];
+	size_t		 ninvalid;
 	uint64_t	 recipients;
 	uint64_t	 accepted;
 	uint64_t	 deferred;

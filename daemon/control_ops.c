@@ -11,6 +11,7 @@
 
 #include "addr.h"
 #include "campaign_record.h"
+#include "conf.h"
 #include "ledger.h"
 #include "log.h"
 #include "mannersd.h"
@@ -33,6 +34,7 @@ struct control_op {
 	char			*id;	/* campaign id or address */
 	char			*list;	/* NULL: every list */
 	int64_t			 now;
+	int			 list_configured;	/* has [list NAME] */
 	int			 status;
 	json_t			*answer;
 };
@@ -117,8 +119,20 @@ control_ops_run_unsubscribe(struct control_op *op, struct store_txn *t,
 	uint32_t			 lid = 0;
 	int				 rc;
 
-	if ((op->list == NULL || (rc = store_list_id(t, op->list, 1, &lid,
-	    cause)) >= 0) &&
+	/*
+	 * A list no campaign ever used and no [list NAME] names is most
+	 * likely a typo: recording it would protect nobody.
+	 */
+	if (op->list != NULL && (rc = store_list_id(t, op->list,
+	    op->list_configured, &lid, cause)) == 1) {
+		op->status = 404;
+		return set_cause(cause, "unknown list \"%s\": no campaign was "
+		    "ever sent to it and the configuration has no [list %s]; "
+		    "check the name (GET /v1/campaigns shows the lists in "
+		    "use), or leave \"list\" out to unsubscribe from every "
+		    "list", op->list, op->list);
+	}
+	if ((op->list == NULL || rc >= 0) &&
 	    (rc = ledger_unsubscribe(t, op->id, lid, STORE_SRC_ADMIN, op->now,
 	    states, &ur, cause)) >= 0 &&
 	    (rc = ledger_flush_states(t, states, cause)) >= 0) {
@@ -230,6 +244,8 @@ control_ops_start(struct mannersd *md, struct evhttp_request *req,
 	op->kind = k;
 	op->id = xstrdup(id);
 	op->list = list != NULL ? xstrdup(list) : NULL;
+	op->list_configured = list != NULL && conf_list_configured(md->conf,
+	    list);
 	op->now = mannersd_now();
 	writer_submit(md->writer, &op->w);
 }

@@ -915,3 +915,15 @@ conf_domain_rate(const struct conf *c, const char *domain)
 			return c->domains[i].rate;
 	return c->domain_rate;
 }
+
+/* Does the file have a [list NAME] section for this list? */
+int
+conf_list_configured(const struct conf *c, const char *list)
+{
+	size_t	 i;
+
+	for (i = 0; i < c->nlists; i++)
+		if (strcasecmp(c->lists[i].name, list) == 0)
+			return 1;
+	return 0;
+}

@@ -136,6 +136,8 @@ void		 conf_free(struct conf *);
 /* The effective policy for a list (the [caps] section plus overrides). */
 void		 conf_policy_for(const struct conf *, const char *,
 		     struct conf_policy *);
+/* Does the file have a [list NAME] section for this list? */
+int		 conf_list_configured(const struct conf *, const char *);
 /* The effective rate for a recipient domain. */
 struct conf_rate conf_domain_rate(const struct conf *, const char *);
 

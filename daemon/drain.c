@@ -217,14 +217,16 @@ drain_stop(struct drain *d, void (*done)(struct mannersd *))
 json_t *
 drain_stats(struct drain *d)
 {
-	return json_pack("{s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:f}",
+	return json_pack("{s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:f}",
 	    "in_flight", (json_int_t)d->nrunning,
 	    "uncommitted", (json_int_t)(d->ndone + (d->flushing ? 1 : 0)),
 	    "sent", (json_int_t)d->sent,
 	    "failed", (json_int_t)d->failed,
 	    "bounced", (json_int_t)d->bounced,
 	    "retried", (json_int_t)d->retried,
-	    "throttled", (json_int_t)d->throttled,
+	    /* Messages, each once: sent after waiting for a rate limit. */
+	    "throttled", (json_int_t)d->throttled_sent,
+	    "cadence_waits", (json_int_t)d->throttled,
 	    "rate", pace_rate(&d->pace));
 }
 

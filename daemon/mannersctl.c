@@ -56,6 +56,8 @@ static int	ctl_usage_status = EXIT_USAGE;
 /* feedback reads at most this much of a message (mannersd refuses more
  * than 10 MiB with 413, which is ignored, not retried). */
 #define CTL_FEEDBACK_MAX	(64 * 1024 * 1024)
+/* Without a terminal, --wait says why it waits at least this often. */
+#define CTL_WHY_SECS	60
 /* --wait polls the campaign this often. */
 #define CTL_POLL_MS		1000
 /* Time limits: connecting, and a request other than a submission. */
@@ -795,16 +797,68 @@ ctl_wait_line(struct ctl *ctl, json_t *st)
 	buf_free(&line);
 }
 
+/*
+ * Without a terminal, --wait says why it is still waiting: a line on
+ * stderr when the counts change, and at least every CTL_WHY_SECS.
+ */
+static void
+ctl_wait_why(struct ctl *ctl, json_t *st, json_t *rep, struct buf *last,
+    time_t *last_t)
+{
+	json_t		*c = json_object_get(st, "counts");
+	long long	 queued = ctl_int(c, "queued");
+	long long	 deferred = ctl_int(c, "queued_deferred");
+	struct buf	 line;
+	char		 t1[32];
+	time_t		 now = time(NULL);
+
+	if (ctl->tty)
+		return;
+	buf_init(&line);
+	buf_printf(&line, "mannersctl: %s: sent %lld, failed %lld, queued "
+	    "%lld: ", ctl_str(st, "id", "?"), ctl_int(c, "sent"), ctl_int(c,
+	    "failed"), queued);
+	if (strcmp(ctl_str(st, "state", ""), "paused") == 0)
+		buf_printf(&line, "paused%s%s (mannersctl resume %s)",
+		    json_is_string(json_object_get(st, "paused_why")) ? ": " :
+		    "", ctl_str(st, "paused_why", ""), ctl_str(st, "id", "?"));
+	else if (ctl_int(rep, "first_due") > (long long)now)
+		buf_printf(&line, "nothing is due before %s (send-after or "
+		    "the caps)", ctl_time(ctl_int(rep, "first_due"), t1,
+		    sizeof t1));
+	else if (queued > 0 && deferred == queued)
+		buf_printf(&line, "all deferred by the recipients' caps, the "
+		    "last until %s", ctl_time(ctl_int(rep, "last_due"), t1,
+		    sizeof t1));
+	else if (ctl_int(c, "retries") > 0)
+		buf_printf(&line, "sending; %lld retries so far (the relay "
+		    "answered 4xx or not at all: see mannersd's log)",
+		    ctl_int(c, "retries"));
+	else
+		buf_adds(&line, "sending at the configured rate");
+	if (last->len == 0 || strcmp(last->data, line.data) != 0 ||
+	    now - *last_t >= CTL_WHY_SECS) {
+		fprintf(stderr, "%s\n", line.data);
+		buf_reset(last);
+		buf_adds(last, line.data);
+		*last_t = now;
+	}
+	buf_free(&line);
+}
+
 /* submit --wait: poll the campaign until nothing of it is queued. */
 static int
-ctl_wait(struct ctl *ctl, const char *id)
+ctl_wait(struct ctl *ctl, const char *id, json_t *rep)
 {
 	struct reply	 r;
 	struct timespec	 ts = { CTL_POLL_MS / 1000,
 	    (CTL_POLL_MS % 1000) * 1000000L };
+	struct buf	 last;
+	time_t		 last_t = 0;
 	char		*esc, *path;
 	int		 rv;
 
+	buf_init(&last);
 	esc = ctl_escape(id);
 	xasprintf(&path, "/v1/campaigns/%s", esc);
 	free(esc);
@@ -823,6 +877,8 @@ ctl_wait(struct ctl *ctl, const char *id)
 			break;
 		}
 		ctl_wait_line(ctl, r.json);
+		if (ctl_int(json_object_get(r.json, "counts"), "queued") > 0)
+			ctl_wait_why(ctl, r.json, rep, &last, &last_t);
 		if (strcmp(ctl_str(r.json, "state", ""), "cancelled") == 0 ||
 		    ctl_int(json_object_get(r.json, "counts"), "queued") <= 0) {
 			ctl_draw(ctl, NULL);
@@ -851,6 +907,7 @@ ctl_wait(struct ctl *ctl, const char *id)
 		ctl_reply_free(&r);
 		nanosleep(&ts, NULL);
 	}
+	buf_free(&last);
 	free(path);
 	return rv;
 }
@@ -911,7 +968,7 @@ ctl_submit(struct ctl *ctl, struct args *a)
 		return EXIT_REFUSED;
 	}
 	rv = ctl_wait(ctl, json_string_value(json_object_get(r.json,
-	    "campaign")));
+	    "campaign")), r.json);
 	ctl_reply_free(&r);
 	return rv;
 }
@@ -1342,13 +1399,14 @@ ctl_health(struct ctl *ctl, struct args *a)
 			printf("mannersd on %s: %s\n", ctl->socket,
 			    ctl_str(r.json, "status", "?"));
 			if (json_is_object(d))
-				printf("  in flight %lld, sent %lld, failed "
-				    "%lld, bounced %lld, retried %lld, "
-				    "throttled %lld\n", ctl_int(d,
+				printf("  in flight %lld, sent %lld (%lld "
+				    "of them waited for a rate limit), "
+				    "failed %lld (bounced %lld), attempts "
+				    "to retry %lld\n", ctl_int(d,
 				    "in_flight"), ctl_int(d, "sent"),
-				    ctl_int(d, "failed"), ctl_int(d,
-				    "bounced"), ctl_int(d, "retried"),
-				    ctl_int(d, "throttled"));
+				    ctl_int(d, "throttled"), ctl_int(d,
+				    "failed"), ctl_int(d, "bounced"),
+				    ctl_int(d, "retried"));
 		}
 	}
 	ctl_reply_free(&r);

@@ -94,6 +94,17 @@ conf_check_advice(const struct conf *c, void (*warn)(void *, const char *),
 {
 	char	*s;
 
+	/* A file meant for production that links to this machine. */
+	if (c->path != NULL && c->public_url != NULL &&
+	    strncasecmp(c->public_url, "http://", 7) == 0 &&
+	    conf_check_loopback(c->public_url + 7)) {
+		xasprintf(&s, "[daemon] public_url = %s: the unsubscribe links "
+		    "in messages point at this machine, which recipients "
+		    "cannot reach; set it to the public https:// address of "
+		    "the proxy in front of public_listen", c->public_url);
+		warn(arg, s);
+		free(s);
+	}
 	if (c->public_url != NULL &&
 	    strncasecmp(c->public_url, "http://", 7) == 0 &&
 	    !conf_check_loopback(c->public_url + 7)) {

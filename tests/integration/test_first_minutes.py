@@ -176,3 +176,63 @@ def test_unsubscribe_from_an_unknown_list_is_404(env):
     code, r = d.request("POST", "/v1/unsubscribes", json.dumps(body),
                         ctype="application/json")
     assert code == 200, (code, r)
+
+
+def test_shipped_config_turns_no_example_on(env):
+    path = os.path.join(ROOT, "conf", "manners.conf")
+    section = None
+    for n, line in enumerate(open(path), 1):
+        line = line.split(";")[0].split(" #")[0].strip()
+        if not line:
+            continue
+        if line.startswith("["):
+            section = line
+            assert section in ("[daemon]", "[smtp]", "[caps]", "[feedback]"), \
+                "line %d: an example section is on: %s" % (n, section)
+            continue
+        assert "example" not in line, "line %d: an example is on: %s" % (
+            n, line)
+    r = run(MANNERSD, "-t", "-c", path)
+    assert r.returncode == 0, r
+    # what a copy to /etc must still be told: its links go nowhere yet
+    assert "public_url" in r.stderr and "this machine" in r.stderr, r
+
+
+def test_submit_wait_without_a_terminal_says_why(env):
+    import time
+    smtp = env.start_smtp()
+    d = env.daemon()
+    after = time.strftime("%Y-%m-%dT%H:%M:%SZ",
+                          time.gmtime(int(time.time()) + 3))
+    path = os.path.join(env.tmp, "later.xml")
+    open(path, "w").write(campaign(
+        cid="later", extra="  <send-after>%s</send-after>\n" % after))
+    p = d.ctl("submit", "--wait", path)
+    err = p.stderr.decode()
+    assert "mannersctl: later: sent 0, failed 0, queued 1: nothing is due " \
+        "before %s" % after in err, err
+    assert len(smtp.messages) == 1
+    assert "sent 1" in p.stdout.decode(), p.stdout
+
+
+def test_throttled_counts_messages_not_waits(env):
+    import time
+    smtp = env.start_smtp()
+    d = env.daemon(start=False)
+    d.set_conf("smtp", "domain_rate", "4/s")
+    d.start()
+    rcpts = [(None, "r%d@example.org" % i) for i in range(6)]
+    code, r = d.request("POST", "/v1/campaigns", campaign(cid="t",
+                                                          rcpts=rcpts))
+    assert code == 202, r
+    smtp.wait_count(6)
+    wait_for(lambda: d.request("GET", "/v1/health")[1]["drain"]["sent"] == 6,
+             what="6 sends committed")
+    h = d.request("GET", "/v1/health")[1]["drain"]
+    # one domain at 4/s: the first goes at once, the others each waited
+    assert h["throttled"] == 5, h
+    assert h["cadence_waits"] >= h["throttled"], h
+    time.sleep(0.5)
+    assert d.request("GET", "/v1/health")[1]["drain"]["throttled"] == 5
+    out = d.ctl("health").stdout.decode()
+    assert "sent 6 (5 of them waited for a rate limit)" in out, out

@@ -872,16 +872,16 @@ collect(void *arg, const char *text)
 	buf_adds(b, "\n");
 }
 
-Test(conf, warns_that_rfc_8058_wants_https_except_on_loopback)
+Test(conf, warns_of_plain_http_and_of_links_to_this_machine)
 {
 	static const struct {
 		const char	*url;
-		int		 warns;
+		const char	*warning;	/* NULL: none */
 	} cases[] = {
-		{ "http://news.example.com", 1 },
-		{ "https://news.example.com", 0 },
-		{ "http://127.0.0.1:8025", 0 },
-		{ "http://localhost:8025", 0 },
+		{ "http://news.example.com", "RFC 8058" },
+		{ "https://news.example.com", NULL },
+		{ "http://127.0.0.1:8025", "point at this machine" },
+		{ "http://localhost:8025", "point at this machine" },
 	};
 	size_t	 i;
 
@@ -894,13 +894,26 @@ Test(conf, warns_that_rfc_8058_wants_https_except_on_loopback)
 		c = parse_ok(cases[i].url, text);
 		buf_init(&b);
 		conf_check_advice(c, collect, &b);
-		cr_expect_eq(b.len > 0, cases[i].warns, "%s: %s", cases[i].url,
-		    b.len > 0 ? b.data : "no warning");
-		if (cases[i].warns)
-			cr_expect_not_null(strstr(b.data, "RFC 8058"));
+		if (cases[i].warning == NULL)
+			cr_expect_eq(b.len, 0, "%s: %s", cases[i].url, b.data);
+		else
+			cr_expect(b.len > 0 && strstr(b.data, cases[i].warning)
+			    != NULL, "%s: %s", cases[i].url, b.len > 0 ?
+			    b.data : "no warning");
 		buf_free(&b);
 		conf_free(c);
 		free(text);
+	}
+	/* The built-in development defaults warn of nothing. */
+	{
+		struct conf	*c = conf_defaults();
+		struct buf	 b;
+
+		buf_init(&b);
+		conf_check_advice(c, collect, &b);
+		cr_expect_eq(b.len, 0, "defaults: %s", b.data);
+		buf_free(&b);
+		conf_free(c);
 	}
 }
 

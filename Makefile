@@ -38,6 +38,7 @@ LIB_SRCS = \
 	lib/campaign_record.c \
 	lib/conf.c \
 	lib/conf_check.c \
+	lib/erase.c \
 	lib/feedback.c \
 	lib/feedback_apply.c \
 	lib/form.c \

@@ -12,6 +12,7 @@
 #include "addr.h"
 #include "campaign_record.h"
 #include "conf.h"
+#include "erase.h"
 #include "ledger.h"
 #include "log.h"
 #include "mannersd.h"
@@ -23,7 +24,8 @@ enum control_ops_kind {
 	OP_PAUSE,
 	OP_RESUME,
 	OP_UNSUBSCRIBE,
-	OP_RESUBSCRIBE
+	OP_RESUBSCRIBE,
+	OP_ERASE
 };
 
 struct control_op {
@@ -55,6 +57,8 @@ static int	control_ops_run_unsubscribe(struct control_op *,
 		    struct store_txn *, char **);
 static int	control_ops_run_resubscribe(struct control_op *,
 		    struct store_txn *, char **);
+static int	control_ops_run_erase(struct control_op *,
+		    struct store_txn *, char **);
 
 static const struct {
 	const char	*name;		/* for the log */
@@ -72,6 +76,8 @@ static const struct {
 	    control_ops_run_unsubscribe },
 	[OP_RESUBSCRIBE] = { "resubscribe", 0, "no such unsubscribe",
 	    control_ops_run_resubscribe },
+	[OP_ERASE] = { "erase", 0, "nothing is known of this address",
+	    control_ops_run_erase },
 };
 
 /* Cancel: drop what is queued; what was sent stays in history. */
@@ -167,6 +173,30 @@ control_ops_run_resubscribe(struct control_op *op, struct store_txn *t,
 	return 0;
 }
 
+/* Erase a person: see lib/erase.h for what goes and what is kept. */
+static int
+control_ops_run_erase(struct control_op *op, struct store_txn *t,
+    char **cause)
+{
+	struct erase_result	 er;
+	json_t			*states = json_object();
+	int			 rc;
+
+	if ((rc = erase_recipient(t, op->md->keys, op->id, op->now, states,
+	    &er, cause)) == 0 &&
+	    (rc = ledger_flush_states(t, states, cause)) >= 0) {
+		op->answer = json_pack("{s:s, s:b, s:I, s:I, s:{s:I, s:b}}",
+		    "address", op->id, "erased", 1, "dropped",
+		    (json_int_t)er.dropped, "delivery_states",
+		    (json_int_t)er.states, "kept_as_hash", "unsubscribed_lists",
+		    (json_int_t)er.kept_lists, "suppressed",
+		    er.kept_suppressed);
+		rc = 0;
+	}
+	json_decref(states);
+	return rc;
+}
+
 /* On the writer thread: the operation in one transaction. */
 static void
 control_ops_run(struct wjob *w, struct store *store)
@@ -219,7 +249,7 @@ control_ops_done(struct wjob *w)
 		    op->list != NULL ? op->list : "");
 		if (campaign)
 			drain_forget(op->md->drain, op->id);
-		else
+		else if (op->kind != OP_ERASE)
 			op->md->stats.unsubscribes++;
 		drain_kick(op->md->drain);
 	}
@@ -320,6 +350,14 @@ control_ops_unsubscribe(struct mannersd *md, struct evhttp_request *req,
 		control_ops_start(md, req, OP_UNSUBSCRIBE, a, list);
 	free(list);
 	json_decref(j);
+}
+
+/* DELETE /v1/recipients/{address}: forget the person. */
+void
+control_ops_erase(struct mannersd *md, struct evhttp_request *req,
+    const char *addr)
+{
+	control_ops_start(md, req, OP_ERASE, addr, NULL);
 }
 
 /* DELETE /v1/unsubscribes/{address}[?list=...]. */

@@ -125,6 +125,10 @@ ctl_help(void)
 	    "                        suppress an address (one list, or all)\n"
 	    "  resubscribe ADDR [--list LIST]\n"
 	    "                        remove that suppression\n"
+	    "  erase ADDR            forget a person (history, name, "
+	    "preferences);\n"
+	    "                        their unsubscribes stay as a keyed "
+	    "hash\n"
 	    "  weigh FILE.html [--no-remote]\n"
 	    "                        weigh an HTML body (no daemon needed)\n"
 	    "  feedback [--rcpt ADDR]\n"
@@ -1270,6 +1274,43 @@ ctl_resubscribe(struct ctl *ctl, struct args *a)
 	return rv;
 }
 
+/* erase ADDR: forget a person; keep their "stop" as a keyed hash. */
+static int
+ctl_erase(struct ctl *ctl, struct args *a)
+{
+	struct reply	 r;
+	json_t		*k;
+	char		*esc, *path;
+	int		 rv;
+
+	esc = ctl_escape(a->pos[0]);
+	xasprintf(&path, "/v1/recipients/%s", esc);
+	free(esc);
+	rv = ctl_get(ctl, "DELETE", path, &r);
+	free(path);
+	if (rv == -1)
+		return EXIT_UNREACHABLE;
+	if ((rv = ctl_check(ctl, &r)) == EXIT_OK) {
+		k = json_object_get(r.json, "kept_as_hash");
+		if (ctl->json)
+			ctl_print_raw(&r);
+		else
+			printf("%s erased: %lld queued message%s dropped, %lld "
+			    "delivery record%s removed; kept as a keyed hash: "
+			    "unsubscribes from %lld list%s%s\n", a->pos[0],
+			    ctl_int(r.json, "dropped"), ctl_int(r.json,
+			    "dropped") == 1 ? "" : "s", ctl_int(r.json,
+			    "delivery_states"), ctl_int(r.json,
+			    "delivery_states") == 1 ? "" : "s", ctl_int(k,
+			    "unsubscribed_lists"), ctl_int(k,
+			    "unsubscribed_lists") == 1 ? "" : "s",
+			    json_is_true(json_object_get(k, "suppressed")) ?
+			    ", a suppression" : "");
+	}
+	ctl_reply_free(&r);
+	return rv;
+}
+
 /* A Prometheus sample value as JSON: an integer, a number or a string. */
 static json_t *
 ctl_metric_value(const char *s)
@@ -1564,6 +1605,7 @@ static const struct cmd {
 	    "unsubscribe ADDR [--list LIST]" },
 	{ "resubscribe", ctl_resubscribe, 1, 1, OPT_LIST,
 	    "resubscribe ADDR [--list LIST]" },
+	{ "erase", ctl_erase, 1, 1, 0, "erase ADDR" },
 	{ "weigh", ctl_weigh, 1, 1, OPT_NO_REMOTE,
 	    "weigh FILE.html [--no-remote]" },
 	{ "feedback", ctl_feedback, 0, 0, OPT_RCPT,

@@ -108,6 +108,8 @@ void	 control_ops_pause(struct mannersd *, struct evhttp_request *,
 	    const char *);
 void	 control_ops_resume(struct mannersd *, struct evhttp_request *,
 	    const char *);
+void	 control_ops_erase(struct mannersd *, struct evhttp_request *,
+	    const char *);
 void	 control_ops_unsubscribe(struct mannersd *, struct evhttp_request *,
 	    const char *);
 void	 control_ops_resubscribe(struct mannersd *, struct evhttp_request *,

@@ -9,6 +9,7 @@
 #include "admit.h"
 #include "campaign.h"
 #include "conf.h"
+#include "erase.h"
 #include "campaign_record.h"
 #include "store.h"
 #include "util.h"
@@ -110,6 +111,7 @@ struct admit_run {
 	int64_t			*times;
 	size_t			 ntimes_cap;
 	int			 exists;
+	int			 erased_any;	/* erasure records to check */
 };
 
 /*
@@ -130,6 +132,7 @@ admit_open(struct admit_run *a, const char *digest, int *status, char **cause)
 		return err;
 	a->exists = err == 0;
 	a->rep->resubmitted = a->exists;
+	a->erased_any = a->ar->keys != NULL && store_erased_count(a->t) > 0;
 	if ((err = store_list_id(a->t, c->list, 1, &lid, cause)) < 0)
 		return err;
 	if (!a->exists) {
@@ -170,6 +173,11 @@ admit_lookup(struct admit_run *a, const char *naddr,
 		in->duplicate = admit_in_hist(&a->r, c->id);
 	admit_unsub(&a->r, a->job.lid, &in->unsub_list, &in->unsub_all);
 	in->suppressed = a->r.suppressed != 0;
+	/* An erased person's "stop" survives as a keyed hash (erase.h). */
+	if (a->erased_any && (err = erase_check(a->t, a->ar->keys, naddr,
+	    a->job.lid, &in->unsub_list, &in->unsub_all, &in->suppressed,
+	    cause)) < 0)
+		return err;
 	if (a->r.pref_count != 0) {
 		in->pref.count = a->r.pref_count;
 		in->pref.window = a->r.pref_window;

@@ -18,6 +18,7 @@
 struct campaign;
 struct conf;
 struct store;
+struct token_keys;
 
 /* Without <expires>, a campaign may be deferred this long. */
 #define ADMIT_DEFAULT_EXPIRY	(7 * 86400)
@@ -56,6 +57,8 @@ struct admit_request {
 	size_t			 niov;		/* stay in place meanwhile */
 	int64_t			 now;
 	int			 dry_run;	/* decide, keep nothing */
+	/* The token keys, for erase_check(); NULL: erasures not checked. */
+	const struct token_keys	*keys;
 };
 
 int	 admit_campaign(const struct admit_request *,

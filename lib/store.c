@@ -37,6 +37,7 @@ struct store {
 	MDB_dbi		 rids;
 	MDB_dbi		 lists;
 	MDB_dbi		 cr;
+	MDB_dbi		 erased;	/* keyed hash -> what survives erasure */
 	struct buf	 scratch;	/* encoding buffer, one writer at a time */
 	/*
 	 * Every transaction holds this shared; growing the map takes it
@@ -218,7 +219,8 @@ store_open(const char *dir, uint64_t mapsize, struct store **out, char **cause)
 	    (rc = mdb_dbi_open(txn, "rcpt", MDB_CREATE, &s->rcpt)) != 0 ||
 	    (rc = mdb_dbi_open(txn, "rids", MDB_CREATE, &s->rids)) != 0 ||
 	    (rc = mdb_dbi_open(txn, "lists", MDB_CREATE, &s->lists)) != 0 ||
-	    (rc = mdb_dbi_open(txn, "cr", MDB_CREATE, &s->cr)) != 0)
+	    (rc = mdb_dbi_open(txn, "cr", MDB_CREATE, &s->cr)) != 0 ||
+	    (rc = mdb_dbi_open(txn, "erased", MDB_CREATE, &s->erased)) != 0)
 		goto fail;
 	if (store_format(s, txn, dir, cause) == -1) {
 		mdb_txn_abort(txn);
@@ -1289,4 +1291,91 @@ store_cr_each(struct store_txn *t, const char *campaign,
 	}
 	mdb_cursor_close(c);
 	return 0;
+}
+
+/* Forget a recipient's record and its id's address (an erasure). */
+int
+store_rcpt_del(struct store_txn *t, const char *naddr, uint64_t rid,
+    char **cause)
+{
+	uint8_t	 k[8];
+	int	 rc;
+
+	be64enc(k, rid);
+	if ((rc = store_del(t, t->s->rcpt, naddr, strlen(naddr), cause)) < 0 ||
+	    (rc = store_del(t, t->s->rids, k, 8, cause)) < 0)
+		return rc;
+	return 0;
+}
+
+/* Forget a campaign's delivery state for one recipient; 1: none. */
+int
+store_cr_del(struct store_txn *t, const char *campaign, uint64_t rid,
+    char **cause)
+{
+	uint8_t	 k[STORE_CR_KEY_MAX];
+	size_t	 klen;
+
+	if ((klen = store_cr_key(campaign, rid, k, sizeof k)) == 0)
+		return set_cause(cause, "key too long");
+	return store_del(t, t->s->cr, k, klen, cause);
+}
+
+/*
+ * What survives an erasure, under a keyed hash of the address: a
+ * suppressed byte, then the unsubscribed list ids (4 octets, BE each).
+ */
+int
+store_erased_get(struct store_txn *t, const uint8_t *hash,
+    struct store_erased *e, char **cause)
+{
+	const uint8_t	*p;
+	MDB_val		 v;
+	size_t		 i;
+	int		 rc;
+
+	if ((rc = store_get(t, t->s->erased, hash, STORE_ERASED_HASH, &v,
+	    cause)) != 0)
+		return rc;
+	if (v.mv_size < 1 || (v.mv_size - 1) % 4 != 0 ||
+	    (v.mv_size - 1) / 4 > STORE_ERASED_LISTS)
+		return set_cause(cause, "corrupt erasure record");
+	p = v.mv_data;
+	memset(e, 0, sizeof *e);
+	e->suppressed = p[0];
+	e->nlids = (v.mv_size - 1) / 4;
+	for (i = 0; i < e->nlids; i++)
+		e->lids[i] = (uint32_t)p[1 + 4 * i] << 24 |
+		    (uint32_t)p[2 + 4 * i] << 16 | (uint32_t)p[3 + 4 * i] << 8 |
+		    p[4 + 4 * i];
+	return 0;
+}
+
+int
+store_erased_put(struct store_txn *t, const uint8_t *hash,
+    const struct store_erased *e, char **cause)
+{
+	uint8_t	 v[1 + 4 * STORE_ERASED_LISTS];
+	size_t	 i;
+
+	v[0] = e->suppressed;
+	for (i = 0; i < e->nlids; i++) {
+		v[1 + 4 * i] = (uint8_t)(e->lids[i] >> 24);
+		v[2 + 4 * i] = (uint8_t)(e->lids[i] >> 16);
+		v[3 + 4 * i] = (uint8_t)(e->lids[i] >> 8);
+		v[4 + 4 * i] = (uint8_t)e->lids[i];
+	}
+	return store_put(t, t->s->erased, hash, STORE_ERASED_HASH, v,
+	    1 + 4 * e->nlids, cause);
+}
+
+/* How many erasure records there are (none: admission skips the look-up). */
+uint64_t
+store_erased_count(struct store_txn *t)
+{
+	MDB_stat	 st;
+
+	if (mdb_stat(t->txn, t->s->erased, &st) != 0)
+		return 0;
+	return st.ms_entries;
 }

@@ -9,6 +9,7 @@
  *   rids       recipient id (8, BE) -> normalised address
  *   lists      "n" name -> list id, "i" id (4, BE) -> name
  *   cr         campaign id NUL recipient id (8, BE) -> delivery state
+ *   erased     HMAC-SHA256 of an erased address -> its surviving flags
  *
  * Callers never see LMDB types.  Functions return 0 on success, 1 for
  * "not found" where that is a normal answer, and -1 on error with
@@ -176,5 +177,22 @@ int	 store_cr_put(struct store_txn *, const char *, uint64_t,
  * stop on non-zero. */
 int	 store_cr_each(struct store_txn *, const char *,
 	    int (*)(uint64_t, struct store_cr *, void *), void *, char **);
+
+/* What an erasure keeps, under a keyed hash of the address. */
+#define STORE_ERASED_HASH	32
+#define STORE_ERASED_LISTS	256
+struct store_erased {
+	uint8_t		 suppressed;
+	size_t		 nlids;			/* unsubscribed lists; */
+	uint32_t	 lids[STORE_ERASED_LISTS];	/* 0: every list */
+};
+
+int	 store_rcpt_del(struct store_txn *, const char *, uint64_t, char **);
+int	 store_cr_del(struct store_txn *, const char *, uint64_t, char **);
+int	 store_erased_get(struct store_txn *, const uint8_t *,
+	    struct store_erased *, char **);
+int	 store_erased_put(struct store_txn *, const uint8_t *,
+	    const struct store_erased *, char **);
+uint64_t store_erased_count(struct store_txn *);
 
 #endif

@@ -33,6 +33,7 @@ LDLIBS	+= $(shell pkg-config --libs $(PKGS) 2>/dev/null) -lpthread
 LIB_SRCS = \
 	lib/addr.c \
 	lib/admit.c \
+	lib/backup.c \
 	lib/breaker.c \
 	lib/campaign.c \
 	lib/campaign_record.c \
@@ -65,6 +66,7 @@ LIB_SRCS = \
 	lib/weigh.c
 
 MANNERSD_SRCS = \
+	daemon/backup_http.c \
 	daemon/control.c \
 	daemon/control_ops.c \
 	daemon/control_routes.c \

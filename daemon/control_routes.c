@@ -80,6 +80,7 @@ static const struct control_route control_routes[] = {
 	{ EVHTTP_REQ_POST, "/v1/unsubscribes", CONTROL_ID_NONE,
 	  control_ops_unsubscribe },
 	{ EVHTTP_REQ_POST, "/v1/feedback", CONTROL_ID_NONE, intake_request },
+	{ EVHTTP_REQ_POST, "/v1/backup", CONTROL_ID_NONE, backup_request },
 	{ EVHTTP_REQ_DELETE, "/v1/unsubscribes/{id}", CONTROL_ID_ADDRESS,
 	  control_ops_resubscribe },
 };

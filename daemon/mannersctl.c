@@ -80,6 +80,7 @@ struct args {
 	int		 no_remote;
 	const char	*list;
 	const char	*rcpt;
+	int		 overwrite;
 };
 
 /* An answer from the daemon. */
@@ -125,6 +126,10 @@ ctl_help(void)
 	    "                        suppress an address (one list, or all)\n"
 	    "  resubscribe ADDR [--list LIST]\n"
 	    "                        remove that suppression\n"
+	    "  backup FILE [--overwrite]\n"
+	    "                        a consistent, compacted copy of the "
+	    "store,\n"
+	    "                        taken while mannersd runs\n"
 	    "  erase ADDR            forget a person (history, name, "
 	    "preferences);\n"
 	    "                        their unsubscribes stay as a keyed "
@@ -1311,6 +1316,51 @@ ctl_erase(struct ctl *ctl, struct args *a)
 	return rv;
 }
 
+/* backup FILE [--overwrite]: a hot, compacted copy of the store. */
+static int
+ctl_backup(struct ctl *ctl, struct args *a)
+{
+	struct upload	 up;
+	struct reply	 r;
+	char		 cwd[PATH_MAX], *path;
+	json_t		*o;
+	int		 rv;
+
+	/* The daemon's working directory is not ours: send it absolute. */
+	if (a->pos[0][0] == '/')
+		path = xstrdup(a->pos[0]);
+	else if (getcwd(cwd, sizeof cwd) == NULL)
+		ctl_usage("backup: cannot tell the current directory: %s",
+		    strerror(errno));
+	else
+		xasprintf(&path, "%s/%s", cwd, a->pos[0]);
+	o = json_pack("{s:s}", "path", path);
+	memset(&up, 0, sizeof up);
+	up.ctl = ctl;
+	up.data = o != NULL ? json_dumps(o, JSON_COMPACT) : NULL;
+	json_decref(o);
+	if (up.data == NULL)
+		ctl_usage("backup: the path is not UTF-8");
+	up.len = strlen(up.data);
+	rv = ctl_request(ctl, "POST", a->overwrite ? "/v1/backup?overwrite=1" :
+	    "/v1/backup", &up, "application/json", &r);
+	free(up.data);
+	free(path);
+	if (rv == -1)
+		return EXIT_UNREACHABLE;
+	if ((rv = ctl_check(ctl, &r)) == EXIT_OK) {
+		if (ctl->json)
+			ctl_print_raw(&r);
+		else
+			printf("backup %s: %lld bytes in %.1f s\n", ctl_str(
+			    r.json, "path", "?"), ctl_int(r.json, "bytes"),
+			    json_number_value(json_object_get(r.json,
+			    "seconds")));
+	}
+	ctl_reply_free(&r);
+	return rv;
+}
+
 /* A Prometheus sample value as JSON: an integer, a number or a string. */
 static json_t *
 ctl_metric_value(const char *s)
@@ -1586,6 +1636,7 @@ ctl_feedback(struct ctl *ctl, struct args *a)
 #define OPT_LIST	0x04
 #define OPT_NO_REMOTE	0x08
 #define OPT_RCPT	0x10
+#define OPT_OVERWRITE	0x20
 
 static const struct cmd {
 	const char	*name;
@@ -1606,6 +1657,8 @@ static const struct cmd {
 	{ "resubscribe", ctl_resubscribe, 1, 1, OPT_LIST,
 	    "resubscribe ADDR [--list LIST]" },
 	{ "erase", ctl_erase, 1, 1, 0, "erase ADDR" },
+	{ "backup", ctl_backup, 1, 1, OPT_OVERWRITE,
+	    "backup FILE [--overwrite]" },
 	{ "weigh", ctl_weigh, 1, 1, OPT_NO_REMOTE,
 	    "weigh FILE.html [--no-remote]" },
 	{ "feedback", ctl_feedback, 0, 0, OPT_RCPT,
@@ -1637,6 +1690,9 @@ ctl_args(const struct cmd *cmd, int argc, char **argv, struct args *a)
 		} else if ((cmd->opts & OPT_DRY_RUN) &&
 		    strcmp(s, "--dry-run") == 0)
 			a->dry_run = 1;
+		else if ((cmd->opts & OPT_OVERWRITE) &&
+		    strcmp(s, "--overwrite") == 0)
+			a->overwrite = 1;
 		else if ((cmd->opts & OPT_WAIT) && strcmp(s, "--wait") == 0)
 			a->wait = 1;
 		else if ((cmd->opts & OPT_NO_REMOTE) &&

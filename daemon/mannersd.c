@@ -434,7 +434,8 @@ mannersd_start_parts(struct mannersd *md)
 {
 	char	*cause = NULL;
 
-	if ((md->writer = writer_new(md, &cause)) == NULL)
+	if ((md->writer = writer_new(md, &cause)) == NULL ||
+	    (md->backup = backup_new(md, &cause)) == NULL)
 		fatalx("%s", cause);
 	mannersd_mkparent(md->conf->socket);
 	if (control_start(md, &cause) == -1)
@@ -461,6 +462,7 @@ mannersd_free(struct mannersd *md)
 {
 	mailbox_free(md->mailbox);
 	writer_free(md->writer);
+	backup_free(md->backup);
 	drain_free(md->drain);
 	metrics_free(md);
 	event_free(md->ev_care);

@@ -44,6 +44,7 @@ struct mannersd {
 	struct token_keys	*keys;
 	struct drain		*drain;
 	struct writer		*writer;
+	struct backup		*backup;	/* backup_http.c */
 	struct mailbox		*mailbox;	/* NULL: no [feedback] mailbox */
 	struct jobthread	*parser;	/* submit.c: reads documents */
 	struct evhttp		*control;
@@ -148,6 +149,12 @@ struct jobthread *jobthread_new(struct event_base *, const char *,
 void		 jobthread_submit(struct jobthread *, struct wjob *);
 size_t		 jobthread_pending(struct jobthread *);
 void		 jobthread_free(struct jobthread *);
+
+/* backup_http.c: POST /v1/backup on a thread of its own */
+struct backup	*backup_new(struct mannersd *, char **);
+void		 backup_free(struct backup *);
+void		 backup_request(struct mannersd *, struct evhttp_request *,
+		    const char *);
 
 /* writer.c: every write transaction, on its own thread */
 struct writer	*writer_new(struct mannersd *, char **);

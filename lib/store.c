@@ -1379,3 +1379,22 @@ store_erased_count(struct store_txn *t)
 		return 0;
 	return st.ms_entries;
 }
+
+/*
+ * A compacted copy of the store into fd (mdb_env_copyfd2 with
+ * MDB_CP_COMPACT): one read transaction, so a consistent snapshot of
+ * the last commit, while the writer goes on.  Only a growth of the map
+ * waits for it (no resize while a transaction of this process is open).
+ */
+int
+store_copy(struct store *s, int fd, char **cause)
+{
+	int	 rc;
+
+	pthread_rwlock_rdlock(&s->resize);
+	rc = mdb_env_copyfd2(s->env, fd, MDB_CP_COMPACT);
+	pthread_rwlock_unlock(&s->resize);
+	if (rc != 0)
+		return store_err(rc, cause, "copy");
+	return 0;
+}

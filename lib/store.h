@@ -120,6 +120,8 @@ void	 store_usage(struct store *, uint64_t *, uint64_t *);
 int	 store_grow(struct store *, uint64_t, char **);
 int	 store_care(struct store *, uint64_t, int, uint64_t *, char **);
 int	 store_reader_check(struct store *);
+/* A compacted, consistent copy into a file descriptor (a hot backup). */
+int	 store_copy(struct store *, int, char **);
 
 int	 store_begin(struct store *, int, struct store_txn **, char **);
 int	 store_commit(struct store_txn *, char **);

@@ -55,6 +55,7 @@ LIB_SRCS = \
 	lib/policy.c \
 	lib/probe.c \
 	lib/quiet.c \
+	lib/retention.c \
 	lib/schedule.c \
 	lib/shaping.c \
 	lib/smtp_reply.c \

@@ -10,12 +10,12 @@
 #include "campaign.h"
 #include "conf.h"
 #include "erase.h"
+#include "retention.h"
 #include "campaign_record.h"
 #include "store.h"
 #include "util.h"
 
 /* Keep a recipient's sent history this long at least. */
-#define ADMIT_HISTORY_KEEP	(400 * 86400)
 
 /* Check a resubmission against the stored campaign. */
 static int
@@ -112,6 +112,7 @@ struct admit_run {
 	size_t			 ntimes_cap;
 	int			 exists;
 	int			 erased_any;	/* erasure records to check */
+	int64_t			 keep;		/* history that still counts */
 };
 
 /*
@@ -208,7 +209,8 @@ admit_queue(struct admit_run *a, const struct campaign_rcpt *rc,
 	job->name[namelen] = '\0';
 	a->h.time = d->due;
 	store_rcpt_add_hist(&a->r, &a->h);
-	store_rcpt_prune(&a->r, a->ar->now - ADMIT_HISTORY_KEEP);
+	store_rcpt_prune(&a->r, a->ar->now - (a->keep >
+	    (int64_t)a->r.pref_window ? a->keep : (int64_t)a->r.pref_window));
 	/* The record gets its id here, and the job carries it. */
 	if ((err = store_rcpt_put(a->t, naddr, &a->r, cause)) < 0)
 		return err;
@@ -374,6 +376,7 @@ admit_campaign(const struct admit_request *ar, struct admit_report *rep,
 		    "it was submitted");
 	}
 	conf_policy_for(ar->conf, c->list, &a.pol);
+	a.keep = retention_history_window(ar->conf);
 	if ((err = admit_open(&a, digest, status, cause)) == 0) {
 		it = campaign_rcpt_open_iov(ar->iov, ar->niov);
 		while (err == 0 && campaign_rcpt_next(it, &rc) == 1)

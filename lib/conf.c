@@ -94,6 +94,8 @@ static const struct conf_key conf_keys[] = {
 	{ S_DAEMON, "map_max", T_SIZE, C(map_max), 0, 1024 * 1024 },
 	{ S_DAEMON, "commit_interval_ms", T_UINT, C(commit_interval_ms), 0, 1 },
 	{ S_DAEMON, "commit_batch", T_UINT, C(commit_batch), 0, 1 },
+	{ S_DAEMON, "campaign_retention", T_DURATION, C(campaign_retention),
+	    0, 0 },
 
 	{ S_SMTP, "url", T_STRING, C(smtp_url), 0, 0 },
 	{ S_SMTP, "username", T_STRING, C(smtp_username), 0, 0 },
@@ -183,6 +185,7 @@ conf_defaults(void)
 	c->map_max = 64ULL * 1024 * 1024 * 1024;
 	c->commit_interval_ms = 50;
 	c->commit_batch = 512;
+	c->campaign_retention = 180 * 86400;
 
 	c->smtp_url = xstrdup("smtp://127.0.0.1:2525");
 	c->smtp_starttls = CONF_STARTTLS_NO;

@@ -73,6 +73,7 @@ struct conf {
 	uint64_t		 map_max;
 	uint64_t		 commit_interval_ms;
 	uint64_t		 commit_batch;
+	uint64_t		 campaign_retention;	/* 0: for ever */
 
 	/* [smtp] */
 	char			*smtp_url;

@@ -1398,3 +1398,82 @@ store_copy(struct store *s, int fd, char **cause)
 		return store_err(rc, cause, "copy");
 	return 0;
 }
+
+/* The first recipient address after `after` ("" for the first): 0 with
+ * out, 1 at the end. */
+int
+store_rcpt_next_key(struct store_txn *t, const char *after, char *out,
+    size_t outsz, char **cause)
+{
+	MDB_cursor	*c;
+	MDB_val		 k = { strlen(after), (void *)after }, v;
+	int		 rc;
+
+	if ((rc = mdb_cursor_open(t->txn, t->s->rcpt, &c)) != 0)
+		return store_err(rc, cause, "cursor");
+	rc = *after == '\0' ? mdb_cursor_get(c, &k, &v, MDB_FIRST) :
+	    mdb_cursor_get(c, &k, &v, MDB_SET_RANGE);
+	if (rc == 0 && *after != '\0' && k.mv_size == strlen(after) &&
+	    memcmp(k.mv_data, after, k.mv_size) == 0)
+		rc = mdb_cursor_get(c, &k, &v, MDB_NEXT);
+	mdb_cursor_close(c);
+	if (rc == MDB_NOTFOUND)
+		return 1;
+	if (rc != 0)
+		return store_err(rc, cause, "read");
+	if (k.mv_size >= outsz)
+		return set_cause(cause, "recipient key too long");
+	memcpy(out, k.mv_data, k.mv_size);
+	out[k.mv_size] = '\0';
+	return 0;
+}
+
+/* Remove a campaign's record and content (its delivery states first). */
+int
+store_campaign_del(struct store_txn *t, const char *id, char **cause)
+{
+	char	 k[CAMPAIGN_KEY_MAX];
+	int	 rc;
+
+	snprintf(k, sizeof k, "s%s", id);
+	if ((rc = store_del(t, t->s->campaigns, k, strlen(k), cause)) < 0)
+		return rc;
+	k[0] = 'b';
+	return (rc = store_del(t, t->s->campaigns, k, strlen(k), cause)) < 0 ?
+	    rc : 0;
+}
+
+/* Remove at most `max` delivery states of a campaign: 0 with *n, or 1
+ * when none is left. */
+int
+store_cr_del_some(struct store_txn *t, const char *campaign, size_t max,
+    uint64_t *n, char **cause)
+{
+	MDB_cursor	*c;
+	MDB_val		 k, v;
+	uint8_t		 pre[STORE_CR_KEY_MAX];
+	size_t		 plen = strlen(campaign) + 1;
+	int		 rc;
+
+	*n = 0;
+	if (plen > sizeof pre - 8)
+		return set_cause(cause, "campaign id too long");
+	memcpy(pre, campaign, plen);
+	if ((rc = mdb_cursor_open(t->txn, t->s->cr, &c)) != 0)
+		return store_err(rc, cause, "cursor");
+	k.mv_size = plen;
+	k.mv_data = pre;
+	rc = mdb_cursor_get(c, &k, &v, MDB_SET_RANGE);
+	while (rc == 0 && *n < max && k.mv_size == plen + 8 &&
+	    memcmp(k.mv_data, pre, plen) == 0) {
+		if ((rc = mdb_cursor_del(c, 0)) != 0)
+			break;
+		(*n)++;
+		/* After a delete, NEXT gives the entry that took its place. */
+		rc = mdb_cursor_get(c, &k, &v, MDB_NEXT);
+	}
+	mdb_cursor_close(c);
+	if (rc != 0 && rc != MDB_NOTFOUND)
+		return store_err(rc, cause, "delete");
+	return *n == 0 ? 1 : 0;
+}

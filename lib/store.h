@@ -197,4 +197,11 @@ int	 store_erased_put(struct store_txn *, const uint8_t *,
 	    const struct store_erased *, char **);
 uint64_t store_erased_count(struct store_txn *);
 
+/* For retention (lib/retention.c): walk, prune and remove. */
+int	 store_rcpt_next_key(struct store_txn *, const char *, char *, size_t,
+	    char **);
+int	 store_campaign_del(struct store_txn *, const char *, char **);
+int	 store_cr_del_some(struct store_txn *, const char *, size_t,
+	    uint64_t *, char **);
+
 #endif

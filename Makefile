@@ -85,6 +85,7 @@ MANNERSD_SRCS = \
 	daemon/mannersd.c \
 	daemon/measure.c \
 	daemon/metrics.c \
+	daemon/prune.c \
 	daemon/smtp_threads.c \
 	daemon/submit.c \
 	daemon/unsub_http.c \
@@ -115,7 +116,7 @@ DEB_PKGS = $(RUN_PKGS) libcriterion-dev \
 	   chromium-driver python3-selenium
 CHECK_PKGS = $(DEB_PKGS)
 
-.PHONY: all deps run-deps run check unit integration bench install clean
+.PHONY: all deps run-deps run check unit integration bench soak install clean
 
 all: $(BUILD)/mannersd $(BUILD)/mannersctl
 	@ln -sf $(BUILD)/mannersd mannersd
@@ -181,6 +182,19 @@ integration: all
 bench: deps
 	@$(MAKE) --no-print-directory all
 	@MANNERSD=$(CURDIR)/$(BUILD)/mannersd /usr/bin/python3 bench/report.py
+
+# Issue 19: `make soak`, a simulated year of weekly campaigns against
+# libmanners with a simulated clock (bench/soak.c), printing the store's
+# size after each quarter: it must level off.  SOAK_ARGS="-n 20000" for
+# a quick run, "-r 0" to keep every campaign for comparison.
+SOAK_ARGS ?=
+
+soak: $(BUILD)/bench/soak
+	@$(BUILD)/bench/soak $(SOAK_ARGS)
+
+$(BUILD)/bench/soak: bench/soak.c $(LIBMANNERS)
+	@mkdir -p $(@D)
+	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $< $(LIBMANNERS) $(LDLIBS)
 
 install: all
 	install -d $(DESTDIR)$(SBINDIR) $(DESTDIR)$(BINDIR) \

@@ -450,6 +450,7 @@ mannersd_start_parts(struct mannersd *md)
 		fatalx("%s", cause);
 	md->ev_care = evtimer_new(md->base, mannersd_care, md);
 	mannersd_care(-1, 0, md);
+	md->prune = prune_new(md);
 	md->ev_watchdog = evtimer_new(md->base, mannersd_watchdog, md);
 	if (sd_watchdog_enabled(0, &md->watchdog_usec) > 0 &&
 	    md->watchdog_usec > 0)
@@ -462,6 +463,7 @@ mannersd_free(struct mannersd *md)
 {
 	mailbox_free(md->mailbox);
 	writer_free(md->writer);
+	prune_free(md->prune);
 	backup_free(md->backup);
 	drain_free(md->drain);
 	metrics_free(md);

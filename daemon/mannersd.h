@@ -45,6 +45,7 @@ struct mannersd {
 	struct drain		*drain;
 	struct writer		*writer;
 	struct backup		*backup;	/* backup_http.c */
+	struct prune		*prune;		/* prune.c */
 	struct mailbox		*mailbox;	/* NULL: no [feedback] mailbox */
 	struct jobthread	*parser;	/* submit.c: reads documents */
 	struct evhttp		*control;
@@ -149,6 +150,11 @@ struct jobthread *jobthread_new(struct event_base *, const char *,
 void		 jobthread_submit(struct jobthread *, struct wjob *);
 size_t		 jobthread_pending(struct jobthread *);
 void		 jobthread_free(struct jobthread *);
+
+/* prune.c: retention passes, one slice per writer job */
+struct prune	*prune_new(struct mannersd *);
+void		 prune_free(struct prune *);
+void		 prune_metrics(struct prune *, struct evbuffer *);
 
 /* backup_http.c: POST /v1/backup on a thread of its own */
 struct backup	*backup_new(struct mannersd *, char **);

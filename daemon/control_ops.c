@@ -121,9 +121,9 @@ control_ops_run_unsubscribe(struct control_op *op, struct store_txn *t,
     char **cause)
 {
 	struct ledger_unsub_result	 ur;
-	json_t				*states = json_object();
+	json_t				*states;
 	uint32_t			 lid = 0;
-	int				 rc;
+	int				 rc = 0;
 
 	/*
 	 * A list no campaign ever used and no [list NAME] names is most
@@ -138,8 +138,10 @@ control_ops_run_unsubscribe(struct control_op *op, struct store_txn *t,
 		    "use), or leave \"list\" out to unsubscribe from every "
 		    "list", op->list, op->list);
 	}
-	if ((op->list == NULL || rc >= 0) &&
-	    (rc = ledger_unsubscribe(t, op->id, lid, STORE_SRC_ADMIN, op->now,
+	if (rc < 0)
+		return rc;
+	states = json_object();
+	if ((rc = ledger_unsubscribe(t, op->id, lid, STORE_SRC_ADMIN, op->now,
 	    states, &ur, cause)) >= 0 &&
 	    (rc = ledger_flush_states(t, states, cause)) >= 0) {
 		op->answer = json_pack("{s:s, s:s?, s:b, s:I}", "address",

@@ -71,9 +71,11 @@ backup_done(struct wjob *w)
 	if (b->status == 200) {
 		log_info("backup: %s written, %llu bytes in %.1f s", b->path,
 		    (unsigned long long)b->bytes, b->seconds);
-		control_reply_json(b->req, 200, json_pack("{s:s, s:I, s:f}",
-		    "path", b->path, "bytes", (json_int_t)b->bytes, "seconds",
-		    b->seconds));
+		json_t	*o = json_pack("{s:s, s:I, s:f}", "path", b->path,
+		    "bytes", (json_int_t)b->bytes, "seconds", b->seconds);
+
+		control_reply_json(b->req, 200, o);
+		json_decref(o);
 	} else {
 		if (b->status == 500)
 			log_warnx("backup: %s failed: %s", b->path, b->cause);

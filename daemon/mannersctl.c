@@ -1761,6 +1761,7 @@ main(int argc, char **argv)
 			ctl_help();
 		else if (strcmp(s, "--version") == 0) {
 			printf("mannersctl %s\n", MANNERS_VERSION);
+			free(rest);
 			return EXIT_OK;
 		}
 		else if (strcmp(s, "--socket") == 0 || strcmp(s, "-s") == 0) {

@@ -5,6 +5,6 @@
 #ifndef MANNERS_VERSION_H
 #define MANNERS_VERSION_H
 
-#define MANNERS_VERSION	"0.9.0"
+#define MANNERS_VERSION	"0.1.0"
 
 #endif

@@ -74,6 +74,10 @@ def test_help_and_version(env):
     r = run(MANNERSCTL, "--version")
     assert r.returncode == 0 and re.fullmatch(r"mannersctl \d+\.\d+\.\d+\n",
                                               r.stdout), r
+    # the version is the Debian package's
+    with open(os.path.join(ROOT, "debian", "changelog")) as f:
+        pkg = re.match(r"manners \(([^)-]+)", f.readline()).group(1)
+    assert r.stdout == "mannersctl %s\n" % pkg, (r.stdout, pkg)
 
 
 def conf_check(env, text):

@@ -76,6 +76,7 @@ struct xfer {
 	unsigned		 gen;		/* d->gen when the handle was set */
 	int			 unsent;	/* counted in dom->s.unsent */
 	int			 waited;	/* its domain's cadence held it */
+	int			 plain;		/* the reader chose plain text */
 	int			 abort;		/* stop now (atomic: the thread
 						   running it reads it) */
 	int			 notice;	/* the thread's: tell the loop at

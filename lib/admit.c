@@ -136,6 +136,10 @@ admit_open(struct admit_run *a, const char *digest, int *status, char **cause)
 	a->erased_any = a->ar->keys != NULL && store_erased_count(a->t) > 0;
 	if ((err = store_list_id(a->t, c->list, 1, &lid, cause)) < 0)
 		return err;
+	/* The pages name the list's sender as its latest campaign does. */
+	if (!a->exists && (err = store_list_brand_put(a->t, lid, c->from_name,
+	    cause)) < 0)
+		return err;
 	if (!a->exists) {
 		a->state = campaign_record_state_new(c, lid, a->ar->now);
 		a->body = campaign_record_body_new(c, digest);
@@ -179,6 +183,7 @@ admit_lookup(struct admit_run *a, const char *naddr,
 	    a->job.lid, &in->unsub_list, &in->unsub_all, &in->suppressed,
 	    cause)) < 0)
 		return err;
+	in->pause_until = a->r.pause_until;
 	if (a->r.pref_count != 0) {
 		in->pref.count = a->r.pref_count;
 		in->pref.window = a->r.pref_window;

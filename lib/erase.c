@@ -102,6 +102,7 @@ erase_recipient(struct store_txn *t, const struct token_keys *keys,
 {
 	struct store_rcpt	 r;
 	char			 naddr[ADDR_MAX + 1];
+	uint64_t		 consents;
 	int			 rc;
 
 	memset(res, 0, sizeof *res);
@@ -114,6 +115,7 @@ erase_recipient(struct store_txn *t, const struct token_keys *keys,
 	    cause)) < 0 ||
 	    (rc = erase_keep(t, keys, naddr, &r, res, cause)) < 0 ||
 	    (rc = erase_states(t, r.rid, &res->states, cause)) < 0 ||
+	    (rc = store_consent_del(t, r.rid, &consents, cause)) < 0 ||
 	    (rc = store_rcpt_del(t, naddr, r.rid, cause)) < 0)
 		goto out;
 	rc = 0;

@@ -2,7 +2,8 @@
  * erase.h: forgetting a person (DELETE /v1/recipients/{address}).
  *
  * An erasure removes the recipient's record (address, history,
- * preference), its id's address, its delivery states and its queued jobs
+ * preference, pause, plain-text choice), its id's address, its consent
+ * changes (resubscribes), its delivery states and its queued jobs
  * (which hold the address and the name).  What must survive for the
  * person's own sake, their unsubscribes and a suppression after a hard
  * bounce, is kept under HMAC-SHA256 of the normalised address with the

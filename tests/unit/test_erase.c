@@ -102,6 +102,26 @@ erase(const char *addr, struct erase_result *er)
 	return rc;
 }
 
+static int
+count_one(const struct store_consent *c, void *arg)
+{
+	(void)c;
+	(*(int *)arg)++;
+	return 0;
+}
+
+/* How many consent changes rid has. */
+static int
+consents(uint64_t rid)
+{
+	struct store_txn	*t = fixture_begin(&fx, 0);
+	int			 n = 0;
+
+	cr_assert_eq(store_consent_each(t, rid, count_one, &n, NULL), 0);
+	store_abort(t);
+	return n;
+}
+
 Test(erase, forgets_the_record_the_id_the_states_and_the_queued_jobs)
 {
 	struct admit_report	 rep;
@@ -123,7 +143,18 @@ Test(erase, forgets_the_record_the_id_the_states_and_the_queued_jobs)
 	store_rcpt_free(&r);
 	store_abort(t);
 
+	/* A resubscribe from the page leaves a consent record. */
+	t = fixture_begin(&fx, 1);
+	{
+		struct store_consent	 cs = { NOW, 1, STORE_CONSENT_RESUBSCRIBE,
+		    STORE_SRC_LINK };
+
+		cr_assert_eq(store_consent_add(t, rid, &cs, NULL), 0);
+	}
+	fixture_commit(t);
+	cr_assert_eq(consents(rid), 1);
 	cr_assert_eq(erase("Zed@Example.org", &er), 0);
+	cr_expect_eq(consents(rid), 0, "its consent changes go");
 	cr_expect_eq(er.dropped, 1, "its queued job goes");
 	cr_expect_eq(er.states, 1, "its delivery state goes");
 	cr_expect_eq(er.kept_lists, 0, "nothing asked for, nothing kept");

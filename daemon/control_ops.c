@@ -11,6 +11,8 @@
 
 #include "addr.h"
 #include "campaign_record.h"
+#include "conf.h"
+#include "erase.h"
 #include "ledger.h"
 #include "log.h"
 #include "mannersd.h"
@@ -22,7 +24,8 @@ enum control_ops_kind {
 	OP_PAUSE,
 	OP_RESUME,
 	OP_UNSUBSCRIBE,
-	OP_RESUBSCRIBE
+	OP_RESUBSCRIBE,
+	OP_ERASE
 };
 
 struct control_op {
@@ -33,6 +36,7 @@ struct control_op {
 	char			*id;	/* campaign id or address */
 	char			*list;	/* NULL: every list */
 	int64_t			 now;
+	int			 list_configured;	/* has [list NAME] */
 	int			 status;
 	json_t			*answer;
 };
@@ -53,6 +57,8 @@ static int	control_ops_run_unsubscribe(struct control_op *,
 		    struct store_txn *, char **);
 static int	control_ops_run_resubscribe(struct control_op *,
 		    struct store_txn *, char **);
+static int	control_ops_run_erase(struct control_op *,
+		    struct store_txn *, char **);
 
 static const struct {
 	const char	*name;		/* for the log */
@@ -70,6 +76,8 @@ static const struct {
 	    control_ops_run_unsubscribe },
 	[OP_RESUBSCRIBE] = { "resubscribe", 0, "no such unsubscribe",
 	    control_ops_run_resubscribe },
+	[OP_ERASE] = { "erase", 0, "nothing is known of this address",
+	    control_ops_run_erase },
 };
 
 /* Cancel: drop what is queued; what was sent stays in history. */
@@ -113,13 +121,27 @@ control_ops_run_unsubscribe(struct control_op *op, struct store_txn *t,
     char **cause)
 {
 	struct ledger_unsub_result	 ur;
-	json_t				*states = json_object();
+	json_t				*states;
 	uint32_t			 lid = 0;
-	int				 rc;
+	int				 rc = 0;
 
-	if ((op->list == NULL || (rc = store_list_id(t, op->list, 1, &lid,
-	    cause)) >= 0) &&
-	    (rc = ledger_unsubscribe(t, op->id, lid, STORE_SRC_ADMIN, op->now,
+	/*
+	 * A list no campaign ever used and no [list NAME] names is most
+	 * likely a typo: recording it would protect nobody.
+	 */
+	if (op->list != NULL && (rc = store_list_id(t, op->list,
+	    op->list_configured, &lid, cause)) == 1) {
+		op->status = 404;
+		return set_cause(cause, "unknown list \"%s\": no campaign was "
+		    "ever sent to it and the configuration has no [list %s]; "
+		    "check the name (GET /v1/campaigns shows the lists in "
+		    "use), or leave \"list\" out to unsubscribe from every "
+		    "list", op->list, op->list);
+	}
+	if (rc < 0)
+		return rc;
+	states = json_object();
+	if ((rc = ledger_unsubscribe(t, op->id, lid, STORE_SRC_ADMIN, op->now,
 	    states, &ur, cause)) >= 0 &&
 	    (rc = ledger_flush_states(t, states, cause)) >= 0) {
 		op->answer = json_pack("{s:s, s:s?, s:b, s:I}", "address",
@@ -151,6 +173,30 @@ control_ops_run_resubscribe(struct control_op *op, struct store_txn *t,
 	op->answer = json_pack("{s:s, s:s?, s:b}", "address", op->id, "list",
 	    op->list, "resubscribed", 1);
 	return 0;
+}
+
+/* Erase a person: see lib/erase.h for what goes and what is kept. */
+static int
+control_ops_run_erase(struct control_op *op, struct store_txn *t,
+    char **cause)
+{
+	struct erase_result	 er;
+	json_t			*states = json_object();
+	int			 rc;
+
+	if ((rc = erase_recipient(t, op->md->keys, op->id, op->now, states,
+	    &er, cause)) == 0 &&
+	    (rc = ledger_flush_states(t, states, cause)) >= 0) {
+		op->answer = json_pack("{s:s, s:b, s:I, s:I, s:{s:I, s:b}}",
+		    "address", op->id, "erased", 1, "dropped",
+		    (json_int_t)er.dropped, "delivery_states",
+		    (json_int_t)er.states, "kept_as_hash", "unsubscribed_lists",
+		    (json_int_t)er.kept_lists, "suppressed",
+		    er.kept_suppressed);
+		rc = 0;
+	}
+	json_decref(states);
+	return rc;
 }
 
 /* On the writer thread: the operation in one transaction. */
@@ -205,7 +251,7 @@ control_ops_done(struct wjob *w)
 		    op->list != NULL ? op->list : "");
 		if (campaign)
 			drain_forget(op->md->drain, op->id);
-		else
+		else if (op->kind != OP_ERASE)
 			op->md->stats.unsubscribes++;
 		drain_kick(op->md->drain);
 	}
@@ -230,6 +276,8 @@ control_ops_start(struct mannersd *md, struct evhttp_request *req,
 	op->kind = k;
 	op->id = xstrdup(id);
 	op->list = list != NULL ? xstrdup(list) : NULL;
+	op->list_configured = list != NULL && conf_list_configured(md->conf,
+	    list);
 	op->now = mannersd_now();
 	writer_submit(md->writer, &op->w);
 }
@@ -304,6 +352,14 @@ control_ops_unsubscribe(struct mannersd *md, struct evhttp_request *req,
 		control_ops_start(md, req, OP_UNSUBSCRIBE, a, list);
 	free(list);
 	json_decref(j);
+}
+
+/* DELETE /v1/recipients/{address}: forget the person. */
+void
+control_ops_erase(struct mannersd *md, struct evhttp_request *req,
+    const char *addr)
+{
+	control_ops_start(md, req, OP_ERASE, addr, NULL);
 }
 
 /* DELETE /v1/unsubscribes/{address}[?list=...]. */

@@ -75,9 +75,12 @@ static const struct control_route control_routes[] = {
 	  control_ops_resume },
 	{ EVHTTP_REQ_GET, "/v1/recipients/{id}", CONTROL_ID_ADDRESS,
 	  control_routes_recipient },
+	{ EVHTTP_REQ_DELETE, "/v1/recipients/{id}", CONTROL_ID_ADDRESS,
+	  control_ops_erase },
 	{ EVHTTP_REQ_POST, "/v1/unsubscribes", CONTROL_ID_NONE,
 	  control_ops_unsubscribe },
 	{ EVHTTP_REQ_POST, "/v1/feedback", CONTROL_ID_NONE, intake_request },
+	{ EVHTTP_REQ_POST, "/v1/backup", CONTROL_ID_NONE, backup_request },
 	{ EVHTTP_REQ_DELETE, "/v1/unsubscribes/{id}", CONTROL_ID_ADDRESS,
 	  control_ops_resubscribe },
 };

@@ -141,13 +141,18 @@ drain_new(struct mannersd *md, char **cause)
 		free(d);
 		return NULL;
 	}
-	/* libcurl takes the HELO/EHLO name from the URL's path. */
+	/*
+	 * libcurl takes the HELO/EHLO name from the URL's path; without
+	 * [smtp] helo it is the name the Message-IDs carry (md->hostname,
+	 * fully qualified), not libcurl's short default.
+	 */
 	path = strstr(conf->smtp_url, "://");
 	path = path != NULL ? strchr(path + 3, '/') : NULL;
-	if (conf->smtp_helo != NULL && (path == NULL || path[1] == '\0'))
+	if (path == NULL || path[1] == '\0')
 		xasprintf(&d->url, "%.*s/%s", (int)(path != NULL ?
 		    (size_t)(path - conf->smtp_url) : strlen(conf->smtp_url)),
-		    conf->smtp_url, conf->smtp_helo);
+		    conf->smtp_url, conf->smtp_helo != NULL ? conf->smtp_helo :
+		    md->hostname);
 	else
 		d->url = xstrdup(conf->smtp_url);
 	if ((d->threads = smtp_threads_new(md->base, conf->concurrency,
@@ -220,8 +225,10 @@ drain_stats(struct drain *d)
 	    "failed", (json_int_t)d->failed,
 	    "bounced", (json_int_t)d->bounced,
 	    "retried", (json_int_t)d->retried,
-	    "throttled", (json_int_t)d->throttled,
 	    "quiet_waits", (json_int_t)d->quiet_waits,
+	    /* Messages, each once: sent after waiting for a rate limit. */
+	    "throttled", (json_int_t)d->throttled_sent,
+	    "cadence_waits", (json_int_t)d->throttled,
 	    "rate", pace_rate(&d->pace));
 }
 

@@ -145,9 +145,10 @@ drain_commit_done(struct wjob *w)
 				    f->items[i].job.attempts + 1);
 		while ((x = TAILQ_FIRST(&d->committing)) != NULL) {
 			TAILQ_REMOVE(&d->committing, x, entry);
-			if (x->outcome == OUTCOME_SENT)
+			if (x->outcome == OUTCOME_SENT) {
 				d->sent++;
-			else if (x->outcome == OUTCOME_FAILED)
+				d->throttled_sent += x->waited != 0;
+			} else if (x->outcome == OUTCOME_FAILED)
 				d->failed++;
 			else if (x->outcome == OUTCOME_BOUNCED) {
 				d->failed++;

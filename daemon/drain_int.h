@@ -78,6 +78,7 @@ struct xfer {
 	size_t			 off;		/* and offset in it */
 	unsigned		 gen;		/* d->gen when the handle was set */
 	int			 unsent;	/* counted in dom->s.unsent */
+	int			 waited;	/* its domain's cadence held it */
 	int			 plain;		/* the reader chose plain text */
 	int			 abort;		/* stop now (atomic: the thread
 						   running it reads it) */
@@ -133,6 +134,7 @@ struct drain {
 	uint64_t		 bounced;
 	uint64_t		 dropped;
 	uint64_t		 throttled;	/* sends held back by a cadence */
+	uint64_t		 throttled_sent; /* messages sent that waited */
 	uint64_t		 lat_bucket[DRAIN_NLAT + 1];
 	double			 lat_sum;
 	uint64_t		 lat_count;

@@ -330,8 +330,12 @@ drain_sched_pick(struct drain *d, struct instant slot, double *wait_ms)
 
 	schedule_pick_begin(&p, slot, STORE_KEY_LEN);
 	TAILQ_FOREACH(dm, &d->sdoms, sentry) {
+		size_t		 held = p.held;
+
 		x = TAILQ_FIRST(&dm->staged);
 		schedule_pick_offer(&p, &dm->s, x->job.key, x);
+		if (p.held != held)
+			x->waited = 1;	/* counted once, when it is sent */
 	}
 	d->throttled += p.held;
 	if (p.paced && p.wait_ms < *wait_ms)

@@ -498,7 +498,7 @@ static int
 http_guard_control_needs_body(void *arg, const char *target, size_t len)
 {
 	static const char *const routes[] = { "/v1/campaigns",
-	    "/v1/unsubscribes", "/v1/feedback" };
+	    "/v1/unsubscribes", "/v1/feedback", "/v1/backup" };
 	const char	*q = memchr(target, '?', len);
 	size_t		 i, n = q != NULL ? (size_t)(q - target) : len;
 

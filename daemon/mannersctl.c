@@ -26,6 +26,7 @@
 
 #include "probe.h"
 #include "util.h"
+#include "version.h"
 #include "weigh.h"
 
 /* The development daemon's socket (make run), then the system one. */
@@ -55,6 +56,8 @@ static int	ctl_usage_status = EXIT_USAGE;
 /* feedback reads at most this much of a message (mannersd refuses more
  * than 10 MiB with 413, which is ignored, not retried). */
 #define CTL_FEEDBACK_MAX	(64 * 1024 * 1024)
+/* Without a terminal, --wait says why it waits at least this often. */
+#define CTL_WHY_SECS	60
 /* --wait polls the campaign this often. */
 #define CTL_POLL_MS		1000
 /* Time limits: connecting, and a request other than a submission. */
@@ -77,6 +80,7 @@ struct args {
 	int		 no_remote;
 	const char	*list;
 	const char	*rcpt;
+	int		 overwrite;
 };
 
 /* An answer from the daemon. */
@@ -122,6 +126,14 @@ ctl_help(void)
 	    "                        suppress an address (one list, or all)\n"
 	    "  resubscribe ADDR [--list LIST]\n"
 	    "                        remove that suppression\n"
+	    "  backup FILE [--overwrite]\n"
+	    "                        a consistent, compacted copy of the "
+	    "store,\n"
+	    "                        taken while mannersd runs\n"
+	    "  erase ADDR            forget a person (history, name, "
+	    "preferences);\n"
+	    "                        their unsubscribes stay as a keyed "
+	    "hash\n"
 	    "  weigh FILE.html [--no-remote]\n"
 	    "                        weigh an HTML body (no daemon needed)\n"
 	    "  feedback [--rcpt ADDR]\n"
@@ -142,6 +154,7 @@ ctl_help(void)
 	    "                        %s\n"
 	    "  -j, --json            print the daemon's JSON answer\n"
 	    "  -h, --help            this text\n"
+	    "  --version             print the version\n"
 	    "\n"
 	    "exit status:\n"
 	    "  0  done\n"
@@ -616,6 +629,27 @@ ctl_print_rejected(json_t *rej)
 	putchar('\n');
 }
 
+/* The invalid addresses the report names, one a line with the reason. */
+static void
+ctl_print_invalid(json_t *j)
+{
+	json_t		*list = json_object_get(j, "invalid"), *v;
+	long long	 total;
+	size_t		 i;
+
+	if (!json_is_array(list) || json_array_size(list) == 0)
+		return;
+	total = ctl_int(json_object_get(j, "rejected"), "invalid_address");
+	if (total > (long long)json_array_size(list))
+		printf("  invalid addresses (the first %zu of %lld):\n",
+		    json_array_size(list), total);
+	else
+		printf("  invalid addresses:\n");
+	json_array_foreach(list, i, v)
+		printf("    %s: %s\n", ctl_str(v, "address", "?"), ctl_str(v,
+		    "reason", "?"));
+}
+
 /* The answer to a submission, for people. */
 static void
 ctl_print_report(json_t *j)
@@ -636,6 +670,7 @@ ctl_print_report(json_t *j)
 		    ctl_int(v, "first_due"), t1, sizeof t1), ctl_time(ctl_int(v,
 		    "last_due"), t2, sizeof t2));
 	ctl_print_rejected(json_object_get(j, "rejected"));
+	ctl_print_invalid(j);
 	if (json_object_get(j, "first_due") != NULL)
 		printf("  first due %s, last due %s\n", ctl_time(ctl_int(j,
 		    "first_due"), t1, sizeof t1), ctl_time(ctl_int(j,
@@ -777,16 +812,68 @@ ctl_wait_line(struct ctl *ctl, json_t *st)
 	buf_free(&line);
 }
 
+/*
+ * Without a terminal, --wait says why it is still waiting: a line on
+ * stderr when the counts change, and at least every CTL_WHY_SECS.
+ */
+static void
+ctl_wait_why(struct ctl *ctl, json_t *st, json_t *rep, struct buf *last,
+    time_t *last_t)
+{
+	json_t		*c = json_object_get(st, "counts");
+	long long	 queued = ctl_int(c, "queued");
+	long long	 deferred = ctl_int(c, "queued_deferred");
+	struct buf	 line;
+	char		 t1[32];
+	time_t		 now = time(NULL);
+
+	if (ctl->tty)
+		return;
+	buf_init(&line);
+	buf_printf(&line, "mannersctl: %s: sent %lld, failed %lld, queued "
+	    "%lld: ", ctl_str(st, "id", "?"), ctl_int(c, "sent"), ctl_int(c,
+	    "failed"), queued);
+	if (strcmp(ctl_str(st, "state", ""), "paused") == 0)
+		buf_printf(&line, "paused%s%s (mannersctl resume %s)",
+		    json_is_string(json_object_get(st, "paused_why")) ? ": " :
+		    "", ctl_str(st, "paused_why", ""), ctl_str(st, "id", "?"));
+	else if (ctl_int(rep, "first_due") > (long long)now)
+		buf_printf(&line, "nothing is due before %s (send-after or "
+		    "the caps)", ctl_time(ctl_int(rep, "first_due"), t1,
+		    sizeof t1));
+	else if (queued > 0 && deferred == queued)
+		buf_printf(&line, "all deferred by the recipients' caps, the "
+		    "last until %s", ctl_time(ctl_int(rep, "last_due"), t1,
+		    sizeof t1));
+	else if (ctl_int(c, "retries") > 0)
+		buf_printf(&line, "sending; %lld retries so far (the relay "
+		    "answered 4xx or not at all: see mannersd's log)",
+		    ctl_int(c, "retries"));
+	else
+		buf_adds(&line, "sending at the configured rate");
+	if (last->len == 0 || strcmp(last->data, line.data) != 0 ||
+	    now - *last_t >= CTL_WHY_SECS) {
+		fprintf(stderr, "%s\n", line.data);
+		buf_reset(last);
+		buf_adds(last, line.data);
+		*last_t = now;
+	}
+	buf_free(&line);
+}
+
 /* submit --wait: poll the campaign until nothing of it is queued. */
 static int
-ctl_wait(struct ctl *ctl, const char *id)
+ctl_wait(struct ctl *ctl, const char *id, json_t *rep)
 {
 	struct reply	 r;
 	struct timespec	 ts = { CTL_POLL_MS / 1000,
 	    (CTL_POLL_MS % 1000) * 1000000L };
+	struct buf	 last;
+	time_t		 last_t = 0;
 	char		*esc, *path;
 	int		 rv;
 
+	buf_init(&last);
 	esc = ctl_escape(id);
 	xasprintf(&path, "/v1/campaigns/%s", esc);
 	free(esc);
@@ -805,6 +892,8 @@ ctl_wait(struct ctl *ctl, const char *id)
 			break;
 		}
 		ctl_wait_line(ctl, r.json);
+		if (ctl_int(json_object_get(r.json, "counts"), "queued") > 0)
+			ctl_wait_why(ctl, r.json, rep, &last, &last_t);
 		if (strcmp(ctl_str(r.json, "state", ""), "cancelled") == 0 ||
 		    ctl_int(json_object_get(r.json, "counts"), "queued") <= 0) {
 			ctl_draw(ctl, NULL);
@@ -833,6 +922,7 @@ ctl_wait(struct ctl *ctl, const char *id)
 		ctl_reply_free(&r);
 		nanosleep(&ts, NULL);
 	}
+	buf_free(&last);
 	free(path);
 	return rv;
 }
@@ -893,7 +983,7 @@ ctl_submit(struct ctl *ctl, struct args *a)
 		return EXIT_REFUSED;
 	}
 	rv = ctl_wait(ctl, json_string_value(json_object_get(r.json,
-	    "campaign")));
+	    "campaign")), r.json);
 	ctl_reply_free(&r);
 	return rv;
 }
@@ -1200,6 +1290,88 @@ ctl_resubscribe(struct ctl *ctl, struct args *a)
 	return rv;
 }
 
+/* erase ADDR: forget a person; keep their "stop" as a keyed hash. */
+static int
+ctl_erase(struct ctl *ctl, struct args *a)
+{
+	struct reply	 r;
+	json_t		*k;
+	char		*esc, *path;
+	int		 rv;
+
+	esc = ctl_escape(a->pos[0]);
+	xasprintf(&path, "/v1/recipients/%s", esc);
+	free(esc);
+	rv = ctl_get(ctl, "DELETE", path, &r);
+	free(path);
+	if (rv == -1)
+		return EXIT_UNREACHABLE;
+	if ((rv = ctl_check(ctl, &r)) == EXIT_OK) {
+		k = json_object_get(r.json, "kept_as_hash");
+		if (ctl->json)
+			ctl_print_raw(&r);
+		else
+			printf("%s erased: %lld queued message%s dropped, %lld "
+			    "delivery record%s removed; kept as a keyed hash: "
+			    "unsubscribes from %lld list%s%s\n", a->pos[0],
+			    ctl_int(r.json, "dropped"), ctl_int(r.json,
+			    "dropped") == 1 ? "" : "s", ctl_int(r.json,
+			    "delivery_states"), ctl_int(r.json,
+			    "delivery_states") == 1 ? "" : "s", ctl_int(k,
+			    "unsubscribed_lists"), ctl_int(k,
+			    "unsubscribed_lists") == 1 ? "" : "s",
+			    json_is_true(json_object_get(k, "suppressed")) ?
+			    ", a suppression" : "");
+	}
+	ctl_reply_free(&r);
+	return rv;
+}
+
+/* backup FILE [--overwrite]: a hot, compacted copy of the store. */
+static int
+ctl_backup(struct ctl *ctl, struct args *a)
+{
+	struct upload	 up;
+	struct reply	 r;
+	char		 cwd[PATH_MAX], *path;
+	json_t		*o;
+	int		 rv;
+
+	/* The daemon's working directory is not ours: send it absolute. */
+	if (a->pos[0][0] == '/')
+		path = xstrdup(a->pos[0]);
+	else if (getcwd(cwd, sizeof cwd) == NULL)
+		ctl_usage("backup: cannot tell the current directory: %s",
+		    strerror(errno));
+	else
+		xasprintf(&path, "%s/%s", cwd, a->pos[0]);
+	o = json_pack("{s:s}", "path", path);
+	memset(&up, 0, sizeof up);
+	up.ctl = ctl;
+	up.data = o != NULL ? json_dumps(o, JSON_COMPACT) : NULL;
+	json_decref(o);
+	if (up.data == NULL)
+		ctl_usage("backup: the path is not UTF-8");
+	up.len = strlen(up.data);
+	rv = ctl_request(ctl, "POST", a->overwrite ? "/v1/backup?overwrite=1" :
+	    "/v1/backup", &up, "application/json", &r);
+	free(up.data);
+	free(path);
+	if (rv == -1)
+		return EXIT_UNREACHABLE;
+	if ((rv = ctl_check(ctl, &r)) == EXIT_OK) {
+		if (ctl->json)
+			ctl_print_raw(&r);
+		else
+			printf("backup %s: %lld bytes in %.1f s\n", ctl_str(
+			    r.json, "path", "?"), ctl_int(r.json, "bytes"),
+			    json_number_value(json_object_get(r.json,
+			    "seconds")));
+	}
+	ctl_reply_free(&r);
+	return rv;
+}
+
 /* A Prometheus sample value as JSON: an integer, a number or a string. */
 static json_t *
 ctl_metric_value(const char *s)
@@ -1329,13 +1501,14 @@ ctl_health(struct ctl *ctl, struct args *a)
 			printf("mannersd on %s: %s\n", ctl->socket,
 			    ctl_str(r.json, "status", "?"));
 			if (json_is_object(d))
-				printf("  in flight %lld, sent %lld, failed "
-				    "%lld, bounced %lld, retried %lld, "
-				    "throttled %lld\n", ctl_int(d,
+				printf("  in flight %lld, sent %lld (%lld "
+				    "of them waited for a rate limit), "
+				    "failed %lld (bounced %lld), attempts "
+				    "to retry %lld\n", ctl_int(d,
 				    "in_flight"), ctl_int(d, "sent"),
-				    ctl_int(d, "failed"), ctl_int(d,
-				    "bounced"), ctl_int(d, "retried"),
-				    ctl_int(d, "throttled"));
+				    ctl_int(d, "throttled"), ctl_int(d,
+				    "failed"), ctl_int(d, "bounced"),
+				    ctl_int(d, "retried"));
 		}
 	}
 	ctl_reply_free(&r);
@@ -1474,6 +1647,7 @@ ctl_feedback(struct ctl *ctl, struct args *a)
 #define OPT_LIST	0x04
 #define OPT_NO_REMOTE	0x08
 #define OPT_RCPT	0x10
+#define OPT_OVERWRITE	0x20
 
 static const struct cmd {
 	const char	*name;
@@ -1493,6 +1667,9 @@ static const struct cmd {
 	    "unsubscribe ADDR [--list LIST]" },
 	{ "resubscribe", ctl_resubscribe, 1, 1, OPT_LIST,
 	    "resubscribe ADDR [--list LIST]" },
+	{ "erase", ctl_erase, 1, 1, 0, "erase ADDR" },
+	{ "backup", ctl_backup, 1, 1, OPT_OVERWRITE,
+	    "backup FILE [--overwrite]" },
 	{ "weigh", ctl_weigh, 1, 1, OPT_NO_REMOTE,
 	    "weigh FILE.html [--no-remote]" },
 	{ "feedback", ctl_feedback, 0, 0, OPT_RCPT,
@@ -1524,6 +1701,9 @@ ctl_args(const struct cmd *cmd, int argc, char **argv, struct args *a)
 		} else if ((cmd->opts & OPT_DRY_RUN) &&
 		    strcmp(s, "--dry-run") == 0)
 			a->dry_run = 1;
+		else if ((cmd->opts & OPT_OVERWRITE) &&
+		    strcmp(s, "--overwrite") == 0)
+			a->overwrite = 1;
 		else if ((cmd->opts & OPT_WAIT) && strcmp(s, "--wait") == 0)
 			a->wait = 1;
 		else if ((cmd->opts & OPT_NO_REMOTE) &&
@@ -1590,6 +1770,11 @@ main(int argc, char **argv)
 			ctl.json = 1;
 		else if (strcmp(s, "--help") == 0 || strcmp(s, "-h") == 0)
 			ctl_help();
+		else if (strcmp(s, "--version") == 0) {
+			printf("mannersctl %s\n", MANNERS_VERSION);
+			free(rest);
+			return EXIT_OK;
+		}
 		else if (strcmp(s, "--socket") == 0 || strcmp(s, "-s") == 0) {
 			if (i + 1 == argc || *argv[i + 1] == '\0')
 				ctl_usage("%s needs a path", s);

@@ -20,22 +20,30 @@
 #include <systemd/sd-daemon.h>
 
 #include "conf.h"
+#include "conf_check.h"
+#include "hostname.h"
 #include "log.h"
 #include "mannersd.h"
 #include "store.h"
 #include "token.h"
 #include "util.h"
+#include "version.h"
 
-/* Print the usage and exit 2. */
+/* The usage, on stdout for --help (exit 0), else on stderr (exit 2). */
 static void
-usage(void)
+usage(int help)
 {
-	fprintf(stderr, "usage: mannersd [-tvq] [-c config]\n"
-	    "  -c FILE  configuration (default: development settings under "
-	    "./var/)\n"
-	    "  -t       check the configuration and exit\n"
-	    "  -v, -q   more or less logging\n");
-	exit(2);
+	fprintf(help ? stdout : stderr,
+	    "usage: mannersd [-tvq] [-c config]\n"
+	    "  -c FILE    configuration (default: development settings "
+	    "under ./var/)\n"
+	    "  -t         check the configuration, print any warning, and "
+	    "exit\n"
+	    "  -v, -q     more or less logging\n"
+	    "  --version  print the version and exit\n"
+	    "  --help     this text\n"
+	    "See mannersd(8) and manners.conf(5).\n");
+	exit(help ? 0 : 2);
 }
 
 /* The only clock read in manners. */
@@ -43,6 +51,14 @@ int64_t
 mannersd_now(void)
 {
 	return (int64_t)time(NULL);
+}
+
+/* A warning about a valid configuration, logged. */
+static void
+mannersd_advice(void *arg, const char *text)
+{
+	(void)arg;
+	log_warnx("%s", text);
 }
 
 /* Create the parent directory of a path (one level is enough for ./var). */
@@ -141,7 +157,7 @@ mannersd_reload(struct mannersd *md)
 	}
 	sd_notify(0, "RELOADING=1");
 	if (conf_load(old->path, &c, &cause) == -1) {
-		log_warnx("reload failed, the running configuration stays in "
+		log_errorx("reload failed, the running configuration stays in "
 		    "force: %s", cause);
 		free(cause);
 		sd_notify(0, "READY=1");
@@ -165,6 +181,7 @@ mannersd_reload(struct mannersd *md)
 	c->map_size = old->map_size;
 	md->conf = c;
 	conf_free(old);
+	conf_check_advice(c, mannersd_advice, NULL);
 	if (md->control != NULL) {
 		evhttp_set_max_body_size(md->control,
 		    (ev_ssize_t)c->max_request);
@@ -286,9 +303,15 @@ static void
 mannersd_options(int argc, char **argv, const char **conf_path,
     int *check_only, int *level)
 {
+	static const struct option longopts[] = {
+		{ "help", no_argument, NULL, 'h' },
+		{ "version", no_argument, NULL, 'V' },
+		{ NULL, 0, NULL, 0 }
+	};
 	int	 ch;
 
-	while ((ch = getopt(argc, argv, "c:tvqh")) != -1) {
+	while ((ch = getopt_long(argc, argv, "c:tvqh", longopts, NULL)) !=
+	    -1) {
 		switch (ch) {
 		case 'c':
 			*conf_path = optarg;
@@ -302,27 +325,44 @@ mannersd_options(int argc, char **argv, const char **conf_path,
 		case 'q':
 			*level = LOG_LVL_WARN;
 			break;
+		case 'h':
+			usage(1);
+			break;
+		case 'V':
+			printf("mannersd %s\n", MANNERS_VERSION);
+			exit(0);
 		default:
-			usage();
+			usage(0);
 		}
 	}
 	if (optind != argc)
-		usage();
+		usage(0);
 }
 
-/* The name for HELO and Message-IDs: the configured one or the host's. */
+/*
+ * The name for EHLO and Message-IDs: the configured one or the host's
+ * fully qualified name; a name without a domain is worth a warning.
+ */
 static char *
 mannersd_hostname(const struct conf *conf)
 {
-	char	 host[HOST_NAME_MAX + 1];
+	char	*name, *warning = NULL;
 
-	if (conf->hostname != NULL)
+	if (conf->hostname != NULL) {
+		if (!hostname_qualified(conf->hostname))
+			log_warnx("[daemon] hostname = %s is not fully "
+			    "qualified; receiving servers check the EHLO name "
+			    "and Message-IDs carry it: give a name with a "
+			    "domain", conf->hostname);
 		return xstrdup(conf->hostname);
-	if (gethostname(host, sizeof host) == -1 || *host == '\0')
-		snprintf(host, sizeof host, "localhost");
-	host[sizeof host - 1] = '\0';
-	return xstrdup(host);
+	}
+	name = hostname_default(&warning);
+	if (warning != NULL)
+		log_warnx("%s", warning);
+	free(warning);
+	return name;
 }
+
 
 /* Process-wide settings and libraries, before anything else runs. */
 static void
@@ -394,7 +434,8 @@ mannersd_start_parts(struct mannersd *md)
 {
 	char	*cause = NULL;
 
-	if ((md->writer = writer_new(md, &cause)) == NULL)
+	if ((md->writer = writer_new(md, &cause)) == NULL ||
+	    (md->backup = backup_new(md, &cause)) == NULL)
 		fatalx("%s", cause);
 	mannersd_mkparent(md->conf->socket);
 	if (control_start(md, &cause) == -1)
@@ -409,6 +450,7 @@ mannersd_start_parts(struct mannersd *md)
 		fatalx("%s", cause);
 	md->ev_care = evtimer_new(md->base, mannersd_care, md);
 	mannersd_care(-1, 0, md);
+	md->prune = prune_new(md);
 	md->ev_watchdog = evtimer_new(md->base, mannersd_watchdog, md);
 	if (sd_watchdog_enabled(0, &md->watchdog_usec) > 0 &&
 	    md->watchdog_usec > 0)
@@ -421,6 +463,8 @@ mannersd_free(struct mannersd *md)
 {
 	mailbox_free(md->mailbox);
 	writer_free(md->writer);
+	prune_free(md->prune);
+	backup_free(md->backup);
 	drain_free(md->drain);
 	metrics_free(md);
 	event_free(md->ev_care);
@@ -458,17 +502,17 @@ main(int argc, char **argv)
 	   the listen addresses among them. */
 	if (conf_path == NULL)
 		md.conf = conf_defaults();
-	else if (conf_load(conf_path, &md.conf, &cause) == -1) {
-		log_warnx("%s", cause);
-		fatalx("configuration not loaded; fix the line above");
-	}
+	else if (conf_load(conf_path, &md.conf, &cause) == -1)
+		fatalx("%s; configuration not loaded", cause);
+	conf_check_advice(md.conf, mannersd_advice, NULL);
+	md.hostname = mannersd_hostname(md.conf);
 	if (check_only) {
-		printf("%s: configuration ok\n", conf_path != NULL ?
-		    conf_path : "(built-in defaults)");
+		printf("%s: configuration ok (hostname %s)\n", conf_path !=
+		    NULL ? conf_path : "(built-in defaults)", md.hostname);
+		free(md.hostname);
 		conf_free(md.conf);
 		return 0;
 	}
-	md.hostname = mannersd_hostname(md.conf);
 	mannersd_process_init();
 	mannersd_open_state(&md);
 	mannersd_loop_new(&md);

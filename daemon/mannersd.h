@@ -46,6 +46,8 @@ struct mannersd {
 	struct token_keys	*keys;
 	struct drain		*drain;
 	struct writer		*writer;
+	struct backup		*backup;	/* backup_http.c */
+	struct prune		*prune;		/* prune.c */
 	struct mailbox		*mailbox;	/* NULL: no [feedback] mailbox */
 	struct jobthread	*parser;	/* submit.c: reads documents */
 	struct evhttp		*control;
@@ -111,6 +113,8 @@ void	 control_ops_pause(struct mannersd *, struct evhttp_request *,
 	    const char *);
 void	 control_ops_resume(struct mannersd *, struct evhttp_request *,
 	    const char *);
+void	 control_ops_erase(struct mannersd *, struct evhttp_request *,
+	    const char *);
 void	 control_ops_unsubscribe(struct mannersd *, struct evhttp_request *,
 	    const char *);
 void	 control_ops_resubscribe(struct mannersd *, struct evhttp_request *,
@@ -149,6 +153,17 @@ struct jobthread *jobthread_new(struct event_base *, const char *,
 void		 jobthread_submit(struct jobthread *, struct wjob *);
 size_t		 jobthread_pending(struct jobthread *);
 void		 jobthread_free(struct jobthread *);
+
+/* prune.c: retention passes, one slice per writer job */
+struct prune	*prune_new(struct mannersd *);
+void		 prune_free(struct prune *);
+void		 prune_metrics(struct prune *, struct evbuffer *);
+
+/* backup_http.c: POST /v1/backup on a thread of its own */
+struct backup	*backup_new(struct mannersd *, char **);
+void		 backup_free(struct backup *);
+void		 backup_request(struct mannersd *, struct evhttp_request *,
+		    const char *);
 
 /* writer.c: every write transaction, on its own thread */
 struct writer	*writer_new(struct mannersd *, char **);

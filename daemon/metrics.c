@@ -195,6 +195,7 @@ metrics_render(struct mannersd *md, struct evbuffer *b)
 	evbuffer_add_printf(b, "manners_unsubscribes_total %llu\n",
 	    (unsigned long long)s->unsubscribes);
 	drain_metrics(md->drain, b);
+	prune_metrics(md->prune, b);
 	intake_metrics(md, b);
 	metrics_queue(md, b);
 }

@@ -223,7 +223,8 @@ submit_admit_grow(struct submit *sb, struct store *store, char **cause)
 		.iov = sb->iov,
 		.niov = sb->niov,
 		.now = sb->now,
-		.dry_run = sb->dry_run
+		.dry_run = sb->dry_run,
+		.keys = sb->md->keys
 	};
 	uint64_t		 grown;
 

@@ -9,12 +9,13 @@
 #include "admit.h"
 #include "campaign.h"
 #include "conf.h"
+#include "erase.h"
+#include "retention.h"
 #include "campaign_record.h"
 #include "store.h"
 #include "util.h"
 
 /* Keep a recipient's sent history this long at least. */
-#define ADMIT_HISTORY_KEEP	(400 * 86400)
 
 /* Check a resubmission against the stored campaign. */
 static int
@@ -111,6 +112,8 @@ struct admit_run {
 	size_t			 ntimes_cap;
 	int			 exists;
 	struct admit_quiet	*quiet;	/* the recipients' zones */
+	int			 erased_any;	/* erasure records to check */
+	int64_t			 keep;		/* history that still counts */
 };
 
 /*
@@ -131,6 +134,7 @@ admit_open(struct admit_run *a, const char *digest, int *status, char **cause)
 		return err;
 	a->exists = err == 0;
 	a->rep->resubmitted = a->exists;
+	a->erased_any = a->ar->keys != NULL && store_erased_count(a->t) > 0;
 	if ((err = store_list_id(a->t, c->list, 1, &lid, cause)) < 0)
 		return err;
 	/* The pages name the list's sender as its latest campaign does. */
@@ -175,6 +179,11 @@ admit_lookup(struct admit_run *a, const char *naddr,
 		in->duplicate = admit_in_hist(&a->r, c->id);
 	admit_unsub(&a->r, a->job.lid, &in->unsub_list, &in->unsub_all);
 	in->suppressed = a->r.suppressed != 0;
+	/* An erased person's "stop" survives as a keyed hash (erase.h). */
+	if (a->erased_any && (err = erase_check(a->t, a->ar->keys, naddr,
+	    a->job.lid, &in->unsub_list, &in->unsub_all, &in->suppressed,
+	    cause)) < 0)
+		return err;
 	in->pause_until = a->r.pause_until;
 	if (a->r.pref_count != 0) {
 		in->pref.count = a->r.pref_count;
@@ -206,7 +215,8 @@ admit_queue(struct admit_run *a, const struct campaign_rcpt *rc,
 	job->name[namelen] = '\0';
 	a->h.time = d->due;
 	store_rcpt_add_hist(&a->r, &a->h);
-	store_rcpt_prune(&a->r, a->ar->now - ADMIT_HISTORY_KEEP);
+	store_rcpt_prune(&a->r, a->ar->now - (a->keep >
+	    (int64_t)a->r.pref_window ? a->keep : (int64_t)a->r.pref_window));
 	/* The record gets its id here, and the job carries it. */
 	if ((err = store_rcpt_put(a->t, naddr, &a->r, cause)) < 0)
 		return err;
@@ -220,6 +230,28 @@ admit_queue(struct admit_run *a, const struct campaign_rcpt *rc,
 	return store_cr_put(a->t, a->ar->campaign->id, a->r.rid, &cr, cause);
 }
 
+/* Name an invalid address in the report (the first ones only). */
+static void
+admit_note_invalid(struct admit_report *rep, const char *addr, size_t len,
+    const char *why)
+{
+	struct admit_invalid	*iv;
+	size_t			 n = len;
+
+	if (rep->ninvalid == ADMIT_INVALID_LIST)
+		return;
+	iv = &rep->invalid[rep->ninvalid++];
+	if (n > ADMIT_INVALID_ADDR) {
+		/* Cut between UTF-8 characters, and say it was cut. */
+		n = ADMIT_INVALID_ADDR;
+		while (n > 0 && ((unsigned char)addr[n] & 0xc0) == 0x80)
+			n--;
+	}
+	memcpy(iv->addr, addr, n);
+	strcpy(iv->addr + n, n < len ? "..." : "");
+	snprintf(iv->why, sizeof iv->why, "%s", why != NULL ? why : "invalid");
+}
+
 /* Decide one recipient, and queue it unless rejected. */
 static int
 admit_one(struct admit_run *a, const struct campaign_rcpt *rc, char **cause)
@@ -228,7 +260,7 @@ admit_one(struct admit_run *a, const struct campaign_rcpt *rc, char **cause)
 	struct admit_report	*rep = a->rep;
 	struct policy_input	 in;
 	struct policy_decision	 d;
-	char			 naddr[ADDR_MAX + 1] = "";
+	char			 naddr[ADDR_MAX + 1] = "", *why = NULL;
 	int			 err, known;
 
 	rep->recipients++;
@@ -239,9 +271,11 @@ admit_one(struct admit_run *a, const struct campaign_rcpt *rc, char **cause)
 	in.cap = a->pol.per_recipient;
 	in.min_gap = a->pol.min_gap;
 	/* An invalid address has no record to look up. */
-	if (addr_check(rc->addr, rc->addrlen, NULL) == -1)
+	if (addr_check(rc->addr, rc->addrlen, &why) == -1) {
 		in.invalid = 1;
-	else {
+		admit_note_invalid(rep, rc->addr, rc->addrlen, why);
+		free(why);
+	} else {
 		addr_normalize(rc->addr, naddr, sizeof naddr);
 		if ((err = admit_lookup(a, naddr, &in, cause)) < 0)
 			return err;
@@ -275,10 +309,20 @@ admit_close(struct admit_run *a, char **cause)
 {
 	const struct admit_report	*rep = a->rep;
 	json_t				*state = a->state;
+	uint64_t			 again = 0;
 	size_t				 i;
 	int				 err;
 
-	campaign_record_count_add(state, "recipients", (int64_t)rep->recipients);
+	/*
+	 * A resubmission's duplicates and invalid addresses were counted by
+	 * the submission that first held them: a 3-recipient campaign sent
+	 * twice still has 3 recipients.
+	 */
+	if (a->exists)
+		again = rep->rejected[POLICY_DUPLICATE] +
+		    rep->rejected[POLICY_INVALID_ADDRESS];
+	campaign_record_count_add(state, "recipients",
+	    (int64_t)(rep->recipients - again));
 	campaign_record_count_add(state, "accepted", (int64_t)rep->accepted);
 	campaign_record_count_add(state, "deferred", (int64_t)rep->deferred);
 	campaign_record_count_add(state, "queued", (int64_t)(rep->accepted +
@@ -288,7 +332,8 @@ admit_close(struct admit_run *a, char **cause)
 	campaign_record_count_add(state, "deferred_quiet_hours",
 	    (int64_t)rep->quiet.deferred[QUIET_CAUSE_QUIET]);
 	for (i = 1; i < POLICY_NREASONS; i++)
-		if (rep->rejected[i] != 0)
+		if (rep->rejected[i] != 0 && !(a->exists &&
+		    (i == POLICY_DUPLICATE || i == POLICY_INVALID_ADDRESS)))
 			campaign_record_reject_add(state, policy_reason_name(i),
 			    (int64_t)rep->rejected[i]);
 	if ((err = store_campaign_put(a->t, a->ar->campaign->id, state,
@@ -347,6 +392,7 @@ admit_campaign(const struct admit_request *ar, struct admit_report *rep,
 	}
 	conf_policy_for(ar->conf, c->list, &a.pol);
 	a.quiet = admit_quiet_new(&a.pol.quiet);
+	a.keep = retention_history_window(ar->conf);
 	if ((err = admit_open(&a, digest, status, cause)) == 0) {
 		it = campaign_rcpt_open_iov(ar->iov, ar->niov);
 		while (err == 0 && campaign_rcpt_next(it, &rc) == 1)
@@ -400,6 +446,19 @@ admit_report_warning(const struct admit_report *rep)
 	    q->unknown_line);
 }
 
+/* The first invalid addresses: [{"address", "reason"}, ...]. */
+static json_t *
+admit_invalid_json(const struct admit_report *rep)
+{
+	json_t	*a = json_array();
+	size_t	 i;
+
+	for (i = 0; i < rep->ninvalid; i++)
+		json_array_append_new(a, json_pack("{s:s?, s:s}", "address",
+		    rep->invalid[i].addr, "reason", rep->invalid[i].why));
+	return a;
+}
+
 /* The submission's answer: counts by outcome. */
 json_t *
 admit_report_json(const struct campaign *c, const struct admit_report *rep,
@@ -426,6 +485,8 @@ admit_report_json(const struct campaign *c, const struct admit_report *rep,
 		json_object_set_new(o, "unknown_tz", json_integer(
 		    (json_int_t)rep->quiet.unknown_tz));
 	json_object_set_new(o, "rejected", rej);
+	if (rep->ninvalid > 0)
+		json_object_set_new(o, "invalid", admit_invalid_json(rep));
 	if (rep->first_due != 0) {
 		json_object_set_new(o, "first_due", json_integer(
 		    rep->first_due));

@@ -19,11 +19,24 @@
 struct campaign;
 struct conf;
 struct store;
+struct token_keys;
 
 /* Without <expires>, a campaign may be deferred this long. */
 #define ADMIT_DEFAULT_EXPIRY	(7 * 86400)
 
+#define ADMIT_INVALID_LIST	100	/* invalid addresses named, at most */
+#define ADMIT_INVALID_ADDR	128	/* octets of each shown, at most */
+
+/* An invalid address of the document, and what is wrong with it. */
+struct admit_invalid {
+	char		 addr[ADMIT_INVALID_ADDR + 4];	/* may end "..." */
+	char		 why[96];
+};
+
 struct admit_report {
+	/* The first ADMIT_INVALID_LIST invalid addresses, in order. */
+	struct admit_invalid invalid[ADMIT_INVALID_LIST];
+	size_t		 ninvalid;
 	uint64_t	 recipients;
 	uint64_t	 accepted;
 	uint64_t	 deferred;
@@ -46,6 +59,8 @@ struct admit_request {
 	size_t			 niov;		/* stay in place meanwhile */
 	int64_t			 now;
 	int			 dry_run;	/* decide, keep nothing */
+	/* The token keys, for erase_check(); NULL: erasures not checked. */
+	const struct token_keys	*keys;
 };
 
 int	 admit_campaign(const struct admit_request *,

@@ -19,6 +19,7 @@
 #include <unistd.h>
 
 #include "conf.h"
+#include "conf_check.h"
 #include "feedback.h"
 #include "hostport.h"
 #include "text.h"
@@ -52,6 +53,8 @@ enum conf_type {
 	T_QUIET_HOURS,		/* "21:00-08:00, ...", or none */
 	T_QUIET_DAYS,		/* "sat,sun", or none */
 	T_TIMEZONE,		/* an IANA zone name ICU knows */
+	T_PUBLIC_URL,		/* conf_check_public_url() */
+	T_MAILTO,		/* conf_check_mailto() */
 	T_CONTACT,		/* an address or an http(s) URL */
 	T_LANGUAGE		/* a language tag: en, de, pt-BR */
 };
@@ -87,11 +90,11 @@ static const struct conf_key conf_keys[] = {
 	{ S_DAEMON, "socket", T_STRING, C(socket), 0, 0 },
 	{ S_DAEMON, "state_dir", T_STRING, C(state_dir), 0, 0 },
 	{ S_DAEMON, "public_listen", T_LISTEN, C(public_listen), 0, 0 },
-	{ S_DAEMON, "public_url", T_STRING, C(public_url), 0, 0 },
+	{ S_DAEMON, "public_url", T_PUBLIC_URL, C(public_url), 0, 0 },
 	{ S_DAEMON, "secret_file", T_STRING, C(secret_file), 0, 0 },
 	{ S_DAEMON, "metrics_listen", T_LISTEN, C(metrics_listen), 0, 0 },
 	{ S_DAEMON, "hostname", T_STRING, C(hostname), 0, 0 },
-	{ S_DAEMON, "unsubscribe_mailto", T_STRING, C(unsubscribe_mailto), 0,
+	{ S_DAEMON, "unsubscribe_mailto", T_MAILTO, C(unsubscribe_mailto), 0,
 	    0 },
 	{ S_DAEMON, "page_language", T_LANGUAGE, C(page_language), 0, 0 },
 	{ S_DAEMON, "locale_dir", T_STRING, C(locale_dir), 0, 0 },
@@ -105,6 +108,8 @@ static const struct conf_key conf_keys[] = {
 	{ S_DAEMON, "map_max", T_SIZE, C(map_max), 0, 1024 * 1024 },
 	{ S_DAEMON, "commit_interval_ms", T_UINT, C(commit_interval_ms), 0, 1 },
 	{ S_DAEMON, "commit_batch", T_UINT, C(commit_batch), 0, 1 },
+	{ S_DAEMON, "campaign_retention", T_DURATION, C(campaign_retention),
+	    0, 0 },
 
 	{ S_SMTP, "url", T_STRING, C(smtp_url), 0, 0 },
 	{ S_SMTP, "username", T_STRING, C(smtp_username), 0, 0 },
@@ -208,6 +213,7 @@ conf_defaults(void)
 	c->map_max = 64ULL * 1024 * 1024 * 1024;
 	c->commit_interval_ms = 50;
 	c->commit_batch = 512;
+	c->campaign_retention = 180 * 86400;
 
 	c->smtp_url = xstrdup("smtp://127.0.0.1:2525");
 	c->smtp_starttls = CONF_STARTTLS_NO;
@@ -389,8 +395,8 @@ conf_parse_rate(const char *s, struct conf_rate *r, char **cause)
 		return 0;
 	}
 	if ((slash = strchr(s, '/')) == NULL)
-		return set_cause(cause, "bad rate \"%s\" (want N/s, N/m or "
-		    "N/h, e.g. 50/s, or unlimited)", s);
+		return set_cause(cause, "bad rate \"%s\" (want N/s, N/m, "
+		    "N/h or N/d, e.g. 50/s, or unlimited)", s);
 	num = xstrndup(s, (size_t)(slash - s));
 	rv = conf_parse_size(num, &n, NULL);
 	free(num);
@@ -543,6 +549,20 @@ conf_set_quiet(const struct conf_key *k, void *p, const char *v, char **cause)
 	return quiet_parse_days(v, r, cause);
 }
 
+/* public_url and unsubscribe_mailto: checked, stored normalised. */
+static int
+conf_set_link(const struct conf_key *k, void *p, const char *v, char **cause)
+{
+	char	*norm;
+
+	if ((k->type == T_PUBLIC_URL ? conf_check_public_url(v, &norm,
+	    cause) : conf_check_mailto(v, &norm, cause)) == -1)
+		return -1;
+	free(*(char **)p);
+	*(char **)p = norm;
+	return 0;
+}
+
 static int
 conf_set(const struct conf_key *k, void *p, const char *v, char **cause)
 {
@@ -654,6 +674,9 @@ conf_set(const struct conf_key *k, void *p, const char *v, char **cause)
 	case T_QUIET_DAYS:
 	case T_TIMEZONE:
 		return conf_set_quiet(k, p, v, cause);
+	case T_PUBLIC_URL:
+	case T_MAILTO:
+		return conf_set_link(k, p, v, cause);
 	}
 	return set_cause(cause, "internal error: key type");
 }
@@ -693,6 +716,9 @@ struct conf_cursor {
 	enum conf_section	 sect;
 	int			 have_sect;
 	void			*base;
+	unsigned		 lineno;
+	/* Where each key was set in this section (0: not yet). */
+	unsigned		 seen[nitems(conf_keys)];
 };
 
 /* Open a [list NAME]: a new list whose keys override [caps]. */
@@ -761,6 +787,11 @@ conf_section_line(struct conf_cursor *cur, char *line, char **err)
 		return set_cause(err, "bad %s name \"%s\"", name, arg);
 	cur->have_sect = 1;
 	cur->base = cur->c;
+	/* A [list NAME] or [domain NAME] is a new set of keys each time. */
+	for (i = 0; i < nitems(conf_keys); i++)
+		if (conf_keys[i].section == cur->sect &&
+		    (cur->sect == S_LIST || cur->sect == S_DOMAIN))
+			cur->seen[i] = 0;
 	if (cur->sect == S_LIST)
 		return conf_add_list(cur, arg, err);
 	if (cur->sect == S_DOMAIN)
@@ -792,6 +823,12 @@ conf_key_line(struct conf_cursor *cur, char *line, char **err)
 		k = &conf_keys[i];
 		if (k->section != cur->sect || strcmp(k->name, key) != 0)
 			continue;
+		if (cur->seen[i] != 0)
+			return set_cause(err, "%s is set twice in [%s] (first on "
+			    "line %u): remove one, so the file says what is in "
+			    "force", key, conf_section_names[cur->sect],
+			    cur->seen[i]);
+		cur->seen[i] = cur->lineno;
 		if (conf_set(k, (char *)cur->base + k->off, val, err) == -1)
 			return -1;
 		if (cur->sect == S_LIST)
@@ -859,7 +896,7 @@ conf_parse(const char *text, size_t len, const char *fname, struct conf **out,
 	cur.sect = S_DAEMON;
 	copy = xstrndup(text, len);
 	for (line = copy; line != NULL && rc == 0; line = next) {
-		lineno++;
+		cur.lineno = ++lineno;
 		if ((next = strchr(line, '\n')) != NULL)
 			*next++ = '\0';
 		conf_uncomment(line);
@@ -893,7 +930,10 @@ conf_load(const char *path, struct conf **out, char **cause)
 	int		 fd, rv;
 
 	if ((fd = open(path, O_RDONLY | O_CLOEXEC)) == -1)
-		return set_cause(cause, "%s: %s", path, strerror(errno));
+		return set_cause(cause, "cannot read the configuration file "
+		    "%s: %s%s", path, strerror(errno), errno == ENOENT ?
+		    " (check the path given to -c; without -c mannersd uses "
+		    "development defaults under ./var/)" : "");
 	buf_init(&b);
 	while ((n = read(fd, chunk, sizeof chunk)) != 0) {
 		if (n == -1) {
@@ -987,4 +1027,16 @@ conf_domain_rate(const struct conf *c, const char *domain)
 		if (strcasecmp(c->domains[i].name, domain) == 0)
 			return c->domains[i].rate;
 	return c->domain_rate;
+}
+
+/* Does the file have a [list NAME] section for this list? */
+int
+conf_list_configured(const struct conf *c, const char *list)
+{
+	size_t	 i;
+
+	for (i = 0; i < c->nlists; i++)
+		if (strcasecmp(c->lists[i].name, list) == 0)
+			return 1;
+	return 0;
 }

@@ -85,6 +85,7 @@ struct conf {
 	uint64_t		 map_max;
 	uint64_t		 commit_interval_ms;
 	uint64_t		 commit_batch;
+	uint64_t		 campaign_retention;	/* 0: for ever */
 
 	/* [smtp] */
 	char			*smtp_url;
@@ -151,6 +152,8 @@ void		 conf_free(struct conf *);
 /* The effective policy for a list (the [caps] section plus overrides). */
 void		 conf_policy_for(const struct conf *, const char *,
 		     struct conf_policy *);
+/* Does the file have a [list NAME] section for this list? */
+int		 conf_list_configured(const struct conf *, const char *);
 /* The [list NAME] contact for the pages; NULL: none. */
 const char	*conf_list_contact(const struct conf *, const char *);
 /* The effective rate for a recipient domain. */

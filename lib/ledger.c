@@ -178,6 +178,10 @@ ledger_outcome(struct store_txn *t, struct store_job *j, enum ledger_outcome o,
 	if (gone && o == LEDGER_BOUNCED) {
 		uint64_t	 dropped;
 
+		/* Erased while in flight: the address is not kept again. */
+		if (store_rid_addr(t, j->rid, naddr, sizeof naddr) == 1)
+			return 0;
+
 		return ledger_suppress(t, j->addr, why != NULL ? why :
 		    "permanent failure", now, states, &dropped, cause);
 	}
@@ -201,6 +205,9 @@ ledger_outcome(struct store_txn *t, struct store_job *j, enum ledger_outcome o,
 		    cr.state, cause)) < 0)
 			return rc;
 		cr.state = STORE_CR_SENT;
+		/* An erasure while it was in flight: keep no history. */
+		if (gone && store_rid_addr(t, j->rid, naddr, sizeof naddr) == 1)
+			return ledger_count(t, states, j, "sent", 0, cause);
 		if ((rc = ledger_hist(t, naddr, j->campaign, j->lid,
 		    STORE_HIST_SENT, now, cause)) < 0)
 			return rc;
@@ -749,4 +756,12 @@ ledger_recipient_json(struct store_txn *t, const struct conf *conf,
 	free(times);
 	store_rcpt_free(&r);
 	return o;
+}
+
+/* Drop every queued job of a recipient and release its slots. */
+int
+ledger_drop_reserved(struct store_txn *t, struct store_rcpt *r, int64_t now,
+    json_t *states, uint64_t *dropped, char **cause)
+{
+	return ledger_drop_queued(t, r, 0, now, states, dropped, cause);
 }

@@ -35,6 +35,9 @@ struct ledger_unsub_result {
 int	 ledger_outcome(struct store_txn *, struct store_job *,
 	    enum ledger_outcome, const char *, int64_t, json_t *, char **);
 int	 ledger_flush_states(struct store_txn *, json_t *, char **);
+/* Drop every queued job of a recipient (an erasure) and its slots. */
+int	 ledger_drop_reserved(struct store_txn *, struct store_rcpt *, int64_t,
+	    json_t *, uint64_t *, char **);
 /* A campaign's state record, from this transaction's cache of them
  * (read from the store the first time); 1 if there is no campaign. */
 int	 ledger_state(struct store_txn *, json_t *, const char *, json_t **,

@@ -170,6 +170,16 @@ log_vwrite(int level, int errnum, const char *fmt, va_list ap)
 }
 
 void
+log_errorx(const char *fmt, ...)
+{
+	va_list	 ap;
+
+	va_start(ap, fmt);
+	log_vwrite(LOG_LVL_ERROR, 0, fmt, ap);
+	va_end(ap);
+}
+
+void
 log_warn(const char *fmt, ...)
 {
 	va_list	 ap;

@@ -21,6 +21,8 @@ void	log_init(int, const char *);
 void	log_setlevel(int);
 int	log_getlevel(void);
 size_t	log_escape(const char *, size_t, char *, size_t);
+/* An error the daemon survives (a reload refused): logged as error. */
+void	log_errorx(const char *, ...) __attribute__((format(printf, 1, 2)));
 void	log_warn(const char *, ...) __attribute__((format(printf, 1, 2)));
 void	log_warnx(const char *, ...) __attribute__((format(printf, 1, 2)));
 void	log_info(const char *, ...) __attribute__((format(printf, 1, 2)));

@@ -23,6 +23,8 @@
 #define QP_LINE		76
 #define EW_MAX_BYTES	45	/* raw bytes per encoded-word: 60 b64 chars */
 #define EW_LINE		76	/* RFC 2047: lines with encoded-words */
+/* A longer word in a plain header cannot fold within EW_LINE: encode. */
+#define MESSAGE_WORD_MAX	64
 
 static const char hexdig[] = "0123456789ABCDEF";
 
@@ -185,66 +187,72 @@ message_ascii(const char *s)
 	return 1;
 }
 
-/* Base64 of `len` bytes. */
-static void
-message_b64(const unsigned char *p, size_t len, struct buf *out)
+/* Octets of one byte in a "Q" encoded-word safe in a phrase too. */
+static size_t
+message_q_len(unsigned char ch)
 {
-	static const char	 tab[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
-	size_t			 i;
-	uint32_t		 v;
-
-	for (i = 0; i + 2 < len; i += 3) {
-		v = (uint32_t)p[i] << 16 | (uint32_t)p[i + 1] << 8 | p[i + 2];
-		buf_addc(out, tab[v >> 18 & 63]);
-		buf_addc(out, tab[v >> 12 & 63]);
-		buf_addc(out, tab[v >> 6 & 63]);
-		buf_addc(out, tab[v & 63]);
-	}
-	if (i < len) {
-		v = (uint32_t)p[i] << 16;
-		if (i + 1 < len)
-			v |= (uint32_t)p[i + 1] << 8;
-		buf_addc(out, tab[v >> 18 & 63]);
-		buf_addc(out, tab[v >> 12 & 63]);
-		buf_addc(out, i + 1 < len ? tab[v >> 6 & 63] : '=');
-		buf_addc(out, '=');
-	}
+	if (ch == ' ' || (ch < 0x80 && (isalnum(ch) || ch == '!' ||
+	    ch == '*' || ch == '+' || ch == '-' || ch == '/')))
+		return 1;
+	return 3;
 }
 
 /*
- * RFC 2047 "B" encoded-words for a value whose first line already holds
- * `col` octets, folded so that no line passes 76 octets, and split only
- * between UTF-8 characters.
+ * How many bytes of p[0..len) the next encoded-word takes when its text
+ * may encode to `room` octets: up to the last space that fits (words
+ * break where the text does), else the last whole UTF-8 character.
+ */
+static size_t
+message_cut(const unsigned char *p, size_t len, size_t room)
+{
+	size_t	 n, used = 0, sp = 0, ch = 0;
+
+	for (n = 0; n < len; n++) {
+		used += message_q_len(p[n]);
+		if (used > room)
+			break;
+		if (n + 1 == len || (p[n + 1] & 0xc0) != 0x80)
+			ch = n + 1;	/* a character ends here */
+		if (p[n] == ' ')
+			sp = n + 1;
+	}
+	if (n == len)
+		return len;
+	if (sp > 0)
+		return sp;
+	/* Not UTF-8 (the parser refuses it), or no room: one byte. */
+	return ch > 0 ? ch : 1;
+}
+
+/*
+ * RFC 2047 "Q" encoded-words for a value whose first line already holds
+ * `col` octets: the first word on that line, the others each on a
+ * continuation line, no line over 76 octets.  A space between two words
+ * is inside the first one (the folding between words is not text).  "Q"
+ * rather than "B": decoders that join adjacent words before decoding
+ * (GMime does, for characters split across words) would read base64's
+ * padding in the middle of the joined text as its end.
  */
 static void
 message_words(const char *value, size_t col, struct buf *out)
 {
 	const unsigned char	*p = (const unsigned char *)value;
-	size_t			 len = strlen(value), n, k, max;
+	size_t			 len = strlen(value), n, i, room;
 
 	while (len > 0) {
-		/* Raw bytes that fit: 3 per 4 base64 characters. */
-		max = col + 12 < EW_LINE ? (EW_LINE - col - 12) / 4 * 3 : 0;
-		if (max > EW_MAX_BYTES)
-			max = EW_MAX_BYTES;
-		if (max < 6) {
-			/* Not even one 4-byte character fits: fold first. */
-			buf_adds(out, "\r\n ");
-			col = 1;
-			continue;
+		/* 12 octets of =?UTF-8?Q? and ?=; room for a 4-byte one. */
+		room = col + 12 + 12 < EW_LINE ? EW_LINE - col - 12 : 12;
+		n = message_cut(p, len, room);
+		buf_adds(out, "=?UTF-8?Q?");
+		for (i = 0; i < n; i++) {
+			if (p[i] == ' ')
+				buf_addc(out, '_');
+			else if (message_q_len(p[i]) == 1)
+				buf_addc(out, (char)p[i]);
+			else
+				buf_printf(out, "=%c%c", hexdig[p[i] >> 4],
+				    hexdig[p[i] & 15]);
 		}
-		n = len < max ? len : max;
-		/* Back up to the start of a UTF-8 character. */
-		while (n < len && n > 0 && (p[n] & 0xc0) == 0x80)
-			n--;
-		if (n == 0) {
-			for (k = 1; k < len && k < max &&
-			    (p[k] & 0xc0) == 0x80; k++)
-				;
-			n = k;
-		}
-		buf_adds(out, "=?UTF-8?B?");
-		message_b64(p, n, out);
 		buf_adds(out, "?=");
 		p += n;
 		len -= n;
@@ -256,46 +264,137 @@ message_words(const char *value, size_t col, struct buf *out)
 }
 
 /*
- * An unstructured header value: as is when it is short ASCII, otherwise
- * RFC 2047 encoded-words folded onto continuation lines.
+ * Plain ASCII folded at its spaces (RFC 5322 section 2.2.3) so that lines
+ * stay within 76 octets (as encoded-words do); returns the last line's
+ * length.
+ */
+static size_t
+message_fold(const char *value, size_t col, struct buf *out)
+{
+	const char	*p = value;
+	size_t		 n;
+
+	while (*p != '\0') {
+		/* A word with the spaces before it. */
+		n = strspn(p, " ");
+		n += strcspn(p + n, " ");
+		if (*p == ' ' && col > 1 && col + n > EW_LINE) {
+			buf_adds(out, "\r\n");
+			col = 0;
+		}
+		buf_add(out, p, n);
+		col += n;
+		p += n;
+	}
+	return col;
+}
+
+/* The longest run of octets without a space. */
+static size_t
+message_longest_word(const char *s)
+{
+	size_t	 n, most = 0;
+
+	while (*s != '\0') {
+		s += strspn(s, " ");
+		n = strcspn(s, " ");
+		if (n > most)
+			most = n;
+		s += n;
+	}
+	return most;
+}
+
+/*
+ * An unstructured header value: plain ASCII folded at its spaces, else
+ * (or when one word would make a line too long) encoded-words.
  */
 void
 message_encode_header(const char *name, const char *value, struct buf *out)
 {
 	buf_adds(out, name);
 	buf_adds(out, ": ");
-	if (message_ascii(value) && strlen(value) + strlen(name) + 2 <= 78)
-		buf_adds(out, value);
+	if (message_ascii(value) && message_longest_word(value) <=
+	    MESSAGE_WORD_MAX)
+		message_fold(value, strlen(name) + 2, out);
 	else
 		message_words(value, strlen(name) + 2, out);
 	buf_adds(out, "\r\n");
 }
 
-/* A display name as a quoted-string, or encoded-words when not ASCII. */
+/* A word of a display name: as is when it is an atom, else quoted. */
+static void
+message_quote(const char *s, size_t len, int force, struct buf *out)
+{
+	static const char	 atext[] = "!#$%&'*+-/=?^_`{|}~";
+	size_t			 i;
+
+	for (i = 0; i < len; i++)
+		if (!isalnum((unsigned char)s[i]) && strchr(atext, s[i]) ==
+		    NULL)
+			break;
+	if (i == len && len > 0 && !force) {
+		buf_add(out, s, len);
+		return;
+	}
+	buf_addc(out, '"');
+	for (i = 0; i < len; i++) {
+		if (s[i] == '"' || s[i] == '\\')
+			buf_addc(out, '\\');
+		buf_addc(out, s[i]);
+	}
+	buf_addc(out, '"');
+}
+
+/*
+ * A display name and address: an ASCII name as a quoted-string folded at
+ * its spaces, another as encoded-words; the address on the same line
+ * when it fits.
+ */
 static void
 message_mailbox(const char *hname, const char *name, const char *addr,
     struct buf *out)
 {
+	struct buf	 q;
 	const char	*s;
+	size_t		 col, n;
 
 	if (name == NULL || *name == '\0') {
 		buf_printf(out, "%s: <%s>\r\n", hname, addr);
 		return;
 	}
-	if (!message_ascii(name) || strlen(name) > 60) {
-		/* Always words: a long name left bare would expose specials. */
-		buf_printf(out, "%s: ", hname);
+	buf_printf(out, "%s: ", hname);
+	if (!message_ascii(name) || message_longest_word(name) >
+	    MESSAGE_WORD_MAX) {
 		message_words(name, strlen(hname) + 2, out);
 		buf_printf(out, "\r\n <%s>\r\n", addr);
 		return;
 	}
-	buf_printf(out, "%s: \"", hname);
-	for (s = name; *s != '\0'; s++) {
-		if (*s == '"' || *s == '\\')
-			buf_addc(out, '\\');
-		buf_addc(out, *s);
-	}
-	buf_printf(out, "\" <%s>\r\n", addr);
+	/*
+	 * One quoted-string when it fits on the line; else a phrase of words
+	 * folded between them, each an atom or a quoted-string of its own
+	 * (GMime keeps a fold inside a quoted-string as part of the name).
+	 */
+	buf_init(&q);
+	col = strlen(hname) + 2;
+	if (col + strlen(name) + 2 <= EW_LINE)
+		message_quote(name, strlen(name), 1, &q);
+	else
+		for (s = name; *s != '\0'; s += n) {
+			n = strspn(s, " ");
+			if (n > 0 && s[n] != '\0')
+				buf_addc(&q, ' ');
+			s += n;
+			n = strcspn(s, " ");
+			if (n > 0)
+				message_quote(s, n, 0, &q);
+		}
+	col = message_fold(q.data != NULL ? q.data : "", col, out);
+	buf_free(&q);
+	if (col + strlen(addr) + 3 > EW_LINE)
+		buf_printf(out, "\r\n <%s>\r\n", addr);
+	else
+		buf_printf(out, " <%s>\r\n", addr);
 }
 
 /* An RFC 5322 Date header value for t. */

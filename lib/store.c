@@ -39,6 +39,7 @@ struct store {
 	MDB_dbi		 lists;
 	MDB_dbi		 cr;
 	MDB_dbi		 zones;
+	MDB_dbi		 erased;	/* keyed hash -> what survives erasure */
 	MDB_dbi		 consent;
 	struct buf	 scratch;	/* encoding buffer, one writer at a time */
 	/*
@@ -226,6 +227,7 @@ store_open(const char *dir, uint64_t mapsize, struct store **out, char **cause)
 	    (rc = mdb_dbi_open(txn, "lists", MDB_CREATE, &s->lists)) != 0 ||
 	    (rc = mdb_dbi_open(txn, "cr", MDB_CREATE, &s->cr)) != 0 ||
 	    (rc = mdb_dbi_open(txn, "zones", MDB_CREATE, &s->zones)) != 0 ||
+	    (rc = mdb_dbi_open(txn, "erased", MDB_CREATE, &s->erased)) != 0 ||
 	    (rc = mdb_dbi_open(txn, "consent", MDB_CREATE,
 	    &s->consent)) != 0)
 		goto fail;
@@ -1447,6 +1449,201 @@ store_zone_put(struct store_txn *t, uint64_t rid, const char *zone,
 		    k) ? MDB_APPEND : 0);
 	return rc == 0 ? 0 : store_err(rc, cause, "write");
 }
+/* Forget a recipient's time zone (an erasure); 1 when none was kept. */
+int
+store_zone_del(struct store_txn *t, uint64_t rid, char **cause)
+{
+	uint8_t	 k[8];
+
+	be64enc(k, rid);
+	return store_del(t, t->s->zones, k, 8, cause);
+}
+
+/* Forget a recipient's record and its id's address (an erasure). */
+int
+store_rcpt_del(struct store_txn *t, const char *naddr, uint64_t rid,
+    char **cause)
+{
+	uint8_t	 k[8];
+	int	 rc;
+
+	be64enc(k, rid);
+	if ((rc = store_del(t, t->s->rcpt, naddr, strlen(naddr), cause)) < 0 ||
+	    (rc = store_del(t, t->s->rids, k, 8, cause)) < 0)
+		return rc;
+	return 0;
+}
+
+/* Forget a campaign's delivery state for one recipient; 1: none. */
+int
+store_cr_del(struct store_txn *t, const char *campaign, uint64_t rid,
+    char **cause)
+{
+	uint8_t	 k[STORE_CR_KEY_MAX];
+	size_t	 klen;
+
+	if ((klen = store_cr_key(campaign, rid, k, sizeof k)) == 0)
+		return set_cause(cause, "key too long");
+	return store_del(t, t->s->cr, k, klen, cause);
+}
+
+/*
+ * What survives an erasure, under a keyed hash of the address: a
+ * suppressed byte, then the unsubscribed list ids (4 octets, BE each).
+ */
+int
+store_erased_get(struct store_txn *t, const uint8_t *hash,
+    struct store_erased *e, char **cause)
+{
+	const uint8_t	*p;
+	MDB_val		 v;
+	size_t		 i;
+	int		 rc;
+
+	if ((rc = store_get(t, t->s->erased, hash, STORE_ERASED_HASH, &v,
+	    cause)) != 0)
+		return rc;
+	if (v.mv_size < 1 || (v.mv_size - 1) % 4 != 0 ||
+	    (v.mv_size - 1) / 4 > STORE_ERASED_LISTS)
+		return set_cause(cause, "corrupt erasure record");
+	p = v.mv_data;
+	memset(e, 0, sizeof *e);
+	e->suppressed = p[0];
+	e->nlids = (v.mv_size - 1) / 4;
+	for (i = 0; i < e->nlids; i++)
+		e->lids[i] = (uint32_t)p[1 + 4 * i] << 24 |
+		    (uint32_t)p[2 + 4 * i] << 16 | (uint32_t)p[3 + 4 * i] << 8 |
+		    p[4 + 4 * i];
+	return 0;
+}
+
+int
+store_erased_put(struct store_txn *t, const uint8_t *hash,
+    const struct store_erased *e, char **cause)
+{
+	uint8_t	 v[1 + 4 * STORE_ERASED_LISTS];
+	size_t	 i;
+
+	v[0] = e->suppressed;
+	for (i = 0; i < e->nlids; i++) {
+		v[1 + 4 * i] = (uint8_t)(e->lids[i] >> 24);
+		v[2 + 4 * i] = (uint8_t)(e->lids[i] >> 16);
+		v[3 + 4 * i] = (uint8_t)(e->lids[i] >> 8);
+		v[4 + 4 * i] = (uint8_t)e->lids[i];
+	}
+	return store_put(t, t->s->erased, hash, STORE_ERASED_HASH, v,
+	    1 + 4 * e->nlids, cause);
+}
+
+/* How many erasure records there are (none: admission skips the look-up). */
+uint64_t
+store_erased_count(struct store_txn *t)
+{
+	MDB_stat	 st;
+
+	if (mdb_stat(t->txn, t->s->erased, &st) != 0)
+		return 0;
+	return st.ms_entries;
+}
+
+/*
+ * A compacted copy of the store into fd (mdb_env_copyfd2 with
+ * MDB_CP_COMPACT): one read transaction, so a consistent snapshot of
+ * the last commit, while the writer goes on.  Only a growth of the map
+ * waits for it (no resize while a transaction of this process is open).
+ */
+int
+store_copy(struct store *s, int fd, char **cause)
+{
+	int	 rc;
+
+	pthread_rwlock_rdlock(&s->resize);
+	rc = mdb_env_copyfd2(s->env, fd, MDB_CP_COMPACT);
+	pthread_rwlock_unlock(&s->resize);
+	if (rc != 0)
+		return store_err(rc, cause, "copy");
+	return 0;
+}
+
+/* The first recipient address after `after` ("" for the first): 0 with
+ * out, 1 at the end. */
+int
+store_rcpt_next_key(struct store_txn *t, const char *after, char *out,
+    size_t outsz, char **cause)
+{
+	MDB_cursor	*c;
+	MDB_val		 k = { strlen(after), (void *)after }, v;
+	int		 rc;
+
+	if ((rc = mdb_cursor_open(t->txn, t->s->rcpt, &c)) != 0)
+		return store_err(rc, cause, "cursor");
+	rc = *after == '\0' ? mdb_cursor_get(c, &k, &v, MDB_FIRST) :
+	    mdb_cursor_get(c, &k, &v, MDB_SET_RANGE);
+	if (rc == 0 && *after != '\0' && k.mv_size == strlen(after) &&
+	    memcmp(k.mv_data, after, k.mv_size) == 0)
+		rc = mdb_cursor_get(c, &k, &v, MDB_NEXT);
+	mdb_cursor_close(c);
+	if (rc == MDB_NOTFOUND)
+		return 1;
+	if (rc != 0)
+		return store_err(rc, cause, "read");
+	if (k.mv_size >= outsz)
+		return set_cause(cause, "recipient key too long");
+	memcpy(out, k.mv_data, k.mv_size);
+	out[k.mv_size] = '\0';
+	return 0;
+}
+
+/* Remove a campaign's record and content (its delivery states first). */
+int
+store_campaign_del(struct store_txn *t, const char *id, char **cause)
+{
+	char	 k[CAMPAIGN_KEY_MAX];
+	int	 rc;
+
+	snprintf(k, sizeof k, "s%s", id);
+	if ((rc = store_del(t, t->s->campaigns, k, strlen(k), cause)) < 0)
+		return rc;
+	k[0] = 'b';
+	return (rc = store_del(t, t->s->campaigns, k, strlen(k), cause)) < 0 ?
+	    rc : 0;
+}
+
+/* Remove at most `max` delivery states of a campaign: 0 with *n, or 1
+ * when none is left. */
+int
+store_cr_del_some(struct store_txn *t, const char *campaign, size_t max,
+    uint64_t *n, char **cause)
+{
+	MDB_cursor	*c;
+	MDB_val		 k, v;
+	uint8_t		 pre[STORE_CR_KEY_MAX];
+	size_t		 plen = strlen(campaign) + 1;
+	int		 rc;
+
+	*n = 0;
+	if (plen > sizeof pre - 8)
+		return set_cause(cause, "campaign id too long");
+	memcpy(pre, campaign, plen);
+	if ((rc = mdb_cursor_open(t->txn, t->s->cr, &c)) != 0)
+		return store_err(rc, cause, "cursor");
+	k.mv_size = plen;
+	k.mv_data = pre;
+	rc = mdb_cursor_get(c, &k, &v, MDB_SET_RANGE);
+	while (rc == 0 && *n < max && k.mv_size == plen + 8 &&
+	    memcmp(k.mv_data, pre, plen) == 0) {
+		if ((rc = mdb_cursor_del(c, 0)) != 0)
+			break;
+		(*n)++;
+		/* After a delete, NEXT gives the entry that took its place. */
+		rc = mdb_cursor_get(c, &k, &v, MDB_NEXT);
+	}
+	mdb_cursor_close(c);
+	if (rc != 0 && rc != MDB_NOTFOUND)
+		return store_err(rc, cause, "delete");
+	return *n == 0 ? 1 : 0;
+}
+
 /* A consent change worth keeping: rid | time | lid -> action, source. */
 int
 store_consent_add(struct store_txn *t, uint64_t rid,
@@ -1495,5 +1692,35 @@ store_consent_each(struct store_txn *t, uint64_t rid,
 		rc = mdb_cursor_get(cur, &k, &v, MDB_NEXT);
 	}
 	mdb_cursor_close(cur);
+	return 0;
+}
+
+/* Remove every consent change of rid (an erasure): 0 with *n. */
+int
+store_consent_del(struct store_txn *t, uint64_t rid, uint64_t *n,
+    char **cause)
+{
+	MDB_cursor	*cur;
+	MDB_val		 k, v;
+	uint8_t		 prefix[8];
+	int		 rc;
+
+	*n = 0;
+	be64enc(prefix, rid);
+	if ((rc = mdb_cursor_open(t->txn, t->s->consent, &cur)) != 0)
+		return store_err(rc, cause, "cursor");
+	k.mv_size = sizeof prefix;
+	k.mv_data = prefix;
+	rc = mdb_cursor_get(cur, &k, &v, MDB_SET_RANGE);
+	while (rc == 0 && k.mv_size == 20 && memcmp(k.mv_data, prefix, 8) ==
+	    0) {
+		if ((rc = mdb_cursor_del(cur, 0)) != 0)
+			break;
+		(*n)++;
+		rc = mdb_cursor_get(cur, &k, &v, MDB_NEXT);
+	}
+	mdb_cursor_close(cur);
+	if (rc != 0 && rc != MDB_NOTFOUND)
+		return store_err(rc, cause, "delete");
 	return 0;
 }

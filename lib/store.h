@@ -11,6 +11,7 @@
  *              "f" id (4, BE) -> the latest campaign's <from name>
  *   cr         campaign id NUL recipient id (8, BE) -> delivery state
  *   zones      recipient id (8, BE) -> the last time zone a campaign gave
+ *   erased     HMAC-SHA256 of an erased address -> its surviving flags
  *   consent    recipient id (8, BE) | time (8, BE) | list id (4, BE) ->
  *              action, source: consent given back (a resubscribe)
  *
@@ -141,6 +142,8 @@ void	 store_usage(struct store *, uint64_t *, uint64_t *);
 int	 store_grow(struct store *, uint64_t, char **);
 int	 store_care(struct store *, uint64_t, int, uint64_t *, char **);
 int	 store_reader_check(struct store *);
+/* A compacted, consistent copy into a file descriptor (a hot backup). */
+int	 store_copy(struct store *, int, char **);
 
 int	 store_begin(struct store *, int, struct store_txn **, char **);
 int	 store_commit(struct store_txn *, char **);
@@ -207,9 +210,35 @@ int	 store_cr_each(struct store_txn *, const char *,
 /* A recipient's time zone (the last a campaign gave): 0, or 1 if none. */
 int	 store_zone_get(struct store_txn *, uint64_t, char *, size_t, char **);
 int	 store_zone_put(struct store_txn *, uint64_t, const char *, char **);
+int	 store_zone_del(struct store_txn *, uint64_t, char **);
+/* What an erasure keeps, under a keyed hash of the address. */
+#define STORE_ERASED_HASH	32
+#define STORE_ERASED_LISTS	256
+struct store_erased {
+	uint8_t		 suppressed;
+	size_t		 nlids;			/* unsubscribed lists; */
+	uint32_t	 lids[STORE_ERASED_LISTS];	/* 0: every list */
+};
+
+int	 store_rcpt_del(struct store_txn *, const char *, uint64_t, char **);
+int	 store_cr_del(struct store_txn *, const char *, uint64_t, char **);
+int	 store_erased_get(struct store_txn *, const uint8_t *,
+	    struct store_erased *, char **);
+int	 store_erased_put(struct store_txn *, const uint8_t *,
+	    const struct store_erased *, char **);
+uint64_t store_erased_count(struct store_txn *);
+
+/* For retention (lib/retention.c): walk, prune and remove. */
+int	 store_rcpt_next_key(struct store_txn *, const char *, char *, size_t,
+	    char **);
+int	 store_campaign_del(struct store_txn *, const char *, char **);
+int	 store_cr_del_some(struct store_txn *, const char *, size_t,
+	    uint64_t *, char **);
+
 int	 store_consent_add(struct store_txn *, uint64_t,
 	    const struct store_consent *, char **);
 int	 store_consent_each(struct store_txn *, uint64_t,
 	    int (*)(const struct store_consent *, void *), void *, char **);
+int	 store_consent_del(struct store_txn *, uint64_t, uint64_t *, char **);
 
 #endif

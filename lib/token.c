@@ -640,3 +640,30 @@ token_campaign_ref(const char *campaign)
 	SHA256((const unsigned char *)campaign, strlen(campaign), md);
 	return token_be32dec(md);
 }
+
+/*
+ * HMAC-SHA256 under key `i` (0 the oldest) of a label, a NUL and data:
+ * the label keeps these digests apart from token MACs made with the
+ * same key.
+ */
+int
+token_keys_digest(const struct token_keys *tk, size_t i, const char *label,
+    const void *data, size_t len, unsigned char out[TOKEN_DIGEST_LEN])
+{
+	unsigned char	 md[EVP_MAX_MD_SIZE];
+	size_t		 mdlen = 0;
+	EVP_MAC_CTX	*c;
+	int		 ok;
+
+	if (i >= tk->nkeys || (c = EVP_MAC_CTX_dup(tk->keys[i].mac)) == NULL)
+		return -1;
+	ok = EVP_MAC_update(c, (const unsigned char *)label,
+	    strlen(label) + 1) == 1 && EVP_MAC_update(c, data, len) == 1 &&
+	    EVP_MAC_final(c, md, &mdlen, sizeof md) == 1 &&
+	    mdlen == TOKEN_DIGEST_LEN;
+	EVP_MAC_CTX_free(c);
+	if (ok)
+		memcpy(out, md, TOKEN_DIGEST_LEN);
+	OPENSSL_cleanse(md, sizeof md);
+	return ok ? 0 : -1;
+}

@@ -73,6 +73,11 @@ struct token_keys	*token_keys_from_memory(const unsigned char *, size_t);
 void			 token_keys_free(struct token_keys *);
 /* How many keys there are (for the daemon's start-up log). */
 size_t			 token_keys_count(const struct token_keys *);
+/* HMAC-SHA256 of label NUL data under key i (0 oldest; count - 1 signs). */
+#define TOKEN_DIGEST_LEN	32
+int			 token_keys_digest(const struct token_keys *, size_t,
+			    const char *, const void *, size_t,
+			    unsigned char [TOKEN_DIGEST_LEN]);
 
 /* Sign a token for (rid, lid, issued) with the newest key into out,
  * NUL-terminated. Returns 0, or -1 if the HMAC cannot be computed. */

@@ -6,8 +6,10 @@ set -eu
 build=${1:-build/default}
 mkdir -p var
 smtp_port=2525
-/usr/bin/python3 -m aiosmtpd -n -l 127.0.0.1:$smtp_port \
-    -c aiosmtpd.handlers.Debugging stdout >var/smtp.log 2>&1 &
+# tests/devrelay.py prints each message decoded (headers' encoded words,
+# quoted-printable bodies), so var/smtp.log reads as the recipient sees it.
+/usr/bin/python3 "$(dirname "$0")/devrelay.py" 127.0.0.1 $smtp_port \
+    >var/smtp.log 2>&1 &
 smtp_pid=$!
 trap 'kill $smtp_pid 2>/dev/null || true' EXIT INT TERM
 sleep 0.5

@@ -197,6 +197,34 @@ drain_metrics(struct drain *d, struct evbuffer *b)
 	(void)b;
 }
 
+void
+prune_metrics(struct prune *p, struct evbuffer *b)
+{
+	(void)p;
+	(void)b;
+}
+
+/*
+ * POST /v1/backup writes a file wherever its body says: the fuzzer checks
+ * the body as the daemon does and writes nothing.
+ */
+void
+backup_request(struct mannersd *md, struct evhttp_request *req,
+    const char *id)
+{
+	static const struct control_json_key keys[] = {
+		{ "path", JSON_STRING, 1 },
+	};
+	json_t	*j;
+
+	(void)md;
+	(void)id;
+	if ((j = control_json_body(req, keys, nitems(keys), "{}")) == NULL)
+		return;
+	control_reply_error(req, 422, "the fuzzer writes no backup", NULL);
+	json_decref(j);
+}
+
 /* remote_images = ignore: never called. */
 struct measure *
 measure_start(struct mannersd *md, struct weigh *w, const struct conf *c,

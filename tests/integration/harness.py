@@ -109,6 +109,7 @@ class Handler:
                 "raw": envelope.content,
                 "msg": msg,
                 "time": time.time(),
+                "helo": getattr(session, "host_name", None),
             })
         return "250 2.0.0 queued"
 

@@ -98,8 +98,9 @@ def test_resubmission_adds_only_new_recipients(env):
     assert sorted(m["to"][0].lower() for m in smtp.messages) == [
         "a@example.org", "b@example.org", "c@example.org"]
     code, st = d.request("GET", "/v1/campaigns/again")
-    assert st["counts"]["recipients"] == 6 and st["counts"]["accepted"] == 3
-    assert st["counts"]["rejected"] == {"duplicate": 3}, st
+    # three distinct recipients, however often the campaign was sent
+    assert st["counts"]["recipients"] == 3 and st["counts"]["accepted"] == 3
+    assert st["counts"]["rejected"] == {}, st
 
 
 def test_admin_unsubscribe_drops_queued_jobs_and_blocks_later_ones(env):

@@ -172,7 +172,7 @@ def test_a_known_path_with_another_method_is_405_with_allow(env):
         ("DELETE", "/v1/campaigns/camp/resume", "POST"),
         ("GET", "/v1/unsubscribes", "POST"),
         ("POST", "/v1/unsubscribes/" + ADDR, "DELETE"),
-        ("DELETE", "/v1/recipients/" + ADDR, "GET"),
+        ("PUT", "/v1/recipients/" + ADDR, "GET, DELETE"),
         ("TRACE", "/v1/unsubscribes/" + ADDR, "DELETE"),
     ]
     for method, path, allow in rows:

@@ -562,11 +562,13 @@ Test(admit, adds_only_new_recipients_when_the_same_campaign_is_resubmitted)
 	cr_expect_eq(queue_count(), 3);
 
 	cr_assert_not_null(st = campaign_state("again"));
-	cr_expect_eq(campaign_record_count(st, "recipients"), 6);
+	/* The campaign has three distinct recipients, whatever was resent. */
+	cr_expect_eq(campaign_record_count(st, "recipients"), 3);
 	cr_expect_eq(campaign_record_count(st, "accepted"), 3);
 	cr_expect_eq(campaign_record_count(st, "queued"), 3);
-	cr_expect_eq(json_integer_value(json_object_get(json_object_get(
-	    json_object_get(st, "counts"), "rejected"), "duplicate")), 3);
+	cr_expect_null(json_object_get(json_object_get(json_object_get(st,
+	    "counts"), "rejected"), "duplicate"), "a resubmission's "
+	    "duplicates are not counted as the campaign's");
 	cr_expect_eq(json_integer_value(json_object_get(st, "created")), NOW,
 	    "the first submission's record is kept");
 	json_decref(st);
@@ -818,4 +820,47 @@ Test(admit, reads_a_request_in_pieces_as_it_reads_a_whole_document)
 	campaign_free(c);
 	free(iov);
 	free(xml);
+}
+
+Test(admit, names_the_first_hundred_invalid_addresses_with_the_reason)
+{
+	struct admit_report	 rep;
+	struct spec		 sp = { "bad-ones", NULL, NULL, 0, 0 };
+	const char		*rcpts[ADMIT_INVALID_LIST + 6];
+	char			*made[ADMIT_INVALID_LIST + 2];
+	struct campaign		 cm = { .id = (char *)"bad-ones",
+				    .list = (char *)"news.example.com" };
+	json_t			*j, *list;
+	size_t			 i, n = 0;
+
+	rcpts[n++] = "ok@example.org";
+	rcpts[n++] = "no-at-sign.example.org";
+	rcpts[n++] = "two..dots@example.org";
+	for (i = 0; i < ADMIT_INVALID_LIST; i++) {
+		xasprintf(&made[i], "user%zu@nodot", i);
+		rcpts[n++] = made[i];
+	}
+	rcpts[n] = NULL;
+	cr_expect_eq(submit_ok(&sp, rcpts, NOW, &rep), 202);
+	cr_expect_eq(rep.accepted, 1);
+	cr_expect_eq(rep.rejected[POLICY_INVALID_ADDRESS],
+	    ADMIT_INVALID_LIST + 2);
+	cr_assert_eq(rep.ninvalid, ADMIT_INVALID_LIST, "only the first ones");
+	cr_expect_str_eq(rep.invalid[0].addr, "no-at-sign.example.org");
+	cr_expect_str_eq(rep.invalid[0].why, "no @ in address");
+	cr_expect_str_eq(rep.invalid[1].addr, "two..dots@example.org");
+	cr_expect_not_null(strstr(rep.invalid[1].why, "two dots"), "%s",
+	    rep.invalid[1].why);
+	cr_expect_str_eq(rep.invalid[2].addr, "user0@nodot");
+	cr_expect_str_eq(rep.invalid[2].why, "domain \"nodot\" has no dot");
+
+	j = admit_report_json(&cm, &rep, 0);
+	list = json_object_get(j, "invalid");
+	cr_assert(json_is_array(list));
+	cr_expect_eq(json_array_size(list), ADMIT_INVALID_LIST);
+	cr_expect_str_eq(json_string_value(json_object_get(json_array_get(
+	    list, 0), "reason")), "no @ in address");
+	json_decref(j);
+	for (i = 0; i < ADMIT_INVALID_LIST; i++)
+		free(made[i]);
 }

@@ -12,6 +12,7 @@
 #include <criterion/criterion.h>
 
 #include "conf.h"
+#include "conf_check.h"
 #include "util.h"
 
 #define DAY	UINT64_C(86400)
@@ -130,7 +131,7 @@ Test(conf, refuses_each_bad_line_with_file_line_and_reason)
 		    "test.conf:2: size \"99999999g\" is too large" },
 		{ "a rate without a slash",
 		    "[smtp]\nrate = 50\n",
-		    "test.conf:2: bad rate \"50\" (want N/s, N/m or N/h, e.g. "
+		    "test.conf:2: bad rate \"50\" (want N/s, N/m, N/h or N/d, e.g. "
 		    "50/s, or unlimited)" },
 		{ "a rate per year",
 		    "[smtp]\nrate = 50/y\n",
@@ -695,7 +696,7 @@ Test(conf, cuts_comments_after_white_space_only)
 	    "; another one\n"
 	    "   # an indented one\n"
 	    "[daemon] ; after a section\n"
-	    "public_url = https://news.example.com/#unsubscribe ; note\n"
+	    "public_url = https://news.example.com/ ; note\n"
 	    "socket = /run/manners;x.sock\n"
 	    "state_dir = /var/lib/manners # the state\n"
 	    "secret_file = /etc/manners/secret\t; tab before\n"
@@ -716,7 +717,7 @@ Test(conf, cuts_comments_after_white_space_only)
 	    "; another one\n"
 	    "   # an indented one\n"
 	    "[daemon] ; after a section\n"
-	    "public_url = https://news.example.com/#unsubscribe ; note\n"
+	    "public_url = https://news.example.com/ ; note\n"
 	    "socket = /run/manners;x.sock\n"
 	    "state_dir = /var/lib/manners # the state\n"
 	    "secret_file = /etc/manners/secret\t; tab before\n"
@@ -725,7 +726,7 @@ Test(conf, cuts_comments_after_white_space_only)
 	    "rate = 5/s ;a comment\n"
 	    "url = smtp://127.0.0.1:25#frag\n";
 	c = parse_ok("comments", text);
-	cr_expect_str_eq(c->public_url, "https://news.example.com/#unsubscribe");
+	cr_expect_str_eq(c->public_url, "https://news.example.com");
 	cr_expect_str_eq(c->socket, "/run/manners;x.sock");
 	cr_expect_str_eq(c->state_dir, "/var/lib/manners");
 	cr_expect_str_eq(c->secret_file, "/etc/manners/secret");
@@ -760,13 +761,201 @@ Test(conf, accepts_spaces_around_names_keys_and_values)
 	conf_free(c);
 }
 
-Test(conf, keeps_the_last_value_of_a_repeated_key)
+Test(conf, refuses_a_repeated_key_naming_both_lines)
 {
-	struct conf	*c = parse_ok("repeat",
-	    "[daemon]\nsocket = /a\nsocket = /b\n[daemon]\nsocket = /c\n");
+	static const struct {
+		const char	*what;
+		const char	*text;
+		const char	*want;	/* NULL: accepted */
+	} cases[] = {
+		{ "twice in one section",
+		    "[daemon]\nsocket = /a\nsocket = /b\n",
+		    "test.conf:3: socket is set twice in [daemon] (first on "
+		    "line 2): remove one, so the file says what is in force" },
+		{ "again in a second [daemon]",
+		    "[daemon]\nsocket = /a\n[smtp]\n[daemon]\nsocket = /c\n",
+		    "test.conf:5: socket is set twice in [daemon] (first on "
+		    "line 2): remove one, so the file says what is in force" },
+		{ "twice in one [list]",
+		    "[list a.example]\nmin_gap = 1d\nmin_gap = 2d\n",
+		    "test.conf:3: min_gap is set twice in [list] (first on "
+		    "line 2): remove one, so the file says what is in force" },
+		{ "once in each of two lists", "[list a.example]\nmin_gap = "
+		    "1d\n[list b.example]\nmin_gap = 2d\n", NULL },
+		{ "once in [caps] and once in a list", "[caps]\nmin_gap = "
+		    "1d\n[list b.example]\nmin_gap = 2d\n", NULL },
+	};
+	size_t	 i;
 
-	cr_expect_str_eq(c->socket, "/c");
-	conf_free(c);
+	for (i = 0; i < nitems(cases); i++) {
+		struct conf	*c = NULL;
+		char		*cause = NULL;
+		int		 rv = parse(cases[i].text, &c, &cause);
+
+		if (cases[i].want == NULL) {
+			cr_expect_eq(rv, 0, "%s: refused: %s", cases[i].what,
+			    cause);
+			conf_free(c);
+			free(cause);
+			continue;
+		}
+		cr_expect_eq(rv, -1, "%s: accepted", cases[i].what);
+		cr_expect_str_eq(cause != NULL ? cause : "", cases[i].want,
+		    "%s: %s", cases[i].what, cause);
+		free(cause);
+	}
+}
+
+Test(conf, checks_public_url_and_unsubscribe_mailto)
+{
+	static const struct {
+		const char	*what;
+		const char	*line;
+		const char	*want;	/* the stored value, or the error */
+		int		 ok;
+	} cases[] = {
+		{ "a plain https base", "public_url = https://news.example.com",
+		    "https://news.example.com", 1 },
+		{ "a trailing slash is dropped (no //u/TOKEN)",
+		    "public_url = https://news.example.com/",
+		    "https://news.example.com", 1 },
+		{ "slashes after a path are dropped",
+		    "public_url = https://example.com/news//",
+		    "https://example.com/news", 1 },
+		{ "a port stays", "public_url = http://127.0.0.1:8025/",
+		    "http://127.0.0.1:8025", 1 },
+		{ "no scheme", "public_url = news.example.com",
+		    "test.conf:2: public_url \"news.example.com\" must start "
+		    "with https:// (or http://), e.g. https://news.example.com",
+		    0 },
+		{ "an angle bracket", "public_url = https://news.example.com>x",
+		    "test.conf:2: public_url \"https://news.example.com>x\" has a "
+		    "space, a quote, an angle bracket or another byte a link "
+		    "cannot hold", 0 },
+		{ "a space", "public_url = https://news.example.com/a b",
+		    "test.conf:2: public_url \"https://news.example.com/a b\" "
+		    "has a space, a quote, an angle bracket or another byte a "
+		    "link cannot hold", 0 },
+		{ "a query", "public_url = https://news.example.com/?a=1",
+		    "test.conf:2: public_url \"https://news.example.com/?a=1\" "
+		    "has a query or a fragment; manners appends /u/TOKEN, so "
+		    "give the base only", 0 },
+		{ "no host", "public_url = https:///u",
+		    "test.conf:2: public_url \"https:///u\" has no host (or "
+		    "names a user): want https://HOST[:PORT][/PATH]", 0 },
+		{ "a bare address", "unsubscribe_mailto = u@news.example.com",
+		    "u@news.example.com", 1 },
+		{ "mailto: is dropped",
+		    "unsubscribe_mailto = mailto:u@news.example.com",
+		    "u@news.example.com", 1 },
+		{ "a ? (manners adds the subject)",
+		    "unsubscribe_mailto = u@news.example.com?subject=x",
+		    "test.conf:2: unsubscribe_mailto "
+		    "\"u@news.example.com?subject=x\": want one address such as "
+		    "unsubscribe@news.example.com, without spaces, angle "
+		    "brackets or \"?\" (manners adds ?subject=unsubscribe "
+		    "TOKEN)", 0 },
+		{ "an angle bracket in the address",
+		    "unsubscribe_mailto = <u@news.example.com>",
+		    "test.conf:2: unsubscribe_mailto \"<u@news.example.com>\": "
+		    "want one address such as unsubscribe@news.example.com, "
+		    "without spaces, angle brackets or \"?\" (manners adds "
+		    "?subject=unsubscribe TOKEN)", 0 },
+		{ "not an address", "unsubscribe_mailto = unsubscribe",
+		    "test.conf:2: unsubscribe_mailto \"unsubscribe\" is not a "
+		    "valid address (want e.g. unsubscribe@news.example.com)",
+		    0 },
+	};
+	size_t	 i;
+
+	for (i = 0; i < nitems(cases); i++) {
+		struct conf	*c = NULL;
+		char		*cause = NULL, *text;
+
+		xasprintf(&text, "[daemon]\n%s\n", cases[i].line);
+		if (parse(text, &c, &cause) == 0) {
+			cr_expect(cases[i].ok, "%s: accepted", cases[i].what);
+			cr_expect_str_eq(strncmp(cases[i].line, "public", 6) == 0
+			    ? c->public_url : c->unsubscribe_mailto,
+			    cases[i].want, "%s", cases[i].what);
+		} else {
+			cr_expect(!cases[i].ok, "%s: refused: %s",
+			    cases[i].what, cause);
+			cr_expect_str_eq(cause, cases[i].want, "%s",
+			    cases[i].what);
+		}
+		conf_free(c);
+		free(cause);
+		free(text);
+	}
+}
+
+/* Collects conf_check_advice()'s warnings. */
+static void
+collect(void *arg, const char *text)
+{
+	struct buf	*b = arg;
+
+	buf_adds(b, text);
+	buf_adds(b, "\n");
+}
+
+Test(conf, warns_of_plain_http_and_of_links_to_this_machine)
+{
+	static const struct {
+		const char	*url;
+		const char	*warning;	/* NULL: none */
+	} cases[] = {
+		{ "http://news.example.com", "RFC 8058" },
+		{ "https://news.example.com", NULL },
+		{ "http://127.0.0.1:8025", "point at this machine" },
+		{ "http://localhost:8025", "point at this machine" },
+	};
+	size_t	 i;
+
+	for (i = 0; i < nitems(cases); i++) {
+		struct conf	*c;
+		struct buf	 b;
+		char		*text;
+
+		xasprintf(&text, "[daemon]\npublic_url = %s\n", cases[i].url);
+		c = parse_ok(cases[i].url, text);
+		buf_init(&b);
+		conf_check_advice(c, collect, &b);
+		if (cases[i].warning == NULL)
+			cr_expect_eq(b.len, 0, "%s: %s", cases[i].url, b.data);
+		else
+			cr_expect(b.len > 0 && strstr(b.data, cases[i].warning)
+			    != NULL, "%s: %s", cases[i].url, b.len > 0 ?
+			    b.data : "no warning");
+		buf_free(&b);
+		conf_free(c);
+		free(text);
+	}
+	/* The built-in development defaults warn of nothing. */
+	{
+		struct conf	*c = conf_defaults();
+		struct buf	 b;
+
+		buf_init(&b);
+		conf_check_advice(c, collect, &b);
+		cr_expect_eq(b.len, 0, "defaults: %s", b.data);
+		buf_free(&b);
+		conf_free(c);
+	}
+}
+
+Test(conf, names_every_rate_unit_it_accepts)
+{
+	struct conf_rate	 r;
+	char			*cause = NULL;
+
+	cr_expect_eq(conf_parse_rate("50", &r, &cause), -1);
+	cr_expect_str_eq(cause, "bad rate \"50\" (want N/s, N/m, N/h or N/d, "
+	    "e.g. 50/s, or unlimited)");
+	free(cause);
+	cr_expect_eq(conf_parse_rate("500/d", &r, NULL), 0);
+	cr_expect_eq(r.per, 86400);
 }
 
 Test(conf, loads_a_file_and_names_it_in_errors)
@@ -801,7 +990,9 @@ Test(conf, loads_a_file_and_names_it_in_errors)
 
 	cause = NULL;
 	cr_expect_eq(conf_load(path, &c, &cause), -1);
-	xasprintf(&want, "%s: No such file or directory", path);
+	xasprintf(&want, "cannot read the configuration file %s: No such file "
+	    "or directory (check the path given to -c; without -c mannersd "
+	    "uses development defaults under ./var/)", path);
 	cr_expect_str_eq(cause, want);
 	free(cause);
 	free(want);

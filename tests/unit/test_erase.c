@@ -1,0 +1,289 @@
+/*
+ * test_erase.c: an erasure forgets the person (record, id, delivery
+ * states, queued jobs) and keeps only a keyed hash of their "stop", which
+ * admission still honours, under every token key.
+ */
+#include <stdlib.h>
+#include <string.h>
+
+#include <criterion/criterion.h>
+
+#include "addr.h"
+#include "admit.h"
+#include "campaign.h"
+#include "erase.h"
+#include "ledger.h"
+#include "policy.h"
+#include "store.h"
+#include "token.h"
+#include "util.h"
+
+#include "store_fixture.h"
+
+#define OTHER	"shop.example.com"
+
+static struct fixture	 fx;
+static struct token_keys *keys;
+static unsigned char	 raw_keys[2 * TOKEN_KEY_LEN];
+
+static void
+setup(void)
+{
+	fixture_open(&fx, MAP_SIZE, "[caps]\nper_recipient = unlimited\n"
+	    "min_gap = 0\n");
+	memset(raw_keys, 0x11, TOKEN_KEY_LEN);
+	memset(raw_keys + TOKEN_KEY_LEN, 0x22, TOKEN_KEY_LEN);
+	keys = token_keys_from_memory(raw_keys + TOKEN_KEY_LEN, 1);
+}
+
+static void
+teardown(void)
+{
+	token_keys_free(keys);
+	fixture_close(&fx);
+}
+
+TestSuite(erase, .init = setup, .fini = teardown);
+
+/* Admit a campaign with the token keys, as the daemon does. */
+static void
+admit(const char *id, const char *list, const char *const *rcpts,
+    int64_t now, struct admit_report *rep)
+{
+	struct spec		 sp = { id, list, NULL, 0, 0 };
+	char			*xml = fixture_doc(&sp, rcpts), *cause = NULL;
+	struct campaign_error	 err;
+	struct campaign		*c = NULL;
+	struct iovec		 iov = { xml, strlen(xml) };
+	struct admit_request	 ar = { .store = fx.s, .conf = fx.conf,
+				    .iov = &iov, .niov = 1, .now = now,
+				    .keys = keys };
+	int			 status;
+
+	cr_assert_eq(campaign_parse(xml, strlen(xml), 1000000, &c, &err), 0);
+	ar.campaign = c;
+	if (admit_campaign(&ar, rep, &status, &cause) != 0)
+		cr_assert_fail("admit %s: %s", id, cause);
+	campaign_free(c);
+	free(xml);
+}
+
+/* Run fn's change in one committed transaction. */
+static void
+unsubscribe(const char *addr, const char *list)
+{
+	struct store_txn		*t = fixture_begin(&fx, 1);
+	struct ledger_unsub_result	 ur;
+	json_t				*states = json_object();
+	uint32_t			 lid = 0;
+
+	if (list != NULL)
+		cr_assert_eq(store_list_id(t, list, 1, &lid, NULL), 0);
+	cr_assert_eq(ledger_unsubscribe(t, addr, lid, STORE_SRC_LINK, NOW,
+	    states, &ur, NULL), 0);
+	cr_assert_eq(ledger_flush_states(t, states, NULL), 0);
+	json_decref(states);
+	fixture_commit(t);
+}
+
+static int
+erase(const char *addr, struct erase_result *er)
+{
+	struct store_txn	*t = fixture_begin(&fx, 1);
+	json_t			*states = json_object();
+	char			*cause = NULL;
+	int			 rc;
+
+	rc = erase_recipient(t, keys, addr, NOW + MINUTE, states, er, &cause);
+	cr_assert_geq(rc, 0, "erase: %s", cause);
+	cr_assert_eq(ledger_flush_states(t, states, NULL), 0);
+	json_decref(states);
+	fixture_commit(t);
+	return rc;
+}
+
+static int
+count_one(const struct store_consent *c, void *arg)
+{
+	(void)c;
+	(*(int *)arg)++;
+	return 0;
+}
+
+/* How many consent changes rid has. */
+static int
+consents(uint64_t rid)
+{
+	struct store_txn	*t = fixture_begin(&fx, 0);
+	int			 n = 0;
+
+	cr_assert_eq(store_consent_each(t, rid, count_one, &n, NULL), 0);
+	store_abort(t);
+	return n;
+}
+
+Test(erase, forgets_the_record_the_id_the_states_and_the_queued_jobs)
+{
+	struct admit_report	 rep;
+	struct erase_result	 er;
+	struct store_rcpt	 r;
+	struct store_txn	*t;
+	struct store_cr		 cr;
+	const char		*rcpts[] = { "Zed Person|zed@example.org",
+	    "other@example.org", NULL };
+	char			 buf[256];
+	uint64_t		 rid;
+
+	admit("c1", NULL, rcpts, NOW, &rep);
+	cr_assert_eq(rep.accepted, 2);
+	t = fixture_begin(&fx, 0);
+	store_rcpt_init(&r);
+	cr_assert_eq(store_rcpt_get(t, "zed@example.org", &r, NULL), 0);
+	rid = r.rid;
+	store_rcpt_free(&r);
+	store_abort(t);
+
+	/* A resubscribe from the page leaves a consent record. */
+	t = fixture_begin(&fx, 1);
+	{
+		struct store_consent	 cs = { NOW, 1, STORE_CONSENT_RESUBSCRIBE,
+		    STORE_SRC_LINK };
+
+		cr_assert_eq(store_consent_add(t, rid, &cs, NULL), 0);
+	}
+	/* A campaign gave a time zone for them. */
+	cr_assert_eq(store_zone_put(t, rid, "Asia/Tokyo", NULL), 0);
+	fixture_commit(t);
+	cr_assert_eq(consents(rid), 1);
+	cr_assert_eq(erase("Zed@Example.org", &er), 0);
+	cr_expect_eq(consents(rid), 0, "its consent changes go");
+	cr_expect_eq(er.dropped, 1, "its queued job goes");
+	cr_expect_eq(er.states, 1, "its delivery state goes");
+	cr_expect_eq(er.kept_lists, 0, "nothing asked for, nothing kept");
+	t = fixture_begin(&fx, 0);
+	store_rcpt_init(&r);
+	cr_expect_eq(store_rcpt_get(t, "zed@example.org", &r, NULL), 1);
+	cr_expect_eq(store_rid_addr(t, rid, buf, sizeof buf), 1);
+	cr_expect_eq(store_zone_get(t, rid, buf, sizeof buf, NULL), 1,
+	    "its time zone goes");
+	cr_expect_eq(store_cr_get(t, "c1", rid, &cr, NULL), 1);
+	cr_expect_eq(store_queue_count(t), 1, "the other one stays queued");
+	cr_expect_eq(store_erased_count(t), 0);
+	store_rcpt_free(&r);
+	store_abort(t);
+	/* Twice: nothing is known any more. */
+	cr_expect_eq(erase("zed@example.org", &er), 1);
+}
+
+Test(erase, an_outcome_in_flight_does_not_bring_the_address_back)
+{
+	struct admit_report	 rep;
+	struct erase_result	 er;
+	struct store_txn	*t;
+	struct store_cursor	*c = NULL;
+	struct store_job	 j;
+	struct store_rcpt	 r;
+	const char		*rcpts[] = { "fly@example.org", NULL };
+	json_t			*states = json_object();
+
+	admit("c1", NULL, rcpts, NOW, &rep);
+	/* The drain took the job ... */
+	t = fixture_begin(&fx, 0);
+	cr_assert_eq(store_queue_first(t, &c, NULL), 0);
+	cr_assert_eq(store_cursor_job(c, &j), 1);
+	store_cursor_close(c);
+	store_abort(t);
+	/* ... the person is erased while it is in flight ... */
+	cr_assert_eq(erase("fly@example.org", &er), 0);
+	/* ... and the relay's answers come back. */
+	t = fixture_begin(&fx, 1);
+	cr_assert_eq(ledger_outcome(t, &j, LEDGER_SENT, NULL, NOW + HOUR,
+	    states, NULL), 0);
+	cr_assert_eq(ledger_outcome(t, &j, LEDGER_BOUNCED, "550 5.1.1",
+	    NOW + HOUR, states, NULL), 0);
+	cr_assert_eq(ledger_flush_states(t, states, NULL), 0);
+	fixture_commit(t);
+	json_decref(states);
+	t = fixture_begin(&fx, 0);
+	store_rcpt_init(&r);
+	cr_expect_eq(store_rcpt_get(t, "fly@example.org", &r, NULL), 1,
+	    "no record again");
+	store_rcpt_free(&r);
+	store_abort(t);
+}
+
+Test(erase, keeps_unsubscribes_and_a_suppression_only_as_a_hash)
+{
+	struct admit_report	 rep;
+	struct erase_result	 er;
+	struct store_txn	*t;
+	const char		*first[] = { "Ann|ann@example.org",
+	    "bo@example.org", NULL };
+	const char		*again[] = { "ann@example.org",
+	    "bo@example.org", NULL };
+	uint64_t		 dropped;
+
+	admit("c1", NULL, first, NOW, &rep);
+	unsubscribe("ann@example.org", LIST);
+	t = fixture_begin(&fx, 1);
+	cr_assert_eq(ledger_suppress(t, "bo@example.org", "550 5.1.1", NOW,
+	    NULL, &dropped, NULL), 0);
+	fixture_commit(t);
+
+	cr_assert_eq(erase("ann@example.org", &er), 0);
+	cr_expect_eq(er.kept_lists, 1);
+	cr_expect_eq(er.kept_suppressed, 0);
+	cr_assert_eq(erase("bo@example.org", &er), 0);
+	cr_expect_eq(er.kept_suppressed, 1);
+	t = fixture_begin(&fx, 0);
+	cr_expect_eq(store_erased_count(t), 2);
+	store_abort(t);
+
+	/* A later campaign of that list still rejects both, for the reason. */
+	admit("c2", NULL, again, NOW + HOUR, &rep);
+	cr_expect_eq(rep.accepted, 0);
+	cr_expect_eq(rep.rejected[POLICY_UNSUBSCRIBED], 1);
+	cr_expect_eq(rep.rejected[POLICY_SUPPRESSED], 1);
+	/* Another list: Ann asked to stop only the first; Bo's box is dead. */
+	admit("c3", OTHER, again, NOW + HOUR, &rep);
+	cr_expect_eq(rep.accepted, 1);
+	cr_expect_eq(rep.rejected[POLICY_SUPPRESSED], 1);
+	/* Ann is back in the store (c3), yet c4 of the first list skips her. */
+	admit("c4", NULL, again, NOW + 2 * HOUR, &rep);
+	cr_expect_eq(rep.rejected[POLICY_UNSUBSCRIBED], 1);
+	cr_expect_eq(rep.accepted, 0);
+}
+
+Test(erase, a_second_erasure_merges_and_an_old_key_still_counts)
+{
+	struct admit_report	 rep;
+	struct erase_result	 er;
+	const char		*rcpts[] = { "kim@example.org", NULL };
+	struct token_keys	*rotated;
+
+	admit("c1", NULL, rcpts, NOW, &rep);
+	unsubscribe("kim@example.org", NULL);	/* every list */
+	cr_assert_eq(erase("kim@example.org", &er), 0);
+	cr_expect_eq(er.kept_lists, 1);
+	/* The key rotates: the old one is kept, a new one signs. */
+	rotated = token_keys_from_memory(raw_keys, 2);
+	token_keys_free(keys);
+	memcpy(raw_keys, raw_keys + TOKEN_KEY_LEN, TOKEN_KEY_LEN);
+	memset(raw_keys + TOKEN_KEY_LEN, 0x33, TOKEN_KEY_LEN);
+	token_keys_free(rotated);
+	keys = token_keys_from_memory(raw_keys, 2);
+	admit("c2", OTHER, rcpts, NOW + HOUR, &rep);
+	cr_expect_eq(rep.rejected[POLICY_UNSUBSCRIBED], 1, "hashed under the "
+	    "old key, still honoured");
+}
+
+Test(erase, checks_nothing_without_keys_or_records)
+{
+	struct store_txn	*t = fixture_begin(&fx, 0);
+	int			 ul = 0, ua = 0, sp = 0;
+
+	cr_expect_eq(erase_check(t, keys, "x@example.org", 1, &ul, &ua, &sp,
+	    NULL), 0);
+	cr_expect(!ul && !ua && !sp);
+	store_abort(t);
+}

@@ -218,7 +218,8 @@ drain_stop(struct drain *d, void (*done)(struct mannersd *))
 json_t *
 drain_stats(struct drain *d)
 {
-	return json_pack("{s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:f}",
+	return json_pack("{s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, "
+	    "s:f}",
 	    "in_flight", (json_int_t)d->nrunning,
 	    "uncommitted", (json_int_t)(d->ndone + (d->flushing ? 1 : 0)),
 	    "sent", (json_int_t)d->sent,

@@ -258,10 +258,13 @@ def test_a_retry_that_falls_in_quiet_time_waits_for_the_morning(env):
         time.sleep(0.5)
     now = time.time()
     start = int(now) - int(now) % 60 + 60
-    d = env.daemon("[smtp]\nretry_min = 20s\nretry_max = 20s\n[quiet]\n"
-                   "hours = %s-%s\n" % (
-                       time.strftime("%H:%M", time.gmtime(start)),
-                       time.strftime("%H:%M", time.gmtime(start + 3600))))
+    d = env.daemon(start=False)
+    d.set_conf("smtp", "retry_min", "20s")
+    d.set_conf("smtp", "retry_max", "20s")
+    d.set_conf("quiet", "hours", "%s-%s" % (
+        time.strftime("%H:%M", time.gmtime(start)),
+        time.strftime("%H:%M", time.gmtime(start + 3600))))
+    d.start()
     code, r = d.request("POST", "/v1/campaigns", doc("q9", [
         ("night@example.org", None)]))
     assert r["accepted"] == 1, r

@@ -11,7 +11,7 @@ UNITDIR	?= /lib/systemd/system
 SYSUSERSDIR ?= /usr/lib/sysusers.d
 
 CC	?= cc
-PKGS	 = libevent libevent_pthreads libcurl lmdb libxml-2.0 jansson libsystemd libcrypto gmime-3.0 icu-i18n
+PKGS	 = libevent libevent_pthreads libcurl lmdb libxml-2.0 jansson libsystemd libcrypto gmime-3.0 icu-i18n libcares
 
 ifeq ($(SANITIZE),1)
 BUILD	?= build/san
@@ -28,7 +28,7 @@ WARN	 = -Wall -Wextra -Werror -Wshadow -Wstrict-prototypes \
 CFLAGS	+= -std=gnu11 $(OPT) $(WARN) $(SANFLAGS) -D_GNU_SOURCE \
 	   -MMD -MP -Ilib $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
 LDFLAGS	+= $(SANFLAGS)
-LDLIBS	+= $(shell pkg-config --libs $(PKGS) 2>/dev/null) -lpthread
+LDLIBS	+= $(shell pkg-config --libs $(PKGS) 2>/dev/null) -lpthread -lm
 
 LIB_SRCS = \
 	lib/addr.c \
@@ -37,6 +37,7 @@ LIB_SRCS = \
 	lib/campaign.c \
 	lib/campaign_record.c \
 	lib/conf.c \
+	lib/conf_rep.c \
 	lib/feedback.c \
 	lib/feedback_apply.c \
 	lib/form.c \
@@ -51,6 +52,7 @@ LIB_SRCS = \
 	lib/policy.c \
 	lib/probe.c \
 	lib/quiet.c \
+	lib/quota.c \
 	lib/schedule.c \
 	lib/shaping.c \
 	lib/smtp_reply.c \
@@ -59,6 +61,7 @@ LIB_SRCS = \
 	lib/token.c \
 	lib/unsub_page.c \
 	lib/util.c \
+	lib/warmup.c \
 	lib/weigh.c
 
 MANNERSD_SRCS = \
@@ -98,7 +101,7 @@ LIBMANNERS	= $(BUILD)/libmanners.a
 # Debian packages needed to build, test and run the development set-up.
 DEB_PKGS = gcc make pkg-config libevent-dev libcurl4-openssl-dev \
 	   liblmdb-dev libxml2-dev libcriterion-dev libssl-dev \
-	   libjansson-dev libsystemd-dev libgmime-3.0-dev libicu-dev curl python3 python3-aiosmtpd \
+	   libjansson-dev libsystemd-dev libgmime-3.0-dev libicu-dev libc-ares-dev curl python3 python3-aiosmtpd \
 	   postfix dovecot-imapd dovecot-pop3d opendkim opendkim-tools \
 	   python3-dkim lmdb-utils chromium \
 	   chromium-driver python3-selenium

@@ -72,7 +72,9 @@ MANNERSD_SRCS = \
 	daemon/drain.c \
 	daemon/drain_campaign.c \
 	daemon/drain_commit.c \
+	daemon/drain_rep.c \
 	daemon/drain_sched.c \
+	daemon/drain_status.c \
 	daemon/drain_xfer.c \
 	daemon/handback.c \
 	daemon/http_guard.c \
@@ -82,6 +84,7 @@ MANNERSD_SRCS = \
 	daemon/mannersd.c \
 	daemon/measure.c \
 	daemon/metrics.c \
+	daemon/mx.c \
 	daemon/smtp_threads.c \
 	daemon/submit.c \
 	daemon/unsub_http.c \

@@ -24,6 +24,9 @@ struct commit_item {
 	enum xfer_outcome	 outcome;
 	int			 expired;	/* retried past max_age */
 	char			 reply[256];
+	int64_t			 defer_to;	/* OUTCOME_DEFERRED's new due */
+	int32_t			 qday;		/* a sent one's quota day */
+	char			 qunit[256];	/* and unit, if counted */
 };
 
 /* A group of outcomes on its way through the writer thread. */
@@ -46,6 +49,7 @@ static void	drain_commit_check_stopped(struct drain *);
 void
 drain_commit_finish(struct drain *d, struct xfer *x, enum xfer_outcome o)
 {
+	drain_rep_finished(d, x, o);
 	drain_xfer_release(d, x);
 	x->state = XFER_DONE;
 	x->outcome = o;
@@ -90,6 +94,18 @@ drain_commit_run(struct wjob *w, struct store *store)
 		struct commit_item	*it = &f->items[i];
 		struct store_job *j = &it->job;
 
+		if (it->outcome == OUTCOME_DEFERRED) {
+			/* A quota day later than max_age allows fails it. */
+			if (it->defer_to - j->queued > (int64_t)f->max_age) {
+				it->outcome = OUTCOME_FAILED;
+				it->expired = 1;
+				snprintf(it->reply, sizeof it->reply, "not sent: "
+				    "daily_limit (no quota day before max_age)");
+			} else
+				j->due = it->defer_to;
+		} else if (it->outcome == OUTCOME_SENT && it->qunit[0] != '\0' &&
+		    store_quota_add(t, it->qunit, it->qday, 1, &f->cause) < 0)
+			goto out;
 		if (it->outcome == OUTCOME_RETRY) {
 			if (schedule_retry_expired(f->now - j->queued,
 			    drain_commit_backoff(f, j->attempts + 1),
@@ -202,6 +218,12 @@ drain_commit_flush(struct drain *d)
 	TAILQ_FOREACH(x, &d->done, entry) {
 		f->items[i].job = x->job;
 		memcpy(f->items[i].reply, x->reply, sizeof x->reply);
+		f->items[i].defer_to = x->defer_to;
+		if (x->qday != 0 && x->dom != NULL) {
+			f->items[i].qday = x->qday;
+			memcpy(f->items[i].qunit, x->dom->name,
+			    sizeof f->items[i].qunit);
+		}
 		f->items[i++].outcome = x->outcome;
 	}
 	f->n = i;

@@ -22,7 +22,9 @@ enum ledger_outcome {
 	LEDGER_RETRY,		/* job->due and attempts already updated */
 	LEDGER_FAILED,
 	LEDGER_DROPPED,		/* unsubscribed or suppressed meanwhile */
-	LEDGER_BOUNCED		/* failed for good: suppress the address */
+	LEDGER_BOUNCED,		/* failed for good: suppress the address */
+	LEDGER_DEFERRED		/* over a daily quota: job->due is the next
+				   day's start; not an attempt */
 };
 
 struct ledger_unsub_result {

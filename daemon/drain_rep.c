@@ -535,11 +535,13 @@ drain_rep_apply(struct drain *d, struct dom *u)
 	}
 	if (u == NULL) {
 		pace_reconfigure(&d->pace, &rate, (unsigned)c->burst);
+		pace_clamp(&d->pace, drain_clock());
 		d->rep.conns = conns;
 		d->rep.suspended = suspended;
 		return;
 	}
 	pace_reconfigure(&u->s.pace, &rate, 1);
+	pace_clamp(&u->s.pace, drain_clock());
 	u->s.limit = conns;
 	u->s.blocked = suspended || u->resolving > 0;
 }

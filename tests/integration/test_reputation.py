@@ -1,0 +1,241 @@
+"""Issue 18: the sender's reputation: provider groups (by list and by MX,
+with a stub DNS server on a private port), reply-driven shaping with a
+scripted relay, daily quotas that roll over at the configured day start,
+and warm-up ramps that advance only on sending days."""
+import datetime
+import os
+import time
+
+from harness import campaign, wait_for
+from peers import StubDNS
+
+
+def domains(d):
+    code, r = d.request("GET", "/v1/domains")
+    assert code == 200, r
+    return r
+
+
+def unit(d, name):
+    for u in domains(d)["units"]:
+        if u["name"] == name:
+            return u
+    return None
+
+
+def rules(env, text):
+    path = os.path.join(env.tmp, "shaping.rules")
+    with open(path, "w") as f:
+        f.write(text)
+    return path
+
+
+def test_a_workspace_domain_whose_mx_is_google_joins_the_group(env):
+    dns = StubDNS({"ws.example": (300, ["aspmx.l.google.com",
+                                        "alt1.aspmx.l.google.com"]),
+                   "own.example": (300, ["mx.own.example"])})
+    env.cleanups.append(dns.stop)
+    smtp = env.start_smtp()
+    d = env.daemon(extra="[provider google]\ndomains = gmail.example\n"
+                   "mx = google.com, googlemail.com\nrate = 4/s\n"
+                   "concurrency = 1\n[dns]\nservers = 127.0.0.1:%d\n"
+                   "[shaping]\nrules = none\n" % dns.port)
+    rc = ([(None, "g%d@gmail.example" % i) for i in range(4)] +
+          [(None, "w%d@ws.example" % i) for i in range(4)] +
+          [(None, "o%d@own.example" % i) for i in range(3)] +
+          [(None, "n%d@nxdomain.example" % i) for i in range(3)])
+    code, r = d.request("POST", "/v1/campaigns", campaign(cid="mx", rcpts=rc))
+    assert r["accepted"] == 14, r
+    msgs = smtp.wait_count(14, timeout=30)
+    g = unit(d, "google")
+    assert g["kind"] == "provider"
+    members = {m["domain"]: m["by"] for m in g["domains"]}
+    assert members.get("ws.example") == "aspmx.l.google.com", g
+    assert members.get("gmail.example") == "list", g
+    assert "own.example" not in members and "nxdomain.example" not in members
+    # a failed lookup (NXDOMAIN) leaves the domain on its own
+    assert unit(d, "own.example") is None or \
+        unit(d, "own.example")["kind"] == "domain"
+    all_ = domains(d)
+    assert all_["mx"]["lookups"] >= 3 and all_["mx"]["failures"] >= 1, all_
+    assert ("ws.example", 15) in dns.queries
+    assert not any(q[0] == "gmail.example" for q in dns.queries), \
+        "a domain listed by name needs no lookup"
+    # the group's rate (4/s) covers both domains together: 250 ms apart
+    t = sorted(m["time"] for m in msgs
+               if m["to"][0].split("@")[1] in ("gmail.example", "ws.example"))
+    gaps = [b - a for a, b in zip(t, t[1:])]
+    assert len(t) == 8 and min(gaps) >= 0.2, gaps
+    assert "mx: domain=ws.example joins provider=google" in d.logtext()
+    assert "mx: domain=nxdomain.example: lookup failed" in d.logtext()
+
+
+def test_an_unanswering_dns_server_delays_only_its_domains(env):
+    dns = StubDNS({"slowdns.example": None})
+    env.cleanups.append(dns.stop)
+    smtp = env.start_smtp()
+    d = env.daemon(extra="[provider google]\nmx = google.com\n"
+                   "[dns]\nservers = 127.0.0.1:%d\n[shaping]\nrules = none\n"
+                   % dns.port)
+    t0 = time.time()
+    d.request("POST", "/v1/campaigns", campaign(cid="slow", rcpts=[
+        (None, "a@slowdns.example"), (None, "b@listed.example")]))
+    # listed.example's own lookup is NXDOMAIN at once: it goes first,
+    # while slowdns.example waits for its lookup to time out
+    first = smtp.wait_count(1, timeout=10)[0]
+    assert first["to"][0] == "b@listed.example"
+    assert health_ok(d)
+    msgs = smtp.wait_count(2, timeout=30)
+    late = [m for m in msgs if m["to"][0] == "a@slowdns.example"][0]
+    assert late["time"] - t0 >= 1.0, "it waited for its lookup"
+    assert "mx: domain=slowdns.example: lookup failed" in d.logtext()
+
+
+def health_ok(d):
+    code, _ = d.request("GET", "/v1/health")
+    return code == 200
+
+
+RULES = """\
+# a test rule: two 421 4.7.28 within an hour slow the group for 4 s
+rule test-unusual-rate code=421 enhanced=4.7.28 scope=group action=slow:1/m for=4s after=2/1h
+"""
+
+
+def test_a_rule_fires_after_its_threshold_slows_only_its_scope_and_ends(env):
+    smtp = env.start_smtp()
+    gmail = ("421 4.7.28 Gmail has detected an unusual rate of unsolicited "
+             "mail originating from your IP address")
+
+    def script(stage, rcpt, attempt):
+        if stage == "rcpt" and rcpt.startswith("hot") and attempt == 1:
+            return gmail
+        return None
+
+    smtp.handler.script = script
+    d = env.daemon(extra="[shaping]\nrules = %s\n" % rules(env, RULES))
+    # one such reply is below the threshold: nothing happens
+    d.request("POST", "/v1/campaigns", campaign(cid="one", rcpts=[
+        (None, "hot0@slow.example")]))
+    smtp.wait_count(1, timeout=20)
+    assert unit(d, "slow.example") is None or \
+        unit(d, "slow.example")["actions"] == []
+    assert "rule=test-unusual-rate starts" not in d.logtext()
+    # two more within the hour fire it, for slow.example's unit only
+    # (the replies of the two in flight when it starts are not counted)
+    d.request("POST", "/v1/campaigns", campaign(cid="two", rcpts=[
+        (None, "hot1@slow.example"), (None, "hot2@slow.example"),
+        (None, "hot3@slow.example")] +
+        [(None, "c%d@slow.example" % i) for i in range(3)] +
+        [(None, "f%d@fast.example" % i) for i in range(6)]))
+    u = wait_for(lambda: (unit(d, "slow.example") or {}).get("actions") and
+                 unit(d, "slow.example"), what="the action to start")
+    a = u["actions"][0]
+    assert a["rule"] == "test-unusual-rate" and a["scope"] == "group"
+    assert "4.7.28" in a["reason"] and a["until"] - a["since"] == 4
+    assert abs(u["rate"] - 1 / 60.0) < 1e-6, u
+    f = unit(d, "fast.example")
+    assert f is None or f["actions"] == []
+    # fast.example is not held: all six go while slow.example is shaped
+    wait_for(lambda: sum(m["to"][0].endswith("@fast.example")
+                         for m in smtp.messages) == 6, timeout=10,
+             what="fast.example's six")
+    assert unit(d, "slow.example")["actions"], "still shaped meanwhile"
+    # it ends by itself, after its 4 s: the 421s that came while it ran
+    # neither counted nor extended it
+    wait_for(lambda: "rule=test-unusual-rate on group=slow.example ends"
+             in d.logtext(), timeout=15, what="the action to end")
+    smtp.wait_count(13, timeout=30)
+    log = d.logtext()
+    assert log.count("rule=test-unusual-rate starts") == 1, log
+    assert log.count("rule=test-unusual-rate on group=slow.example ends "
+                     "after 4 s") == 1, log
+    assert unit(d, "slow.example") is None or \
+        unit(d, "slow.example")["actions"] == []
+
+
+def test_the_shipped_rules_load_and_name_their_sources(env):
+    d = env.daemon(extra="[shaping]\nrules = %s\n" % os.path.join(
+        os.path.dirname(__file__), "..", "..", "conf", "shaping.rules"))
+    assert "shaping: " in d.logtext() and " rules from " in d.logtext()
+
+
+def test_a_bad_rule_file_refuses_to_start_naming_the_line(env):
+    d = env.daemon(extra="[shaping]\nrules = %s\n" % rules(
+        env, "\nrule x code=421 scope=nowhere action=suspend for=1m\n"),
+        start=False)
+    d.start(wait=False)
+    wait_for(lambda: not d.alive(), what="mannersd to refuse")
+    rc = d.proc.returncode
+    d.logf.close()
+    d.proc = None
+    assert rc != 0, rc
+    assert "shaping.rules:2: scope \"nowhere\"" in d.logtext()
+
+
+def day_start_in(seconds):
+    t = datetime.datetime.utcnow() + datetime.timedelta(seconds=seconds)
+    return t, t.strftime("%H:%M:%S")
+
+
+def test_a_quota_rolls_over_at_the_configured_day_start(env):
+    smtp = env.start_smtp()
+    boundary, hms = day_start_in(8)
+    d = env.daemon(extra="[domain quota.example]\ndaily_limit = 3\n"
+                   "[shaping]\nrules = none\n")
+    d.stop()
+    d.set_conf("smtp", "day_start", hms)
+    d.start()
+    rc = [(None, "q%d@quota.example" % i) for i in range(5)] + \
+         [(None, "x%d@other.example" % i) for i in range(2)]
+    d.request("POST", "/v1/campaigns", campaign(cid="quota", rcpts=rc))
+    smtp.wait_count(5, timeout=20)
+    time.sleep(0.5)
+    before = smtp.messages
+    assert datetime.datetime.utcnow() < boundary, "the test machine is slow"
+    assert sum(m["to"][0].endswith("@quota.example") for m in before) == 3
+    q = unit(d, "quota.example")["quota"]
+    assert q["limit"] == 3 and q["used"] == 3 and q["deferred"] == 2, q
+    st = d.request("GET", "/v1/campaigns/quota")[1]["counts"]
+    assert st.get("quota_deferred") == 2, st
+    # at the day start the two waiting go, in queue order
+    msgs = smtp.wait_count(7, timeout=20)
+    late = [m for m in msgs if m["to"][0] in ("q3@quota.example",
+                                              "q4@quota.example")]
+    assert [m["to"][0] for m in sorted(late, key=lambda m: m["time"])] == \
+        ["q3@quota.example", "q4@quota.example"]
+    assert min(m["time"] for m in late) >= boundary.replace(
+        tzinfo=datetime.timezone.utc).timestamp() - 1.0
+    q2 = wait_for(lambda: unit(d, "quota.example")["quota"]["used"] == 2 and
+                  unit(d, "quota.example")["quota"], what="the new day")
+    assert q2["day"] != q["day"] and q2["limit"] == 3
+
+
+def test_a_ramp_advances_only_on_sending_days(env):
+    smtp = env.start_smtp()
+    boundary, hms = day_start_in(8)
+    start = (datetime.datetime.utcnow() - datetime.timedelta(days=6)).strftime(
+        "%Y-%m-%d")
+    d = env.daemon(extra="[warmup new-domain]\nstart = %s\n"
+                   "volumes = 2, 3, 5\napplies = ramp.example\n"
+                   "[shaping]\nrules = none\n" % start)
+    d.stop()
+    d.set_conf("smtp", "day_start", hms)
+    d.start()
+    w = unit(d, "ramp.example")["warmup"]
+    # six days since its start, none of them a sending day: still day 1
+    assert w["started"] and w["day"] == 1 and w["volume"] == 2, w
+    assert w["tomorrow"] == 3
+    d.request("POST", "/v1/campaigns", campaign(cid="ramp", rcpts=[
+        (None, "r%d@ramp.example" % i) for i in range(7)]))
+    smtp.wait_count(2, timeout=20)
+    time.sleep(0.5)
+    assert len(smtp.messages) == 2 and datetime.datetime.utcnow() < boundary
+    # the next day is ramp day 2: three more
+    smtp.wait_count(5, timeout=20)
+    time.sleep(0.5)
+    assert len(smtp.messages) == 5
+    w = unit(d, "ramp.example")["warmup"]
+    assert w["day"] == 2 and w["volume"] == 3 and w["tomorrow"] == 5, w
+    out = d.ctl("domains").stdout.decode()
+    assert "warm-up new-domain: running, day 2, 3 today, 5 tomorrow" in out

@@ -2,7 +2,9 @@
 
 Runs the admission benchmark (bench/run.py), the weigher benchmark
 (bench/weigh_bench.c), the drain benchmark (bench/drain_bench.py) and
-the feedback intake benchmark (bench/feedback_bench.py),
+the feedback intake benchmark (bench/feedback_bench.py) and the
+reputation benchmark (bench/reputation_bench.py: provider groups,
+quotas and shaping rules against a plain drain, and per-group limits),
 each of which prints its own details, then prints one summary table:
 admission rate and its ratio to the raw ceiling, weigh time vs a bare
 parse, drain rate vs raw libcurl, and cadence error.  Figures only: the
@@ -65,6 +67,7 @@ def main():
     wg = weigh()
     dr = run_py("drain_bench.py", os.path.join(tmp, "drain.json"))
     fb = run_py("feedback_bench.py", os.path.join(tmp, "feedback.json"))
+    rep = run_py("reputation_bench.py", os.path.join(tmp, "reputation.json"))
     rows = []
     if adm:
         row(rows, "admission: %d recipients, request to response" %
@@ -100,6 +103,8 @@ def main():
             "{:,.0f} msg/s".format(fb["feedback_msgs_per_s"]),
             ">= 2,000 msg/s", fb["feedback_msgs_per_s"] >= 2000 and
             fb["errors"] == 0)
+    for m, v, t, ok in (rep or {}).get("rows", []):
+        rows.append(("reputation " + m, v, t, ok.strip()))
     load = os.getloadavg()[0]
     row(rows, "machine", "%d CPUs, load average %.2f at the end" % (
         os.cpu_count(), load), "", None)

@@ -178,6 +178,7 @@ install: all
 	install -m 0755 $(BUILD)/mannersd $(DESTDIR)$(SBINDIR)/mannersd
 	install -m 0755 $(BUILD)/mannersctl $(DESTDIR)$(BINDIR)/mannersctl
 	install -m 0644 conf/manners.conf $(DESTDIR)$(SYSCONFDIR)/manners/manners.conf.example
+	install -m 0644 conf/shaping.rules $(DESTDIR)$(SYSCONFDIR)/manners/shaping.rules
 	sed 's,@SBINDIR@,$(SBINDIR),g' systemd/mannersd.service > \
 	    $(DESTDIR)$(UNITDIR)/mannersd.service
 	chmod 0644 $(DESTDIR)$(UNITDIR)/mannersd.service

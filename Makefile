@@ -53,6 +53,7 @@ LIB_SRCS = \
 	lib/probe.c \
 	lib/quiet.c \
 	lib/quota.c \
+	lib/quota_admit.c \
 	lib/schedule.c \
 	lib/shaping.c \
 	lib/smtp_reply.c \

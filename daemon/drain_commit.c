@@ -7,6 +7,7 @@
  * jobs' claims are released back on the loop.  A crash can so resend at
  * most the transfers in flight and the last uncommitted group.
  */
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -79,6 +80,23 @@ drain_commit_backoff(const struct commit_group *f, uint32_t attempts)
 	    (unsigned long)random());
 }
 
+/*
+ * A job moved to the next quota day takes a reservation of that day
+ * ("+UNIT", as admission's: lib/quota_admit.c), so later admissions see
+ * the day fill.
+ */
+static int
+drain_commit_reserve(struct store_txn *t, const struct commit_item *it,
+    char **cause)
+{
+	char	 name[sizeof it->qunit + 1];
+
+	if (it->qunit[0] == '\0')
+		return 0;
+	snprintf(name, sizeof name, "+%s", it->qunit);
+	return store_quota_add(t, name, it->qday, 1, cause);
+}
+
 /* On the writer thread: every outcome of the group in one transaction. */
 static void
 drain_commit_run(struct wjob *w, struct store *store)
@@ -101,7 +119,9 @@ drain_commit_run(struct wjob *w, struct store *store)
 				it->expired = 1;
 				snprintf(it->reply, sizeof it->reply, "not sent: "
 				    "daily_limit (no quota day before max_age)");
-			} else
+			} else if (drain_commit_reserve(t, it, &f->cause) < 0)
+				goto out;
+			else
 				j->due = it->defer_to;
 		} else if (it->outcome == OUTCOME_SENT && it->qunit[0] != '\0' &&
 		    store_quota_add(t, it->qunit, it->qday, 1, &f->cause) < 0)
@@ -219,8 +239,9 @@ drain_commit_flush(struct drain *d)
 		f->items[i].job = x->job;
 		memcpy(f->items[i].reply, x->reply, sizeof x->reply);
 		f->items[i].defer_to = x->defer_to;
-		if (x->qday != 0 && x->dom != NULL) {
-			f->items[i].qday = x->qday;
+		if ((x->qday != 0 || x->defer_day != 0) && x->dom != NULL) {
+			f->items[i].qday = x->defer_day != 0 ? x->defer_day :
+			    x->qday;
 			memcpy(f->items[i].qunit, x->dom->name,
 			    sizeof f->items[i].qunit);
 		}

@@ -143,7 +143,8 @@ struct xfer {
 	unsigned		 gen;		/* d->gen when the handle was set */
 	int			 unsent;	/* counted in dom->s.unsent */
 	int32_t			 qday;		/* counted in dom->used then */
-	int64_t			 defer_to;	/* OUTCOME_DEFERRED: new due */
+	int64_t			 defer_to;	/* OUTCOME_DEFERRED: new due, */
+	int32_t			 defer_day;	/* its quota day */
 	int			 abort;		/* stop now (atomic: the thread
 						   running it reads it) */
 	int			 notice;	/* the thread's: tell the loop at

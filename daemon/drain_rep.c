@@ -444,14 +444,17 @@ drain_rep_over_quota(const struct dom *u)
 void
 drain_rep_defer(struct drain *d, struct dom *u)
 {
-	struct xfer	*x;
-	size_t		 n = 0;
+	struct quota_day	 next;
+	struct xfer		*x;
+	size_t			 n = 0;
 
+	quota_day_of(d->rep.clock, u->day.end, &next);
 	while ((x = TAILQ_FIRST(&u->staged)) != NULL) {
 		TAILQ_REMOVE(&u->staged, x, entry);
 		u->s.staged--;
 		d->nstaged--;
-		x->defer_to = u->day.end;
+		x->defer_to = next.start;
+		x->defer_day = next.date;
 		drain_commit_finish(d, x, OUTCOME_DEFERRED);
 		n++;
 	}

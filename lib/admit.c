@@ -10,6 +10,7 @@
 #include "campaign.h"
 #include "conf.h"
 #include "campaign_record.h"
+#include "quota_admit.h"
 #include "store.h"
 #include "util.h"
 
@@ -110,6 +111,7 @@ struct admit_run {
 	int64_t			*times;
 	size_t			 ntimes_cap;
 	int			 exists;
+	struct quota_admit	*quota;	/* NULL: no daily quotas */
 };
 
 /*
@@ -241,6 +243,14 @@ admit_one(struct admit_run *a, const struct campaign_rcpt *rc, char **cause)
 			return err;
 	}
 	policy_decide(&in, &d);
+	/* The day's quota of its domain or provider, reserved here too. */
+	if (d.verdict != POLICY_REJECT && (err = quota_admit_reserve(
+	    a->quota, a->t, addr_domain(naddr), c->expires, &d, cause)) != 0) {
+		if (err < 0)
+			return err;
+		d.verdict = POLICY_REJECT;
+		d.reason = POLICY_DAILY_LIMIT;
+	}
 	if (d.verdict == POLICY_REJECT) {
 		rep->rejected[d.reason]++;
 		return 0;
@@ -276,6 +286,8 @@ admit_close(struct admit_run *a, char **cause)
 		if (rep->rejected[i] != 0)
 			campaign_record_reject_add(state, policy_reason_name(i),
 			    (int64_t)rep->rejected[i]);
+	if ((err = quota_admit_flush(a->quota, a->t, cause)) < 0)
+		return err;
 	if ((err = store_campaign_put(a->t, a->ar->campaign->id, state,
 	    cause)) < 0)
 		return err;
@@ -331,7 +343,10 @@ admit_campaign(const struct admit_request *ar, struct admit_report *rep,
 		    "it was submitted");
 	}
 	conf_policy_for(ar->conf, c->list, &a.pol);
-	if ((err = admit_open(&a, digest, status, cause)) == 0) {
+	a.quota = quota_admit_new(ar->conf, ar->now, cause);
+	if (a.quota == NULL && cause != NULL && *cause != NULL)
+		err = -1;
+	else if ((err = admit_open(&a, digest, status, cause)) == 0) {
 		it = campaign_rcpt_open_iov(ar->iov, ar->niov);
 		while (err == 0 && campaign_rcpt_next(it, &rc) == 1)
 			err = admit_one(&a, &rc, cause);
@@ -348,6 +363,7 @@ admit_campaign(const struct admit_request *ar, struct admit_report *rep,
 	json_decref(a.body);
 	store_rcpt_free(&a.r);
 	free(a.times);
+	quota_admit_free(a.quota);
 	return err == 0 ? 0 : -1;
 }
 

@@ -122,3 +122,14 @@ quota_room(uint64_t limit, uint64_t used, uint64_t want)
 		return 0;
 	return limit - used < want ? limit - used : want;
 }
+
+int
+quota_first_room(const uint64_t *used, const uint64_t *limit, size_t n)
+{
+	size_t	 i;
+
+	for (i = 0; i < n; i++)
+		if (quota_room(limit[i], used[i], 1) > 0)
+			return (int)i;
+	return -1;
+}

@@ -34,6 +34,12 @@ void			 quota_day_of(struct quota_clock *, int64_t,
 /* The quota of a day: 0 (none) or the smaller of a daily limit (0:
  * none) and a ramp's volume (NULL, not started or complete: none). */
 uint64_t		 quota_limit(uint64_t, const struct warmup_status *);
+/*
+ * The first of n days with room for one more message: used[i] of
+ * limit[i] (0: none) taken on day i.  Its index, or -1 when none has.
+ */
+int			 quota_first_room(const uint64_t *, const uint64_t *,
+			    size_t);
 /* How many of `want` may go now with `used` of `limit` (0: no limit). */
 uint64_t		 quota_room(uint64_t, uint64_t, uint64_t);
 

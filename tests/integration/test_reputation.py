@@ -179,16 +179,26 @@ def day_start_in(seconds):
 
 
 def test_a_quota_rolls_over_at_the_configured_day_start(env):
+    """Jobs queued before the quota was set (admission could not place
+    them): the drain holds the day to it and moves the rest, in queue
+    order, to the next quota day, which begins at day_start."""
     smtp = env.start_smtp()
-    boundary, hms = day_start_in(8)
-    d = env.daemon(extra="[domain quota.example]\ndaily_limit = 3\n"
-                   "[shaping]\nrules = none\n")
-    d.stop()
-    d.set_conf("smtp", "day_start", hms)
-    d.start()
+    boundary, hms = day_start_in(10)
+    d = env.daemon(extra="[shaping]\nrules = none\n")
     rc = [(None, "q%d@quota.example" % i) for i in range(5)] + \
          [(None, "x%d@other.example" % i) for i in range(2)]
-    d.request("POST", "/v1/campaigns", campaign(cid="quota", rcpts=rc))
+    after = (datetime.datetime.utcnow() + datetime.timedelta(
+        seconds=3)).strftime("%Y-%m-%dT%H:%M:%SZ")
+    code, r = d.request("POST", "/v1/campaigns", campaign(
+        cid="quota", rcpts=rc, extra="  <send-after>%s</send-after>\n" %
+        after))
+    assert r["accepted"] + r["deferred"] == 7, r
+    d.stop()
+    d.set_conf("smtp", "day_start", hms)
+    d.set_conf("domain quota.example", "daily_limit", "3")
+    # one at a time, so the relay sees the queue's order
+    d.set_conf("smtp", "domain_rate", "5/s")
+    d.start()
     smtp.wait_count(5, timeout=20)
     time.sleep(0.5)
     before = smtp.messages
@@ -239,3 +249,31 @@ def test_a_ramp_advances_only_on_sending_days(env):
     assert w["day"] == 2 and w["volume"] == 3 and w["tomorrow"] == 5, w
     out = d.ctl("domains").stdout.decode()
     assert "warm-up new-domain: running, day 2, 3 today, 5 tomorrow" in out
+
+
+def test_admission_reserves_quota_and_rejects_past_expiry(env):
+    smtp = env.start_smtp()
+    d = env.daemon(extra="[domain q.example]\ndaily_limit = 2\n"
+                   "[shaping]\nrules = none\n")
+    now = datetime.datetime.utcnow()
+    midnight = (now + datetime.timedelta(days=1)).replace(
+        hour=0, minute=0, second=0, microsecond=0)
+    if (midnight - now).total_seconds() < 600:
+        return      # too close to midnight UTC for a one-day test
+    exp = (now + datetime.timedelta(seconds=300)).strftime(
+        "%Y-%m-%dT%H:%M:%SZ")
+    extra = "  <expires>%s</expires>\n" % exp
+    code, a = d.request("POST", "/v1/campaigns", campaign(
+        cid="qa1", extra=extra, rcpts=[(None, "a%d@q.example" % i)
+                                       for i in range(3)]))
+    assert code == 202 and a["accepted"] == 2, a
+    assert a["rejected"].get("daily_limit") == 1, a
+    # a second campaign finds the day full: reserved, not only sent
+    code, b = d.request("POST", "/v1/campaigns", campaign(
+        cid="qa2", extra=extra, rcpts=[(None, "b@q.example"),
+                                       (None, "c@free.example")]))
+    assert b["accepted"] == 1 and b["rejected"].get("daily_limit") == 1, b
+    smtp.wait_count(3, timeout=20)
+    time.sleep(0.5)
+    assert sorted(m["to"][0] for m in smtp.messages) == [
+        "a0@q.example", "a1@q.example", "c@free.example"]

@@ -147,3 +147,28 @@ Test(quota, limits_and_room)
 		    "%s: room", r->name);
 	}
 }
+
+struct room_row {
+	const char	*name;
+	uint64_t	 used[3], limit[3];
+	int		 want;
+};
+
+static const struct room_row room_rows[] = {
+	{ "a day with room is the first", { 0, 0, 0 }, { 5, 5, 5 }, 0 },
+	{ "a full day passes to the next", { 5, 0, 0 }, { 5, 5, 5 }, 1 },
+	{ "an overfilled day passes too", { 9, 5, 1 }, { 5, 5, 5 }, 2 },
+	{ "a day without a limit always has room", { 9, 9, 9 }, { 5, 0, 5 },
+	  1 },
+	{ "no day with room: none", { 5, 5, 5 }, { 5, 5, 5 }, -1 },
+};
+
+Test(quota, the_first_day_with_room)
+{
+	size_t	 i;
+
+	for (i = 0; i < sizeof room_rows / sizeof room_rows[0]; i++)
+		cr_expect_eq(quota_first_room(room_rows[i].used,
+		    room_rows[i].limit, 3), room_rows[i].want, "%s",
+		    room_rows[i].name);
+}

@@ -276,6 +276,13 @@ drain_metrics(struct drain *d, struct evbuffer *b)
 	drain_status_metrics(d, b);
 }
 
+/* A delayed or failed DSN's diagnostic, for the shaping rules. */
+void
+drain_feedback(struct drain *d, const char *addr, const char *diagnostic)
+{
+	drain_rep_feedback(d, addr, diagnostic);
+}
+
 /* GET /v1/domains: the pacing units, their quotas, ramps and actions. */
 json_t *
 drain_domains(struct drain *d)

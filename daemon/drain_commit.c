@@ -97,6 +97,49 @@ drain_commit_reserve(struct store_txn *t, const struct commit_item *it,
 	return store_quota_add(t, name, it->qday, 1, cause);
 }
 
+/* Sends counted per unit and day, written once per pair. */
+struct commit_tally {
+	const char	*unit;
+	int32_t		 day;
+	uint64_t	 n;
+};
+#define COMMIT_TALLY_MAX	16
+
+/* Write the tallied counts into the quota records. */
+static int
+drain_commit_tally_flush(struct store_txn *t, struct commit_tally *ct,
+    size_t *n, char **cause)
+{
+	size_t	 i;
+
+	for (i = 0; i < *n; i++)
+		if (store_quota_add(t, ct[i].unit, ct[i].day, ct[i].n, cause) < 0)
+			return -1;
+	*n = 0;
+	return 0;
+}
+
+/* Count one send of a unit on a day (a group holds few units). */
+static int
+drain_commit_tally(struct store_txn *t, struct commit_tally *ct, size_t *n,
+    const struct commit_item *it, char **cause)
+{
+	size_t	 i;
+
+	for (i = 0; i < *n; i++)
+		if (ct[i].day == it->qday && strcmp(ct[i].unit, it->qunit) == 0) {
+			ct[i].n++;
+			return 0;
+		}
+	if (*n == COMMIT_TALLY_MAX && drain_commit_tally_flush(t, ct, n,
+	    cause) < 0)
+		return -1;
+	ct[*n].unit = it->qunit;
+	ct[*n].day = it->qday;
+	ct[(*n)++].n = 1;
+	return 0;
+}
+
 /* On the writer thread: every outcome of the group in one transaction. */
 static void
 drain_commit_run(struct wjob *w, struct store *store)
@@ -104,7 +147,8 @@ drain_commit_run(struct wjob *w, struct store *store)
 	struct commit_group	*f = (struct commit_group *)w;
 	struct store_txn	*t = NULL;
 	json_t			*states = json_object();
-	size_t			 i;
+	struct commit_tally	 tally[COMMIT_TALLY_MAX];
+	size_t			 i, ntally = 0;
 
 	if (store_begin(store, 1, &t, &f->cause) < 0)
 		goto out;
@@ -124,7 +168,7 @@ drain_commit_run(struct wjob *w, struct store *store)
 			else
 				j->due = it->defer_to;
 		} else if (it->outcome == OUTCOME_SENT && it->qunit[0] != '\0' &&
-		    store_quota_add(t, it->qunit, it->qday, 1, &f->cause) < 0)
+		    drain_commit_tally(t, tally, &ntally, it, &f->cause) < 0)
 			goto out;
 		if (it->outcome == OUTCOME_RETRY) {
 			if (schedule_retry_expired(f->now - j->queued,
@@ -142,7 +186,8 @@ drain_commit_run(struct wjob *w, struct store *store)
 		    it->reply, f->now, states, &f->cause) < 0)
 			goto out;
 	}
-	if (ledger_flush_states(t, states, &f->cause) < 0)
+	if (drain_commit_tally_flush(t, tally, &ntally, &f->cause) < 0 ||
+	    ledger_flush_states(t, states, &f->cause) < 0)
 		goto out;
 	f->ok = store_commit(t, &f->cause) == 0;
 	t = NULL;

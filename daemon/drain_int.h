@@ -271,6 +271,7 @@ void		 drain_rep_started(struct drain *, struct xfer *);
 void		 drain_rep_finished(struct drain *, struct xfer *,
 		    enum xfer_outcome);
 void		 drain_rep_reply(struct drain *, struct xfer *);
+void		 drain_rep_feedback(struct drain *, const char *, const char *);
 void		 drain_rep_tick(struct drain *, int64_t);
 void		 drain_rep_describe(const struct shaping_rule *, char *,
 		    size_t);

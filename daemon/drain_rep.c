@@ -567,60 +567,72 @@ drain_rep_describe(const struct shaping_rule *r, char *buf, size_t bufsz)
 	snprintf(buf, bufsz, "suspend");
 }
 
-/* The unit a reply's scope names; *all when it is everything. */
-static const char *
-drain_rep_key(struct xfer *x, enum shaping_scope scope, char *buf,
-    size_t bufsz)
+/*
+ * A reply (the relay's, or one a DSN quotes) for a recipient on
+ * `domain`, paced by `u`, passes the rules; one that fires starts its
+ * action on its scope: the unit, or everything.
+ */
+static void
+drain_rep_shape(struct drain *d, long code, const char *reply,
+    const char *domain, struct dom *u, const char *via)
 {
-	switch (scope) {
-	case SHAPING_DOMAIN:
-		snprintf(buf, bufsz, "%s", addr_domain(x->job.addr));
-		return buf;
-	case SHAPING_GROUP:
-		return x->dom->name;
-	case SHAPING_CAMPAIGN:
-		return x->job.campaign;
-	case SHAPING_ALL:
-		break;
-	}
-	return "*";
-}
+	const struct shaping_rule	*r;
+	struct shaping_action		 a;
+	struct rep_action		*ra;
+	char				 what[64];
+	const char			*key;
+	int				 rule;
 
-/* Every reply passes the rules; one that fires starts its action. */
-void
-drain_rep_reply(struct drain *d, struct xfer *x)
-{
-	struct shaping_action	 a;
-	struct rep_action	*ra;
-	char			 kbuf[256], what[64];
-	const char		*key;
-	int			 rule;
-
-	if (d->rep.state == NULL || x->code <= 0 || (x->code < 300 &&
-	    !d->rep.rules_2xx))
+	if ((rule = shaping_match(d->rep.rules, code, reply)) < 0)
 		return;
-	if ((rule = shaping_match(d->rep.rules, x->code, x->reply)) < 0)
-		return;
-	key = drain_rep_key(x, shaping_rule(d->rep.rules, (size_t)rule)->scope,
-	    kbuf, sizeof kbuf);
-	if (!shaping_hit(d->rep.state, rule, key, x->reply, mannersd_now(),
-	    &a))
+	r = shaping_rule(d->rep.rules, (size_t)rule);
+	key = r->scope == SHAPING_DOMAIN ? domain : r->scope == SHAPING_ALL ?
+	    "*" : u->name;
+	if (!shaping_hit(d->rep.state, rule, key, reply, mannersd_now(), &a))
 		return;
 	d->rep.actions = xreallocarray(d->rep.actions, d->rep.nactions + 1,
 	    sizeof *d->rep.actions);
 	ra = &d->rep.actions[d->rep.nactions++];
 	ra->a = a;
 	/* A domain's action in a provider paces the provider's unit. */
-	ra->unit = a.rule->scope == SHAPING_ALL ? NULL : x->dom;
+	ra->unit = r->scope == SHAPING_ALL ? NULL : u;
 	if (ra->unit != NULL)
 		ra->unit->nactions++;
-	drain_rep_describe(a.rule, what, sizeof what);
+	drain_rep_describe(r, what, sizeof what);
 	log_warnx("shaping: rule=%s starts on %s=%s: %s for %" PRId64 " s "
-	    "(line %u; reply \"%s\")", a.rule->name,
-	    shaping_scope_name(a.rule->scope), a.key, what, a.until - a.since,
-	    a.rule->line, a.reply);
+	    "(line %u; %s \"%s\")", r->name, shaping_scope_name(r->scope),
+	    a.key, what, a.until - a.since, r->line, via, a.reply);
 	drain_rep_apply(d, ra->unit);
 	drain_rep_next_end(d);
+}
+
+/* Every reply of the relay passes the rules. */
+void
+drain_rep_reply(struct drain *d, struct xfer *x)
+{
+	if (d->rep.state == NULL || x->code <= 0 || (x->code < 300 &&
+	    !d->rep.rules_2xx))
+		return;
+	drain_rep_shape(d, x->code, x->reply, addr_domain(x->job.addr),
+	    x->dom, "reply");
+}
+
+/*
+ * A delayed or failed DSN for `addr`: the reply its Diagnostic-Code
+ * quotes passes the rules as the relay's own would.
+ */
+void
+drain_rep_feedback(struct drain *d, const char *addr, const char *diag)
+{
+	const char	*reply, *domain;
+	long		 code;
+
+	if (d->rep.state == NULL || (code = shaping_dsn_reply(diag,
+	    &reply)) == 0 || (domain = addr_domain(addr)) == NULL ||
+	    *domain == '\0')
+		return;
+	drain_rep_shape(d, code, reply, domain, drain_rep_unit_of(d, domain,
+	    mannersd_now()), "DSN");
 }
 
 /* Once a second or so: end the actions whose time is up, once each. */

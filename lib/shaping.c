@@ -463,3 +463,24 @@ shaping_active(struct shaping_state *st, enum shaping_scope scope,
 	}
 	return n;
 }
+
+long
+shaping_dsn_reply(const char *diag, const char **reply)
+{
+	const char	*p = diag, *semi;
+
+	*reply = diag;
+	if (diag == NULL)
+		return 0;
+	/* "smtp; " (RFC 3464's diagnostic-type) before the reply itself. */
+	if ((semi = strchr(p, ';')) != NULL && semi - p <= 16)
+		p = semi + 1;
+	while (*p == ' ' || *p == '\t')
+		p++;
+	if ((p[0] != '4' && p[0] != '5') || !isdigit((unsigned char)p[1]) ||
+	    !isdigit((unsigned char)p[2]) || (p[3] != ' ' && p[3] != '-' &&
+	    p[3] != '\0'))
+		return 0;
+	*reply = p;
+	return (p[0] - '0') * 100 + (p[1] - '0') * 10 + (p[2] - '0');
+}

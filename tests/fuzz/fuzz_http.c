@@ -177,6 +177,14 @@ drain_stats(struct drain *d)
 	return json_pack("{s:i}", "in_flight", 0);
 }
 
+void
+drain_feedback(struct drain *d, const char *addr, const char *diag)
+{
+	(void)d;
+	(void)addr;
+	(void)diag;
+}
+
 json_t *
 drain_domains(struct drain *d)
 {

@@ -277,3 +277,47 @@ def test_admission_reserves_quota_and_rejects_past_expiry(env):
     time.sleep(0.5)
     assert sorted(m["to"][0] for m in smtp.messages) == [
         "a0@q.example", "a1@q.example", "c@free.example"]
+
+
+def test_a_delayed_dsn_quoting_a_throttle_starts_the_rule(env):
+    smtp = env.start_smtp()
+    d = env.daemon(start=False)
+    d.set_conf("feedback", "return_path", "bounces@news.example.com")
+    d.set_conf("shaping", "rules", rules(
+        env, "rule yahoo-tss04 code=4xx text=\"[TSS04]\" scope=group "
+        "action=suspend for=1h\n"))
+    d.start()
+    d.request("POST", "/v1/campaigns", campaign(cid="dsn", rcpts=[
+        (None, "late@yahoo.example")]))
+    verp = smtp.wait_count(1)[0]["from"]
+    diag = ("smtp; 421 4.7.0 [TSS04] Messages from 192.0.2.1 temporarily "
+            "deferred due to unexpected volume or user complaints")
+    dsn = ("From: MAILER-DAEMON@relay.example\r\nTo: %s\r\n"
+           "Subject: Delayed Mail (still being retried)\r\n"
+           "MIME-Version: 1.0\r\nContent-Type: multipart/report; "
+           "report-type=delivery-status; boundary=b\r\n\r\n--b\r\n"
+           "Content-Type: message/delivery-status\r\n\r\n"
+           "Reporting-MTA: dns; relay.example\r\n\r\n"
+           "Final-Recipient: rfc822; late@yahoo.example\r\n"
+           "Action: delayed\r\nStatus: 4.7.0\r\n"
+           "Diagnostic-Code: %s\r\n\r\n--b--\r\n" % (verp, diag))
+    st, r = d.request("POST", "/v1/feedback?rcpt=" + verp.replace(
+        "+", "%2B").replace("@", "%40"), dsn, ctype="message/rfc822")
+    assert st == 200 and r["kind"] == "delay", (st, r)
+    u = wait_for(lambda: (unit(d, "yahoo.example") or {}).get("actions")
+                 and unit(d, "yahoo.example"), what="the DSN's action")
+    a = u["actions"][0]
+    assert a["rule"] == "yahoo-tss04" and a["action"] == "suspend", a
+    assert "[TSS04]" in a["reason"]
+    assert u["why"].startswith("shaped by a rule"), u
+    assert "shaping: rule=yahoo-tss04 starts on group=yahoo.example: " \
+        "suspend for 3600 s (line 1; DSN" in d.logtext()
+    # suspended: a new message to it waits, one to another domain goes
+    d.request("POST", "/v1/campaigns", campaign(cid="dsn2", rcpts=[
+        (None, "next@yahoo.example"), (None, "other@else.example")]))
+    smtp.wait_count(2)
+    time.sleep(1.5)
+    assert [m["to"][0] for m in smtp.messages] == [
+        "late@yahoo.example", "other@else.example"]
+    out = d.ctl("domains").stdout.decode()
+    assert "action yahoo-tss04 (group=yahoo.example): suspend until" in out

@@ -28,7 +28,6 @@
 #include "mx.h"
 #include "util.h"
 
-#define REP_RULES_MAX		(1024 * 1024)
 #define REP_MX_MIN_TTL		60	/* s an MX answer is kept, at least */
 #define REP_MX_MAX_TTL		86400
 #define REP_MX_RETRY		300	/* s before a failed lookup is redone */
@@ -222,33 +221,6 @@ drain_rep_mx_answer(void *arg, const char *domain, const char **hosts,
 	drain_sched_soon(d);
 }
 
-/* Read a rule file; NULL (and *cause) if it cannot be read or parsed. */
-static struct shaping_rules *
-drain_rep_read_rules(const char *path, char **cause)
-{
-	struct shaping_rules	*rs;
-	FILE			*f;
-	char			*text = xmalloc(REP_RULES_MAX + 1);
-	size_t			 n;
-
-	if ((f = fopen(path, "re")) == NULL) {
-		set_cause(cause, "[shaping] rules = %s: %s", path,
-		    strerror(errno));
-		free(text);
-		return NULL;
-	}
-	n = fread(text, 1, REP_RULES_MAX + 1, f);
-	fclose(f);
-	if (n > REP_RULES_MAX) {
-		set_cause(cause, "[shaping] rules = %s: larger than 1 MiB", path);
-		free(text);
-		return NULL;
-	}
-	rs = shaping_parse(text, n, path, cause);
-	free(text);
-	return rs;
-}
-
 /* The configured rules, the shipped ones, or none ("none"). */
 static int
 drain_rep_load_rules(struct drain *d, char **cause)
@@ -266,7 +238,7 @@ drain_rep_load_rules(struct drain *d, char **cause)
 			    "nothing", rep_default_rules[0]);
 	}
 	if (path != NULL && strcmp(path, "none") != 0 &&
-	    (rs = drain_rep_read_rules(path, cause)) == NULL)
+	    (rs = shaping_load(path, cause)) == NULL)
 		return -1;
 	for (i = 0; rs != NULL && i < shaping_count(rs); i++) {
 		const struct shaping_rule *r = shaping_rule(rs, i);

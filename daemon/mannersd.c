@@ -22,6 +22,7 @@
 #include "conf.h"
 #include "log.h"
 #include "mannersd.h"
+#include "shaping.h"
 #include "store.h"
 #include "token.h"
 #include "util.h"
@@ -463,6 +464,16 @@ main(int argc, char **argv)
 		fatalx("configuration not loaded; fix the line above");
 	}
 	if (check_only) {
+		/* The shaping rules a start or a reload would read. */
+		if (md.conf->shaping_rules != NULL && strcmp(
+		    md.conf->shaping_rules, "none") != 0) {
+			struct shaping_rules *rs = shaping_load(
+			    md.conf->shaping_rules, &cause);
+
+			if (rs == NULL)
+				fatalx("%s", cause);
+			shaping_rules_free(rs);
+		}
 		printf("%s: configuration ok\n", conf_path != NULL ?
 		    conf_path : "(built-in defaults)");
 		conf_free(md.conf);

@@ -2,6 +2,7 @@
  * shaping.c: reply-driven shaping rules and their state (see shaping.h).
  */
 #include <ctype.h>
+#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -19,6 +20,8 @@
 #define SHAPING_SEEN_ACTION	0x02
 /* Most matches a threshold may ask for. */
 #define SHAPING_MAX_AFTER	64
+/* Largest rule file read. */
+#define SHAPING_MAX_FILE	(1024 * 1024)
 
 struct shaping_rules {
 	struct shaping_rule	*r;
@@ -283,6 +286,32 @@ fail:
 	free(copy);
 	shaping_rules_free(rs);
 	return NULL;
+}
+
+struct shaping_rules *
+shaping_load(const char *path, char **cause)
+{
+	struct shaping_rules	*rs;
+	FILE			*f;
+	char			*text;
+	size_t			 n;
+
+	if ((f = fopen(path, "re")) == NULL) {
+		set_cause(cause, "[shaping] rules = %s: %s", path,
+		    strerror(errno));
+		return NULL;
+	}
+	text = xmalloc(SHAPING_MAX_FILE + 1);
+	n = fread(text, 1, SHAPING_MAX_FILE + 1, f);
+	fclose(f);
+	if (n > SHAPING_MAX_FILE) {
+		set_cause(cause, "[shaping] rules = %s: larger than 1 MiB", path);
+		free(text);
+		return NULL;
+	}
+	rs = shaping_parse(text, n, path, cause);
+	free(text);
+	return rs;
 }
 
 void

@@ -80,6 +80,8 @@ struct shaping_action {
  */
 struct shaping_rules	*shaping_parse(const char *, size_t, const char *,
 			    char **);
+/* Read and parse a rule file (at most 1 MiB); NULL with *cause. */
+struct shaping_rules	*shaping_load(const char *, char **);
 void			 shaping_rules_free(struct shaping_rules *);
 size_t			 shaping_count(const struct shaping_rules *);
 const struct shaping_rule *shaping_rule(const struct shaping_rules *, size_t);

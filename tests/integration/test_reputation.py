@@ -4,7 +4,10 @@ scripted relay, daily quotas that roll over at the configured day start,
 and warm-up ramps that advance only on sending days."""
 import datetime
 import os
+import subprocess
 import time
+
+import harness
 
 from harness import campaign, wait_for
 from peers import StubDNS
@@ -171,6 +174,10 @@ def test_a_bad_rule_file_refuses_to_start_naming_the_line(env):
     d.proc = None
     assert rc != 0, rc
     assert "shaping.rules:2: scope \"nowhere\"" in d.logtext()
+    # mannersd -t (and so systemctl reload's check) says the same
+    p = subprocess.run([harness.MANNERSD, "-t", "-c", d.conf],
+                       capture_output=True, text=True)
+    assert p.returncode == 1 and "shaping.rules:2: scope" in p.stderr, p
 
 
 def day_start_in(seconds):

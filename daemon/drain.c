@@ -278,9 +278,10 @@ drain_metrics(struct drain *d, struct evbuffer *b)
 
 /* A delayed or failed DSN's diagnostic, for the shaping rules. */
 void
-drain_feedback(struct drain *d, const char *addr, const char *diagnostic)
+drain_feedback(struct drain *d, const char *addr, const char *campaign,
+    const char *diagnostic)
 {
-	drain_rep_feedback(d, addr, diagnostic);
+	drain_rep_feedback(d, addr, campaign, diagnostic);
 }
 
 /* GET /v1/domains: the pacing units, their quotas, ramps and actions. */

@@ -109,7 +109,7 @@ struct rdom {
 /* An action of a shaping rule, running. */
 struct rep_action {
 	struct shaping_action	 a;
-	struct dom		*unit;		/* NULL: scope all */
+	struct dom		*unit;		/* NULL: scope all, campaign */
 };
 
 /* The reputation guards' state (drain_rep.c). */
@@ -122,6 +122,7 @@ struct drain_rep {
 	int64_t			 next_end;	/* of the first to end */
 	unsigned		 conns;		/* scope all: 0 none */
 	int			 suspended;	/* scope all */
+	unsigned		 ncampaign;	/* scope campaign actions */
 	struct quota_clock	*clock;
 	struct hashtab		*rdoms;		/* struct rdom by name */
 	struct mx_resolver	*mx;		/* NULL: no mx = anywhere */
@@ -271,7 +272,9 @@ void		 drain_rep_started(struct drain *, struct xfer *);
 void		 drain_rep_finished(struct drain *, struct xfer *,
 		    enum xfer_outcome);
 void		 drain_rep_reply(struct drain *, struct xfer *);
-void		 drain_rep_feedback(struct drain *, const char *, const char *);
+void		 drain_rep_feedback(struct drain *, const char *, const char *,
+		    const char *);
+int		 drain_rep_campaign_held(const struct drain *, const char *);
 void		 drain_rep_tick(struct drain *, int64_t);
 void		 drain_rep_describe(const struct shaping_rule *, char *,
 		    size_t);

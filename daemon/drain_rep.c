@@ -243,10 +243,10 @@ drain_rep_load_rules(struct drain *d, char **cause)
 	for (i = 0; rs != NULL && i < shaping_count(rs); i++) {
 		const struct shaping_rule *r = shaping_rule(rs, i);
 
-		if (r->scope == SHAPING_CAMPAIGN) {
-			set_cause(cause, "%s:%u: rule %s: scope=campaign is not "
-			    "applied by the drain yet (use domain, group or "
-			    "all)", path, r->line, r->name);
+		if (r->scope == SHAPING_CAMPAIGN && r->kind != SHAPING_SUSPEND) {
+			set_cause(cause, "%s:%u: rule %s: scope=campaign takes "
+			    "action=suspend only (a campaign has no cadence of "
+			    "its own to slow)", path, r->line, r->name);
 			shaping_rules_free(rs);
 			return -1;
 		}
@@ -261,6 +261,7 @@ drain_rep_load_rules(struct drain *d, char **cause)
 		if (a->unit != NULL)
 			a->unit->nactions--;
 	}
+	d->rep.ncampaign = 0;
 	shaping_state_free(d->rep.state);
 	shaping_rules_free(d->rep.rules);
 	d->rep.rules = rs;
@@ -489,9 +490,10 @@ drain_rep_apply(struct drain *d, struct dom *u)
 	size_t				 i;
 
 	for (i = 0; i < d->rep.nactions; i++) {
-		if (d->rep.actions[i].unit != u)
-			continue;
 		r = d->rep.actions[i].a.rule;
+		if (d->rep.actions[i].unit != u || (u == NULL &&
+		    r->scope != SHAPING_ALL))
+			continue;
 		if (r->kind == SHAPING_SUSPEND)
 			suspended = 1;
 		else if (r->kind == SHAPING_CONNECTIONS && (conns == 0 ||
@@ -546,7 +548,7 @@ drain_rep_describe(const struct shaping_rule *r, char *buf, size_t bufsz)
  */
 static void
 drain_rep_shape(struct drain *d, long code, const char *reply,
-    const char *domain, struct dom *u, const char *via)
+    const char *domain, struct dom *u, const char *campaign, const char *via)
 {
 	const struct shaping_rule	*r;
 	struct shaping_action		 a;
@@ -559,7 +561,9 @@ drain_rep_shape(struct drain *d, long code, const char *reply,
 		return;
 	r = shaping_rule(d->rep.rules, (size_t)rule);
 	key = r->scope == SHAPING_DOMAIN ? domain : r->scope == SHAPING_ALL ?
-	    "*" : u->name;
+	    "*" : r->scope == SHAPING_CAMPAIGN ? campaign : u->name;
+	if (key == NULL || *key == '\0')
+		return;
 	if (!shaping_hit(d->rep.state, rule, key, reply, mannersd_now(), &a))
 		return;
 	d->rep.actions = xreallocarray(d->rep.actions, d->rep.nactions + 1,
@@ -567,15 +571,37 @@ drain_rep_shape(struct drain *d, long code, const char *reply,
 	ra = &d->rep.actions[d->rep.nactions++];
 	ra->a = a;
 	/* A domain's action in a provider paces the provider's unit. */
-	ra->unit = r->scope == SHAPING_ALL ? NULL : u;
+	ra->unit = r->scope == SHAPING_ALL || r->scope == SHAPING_CAMPAIGN ?
+	    NULL : u;
 	if (ra->unit != NULL)
 		ra->unit->nactions++;
 	drain_rep_describe(r, what, sizeof what);
 	log_warnx("shaping: rule=%s starts on %s=%s: %s for %" PRId64 " s "
 	    "(line %u; %s \"%s\")", r->name, shaping_scope_name(r->scope),
 	    a.key, what, a.until - a.since, r->line, via, a.reply);
-	drain_rep_apply(d, ra->unit);
 	drain_rep_next_end(d);
+	if (r->scope != SHAPING_CAMPAIGN) {
+		drain_rep_apply(d, ra->unit);
+		return;
+	}
+	/* Its jobs read ahead go back; the read skips them meanwhile. */
+	d->rep.ncampaign++;
+	drain_sched_unstage(d);
+}
+
+/* Is a campaign suspended by a running action? */
+int
+drain_rep_campaign_held(const struct drain *d, const char *campaign)
+{
+	size_t	 i;
+
+	if (d->rep.ncampaign == 0)
+		return 0;
+	for (i = 0; i < d->rep.nactions; i++)
+		if (d->rep.actions[i].a.rule->scope == SHAPING_CAMPAIGN &&
+		    strcmp(d->rep.actions[i].a.key, campaign) == 0)
+			return 1;
+	return 0;
 }
 
 /* Every reply of the relay passes the rules. */
@@ -586,7 +612,7 @@ drain_rep_reply(struct drain *d, struct xfer *x)
 	    !d->rep.rules_2xx))
 		return;
 	drain_rep_shape(d, x->code, x->reply, addr_domain(x->job.addr),
-	    x->dom, "reply");
+	    x->dom, x->job.campaign, "reply");
 }
 
 /*
@@ -594,7 +620,8 @@ drain_rep_reply(struct drain *d, struct xfer *x)
  * quotes passes the rules as the relay's own would.
  */
 void
-drain_rep_feedback(struct drain *d, const char *addr, const char *diag)
+drain_rep_feedback(struct drain *d, const char *addr, const char *campaign,
+    const char *diag)
 {
 	const char	*reply, *domain;
 	long		 code;
@@ -604,7 +631,7 @@ drain_rep_feedback(struct drain *d, const char *addr, const char *diag)
 	    *domain == '\0')
 		return;
 	drain_rep_shape(d, code, reply, domain, drain_rep_unit_of(d, domain,
-	    mannersd_now()), "DSN");
+	    mannersd_now()), campaign, "DSN");
 }
 
 /* Once a second or so: end the actions whose time is up, once each. */
@@ -628,7 +655,11 @@ drain_rep_tick(struct drain *d, int64_t now_s)
 		    a.a.key, a.a.until - a.a.since);
 		if (a.unit != NULL)
 			a.unit->nactions--;
-		drain_rep_apply(d, a.unit);
+		if (a.a.rule->scope == SHAPING_CAMPAIGN) {
+			d->rep.ncampaign--;
+			drain_sched_soon(d);
+		} else
+			drain_rep_apply(d, a.unit);
 	}
 	drain_rep_next_end(d);
 }

@@ -203,7 +203,8 @@ drain_sched_refill(struct drain *d, struct store_txn *t, int64_t now_s,
 			continue;
 		}
 		if ((dc = drain_campaign_get(d, t, j.campaign)) == NULL ||
-		    strcmp(dc->state, CAMPAIGN_ACTIVE) != 0) {
+		    strcmp(dc->state, CAMPAIGN_ACTIVE) != 0 ||
+		    drain_rep_campaign_held(d, j.campaign)) {
 			prefix = 0;
 			continue;
 		}

@@ -178,10 +178,12 @@ drain_stats(struct drain *d)
 }
 
 void
-drain_feedback(struct drain *d, const char *addr, const char *diag)
+drain_feedback(struct drain *d, const char *addr, const char *campaign,
+    const char *diag)
 {
 	(void)d;
 	(void)addr;
+	(void)campaign;
 	(void)diag;
 }
 

@@ -328,3 +328,41 @@ def test_a_delayed_dsn_quoting_a_throttle_starts_the_rule(env):
         "late@yahoo.example", "other@else.example"]
     out = d.ctl("domains").stdout.decode()
     assert "action yahoo-tss04 (group=yahoo.example): suspend until" in out
+
+
+def test_a_campaign_rule_suspends_that_campaign_only_and_ends(env):
+    smtp = env.start_smtp()
+
+    def script(stage, rcpt, attempt):
+        if stage == "data" and rcpt == "s0@spam.example":
+            return "554 5.7.1 Message rejected as spam by content filter"
+        return None
+
+    smtp.handler.script = script
+    d = env.daemon(extra="[shaping]\nrules = %s\n" % rules(
+        env, "rule content-spam code=554 text=\"as spam\" scope=campaign "
+        "action=suspend for=3s\n"))
+    d.stop()
+    d.set_conf("smtp", "domain_rate", "4/s")
+    d.start()
+    d.request("POST", "/v1/campaigns", campaign(cid="loud", rcpts=[
+        (None, "s%d@spam.example" % i) for i in range(4)]))
+    d.request("POST", "/v1/campaigns", campaign(cid="calm", rcpts=[
+        (None, "c%d@calm.example" % i) for i in range(4)]))
+    wait_for(lambda: "rule=content-spam starts on campaign=loud"
+             in d.logtext(), what="the campaign's suspension")
+    t0 = time.time()
+    a = [x for x in domains(d)["all"]["actions"]
+         if x["rule"] == "content-spam"]
+    assert a and a[0]["scope"] == "campaign" and a[0]["key"] == "loud", a
+    wait_for(lambda: sum(m["to"][0].endswith("@calm.example")
+                     for m in smtp.messages) == 4, timeout=10,
+             what="the other campaign's four")
+    wait_for(lambda: "rule=content-spam on campaign=loud ends after 3 s"
+             in d.logtext(), timeout=10, what="the end")
+    t1 = time.time()
+    smtp.wait_count(7, timeout=20)      # s0 was refused for good
+    loud = sorted(m["time"] for m in smtp.messages
+                  if m["to"][0].endswith("@spam.example"))
+    assert not [t for t in loud if t0 + 0.3 < t < t1 - 0.3], (loud, t0, t1)
+    assert d.logtext().count("rule=content-spam starts") == 1

@@ -108,9 +108,15 @@ DEB_PKGS = gcc make pkg-config libevent-dev libcurl4-openssl-dev \
 	   libjansson-dev libsystemd-dev libgmime-3.0-dev libicu-dev libc-ares-dev curl python3 python3-aiosmtpd \
 	   postfix dovecot-imapd dovecot-pop3d opendkim opendkim-tools \
 	   python3-dkim lmdb-utils chromium \
-	   chromium-driver python3-selenium
+	   chromium-driver python3-selenium \
+	   $(PKG_BUILD_PKGS) prometheus
 
-.PHONY: all deps run check unit integration bench install clean
+.PHONY: all deps run check unit integration bench install clean deb
+
+# What `make deb` needs besides the build dependencies above; the tests
+# build the package too (tests/integration/test_package.py), and check
+# the alert rules with promtool (Debian's prometheus package).
+PKG_BUILD_PKGS = debhelper dpkg-dev lintian git
 
 all: $(BUILD)/mannersd $(BUILD)/mannersctl
 	@ln -sf $(BUILD)/mannersd mannersd
@@ -147,11 +153,11 @@ $(BUILD)/mannersctl: $(MANNERSCTL_OBJS) $(LIBMANNERS)
 
 $(BUILD)/tests/%: tests/unit/%.c $(LIBMANNERS)
 	@mkdir -p $(@D)
-	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $< $(LIBMANNERS) $(LDLIBS) -lcriterion
+	$(CC) $(CPPFLAGS) $(CFLAGS) $(LDFLAGS) -o $@ $< $(LIBMANNERS) $(LDLIBS) -lcriterion
 
 $(BUILD)/%.o: %.c
 	@mkdir -p $(@D)
-	$(CC) $(CFLAGS) -c -o $@ $<
+	$(CC) $(CPPFLAGS) $(CFLAGS) -c -o $@ $<
 
 run: deps
 	@$(MAKE) --no-print-directory all
@@ -195,6 +201,19 @@ install: all
 
 clean:
 	rm -rf build mannersd mannersctl
+
+# A Debian package from debian/ (debhelper), built from a copy of the
+# tracked tree so the checkout stays clean, then checked with lintian:
+# $(DEB_OUT)/manners_VERSION_ARCH.deb.
+DEB_OUT	?= build/debian
+deb: deps
+	@$(call apt_install,$(PKG_BUILD_PKGS))
+	rm -rf $(DEB_OUT) && mkdir -p $(DEB_OUT)/src
+	git ls-files -co --exclude-standard | grep -v '^build/' | \
+	    tar -cf - -T - | tar -xf - -C $(DEB_OUT)/src
+	cd $(DEB_OUT)/src && dpkg-buildpackage -us -uc -b
+	lintian --fail-on error,warning $(DEB_OUT)/*.changes
+	@ls $(DEB_OUT)/*.deb
 
 -include $(LIB_OBJS:.o=.d) $(MANNERSD_OBJS:.o=.d) $(MANNERSCTL_OBJS:.o=.d)
 

@@ -9,6 +9,7 @@
 #include <event2/buffer.h>
 #include <event2/http.h>
 
+#include "breaker.h"
 #include "conf.h"
 #include "hostport.h"
 #include "log.h"
@@ -27,6 +28,54 @@ metrics_head(struct evbuffer *b, const char *name, const char *type,
 	    name, type);
 }
 
+/* Count a paused campaign under the breaker that paused it, if any. */
+static void
+metrics_count_breaker(json_t *st, int64_t *by_breaker)
+{
+	const char	*by;
+	int		 k;
+
+	by = json_string_value(json_object_get(st, "paused_by"));
+	if (by == NULL)
+		return;
+	for (k = BREAKER_COMPLAINTS; k <= BREAKER_BOUNCES; k++)
+		if (strcmp(by, breaker_name(k)) == 0)
+			by_breaker[k]++;
+}
+
+/*
+ * The due time of the first job in the queue whose campaign is not
+ * paused (jobs are keyed by due time), or 0 for none.  At most
+ * METRICS_SCAN_MAX entries are read, so that a paused campaign of
+ * millions at the head of the queue cannot make a scrape slow; past
+ * that, 0 as well.
+ */
+#define METRICS_SCAN_MAX	100000
+static int64_t
+metrics_oldest_due(struct store_txn *t, json_t *pausedset)
+{
+	struct store_cursor	*c = NULL;
+	struct store_job	 j;
+	char			*cause = NULL;
+	int64_t			 due = 0;
+	size_t			 n = 0;
+
+	if (store_queue_first(t, &c, &cause) != 0) {
+		free(cause);
+		return 0;
+	}
+	while (n++ < METRICS_SCAN_MAX && store_cursor_job(c, &j) == 1) {
+		if (json_object_get(pausedset, j.campaign) == NULL) {
+			due = j.due;
+			break;
+		}
+		if (!store_cursor_next(c))
+			break;
+	}
+	store_cursor_close(c);
+	return due;
+}
+
 /* Queue depth by state, summed over the campaigns' counters. */
 static void
 metrics_queue(struct mannersd *md, struct evbuffer *b)
@@ -35,8 +84,12 @@ metrics_queue(struct mannersd *md, struct evbuffer *b)
 	json_t			*ids = NULL, *st, *v;
 	char			*cause = NULL;
 	size_t			 i;
+	int			 k;
 	int64_t			 due = 0, later = 0, paused = 0, q, qd;
+	int64_t			 by_breaker[BREAKER_BOUNCES + 1] = { 0 };
+	json_t			*pausedset = json_object();
 	uint64_t		 mapsize, used, total = 0;
+	int64_t			 oldest;
 
 	if (store_begin(md->store, 0, &t, &cause) < 0) {
 		log_warnx("metrics: %s", cause);
@@ -50,8 +103,12 @@ metrics_queue(struct mannersd *md, struct evbuffer *b)
 				continue;
 			q = campaign_record_count(st, "queued");
 			qd = campaign_record_count(st, "queued_deferred");
-			if (strcmp(campaign_record_state(st), CAMPAIGN_PAUSED) == 0)
+			if (strcmp(campaign_record_state(st), CAMPAIGN_PAUSED) == 0) {
 				paused += q;
+				json_object_set_new(pausedset,
+				    json_string_value(v), json_true());
+				metrics_count_breaker(st, by_breaker);
+			}
 			else if (strcmp(campaign_record_state(st), CAMPAIGN_ACTIVE) == 0) {
 				due += q - qd;
 				later += qd;
@@ -61,6 +118,8 @@ metrics_queue(struct mannersd *md, struct evbuffer *b)
 	}
 	free(cause);
 	total = store_queue_count(t);
+	oldest = metrics_oldest_due(t, pausedset);
+	json_decref(pausedset);
 	store_abort(t);
 	json_decref(ids);
 	metrics_head(b, "manners_queue_jobs", "gauge", "Jobs in the queue by "
@@ -74,11 +133,26 @@ metrics_queue(struct mannersd *md, struct evbuffer *b)
 	    "LMDB queue.");
 	evbuffer_add_printf(b, "manners_queue_entries %llu\n",
 	    (unsigned long long)total);
+	metrics_head(b, "manners_queue_oldest_due_timestamp_seconds", "gauge",
+	    "Due time of the earliest job of a campaign that is not paused "
+	    "(0: none); now minus this is how late the drain is.");
+	evbuffer_add_printf(b, "manners_queue_oldest_due_timestamp_seconds "
+	    "%lld\n", (long long)oldest);
+	metrics_head(b, "manners_campaigns_paused_by_breaker", "gauge",
+	    "Campaigns paused by a feedback breaker, by breaker.");
+	for (k = BREAKER_COMPLAINTS; k <= BREAKER_BOUNCES; k++)
+		evbuffer_add_printf(b, "manners_campaigns_paused_by_breaker"
+		    "{breaker=\"%s\"} %lld\n", breaker_name(k),
+		    (long long)by_breaker[k]);
 	store_usage(md->store, &mapsize, &used);
 	metrics_head(b, "manners_store_map_bytes", "gauge", "Size of the LMDB "
 	    "map.");
 	evbuffer_add_printf(b, "manners_store_map_bytes %llu\n",
 	    (unsigned long long)mapsize);
+	metrics_head(b, "manners_store_map_max_bytes", "gauge", "Largest "
+	    "size the LMDB map may grow to (map_max).");
+	evbuffer_add_printf(b, "manners_store_map_max_bytes %llu\n",
+	    (unsigned long long)md->conf->map_max);
 	metrics_head(b, "manners_store_used_bytes", "gauge", "Bytes of the "
 	    "LMDB map in use.");
 	evbuffer_add_printf(b, "manners_store_used_bytes %llu\n",

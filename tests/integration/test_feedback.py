@@ -205,6 +205,11 @@ def test_complaints_at_the_limit_pause_the_campaign_until_resumed(env):
     out = d.ctl("status", "fb1").stdout.decode()
     assert "paused by its complaint_rate breaker" in out, out
     assert "complaints 1" in out, out
+    breaker = 'manners_campaigns_paused_by_breaker{breaker="complaint_rate"}'
+    st, m = d.request("GET", "/metrics")
+    assert breaker + " 1\n" in m, m
     d.ctl("resume", "fb1")
     st, c = d.request("GET", "/v1/campaigns/fb1")
     assert c["state"] == "active" and "paused_by" not in c, c
+    st, m = d.request("GET", "/metrics")
+    assert breaker + " 0\n" in m, m

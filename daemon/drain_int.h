@@ -125,7 +125,9 @@ struct drain_rep {
 	unsigned		 ncampaign;	/* scope campaign actions */
 	struct quota_clock	*clock;
 	struct hashtab		*rdoms;		/* struct rdom by name */
-	struct mx_resolver	*mx;		/* NULL: no mx = anywhere */
+	struct mx_resolver	*mx;		/* made when mx = first appears */
+	int			 use_mx;	/* some provider has mx = */
+	char			*dns;		/* the servers it was made with */
 	uint64_t		 mx_lookups;
 	uint64_t		 mx_failures;
 };

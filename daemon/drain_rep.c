@@ -148,7 +148,7 @@ drain_rep_unit_of(struct drain *d, const char *name, int64_t now_s)
 	    NULL) {
 		/* An expired answer is asked again; the old one serves. */
 		if (rd->mx == RDOM_RESOLVED && now_s >= rd->mx_until &&
-		    d->rep.mx != NULL)
+		    d->rep.use_mx)
 			drain_rep_resolve(d, rd, 0);
 		return rd->unit;
 	}
@@ -162,7 +162,7 @@ drain_rep_unit_of(struct drain *d, const char *name, int64_t now_s)
 	rd->unit->nrdoms++;
 	rd->mx = RDOM_LISTED;
 	hashtab_add(d->rep.rdoms, h, rd);
-	if (p == NULL && d->rep.mx != NULL)
+	if (p == NULL && d->rep.use_mx)
 		drain_rep_resolve(d, rd, 1);
 	return rd->unit;
 }
@@ -311,10 +311,19 @@ drain_rep_setup(struct drain *d, char **cause)
 		return -1;
 	quota_clock_free(d->rep.clock);
 	d->rep.clock = qc;
-	if (drain_rep_wants_mx(c) && d->rep.mx == NULL &&
-	    (d->rep.mx = mx_new(d->md->base, c->dns_servers,
-	    drain_rep_mx_answer, d, cause)) == NULL)
-		return -1;
+	d->rep.use_mx = drain_rep_wants_mx(c);
+	if (d->rep.mx != NULL && strcmp(c->dns_servers != NULL ?
+	    c->dns_servers : "", d->rep.dns != NULL ? d->rep.dns : "") != 0)
+		log_warnx("reload: [dns] servers changed; restart mannersd to "
+		    "apply it (MX lookups go to %s meanwhile)", d->rep.dns !=
+		    NULL ? d->rep.dns : "the system's name servers");
+	if (d->rep.use_mx && d->rep.mx == NULL) {
+		if ((d->rep.mx = mx_new(d->md->base, c->dns_servers,
+		    drain_rep_mx_answer, d, cause)) == NULL)
+			return -1;
+		d->rep.dns = c->dns_servers != NULL ? xstrdup(c->dns_servers) :
+		    NULL;
+	}
 	return 0;
 }
 
@@ -717,6 +726,7 @@ drain_rep_free(struct drain *d)
 
 	mx_free(d->rep.mx);
 	d->rep.mx = NULL;
+	free(d->rep.dns);
 	if (d->rep.rdoms != NULL) {
 		while ((rd = hashtab_next(d->rep.rdoms, &pos)) != NULL)
 			free(rd);

@@ -86,12 +86,13 @@ drain_status_unit(struct drain *d, const struct dom *u)
 		    (int)u->day.date, "limit", (json_int_t)u->limit, "used",
 		    (json_int_t)u->used, "resets_at", (json_int_t)u->day.end,
 		    "deferred", (json_int_t)u->deferred);
+	/* Tomorrow is the next ramp day only if today sends something. */
 	if (u->warmup != NULL && u->day_known)
 		w = json_pack("{s:s, s:b, s:b, s:i, s:I, s:I}", "name",
 		    u->warmup->name, "started", u->ramp.started, "complete",
 		    u->ramp.complete, "day", (int)u->ramp.day, "volume",
-		    (json_int_t)u->ramp.volume, "tomorrow",
-		    (json_int_t)u->ramp.tomorrow);
+		    (json_int_t)u->ramp.volume, "tomorrow", (json_int_t)(
+		    u->used > 0 ? u->ramp.tomorrow : u->ramp.volume));
 	o = json_pack("{s:s, s:s, s:f, s:s, s:i, s:i, s:I, s:o, s:o, s:o, "
 	    "s:o}", "name", u->name, "kind", u->group ? "provider" : "domain",
 	    "rate", pace_rate(&u->s.pace), "why", drain_status_why(d, u),

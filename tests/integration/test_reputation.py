@@ -366,3 +366,37 @@ def test_a_campaign_rule_suspends_that_campaign_only_and_ends(env):
                   if m["to"][0].endswith("@spam.example"))
     assert not [t for t in loud if t0 + 0.3 < t < t1 - 0.3], (loud, t0, t1)
     assert d.logtext().count("rule=content-spam starts") == 1
+
+
+def test_a_reload_brings_a_new_provider_and_its_limits_into_force(env):
+    import signal
+    smtp = env.start_smtp()
+    d = env.daemon(extra="[shaping]\nrules = none\n")
+    d.request("POST", "/v1/campaigns", campaign(cid="before", rcpts=[
+        (None, "a@gmail.example"), (None, "b@googlemail.example")]))
+    smtp.wait_count(2)
+    assert unit(d, "google") is None
+    d.set_conf("provider google", "domains",
+               "gmail.example, googlemail.example")
+    d.set_conf("provider google", "rate", "2/s")
+    d.set_conf("provider google", "daily_limit", "5")
+    d.proc.send_signal(signal.SIGHUP)
+    wait_for(lambda: "applied" in d.logtext(), what="the reload")
+    g = unit(d, "google")
+    assert g is not None and g["kind"] == "provider", domains(d)
+    assert g["quota"]["limit"] == 5 and abs(g["rate"] - 2.0) < 1e-9, g
+    d.request("POST", "/v1/campaigns", campaign(cid="after", rcpts=[
+        (None, "c%d@gmail.example" % i) for i in range(3)] + [
+        (None, "d%d@googlemail.example" % i) for i in range(3)]))
+    smtp.wait_count(7, timeout=20)
+    time.sleep(1.5)
+    # the five of the day: the two before the reload were not counted
+    # against a quota that did not exist yet, so five more go today
+    after = [m for m in smtp.messages if not m["to"][0][0] in "ab"]
+    assert len(after) == 5, [m["to"][0] for m in after]
+    t = sorted(m["time"] for m in after)
+    assert min(b - a for a, b in zip(t, t[1:])) >= 0.45, t
+    g = unit(d, "google")
+    assert g["quota"]["used"] == 5, g
+    assert {m["domain"] for m in g["domains"]} == {
+        "gmail.example", "googlemail.example"}, g

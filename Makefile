@@ -73,9 +73,11 @@ MANNERSD_SRCS = \
 	daemon/drain.c \
 	daemon/drain_campaign.c \
 	daemon/drain_commit.c \
-	daemon/drain_rep.c \
+	daemon/drain_quota.c \
 	daemon/drain_sched.c \
+	daemon/drain_shape.c \
 	daemon/drain_status.c \
+	daemon/drain_units.c \
 	daemon/drain_xfer.c \
 	daemon/handback.c \
 	daemon/http_guard.c \

@@ -169,7 +169,7 @@ drain_new(struct mannersd *md, char **cause)
 	event_add(d->pace_ev, NULL);
 	d->flush_timer = evtimer_new(md->base, drain_commit_timer_cb, d);
 	d->stop_timer = evtimer_new(md->base, drain_stop_timeout_cb, d);
-	if (drain_rep_init(d, cause) == -1) {
+	if (drain_units_init(d, cause) == -1) {
 		drain_free(d);
 		return NULL;
 	}
@@ -281,7 +281,7 @@ void
 drain_feedback(struct drain *d, const char *addr, const char *campaign,
     const char *diagnostic)
 {
-	drain_rep_feedback(d, addr, campaign, diagnostic);
+	drain_shape_feedback(d, addr, campaign, diagnostic);
 }
 
 /* GET /v1/domains: the pacing units, their quotas, ramps and actions. */
@@ -316,7 +316,7 @@ drain_free(struct drain *d)
 		drain_xfer_free(x);
 	}
 	drain_campaign_clear(d);
-	drain_rep_free(d);
+	drain_units_free(d);
 	drain_sched_clear(d);
 	drain_xfer_easy_drop(d);
 	event_free(d->scan_timer);

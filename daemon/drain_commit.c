@@ -50,7 +50,7 @@ static void	drain_commit_check_stopped(struct drain *);
 void
 drain_commit_finish(struct drain *d, struct xfer *x, enum xfer_outcome o)
 {
-	drain_rep_finished(d, x, o);
+	drain_quota_finished(d, x, o);
 	drain_xfer_release(d, x);
 	x->state = XFER_DONE;
 	x->outcome = o;

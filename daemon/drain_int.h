@@ -7,9 +7,11 @@
  *	drain_xfer.c	easy handles, libcurl callbacks, starting transfers,
  *			their outcomes and the latency histogram
  *	drain_commit.c	commit groups to the writer, retry back-off
- *	drain_rep.c	the sender's reputation: provider groups (by list or
- *			MX), daily quotas, warm-up ramps, reply-driven
- *			shaping, and GET /v1/domains
+ *	drain_units.c	pacing units: provider groups (by list or MX) and
+ *			domains on their own
+ *	drain_quota.c	daily quotas and warm-up ramps
+ *	drain_shape.c	reply-driven shaping actions
+ *	drain_status.c	GET /v1/domains and the units' metrics
  *
  * The rules themselves (which send goes next and when, what a 4xx
  * costs, how long a retry waits) are lib/schedule.c's.
@@ -63,7 +65,7 @@ enum xfer_outcome {
 
 /*
  * A pacing unit: a recipient domain on its own, or a provider group
- * (drain_rep.c): its cadence, transfers in flight, quota and actions.
+ * (drain_units.c): its cadence, transfers in flight, quota and actions.
  */
 struct dom {
 	char			 name[256];	/* the domain, or provider */
@@ -112,7 +114,8 @@ struct rep_action {
 	struct dom		*unit;		/* NULL: scope all, campaign */
 };
 
-/* The reputation guards' state (drain_rep.c). */
+/* The reputation guards' state (drain_units.c, drain_quota.c,
+ * drain_shape.c). */
 struct drain_rep {
 	struct shaping_rules	*rules;
 	struct shaping_state	*state;
@@ -261,27 +264,34 @@ void		 drain_xfer_easy_drop(struct drain *);
 void		 drain_xfer_free(struct xfer *);
 void		 drain_xfer_metrics(struct drain *, struct evbuffer *);
 
-/* drain_rep.c */
-int		 drain_rep_init(struct drain *, char **);
-void		 drain_rep_free(struct drain *);
-int		 drain_rep_reconfigure(struct drain *, char **);
-struct dom	*drain_rep_unit_of(struct drain *, const char *, int64_t);
-int		 drain_rep_check_day(struct drain *, struct store_txn *,
+/* drain_units.c */
+int		 drain_units_init(struct drain *, char **);
+int		 drain_units_reconfigure(struct drain *, char **);
+struct dom	*drain_units_of(struct drain *, const char *, int64_t);
+size_t		 drain_units_tidy(struct drain *);
+void		 drain_units_free(struct drain *);
+
+/* drain_quota.c */
+int		 drain_quota_check_day(struct drain *, struct store_txn *,
 		    struct dom *, int64_t);
-int		 drain_rep_over_quota(const struct dom *);
-void		 drain_rep_defer(struct drain *, struct dom *);
-void		 drain_rep_started(struct drain *, struct xfer *);
-void		 drain_rep_finished(struct drain *, struct xfer *,
+int		 drain_quota_over(const struct dom *);
+void		 drain_quota_defer(struct drain *, struct dom *);
+void		 drain_quota_started(struct drain *, struct xfer *);
+void		 drain_quota_finished(struct drain *, struct xfer *,
 		    enum xfer_outcome);
-void		 drain_rep_reply(struct drain *, struct xfer *);
-void		 drain_rep_feedback(struct drain *, const char *, const char *,
+
+/* drain_shape.c */
+int		 drain_shape_load(struct drain *, char **);
+void		 drain_shape_apply(struct drain *, struct dom *);
+void		 drain_shape_reply(struct drain *, struct xfer *);
+void		 drain_shape_feedback(struct drain *, const char *, const char *,
 		    const char *);
-int		 drain_rep_campaign_held(const struct drain *, const char *);
-void		 drain_rep_tick(struct drain *, int64_t);
-void		 drain_rep_describe(const struct shaping_rule *, char *,
+int		 drain_shape_campaign_held(const struct drain *, const char *);
+void		 drain_shape_tick(struct drain *, int64_t);
+void		 drain_shape_describe(const struct shaping_rule *, char *,
 		    size_t);
-unsigned	 drain_rep_concurrency(const struct drain *);
-size_t		 drain_rep_tidy(struct drain *);
+unsigned	 drain_shape_concurrency(const struct drain *);
+void		 drain_shape_free(struct drain *);
 
 /* drain_status.c */
 json_t		*drain_status_domains(struct drain *);

@@ -105,7 +105,7 @@ drain_sched_stage(struct drain *d, struct store_txn *t,
     const struct store_job *j, int64_t now_s)
 {
 	struct xfer	*x;
-	struct dom	*dm = drain_rep_unit_of(d, addr_domain(j->addr), now_s);
+	struct dom	*dm = drain_units_of(d, addr_domain(j->addr), now_s);
 
 	x = xcalloc(1, sizeof *x);
 	x->d = d;
@@ -114,7 +114,7 @@ drain_sched_stage(struct drain *d, struct store_txn *t,
 	message_out_init(&x->msg);
 	x->state = XFER_STAGED;
 	drain_sched_claim(d, x);
-	drain_rep_check_day(d, t, dm, now_s);
+	drain_quota_check_day(d, t, dm, now_s);
 	if (dm->s.staged++ == 0)
 		TAILQ_INSERT_TAIL(&d->sdoms, dm, sentry);
 	TAILQ_INSERT_TAIL(&dm->staged, x, entry);
@@ -204,7 +204,7 @@ drain_sched_refill(struct drain *d, struct store_txn *t, int64_t now_s,
 		}
 		if ((dc = drain_campaign_get(d, t, j.campaign)) == NULL ||
 		    strcmp(dc->state, CAMPAIGN_ACTIVE) != 0 ||
-		    drain_rep_campaign_held(d, j.campaign)) {
+		    drain_shape_campaign_held(d, j.campaign)) {
 			prefix = 0;
 			continue;
 		}
@@ -243,8 +243,8 @@ drain_sched_pick(struct drain *d, struct instant slot, double *wait_ms)
 	for (dm = TAILQ_FIRST(&d->sdoms); dm != NULL; dm = next) {
 		next = TAILQ_NEXT(dm, sentry);
 		/* Over today's quota: its jobs wait for the next day. */
-		if (drain_rep_over_quota(dm)) {
-			drain_rep_defer(d, dm);
+		if (drain_quota_over(dm)) {
+			drain_quota_defer(d, dm);
 			continue;
 		}
 		x = TAILQ_FIRST(&dm->staged);
@@ -260,7 +260,7 @@ drain_sched_pick(struct drain *d, struct instant slot, double *wait_ms)
 static double
 drain_sched_lead(const struct drain *d)
 {
-	return schedule_lead_ms(d->nrunning, drain_rep_concurrency(d));
+	return schedule_lead_ms(d->nrunning, drain_shape_concurrency(d));
 }
 
 /* The scan's read transaction, begun when it first needs the store. */
@@ -313,7 +313,7 @@ drain_sched_start(struct drain *d, struct store_txn **t, struct xfer *x,
 		drain_commit_finish(d, x, OUTCOME_FAILED);
 		return 0;
 	}
-	drain_rep_started(d, x);
+	drain_quota_started(d, x);
 	/* Domain cadences are ceilings and stay strict. */
 	pace_take_on_schedule(&d->pace, slot->at);
 	pace_take(&x->dom->s.pace, slot->at);
@@ -340,8 +340,8 @@ drain_sched_scan(struct drain *d)
 	double			 lead_ms, held_ms, w_ms;
 	int			 refilled = 0, more = 0;
 
-	drain_rep_tick(d, now_s);
-	if (d->stopping || d->nrunning >= drain_rep_concurrency(d))
+	drain_shape_tick(d, now_s);
+	if (d->stopping || d->nrunning >= drain_shape_concurrency(d))
 		return;
 	/* Nothing claimed: nothing to skip (and a stepped clock is healed). */
 	if (d->nrunning == 0 && d->ndone == 0 && !d->flushing &&
@@ -365,7 +365,7 @@ drain_sched_scan(struct drain *d)
 			goto out;
 		refilled = 1;
 	}
-	while (d->nrunning < drain_rep_concurrency(d)) {
+	while (d->nrunning < drain_shape_concurrency(d)) {
 		lead_ms = drain_sched_lead(d);
 		if (!schedule_slot(&d->pace, now, lead_ms, &slot, &w_ms)) {
 			if (w_ms < wake_ms)
@@ -399,7 +399,7 @@ drain_sched_scan(struct drain *d)
 out:
 	store_abort(t);
 	/* Jobs may be due beyond what was read: read on in the next turn. */
-	if (more > 0 && d->nrunning < drain_rep_concurrency(d) &&
+	if (more > 0 && d->nrunning < drain_shape_concurrency(d) &&
 	    d->nstaged < DRAIN_STAGE_MAX)
 		event_active(d->scan_now, EV_TIMEOUT, 1);
 	if (wake_ms < due_ms)
@@ -444,27 +444,27 @@ drain_sched_soon(struct drain *d)
 {
 	if (d->stopping)
 		return;
-	if (d->nrunning < drain_rep_concurrency(d))
+	if (d->nrunning < drain_shape_concurrency(d))
 		event_active(d->scan_now, EV_TIMEOUT, 1);
 }
 
-/* Apply a reloaded configuration to the units (drain_rep.c). */
+/* Apply a reloaded configuration to the units (drain_units.c). */
 void
 drain_sched_reconfigure(struct drain *d)
 {
 	char	*cause = NULL;
 
-	if (drain_rep_reconfigure(d, &cause) == -1) {
+	if (drain_units_reconfigure(d, &cause) == -1) {
 		log_warnx("drain: %s", cause);
 		free(cause);
 	}
 }
 
-/* Forget idle units and domains (drain_rep_tidy()); returns how many. */
+/* Forget idle units and domains (drain_units_tidy()); returns how many. */
 size_t
 drain_sched_tidy(struct drain *d)
 {
-	return drain_rep_tidy(d);
+	return drain_units_tidy(d);
 }
 
 /* Free the domains and the claims (every transfer is freed already). */

@@ -22,7 +22,7 @@ drain_status_why(const struct drain *d, const struct dom *u)
 
 	if (u->resolving > 0)
 		return "held: its MX lookup is on its way";
-	if (drain_rep_over_quota(u))
+	if (drain_quota_over(u))
 		return "held: today's quota is used; jobs wait for the next day";
 	for (i = 0; i < d->rep.nactions; i++)
 		if (d->rep.actions[i].unit == u)
@@ -46,7 +46,7 @@ drain_status_actions(const struct drain *d, const struct dom *u)
 		a = &d->rep.actions[i];
 		if (a->unit != u)
 			continue;
-		drain_rep_describe(a->a.rule, what, sizeof what);
+		drain_shape_describe(a->a.rule, what, sizeof what);
 		json_array_append_new(arr, json_pack("{s:s, s:s, s:s, s:s, "
 		    "s:I, s:I, s:s, s:i}", "rule", a->a.rule->name, "scope",
 		    shaping_scope_name(a->a.rule->scope), "key", a->a.key,
@@ -124,13 +124,13 @@ drain_status_domains(struct drain *d)
 	}
 	while ((u = hashtab_next(d->doms, &pos)) != NULL) {
 		if (t != NULL)
-			drain_rep_check_day(d, t, u, now_s);
+			drain_quota_check_day(d, t, u, now_s);
 		json_array_append_new(units, drain_status_unit(d, u));
 	}
 	store_abort(t);
 	return json_pack("{s:o, s:{s:f, s:i, s:b, s:o}, s:{s:I, s:I}}",
 	    "units", units, "all", "rate", pace_rate(&d->pace),
-	    "concurrency", (int)drain_rep_concurrency(d), "suspended",
+	    "concurrency", (int)drain_shape_concurrency(d), "suspended",
 	    d->rep.suspended, "actions", drain_status_actions(d, NULL), "mx",
 	    "lookups", (json_int_t)d->rep.mx_lookups, "failures",
 	    (json_int_t)d->rep.mx_failures);

@@ -233,6 +233,13 @@ conf_rep_finish(struct conf *c, const char *fname, char **cause)
 
 	if (conf_rep_finish_providers(c, fname, cause) == -1)
 		return -1;
+	for (i = 0; i < c->ndomains; i++)
+		if ((p = conf_provider_of(c, c->domains[i].name)) != NULL &&
+		    (c->domains[i].daily_limit != 0 ||
+		    c->domains[i].concurrency != 0))
+			return set_cause(cause, "%s: [domain %s] sets a limit, "
+			    "but [provider %s] paces that domain: set it there",
+			    fname, c->domains[i].name, p->name);
 	for (i = 0; i < c->nwarmups; i++) {
 		w = &c->warmups[i];
 		if (w->start == 0 || w->nvolumes == 0 || w->applies.n == 0)

@@ -99,6 +99,9 @@ static const struct bad bads[] = {
 	  "volumes = 5\napplies = x.com\n[warmup w]\nstart = 2026-12-01\n"
 	  "volumes = 5\napplies = x.com\n", "x.com is in two [warmup]" },
 	{ "a provider without a name", "[provider]\n", "needs a name" },
+	{ "a domain limit under a provider", "[provider g]\n"
+	  "domains = gmail.com\n[domain gmail.com]\ndaily_limit = 5\n",
+	  "[domain gmail.com] sets a limit, but [provider g] paces" },
 	{ "a zero daily limit", "[domain x.com]\ndaily_limit = 0\n",
 	  "t.conf:2: daily_limit = 0 is below" },
 };

@@ -400,3 +400,39 @@ def test_a_reload_brings_a_new_provider_and_its_limits_into_force(env):
     assert g["quota"]["used"] == 5, g
     assert {m["domain"] for m in g["domains"]} == {
         "gmail.example", "googlemail.example"}, g
+
+
+def test_a_connections_rule_narrows_its_group_to_one_connection(env):
+    smtp = env.start_smtp()
+    begun = {}
+
+    def script(stage, rcpt, attempt):
+        if stage == "rcpt" and rcpt == "x0@outlook.example" and attempt == 1:
+            return ("421 RP-003 The mail server IP connecting to "
+                    "Outlook.com server has exceeded the connection limit")
+        if stage == "data":
+            begun[rcpt] = time.time()
+            return "SLOW 0.4"
+        return None
+
+    smtp.handler.script = script
+    d = env.daemon(extra="[shaping]\nrules = %s\n" % rules(
+        env, "rule ms-rp003 code=421 text=\"RP-003\" scope=group "
+        "action=connections:1 for=1h\n"))
+    d.request("POST", "/v1/campaigns", campaign(cid="one", rcpts=[
+        (None, "x0@outlook.example")]))
+    u = wait_for(lambda: (unit(d, "outlook.example") or {}).get("actions")
+                 and unit(d, "outlook.example"), what="the action")
+    assert u["concurrency"] == 1, u
+    d.request("POST", "/v1/campaigns", campaign(cid="many", rcpts=[
+        (None, "y%d@outlook.example" % i) for i in range(5)] + [
+        (None, "z%d@other.example" % i) for i in range(3)]))
+    smtp.wait_count(9, timeout=30)
+    spans = sorted((begun[m["to"][0]], m["time"]) for m in smtp.messages
+                   if m["to"][0].startswith("y"))
+    # one connection: each transfer's DATA begins after the last ended
+    assert all(b[0] >= a[1] - 0.05 for a, b in zip(spans, spans[1:])), spans
+    others = sorted((begun[m["to"][0]], m["time"]) for m in smtp.messages
+                    if m["to"][0].startswith("z"))
+    assert any(b[0] < a[1] for a, b in zip(others, others[1:])), \
+        "other.example still uses several connections at once"

@@ -1,6 +1,8 @@
 /*
  * mx.c: MX lookups with c-ares on the event loop (see mx.h).
  */
+#include <sys/queue.h>
+
 #include <arpa/nameser.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -17,11 +19,20 @@
 #define MX_MAX_HOSTS	16
 #define MX_TIMEOUT_MS	2000
 #define MX_TRIES	2
+/* Lookups on their way at once; more wait their turn, in order. */
+#define MX_MAX_PENDING	128
 
 struct mx_sock {
 	ares_socket_t	 fd;
 	struct event	*ev;
 };
+
+struct mx_query {
+	struct mx_resolver	*r;
+	char			 domain[256];
+	TAILQ_ENTRY(mx_query)	 entry;
+};
+TAILQ_HEAD(mx_queryq, mx_query);
 
 struct mx_resolver {
 	struct event_base	*base;
@@ -30,16 +41,13 @@ struct mx_resolver {
 	struct event		*timer;
 	mx_cb			 cb;
 	void			*arg;
-	size_t			 pending;
+	size_t			 pending;	/* asked, not answered */
+	struct mx_queryq	 waiting;	/* not asked yet */
 	int			 freeing;
 };
 
-struct mx_query {
-	struct mx_resolver	*r;
-	char			 domain[256];
-};
-
 static void	mx_arm(struct mx_resolver *);
+static void	mx_send(struct mx_resolver *, struct mx_query *);
 
 /* A socket of c-ares's is readable or writable: let it work. */
 static void
@@ -170,6 +178,10 @@ mx_answer(void *arg, int status, int timeouts, unsigned char *abuf,
 	}
 	ares_free_data(mx);
 	free(q);
+	if (!r->freeing && (q = TAILQ_FIRST(&r->waiting)) != NULL) {
+		TAILQ_REMOVE(&r->waiting, q, entry);
+		mx_send(r, q);
+	}
 }
 
 struct mx_resolver *
@@ -211,7 +223,17 @@ mx_new(struct event_base *base, const char *servers, mx_cb cb, void *arg,
 		return NULL;
 	}
 	r->timer = evtimer_new(base, mx_timer_cb, r);
+	TAILQ_INIT(&r->waiting);
 	return r;
+}
+
+/* Ask c-ares for one query's MX records. */
+static void
+mx_send(struct mx_resolver *r, struct mx_query *q)
+{
+	r->pending++;
+	ares_query(r->ch, q->domain, ns_c_in, ns_t_mx, mx_answer, q);
+	mx_arm(r);
 }
 
 void
@@ -221,9 +243,11 @@ mx_lookup(struct mx_resolver *r, const char *domain)
 
 	q->r = r;
 	snprintf(q->domain, sizeof q->domain, "%s", domain);
-	r->pending++;
-	ares_query(r->ch, q->domain, ns_c_in, ns_t_mx, mx_answer, q);
-	mx_arm(r);
+	if (r->pending >= MX_MAX_PENDING) {
+		TAILQ_INSERT_TAIL(&r->waiting, q, entry);
+		return;
+	}
+	mx_send(r, q);
 }
 
 size_t
@@ -235,11 +259,16 @@ mx_pending(const struct mx_resolver *r)
 void
 mx_free(struct mx_resolver *r)
 {
-	size_t	 i;
+	struct mx_query	*q;
+	size_t		 i;
 
 	if (r == NULL)
 		return;
 	r->freeing = 1;
+	while ((q = TAILQ_FIRST(&r->waiting)) != NULL) {
+		TAILQ_REMOVE(&r->waiting, q, entry);
+		free(q);
+	}
 	ares_destroy(r->ch);
 	for (i = 0; i < MX_MAX_SOCKS; i++)
 		if (r->socks[i].ev != NULL)

@@ -26,7 +26,11 @@ typedef void	(*mx_cb)(void *, const char *, const char **, size_t,
  */
 struct mx_resolver	*mx_new(struct event_base *, const char *, mx_cb,
 			    void *, char **);
-/* Look up domain's MX records; the callback answers (never at once). */
+/*
+ * Look up domain's MX records; the callback answers (at once only for a
+ * name c-ares refuses).  At most 128 lookups are on their way at once;
+ * more wait their turn in order.
+ */
 void			 mx_lookup(struct mx_resolver *, const char *);
 /* Lookups still waiting for an answer. */
 size_t			 mx_pending(const struct mx_resolver *);

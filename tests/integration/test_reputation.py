@@ -436,3 +436,20 @@ def test_a_connections_rule_narrows_its_group_to_one_connection(env):
                     if m["to"][0].startswith("z"))
     assert any(b[0] < a[1] for a, b in zip(others, others[1:])), \
         "other.example still uses several connections at once"
+
+
+def test_many_new_domains_are_looked_up_in_turns_and_all_go(env):
+    n = 300         # more than the 128 lookups on their way at once
+    dns = StubDNS({"d7.example": (300, ["aspmx.l.google.com"])})
+    env.cleanups.append(dns.stop)
+    smtp = env.start_smtp()
+    d = env.daemon(extra="[provider google]\nmx = google.com\n"
+                   "[dns]\nservers = 127.0.0.1:%d\n[shaping]\nrules = none\n"
+                   % dns.port)
+    d.request("POST", "/v1/campaigns", campaign(cid="wide", rcpts=[
+        (None, "r@d%d.example" % i) for i in range(n)]))
+    smtp.wait_count(n, timeout=60)
+    assert domains(d)["mx"]["lookups"] == n
+    assert len({q[0] for q in dns.queries}) == n
+    g = unit(d, "google")
+    assert [m["domain"] for m in g["domains"]] == ["d7.example"], g

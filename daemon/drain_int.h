@@ -86,6 +86,7 @@ struct dom {
 	uint64_t		 limit;		/* today's quota; 0: none */
 	struct warmup_status	 ramp;
 	uint64_t		 deferred;	/* jobs moved to a later day */
+	int32_t			 full_logged;	/* the day its "used" was logged */
 	/* shaping and MX */
 	unsigned		 nactions;	/* actions on it */
 	unsigned		 resolving;	/* its domains' MX lookups */

@@ -92,10 +92,15 @@ drain_quota_defer(struct drain *d, struct dom *u)
 		n++;
 	}
 	TAILQ_REMOVE(&d->sdoms, u, sentry);
-	if (u->deferred == 0 || n > 0)
-		log_info("drain: %s used its quota of %" PRIu64 " for %d; %zu "
-		    "jobs move to the next day", u->name, u->limit,
-		    (int)u->day.date, n);
+	/* Once a day at info; the batches after it at debug. */
+	if (u->full_logged != u->day.date)
+		log_info("drain: %s used its quota of %" PRIu64 " for %d; its "
+		    "due jobs move to the next day (%zu now)", u->name,
+		    u->limit, (int)u->day.date, n);
+	else
+		log_debug("drain: %s: %zu more jobs move to the next day",
+		    u->name, n);
+	u->full_logged = u->day.date;
 	u->deferred += n;
 }
 

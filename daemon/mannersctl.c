@@ -667,6 +667,9 @@ ctl_print_campaign(json_t *j)
 		printf(" (%lld deferred)", ctl_int(c, "queued_deferred"));
 	printf(", sent %lld, failed %lld, retries %lld\n", ctl_int(c, "sent"),
 	    ctl_int(c, "failed"), ctl_int(c, "retries"));
+	if (ctl_int(c, "quota_deferred") > 0)
+		printf("  moved to a later day by a daily quota %lld times\n",
+		    ctl_int(c, "quota_deferred"));
 	if (ctl_int(c, "dropped") > 0 || ctl_int(c, "cancelled") > 0)
 		printf("  dropped %lld (unsubscribed or suppressed), "
 		    "cancelled %lld\n", ctl_int(c, "dropped"), ctl_int(c,

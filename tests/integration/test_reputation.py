@@ -215,6 +215,8 @@ def test_a_quota_rolls_over_at_the_configured_day_start(env):
     assert q["limit"] == 3 and q["used"] == 3 and q["deferred"] == 2, q
     st = d.request("GET", "/v1/campaigns/quota")[1]["counts"]
     assert st.get("quota_deferred") == 2, st
+    assert "moved to a later day by a daily quota 2 times" in \
+        d.ctl("status", "quota").stdout.decode()
     # at the day start the two waiting go, in queue order
     msgs = smtp.wait_count(7, timeout=20)
     late = [m for m in msgs if m["to"][0] in ("q3@quota.example",

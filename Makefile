@@ -6,6 +6,7 @@ DESTDIR	?=
 BINDIR	 = $(PREFIX)/bin
 SBINDIR	 = $(PREFIX)/sbin
 MANDIR	 = $(PREFIX)/share/man
+LOCALEDIR ?= $(PREFIX)/share/manners/locale
 SYSCONFDIR ?= /etc
 UNITDIR	?= /lib/systemd/system
 SYSUSERSDIR ?= /usr/lib/sysusers.d
@@ -26,6 +27,7 @@ endif
 WARN	 = -Wall -Wextra -Werror -Wshadow -Wstrict-prototypes \
 	   -Wmissing-prototypes -Wpointer-arith -Wformat=2
 CFLAGS	+= -std=gnu11 $(OPT) $(WARN) $(SANFLAGS) -D_GNU_SOURCE \
+	   -DCONF_LOCALEDIR='"$(LOCALEDIR)"' \
 	   -MMD -MP -Ilib $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
 LDFLAGS	+= $(SANFLAGS)
 LDLIBS	+= $(shell pkg-config --libs $(PKGS) 2>/dev/null) -lpthread -lm
@@ -44,12 +46,14 @@ LIB_SRCS = \
 	lib/hashtab.c \
 	lib/hostport.c \
 	lib/http_frame.c \
+	lib/i18n.c \
 	lib/ledger.c \
 	lib/log.c \
 	lib/message.c \
 	lib/pace.c \
 	lib/plaintext.c \
 	lib/policy.c \
+	lib/prefs.c \
 	lib/probe.c \
 	lib/quiet.c \
 	lib/quota.c \
@@ -104,23 +108,33 @@ MANNERSCTL_OBJS	= $(MANNERSCTL_SRCS:%.c=$(BUILD)/%.o)
 UNIT_BINS	= $(UNIT_SRCS:tests/unit/%.c=$(BUILD)/tests/%)
 LIBMANNERS	= $(BUILD)/libmanners.a
 
+# The pages' languages: po/LANG.po, compiled by GNU msgfmt into
+# $(BUILD)/locale (the tests point [daemon] locale_dir there).
+PO_LANGS	= de es fr
+LOCALE_MOS	= $(PO_LANGS:%=$(BUILD)/locale/%/LC_MESSAGES/manners.mo)
+
 # Debian packages needed to build, test and run the development set-up.
 DEB_PKGS = gcc make pkg-config libevent-dev libcurl4-openssl-dev \
 	   liblmdb-dev libxml2-dev libcriterion-dev libssl-dev \
 	   libjansson-dev libsystemd-dev libgmime-3.0-dev libicu-dev libc-ares-dev curl python3 python3-aiosmtpd \
 	   postfix dovecot-imapd dovecot-pop3d opendkim opendkim-tools \
 	   python3-dkim lmdb-utils chromium \
-	   chromium-driver python3-selenium \
+	   chromium-driver python3-selenium gettext $(NPM_PKG) \
 	   $(PKG_BUILD_PKGS) prometheus
 
-.PHONY: all deps run check unit integration bench install clean deb
+.PHONY: all deps run check unit integration bench install clean deb pot axe
+
+# npm only installs axe-core for the browser tests (`make axe`): Debian's
+# package, unless an npm is there already (nodejs from elsewhere bundles
+# one, and Debian's npm would conflict with it).
+NPM_PKG := $(if $(shell command -v npm 2>/dev/null),,npm)
 
 # What `make deb` needs besides the build dependencies above; the tests
 # build the package too (tests/integration/test_package.py), and check
 # the alert rules with promtool (Debian's prometheus package).
 PKG_BUILD_PKGS = debhelper dpkg-dev lintian git
 
-all: $(BUILD)/mannersd $(BUILD)/mannersctl
+all: $(BUILD)/mannersd $(BUILD)/mannersctl $(LOCALE_MOS)
 	@ln -sf $(BUILD)/mannersd mannersd
 	@ln -sf $(BUILD)/mannersctl mannersctl
 
@@ -161,12 +175,37 @@ $(BUILD)/%.o: %.c
 	@mkdir -p $(@D)
 	$(CC) $(CPPFLAGS) $(CFLAGS) -c -o $@ $<
 
+# A catalog with an untranslated or fuzzy text, or one the template lacks,
+# is refused: every page is complete in every language.
+$(BUILD)/locale/%/LC_MESSAGES/manners.mo: po/%.po po/manners.pot
+	@mkdir -p $(@D)
+	@msgcmp $< po/manners.pot
+	@test -z "$$(msgattrib --only-fuzzy --no-obsolete $<)" \
+	    -a -z "$$(msgattrib --untranslated --no-obsolete $<)" || \
+	    { echo "$<: untranslated or fuzzy texts"; exit 1; }
+	msgfmt --check -o $@ $<
+
+# The template, from the texts marked N_() in the pages (msgmerge then
+# brings po/LANG.po up to date).
+pot:
+	xgettext --language=C --keyword=N_ --from-code=UTF-8 \
+	    --add-comments=TRANSLATORS: --package-name=manners --no-location \
+	    -o po/manners.pot lib/unsub_page.c
+	@for l in $(PO_LANGS); do msgmerge -q -U --backup=none po/$$l.po \
+	    po/manners.pot; done
+
+# axe-core for the browser tests, from tests/axe/package-lock.json.
+axe: tests/axe/node_modules/axe-core/axe.min.js
+
+tests/axe/node_modules/axe-core/axe.min.js: tests/axe/package.json tests/axe/package-lock.json
+	cd tests/axe && npm ci --no-audit --no-fund --silent
+
 run: deps
 	@$(MAKE) --no-print-directory all
 	@exec tests/devrun.sh $(BUILD)
 
 check: deps
-	@$(MAKE) --no-print-directory all $(UNIT_BINS)
+	@$(MAKE) --no-print-directory all axe $(UNIT_BINS)
 	@$(MAKE) --no-print-directory unit integration
 
 unit: $(UNIT_BINS)
@@ -200,6 +239,11 @@ install: all
 	install -m 0644 man/manners.conf.5 \
 	    $(DESTDIR)$(MANDIR)/man5/manners.conf.5
 	install -m 0644 man/mannersd.8 $(DESTDIR)$(MANDIR)/man8/mannersd.8
+	for l in $(PO_LANGS); do \
+		install -d $(DESTDIR)$(LOCALEDIR)/$$l/LC_MESSAGES; \
+		install -m 0644 $(BUILD)/locale/$$l/LC_MESSAGES/manners.mo \
+		    $(DESTDIR)$(LOCALEDIR)/$$l/LC_MESSAGES/manners.mo; \
+	done
 
 clean:
 	rm -rf build mannersd mannersctl

@@ -1,10 +1,11 @@
 """make bench: every benchmark, then one table.
 
 Runs the admission benchmark (bench/run.py), the weigher benchmark
-(bench/weigh_bench.c), the drain benchmark (bench/drain_bench.py) and
-the feedback intake benchmark (bench/feedback_bench.py) and the
-reputation benchmark (bench/reputation_bench.py: provider groups,
-quotas and shaping rules against a plain drain, and per-group limits),
+(bench/weigh_bench.c), the drain benchmark (bench/drain_bench.py),
+the feedback intake benchmark (bench/feedback_bench.py), the
+unsubscribe page benchmark (bench/page_bench.py) and the reputation
+benchmark (bench/reputation_bench.py: provider groups, quotas and
+shaping rules against a plain drain, and per-group limits),
 each of which prints its own details, then prints one summary table:
 admission rate and its ratio to the raw ceiling, weigh time vs a bare
 parse, drain rate vs raw libcurl, and cadence error.  Figures only: the
@@ -67,6 +68,7 @@ def main():
     wg = weigh()
     dr = run_py("drain_bench.py", os.path.join(tmp, "drain.json"))
     fb = run_py("feedback_bench.py", os.path.join(tmp, "feedback.json"))
+    pg = run_py("page_bench.py", os.path.join(tmp, "page.json"))
     rep = run_py("reputation_bench.py", os.path.join(tmp, "reputation.json"))
     rows = []
     if adm:
@@ -74,6 +76,9 @@ def main():
             adm["recipients"], "%.2f s" % adm["seconds"],
             "<= %.2g s" % (3.0 * adm["recipients"] / 1e6),
             adm["seconds"] <= 3.0 * adm["recipients"] / 1e6)
+        row(rows, "  recipients with their own choices (prefs)",
+            "{:,}".format(adm.get("prefs", 0)), "10 %",
+            adm.get("prefs", 0) * 10 >= adm["recipients"])
         row(rows, "admission rate", "{:,.0f} rcpt/s".format(adm["rate"]),
             ">= 330,000 rcpt/s", adm["rate"] >= 330000)
         row(rows, "  raw ceiling (reader + one mdb_put each)",
@@ -103,6 +108,16 @@ def main():
             "{:,.0f} msg/s".format(fb["feedback_msgs_per_s"]),
             ">= 2,000 msg/s", fb["feedback_msgs_per_s"] >= 2000 and
             fb["errors"] == 0)
+    if pg:
+        for kind in ("get", "post"):
+            x = pg[kind]
+            row(rows, "page %s p99, %d clients at %d/s" % (
+                kind.upper(), pg["clients"], pg[kind + "_rate"]),
+                "%.2f ms" % x["p99"], "<= 5 ms", x["p99"] <= 5.0)
+            y = pg[kind + "_sat"]
+            row(rows, "  page %s saturated: rate, p99" % kind.upper(),
+                "{:,.0f}/s, {:.1f} ms".format(y["rate"], y["p99"]), "",
+                None)
     for m, v, t, ok in (rep or {}).get("rows", []):
         rows.append(("reputation " + m, v, t, ok.strip()))
     load = os.getloadavg()[0]

@@ -32,6 +32,10 @@ Environment:
   BENCH_PERF          a file name: record `perf record` of mannersd during
                       the timed admission into it (a profile, not timed)
   BENCH_PERF_ARGS     perf record options (default "-F 997 -g")
+  BENCH_PREFS_PCT     share of recipients (percent) given their own choices
+                      (weekly, a pause, plain text) between the history
+                      campaign and the timed one, by bench/prefs_seed
+                      (default 10; 0: none; needs BENCH_RESTART=1)
   TMPDIR              where the temporary directory goes
 """
 import http.client
@@ -66,6 +70,9 @@ DIRECT = os.environ.get("BENCH_DIRECT", "1") != "0"
 RAW_SRC = os.path.join(HERE, "raw_admit.c")
 DIRECT_SRC = os.path.join(HERE, "admit_direct.c")
 DIRECT_BIN = os.path.join(ROOT, "build/bench/admit_direct")
+PREFS_PCT = int(os.environ.get("BENCH_PREFS_PCT", "10"))
+SEED_SRC = os.path.join(HERE, "prefs_seed.c")
+SEED_BIN = os.path.join(ROOT, "build/bench/prefs_seed")
 PKGS = ["libevent", "libcurl", "lmdb", "libxml-2.0", "jansson",
         "libsystemd", "libcrypto", "gmime-3.0", "icu-i18n"]
 RAW_BIN = os.path.join(ROOT, "build/bench/raw_admit")
@@ -179,6 +186,35 @@ def build_direct():
             "libmanners)\n" + p.stderr[-2000:])
         return None
     return DIRECT_BIN
+
+
+def build_seed():
+    """Build bench/prefs_seed.c against the daemon's libmanners.a."""
+    lib = os.path.join(os.path.dirname(os.path.abspath(MANNERSD)),
+                       "libmanners.a")
+    os.makedirs(os.path.dirname(SEED_BIN), exist_ok=True)
+    pc = subprocess.run(["pkg-config", "--cflags", "--libs"] + PKGS,
+                        capture_output=True, text=True)
+    cmd = [os.environ.get("CC", "cc"), "-std=gnu11", "-O2", "-D_GNU_SOURCE",
+           "-I" + os.path.join(ROOT, "lib"), "-o", SEED_BIN, SEED_SRC,
+           lib] + shlex.split(pc.stdout) + ["-lpthread"]
+    subprocess.run(cmd, check=True)
+    return SEED_BIN
+
+
+def seed_prefs(conf):
+    """Choices for PREFS_PCT % of the recipients, in the stopped store."""
+    t = time.monotonic()
+    p = subprocess.run([build_seed(), "-c", conf, "-n", str(N), "-p",
+                        str(PREFS_PCT)], capture_output=True, text=True)
+    if p.returncode != 0:
+        raise SystemExit("bench: prefs_seed: " + p.stderr)
+    f = p.stdout.split()
+    log("  preferences stored for %s recipients (%d %%: weekly, paused, "
+        "plain text) in %.2f s, re-timing %s queued jobs, dropping %s "
+        "(%.1f s with the build)" % (f[1], PREFS_PCT, float(f[3]), f[5],
+                                      f[7], time.monotonic() - t))
+    return int(f[1])
 
 
 def run_direct(tmp, docs):
@@ -521,11 +557,14 @@ def main():
             hist_s, N / hist_s, mb(proc_status(daemon.pid)["VmHWM"])))
         check_answer(code, answer, "the history campaign")
 
+        nprefs = 0
         if RESTART:
             rc = daemon.stop()
             if rc not in (0, None):
                 raise SystemExit("bench: mannersd exited %s:\n%s" % (
                     rc, daemon.logtail()))
+            if PREFS_PCT > 0:
+                nprefs = seed_prefs(daemon.conf)
             daemon.start()
             log("  mannersd restarted (pid %d)" % daemon.pid)
         else:
@@ -645,6 +684,8 @@ def main():
         rows = [
             ("recipients", "%d" % N, "1,000,000", None),
             ("document size", "%.1f MB" % mb(size), "", None),
+            ("recipients with their own choices", "%d (%d %%)" % (
+                nprefs, round(100.0 * nprefs / N)), "10 %", None),
             ("history admission (fresh store)", "%.2f s" % hist_s, "", None),
             ("admission, request to response", "%.2f s" % timed_s,
              "<= %.2g s" % target_s, timed_s <= target_s),
@@ -693,7 +734,8 @@ def main():
                            "raw_seconds": raw["seconds"],
                            "raw_rate": raw["rate"], "ratio": ratio,
                            "hwm": hwm, "anon": sampler.peak_anon,
-                           "doc": size, "p99_ms": p99, "load": load0}, f)
+                           "doc": size, "p99_ms": p99, "load": load0,
+                           "prefs": nprefs}, f)
         return 0
     finally:
         if daemon is not None:

@@ -149,6 +149,7 @@ struct xfer {
 	size_t			 off;		/* and offset in it */
 	unsigned		 gen;		/* d->gen when the handle was set */
 	int			 unsent;	/* counted in dom->s.unsent */
+	int			 plain;		/* the reader chose plain text */
 	int32_t			 qday;		/* counted in dom->used then */
 	int64_t			 defer_to;	/* OUTCOME_DEFERRED: new due, */
 	int32_t			 defer_day;	/* its quota day */

@@ -24,6 +24,7 @@
 #include "drain_int.h"
 #include "log.h"
 #include "mannersd.h"
+#include "prefs.h"
 #include "util.h"
 
 #define DRAIN_SCAN_MAX		4096	/* queue entries looked at per read */
@@ -210,8 +211,11 @@ drain_sched_refill(struct drain *d, struct store_txn *t, int64_t now_s,
 		}
 		x = drain_sched_stage(d, t, &j, now_s);
 		drain_sched_advance(d, prefix, j.key);
-		/* An unsubscribe or a bounce may have come after admission. */
-		if (ledger_may_send(t, j.addr, j.lid, NULL) == 0) {
+		/*
+		 * An unsubscribe or a bounce may have come after admission;
+		 * plain text is read here too (a choice unstages, prefs.h).
+		 */
+		if (prefs_send_view(t, j.addr, j.lid, &x->plain, NULL) == 0) {
 			drain_sched_take(d, x);
 			drain_commit_drop(d, x);
 		}

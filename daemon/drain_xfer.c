@@ -257,6 +257,7 @@ drain_xfer_start(struct drain *d, struct dcampaign *dc, struct xfer *x,
 	in.to_name = j->name[0] != '\0' ? j->name : NULL;
 	in.hostname = d->md->hostname;
 	in.date = mannersd_now();
+	in.plain = x->plain;
 	/* Gmail's form: up to three identifiers, then the sender's. */
 	snprintf(fbid, sizeof fbid, "%s:%s:newsletter:%s", dc->c->id,
 	    dc->c->list, conf->feedback_sender_id);

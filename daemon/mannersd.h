@@ -12,6 +12,8 @@
 #include <event2/http.h>
 #include <jansson.h>
 
+#include "i18n.h"
+
 struct conf;
 struct store;
 struct token_keys;
@@ -51,6 +53,7 @@ struct mannersd {
 	struct evhttp		*public;
 	struct evhttp_bound_socket *public_bound;
 	char			*public_csp;	/* the pages' CSP header */
+	struct i18n_set		 public_i18n;	/* the pages' languages */
 	struct http_guard	*control_guard;	/* http_guard.c */
 	struct http_guard	*public_guard;
 	struct event		*ev_exit;

@@ -30,6 +30,7 @@
 #include "ledger.h"
 #include "log.h"
 #include "mannersd.h"
+#include "prefs.h"
 #include "unsub_page.h"
 #include "store.h"
 #include "token.h"
@@ -37,15 +38,18 @@
 
 #define PUBLIC_MAX_HEADERS	(8 * 1024)
 #define PUBLIC_MAX_BODY		UNSUB_PAGE_FORM_MAX
-#define PUBLIC_MONTH		(30 * 24 * 60 * 60)
 #define PUBLIC_LIST_MAX		256
 
-/* What a verified token names. */
+/* What a verified token names, and the reader's language. */
 struct unsub_http_target {
 	struct token_claims	 tc;
 	char			 token[TOKEN_LEN + 1];
 	char			 addr[STORE_ADDR_MAX + 1];
 	char			 list[PUBLIC_LIST_MAX];
+	char			 brand[PUBLIC_LIST_MAX];	/* "": none */
+	struct prefs_view	 st;		/* where the reader stands */
+	const struct i18n_cat	*cat;		/* NULL: English */
+	char			 lang[I18N_LANG_MAX];
 };
 
 /* The headers every public answer carries, with the CSP. */
@@ -81,13 +85,47 @@ unsub_http_reply(struct mannersd *md, struct evhttp_request *req, int code,
 /* One of the fixed pages (not found, invalid link, try again). */
 static void
 public_reply_fixed(struct mannersd *md, struct evhttp_request *req, int code,
-    void (*render)(struct buf *))
+    const struct i18n_cat *cat,
+    void (*render)(struct buf *, const struct i18n_cat *))
 {
 	struct buf	 b;
 
 	buf_init(&b);
-	render(&b);
+	render(&b, cat);
 	unsub_http_reply(md, req, code, &b);
+}
+
+/*
+ * The reader's language from Accept-Language, [daemon] page_language
+ * when none of theirs is here.  The catalogs were read at start and are
+ * never changed, so this reads no file and no global locale.
+ */
+static const struct i18n_cat *
+public_lang(struct mannersd *md, struct evhttp_request *req, char *lang,
+    size_t langsz)
+{
+	const char	*h = evhttp_find_header(
+			    evhttp_request_get_input_headers(req),
+			    "Accept-Language");
+
+	return i18n_negotiate(&md->public_i18n, h, md->conf->page_language,
+	    lang, langsz);
+}
+
+/* What a page says about the reader of a target. */
+static void
+public_info(struct mannersd *md, const struct unsub_http_target *pt,
+    struct unsub_page_info *pi)
+{
+	memset(pi, 0, sizeof *pi);
+	pi->list = pt->list;
+	pi->addr = pt->addr;
+	pi->action = pt->token;
+	pi->brand = pt->brand[0] != '\0' ? pt->brand : NULL;
+	pi->contact = conf_list_contact(md->conf, pt->list);
+	pi->cat = pt->cat;
+	pi->lang = pt->lang;
+	pi->state = &pt->st;
 }
 
 /*
@@ -105,31 +143,43 @@ unsub_http_target(struct mannersd *md, struct evhttp_request *req,
 	int			 rc;
 
 	memset(pt, 0, sizeof *pt);
+	pt->cat = public_lang(md, req, pt->lang, sizeof pt->lang);
 	if (token_verify(md->keys, tok, len, (uint64_t)mannersd_now(), &pt->tc,
 	    &cause) == -1) {
 		/* Never echo a long path into the log. */
 		log_debug("public: invalid link (%zu characters): %s", len,
 		    cause);
 		free(cause);
-		public_reply_fixed(md, req, 404, unsub_page_invalid);
+		public_reply_fixed(md, req, 404, pt->cat, unsub_page_invalid_in);
 		return 1;
 	}
 	memcpy(pt->token, tok, TOKEN_LEN);
 	if (store_begin(md->store, 0, &t, &cause) < 0) {
 		log_warnx("public: cannot read the store: %s", cause);
 		free(cause);
-		public_reply_fixed(md, req, 503, unsub_page_unavailable);
+		public_reply_fixed(md, req, 503, pt->cat, unsub_page_unavailable_in);
 		return -1;
 	}
 	rc = store_rid_addr(t, pt->tc.rid, pt->addr, sizeof pt->addr);
 	if (rc == 0)
 		rc = store_list_name(t, pt->tc.lid, pt->list, sizeof pt->list);
+	if (rc == 0)
+		store_list_brand_get(t, pt->tc.lid, pt->brand, sizeof pt->brand);
+	if (rc == 0 && prefs_view_get(t, pt->addr, pt->tc.lid, mannersd_now(),
+	    &pt->st, &cause) < 0) {
+		log_warnx("public: cannot read the recipient of list=%s: %s",
+		    pt->list, cause);
+		free(cause);
+		store_abort(t);
+		public_reply_fixed(md, req, 503, pt->cat, unsub_page_unavailable_in);
+		return -1;
+	}
 	store_abort(t);
 	if (rc != 0) {
 		log_debug("public: valid link for an unknown %s rid=%llu "
 		    "lid=%u", pt->addr[0] == '\0' ? "recipient" : "list",
 		    (unsigned long long)pt->tc.rid, pt->tc.lid);
-		public_reply_fixed(md, req, 404, unsub_page_invalid);
+		public_reply_fixed(md, req, 404, pt->cat, unsub_page_invalid_in);
 		return 1;
 	}
 	return 0;
@@ -149,6 +199,9 @@ struct unsub_http_op {
 	struct unsub_page_outcome	 out;
 	int			 changed;
 	uint64_t		 dropped;
+	uint64_t		 moved;		/* re-timed by a choice */
+	int			 restage;	/* the drain must read afresh */
+	const struct conf	*conf;		/* a reference, for the caps */
 	char			*cause;
 };
 
@@ -174,13 +227,64 @@ public_own_flag(struct store_txn *t, const char *naddr, uint32_t lid,
 	for (i = 0; rc == 0 && i < r.nunsub; i++) {
 		if (r.unsub[i].lid != lid)
 			continue;
-		if (r.unsub[i].source == STORE_SRC_LINK ||
-		    r.unsub[i].source == STORE_SRC_ONECLICK)
+		if (prefs_source_own(r.unsub[i].source))
 			*own = 1;
 		else
 			*kept = 1;
 	}
 	store_rcpt_free(&r);
+	return 0;
+}
+
+/* The change of preferences a page choice asks for. */
+static void
+public_prefs_change(enum unsub_page_choice c, int64_t now,
+    struct prefs_change *pc)
+{
+	memset(pc, 0, sizeof *pc);
+	pc->source = STORE_SRC_LINK;
+	switch (c) {
+	case UNSUB_PAGE_MONTHLY:
+	case UNSUB_PAGE_WEEKLY:
+		pc->set = PREFS_SET_CAP;
+		pc->count = 1;
+		pc->window = c == UNSUB_PAGE_WEEKLY ? PREFS_WEEK : PREFS_MONTH;
+		break;
+	case UNSUB_PAGE_UNDO_MONTHLY:
+	case UNSUB_PAGE_UNDO_WEEKLY:
+		pc->set = PREFS_SET_CAP;
+		break;
+	case UNSUB_PAGE_PAUSE:
+	case UNSUB_PAGE_UNDO_PAUSE:
+		pc->set = PREFS_SET_PAUSE;
+		pc->pause_until = c == UNSUB_PAGE_PAUSE ? now + PREFS_PAUSE : 0;
+		break;
+	default:
+		pc->set = PREFS_SET_PLAIN;
+		pc->plain = c == UNSUB_PAGE_PLAIN;
+		break;
+	}
+}
+
+/* A frequency, pause or plain-text choice, re-timing what is queued. */
+static int
+public_op_prefs(struct store_txn *t, struct unsub_http_op *op,
+    json_t *states)
+{
+	struct prefs_change	 pc;
+	struct prefs_result	 pr;
+	int			 rc;
+
+	public_prefs_change(op->choice, op->now, &pc);
+	if ((rc = prefs_apply(t, op->conf, op->pt.addr, &pc, op->now, states,
+	    &pr, &op->cause)) < 0 ||
+	    (rc = ledger_flush_states(t, states, &op->cause)) < 0)
+		return rc;
+	op->changed = 1;
+	op->dropped = pr.dropped;
+	op->moved = pr.moved;
+	/* Plain text changes how staged jobs are rendered. */
+	op->restage = pr.moved + pr.dropped > 0 || (pc.set & PREFS_SET_PLAIN);
 	return 0;
 }
 
@@ -194,7 +298,7 @@ public_op_run(struct wjob *w, struct store *store)
 	json_t				*states = json_object();
 	const char			*addr = op->pt.addr;
 	uint32_t			 lid;
-	int				 rc, own, found;
+	int				 rc = 0, own, found;
 
 	op->out.choice = op->choice;
 	if ((rc = store_begin(store, 1, &t, &op->cause)) < 0)
@@ -211,12 +315,15 @@ public_op_run(struct wjob *w, struct store *store)
 		op->dropped = ur.dropped;
 		break;
 	case UNSUB_PAGE_MONTHLY:
+	case UNSUB_PAGE_WEEKLY:
 	case UNSUB_PAGE_UNDO_MONTHLY:
-		if ((rc = ledger_set_preference(t, addr, op->choice ==
-		    UNSUB_PAGE_MONTHLY ? 1 : 0, PUBLIC_MONTH, STORE_SRC_LINK, op->now,
-		    &op->cause)) < 0)
+	case UNSUB_PAGE_UNDO_WEEKLY:
+	case UNSUB_PAGE_PAUSE:
+	case UNSUB_PAGE_UNDO_PAUSE:
+	case UNSUB_PAGE_PLAIN:
+	case UNSUB_PAGE_UNDO_PLAIN:
+		if ((rc = public_op_prefs(t, op, states)) < 0)
 			goto fail;
-		op->changed = 1;
 		break;
 	case UNSUB_PAGE_UNDO_LIST:
 	case UNSUB_PAGE_UNDO_ALL:
@@ -225,8 +332,8 @@ public_op_run(struct wjob *w, struct store *store)
 		    &op->cause)) < 0)
 			goto fail;
 		if (own) {
-			if ((rc = ledger_resubscribe(t, addr, 0, lid, &found,
-			    &op->cause)) < 0)
+			if ((rc = prefs_resubscribe(t, addr, lid, op->source,
+			    op->now, &found, &op->cause)) < 0)
 				goto fail;
 			op->changed = found;
 			op->out.kept = 0;
@@ -240,6 +347,10 @@ public_op_run(struct wjob *w, struct store *store)
 	if ((rc = ledger_may_send(t, addr, op->pt.tc.lid, &op->cause)) < 0)
 		goto fail;
 	op->out.blocked = rc == 0;
+	/* The confirmation shows where the reader stands now. */
+	if ((rc = prefs_view_get(t, addr, op->pt.tc.lid, op->now, &op->pt.st,
+	    &op->cause)) < 0)
+		goto fail;
 	if ((rc = store_commit(t, &op->cause)) < 0) {
 		t = NULL;
 		goto fail;
@@ -264,23 +375,31 @@ public_op_done(struct wjob *w)
 		log_warnx("public: cannot apply choice=%s list=%s: %s",
 		    unsub_page_choice_name(op->choice), op->pt.list,
 		    op->cause != NULL ? op->cause : "unknown error");
-		public_reply_fixed(op->md, op->req, 503, unsub_page_unavailable);
+		public_reply_fixed(op->md, op->req, 503, op->pt.cat,
+		    unsub_page_unavailable_in);
 	} else {
-		log_info("public: %s choice=%s address=%s list=%s changed=%d "
-		    "dropped=%llu%s", op->source == STORE_SRC_ONECLICK ?
-		    "one-click" : "form", unsub_page_choice_name(op->choice),
+		log_info("public: %s choice=%s source=%s address=%s list=%s "
+		    "changed=%d dropped=%llu moved=%llu%s",
+		    op->source == STORE_SRC_ONECLICK ? "one-click" : "form",
+		    unsub_page_choice_name(op->choice),
+		    ledger_source_name(op->source),
 		    log_getlevel() < LOG_LVL_DEBUG ? "(hidden)" : op->pt.addr,
 		    op->pt.list, op->changed, (unsigned long long)op->dropped,
+		    (unsigned long long)op->moved,
 		    op->out.kept ? " kept=administrator" : "");
-		pi.list = op->pt.list;
-		pi.addr = op->pt.addr;
-		pi.action = op->pt.token;
+		public_info(op->md, &op->pt, &pi);
 		buf_init(&b);
 		unsub_page_done(&b, &pi, &op->out);
 		unsub_http_reply(op->md, op->req, 200, &b);
-		if (op->dropped > 0)
+		/*
+		 * Jobs the drain read ahead under their old keys (or to be
+		 * rendered as they were) are forgotten before the loop does
+		 * anything else; ledger_outcome() handles one on its way.
+		 */
+		if (op->dropped > 0 || op->restage)
 			drain_kick(op->md->drain);
 	}
+	conf_free((struct conf *)op->conf);
 	free(op->cause);
 	free(op);
 }
@@ -302,7 +421,7 @@ unsub_http_post(struct mannersd *md, struct evhttp_request *req,
 	int			 oneclick = 0;
 
 	if (md->stopping) {
-		public_reply_fixed(md, req, 503, unsub_page_unavailable);
+		public_reply_fixed(md, req, 503, pt->cat, unsub_page_unavailable_in);
 		return;
 	}
 	len = evbuffer_get_length(in);
@@ -318,9 +437,7 @@ unsub_http_post(struct mannersd *md, struct evhttp_request *req,
 		unsub_page_form_free(&f);
 	}
 	if (choice == UNSUB_PAGE_NONE) {
-		pi.list = pt->list;
-		pi.addr = pt->addr;
-		pi.action = pt->token;
+		public_info(md, pt, &pi);
 		buf_init(&b);
 		unsub_page_bad_choice(&b, &pi);
 		unsub_http_reply(md, req, 400, &b);
@@ -335,6 +452,7 @@ unsub_http_post(struct mannersd *md, struct evhttp_request *req,
 	op->choice = choice;
 	op->source = oneclick ? STORE_SRC_ONECLICK : STORE_SRC_LINK;
 	op->now = mannersd_now();
+	op->conf = conf_ref(md->conf);
 	writer_submit(md->writer, &op->w);
 }
 
@@ -349,10 +467,13 @@ unsub_http_request(struct evhttp_request *req, void *arg)
 	struct unsub_page_info		 pi;
 	struct buf			 b;
 	const char			*path;
+	const struct i18n_cat		*cat;
+	char				 lang[I18N_LANG_MAX];
 
 	path = uri != NULL ? evhttp_uri_get_path(uri) : NULL;
+	cat = public_lang(md, req, lang, sizeof lang);
 	if (path == NULL || strncmp(path, "/u/", 3) != 0) {
-		public_reply_fixed(md, req, 404, unsub_page_not_found);
+		public_reply_fixed(md, req, 404, cat, unsub_page_not_found_in);
 		return;
 	}
 	/* Before the token: a method the page does not take says so the
@@ -361,7 +482,7 @@ unsub_http_request(struct evhttp_request *req, void *arg)
 	    m != EVHTTP_REQ_POST) {
 		evhttp_add_header(evhttp_request_get_output_headers(req),
 		    "Allow", "GET, HEAD, POST");
-		public_reply_fixed(md, req, 405, unsub_page_not_found);
+		public_reply_fixed(md, req, 405, cat, unsub_page_not_found_in);
 		return;
 	}
 	if (unsub_http_target(md, req, path + 3, &pt) != 0)
@@ -369,9 +490,7 @@ unsub_http_request(struct evhttp_request *req, void *arg)
 	switch (m) {
 	case EVHTTP_REQ_GET:
 	case EVHTTP_REQ_HEAD:
-		pi.list = pt.list;
-		pi.addr = pt.addr;
-		pi.action = pt.token;
+		public_info(md, &pt, &pi);
 		buf_init(&b);
 		unsub_page_choices(&b, &pi);
 		unsub_http_reply(md, req, 200, &b);
@@ -381,7 +500,7 @@ unsub_http_request(struct evhttp_request *req, void *arg)
 		break;
 	default:
 		/* Refused above; this is the backstop. */
-		public_reply_fixed(md, req, 405, unsub_page_not_found);
+		public_reply_fixed(md, req, 405, pt.cat, unsub_page_not_found_in);
 		break;
 	}
 }
@@ -441,6 +560,11 @@ unsub_http_start(struct mannersd *md, char **cause)
 	}
 	if (hostport_parse(listen, "public_listen", &host, &port, cause) == -1)
 		return -1;
+	if (i18n_set_load(&md->public_i18n, md->conf->locale_dir, cause) == -1)
+		return -1;
+	log_info("public: pages in English and %zu other languages from %s "
+	    "(default %s)", md->public_i18n.n, md->conf->locale_dir,
+	    md->conf->page_language);
 	md->public_csp = unsub_page_csp();
 	if ((md->public = evhttp_new(md->base)) == NULL) {
 		free(host);
@@ -504,4 +628,5 @@ unsub_http_free(struct mannersd *md)
 	md->public_guard = NULL;
 	free(md->public_csp);
 	md->public_csp = NULL;
+	i18n_set_free(&md->public_i18n);
 }

@@ -134,6 +134,10 @@ admit_open(struct admit_run *a, const char *digest, int *status, char **cause)
 	a->rep->resubmitted = a->exists;
 	if ((err = store_list_id(a->t, c->list, 1, &lid, cause)) < 0)
 		return err;
+	/* The pages name the list's sender as its latest campaign does. */
+	if (!a->exists && (err = store_list_brand_put(a->t, lid, c->from_name,
+	    cause)) < 0)
+		return err;
 	if (!a->exists) {
 		a->state = campaign_record_state_new(c, lid, a->ar->now);
 		a->body = campaign_record_body_new(c, digest);
@@ -172,6 +176,7 @@ admit_lookup(struct admit_run *a, const char *naddr,
 		in->duplicate = admit_in_hist(&a->r, c->id);
 	admit_unsub(&a->r, a->job.lid, &in->unsub_list, &in->unsub_all);
 	in->suppressed = a->r.suppressed != 0;
+	in->pause_until = a->r.pause_until;
 	if (a->r.pref_count != 0) {
 		in->pref.count = a->r.pref_count;
 		in->pref.window = a->r.pref_window;

@@ -24,7 +24,13 @@
 #include "hostport.h"
 #include "text.h"
 #include "token.h"
+#include "unsub_page.h"
 #include "util.h"
+
+/* Where `make install` puts the pages' catalogs (the Makefile says). */
+#ifndef CONF_LOCALEDIR
+#define CONF_LOCALEDIR "/usr/local/share/manners/locale"
+#endif
 
 #define CONF_MAX_FILE	(1024 * 1024)
 
@@ -49,7 +55,9 @@ enum conf_type {
 	T_CURVE,		/* exponential FIRST TARGET DAYS */
 	T_VOLUMES,		/* 50, 100, 200 */
 	T_DAYSTART,		/* HH:MM[:SS] */
-	T_ZONE			/* an IANA zone ICU knows */
+	T_ZONE,			/* an IANA zone ICU knows */
+	T_CONTACT,		/* an address or an http(s) URL */
+	T_LANGUAGE		/* a language tag: en, de, pt-BR */
 };
 
 enum conf_section {
@@ -96,6 +104,8 @@ static const struct conf_key conf_keys[] = {
 	{ S_DAEMON, "hostname", T_STRING, C(hostname), 0, 0 },
 	{ S_DAEMON, "unsubscribe_mailto", T_STRING, C(unsubscribe_mailto), 0,
 	    0 },
+	{ S_DAEMON, "page_language", T_LANGUAGE, C(page_language), 0, 0 },
+	{ S_DAEMON, "locale_dir", T_STRING, C(locale_dir), 0, 0 },
 	{ S_DAEMON, "require_unsubscribe_link", T_BOOL,
 	    C(require_unsubscribe_link), 0, 0 },
 	{ S_DAEMON, "max_request", T_SIZE, C(max_request), 0, 1024 },
@@ -139,6 +149,8 @@ static const struct conf_key conf_keys[] = {
 
 	{ S_LIST, "per_recipient", T_CAP, L(per_recipient),
 	    CONF_SET_PER_RECIPIENT, 0 },
+	{ S_LIST, "contact", T_CONTACT, offsetof(struct conf_list, contact),
+	    sizeof(char *), 0, 0 },
 	{ S_LIST, "min_gap", T_DURATION, L(min_gap), CONF_SET_MIN_GAP, 0 },
 	{ S_LIST, "max_html", T_SIZE, L(weigh.max_html), CONF_SET_MAX_HTML, 0 },
 	{ S_LIST, "max_images", T_UINT, L(weigh.max_images),
@@ -202,6 +214,8 @@ conf_defaults(void)
 	c->state_dir = xstrdup("var/state");
 	c->public_listen = xstrdup("127.0.0.1:8025");
 	c->public_url = xstrdup("http://127.0.0.1:8025");
+	c->page_language = xstrdup("en");
+	c->locale_dir = xstrdup(CONF_LOCALEDIR);
 	c->secret_file = xstrdup("var/secret");
 	c->max_request = 256 * 1024 * 1024;
 	c->max_recipients = 2000000;
@@ -281,8 +295,12 @@ conf_free(struct conf *c)
 	free(c->mailbox_user);
 	free(c->mailbox_password_file);
 	free(c->mailbox_after);
-	for (i = 0; i < c->nlists; i++)
+	free(c->page_language);
+	free(c->locale_dir);
+	for (i = 0; i < c->nlists; i++) {
 		free(c->lists[i].name);
+		free(c->lists[i].contact);
+	}
 	free(c->lists);
 	for (i = 0; i < c->ndomains; i++)
 		free(c->domains[i].name);
@@ -523,6 +541,19 @@ conf_set(const struct conf_key *k, void *p, const char *v, char **cause)
 	int		 b;
 
 	switch (k->type) {
+	case T_CONTACT:
+		if (!unsub_page_contact_ok(v))
+			return set_cause(cause, "contact = %.80s: want an "
+			    "address (questions@example.com) or an http(s) "
+			    "URL, without spaces or quotes", v);
+		goto string;
+	case T_LANGUAGE:
+		if (strlen(v) < 2 || strlen(v) > 15 || strspn(v,
+		    "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ-_") !=
+		    strlen(v))
+			return set_cause(cause, "page_language = %.80s: want a "
+			    "language tag such as en, de, fr or es", v);
+		goto string;
 	case T_LISTEN:
 		/* Checked here, so `mannersd -t` and a reload refuse it too. */
 		if (*v != '\0' && hostport_parse(v, k->name, NULL, NULL,
@@ -530,6 +561,7 @@ conf_set(const struct conf_key *k, void *p, const char *v, char **cause)
 			return -1;
 		/* FALLTHROUGH */
 	case T_STRING:
+	string:
 		if (*v == '\0')
 			return set_cause(cause, "%s needs a value", k->name);
 		free(*(char **)p);
@@ -886,6 +918,18 @@ out:
 	close(fd);
 	buf_free(&b);
 	return rv;
+}
+
+/* The [list NAME] contact, if any. */
+const char *
+conf_list_contact(const struct conf *c, const char *list)
+{
+	size_t	 i;
+
+	for (i = 0; list != NULL && i < c->nlists; i++)
+		if (strcasecmp(c->lists[i].name, list) == 0)
+			return c->lists[i].contact;
+	return NULL;
 }
 
 /* The policy of [caps] with the overrides of [list NAME] applied. */

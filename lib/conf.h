@@ -43,6 +43,7 @@ struct conf_list {
 	char			*name;
 	unsigned		 set;		/* CONF_SET_* of overrides */
 	struct conf_policy	 policy;
+	char			*contact;	/* address or URL; NULL: none */
 };
 
 struct conf_domain {
@@ -90,6 +91,8 @@ struct conf {
 	char			*metrics_listen;
 	char			*hostname;	/* Message-ID and HELO name */
 	char			*unsubscribe_mailto;	/* NULL: none */
+	char			*page_language;	/* the pages' default ("en") */
+	char			*locale_dir;	/* their compiled catalogs */
 	int			 require_unsubscribe_link;
 	size_t			 max_request;
 	uint64_t		 max_recipients;
@@ -172,6 +175,8 @@ void		 conf_free(struct conf *);
 /* The effective policy for a list (the [caps] section plus overrides). */
 void		 conf_policy_for(const struct conf *, const char *,
 		     struct conf_policy *);
+/* The [list NAME] contact for the pages; NULL: none. */
+const char	*conf_list_contact(const struct conf *, const char *);
 /* The effective rate for a recipient domain. */
 struct conf_rate conf_domain_rate(const struct conf *, const char *);
 

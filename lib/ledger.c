@@ -81,10 +81,16 @@ ledger_uncount(struct store_txn *t, json_t *states, const char *campaign,
 	json_t	*st;
 	int	 rc;
 
-	if (crstate != STORE_CR_CANCELLED && crstate != STORE_CR_DROPPED)
+	if (crstate != STORE_CR_CANCELLED && crstate != STORE_CR_DROPPED &&
+	    crstate != STORE_CR_CAPPED)
 		return 0;
 	if ((rc = ledger_state(t, states, campaign, &st, cause)) != 0)
 		return rc < 0 ? rc : 0;
+	if (crstate == STORE_CR_CAPPED) {
+		campaign_record_reject_add(st, policy_reason_name(
+		    POLICY_FREQUENCY_CAP), -1);
+		return 0;
+	}
 	campaign_record_count_add(st, crstate == STORE_CR_CANCELLED ? "cancelled" :
 	    "dropped", -1);
 	return 0;
@@ -119,6 +125,31 @@ ledger_hist(struct store_txn *t, const char *naddr, const char *campaign,
 out:
 	store_rcpt_free(&r);
 	return rc;
+}
+
+/*
+ * A job sent from an old queue key whose delivery state points at a new
+ * one: a recipient's choice re-timed it (prefs.c) after the drain took
+ * it.  The moved copy must not go again: remove it, and count the job
+ * as leaving the queue now (*gone = 0).
+ */
+static int
+ledger_moved_sent(struct store_txn *t, struct store_job *j,
+    const struct store_cr *cr, int *gone, char **cause)
+{
+	struct store_job	 moved;
+	int			 rc;
+
+	if (cr->state != STORE_CR_QUEUED ||
+	    memcmp(cr->key, j->key, STORE_KEY_LEN) == 0)
+		return 0;
+	if ((rc = store_queue_get(t, cr->key, &moved, cause)) != 0)
+		return rc < 0 ? rc : 0;
+	if ((rc = store_queue_del(t, cr->key, cause)) < 0)
+		return rc;
+	j->flags = moved.flags;
+	*gone = 0;
+	return 0;
 }
 
 /*
@@ -159,6 +190,10 @@ ledger_outcome(struct store_txn *t, struct store_job *j, enum ledger_outcome o,
 	cr.time = now;
 	switch (o) {
 	case LEDGER_SENT:
+		/* Re-timed by a recipient's choice while on its way. */
+		if (gone && (rc = ledger_moved_sent(t, j, &cr, &gone,
+		    cause)) < 0)
+			return rc;
 		/* Gone: "queued" was already counted down when it left. */
 		if (gone && (rc = ledger_uncount(t, states, j->campaign,
 		    cr.state, cause)) < 0)
@@ -521,6 +556,58 @@ ledger_set_campaign_state(struct store_txn *t, const char *id,
 	return rc;
 }
 
+/* The recipient's own choices: cap, pause (while it lasts), plain text. */
+static void
+ledger_prefs_json(json_t *o, const struct store_rcpt *r, int64_t now)
+{
+	if (r->pref_count != 0)
+		json_object_set_new(o, "preference", json_pack("{s:I, s:I, "
+		    "s:I, s:s}", "max", (json_int_t)r->pref_count, "window",
+		    (json_int_t)r->pref_window, "time",
+		    (json_int_t)r->pref_time, "source",
+		    ledger_source_name(r->pref_source)));
+	else
+		json_object_set_new(o, "preference", json_null());
+	json_object_set_new(o, "paused_until", r->pause_until > now ?
+	    json_integer(r->pause_until) : json_null());
+	json_object_set_new(o, "plain_text",
+	    json_boolean(r->pref_flags & STORE_PREF_PLAIN));
+}
+
+/* One consent change as JSON, with its list's name. */
+struct ledger_consent_arg {
+	struct store_txn	*t;
+	json_t			*a;
+};
+
+static int
+ledger_consent_one(const struct store_consent *c, void *arg)
+{
+	struct ledger_consent_arg	*ca = arg;
+	char				 lname[256];
+
+	if (c->lid == 0)
+		snprintf(lname, sizeof lname, "*");
+	else if (store_list_name(ca->t, c->lid, lname, sizeof lname) != 0)
+		snprintf(lname, sizeof lname, "#%u", c->lid);
+	json_array_append_new(ca->a, json_pack("{s:s, s:s, s:I, s:s}",
+	    "action", c->action == STORE_CONSENT_RESUBSCRIBE ? "resubscribed" :
+	    "unknown", "list", lname, "time", (json_int_t)c->time, "source",
+	    ledger_source_name(c->source)));
+	return 0;
+}
+
+/* The consent given back (resubscribes), oldest first. */
+static json_t *
+ledger_consent_json(struct store_txn *t, uint64_t rid)
+{
+	struct ledger_consent_arg	 ca = { t, json_array() };
+
+	if (rid != 0)
+		store_consent_each(t, rid, ledger_consent_one, &ca, NULL);
+	return ca.a;
+}
+
 /* Everything known about an address, for GET /v1/recipients/{addr}. */
 json_t *
 ledger_recipient_json(struct store_txn *t, const struct conf *conf,
@@ -575,14 +662,8 @@ ledger_recipient_json(struct store_txn *t, const struct conf *conf,
 		    ledger_source_name(r.unsub[i].source)));
 	}
 	json_object_set_new(o, "flags", flags);
-	if (r.pref_count != 0)
-		json_object_set_new(o, "preference", json_pack("{s:I, s:I, "
-		    "s:I, s:s}", "max", (json_int_t)r.pref_count, "window",
-		    (json_int_t)r.pref_window, "time",
-		    (json_int_t)r.pref_time, "source",
-		    ledger_source_name(r.pref_source)));
-	else
-		json_object_set_new(o, "preference", json_null());
+	ledger_prefs_json(o, &r, now);
+	json_object_set_new(o, "consent", ledger_consent_json(t, r.rid));
 	if (r.suppressed != 0)
 		json_object_set_new(o, "suppressed", json_pack("{s:I, s:s}",
 		    "time", (json_int_t)r.suppressed, "reason",
@@ -610,7 +691,8 @@ ledger_recipient_json(struct store_txn *t, const struct conf *conf,
 			}
 			conf_policy_for(conf, name, &pol);
 			at = policy_next_allowed(times, r.nhist,
-			    &pol.per_recipient, pol.min_gap, &pref, now);
+			    &pol.per_recipient, pol.min_gap, &pref,
+			    r.pause_until > now ? r.pause_until : now);
 			json_object_set_new(next, name, at == INT64_MAX ?
 			    json_null() : json_integer(at));
 		}

@@ -17,6 +17,7 @@
 #include "campaign.h"
 #include "log.h"
 #include "message.h"
+#include "plaintext.h"
 #include "text.h"
 
 #define QP_LINE		76
@@ -456,6 +457,7 @@ struct message_tpl *
 message_tpl_new(const struct campaign *c)
 {
 	struct message_tpl	*t = xcalloc(1, sizeof *t);
+	char			*gen;
 	int			 text, html;
 
 	t->refs = 1;
@@ -464,6 +466,16 @@ message_tpl_new(const struct campaign *c)
 	if (text || !html)
 		tpl_compile(&t->parts[t->nparts++], "text/plain",
 		    c->text != NULL ? c->text : "", 0);
+	else if ((gen = plaintext_from_html(c->html, strlen(c->html), NULL,
+	    NULL)) != NULL) {
+		/*
+		 * HTML only: a text part made from it, so every message is
+		 * multipart/alternative (no MIME_HTML_ONLY) and a reader who
+		 * chose plain text gets one.  Placeholders come through.
+		 */
+		tpl_compile(&t->parts[t->nparts++], "text/plain", gen, 0);
+		free(gen);
+	}
 	if (html)
 		tpl_compile(&t->parts[t->nparts++], "text/html", c->html, 1);
 	return t;
@@ -627,7 +639,8 @@ message_render_out(const struct message_tpl *t, const struct message_in *in,
 		    "List-Unsubscribe=One-Click\r\n");
 	}
 	buf_adds(out, "Precedence: bulk\r\n");
-	if (t->nparts == 1)
+	/* A reader who chose plain text gets the text part alone. */
+	if (t->nparts == 1 || (in->plain && !t->parts[0].html))
 		tpl_render_part(&t->parts[0], in, mo);
 	else {
 		/* The boundary: "=_" never occurs in quoted-printable text. */

@@ -24,6 +24,8 @@ struct message_in {
 	const char		*hostname;	/* right side of Message-ID */
 	const char		*feedback_id;	/* NULL: no Feedback-ID */
 	int64_t			 date;		/* for the Date: header */
+	int			 plain;		/* the reader wants text/plain
+						   only */
 };
 
 int	message_render(const struct message_in *, struct buf *, char **);

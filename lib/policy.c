@@ -131,8 +131,9 @@ policy_decide(const struct policy_input *in, struct policy_decision *d)
 	if (d->reason != POLICY_OK)
 		return;
 	from = in->send_after > in->now ? in->send_after : in->now;
+	/* A recipient's pause defers, as a cap does; it ends by itself. */
 	t = policy_next_allowed(in->times, in->ntimes, &in->cap, in->min_gap,
-	    &in->pref, from);
+	    &in->pref, in->pause_until > from ? in->pause_until : from);
 	if (t == INT64_MAX || t >= in->expires) {
 		d->reason = POLICY_FREQUENCY_CAP;
 		return;

@@ -40,6 +40,7 @@ struct policy_input {
 	uint64_t		 min_gap;
 	struct conf_cap		 pref;	/* the recipient's own; count 0: none */
 	int64_t			 send_after;	/* 0: none */
+	int64_t			 pause_until;	/* the recipient's; 0: none */
 	int64_t			 expires;
 	int64_t			 now;
 };

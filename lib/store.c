@@ -22,7 +22,8 @@
  * cr keyed by campaign NUL address; 2: by campaign NUL recipient id.
  */
 #define STORE_FORMAT		2
-#define STORE_RCPT_VERSION	1
+/* Version 2 adds pause_until and pref_flags; version 1 is still read. */
+#define STORE_RCPT_VERSION	2
 #define STORE_JOB_VERSION	1
 #define CAMPAIGN_KEY_MAX	80
 #define STORE_HIST_MAX		256	/* newest entries kept per recipient */
@@ -37,6 +38,7 @@ struct store {
 	MDB_dbi		 rids;
 	MDB_dbi		 lists;
 	MDB_dbi		 cr;
+	MDB_dbi		 consent;
 	MDB_dbi		 quota;		/* store_quota_*() */
 	struct buf	 scratch;	/* encoding buffer, one writer at a time */
 	/*
@@ -220,6 +222,8 @@ store_open(const char *dir, uint64_t mapsize, struct store **out, char **cause)
 	    (rc = mdb_dbi_open(txn, "rids", MDB_CREATE, &s->rids)) != 0 ||
 	    (rc = mdb_dbi_open(txn, "lists", MDB_CREATE, &s->lists)) != 0 ||
 	    (rc = mdb_dbi_open(txn, "cr", MDB_CREATE, &s->cr)) != 0 ||
+	    (rc = mdb_dbi_open(txn, "consent", MDB_CREATE,
+	    &s->consent)) != 0 ||
 	    (rc = mdb_dbi_open(txn, "quota", MDB_CREATE, &s->quota)) != 0)
 		goto fail;
 	if (store_format(s, txn, dir, cause) == -1) {
@@ -651,6 +655,53 @@ store_list_name(struct store_txn *t, uint32_t lid, char *out, size_t outsz)
 	return 0;
 }
 
+static void
+store_list_key(uint8_t *k, char kind, uint32_t lid)
+{
+	k[0] = (uint8_t)kind;
+	k[1] = (uint8_t)(lid >> 24);
+	k[2] = (uint8_t)(lid >> 16);
+	k[3] = (uint8_t)(lid >> 8);
+	k[4] = (uint8_t)lid;
+}
+
+int
+store_list_brand_put(struct store_txn *t, uint32_t lid, const char *name,
+    char **cause)
+{
+	uint8_t		 k[5];
+	MDB_val		 v;
+	int		 rc;
+
+	store_list_key(k, 'f', lid);
+	if (name == NULL || *name == '\0') {
+		rc = store_del(t, t->s->lists, k, 5, cause);
+		return rc == 1 ? 0 : rc;
+	}
+	/* Most campaigns repeat it: write only a change. */
+	if ((rc = store_get(t, t->s->lists, k, 5, &v, cause)) < 0)
+		return rc;
+	if (rc == 0 && v.mv_size == strlen(name) &&
+	    memcmp(v.mv_data, name, v.mv_size) == 0)
+		return 0;
+	return store_put(t, t->s->lists, k, 5, name, strlen(name), cause);
+}
+
+int
+store_list_brand_get(struct store_txn *t, uint32_t lid, char *out,
+    size_t outsz)
+{
+	uint8_t		 k[5];
+	MDB_val		 v;
+	int		 rc;
+
+	store_list_key(k, 'f', lid);
+	if ((rc = store_get(t, t->s->lists, k, 5, &v, NULL)) != 0)
+		return rc;
+	snprintf(out, outsz, "%.*s", (int)v.mv_size, (char *)v.mv_data);
+	return 0;
+}
+
 /* A recipient's normalised address from its id; 1 when unknown. */
 int
 store_rid_addr(struct store_txn *t, uint64_t rid, char *out, size_t outsz)
@@ -821,6 +872,7 @@ store_rcpt_get(struct store_txn *t, const char *naddr, struct store_rcpt *r,
 	struct store_unsub	 u;
 	struct dec		 d;
 	MDB_val			 v;
+	uint64_t		 version;
 	size_t			 i, n;
 	int			 rc;
 
@@ -844,7 +896,7 @@ store_rcpt_get(struct store_txn *t, const char *naddr, struct store_rcpt *r,
 	d.p = v.mv_data;
 	d.left = v.mv_size;
 	d.bad = 0;
-	if (dec_n(&d, 1) != STORE_RCPT_VERSION)
+	if ((version = dec_n(&d, 1)) != STORE_RCPT_VERSION && version != 1)
 		return set_cause(cause, "recipient %s: unknown record version",
 		    naddr);
 	r->rid = dec_n(&d, 8);
@@ -854,6 +906,10 @@ store_rcpt_get(struct store_txn *t, const char *naddr, struct store_rcpt *r,
 	r->pref_window = (uint32_t)dec_n(&d, 4);
 	r->pref_time = (int64_t)dec_n(&d, 8);
 	r->pref_source = (uint8_t)dec_n(&d, 1);
+	if (version >= 2) {
+		r->pause_until = (int64_t)dec_n(&d, 8);
+		r->pref_flags = (uint8_t)dec_n(&d, 1);
+	}
 	n = (size_t)dec_n(&d, 2);
 	for (i = 0; i < n && !d.bad; i++) {
 		u.lid = (uint32_t)dec_n(&d, 4);
@@ -903,6 +959,8 @@ store_rcpt_put(struct store_txn *t, const char *naddr,
 	enc_u32(b, r->pref_window);
 	enc_u64(b, (uint64_t)r->pref_time);
 	enc_u8(b, r->pref_source);
+	enc_u64(b, (uint64_t)r->pause_until);
+	enc_u8(b, r->pref_flags);
 	enc_u8(b, (uint8_t)(r->nunsub >> 8));
 	enc_u8(b, (uint8_t)r->nunsub);
 	for (i = 0; i < r->nunsub; i++) {
@@ -1378,5 +1436,56 @@ store_quota_days(struct store_txn *t, const char *unit, int32_t from,
 	mdb_cursor_close(c);
 	if (rc != 0 && rc != MDB_NOTFOUND)
 		return store_err(rc, cause, "read");
+	return 0;
+}
+
+/* A consent change worth keeping: rid | time | lid -> action, source. */
+int
+store_consent_add(struct store_txn *t, uint64_t rid,
+    const struct store_consent *c, char **cause)
+{
+	uint8_t	 k[20], v[2];
+
+	be64enc(k, rid);
+	be64enc(k + 8, (uint64_t)c->time);
+	k[16] = (uint8_t)(c->lid >> 24);
+	k[17] = (uint8_t)(c->lid >> 16);
+	k[18] = (uint8_t)(c->lid >> 8);
+	k[19] = (uint8_t)c->lid;
+	v[0] = c->action;
+	v[1] = c->source;
+	return store_put(t, t->s->consent, k, sizeof k, v, sizeof v, cause);
+}
+
+/* Call fn for every consent change of rid, oldest first; stop on non-zero. */
+int
+store_consent_each(struct store_txn *t, uint64_t rid,
+    int (*fn)(const struct store_consent *, void *), void *arg, char **cause)
+{
+	struct store_consent	 c;
+	MDB_cursor		*cur;
+	MDB_val			 k, v;
+	uint8_t			 prefix[8];
+	const uint8_t		*p;
+	int			 rc, stop = 0;
+
+	be64enc(prefix, rid);
+	if ((rc = mdb_cursor_open(t->txn, t->s->consent, &cur)) != 0)
+		return store_err(rc, cause, "cursor");
+	k.mv_size = sizeof prefix;
+	k.mv_data = prefix;
+	rc = mdb_cursor_get(cur, &k, &v, MDB_SET_RANGE);
+	while (rc == 0 && !stop && k.mv_size == 20 &&
+	    memcmp(k.mv_data, prefix, 8) == 0) {
+		p = k.mv_data;
+		c.time = (int64_t)be64dec(p + 8);
+		c.lid = (uint32_t)p[16] << 24 | (uint32_t)p[17] << 16 |
+		    (uint32_t)p[18] << 8 | p[19];
+		c.action = v.mv_size == 2 ? ((uint8_t *)v.mv_data)[0] : 0;
+		c.source = v.mv_size == 2 ? ((uint8_t *)v.mv_data)[1] : 0;
+		stop = fn(&c, arg);
+		rc = mdb_cursor_get(cur, &k, &v, MDB_NEXT);
+	}
+	mdb_cursor_close(cur);
 	return 0;
 }

@@ -7,8 +7,11 @@
  *   queue      due time (8, BE) | sequence (8, BE) -> job
  *   rcpt       normalised address -> recipient record (history, flags)
  *   rids       recipient id (8, BE) -> normalised address
- *   lists      "n" name -> list id, "i" id (4, BE) -> name
+ *   lists      "n" name -> list id, "i" id (4, BE) -> name,
+ *              "f" id (4, BE) -> the latest campaign's <from name>
  *   cr         campaign id NUL recipient id (8, BE) -> delivery state
+ *   consent    recipient id (8, BE) | time (8, BE) | list id (4, BE) ->
+ *              action, source: consent given back (a resubscribe)
  *
  * Callers never see LMDB types.  Functions return 0 on success, 1 for
  * "not found" where that is a normal answer, and -1 on error with
@@ -81,6 +84,8 @@ struct store_rcpt {
 	uint32_t		 pref_window;
 	int64_t			 pref_time;
 	uint8_t			 pref_source;
+	int64_t			 pause_until;	/* 0: not paused */
+	uint8_t			 pref_flags;	/* STORE_PREF_* */
 	struct store_unsub	*unsub;
 	size_t			 nunsub;
 	struct store_hist	*hist;
@@ -89,12 +94,16 @@ struct store_rcpt {
 	size_t			 cap_hist;
 };
 
+#define STORE_PREF_PLAIN	0x01	/* text/plain only */
+
 enum store_cr_state {
 	STORE_CR_QUEUED = 1,
 	STORE_CR_SENT = 2,
 	STORE_CR_FAILED = 3,
 	STORE_CR_CANCELLED = 4,
-	STORE_CR_DROPPED = 5		/* unsubscribed while queued */
+	STORE_CR_DROPPED = 5,		/* unsubscribed while queued */
+	STORE_CR_CAPPED = 6		/* the recipient's own frequency
+					   choice left no time before expiry */
 };
 
 /* Feedback already counted for one delivery, so a replay counts once. */
@@ -107,6 +116,18 @@ struct store_cr {
 	uint8_t		 key[STORE_KEY_LEN];	/* queue key while queued */
 	int64_t		 time;
 	uint8_t		 feedback;		/* STORE_CR_FB_* */
+};
+
+/* A consent change kept for the record (unsubscribes are flags). */
+enum store_consent_action {
+	STORE_CONSENT_RESUBSCRIBE = 1
+};
+
+struct store_consent {
+	int64_t		 time;
+	uint32_t	 lid;		/* 0: every list */
+	uint8_t		 action;	/* STORE_CONSENT_* */
+	uint8_t		 source;	/* STORE_SRC_* */
 };
 
 #define STORE_FULL	(-2)
@@ -139,6 +160,11 @@ int	 store_campaign_list(struct store_txn *, json_t **, char **);
 int	 store_list_id(struct store_txn *, const char *, int, uint32_t *,
 	    char **);
 int	 store_list_name(struct store_txn *, uint32_t, char *, size_t);
+/* The sender's name of a list's latest campaign ("f" id); NULL or ""
+ * removes it.  _get: 1 when there is none. */
+int	 store_list_brand_put(struct store_txn *, uint32_t, const char *,
+	    char **);
+int	 store_list_brand_get(struct store_txn *, uint32_t, char *, size_t);
 int	 store_rid_addr(struct store_txn *, uint64_t, char *, size_t);
 
 void	 store_rcpt_init(struct store_rcpt *);
@@ -176,6 +202,11 @@ int	 store_cr_put(struct store_txn *, const char *, uint64_t,
  * stop on non-zero. */
 int	 store_cr_each(struct store_txn *, const char *,
 	    int (*)(uint64_t, struct store_cr *, void *), void *, char **);
+
+int	 store_consent_add(struct store_txn *, uint64_t,
+	    const struct store_consent *, char **);
+int	 store_consent_each(struct store_txn *, uint64_t,
+	    int (*)(const struct store_consent *, void *), void *, char **);
 
 /*
  * Daily sending counts by pacing unit (a domain or a provider) and

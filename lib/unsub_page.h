@@ -14,6 +14,8 @@
 #include <stddef.h>
 
 #include "form.h"
+#include "i18n.h"
+#include "prefs.h"
 
 struct buf;
 
@@ -31,7 +33,13 @@ enum unsub_page_choice {
 	UNSUB_PAGE_MONTHLY,		/* at most one message a month */
 	UNSUB_PAGE_UNDO_LIST,
 	UNSUB_PAGE_UNDO_ALL,
-	UNSUB_PAGE_UNDO_MONTHLY
+	UNSUB_PAGE_UNDO_MONTHLY,	/* no cap of one's own */
+	UNSUB_PAGE_WEEKLY,		/* at most one message a week */
+	UNSUB_PAGE_PAUSE,		/* nothing for three months */
+	UNSUB_PAGE_PLAIN,		/* plain text only */
+	UNSUB_PAGE_UNDO_WEEKLY,
+	UNSUB_PAGE_UNDO_PAUSE,	/* resume now */
+	UNSUB_PAGE_UNDO_PLAIN	/* HTML again */
 };
 
 /* What a page talks about; strings are raw (page_* escapes them). */
@@ -39,6 +47,12 @@ struct unsub_page_info {
 	const char	*list;		/* the list's name */
 	const char	*addr;		/* full address; only its mask is shown */
 	const char	*action;	/* the form's target, relative to the page */
+	const char	*brand;		/* the sender's name; NULL: the list's */
+	const char	*contact;	/* an address or URL; NULL: none */
+	const struct i18n_cat *cat;	/* the reader's language; NULL: English */
+	const char	*lang;		/* its tag for <html lang>; NULL: "en" */
+	const struct prefs_view *state;	/* where the reader stands; NULL:
+					   subscribed, no choices made */
 };
 
 /* What an applied choice changed, for the confirmation page. */
@@ -71,7 +85,7 @@ char	*unsub_page_mask_addr(const char *);
 /* The Content-Security-Policy header for these pages; the caller frees. */
 char	*unsub_page_csp(void);
 
-/* The page a valid link opens: the three choices. */
+/* The page a valid link opens: where the reader stands, and the choices. */
 void	 unsub_page_choices(struct buf *, const struct unsub_page_info *);
 /* The confirmation of a choice, with its undo button. */
 void	 unsub_page_done(struct buf *, const struct unsub_page_info *,
@@ -84,6 +98,15 @@ void	 unsub_page_invalid(struct buf *);
 void	 unsub_page_not_found(struct buf *);
 /* A failure on our side: nothing was changed, try again later. */
 void	 unsub_page_unavailable(struct buf *);
+/* The same three in the reader's language (cat NULL: English). */
+void	 unsub_page_invalid_in(struct buf *, const struct i18n_cat *);
+void	 unsub_page_not_found_in(struct buf *, const struct i18n_cat *);
+void	 unsub_page_unavailable_in(struct buf *, const struct i18n_cat *);
+
+/* Is a [list] contact an address or an http(s) URL a page may link? */
+int	 unsub_page_contact_ok(const char *);
+/* A date as the reader's language writes it ("March 5, 2027"). */
+void	 unsub_page_date(struct buf *, const struct i18n_cat *, int64_t);
 
 /*
  * Parse a form body with form_parse(), keeping the fields

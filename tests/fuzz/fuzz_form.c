@@ -48,7 +48,12 @@ fuzz_form_pages(const struct unsub_page_form *f)
 	struct buf		 b;
 	char			*m;
 
+	memset(&pi, 0, sizeof pi);
 	pi.list = f->choice != NULL ? f->choice : "news.example.com";
+	/* The brand and contact are a page's values too. */
+	pi.brand = f->list_unsubscribe;
+	if (f->choice != NULL && unsub_page_contact_ok(f->choice))
+		pi.contact = f->choice;
 	pi.addr = f->list_unsubscribe != NULL ? f->list_unsubscribe :
 	    "alice@example.org";
 	pi.action = "AQ";

@@ -20,6 +20,8 @@ import time
 from aiosmtpd.controller import Controller
 
 MANNERSD = os.environ.get("MANNERSD", os.path.abspath("build/default/mannersd"))
+# The pages' catalogs, compiled next to the binary (Makefile: LOCALE_MOS).
+LOCALE_DIR = os.path.join(os.path.dirname(MANNERSD), "locale")
 MANNERSCTL = os.environ.get("MANNERSCTL",
                             os.path.abspath("build/default/mannersctl"))
 KEEP = os.environ.get("KEEP_TEST_DIRS") == "1"
@@ -154,7 +156,8 @@ class Daemon:
         with open(self.conf, "w") as f:
             f.write(CONF_TEMPLATE.format(sock=self.sock, state=self.state,
                                          tmp=tmp, smtp=smtp_port,
-                                         public=self.public_port))
+                                         public=self.public_port,
+                                         locale=LOCALE_DIR))
             f.write(extra)
 
     def set_conf(self, section, key, value):
@@ -283,6 +286,7 @@ public_listen = 127.0.0.1:{public}
 public_url = http://127.0.0.1:{public}
 hostname = test.manners.invalid
 commit_interval_ms = 20
+locale_dir = {locale}
 [smtp]
 url = smtp://127.0.0.1:{smtp}
 rate = unlimited

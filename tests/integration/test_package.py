@@ -67,7 +67,11 @@ def test_deb_package(env):
               "etc/manners/manners.conf",
               "etc/manners/shaping.rules",
               "usr/share/doc/manners/copyright",
-              "usr/share/doc/manners/examples/manners-alerts.yml"):
+              "usr/share/doc/manners/examples/manners-alerts.yml",
+              # The unsubscribe pages' languages, where mannersd looks.
+              "usr/share/manners/locale/de/LC_MESSAGES/manners.mo",
+              "usr/share/manners/locale/fr/LC_MESSAGES/manners.mo",
+              "usr/share/manners/locale/es/LC_MESSAGES/manners.mo"):
         assert os.path.exists(os.path.join(root, f)), f
     for f in ("usr/sbin/mannersd", "usr/bin/mannersctl"):
         assert os.access(os.path.join(root, f), os.X_OK), f
@@ -92,6 +96,9 @@ def test_deb_package(env):
     rc, text = run([os.path.join(root, "usr/sbin/mannersd"), "-t", "-c",
                     os.path.join(root, "etc/manners/manners.conf")])
     assert rc == 0, text
+    # ... and was built to find the catalogs where they are installed.
+    with open(os.path.join(root, "usr/sbin/mannersd"), "rb") as f:
+        assert b"/usr/share/manners/locale" in f.read()
 
     # systemd-analyze verify in a root made of this system's units and
     # the package's files: the binaries the units name, their man pages.

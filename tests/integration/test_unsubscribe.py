@@ -107,11 +107,12 @@ def test_get_shows_the_page_and_changes_nothing(env):
     code, h, body = curl(url)
     assert code == 200, body
     assert_page_headers(h)
-    assert "<title>Your messages from news.example.com</title>" in body
+    # The sender as the campaign's <from name> says, not the list's id.
+    assert "<title>Your messages from Example Shop</title>" in body
     assert "Unsubscribe from news.example.com" in body
-    assert "Unsubscribe from everything sent through this service" in body
+    assert "Unsubscribe from every list, not just this one" in body
     assert "Send me at most one message a month" in body
-    for c in ("list", "all", "monthly"):
+    for c in ("list", "all", "weekly", "monthly", "pause", "plain"):
         assert 'for="choice-%s"' % c in body and 'value="%s"' % c in body
     assert "al***@example.org" in body
     assert "alice" not in body
@@ -182,12 +183,25 @@ def test_each_form_choice_and_its_undo(env):
     assert_page_headers(h)
     assert "<h1>You are unsubscribed</h1>" in body
     assert 'name="choice" value="undo-list"' in body
+    assert " checked" not in body
+    # A second visit knows: the state, a way back, nothing preselected.
+    code, h, body = curl(url)
+    assert code == 200, body
+    assert "You are unsubscribed from news.example.com." in body, body
+    assert 'value="undo-list">Subscribe me to news.example.com again' in body
+    assert 'value="list"' not in body and " checked" not in body
     r = recipient(d, addr)
     assert [(f["list"], f["source"]) for f in r["flags"]] == [
         (LIST, "link")], r
     code, h, body = choose(url, "undo-list")
     assert code == 200 and "You are subscribed again" in body, body
-    assert recipient(d, addr)["flags"] == []
+    r = recipient(d, addr)
+    assert r["flags"] == [], r
+    # The resubscribe is kept, with its source.
+    assert [(c["action"], c["list"], c["source"]) for c in r["consent"]] == [
+        ("resubscribed", LIST, "link")], r
+    assert " checked" not in body, "after an undo nothing is preselected"
+    assert "You are subscribed to news.example.com." in body
 
     code, h, body = choose(url, "all", multipart=True)
     assert code == 200, body
@@ -207,6 +221,7 @@ def test_each_form_choice_and_its_undo(env):
     assert code == 200, body
     assert "will get at most one message a month" in body
     assert 'value="undo-monthly"' in body
+    assert "<li>At most one message a month.</li>" in curl(url)[2]
     p = recipient(d, addr)["preference"]
     assert (p["max"], p["window"], p["source"]) == (1, MONTH, "link"), p
     code, h, body = choose(url, "undo-monthly")
@@ -231,6 +246,9 @@ def test_each_form_choice_and_its_undo(env):
     code, u = d.request("POST", "/v1/unsubscribes", json.dumps(
         {"address": addr, "list": LIST}), ctype="application/json")
     assert code == 200, u
+    body = curl(url)[2]
+    assert "The sender has unsubscribed you from news.example.com." in body
+    assert 'value="undo-list"' not in body, "no button for what it cannot do"
     code, h, body = choose(url, "undo-list")
     assert code == 200 and "administrator" in body, body
     r = recipient(d, addr)

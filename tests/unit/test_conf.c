@@ -48,6 +48,15 @@ Test(conf, refuses_each_bad_line_with_file_line_and_reason)
 		{ "an unknown key",
 		    "[smtp]\nurll = smtp://127.0.0.1:25\n",
 		    "test.conf:2: unknown key \"urll\" in [smtp]" },
+		{ "a list contact that is neither an address nor a web address",
+		    "[list news.example.com]\ncontact = javascript:alert(1)\n",
+		    "test.conf:2: contact = javascript:alert(1): want an address "
+		    "(questions@example.com) or an http(s) URL, without spaces "
+		    "or quotes" },
+		{ "a page language that is not a tag",
+		    "[daemon]\npage_language = ../../etc\n",
+		    "test.conf:2: page_language = ../../etc: want a language tag "
+		    "such as en, de, fr or es" },
 		{ "a key of another section",
 		    "[daemon]\nrate = 5/s\n",
 		    "test.conf:2: unknown key \"rate\" in [daemon]" },
@@ -537,6 +546,25 @@ Test(conf, refuses_overflowing_numbers)
 	cr_expect_eq(conf_parse_size("18446744073709551615g", &v, NULL), -1);
 	cr_expect_eq(conf_parse_size("", &v, NULL), -1);
 	cr_expect_eq(conf_parse_duration("", &v, NULL), -1);
+}
+
+Test(conf, keeps_a_contact_per_list_and_the_page_language)
+{
+	struct conf	*c = parse_ok("contact", "[daemon]\npage_language = de\n"
+	    "locale_dir = /opt/manners/locale\n"
+	    "[list news.example.com]\ncontact = help@example.com\n"
+	    "[list shop.example.com]\ncontact = https://shop.example.com/help\n"
+	    "[list quiet.example.com]\nmin_gap = 1d\n");
+
+	cr_expect_str_eq(c->page_language, "de");
+	cr_expect_str_eq(c->locale_dir, "/opt/manners/locale");
+	cr_expect_str_eq(conf_list_contact(c, "News.example.com"),
+	    "help@example.com");
+	cr_expect_str_eq(conf_list_contact(c, "shop.example.com"),
+	    "https://shop.example.com/help");
+	cr_expect_null(conf_list_contact(c, "quiet.example.com"));
+	cr_expect_null(conf_list_contact(c, "other.example.com"));
+	conf_free(c);
 }
 
 Test(conf, applies_list_overrides_only_to_that_list)

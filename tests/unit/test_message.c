@@ -1196,31 +1196,64 @@ Test(message, renders_a_text_only_campaign_as_one_part)
 	campaign_free(c);
 }
 
-Test(message, renders_an_html_only_campaign_as_one_part)
+Test(message, gives_an_html_only_campaign_a_text_part_made_from_it)
 {
-	struct campaign		*c = test_campaign(NULL, "<p>Just HTML</p>");
+	struct campaign		*c = test_campaign(NULL, "<p>Just <b>HTML</b>"
+	    "</p><p><a href=\"{{unsubscribe_url}}\">Unsubscribe</a></p>"
+	    "<img src=\"x.png\" alt=\"Our shop\">");
 	struct message_in	 in = test_in(c, "a@example.org", NULL);
 	struct msg		 m;
 	struct parts		 ps;
 	char			*s;
 
 	s = render_parse(&in, &m, NULL);
-	cr_expect(strncmp(msg_value(&m, "Content-Type"), "text/html;", 10)
-	    == 0, "%s", msg_value(&m, "Content-Type"));
-	cr_expect(strstr(s, "multipart") == NULL);
+	cr_expect(strncmp(msg_value(&m, "Content-Type"),
+	    "multipart/alternative;", 22) == 0, "%s",
+	    msg_value(&m, "Content-Type"));
 	parts_of(&m, &ps);
-	cr_assert_eq(ps.n, 1);
-	cr_expect_str_eq(ps.body[0], "<p>Just HTML</p>");
+	cr_assert_eq(ps.n, 2);
+	cr_expect_str_eq(ps.type[0], "text/plain");
+	cr_expect_str_eq(ps.type[1], "text/html");
+	cr_expect(strstr(ps.body[0], "Just HTML") != NULL, "%s", ps.body[0]);
+	cr_expect(strstr(ps.body[0], "Unsubscribe (" UNSUB_URL ")") != NULL,
+	    "the link, with the recipient's own address: %s", ps.body[0]);
+	cr_expect(strstr(ps.body[0], "Our shop") != NULL, "%s", ps.body[0]);
+	cr_expect(strchr(ps.body[0], '<') == NULL, "no markup: %s",
+	    ps.body[0]);
 	parts_free(&ps);
 	msg_free(&m);
 	free(s);
-	set_str(&c->text, "");
-	s = render_parse(&in, &m, NULL);
-	cr_expect(strncmp(msg_value(&m, "Content-Type"), "text/html;", 10)
-	    == 0);
-	msg_free(&m);
-	free(s);
 	campaign_free(c);
+}
+
+Test(message, a_reader_who_chose_plain_text_gets_text_plain_only)
+{
+	static const char	*texts[] = { "Hello {{name}}\n", NULL };
+	struct campaign		*c;
+	struct message_in	 in;
+	struct msg		 m;
+	struct parts		 ps;
+	char			*s;
+	size_t			 i;
+
+	for (i = 0; i < nitems(texts); i++) {
+		c = test_campaign(texts[i], "<p>Hello <i>{{name}}</i></p>");
+		in = test_in(c, "a@example.org", "Ann");
+		in.plain = 1;
+		s = render_parse(&in, &m, NULL);
+		cr_expect(strncmp(msg_value(&m, "Content-Type"),
+		    "text/plain;", 11) == 0, "%s",
+		    msg_value(&m, "Content-Type"));
+		cr_expect(strstr(s, "multipart") == NULL);
+		parts_of(&m, &ps);
+		cr_assert_eq(ps.n, 1);
+		cr_expect(strncmp(ps.body[0], "Hello Ann", 9) == 0, "%s",
+		    ps.body[0]);
+		parts_free(&ps);
+		msg_free(&m);
+		free(s);
+		campaign_free(c);
+	}
 }
 
 Test(message, keeps_the_boundary_out_of_the_parts)

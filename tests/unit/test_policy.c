@@ -30,6 +30,7 @@ struct row {
 	int64_t			 gap;
 	struct conf_cap		 pref;
 	int64_t			 send_after;	/* offset; 0: none */
+	int64_t			 pause;		/* offset; 0: none */
 	int64_t			 expires;	/* offset */
 	unsigned		 flags;
 	enum policy_verdict	 verdict;
@@ -78,6 +79,7 @@ check_row(const struct row *r)
 	in.unsub_all = (r->flags & F_UNSUB_ALL) != 0;
 	in.cap = r->cap;
 	in.min_gap = (uint64_t)r->gap;
+	in.pause_until = r->pause != 0 ? NOW + r->pause : 0;
 	in.pref = r->pref;
 	in.send_after = r->send_after != 0 ? NOW + r->send_after : 0;
 	in.expires = NOW + r->expires;
@@ -99,6 +101,24 @@ check_row(const struct row *r)
 }
 
 static const struct row rows[] = {
+	{ .name = "a paused recipient is deferred to the pause's end",
+	  .cap = CAP(4, 30 * D), .pause = 91 * D, .expires = 100 * D,
+	  .verdict = POLICY_DEFER, .reason = POLICY_OK, .due = 91 * D },
+
+	{ .name = "a pause that outlasts the campaign rejects as "
+	    "frequency_cap",
+	  .cap = CAP(4, 30 * D), .pause = 91 * D, .expires = 91 * D,
+	  .verdict = POLICY_REJECT, .reason = POLICY_FREQUENCY_CAP },
+
+	{ .name = "a pause that is over changes nothing",
+	  .cap = CAP(4, 30 * D), .pause = -D, .expires = 7 * D,
+	  .verdict = POLICY_ACCEPT, .reason = POLICY_OK, .due = 0 },
+
+	{ .name = "after a pause the caps still apply",
+	  .t = { -5 * D }, .nt = 1,
+	  .cap = CAP(1, 30 * D), .pause = 10 * D, .expires = 60 * D,
+	  .verdict = POLICY_DEFER, .reason = POLICY_OK, .due = 25 * D },
+
 	{ .name = "a recipient with no history is accepted now",
 	  .cap = CAP(4, 30 * D), .gap = 2 * D, .expires = 7 * D,
 	  .verdict = POLICY_ACCEPT, .reason = POLICY_OK, .due = 0 },

@@ -17,7 +17,8 @@
 #define LIST	"news.example.com"
 #define ADDR	"alice@example.org"
 
-static const struct unsub_page_info info = { LIST, ADDR, TOKEN };
+static const struct unsub_page_info info = { .list = LIST, .addr = ADDR,
+    .action = TOKEN };
 
 /* Render with fn into a fresh string (the caller frees). */
 static char *
@@ -174,7 +175,7 @@ Test(page, mask_keeps_a_hint_and_the_domain)
 	free(m);
 }
 
-Test(page, choices_page_offers_three_labelled_choices)
+Test(page, first_visit_offers_every_choice_unsubscribe_preselected)
 {
 	char	*h = render_choices(&info);
 
@@ -184,28 +185,146 @@ Test(page, choices_page_offers_three_labelled_choices)
 	assert_lacks(h, "alice");
 	assert_has(h, "<form method=\"post\" action=\"" TOKEN "\">");
 	cr_assert_eq(count(h, "<form "), 1);
-	cr_assert_eq(count(h, "type=\"radio\""), 3);
+	cr_assert_eq(count(h, "type=\"radio\""), 6);
+	cr_assert_eq(count(h, " checked"), 1);
 	assert_has(h, "<label class=\"choice\" for=\"choice-list\"><input "
 	    "type=\"radio\" id=\"choice-list\" name=\"choice\" value=\"list\" "
 	    "checked> <span>Unsubscribe from news.example.com</span></label>");
 	assert_has(h, "<label class=\"choice\" for=\"choice-all\"><input "
 	    "type=\"radio\" id=\"choice-all\" name=\"choice\" value=\"all\"> "
-	    "<span>Unsubscribe from everything sent through this service"
+	    "<span>Unsubscribe from every list, not just this one"
 	    "</span></label>");
 	assert_has(h, "<label class=\"choice\" for=\"choice-monthly\"><input "
 	    "type=\"radio\" id=\"choice-monthly\" name=\"choice\" "
 	    "value=\"monthly\"> <span>Send me at most one message a month"
 	    "</span></label>");
+	assert_has(h, "value=\"weekly\"> <span>Send me at most one message a "
+	    "week</span>");
+	assert_has(h, "value=\"pause\"> <span>Pause for three months, then "
+	    "start again by itself</span>");
+	assert_has(h, "value=\"plain\"> <span>Plain text only, without "
+	    "pictures</span>");
+	assert_has(h, "<li>You are subscribed to news.example.com.</li>");
+	assert_has(h, "<li>As many messages as news.example.com sends.</li>");
 	assert_has(h, "<button type=\"submit\">Confirm</button>");
+	assert_lacks(h, "Questions?");
 	free(h);
+}
+
+/* The page of a reader who has chosen before: the state, no preselection. */
+Test(page, second_visit_shows_the_state_and_the_way_back)
+{
+	struct prefs_view	 st = { .list = PREFS_OWN, .cap_count = 1,
+				    .cap_window = PREFS_WEEK,
+				    .pause_until = INT64_C(1812160800),
+				    .plain = 1 };
+	struct unsub_page_info	 pi = info;
+	char			*h;
+
+	pi.state = &st;
+	h = render_choices(&pi);
+	assert_wellformed(h);
+	assert_has(h, "<li>You are unsubscribed from news.example.com.</li>");
+	assert_has(h, "<li>At most one message a week.</li>");
+	assert_has(h, "<li>Paused until June 5, 2027. Then messages come "
+	    "again by themselves.</li>");
+	assert_has(h, "<li>Plain text only.</li>");
+	assert_has(h, "<button class=\"undo\" type=\"submit\" name=\"choice\" "
+	    "value=\"undo-list\">Subscribe me to news.example.com again"
+	    "</button>");
+	assert_lacks(h, " checked");
+	assert_lacks(h, "value=\"list\"");
+	assert_lacks(h, "value=\"weekly\"");
+	assert_lacks(h, "value=\"pause\"");
+	assert_lacks(h, "value=\"plain\"");
+	assert_has(h, "value=\"undo-weekly\"> <span>No limit of my own");
+	assert_has(h, "value=\"undo-pause\"> <span>End the pause now");
+	assert_has(h, "value=\"undo-plain\"> <span>Pictures and layout again");
+	assert_has(h, "value=\"monthly\"");
+	assert_has(h, "value=\"all\"");
+	free(h);
+}
+
+/* An administrator's or a bounce's stop is shown and not offered back. */
+Test(page, what_the_page_cannot_lift_is_shown_without_a_button)
+{
+	struct prefs_view	 st = { .list = PREFS_KEPT, .all = PREFS_OWN,
+				    .suppressed = 1 };
+	struct unsub_page_info	 pi = info;
+	char			*h;
+
+	pi.state = &st;
+	h = render_choices(&pi);
+	assert_wellformed(h);
+	assert_has(h, "The sender has unsubscribed you from news.example.com. "
+	    "This page cannot change that.");
+	assert_has(h, "The sender has stopped all mail to this address. This "
+	    "page cannot change that.");
+	assert_has(h, "<li>You are unsubscribed from every list.</li>");
+	assert_lacks(h, "value=\"undo-list\"");
+	assert_has(h, "value=\"undo-all\">Subscribe me to every list again");
+	assert_lacks(h, " checked");
+	free(h);
+}
+
+Test(page, brand_names_the_sender_and_contact_offers_a_person)
+{
+	struct unsub_page_info	 pi = info;
+	char			*h;
+
+	pi.brand = "Example Shop";
+	pi.contact = "help@example.com";
+	h = render_choices(&pi);
+	assert_wellformed(h);
+	assert_has(h, "<title>Your messages from Example Shop</title>");
+	assert_has(h, "<h1>Your messages from Example Shop</h1>");
+	assert_has(h, "As many messages as Example Shop sends.");
+	assert_has(h, "Questions? Write to <a href=\"mailto:help@example.com\">"
+	    "help@example.com</a>.");
+	assert_lacks(h, "alice");
+	free(h);
+	pi.contact = "https://example.com/help";
+	h = render_done(&pi, UNSUB_PAGE_LIST, 0, 0);
+	assert_has(h, "Questions? Contact Example Shop at <a href=\"https://"
+	    "example.com/help\">https://example.com/help</a>.");
+	free(h);
+}
+
+Test(page, contact_must_be_an_address_or_a_web_address)
+{
+	static const struct {
+		const char	*s;
+		int		 ok;
+	} rows[] = {
+		{ "help@example.com", 1 },
+		{ "https://example.com/help?x=1", 1 },
+		{ "http://example.com", 1 },
+		{ "", 0 },
+		{ "help", 0 },
+		{ "javascript:alert(1)", 0 },
+		{ "mailto:help@example.com", 0 },
+		{ "https://", 0 },
+		{ "https:///path", 0 },
+		{ "https://example.com/\"><script>", 0 },
+		{ "https://exa mple.com", 0 },
+		{ "help@example.com\n", 0 },
+		{ "ftp://example.com", 0 },
+	};
+	size_t	 i;
+
+	for (i = 0; i < nitems(rows); i++)
+		cr_expect_eq(unsub_page_contact_ok(rows[i].s), rows[i].ok,
+		    "\"%s\"", rows[i].s);
 }
 
 Test(page, hostile_list_and_address_are_escaped_everywhere)
 {
 	struct unsub_page_info	 pi = {
-		"<script>alert(1)</script>&\"list'",
-		"<img src=x onerror=alert(1)>@ev\"il&<b>.org",
-		"tok\"><script>"
+		.list = "<script>alert(1)</script>&\"list'",
+		.addr = "<img src=x onerror=alert(1)>@ev\"il&<b>.org",
+		.action = "tok\"><script>",
+		.brand = "<b>Shop</b>",
+		.contact = "https://example.com/\"><img>"
 	};
 	enum unsub_page_choice	 c;
 	char			*h;
@@ -219,7 +338,7 @@ Test(page, hostile_list_and_address_are_escaped_everywhere)
 	assert_lacks(h, "<img");
 	assert_lacks(h, "<b>");
 	free(h);
-	for (c = UNSUB_PAGE_LIST; c <= UNSUB_PAGE_UNDO_MONTHLY; c++) {
+	for (c = UNSUB_PAGE_LIST; c <= UNSUB_PAGE_UNDO_PLAIN; c++) {
 		h = render_done(&pi, c, 0, 1);
 		assert_wellformed(h);
 		assert_lacks(h, "<img");
@@ -240,10 +359,17 @@ Test(page, each_confirmation_offers_the_matching_undo)
 		{ UNSUB_PAGE_LIST, "You are unsubscribed", "will get no more "
 		    "messages from news.example.com.", "undo-list" },
 		{ UNSUB_PAGE_ALL, "You are unsubscribed from everything",
-		    "will get no more messages sent through this service",
-		    "undo-all" },
+		    "will get no more messages from news.example.com or any "
+		    "other list", "undo-all" },
 		{ UNSUB_PAGE_MONTHLY, "You will get at most one message a month",
-		    "will get at most one message a month", "undo-monthly" },
+		    "will get at most one message a month, including mail "
+		    "already on its way", "undo-monthly" },
+		{ UNSUB_PAGE_WEEKLY, "You will get at most one message a week",
+		    "will get at most one message a week", "undo-weekly" },
+		{ UNSUB_PAGE_PAUSE, "Your messages are paused",
+		    "Nothing more will reach", "undo-pause" },
+		{ UNSUB_PAGE_PLAIN, "You will get plain text only",
+		    "will come as plain text", "undo-plain" },
 	};
 	size_t	 i;
 	char	*h, want[128];
@@ -260,9 +386,9 @@ Test(page, each_confirmation_offers_the_matching_undo)
 		    rows[i].undo);
 		assert_has(h, want);
 		assert_has(h, "<form method=\"post\" action=\"" TOKEN "\">");
-		cr_assert_eq(count(h, "<button"), 1);
-		cr_assert_eq(count(h, "type=\"radio\""), 0);
-		/* An undo button of its own, named by its text. */
+		/* The undo first, then the other choices, none preselected. */
+		cr_assert(strstr(h, want) < strstr(h, "Anything else?"));
+		assert_lacks(h, " checked");
 		assert_has(h, "<button class=\"undo\" type=\"submit\"");
 		assert_has(h, ">Undo: ");
 		free(h);
@@ -277,10 +403,12 @@ Test(page, undo_confirmations_say_so_and_offer_the_choices_again)
 	} rows[] = {
 		{ UNSUB_PAGE_UNDO_LIST, "will get messages from news.example.com "
 		    "again." },
-		{ UNSUB_PAGE_UNDO_ALL, "will get messages sent through this service "
-		    "again" },
-		{ UNSUB_PAGE_UNDO_MONTHLY, "will get messages as often as each list "
-		    "sends them" },
+		{ UNSUB_PAGE_UNDO_ALL, "will get messages from news.example.com "
+		    "and the other lists again" },
+		{ UNSUB_PAGE_UNDO_MONTHLY, "will get messages as often as "
+		    "news.example.com sends them" },
+		{ UNSUB_PAGE_UNDO_PAUSE, "come again from now on" },
+		{ UNSUB_PAGE_UNDO_PLAIN, "with pictures and layout" },
 	};
 	size_t	 i;
 	char	*h;
@@ -290,7 +418,8 @@ Test(page, undo_confirmations_say_so_and_offer_the_choices_again)
 		assert_wellformed(h);
 		assert_has(h, rows[i].says);
 		assert_has(h, "<h2>Anything else?</h2>");
-		cr_assert_eq(count(h, "type=\"radio\""), 3);
+		cr_assert_eq(count(h, "type=\"radio\""), 6);
+		assert_lacks(h, " checked");
 		assert_lacks(h, "value=\"undo-");
 		assert_lacks(h, "still unsubscribed");
 		free(h);
@@ -313,14 +442,14 @@ Test(page, a_remaining_unsubscribe_is_mentioned)
 	char	*h;
 
 	h = render_done(&info, UNSUB_PAGE_UNDO_LIST, 0, 1);
-	assert_has(h, "still unsubscribed from news.example.com by an earlier "
-	    "choice");
+	assert_has(h, "still unsubscribed from news.example.com, so nothing "
+	    "from it will arrive");
 	free(h);
 	h = render_done(&info, UNSUB_PAGE_MONTHLY, 0, 1);
-	assert_has(h, "also unsubscribed from news.example.com");
+	assert_has(h, "still unsubscribed from news.example.com");
 	free(h);
 	h = render_done(&info, UNSUB_PAGE_MONTHLY, 0, 0);
-	assert_lacks(h, "also unsubscribed");
+	assert_lacks(h, "still unsubscribed");
 	free(h);
 }
 
@@ -332,7 +461,8 @@ Test(page, bad_choice_page_changes_nothing_and_asks_again)
 	unsub_page_bad_choice(&b, &info);
 	assert_wellformed(b.data);
 	assert_has(b.data, "nothing was changed");
-	cr_assert_eq(count(b.data, "type=\"radio\""), 3);
+	cr_assert_eq(count(b.data, "type=\"radio\""), 6);
+	assert_lacks(b.data, " checked");
 	buf_free(&b);
 	/* unsub_page_done with no choice falls back to the same page. */
 	{
@@ -391,7 +521,7 @@ Test(page, choice_names_round_trip)
 {
 	enum unsub_page_choice	 c;
 
-	for (c = UNSUB_PAGE_LIST; c <= UNSUB_PAGE_UNDO_MONTHLY; c++)
+	for (c = UNSUB_PAGE_LIST; c <= UNSUB_PAGE_UNDO_PLAIN; c++)
 		cr_assert_eq(unsub_page_choice_parse(unsub_page_choice_name(c)), c);
 	cr_assert_eq(unsub_page_choice_parse(NULL), UNSUB_PAGE_NONE);
 	cr_assert_eq(unsub_page_choice_parse(""), UNSUB_PAGE_NONE);

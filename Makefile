@@ -35,6 +35,7 @@ LDLIBS	+= $(shell pkg-config --libs $(PKGS) 2>/dev/null) -lpthread -lm
 LIB_SRCS = \
 	lib/addr.c \
 	lib/admit.c \
+	lib/admit_quiet.c \
 	lib/breaker.c \
 	lib/campaign.c \
 	lib/campaign_record.c \
@@ -56,8 +57,10 @@ LIB_SRCS = \
 	lib/prefs.c \
 	lib/probe.c \
 	lib/quiet.c \
+	lib/quiet_policy.c \
 	lib/quota.c \
 	lib/quota_admit.c \
+	lib/rcpt_zone.c \
 	lib/schedule.c \
 	lib/shaping.c \
 	lib/smtp_reply.c \

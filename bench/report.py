@@ -76,6 +76,11 @@ def main():
             adm["recipients"], "%.2f s" % adm["seconds"],
             "<= %.2g s" % (3.0 * adm["recipients"] / 1e6),
             adm["seconds"] <= 3.0 * adm["recipients"] / 1e6)
+        if adm.get("zones_seconds"):
+            row(rows, "admission: same recipients, 50 zones, quiet hours on",
+                "%.2f s" % adm["zones_seconds"], "<= %.2g s" % (
+                    3.0 * adm["recipients"] / 1e6), adm["zones_seconds"] <=
+                3.0 * adm["recipients"] / 1e6)
         row(rows, "  recipients with their own choices (prefs)",
             "{:,}".format(adm.get("prefs", 0)), "10 %",
             adm.get("prefs", 0) * 10 >= adm["recipients"])
@@ -99,7 +104,7 @@ def main():
         keep = ("2k: manners/raw, median round", "2k: raw rate, best",
                 "2k: manners rate, best", "100k: manners/raw, median round",
                 "rate: achieved rate", "rate: largest gap",
-                "domain: max per domain")
+                "domain: max per domain", "morning:")
         for m, v, t, ok in dr.get("rows", []):
             if m.startswith(keep):
                 rows.append(("drain " + m, v, t, ok.strip()))

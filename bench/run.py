@@ -27,6 +27,9 @@ Environment:
                       (the peak is then reset with /proc/PID/clear_refs)
   BENCH_KEEP          1: keep the temporary directory (state, log, docs)
   BENCH_PROBE_MS      health probe interval (default 10)
+  BENCH_ZONES         0: skip the third admission (the same recipients
+                      again, each with a tz among 50 zones, on a list
+                      with quiet hours 21:00-08:00; default 1)
   BENCH_DIRECT        0: skip bench/admit_direct (libmanners' admission
                       in-process, without the daemon; default 1)
   BENCH_PERF          a file name: record `perf record` of mannersd during
@@ -67,6 +70,7 @@ PERF = os.environ.get("BENCH_PERF")
 PERF_ARGS = shlex.split(os.environ.get("BENCH_PERF_ARGS", "-F 997 -g"))
 PROBE_S = float(os.environ.get("BENCH_PROBE_MS", "10")) / 1000.0
 DIRECT = os.environ.get("BENCH_DIRECT", "1") != "0"
+ZONES = os.environ.get("BENCH_ZONES", "1") != "0"
 RAW_SRC = os.path.join(HERE, "raw_admit.c")
 DIRECT_SRC = os.path.join(HERE, "admit_direct.c")
 DIRECT_BIN = os.path.join(ROOT, "build/bench/admit_direct")
@@ -107,6 +111,9 @@ shutdown_timeout = 5s
 [caps]
 per_recipient = 4/30d
 min_gap = 0
+; the zones run's list: quiet hours in each recipient's zone
+[list bench-quiet.example.com]
+quiet_hours = 21:00-08:00
 """
 
 
@@ -657,6 +664,7 @@ def main():
         if rc not in (0, None):
             log("  NOTE: mannersd exited %s after SIGTERM; its log ends:\n%s"
                 % (rc, daemon.logtail()))
+        zones = run_zones(tmp, sink.port, doc_hist) if ZONES else None
 
         # 3. The raw ceiling on the same document.
         log("raw ceiling (libxml2 reader + one mdb_put per recipient, one "
@@ -701,6 +709,16 @@ def main():
                  "admit %.2f)" % (direct["total"], direct["parse"],
                                   direct["admit"]), "", None),
             ]
+        if zones:
+            rows += [
+                ("admission, 50 zones, quiet hours on", "%.2f s, %s rcpt/s"
+                 % (zones["seconds"], fmt_int(N / zones["seconds"])),
+                 "<= %.2g s" % target_s, zones["seconds"] <= target_s),
+                ("  same sitting, no zones (above)", "%.2f s" % timed_s, "",
+                 None),
+                ("  deferred to the recipients' mornings", "%s" % fmt_int(
+                    zones["deferred"]), "", None),
+            ]
         rows += [
             ("daemon peak RSS (VmHWM)", "%.1f MB" % mb(hwm),
              "<= %.1f MB" % mb(rss_target), hwm <= rss_target),
@@ -735,7 +753,9 @@ def main():
                            "raw_rate": raw["rate"], "ratio": ratio,
                            "hwm": hwm, "anon": sampler.peak_anon,
                            "doc": size, "p99_ms": p99, "load": load0,
-                           "prefs": nprefs}, f)
+                           "prefs": nprefs,
+                           "zones_seconds": zones["seconds"] if zones
+                           else None}, f)
         return 0
     finally:
         if daemon is not None:
@@ -746,6 +766,42 @@ def main():
             log("kept %s" % tmp)
         else:
             shutil.rmtree(tmp, ignore_errors=True)
+
+
+def run_zones(tmp, smtp_port, doc_hist):
+    """The timed admission again, in the same state (a store holding the
+    same history campaign and choices, a restarted daemon), with each
+    recipient's tz
+    among 50 zones, on a list with quiet hours: the zone decided per
+    recipient and kept for each, timed as the no-zone run is."""
+    zdir = os.path.join(tmp, "zones")
+    os.makedirs(zdir)
+    doc = os.path.join(tmp, "zones.xml")
+    with open(doc, "wb") as f:
+        size = gen_campaign.generate(f, N, "bench-zones",
+                                     "bench-quiet.example.com", expires(),
+                                     zones=True)
+    d = Daemon(zdir, smtp_port).start()
+    try:
+        log("zones campaign (%.1f MB, %d zones, quiet hours 21:00-08:00), "
+            "after the same history campaign in a store of its own..." % (
+                mb(size), len(gen_campaign.ZONES)))
+        check_answer(*submit(d.sock, doc_hist)[2:], "the history campaign")
+        d.stop()
+        if PREFS_PCT > 0:
+            seed_prefs(d.conf)
+        d.start()
+        t0, t1, code, answer = submit(d.sock, doc)
+        check_answer(code, answer, "the zones campaign")
+    finally:
+        d.stop()
+        os.unlink(doc)
+        shutil.rmtree(os.path.join(zdir, "state"), ignore_errors=True)
+    q = answer.get("deferred_by", {}).get("quiet_hours", {})
+    log("  %.2f s, %.0f recipients/s; accepted %d, deferred to the morning "
+        "%d" % (t1 - t0, N / (t1 - t0), answer["accepted"],
+                q.get("count", 0)))
+    return {"seconds": t1 - t0, "deferred": q.get("count", 0)}
 
 
 def expires():

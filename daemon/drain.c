@@ -159,6 +159,7 @@ drain_new(struct mannersd *md, char **cause)
 	}
 	d->claims = hashtab_new();
 	d->doms = hashtab_new();
+	d->zones = quiet_cache_new(DRAIN_ZONES);
 	d->scan_timer = evtimer_new(md->base, drain_sched_scan_cb, d);
 	d->scan_now = event_new(md->base, -1, 0, drain_sched_scan_cb, d);
 	if ((d->pace_fd = timerfd_create(CLOCK_MONOTONIC, TFD_NONBLOCK |
@@ -216,7 +217,7 @@ drain_stop(struct drain *d, void (*done)(struct mannersd *))
 json_t *
 drain_stats(struct drain *d)
 {
-	return json_pack("{s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:f}",
+	return json_pack("{s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:f}",
 	    "in_flight", (json_int_t)d->nrunning,
 	    "uncommitted", (json_int_t)(d->ndone + (d->flushing ? 1 : 0)),
 	    "sent", (json_int_t)d->sent,
@@ -224,6 +225,7 @@ drain_stats(struct drain *d)
 	    "bounced", (json_int_t)d->bounced,
 	    "retried", (json_int_t)d->retried,
 	    "throttled", (json_int_t)d->throttled,
+	    "quiet_waits", (json_int_t)d->quiet_waits,
 	    "rate", pace_rate(&d->pace));
 }
 

@@ -239,6 +239,8 @@ drain_commit_done(struct wjob *w)
 				d->dropped++;
 			else if (x->outcome == OUTCOME_RETRY)
 				d->retried++;
+			else if (x->outcome == OUTCOME_WAIT)
+				d->quiet_waits++;
 			drain_xfer_free(x);
 		}
 		if (unstage)

@@ -36,6 +36,7 @@
 #include "message.h"
 #include "pace.h"
 #include "quota.h"
+#include "quiet.h"
 #include "schedule.h"
 #include "shaping.h"
 #include "store.h"
@@ -43,6 +44,7 @@
 
 #define DRAIN_NLAT		12	/* latency histogram buckets */
 #define DRAIN_IDLE_HANDLES	64	/* easy handles kept for reuse */
+#define DRAIN_ZONES		1024	/* recipients' time zones kept open */
 
 struct mannersd;
 struct smtp_threads;
@@ -60,7 +62,8 @@ enum xfer_outcome {
 	OUTCOME_FAILED = LEDGER_FAILED,
 	OUTCOME_DROPPED = LEDGER_DROPPED,	/* unsubscribed meanwhile */
 	OUTCOME_BOUNCED = LEDGER_BOUNCED,	/* suppress the address */
-	OUTCOME_DEFERRED = LEDGER_DEFERRED	/* over today's quota */
+	OUTCOME_DEFERRED = LEDGER_DEFERRED,	/* over today's quota */
+	OUTCOME_WAIT = LEDGER_WAIT		/* quiet hours: due later */
 };
 
 /*
@@ -163,6 +166,9 @@ struct xfer {
 	struct instant		 started;	/* its slot */
 	char			 errbuf[CURL_ERROR_SIZE];
 	char			 from[ADDR_MAX + 3];
+	char			 zone[QUIET_ZONE_MAX + 1];	/* the
+				   recipient's, read when staged; "": no
+				   quiet hours */
 	TAILQ_ENTRY(xfer)	 entry;
 };
 TAILQ_HEAD(xferq, xfer);
@@ -208,6 +214,8 @@ struct drain {
 	double			 lat_sum;
 	uint64_t		 lat_count;
 	struct pace		 pace;		/* the global cadence */
+	struct quiet_cache	*zones;		/* recipients' time zones */
+	uint64_t		 quiet_waits;	/* jobs held for the morning */
 	struct hashtab		*doms;		/* by name, any case */
 	char			*password;
 	char			*url;		/* smtp url with the HELO name */

@@ -19,12 +19,14 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "campaign.h"
 #include "campaign_record.h"
 #include "conf.h"
 #include "drain_int.h"
 #include "log.h"
 #include "mannersd.h"
 #include "prefs.h"
+#include "rcpt_zone.h"
 #include "util.h"
 
 #define DRAIN_SCAN_MAX		4096	/* queue entries looked at per read */
@@ -153,6 +155,58 @@ drain_sched_unstage(struct drain *d)
 	d->have_resume = 0;
 }
 
+/* Back to the queue until the end of the recipient's quiet time. */
+static void
+drain_sched_hold(struct drain *d, struct xfer *x, int64_t until)
+{
+	log_debug("drain: campaign=%s held for the end of its recipient's "
+	    "quiet time, due=%lld", x->job.campaign, (long long)until);
+	x->job.due = until;
+	drain_commit_finish(d, x, OUTCOME_WAIT);
+}
+
+/*
+ * A staged job whose recipient is in quiet time now (retries, or a
+ * configuration changed since admission, brought it into the night)
+ * goes back to the queue for the end of it.
+ */
+static void
+drain_sched_quiet(struct drain *d, struct store_txn *t, struct dcampaign *dc,
+    struct xfer *x, int64_t now_s)
+{
+	struct conf_policy	 pol;
+	int64_t			 until;
+
+	conf_policy_for(d->md->conf, dc->c->list, &pol);
+	if (rcpt_zone_allowed(d->zones, t, x->job.rid, &pol.quiet, now_s,
+	    &until, x->zone, NULL) < 0 || until <= now_s)
+		return;
+	drain_sched_take(d, x);
+	drain_sched_hold(d, x, until);
+}
+
+/*
+ * A staged job about to start: has its recipient's quiet time begun
+ * since it was read?  (A domain's cadence may hold it for minutes.)
+ * The zone was read with it, so this needs no store.
+ */
+static int
+drain_sched_asleep(struct drain *d, struct dcampaign *dc, struct xfer *x)
+{
+	struct conf_policy	 pol;
+	struct quiet_zone	*z;
+	int64_t			 now_s = mannersd_now(), until;
+
+	if (x->zone[0] == '\0')
+		return 0;
+	conf_policy_for(d->md->conf, dc->c->list, &pol);
+	if ((z = quiet_cache_get(d->zones, x->zone, NULL)) == NULL ||
+	    (until = quiet_next_allowed(z, &pol.quiet.rules, now_s)) <= now_s)
+		return 0;
+	drain_sched_hold(d, x, until);
+	return 1;
+}
+
 /* Move the resume point past a claimed job while no unclaimed one is behind. */
 static void
 drain_sched_advance(struct drain *d, int prefix, const uint8_t *key)
@@ -218,7 +272,8 @@ drain_sched_refill(struct drain *d, struct store_txn *t, int64_t now_s,
 		if (prefs_send_view(t, j.addr, j.lid, &x->plain, NULL) == 0) {
 			drain_sched_take(d, x);
 			drain_commit_drop(d, x);
-		}
+		} else
+			drain_sched_quiet(d, t, dc, x, now_s);
 	}
 	store_cursor_close(cur);
 	/*
@@ -313,6 +368,8 @@ drain_sched_start(struct drain *d, struct store_txn **t, struct xfer *x,
 		d->have_resume = 0;
 		return 0;
 	}
+	if (drain_sched_asleep(d, dc, x))
+		return 0;
 	if (drain_xfer_start(d, dc, x, slot) == -1) {
 		drain_commit_finish(d, x, OUTCOME_FAILED);
 		return 0;
@@ -483,4 +540,6 @@ drain_sched_clear(struct drain *d)
 	hashtab_free(d->doms);
 	hashtab_free(d->claims);
 	d->doms = d->claims = NULL;
+	quiet_cache_free(d->zones);
+	d->zones = NULL;
 }

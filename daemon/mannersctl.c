@@ -620,15 +620,21 @@ ctl_print_rejected(json_t *rej)
 static void
 ctl_print_report(json_t *j)
 {
-	json_t	*w, *v;
-	char	 t1[32], t2[32];
-	size_t	 i;
+	json_t		*w, *v;
+	const char	*k;
+	char		 t1[32], t2[32];
+	size_t		 i;
 
 	printf("campaign %s (%s): %lld recipient%s\n", ctl_str(j, "campaign",
 	    "?"), ctl_str(j, "list", "?"), ctl_int(j, "recipients"),
 	    ctl_int(j, "recipients") == 1 ? "" : "s");
 	printf("  accepted %lld, deferred %lld\n", ctl_int(j, "accepted"),
 	    ctl_int(j, "deferred"));
+	json_object_foreach(json_object_get(j, "deferred_by"), k, v)
+		printf("    by %s: %lld, due %s to %s\n", strcmp(k, "caps") == 0 ?
+		    "the caps" : "quiet hours", ctl_int(v, "count"), ctl_time(
+		    ctl_int(v, "first_due"), t1, sizeof t1), ctl_time(ctl_int(v,
+		    "last_due"), t2, sizeof t2));
 	ctl_print_rejected(json_object_get(j, "rejected"));
 	if (json_object_get(j, "first_due") != NULL)
 		printf("  first due %s, last due %s\n", ctl_time(ctl_int(j,
@@ -1095,6 +1101,9 @@ ctl_print_recipient(json_t *j)
 			    "time"), t, sizeof t), ctl_str(v, "campaign", "?"),
 			    ctl_str(v, "list", "?"), ctl_str(v, "state", "?"));
 	}
+	printf("  time zone: %s\n", json_is_string(json_object_get(j,
+	    "time_zone")) ? ctl_str(j, "time_zone", "?") :
+	    "not known (each list's timezone counts)");
 	if (json_object_size(json_object_get(j, "next_allowed")) > 0) {
 		printf("  next message allowed:\n");
 		json_object_foreach(json_object_get(j, "next_allowed"), k, v) {
@@ -1103,8 +1112,10 @@ ctl_print_recipient(json_t *j)
 			else if (json_integer_value(v) <= (json_int_t)now)
 				printf("    %s  now\n", k);
 			else
-				printf("    %s  %s\n", k, ctl_time(
-				    json_integer_value(v), t, sizeof t));
+				printf("    %s  %s (%s their time)\n", k,
+				    ctl_time(json_integer_value(v), t,
+				    sizeof t), ctl_str(json_object_get(j,
+				    "next_allowed_local"), k, "?"));
 		}
 	}
 }

@@ -250,6 +250,7 @@ submit_admit(struct wjob *w, struct store *store)
 {
 	struct submit		*sb = (struct submit *)w;
 	struct admit_report	*rep = &sb->rep;
+	json_t			*tzw;
 	char			*cause = NULL, *log;
 
 	sb->state = SUBMIT_REPLY;
@@ -267,6 +268,8 @@ submit_admit(struct wjob *w, struct store *store)
 	sb->answer = admit_report_json(sb->c, rep, sb->dry_run);
 	json_object_set(sb->answer, "weight", sb->weight_report != NULL ?
 	    sb->weight_report : json_null());
+	if ((tzw = admit_report_warning(rep)) != NULL)
+		json_array_append_new(sb->warnings, tzw);
 	json_object_set(sb->answer, "warnings", sb->warnings);
 	if (sb->dry_run)
 		sb->status = 200;

@@ -112,6 +112,7 @@ struct admit_run {
 	size_t			 ntimes_cap;
 	int			 exists;
 	struct quota_admit	*quota;	/* NULL: no daily quotas */
+	struct admit_quiet	*quiet;	/* the recipients' zones */
 };
 
 /*
@@ -230,7 +231,7 @@ admit_one(struct admit_run *a, const struct campaign_rcpt *rc, char **cause)
 	struct policy_input	 in;
 	struct policy_decision	 d;
 	char			 naddr[ADDR_MAX + 1] = "";
-	int			 err;
+	int			 err, known;
 
 	rep->recipients++;
 	memset(&in, 0, sizeof in);
@@ -247,7 +248,11 @@ admit_one(struct admit_run *a, const struct campaign_rcpt *rc, char **cause)
 		if ((err = admit_lookup(a, naddr, &in, cause)) < 0)
 			return err;
 	}
-	policy_decide(&in, &d);
+	/* The caps and quiet hours in the recipient's zone. */
+	known = !in.invalid && a->r.rid != 0;
+	if ((err = admit_quiet_decide(a->quiet, a->t, known ? a->r.rid : 0,
+	    rc->tz, rc->line, &in, &d, &rep->quiet, cause)) < 0)
+		return err;
 	/* The day's quota of its domain or provider, reserved here too. */
 	if (d.verdict != POLICY_REJECT && (err = quota_admit_reserve(
 	    a->quota, a->t, addr_domain(naddr), c->expires, &d, cause)) != 0) {
@@ -258,7 +263,8 @@ admit_one(struct admit_run *a, const struct campaign_rcpt *rc, char **cause)
 	}
 	if (d.verdict == POLICY_REJECT) {
 		rep->rejected[d.reason]++;
-		return 0;
+		return known ? admit_quiet_keep(a->quiet, a->t, a->r.rid,
+		    cause) : 0;
 	}
 	if (d.verdict == POLICY_ACCEPT)
 		rep->accepted++;
@@ -268,7 +274,9 @@ admit_one(struct admit_run *a, const struct campaign_rcpt *rc, char **cause)
 		rep->first_due = d.due;
 	if (d.due > rep->last_due)
 		rep->last_due = d.due;
-	return admit_queue(a, rc, naddr, &d, cause);
+	if ((err = admit_queue(a, rc, naddr, &d, cause)) < 0)
+		return err;
+	return admit_quiet_keep(a->quiet, a->t, a->r.rid, cause);
 }
 
 /* Add the counts to the campaign's record, store it and commit. */
@@ -287,6 +295,8 @@ admit_close(struct admit_run *a, char **cause)
 	    rep->deferred));
 	campaign_record_count_add(state, "queued_deferred",
 	    (int64_t)rep->deferred);
+	campaign_record_count_add(state, "deferred_quiet_hours",
+	    (int64_t)rep->quiet.deferred[QUIET_CAUSE_QUIET]);
 	for (i = 1; i < POLICY_NREASONS; i++)
 		if (rep->rejected[i] != 0)
 			campaign_record_reject_add(state, policy_reason_name(i),
@@ -348,6 +358,7 @@ admit_campaign(const struct admit_request *ar, struct admit_report *rep,
 		    "it was submitted");
 	}
 	conf_policy_for(ar->conf, c->list, &a.pol);
+	a.quiet = admit_quiet_new(&a.pol.quiet);
 	a.quota = quota_admit_new(ar->conf, ar->now, cause);
 	if (a.quota == NULL && cause != NULL && *cause != NULL)
 		err = -1;
@@ -368,8 +379,41 @@ admit_campaign(const struct admit_request *ar, struct admit_report *rep,
 	json_decref(a.body);
 	store_rcpt_free(&a.r);
 	free(a.times);
+	admit_quiet_free(a.quiet);
 	quota_admit_free(a.quota);
 	return err == 0 ? 0 : -1;
+}
+
+/* The deferrals by cause, each with its first and last due time. */
+static json_t *
+admit_deferred_json(const struct admit_quiet_report *q)
+{
+	static const char	*names[] = { NULL, "caps", "quiet_hours" };
+	json_t			*o = json_object();
+	size_t			 i;
+
+	for (i = QUIET_CAUSE_CAPS; i <= QUIET_CAUSE_QUIET; i++)
+		if (q->deferred[i] != 0)
+			json_object_set_new(o, names[i], json_pack("{s:I, s:I, "
+			    "s:I}", "count", (json_int_t)q->deferred[i],
+			    "first_due", (json_int_t)q->first_due[i],
+			    "last_due", (json_int_t)q->last_due[i]));
+	return o;
+}
+
+/* The warning for tz attributes ICU does not know; NULL if none. */
+json_t *
+admit_report_warning(const struct admit_report *rep)
+{
+	const struct admit_quiet_report	*q = &rep->quiet;
+
+	if (q->unknown_tz == 0)
+		return NULL;
+	return json_sprintf("recipients: %llu tz attribute(s) name no time "
+	    "zone this system knows (the first, \"%s\", on line %u); their "
+	    "recipients' kept zone or the list's timezone was used",
+	    (unsigned long long)q->unknown_tz, q->unknown_example,
+	    q->unknown_line);
 }
 
 /* The submission's answer: counts by outcome. */
@@ -392,6 +436,11 @@ admit_report_json(const struct campaign *c, const struct admit_report *rep,
 		if (rep->rejected[i] != 0)
 			json_object_set_new(rej, policy_reason_name(i),
 			    json_integer((json_int_t)rep->rejected[i]));
+	json_object_set_new(o, "deferred_by", admit_deferred_json(
+	    &rep->quiet));
+	if (rep->quiet.unknown_tz != 0)
+		json_object_set_new(o, "unknown_tz", json_integer(
+		    (json_int_t)rep->quiet.unknown_tz));
 	json_object_set_new(o, "rejected", rej);
 	if (rep->first_due != 0) {
 		json_object_set_new(o, "first_due", json_integer(

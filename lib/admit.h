@@ -13,6 +13,7 @@
 
 #include <jansson.h>
 
+#include "admit_quiet.h"
 #include "policy.h"
 
 struct campaign;
@@ -30,6 +31,7 @@ struct admit_report {
 	int64_t		 first_due;
 	int64_t		 last_due;
 	int		 resubmitted;
+	struct admit_quiet_report quiet;	/* deferrals by cause */
 };
 
 /*
@@ -50,5 +52,6 @@ int	 admit_campaign(const struct admit_request *,
 	    struct admit_report *, int *, char **);
 json_t	*admit_report_json(const struct campaign *,
 	    const struct admit_report *, int);
+json_t	*admit_report_warning(const struct admit_report *);
 
 #endif

@@ -6,7 +6,7 @@
  *   <from name="...">addr</from> <reply-to>addr</reply-to>
  *   <subject>...</subject> <send-after>T</send-after> <expires>T</expires>
  *   <text>...</text> <html>...</html>
- *   <recipients> <to name="...">addr</to> ... </recipients>
+ *   <recipients> <to name="..." tz="Zone/Name">addr</to> ... </recipients>
  * </campaign>
  */
 #include <ctype.h>
@@ -20,6 +20,7 @@
 
 #include "addr.h"
 #include "campaign.h"
+#include "quiet.h"
 #include "text.h"
 #include "util.h"
 
@@ -39,6 +40,7 @@ struct campaign_found {
 	size_t		 addr;		/* offsets into the strings */
 	size_t		 addrlen;
 	size_t		 name;		/* SIZE_MAX: none */
+	size_t		 tz;		/* SIZE_MAX: none */
 	unsigned	 line;
 };
 
@@ -58,6 +60,8 @@ struct campaign_rcpts {
 	struct buf		 text;	/* the open <to>'s text */
 	struct buf		 name;	/* and name attribute */
 	int			 has_name;
+	struct buf		 tz;	/* and tz attribute */
+	int			 has_tz;
 	unsigned		 line;
 	struct buf		 strings;
 	struct campaign_found	*found;
@@ -273,6 +277,16 @@ campaign_header_safe(const char *s)
  * Campaign ids: 1..64 of [A-Za-z0-9._-], no "..", no dot at either end:
  * the id becomes the left part of Message-IDs, a dot-atom (RFC 5322).
  */
+/* An IANA zone name's shape; whether ICU knows it is admission's worry. */
+int
+campaign_valid_tz(const char *s)
+{
+	size_t	 n = strlen(s);
+
+	return n > 0 && n <= QUIET_ZONE_MAX && strspn(s, "abcdefghijklmnopqrstu"
+	    "vwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789/_+-") == n;
+}
+
 int
 campaign_valid_id(const char *s)
 {
@@ -693,6 +707,23 @@ campaign_root(struct campaign_pass *p, const char *el)
 	return CAMPAIGN_ON;
 }
 
+/* A <to>'s tz attribute: absent, empty, or shaped like a zone name. */
+static void
+campaign_check_tz(struct campaign_pass *p)
+{
+	const xmlChar	*tz;
+
+	/* Read in place: a million recipients, no copy each. */
+	if (xmlTextReaderMoveToAttribute(p->r, BAD_CAST "tz") != 1)
+		return;
+	tz = xmlTextReaderConstValue(p->r);
+	if (tz != NULL && *tz != '\0' && !campaign_valid_tz((const char *)tz))
+		campaign_problem(p->err, 422, "line %d: <to> tz must be an IANA "
+		    "time zone name (e.g. Asia/Tokyo): 1 to %d of A-Z a-z 0-9 "
+		    "/ _ + -", p->line, QUIET_ZONE_MAX);
+	xmlTextReaderMoveToElement(p->r);
+}
+
 /* An element inside <recipients>: a <to>, counted and checked. */
 static enum campaign_step
 campaign_to(struct campaign_pass *p, const char *el)
@@ -711,6 +742,8 @@ campaign_to(struct campaign_pass *p, const char *el)
 		p->name = xstrdup((const char *)n);
 		xmlFree(n);
 	}
+	/* Before the text: the reader then stands on the <to> itself. */
+	campaign_check_tz(p);
 	if (campaign_text(p->r, &p->text, NULL, &why) == -1) {
 		if (why == NULL)
 			return CAMPAIGN_END;
@@ -1008,14 +1041,21 @@ campaign_sax_start(void *arg, const xmlChar *local, const xmlChar *prefix,
 	it->line = (unsigned)it->ctxt->input->line;
 	buf_reset(&it->text);
 	buf_reset(&it->name);
-	it->has_name = 0;
+	buf_reset(&it->tz);
+	it->has_name = it->has_tz = 0;
 	for (i = 0; i < nattr; i++, attr += 5) {
-		if (attr[1] != NULL || strcmp((const char *)attr[0],
-		    "name") != 0)
+		if (attr[1] != NULL)
 			continue;
-		campaign_sax_attr(&it->name, (const char *)attr[3],
-		    (const char *)attr[4]);
-		it->has_name = 1;
+		if (strcmp((const char *)attr[0], "name") == 0) {
+			campaign_sax_attr(&it->name, (const char *)attr[3],
+			    (const char *)attr[4]);
+			it->has_name = 1;
+		} else if (strcmp((const char *)attr[0], "tz") == 0 &&
+		    attr[4] > attr[3]) {
+			/* Pass one checked its characters: no reference. */
+			buf_add(&it->tz, attr[3], (size_t)(attr[4] - attr[3]));
+			it->has_tz = 1;
+		}
 	}
 }
 
@@ -1053,6 +1093,12 @@ campaign_sax_end(void *arg, const xmlChar *local, const xmlChar *prefix,
 	if (it->has_name) {
 		f->name = it->strings.len;
 		buf_add(&it->strings, it->name.data, it->name.len);
+		buf_addc(&it->strings, '\0');
+	}
+	f->tz = SIZE_MAX;
+	if (it->has_tz) {
+		f->tz = it->strings.len;
+		buf_add(&it->strings, it->tz.data, it->tz.len);
 		buf_addc(&it->strings, '\0');
 	}
 }
@@ -1097,6 +1143,7 @@ campaign_rcpt_start(struct campaign_rcpts *it)
 
 	buf_init(&it->text);
 	buf_init(&it->name);
+	buf_init(&it->tz);
 	buf_init(&it->strings);
 	memset(&sax, 0, sizeof sax);
 	sax.initialized = XML_SAX2_MAGIC;
@@ -1166,6 +1213,7 @@ campaign_rcpt_next(struct campaign_rcpts *it, struct campaign_rcpt *rc)
 	rc->addr = it->strings.data + f->addr;
 	rc->addrlen = f->addrlen;
 	rc->name = f->name != SIZE_MAX ? it->strings.data + f->name : NULL;
+	rc->tz = f->tz != SIZE_MAX ? it->strings.data + f->tz : NULL;
 	rc->line = f->line;
 	return 1;
 }
@@ -1184,6 +1232,7 @@ campaign_rcpt_close(struct campaign_rcpts *it)
 	}
 	buf_free(&it->text);
 	buf_free(&it->name);
+	buf_free(&it->tz);
 	buf_free(&it->strings);
 	free(it->found);
 	free(it);

@@ -44,6 +44,8 @@ struct campaign_rcpt {
 	const char	*addr;		/* trimmed; valid until the next call */
 	size_t		 addrlen;
 	const char	*name;		/* NULL if none */
+	const char	*tz;		/* NULL if none: an IANA zone name's
+					   characters, checked by pass one */
 	unsigned	 line;
 };
 
@@ -68,6 +70,8 @@ void		 campaign_rcpt_close(struct campaign_rcpts *);
 int		 campaign_parse_time(const char *, int64_t *);
 /* Campaign ids: 1..64 of [A-Za-z0-9._-]. */
 int		 campaign_valid_id(const char *);
+/* A <to tz="...">: 1..QUIET_ZONE_MAX of [A-Za-z0-9/_+-] (known or not). */
+int		 campaign_valid_tz(const char *);
 /* Header text must hold no control characters (CR, LF, NUL, ...). */
 int		 campaign_header_safe(const char *);
 

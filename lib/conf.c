@@ -56,6 +56,9 @@ enum conf_type {
 	T_VOLUMES,		/* 50, 100, 200 */
 	T_DAYSTART,		/* HH:MM[:SS] */
 	T_ZONE,			/* an IANA zone ICU knows */
+	T_QUIET_HOURS,		/* "21:00-08:00, ...", or none */
+	T_QUIET_DAYS,		/* "sat,sun", or none */
+	T_TIMEZONE,		/* an IANA zone name ICU knows */
 	T_CONTACT,		/* an address or an http(s) URL */
 	T_LANGUAGE		/* a language tag: en, de, pt-BR */
 };
@@ -70,7 +73,8 @@ enum conf_section {
 	S_PROVIDER,
 	S_WARMUP,
 	S_SHAPING,
-	S_DNS
+	S_DNS,
+	S_QUIET
 };
 
 struct conf_key {
@@ -195,11 +199,21 @@ static const struct conf_key conf_keys[] = {
 	    1 },
 	{ S_FEEDBACK, "mailbox_after", T_MAILBOX_AFTER, C(mailbox_after), 0,
 	    0 },
+
+	{ S_QUIET, "hours", T_QUIET_HOURS, C(policy.quiet.rules), 0, 0 },
+	{ S_QUIET, "days", T_QUIET_DAYS, C(policy.quiet.rules), 0, 0 },
+	{ S_QUIET, "timezone", T_TIMEZONE, C(policy.quiet.timezone), 0, 0 },
+	{ S_LIST, "quiet_hours", T_QUIET_HOURS, L(quiet.rules),
+	    CONF_SET_QUIET_HOURS, 0 },
+	{ S_LIST, "quiet_days", T_QUIET_DAYS, L(quiet.rules),
+	    CONF_SET_QUIET_DAYS, 0 },
+	{ S_LIST, "timezone", T_TIMEZONE, L(quiet.timezone), CONF_SET_TIMEZONE,
+	    0 },
 };
 
 static const char *conf_section_names[] = {
 	"daemon", "smtp", "caps", "list", "domain", "feedback", "provider",
-	"warmup", "shaping", "dns"
+	"warmup", "shaping", "dns", "quiet"
 };
 
 /* Built-in development defaults: everything under ./var/. */
@@ -245,6 +259,8 @@ conf_defaults(void)
 	c->policy.per_recipient.window = 30 * 86400;
 	c->policy.min_gap = 2 * 86400;
 	weigh_limits_default(&c->policy.weigh);
+	snprintf(c->policy.quiet.timezone, sizeof c->policy.quiet.timezone,
+	    "UTC");
 	c->remote_images_measure = 1;
 	c->remote_timeout = 5;
 	c->remote_max_requests = 50;
@@ -534,6 +550,35 @@ conf_return_path(const char *v, char **p, char **cause)
 	return 0;
 }
 
+/* Quiet hours, quiet days ("none": not any) and a time zone. */
+static int
+conf_set_quiet(const struct conf_key *k, void *p, const char *v, char **cause)
+{
+	struct quiet_rules	*r = p;
+	struct quiet_zone	*z;
+
+	if (k->type == T_TIMEZONE) {
+		/* Checked here: an unknown zone fails `mannersd -t`. */
+		if ((z = quiet_zone_open(v, cause)) == NULL)
+			return -1;
+		quiet_zone_free(z);
+		snprintf(p, QUIET_ZONE_MAX + 1, "%s", v);
+		return 0;
+	}
+	if (strcmp(v, "none") == 0) {
+		if (k->type == T_QUIET_HOURS)
+			r->nw = 0;
+		else
+			r->days = 0;
+		return 0;
+	}
+	if (*v == '\0')
+		return set_cause(cause, "%s needs a value (or none)", k->name);
+	if (k->type == T_QUIET_HOURS)
+		return quiet_parse_hours(v, r, cause);
+	return quiet_parse_days(v, r, cause);
+}
+
 static int
 conf_set(const struct conf_key *k, void *p, const char *v, char **cause)
 {
@@ -652,6 +697,10 @@ conf_set(const struct conf_key *k, void *p, const char *v, char **cause)
 		return conf_rep_day_start(v, p, cause);
 	case T_ZONE:
 		return conf_rep_zone(v, p, cause);
+	case T_QUIET_HOURS:
+	case T_QUIET_DAYS:
+	case T_TIMEZONE:
+		return conf_set_quiet(k, p, v, cause);
 	}
 	return set_cause(cause, "internal error: key type");
 }
@@ -920,6 +969,22 @@ out:
 	return rv;
 }
 
+/* A list's quiet-hour overrides applied over [quiet]'s. */
+static void
+conf_quiet_for(const struct conf_list *l, struct conf_quiet *q)
+{
+	const struct conf_quiet	*o = &l->policy.quiet;
+
+	if (l->set & CONF_SET_QUIET_HOURS) {
+		memcpy(q->rules.w, o->rules.w, sizeof q->rules.w);
+		q->rules.nw = o->rules.nw;
+	}
+	if (l->set & CONF_SET_QUIET_DAYS)
+		q->rules.days = o->rules.days;
+	if (l->set & CONF_SET_TIMEZONE)
+		memcpy(q->timezone, o->timezone, sizeof q->timezone);
+}
+
 /* The [list NAME] contact, if any. */
 const char *
 conf_list_contact(const struct conf *c, const char *list)
@@ -962,6 +1027,7 @@ conf_policy_for(const struct conf *c, const char *list, struct conf_policy *p)
 		p->weigh.max_image_total = l->policy.weigh.max_image_total;
 	if (l->set & CONF_SET_MIN_TEXT)
 		p->weigh.min_text_per_image = l->policy.weigh.min_text_per_image;
+	conf_quiet_for(l, &p->quiet);
 }
 
 /* The [domain NAME] section of a domain; NULL if none. */

@@ -12,6 +12,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "quiet.h"
 #include "weigh.h"
 
 /* A rate: `count` events per `per` seconds; count 0 means unlimited. */
@@ -26,11 +27,19 @@ struct conf_cap {
 	uint64_t	window;
 };
 
+/* Quiet hours, in the recipient's zone ([quiet] or a list's own). */
+struct conf_quiet {
+	struct quiet_rules	rules;		/* none: no quiet time */
+	char			timezone[QUIET_ZONE_MAX + 1];	/* when the
+						   recipient's is unknown */
+};
+
 /* What the policy and the weigher apply to one list. */
 struct conf_policy {
 	struct conf_cap		per_recipient;
 	uint64_t		min_gap;
 	struct weigh_limits	weigh;
+	struct conf_quiet	quiet;
 };
 
 enum conf_starttls {
@@ -162,6 +171,9 @@ struct conf {
 #define CONF_SET_MAX_IMAGE	0x10
 #define CONF_SET_MAX_IMAGE_TOTAL 0x20
 #define CONF_SET_MIN_TEXT	0x40
+#define CONF_SET_QUIET_HOURS	0x80
+#define CONF_SET_QUIET_DAYS	0x100
+#define CONF_SET_TIMEZONE	0x200
 
 struct conf	*conf_defaults(void);
 int		 conf_load(const char *, struct conf **, char **);

@@ -9,6 +9,8 @@
 #include "conf.h"
 #include "ledger.h"
 #include "policy.h"
+#include "quiet_policy.h"
+#include "rcpt_zone.h"
 #include "campaign_record.h"
 #include "util.h"
 
@@ -211,6 +213,15 @@ ledger_outcome(struct store_txn *t, struct store_job *j, enum ledger_outcome o,
 		memcpy(cr.key, j->key, STORE_KEY_LEN);
 		rc = ledger_count(t, states, j, o == LEDGER_RETRY ? "retries" :
 		    "quota_deferred", 0, cause);
+		break;
+	case LEDGER_WAIT:
+		/* Queued again for the morning, its slot moved with it. */
+		if ((rc = store_queue_put(t, j, cause)) < 0 ||
+		    (rc = ledger_hist(t, naddr, j->campaign, j->lid,
+		    STORE_HIST_RESERVED, j->due, cause)) < 0)
+			return rc;
+		memcpy(cr.key, j->key, STORE_KEY_LEN);
+		rc = ledger_count(t, states, j, "quiet_waits", 0, cause);
 		break;
 	case LEDGER_BOUNCED:
 	case LEDGER_FAILED:
@@ -609,16 +620,75 @@ ledger_consent_json(struct store_txn *t, uint64_t rid)
 }
 
 /* Everything known about an address, for GET /v1/recipients/{addr}. */
+/*
+ * Per list, the next time the caps and the recipient's quiet hours allow
+ * a message (null: never), and that time on the recipient's clock; the
+ * zone kept for them (null: none, the list's timezone counts).
+ */
+static void
+ledger_next_allowed(struct store_txn *t, const struct conf *conf,
+    const struct store_rcpt *r, json_t *lists, const int64_t *times,
+    int64_t now, json_t *o)
+{
+	struct quiet_cache	*zones = quiet_cache_new(16);
+	struct quiet_zone	*z = NULL;
+	struct conf_policy	 pol;
+	struct policy_input	 in;
+	struct policy_decision	 d;
+	enum quiet_policy_cause	 why;
+	json_t			*next = json_object(), *local = json_object(), *v;
+	const char		*name;
+	char			 kept[QUIET_ZONE_MAX + 1], buf[64];
+
+	memset(&in, 0, sizeof in);
+	in.times = times;
+	in.ntimes = r->nhist;
+	in.pref.count = r->pref_count;
+	in.pref.window = r->pref_window;
+	in.now = now;
+	/* A pause the recipient chose: nothing before its end. */
+	in.send_after = r->pause_until > now ? r->pause_until : 0;
+	in.expires = INT64_MAX;
+	json_object_foreach(lists, name, v) {
+		uint32_t	 lid = (uint32_t)json_integer_value(v);
+
+		if (r->suppressed != 0 || ledger_blocks(r, lid)) {
+			json_object_set_new(next, name, json_null());
+			json_object_set_new(local, name, json_null());
+			continue;
+		}
+		conf_policy_for(conf, name, &pol);
+		in.cap = pol.per_recipient;
+		in.min_gap = pol.min_gap;
+		if (rcpt_zone_get(zones, t, r->rid, pol.quiet.timezone, &z,
+		    NULL) < 0)
+			z = NULL;
+		quiet_policy_decide(&in, z, &pol.quiet.rules, &d, &why);
+		if (d.verdict == POLICY_REJECT || z == NULL) {
+			json_object_set_new(next, name, json_null());
+			json_object_set_new(local, name, json_null());
+			continue;
+		}
+		json_object_set_new(next, name, json_integer(d.due));
+		quiet_local_time(z, d.due, buf, sizeof buf);
+		json_object_set_new(local, name, json_string(buf));
+	}
+	json_object_set_new(o, "next_allowed", next);
+	json_object_set_new(o, "next_allowed_local", local);
+	json_object_set_new(o, "time_zone", r->rid != 0 && store_zone_get(t,
+	    r->rid, kept, sizeof kept, NULL) == 0 ? json_string(kept) :
+	    json_null());
+	quiet_cache_free(zones);
+}
+
 json_t *
 ledger_recipient_json(struct store_txn *t, const struct conf *conf,
     const char *addr, int64_t now, char **cause)
 {
 	struct store_rcpt	 r;
-	struct conf_policy	 pol;
-	struct conf_cap		 pref;
 	char			 naddr[ADDR_MAX + 1], lname[256];
-	json_t			*o, *hist, *flags, *next, *lists;
-	int64_t			*times = NULL, at;
+	json_t			*o, *hist, *flags, *lists;
+	int64_t			*times = NULL;
 	size_t			 i;
 	uint32_t		 lid;
 	int			 rc;
@@ -676,28 +746,7 @@ ledger_recipient_json(struct store_txn *t, const struct conf *conf,
 		    store_list_id(t, conf->lists[i].name, 0, &lid, NULL) == 0)
 			json_object_set_new(lists, conf->lists[i].name,
 			    json_integer(lid));
-	next = json_object();
-	pref.count = r.pref_count;
-	pref.window = r.pref_window;
-	{
-		const char	*name;
-		json_t		*v;
-
-		json_object_foreach(lists, name, v) {
-			lid = (uint32_t)json_integer_value(v);
-			if (r.suppressed != 0 || ledger_blocks(&r, lid)) {
-				json_object_set_new(next, name, json_null());
-				continue;
-			}
-			conf_policy_for(conf, name, &pol);
-			at = policy_next_allowed(times, r.nhist,
-			    &pol.per_recipient, pol.min_gap, &pref,
-			    r.pause_until > now ? r.pause_until : now);
-			json_object_set_new(next, name, at == INT64_MAX ?
-			    json_null() : json_integer(at));
-		}
-	}
-	json_object_set_new(o, "next_allowed", next);
+	ledger_next_allowed(t, conf, &r, lists, times, now, o);
 	json_decref(lists);
 	free(times);
 	store_rcpt_free(&r);

@@ -6,7 +6,9 @@
  * (fall back) by the calendar's attributes: a quiet time ends at the
  * first valid instant after a skipped end, and at the first occurrence
  * of a repeated one (the later one when the first has already passed:
- * the clock read that time once more and the night goes on).
+ * the clock read that time once more and the night goes on).  Likewise
+ * a night that had begun when the clock fell back goes on through the
+ * repeated stretch, even where the clock reads a time before its start.
  */
 #include <ctype.h>
 #include <stdio.h>
@@ -24,10 +26,28 @@
 /* A quiet time is at most a week of quiet days; a few more steps cover
  * windows that chain into each other. */
 #define QUIET_MAX_STEPS	32
+/* A clock that fell back within this long may read a time twice. */
+#define QUIET_REPEAT_MAX	(3 * 3600)
+
+struct quiet_memo {
+	int			 set;
+	int64_t			 minute;	/* its first second */
+	int64_t			 end;		/* 0: not quiet */
+	struct quiet_rules	 rules;
+};
 
 struct quiet_zone {
 	char		 name[QUIET_ZONE_MAX + 1];
 	UCalendar	*cal;
+	/*
+	 * The last answers, each for one UTC minute: windows, days and
+	 * offsets change on whole minutes, so every instant of a minute has
+	 * the same one.  A million recipients of one zone cost a calendar
+	 * computation a minute, not a million.  Two: a night's end is asked
+	 * about right after now.
+	 */
+	struct quiet_memo	 memo[2];
+	unsigned		 memo_next;	/* the one to replace */
 };
 
 struct quiet_cache {
@@ -265,20 +285,99 @@ quiet_end(const struct quiet_rules *r, const struct quiet_local *l,
 	return found;
 }
 
+/* The offset from UTC of instant t in z, in seconds. */
+static int32_t
+quiet_offset(struct quiet_zone *z, int64_t t)
+{
+	UErrorCode	 st = U_ZERO_ERROR;
+
+	ucal_setMillis(z->cal, (UDate)t * 1000.0, &st);
+	return (ucal_get(z->cal, UCAL_ZONE_OFFSET, &st) +
+	    ucal_get(z->cal, UCAL_DST_OFFSET, &st)) / 1000;
+}
+
+/*
+ * t, not quiet by its clock, on the second pass through a repeated
+ * stretch: the end of the quiet time in force when the clock fell back,
+ * if that is later; else t.
+ */
+static int64_t
+quiet_repeated_end(struct quiet_zone *z, const struct quiet_rules *r,
+    int64_t t)
+{
+	UErrorCode	 st = U_ZERO_ERROR;
+	UDate		 tr;
+	int64_t		 back, e;
+	int32_t		 shift;
+
+	/* The cheap test first: has the clock gone back lately? */
+	shift = quiet_offset(z, t - QUIET_REPEAT_MAX) - quiet_offset(z, t);
+	if (shift <= 0)
+		return t;
+	ucal_setMillis(z->cal, (UDate)t * 1000.0, &st);
+	if (!ucal_getTimeZoneTransitionDate(z->cal,
+	    UCAL_TZ_TRANSITION_PREVIOUS_INCLUSIVE, &tr, &st) || U_FAILURE(st))
+		return t;
+	back = (int64_t)(tr / 1000.0);
+	if (t < back || t >= back + shift)
+		return t;
+	/* Not quiet just before the change, this returns back - 1. */
+	e = quiet_next_allowed(z, r, back - 1);
+	return e > t ? e : t;
+}
+
+/* Do two sets of rules say the same? (Their padding may differ.) */
+static int
+quiet_rules_eq(const struct quiet_rules *a, const struct quiet_rules *b)
+{
+	return a->nw == b->nw && a->days == b->days && (a->nw == 0 ||
+	    memcmp(a->w, b->w, a->nw * sizeof a->w[0]) == 0);
+}
+
+/* The first instant at or after t not quiet, computed (see quiet.h). */
+static int64_t
+quiet_compute(struct quiet_zone *z, const struct quiet_rules *r, int64_t t);
+
 int64_t
 quiet_next_allowed(struct quiet_zone *z, const struct quiet_rules *r,
     int64_t t)
+{
+	int64_t			 minute = t - ((t % 60) + 60) % 60, e;
+	struct quiet_memo	*m;
+	size_t			 i;
+
+	if (!quiet_any(r))
+		return t;
+	for (i = 0; i < nitems(z->memo); i++) {
+		m = &z->memo[i];
+		if (m->set && m->minute == minute && quiet_rules_eq(&m->rules,
+		    r))
+			return m->end > t ? m->end : t;
+	}
+	e = quiet_compute(z, r, t);
+	m = &z->memo[z->memo_next++ % nitems(z->memo)];
+	m->set = 1;
+	m->minute = minute;
+	m->end = e > t ? e : 0;
+	m->rules = *r;
+	return e;
+}
+
+static int64_t
+quiet_compute(struct quiet_zone *z, const struct quiet_rules *r, int64_t t)
 {
 	struct quiet_local	 l;
 	int64_t			 e;
 	int			 days = 0, minute = 0, step;
 
-	if (!quiet_any(r))
-		return t;
 	for (step = 0; step < QUIET_MAX_STEPS; step++) {
 		quiet_local(z, t, &l);
-		if (!quiet_end(r, &l, &days, &minute))
-			return t;
+		if (!quiet_end(r, &l, &days, &minute)) {
+			if ((e = quiet_repeated_end(z, r, t)) == t)
+				return t;
+			t = e;
+			continue;
+		}
 		e = quiet_instant(z, &l, days, minute, 0);
 		if (e <= t)	/* the first occurrence has passed */
 			e = quiet_instant(z, &l, days, minute, 1);

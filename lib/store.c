@@ -38,6 +38,7 @@ struct store {
 	MDB_dbi		 rids;
 	MDB_dbi		 lists;
 	MDB_dbi		 cr;
+	MDB_dbi		 zones;
 	MDB_dbi		 consent;
 	MDB_dbi		 quota;		/* store_quota_*() */
 	struct buf	 scratch;	/* encoding buffer, one writer at a time */
@@ -63,6 +64,9 @@ struct store_txn {
 	int			 write;
 	struct store_counter	 counters[2];	/* seq, rid */
 	MDB_cursor		*rcpt_cur;	/* left on the last record read */
+	MDB_cursor		*zone_cur;	/* likewise, in zones */
+	uint8_t			 zone_last[8];	/* the largest key in zones */
+	int			 zone_last_known;
 	uint8_t			 queue_last[STORE_KEY_LEN];
 	int			 queue_last_known;
 	uint8_t			 cr_last[STORE_CR_KEY_MAX];
@@ -222,6 +226,7 @@ store_open(const char *dir, uint64_t mapsize, struct store **out, char **cause)
 	    (rc = mdb_dbi_open(txn, "rids", MDB_CREATE, &s->rids)) != 0 ||
 	    (rc = mdb_dbi_open(txn, "lists", MDB_CREATE, &s->lists)) != 0 ||
 	    (rc = mdb_dbi_open(txn, "cr", MDB_CREATE, &s->cr)) != 0 ||
+	    (rc = mdb_dbi_open(txn, "zones", MDB_CREATE, &s->zones)) != 0 ||
 	    (rc = mdb_dbi_open(txn, "consent", MDB_CREATE,
 	    &s->consent)) != 0 ||
 	    (rc = mdb_dbi_open(txn, "quota", MDB_CREATE, &s->quota)) != 0)
@@ -383,6 +388,8 @@ store_commit(struct store_txn *t, char **cause)
 	}
 	if (t->rcpt_cur != NULL)
 		mdb_cursor_close(t->rcpt_cur);
+	if (t->zone_cur != NULL)
+		mdb_cursor_close(t->zone_cur);
 	if (rc != 0) {
 		mdb_txn_abort(t->txn);
 		free(t);
@@ -407,6 +414,8 @@ store_abort(struct store_txn *t)
 	s = t->s;
 	if (t->rcpt_cur != NULL)
 		mdb_cursor_close(t->rcpt_cur);
+	if (t->zone_cur != NULL)
+		mdb_cursor_close(t->zone_cur);
 	mdb_txn_abort(t->txn);
 	free(t);
 	pthread_rwlock_unlock(&s->resize);
@@ -1439,6 +1448,95 @@ store_quota_days(struct store_txn *t, const char *unit, int32_t from,
 	return 0;
 }
 
+/*
+ * Position the zones cursor on recipient rid: 0 found (*v its zone), 1
+ * not.  The cursor stays there, and LMDB finds a key on the page it
+ * stands on without a descent: recipients come mostly in id order.
+ */
+static int
+store_zone_seek(struct store_txn *t, uint8_t *k, uint64_t rid, MDB_val *v,
+    char **cause)
+{
+	MDB_val	 key = { 8, k };
+	int	 rc;
+
+	be64enc(k, rid);
+	if (t->zone_cur == NULL && (rc = mdb_cursor_open(t->txn, t->s->zones,
+	    &t->zone_cur)) != 0)
+		return store_err(rc, cause, "cursor");
+	if ((rc = mdb_cursor_get(t->zone_cur, &key, v, MDB_SET_KEY)) ==
+	    MDB_NOTFOUND)
+		return 1;
+	return rc == 0 ? 0 : store_err(rc, cause, "read");
+}
+
+/* The time zone kept for a recipient id; 1 when none is kept. */
+int
+store_zone_get(struct store_txn *t, uint64_t rid, char *out, size_t outsz,
+    char **cause)
+{
+	uint8_t	 k[8];
+	MDB_val	 v;
+	int	 rc;
+
+	if ((rc = store_zone_seek(t, k, rid, &v, cause)) != 0)
+		return rc;
+	snprintf(out, outsz, "%.*s", (int)v.mv_size, (char *)v.mv_data);
+	return 0;
+}
+
+/*
+ * Does key k sort after every key in zones?  New recipients' ids mostly
+ * do: appended, their pages fill up instead of splitting in halves.
+ */
+static int
+store_zone_append(struct store_txn *t, const uint8_t *k)
+{
+	MDB_cursor	*c;
+	MDB_val		 lk, lv;
+
+	if (!t->zone_last_known) {
+		memset(t->zone_last, 0, sizeof t->zone_last);
+		if (mdb_cursor_open(t->txn, t->s->zones, &c) == 0) {
+			if (mdb_cursor_get(c, &lk, &lv, MDB_LAST) == 0 &&
+			    lk.mv_size == sizeof t->zone_last)
+				memcpy(t->zone_last, lk.mv_data, lk.mv_size);
+			mdb_cursor_close(c);
+		}
+		t->zone_last_known = 1;
+	}
+	if (memcmp(k, t->zone_last, sizeof t->zone_last) <= 0)
+		return 0;
+	memcpy(t->zone_last, k, sizeof t->zone_last);
+	return 1;
+}
+
+/* Keep a recipient's time zone (the caller checked the name); an
+ * unchanged one is not written again. */
+int
+store_zone_put(struct store_txn *t, uint64_t rid, const char *zone,
+    char **cause)
+{
+	uint8_t	 k[8];
+	MDB_val	 key = { 8, k }, v, nv = { strlen(zone), (void *)zone };
+	int	 rc;
+
+	be64enc(k, rid);
+	/* After every key kept: nothing to compare with, append. */
+	if (t->zone_cur != NULL && store_zone_append(t, k))
+		rc = mdb_cursor_put(t->zone_cur, &key, &nv, MDB_APPEND);
+	else if ((rc = store_zone_seek(t, k, rid, &v, cause)) < 0)
+		return rc;
+	else if (rc == 0 && v.mv_size == nv.mv_size && memcmp(v.mv_data,
+	    zone, nv.mv_size) == 0)
+		return 0;
+	else if (rc == 0)
+		rc = mdb_cursor_put(t->zone_cur, &key, &nv, MDB_CURRENT);
+	else
+		rc = mdb_cursor_put(t->zone_cur, &key, &nv, store_zone_append(t,
+		    k) ? MDB_APPEND : 0);
+	return rc == 0 ? 0 : store_err(rc, cause, "write");
+}
 /* A consent change worth keeping: rid | time | lid -> action, source. */
 int
 store_consent_add(struct store_txn *t, uint64_t rid,

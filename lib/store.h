@@ -10,6 +10,7 @@
  *   lists      "n" name -> list id, "i" id (4, BE) -> name,
  *              "f" id (4, BE) -> the latest campaign's <from name>
  *   cr         campaign id NUL recipient id (8, BE) -> delivery state
+ *   zones      recipient id (8, BE) -> the last time zone a campaign gave
  *   consent    recipient id (8, BE) | time (8, BE) | list id (4, BE) ->
  *              action, source: consent given back (a resubscribe)
  *
@@ -203,6 +204,9 @@ int	 store_cr_put(struct store_txn *, const char *, uint64_t,
 int	 store_cr_each(struct store_txn *, const char *,
 	    int (*)(uint64_t, struct store_cr *, void *), void *, char **);
 
+/* A recipient's time zone (the last a campaign gave): 0, or 1 if none. */
+int	 store_zone_get(struct store_txn *, uint64_t, char *, size_t, char **);
+int	 store_zone_put(struct store_txn *, uint64_t, const char *, char **);
 int	 store_consent_add(struct store_txn *, uint64_t,
 	    const struct store_consent *, char **);
 int	 store_consent_each(struct store_txn *, uint64_t,

@@ -133,13 +133,17 @@ struct spec {
 	int64_t		 expires;	/* 0: none */
 };
 
-/* A campaign document; each recipient is "addr" or "Name|addr". */
+/*
+ * A campaign document; each recipient is "addr" or "Name|addr", either
+ * followed by " tz=ZONE" for a <to tz="ZONE">.
+ */
 static inline char *
 fixture_doc(const struct spec *sp, const char *const *rcpts)
 {
 	struct buf	 b;
-	char		 t[32];
-	const char	*bar;
+	char		 t[32], tz[96];
+	const char	*bar, *z;
+	int		 n;
 
 	buf_init(&b);
 	buf_printf(&b, "<campaign id=\"%s\" list=\"%s\">\n"
@@ -155,11 +159,18 @@ fixture_doc(const struct spec *sp, const char *const *rcpts)
 	buf_adds(&b, "  <text>Hi {{name}} {{unsubscribe_url}}</text>\n"
 	    "  <recipients>\n");
 	for (; *rcpts != NULL; rcpts++) {
+		tz[0] = '\0';
+		n = (int)strlen(*rcpts);
+		if ((z = strstr(*rcpts, " tz=")) != NULL) {
+			snprintf(tz, sizeof tz, " tz=\"%s\"", z + 4);
+			n = (int)(z - *rcpts);
+		}
 		if ((bar = strchr(*rcpts, '|')) != NULL)
-			buf_printf(&b, "    <to name=\"%.*s\">%s</to>\n",
-			    (int)(bar - *rcpts), *rcpts, bar + 1);
+			buf_printf(&b, "    <to name=\"%.*s\"%s>%.*s</to>\n",
+			    (int)(bar - *rcpts), *rcpts, tz,
+			    n - (int)(bar + 1 - *rcpts), bar + 1);
 		else
-			buf_printf(&b, "    <to>%s</to>\n", *rcpts);
+			buf_printf(&b, "    <to%s>%.*s</to>\n", tz, n, *rcpts);
 	}
 	buf_adds(&b, "  </recipients>\n</campaign>\n");
 	return buf_steal(&b, NULL);

@@ -1312,3 +1312,68 @@ Test(campaign, still_reads_a_utf16_document)
 	cr_expect_str_eq(c->id, "c1");
 	campaign_free(c);
 }
+
+Test(campaign, reads_each_recipients_time_zone)
+{
+	const char	*xml =
+	    "<campaign id=\"c\" list=\"news.example.com\">"
+	    "<from>a@example.com</from><subject>s</subject><text>t</text>"
+	    "<recipients>"
+	    "<to name=\"A\" tz=\"Asia/Tokyo\">a@example.org</to>"
+	    "<to>b@example.org</to>"
+	    "<to tz=\"\">c@example.org</to>"
+	    "<to tz=\"Mars/Olympus_Mons\" name=\"D\">d@example.org</to>"
+	    "<to tz=\"Etc/GMT+10\">e@example.org</to>"
+	    "</recipients></campaign>";
+	static const char	*want[] = { "Asia/Tokyo", NULL, NULL,
+				    "Mars/Olympus_Mons", "Etc/GMT+10" };
+	struct campaign		*c = expect_parsed("tz", xml, NO_LIMIT);
+	struct campaign_rcpts	*it;
+	struct campaign_rcpt	 rc;
+	size_t			 i;
+
+	cr_expect_eq(c->nrecipients, 5, "an unknown zone is no refusal");
+	campaign_free(c);
+	it = campaign_rcpt_open(xml, strlen(xml));
+	for (i = 0; i < nitems(want); i++) {
+		cr_assert_eq(campaign_rcpt_next(it, &rc), 1);
+		if (want[i] == NULL)
+			cr_expect_null(rc.tz, "recipient %zu: %s", i, rc.tz);
+		else
+			cr_expect(rc.tz != NULL && strcmp(rc.tz, want[i]) == 0,
+			    "recipient %zu: %s, want %s", i, rc.tz, want[i]);
+		if (i == 3)
+			cr_expect_str_eq(rc.name, "D", "the name beside a tz");
+	}
+	cr_expect_eq(campaign_rcpt_next(it, &rc), 0);
+	campaign_rcpt_close(it);
+}
+
+Test(campaign, refuses_a_time_zone_that_is_not_a_zone_name)
+{
+	static const char	*bad[] = {
+		"Asia/Tokyo\\nBcc: x",		/* kept literally: a backslash */
+		"Asia/Tokyo&#10;x",
+		"../../etc/passwd%",
+		"Asia/Tokyo ",
+		"A/aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa",
+		"T\xc3\xb6kyo",
+	};
+	char		 xml[1024];
+	size_t		 i;
+
+	for (i = 0; i < nitems(bad); i++) {
+		snprintf(xml, sizeof xml,
+		    "<campaign id=\"c\" list=\"news.example.com\">"
+		    "<from>a@example.com</from><subject>s</subject>"
+		    "<text>t</text><recipients>"
+		    "<to>ok@example.org</to>\n"
+		    "<to tz=\"%s\">a@example.org</to>"
+		    "</recipients></campaign>", bad[i]);
+		expect_refused(bad[i], xml, NO_LIMIT, 422,
+		    "line 2: <to> tz must be an IANA time zone name");
+	}
+	cr_expect(campaign_valid_tz("America/Argentina/Buenos_Aires"));
+	cr_expect(campaign_valid_tz("Etc/GMT-14"));
+	cr_expect(!campaign_valid_tz(""));
+}

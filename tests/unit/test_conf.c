@@ -894,3 +894,87 @@ Test(conf, feedback_keys_are_read_and_checked)
 	cr_assert_eq(c->pause_bounce_ppm, 50000, "the default, 5 %%");
 	conf_free(c);
 }
+
+Test(conf, quiet_keys_are_read_checked_and_overridden_per_list)
+{
+	static const struct {
+		const char	*text, *want;	/* want NULL: accepted */
+	} rows[] = {
+		{ "[quiet]\nhours = 21:00-08:00\n", NULL },
+		{ "[quiet]\nhours = 21:00-08:00, 12:00-13:00\ndays = sat,sun\n"
+		  "timezone = Europe/Berlin\n", NULL },
+		{ "[quiet]\nhours = 21:00\n",
+		  "t.conf:2: quiet hours \"21:00\": \"21:00\" is not a window" },
+		{ "[quiet]\nhours = 25:00-08:00\n", "t.conf:2: quiet hours" },
+		{ "[quiet]\nhours =\n", "hours needs a value (or none)" },
+		{ "[quiet]\ndays = sat,funday\n",
+		  "t.conf:2: quiet days \"sat,funday\": \"funday\" is not a "
+		  "day" },
+		{ "[quiet]\ndays = sun,mon,tue,wed,thu,fri,sat\n",
+		  "nothing would ever be sent" },
+		{ "[quiet]\ntimezone = Mars/Olympus_Mons\n",
+		  "t.conf:2: time zone \"Mars/Olympus_Mons\" is unknown" },
+		{ "[quiet]\ntimezone = Europe/Berlin;rm\n",
+		  "is not an IANA zone name" },
+		{ "[quiet]\nquiet_hours = 21:00-08:00\n",
+		  "unknown key \"quiet_hours\" in [quiet]" },
+		{ "[list news.example.com]\nhours = 21:00-08:00\n",
+		  "unknown key \"hours\" in [list]" },
+		{ "[list news.example.com]\nquiet_hours = 22:00-07:00\n"
+		  "quiet_days = none\ntimezone = Asia/Tokyo\n", NULL },
+		{ "[list news.example.com]\ntimezone = Nowhere/Land\n",
+		  "t.conf:2: time zone \"Nowhere/Land\" is unknown" },
+	};
+	struct conf		*c;
+	struct conf_policy	 p;
+	char			*cause;
+	size_t			 i;
+	int			 rc;
+
+	for (i = 0; i < sizeof rows / sizeof rows[0]; i++) {
+		cause = NULL;
+		c = NULL;
+		rc = conf_parse(rows[i].text, strlen(rows[i].text), "t.conf",
+		    &c, &cause);
+		if (rows[i].want == NULL)
+			cr_expect_eq(rc, 0, "%s: %s", rows[i].text, cause);
+		else
+			cr_expect(rc == -1 && cause != NULL && strstr(cause,
+			    rows[i].want) != NULL, "%s: want \"%s\", got %s",
+			    rows[i].text, rows[i].want, cause);
+		conf_free(c);
+		free(cause);
+	}
+
+	/* None configured: no quiet time, UTC. */
+	c = parse_ok("defaults", "[caps]\nmin_gap = 1d\n");
+	conf_policy_for(c, "news.example.com", &p);
+	cr_expect(!quiet_any(&p.quiet.rules), "no quiet hours by default");
+	cr_expect_str_eq(p.quiet.timezone, "UTC");
+	conf_free(c);
+
+	c = parse_ok("quiet", "[quiet]\nhours = 21:00-08:00\ndays = sun\n"
+	    "timezone = Europe/Berlin\n"
+	    "[list news.example.com]\nquiet_hours = 22:00-07:00\n"
+	    "[list promo.example.com]\nquiet_days = none\n"
+	    "timezone = Asia/Tokyo\n"
+	    "[list loud.example.com]\nquiet_hours = none\nquiet_days = none\n");
+	conf_policy_for(c, "other.example.com", &p);
+	cr_expect_eq(p.quiet.rules.nw, 1);
+	cr_expect_eq(p.quiet.rules.w[0].start, 21 * 60);
+	cr_expect_eq(p.quiet.rules.w[0].end, 8 * 60);
+	cr_expect_eq(p.quiet.rules.days, 1, "sunday");
+	cr_expect_str_eq(p.quiet.timezone, "Europe/Berlin");
+	conf_policy_for(c, "NEWS.example.com", &p);
+	cr_expect_eq(p.quiet.rules.w[0].start, 22 * 60, "the list's hours");
+	cr_expect_eq(p.quiet.rules.w[0].end, 7 * 60);
+	cr_expect_eq(p.quiet.rules.days, 1, "[quiet]'s days");
+	cr_expect_str_eq(p.quiet.timezone, "Europe/Berlin");
+	conf_policy_for(c, "promo.example.com", &p);
+	cr_expect_eq(p.quiet.rules.w[0].start, 21 * 60, "[quiet]'s hours");
+	cr_expect_eq(p.quiet.rules.days, 0, "the list's days: none");
+	cr_expect_str_eq(p.quiet.timezone, "Asia/Tokyo");
+	conf_policy_for(c, "loud.example.com", &p);
+	cr_expect(!quiet_any(&p.quiet.rules), "a list may turn quiet off");
+	conf_free(c);
+}

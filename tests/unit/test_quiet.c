@@ -67,6 +67,21 @@ static const struct row rows[] = {
 	{ "a New York window ending at 02:30 on the spring change ends at "
 	  "03:00 EDT", "America/New_York", "22:00-02:30", NULL,
 	  "2026-03-08T05:00", "2026-03-08T07:00" },
+	{ "a New York window starting in the repeated hour is quiet from its "
+	  "first 01:30 to 06:00 EST", "America/New_York", "01:30-06:00", NULL,
+	  "2026-11-01T05:30", "2026-11-01T11:00" },
+	{ "the second 01:15 of New York's repeated hour is still that night",
+	  "America/New_York", "01:30-06:00", NULL, "2026-11-01T06:15",
+	  "2026-11-01T11:00" },
+	{ "the first 01:15, before a window starting in the repeated hour, "
+	  "is not quiet", "America/New_York", "01:30-06:00", NULL,
+	  "2026-11-01T05:15", "2026-11-01T05:15" },
+	{ "a New York window starting in the skipped hour is quiet from the "
+	  "jump", "America/New_York", "02:30-06:00", NULL, "2026-03-08T07:00",
+	  "2026-03-08T10:00" },
+	{ "the second pass after a window that ended in the repeated hour is "
+	  "not quiet", "Europe/Berlin", "22:00-02:30", NULL,
+	  "2026-10-25T01:40", "2026-10-25T01:40" },
 	/* Australia/Sydney: AEDT -> AEST 2026-04-05 03:00 (16:00Z 04-04);
 	 * AEST -> AEDT 2026-10-04 02:00 (16:00Z 10-03). */
 	{ "a Sydney night across the April change ends at 08:00 AEST",
@@ -81,6 +96,18 @@ static const struct row rows[] = {
 	{ "a Sydney window ending at 02:30 in the skipped hour ends at 03:00 "
 	  "AEDT", "Australia/Sydney", "22:00-02:30", NULL,
 	  "2026-10-03T13:00", "2026-10-03T16:00" },
+	{ "a Sydney window starting in the skipped hour is quiet from 03:00 "
+	  "AEDT", "Australia/Sydney", "02:30-06:00", NULL,
+	  "2026-10-03T16:00", "2026-10-03T19:00" },
+	{ "just before Sydney's skipped hour is not quiet yet",
+	  "Australia/Sydney", "02:30-06:00", NULL, "2026-10-03T15:59",
+	  "2026-10-03T15:59" },
+	{ "a Sydney window starting in the repeated hour runs from its first "
+	  "02:30 to 06:00 AEST", "Australia/Sydney", "02:30-06:00", NULL,
+	  "2026-04-04T15:30", "2026-04-04T20:00" },
+	{ "the second 02:10 of Sydney's repeated hour is still that night",
+	  "Australia/Sydney", "02:30-06:00", NULL, "2026-04-04T16:10",
+	  "2026-04-04T20:00" },
 	/* Offsets of 30 and 45 minutes. */
 	{ "Kolkata's +05:30 night ends at 08:00 IST", "Asia/Kolkata",
 	  "21:00-08:00", NULL, "2026-01-10T16:00", "2026-01-11T02:30" },
@@ -88,6 +115,10 @@ static const struct row rows[] = {
 	  NULL, "2026-01-10T15:29", "2026-01-10T15:29" },
 	{ "Kathmandu's +05:45 night ends at 08:00 NPT", "Asia/Kathmandu",
 	  "21:00-08:00", NULL, "2026-01-10T15:20", "2026-01-11T02:15" },
+	{ "Kathmandu at 20:59 is not quiet yet", "Asia/Kathmandu",
+	  "21:00-08:00", NULL, "2026-01-10T15:14", "2026-01-10T15:14" },
+	{ "a Kolkata window ending at 06:45 ends at 01:15Z", "Asia/Kolkata",
+	  "22:00-06:45", NULL, "2026-07-01T18:00", "2026-07-02T01:15" },
 	/* The date line: +14 and -11. */
 	{ "Kiritimati (+14) at 22:00 waits for its 08:00, still the same UTC "
 	  "day", "Pacific/Kiritimati", "21:00-08:00", NULL,
@@ -95,6 +126,15 @@ static const struct row rows[] = {
 	{ "Pago Pago (-11) at 22:00 waits for its 08:00",
 	  "Pacific/Pago_Pago", "21:00-08:00", NULL, "2026-01-10T09:00",
 	  "2026-01-10T19:00" },
+	{ "a UTC Friday that is Saturday in Kiritimati is a quiet Saturday",
+	  "Pacific/Kiritimati", NULL, "sat", "2026-01-09T12:00",
+	  "2026-01-10T10:00" },
+	{ "a UTC Saturday that is Friday in Pago Pago is not",
+	  "Pacific/Pago_Pago", NULL, "sat", "2026-01-10T08:00",
+	  "2026-01-10T08:00" },
+	{ "Pago Pago's Saturday ends at its midnight, 11:00Z Sunday",
+	  "Pacific/Pago_Pago", NULL, "sat", "2026-01-10T12:00",
+	  "2026-01-11T11:00" },
 	/* Days and several windows. */
 	{ "a quiet Saturday in Berlin waits for Monday 00:00",
 	  "Europe/Berlin", NULL, "sat,sun", "2026-06-06T10:00",
@@ -274,4 +314,29 @@ Test(quiet, cache_opens_each_zone_once)
 	cr_assert_str_eq(quiet_zone_name(quiet_cache_get(c, "Asia/Tokyo",
 	    NULL)), "Asia/Tokyo");
 	quiet_cache_free(c);
+}
+
+Test(quiet, remembers_a_minute_and_forgets_it_for_other_rules_or_minutes)
+{
+	struct quiet_zone	*z = quiet_zone_open("Europe/Berlin", NULL);
+	struct quiet_rules	 night, none_at_noon;
+	int64_t			 t = utc("2026-01-14T22:00");
+
+	memset(&night, 0, sizeof night);
+	memset(&none_at_noon, 0, sizeof none_at_noon);
+	cr_assert_eq(quiet_parse_hours("21:00-08:00", &night, NULL), 0);
+	cr_assert_eq(quiet_parse_hours("12:00-13:00", &none_at_noon, NULL), 0);
+	cr_expect_eq(quiet_next_allowed(z, &night, t + 10),
+	    utc("2026-01-15T07:00"));
+	cr_expect_eq(quiet_next_allowed(z, &night, t + 59),
+	    utc("2026-01-15T07:00"), "the same minute, the same end");
+	cr_expect_eq(quiet_next_allowed(z, &none_at_noon, t + 30), t + 30,
+	    "other rules in the same minute are decided afresh");
+	cr_expect_eq(quiet_next_allowed(z, &none_at_noon, t + 31), t + 31,
+	    "not quiet: the instant itself");
+	cr_expect_eq(quiet_next_allowed(z, &night, utc("2026-01-15T07:00")),
+	    utc("2026-01-15T07:00"), "another minute is decided afresh");
+	cr_expect_eq(quiet_next_allowed(z, &night, utc("2026-01-15T06:59") +
+	    59), utc("2026-01-15T07:00"));
+	quiet_zone_free(z);
 }

@@ -1010,3 +1010,34 @@ Test(store, reports_a_full_map_as_store_full_with_a_cause_naming_map_size)
 	fixture_commit(t);
 	store_rcpt_free(&r);
 }
+
+Test(store, keeps_the_last_time_zone_of_a_recipient_id_apart)
+{
+	struct store_txn	*t = fixture_begin(&fx, 1);
+	char			 zone[65], *cause = NULL;
+
+	cr_expect_eq(store_zone_get(t, 7, zone, sizeof zone, &cause), 1,
+	    "no zone kept yet");
+	cr_assert_eq(store_zone_put(t, 7, "Asia/Tokyo", &cause), 0, "%s",
+	    cause);
+	cr_assert_eq(store_zone_put(t, 8, "America/New_York", &cause), 0);
+	cr_assert_eq(store_zone_put(t, 3, "Asia/Kathmandu", &cause), 0,
+	    "an id before the others is inserted, not appended");
+	cr_assert_eq(store_zone_put(t, 8, "America/New_York", &cause), 0,
+	    "the same zone again changes nothing");
+	fixture_commit(t);
+	t = fixture_begin(&fx, 1);
+	cr_assert_eq(store_zone_get(t, 7, zone, sizeof zone, &cause), 0);
+	cr_expect_str_eq(zone, "Asia/Tokyo");
+	cr_assert_eq(store_zone_put(t, 7, "Europe/Berlin", &cause), 0);
+	store_abort(t);
+	t = fixture_begin(&fx, 0);
+	cr_assert_eq(store_zone_get(t, 7, zone, sizeof zone, &cause), 0);
+	cr_expect_str_eq(zone, "Asia/Tokyo", "an aborted change is not kept");
+	cr_assert_eq(store_zone_get(t, 8, zone, sizeof zone, &cause), 0);
+	cr_expect_str_eq(zone, "America/New_York");
+	cr_expect_eq(store_zone_get(t, 9, zone, sizeof zone, &cause), 1);
+	cr_assert_eq(store_zone_get(t, 3, zone, sizeof zone, &cause), 0);
+	cr_expect_str_eq(zone, "Asia/Kathmandu");
+	store_abort(t);
+}

@@ -12,7 +12,7 @@ UNITDIR	?= /lib/systemd/system
 SYSUSERSDIR ?= /usr/lib/sysusers.d
 
 CC	?= cc
-PKGS	 = libevent libevent_pthreads libcurl lmdb libxml-2.0 jansson libsystemd libcrypto gmime-3.0 icu-i18n
+PKGS	 = libevent libevent_pthreads libcurl lmdb libxml-2.0 jansson libsystemd libcrypto gmime-3.0 icu-i18n libcares
 
 ifeq ($(SANITIZE),1)
 BUILD	?= build/san
@@ -30,7 +30,7 @@ CFLAGS	+= -std=gnu11 $(OPT) $(WARN) $(SANFLAGS) -D_GNU_SOURCE \
 	   -DCONF_LOCALEDIR='"$(LOCALEDIR)"' \
 	   -MMD -MP -Ilib $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
 LDFLAGS	+= $(SANFLAGS)
-LDLIBS	+= $(shell pkg-config --libs $(PKGS) 2>/dev/null) -lpthread
+LDLIBS	+= $(shell pkg-config --libs $(PKGS) 2>/dev/null) -lpthread -lm
 
 LIB_SRCS = \
 	lib/addr.c \
@@ -42,6 +42,7 @@ LIB_SRCS = \
 	lib/campaign_record.c \
 	lib/conf.c \
 	lib/conf_check.c \
+	lib/conf_rep.c \
 	lib/erase.c \
 	lib/feedback.c \
 	lib/feedback_apply.c \
@@ -61,6 +62,8 @@ LIB_SRCS = \
 	lib/probe.c \
 	lib/quiet.c \
 	lib/quiet_policy.c \
+	lib/quota.c \
+	lib/quota_admit.c \
 	lib/rcpt_zone.c \
 	lib/retention.c \
 	lib/schedule.c \
@@ -71,6 +74,7 @@ LIB_SRCS = \
 	lib/token.c \
 	lib/unsub_page.c \
 	lib/util.c \
+	lib/warmup.c \
 	lib/weigh.c
 
 MANNERSD_SRCS = \
@@ -82,7 +86,11 @@ MANNERSD_SRCS = \
 	daemon/drain.c \
 	daemon/drain_campaign.c \
 	daemon/drain_commit.c \
+	daemon/drain_quota.c \
 	daemon/drain_sched.c \
+	daemon/drain_shape.c \
+	daemon/drain_status.c \
+	daemon/drain_units.c \
 	daemon/drain_xfer.c \
 	daemon/handback.c \
 	daemon/http_guard.c \
@@ -92,6 +100,7 @@ MANNERSD_SRCS = \
 	daemon/mannersd.c \
 	daemon/measure.c \
 	daemon/metrics.c \
+	daemon/mx.c \
 	daemon/prune.c \
 	daemon/smtp_threads.c \
 	daemon/submit.c \
@@ -120,8 +129,8 @@ LOCALE_MOS	= $(PO_LANGS:%=$(BUILD)/locale/%/LC_MESSAGES/manners.mo)
 # OpenDKIM, headless Chromium, axe-core through npm).  Add a package a test needs to DEB_PKGS.
 RUN_PKGS = gcc make pkg-config libevent-dev libcurl4-openssl-dev \
 	   liblmdb-dev libxml2-dev libssl-dev \
-	   libjansson-dev libsystemd-dev libgmime-3.0-dev libicu-dev curl \
-	   python3 python3-aiosmtpd gettext
+	   libjansson-dev libsystemd-dev libgmime-3.0-dev libicu-dev \
+	   libc-ares-dev curl python3 python3-aiosmtpd gettext
 DEB_PKGS = $(RUN_PKGS) libcriterion-dev \
 	   postfix dovecot-imapd dovecot-pop3d opendkim opendkim-tools \
 	   python3-dkim lmdb-utils chromium \
@@ -251,6 +260,7 @@ install: all
 	install -m 0755 $(BUILD)/mannersd $(DESTDIR)$(SBINDIR)/mannersd
 	install -m 0755 $(BUILD)/mannersctl $(DESTDIR)$(BINDIR)/mannersctl
 	install -m 0644 conf/manners.conf $(DESTDIR)$(SYSCONFDIR)/manners/manners.conf.example
+	install -m 0644 conf/shaping.rules $(DESTDIR)$(SYSCONFDIR)/manners/shaping.rules
 	sed 's,@SBINDIR@,$(SBINDIR),g' systemd/mannersd.service > \
 	    $(DESTDIR)$(UNITDIR)/mannersd.service
 	chmod 0644 $(DESTDIR)$(UNITDIR)/mannersd.service

@@ -1,9 +1,11 @@
 """make bench: every benchmark, then one table.
 
 Runs the admission benchmark (bench/run.py), the weigher benchmark
-(bench/weigh_bench.c), the drain benchmark (bench/drain_bench.py) and
+(bench/weigh_bench.c), the drain benchmark (bench/drain_bench.py),
 the feedback intake benchmark (bench/feedback_bench.py), the
-unsubscribe page benchmark (bench/page_bench.py),
+unsubscribe page benchmark (bench/page_bench.py) and the reputation
+benchmark (bench/reputation_bench.py: provider groups, quotas and
+shaping rules against a plain drain, and per-group limits),
 each of which prints its own details, then prints one summary table:
 admission rate and its ratio to the raw ceiling, weigh time vs a bare
 parse, drain rate vs raw libcurl, and cadence error.  Figures only: the
@@ -67,6 +69,7 @@ def main():
     dr = run_py("drain_bench.py", os.path.join(tmp, "drain.json"))
     fb = run_py("feedback_bench.py", os.path.join(tmp, "feedback.json"))
     pg = run_py("page_bench.py", os.path.join(tmp, "page.json"))
+    rep = run_py("reputation_bench.py", os.path.join(tmp, "reputation.json"))
     rows = []
     if adm:
         row(rows, "admission: %d recipients, request to response" %
@@ -120,6 +123,8 @@ def main():
             row(rows, "  page %s saturated: rate, p99" % kind.upper(),
                 "{:,.0f}/s, {:.1f} ms".format(y["rate"], y["p99"]), "",
                 None)
+    for m, v, t, ok in (rep or {}).get("rows", []):
+        rows.append(("reputation " + m, v, t, ok.strip()))
     load = os.getloadavg()[0]
     row(rows, "machine", "%d CPUs, load average %.2f at the end" % (
         os.cpu_count(), load), "", None)

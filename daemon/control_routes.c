@@ -54,6 +54,8 @@ static void	control_routes_campaign(struct mannersd *,
 		    struct evhttp_request *, const char *);
 static void	control_routes_recipient(struct mannersd *,
 		    struct evhttp_request *, const char *);
+static void	control_routes_domains(struct mannersd *,
+		    struct evhttp_request *, const char *);
 
 /* The API: adding a route is adding a row. */
 static const struct control_route control_routes[] = {
@@ -83,6 +85,8 @@ static const struct control_route control_routes[] = {
 	{ EVHTTP_REQ_POST, "/v1/backup", CONTROL_ID_NONE, backup_request },
 	{ EVHTTP_REQ_DELETE, "/v1/unsubscribes/{id}", CONTROL_ID_ADDRESS,
 	  control_ops_resubscribe },
+	{ EVHTTP_REQ_GET, "/v1/domains", CONTROL_ID_NONE,
+	  control_routes_domains },
 };
 
 /* Method names for Allow, in libevent's bit order. */
@@ -343,6 +347,19 @@ control_routes_health(struct mannersd *md, struct evhttp_request *req,
 	o = json_pack("{s:s, s:o}", "status", md->stopping ? "stopping" : "ok",
 	    "drain", drain_stats(md->drain));
 	control_reply_json(req, md->stopping ? 503 : 200, o);
+	json_decref(o);
+}
+
+/* GET /v1/domains: pacing units, quotas, ramps, shaping actions. */
+static void
+control_routes_domains(struct mannersd *md, struct evhttp_request *req,
+    const char *id)
+{
+	json_t	*o;
+
+	(void)id;
+	o = drain_domains(md->drain);
+	control_reply_json(req, 200, o);
 	json_decref(o);
 }
 

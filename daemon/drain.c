@@ -175,6 +175,10 @@ drain_new(struct mannersd *md, char **cause)
 	event_add(d->pace_ev, NULL);
 	d->flush_timer = evtimer_new(md->base, drain_commit_timer_cb, d);
 	d->stop_timer = evtimer_new(md->base, drain_stop_timeout_cb, d);
+	if (drain_units_init(d, cause) == -1) {
+		drain_free(d);
+		return NULL;
+	}
 	drain_kick(d);
 	return d;
 }
@@ -279,6 +283,22 @@ drain_metrics(struct drain *d, struct evbuffer *b)
 	    "global cadence in force.\n# TYPE manners_smtp_rate_per_second "
 	    "gauge\nmanners_smtp_rate_per_second %g\n", pace_rate(&d->pace));
 	drain_xfer_metrics(d, b);
+	drain_status_metrics(d, b);
+}
+
+/* A delayed or failed DSN's diagnostic, for the shaping rules. */
+void
+drain_feedback(struct drain *d, const char *addr, const char *campaign,
+    const char *diagnostic)
+{
+	drain_shape_feedback(d, addr, campaign, diagnostic);
+}
+
+/* GET /v1/domains: the pacing units, their quotas, ramps and actions. */
+json_t *
+drain_domains(struct drain *d)
+{
+	return drain_status_domains(d);
 }
 
 /* Cut transfers short, wait for the SMTP threads, and free everything. */
@@ -306,6 +326,7 @@ drain_free(struct drain *d)
 		drain_xfer_free(x);
 	}
 	drain_campaign_clear(d);
+	drain_units_free(d);
 	drain_sched_clear(d);
 	drain_xfer_easy_drop(d);
 	event_free(d->scan_timer);

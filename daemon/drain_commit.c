@@ -7,6 +7,7 @@
  * jobs' claims are released back on the loop.  A crash can so resend at
  * most the transfers in flight and the last uncommitted group.
  */
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -24,6 +25,9 @@ struct commit_item {
 	enum xfer_outcome	 outcome;
 	int			 expired;	/* retried past max_age */
 	char			 reply[256];
+	int64_t			 defer_to;	/* OUTCOME_DEFERRED's new due */
+	int32_t			 qday;		/* a sent one's quota day */
+	char			 qunit[256];	/* and unit, if counted */
 };
 
 /* A group of outcomes on its way through the writer thread. */
@@ -46,6 +50,7 @@ static void	drain_commit_check_stopped(struct drain *);
 void
 drain_commit_finish(struct drain *d, struct xfer *x, enum xfer_outcome o)
 {
+	drain_quota_finished(d, x, o);
 	drain_xfer_release(d, x);
 	x->state = XFER_DONE;
 	x->outcome = o;
@@ -75,6 +80,66 @@ drain_commit_backoff(const struct commit_group *f, uint32_t attempts)
 	    (unsigned long)random());
 }
 
+/*
+ * A job moved to the next quota day takes a reservation of that day
+ * ("+UNIT", as admission's: lib/quota_admit.c), so later admissions see
+ * the day fill.
+ */
+static int
+drain_commit_reserve(struct store_txn *t, const struct commit_item *it,
+    char **cause)
+{
+	char	 name[sizeof it->qunit + 1];
+
+	if (it->qunit[0] == '\0')
+		return 0;
+	snprintf(name, sizeof name, "+%s", it->qunit);
+	return store_quota_add(t, name, it->qday, 1, cause);
+}
+
+/* Sends counted per unit and day, written once per pair. */
+struct commit_tally {
+	const char	*unit;
+	int32_t		 day;
+	uint64_t	 n;
+};
+#define COMMIT_TALLY_MAX	16
+
+/* Write the tallied counts into the quota records. */
+static int
+drain_commit_tally_flush(struct store_txn *t, struct commit_tally *ct,
+    size_t *n, char **cause)
+{
+	size_t	 i;
+
+	for (i = 0; i < *n; i++)
+		if (store_quota_add(t, ct[i].unit, ct[i].day, ct[i].n, cause) < 0)
+			return -1;
+	*n = 0;
+	return 0;
+}
+
+/* Count one send of a unit on a day (a group holds few units). */
+static int
+drain_commit_tally(struct store_txn *t, struct commit_tally *ct, size_t *n,
+    const struct commit_item *it, char **cause)
+{
+	size_t	 i;
+
+	for (i = 0; i < *n; i++)
+		if (ct[i].day == it->qday && strcmp(ct[i].unit, it->qunit) == 0) {
+			ct[i].n++;
+			return 0;
+		}
+	if (*n == COMMIT_TALLY_MAX && drain_commit_tally_flush(t, ct, n,
+	    cause) < 0)
+		return -1;
+	ct[*n].unit = it->qunit;
+	ct[*n].day = it->qday;
+	ct[(*n)++].n = 1;
+	return 0;
+}
+
 /* On the writer thread: every outcome of the group in one transaction. */
 static void
 drain_commit_run(struct wjob *w, struct store *store)
@@ -82,7 +147,8 @@ drain_commit_run(struct wjob *w, struct store *store)
 	struct commit_group	*f = (struct commit_group *)w;
 	struct store_txn	*t = NULL;
 	json_t			*states = json_object();
-	size_t			 i;
+	struct commit_tally	 tally[COMMIT_TALLY_MAX];
+	size_t			 i, ntally = 0;
 
 	if (store_begin(store, 1, &t, &f->cause) < 0)
 		goto out;
@@ -90,6 +156,20 @@ drain_commit_run(struct wjob *w, struct store *store)
 		struct commit_item	*it = &f->items[i];
 		struct store_job *j = &it->job;
 
+		if (it->outcome == OUTCOME_DEFERRED) {
+			/* A quota day later than max_age allows fails it. */
+			if (it->defer_to - j->queued > (int64_t)f->max_age) {
+				it->outcome = OUTCOME_FAILED;
+				it->expired = 1;
+				snprintf(it->reply, sizeof it->reply, "not sent: "
+				    "daily_limit (no quota day before max_age)");
+			} else if (drain_commit_reserve(t, it, &f->cause) < 0)
+				goto out;
+			else
+				j->due = it->defer_to;
+		} else if (it->outcome == OUTCOME_SENT && it->qunit[0] != '\0' &&
+		    drain_commit_tally(t, tally, &ntally, it, &f->cause) < 0)
+			goto out;
 		if (it->outcome == OUTCOME_RETRY) {
 			if (schedule_retry_expired(f->now - j->queued,
 			    drain_commit_backoff(f, j->attempts + 1),
@@ -106,7 +186,8 @@ drain_commit_run(struct wjob *w, struct store *store)
 		    it->reply, f->now, states, &f->cause) < 0)
 			goto out;
 	}
-	if (ledger_flush_states(t, states, &f->cause) < 0)
+	if (drain_commit_tally_flush(t, tally, &ntally, &f->cause) < 0 ||
+	    ledger_flush_states(t, states, &f->cause) < 0)
 		goto out;
 	f->ok = store_commit(t, &f->cause) == 0;
 	t = NULL;
@@ -205,6 +286,13 @@ drain_commit_flush(struct drain *d)
 	TAILQ_FOREACH(x, &d->done, entry) {
 		f->items[i].job = x->job;
 		memcpy(f->items[i].reply, x->reply, sizeof x->reply);
+		f->items[i].defer_to = x->defer_to;
+		if ((x->qday != 0 || x->defer_day != 0) && x->dom != NULL) {
+			f->items[i].qday = x->defer_day != 0 ? x->defer_day :
+			    x->qday;
+			memcpy(f->items[i].qunit, x->dom->name,
+			    sizeof f->items[i].qunit);
+		}
 		f->items[i++].outcome = x->outcome;
 	}
 	f->n = i;

@@ -7,6 +7,11 @@
  *	drain_xfer.c	easy handles, libcurl callbacks, starting transfers,
  *			their outcomes and the latency histogram
  *	drain_commit.c	commit groups to the writer, retry back-off
+ *	drain_units.c	pacing units: provider groups (by list or MX) and
+ *			domains on their own
+ *	drain_quota.c	daily quotas and warm-up ramps
+ *	drain_shape.c	reply-driven shaping actions
+ *	drain_status.c	GET /v1/domains and the units' metrics
  *
  * The rules themselves (which send goes next and when, what a 4xx
  * costs, how long a retry waits) are lib/schedule.c's.
@@ -22,6 +27,7 @@
 #include <curl/curl.h>
 #include <event2/buffer.h>
 #include <event2/event.h>
+#include <jansson.h>
 
 #include "addr.h"
 #include "hashtab.h"
@@ -29,9 +35,12 @@
 #include "ledger.h"
 #include "message.h"
 #include "pace.h"
+#include "quota.h"
 #include "quiet.h"
 #include "schedule.h"
+#include "shaping.h"
 #include "store.h"
+#include "warmup.h"
 
 #define DRAIN_NLAT		12	/* latency histogram buckets */
 #define DRAIN_IDLE_HANDLES	64	/* easy handles kept for reuse */
@@ -53,17 +62,82 @@ enum xfer_outcome {
 	OUTCOME_FAILED = LEDGER_FAILED,
 	OUTCOME_DROPPED = LEDGER_DROPPED,	/* unsubscribed meanwhile */
 	OUTCOME_BOUNCED = LEDGER_BOUNCED,	/* suppress the address */
+	OUTCOME_DEFERRED = LEDGER_DEFERRED,	/* over today's quota */
 	OUTCOME_WAIT = LEDGER_WAIT		/* quiet hours: due later */
 };
 
-/* Per recipient domain: its cadence and transfers in flight. */
+/*
+ * A pacing unit: a recipient domain on its own, or a provider group
+ * (drain_units.c): its cadence, transfers in flight, quota and actions.
+ */
 struct dom {
-	char			 name[256];
+	char			 name[256];	/* the domain, or provider */
+	int			 group;		/* a [provider]'s */
 	struct schedule_dom	 s;		/* the rules' cadence, counts */
 	TAILQ_HEAD(, xfer)	 staged;	/* its due jobs, in queue order */
 	TAILQ_ENTRY(dom)	 sentry;	/* in d->sdoms while s.staged */
+	/* configured */
+	struct conf_rate	 rate;
+	unsigned		 conns;		/* 0: no limit */
+	uint64_t		 daily_limit;	/* 0: none */
+	const struct conf_warmup *warmup;	/* of the conf in force */
+	int			 tracked;	/* counted in the store */
+	/* the day */
+	int			 day_known;
+	struct quota_day	 day;
+	uint64_t		 used;		/* started today, not failed */
+	uint64_t		 limit;		/* today's quota; 0: none */
+	struct warmup_status	 ramp;
+	uint64_t		 deferred;	/* jobs moved to a later day */
+	int32_t			 full_logged;	/* the day its "used" was logged */
+	/* shaping and MX */
+	unsigned		 nactions;	/* actions on it */
+	unsigned		 resolving;	/* its domains' MX lookups */
+	unsigned		 nrdoms;	/* struct rdom pointing here */
 };
 TAILQ_HEAD(domq, dom);
+
+/* A recipient domain: which unit paces it, and its MX lookup. */
+enum rdom_mx {
+	RDOM_LISTED,		/* by name, or no provider has mx = */
+	RDOM_RESOLVING,
+	RDOM_RESOLVED		/* until mx_until */
+};
+
+struct rdom {
+	char			 name[256];
+	struct dom		*unit;
+	enum rdom_mx		 mx;
+	int64_t			 mx_until;
+	char			 via[128];	/* the MX host that placed it */
+};
+
+/* An action of a shaping rule, running. */
+struct rep_action {
+	struct shaping_action	 a;
+	struct dom		*unit;		/* NULL: scope all, campaign */
+};
+
+/* The reputation guards' state (drain_units.c, drain_quota.c,
+ * drain_shape.c). */
+struct drain_rep {
+	struct shaping_rules	*rules;
+	struct shaping_state	*state;
+	int			 rules_2xx;	/* a rule may match a 2xx */
+	struct rep_action	*actions;
+	size_t			 nactions;
+	int64_t			 next_end;	/* of the first to end */
+	unsigned		 conns;		/* scope all: 0 none */
+	int			 suspended;	/* scope all */
+	unsigned		 ncampaign;	/* scope campaign actions */
+	struct quota_clock	*clock;
+	struct hashtab		*rdoms;		/* struct rdom by name */
+	struct mx_resolver	*mx;		/* made when mx = first appears */
+	int			 use_mx;	/* some provider has mx = */
+	char			*dns;		/* the servers it was made with */
+	uint64_t		 mx_lookups;
+	uint64_t		 mx_failures;
+};
 
 struct xfer {
 	struct drain		*d;
@@ -80,6 +154,9 @@ struct xfer {
 	int			 unsent;	/* counted in dom->s.unsent */
 	int			 waited;	/* its domain's cadence held it */
 	int			 plain;		/* the reader chose plain text */
+	int32_t			 qday;		/* counted in dom->used then */
+	int64_t			 defer_to;	/* OUTCOME_DEFERRED: new due, */
+	int32_t			 defer_day;	/* its quota day */
 	int			 abort;		/* stop now (atomic: the thread
 						   running it reads it) */
 	int			 notice;	/* the thread's: tell the loop at
@@ -163,6 +240,7 @@ struct drain {
 	 */
 	struct domq		 sdoms;		/* domains with staged jobs */
 	size_t			 nstaged;
+	struct drain_rep	 rep;
 };
 
 /* drain.c */
@@ -197,6 +275,39 @@ void		 drain_xfer_cut_short(struct drain *);
 void		 drain_xfer_easy_drop(struct drain *);
 void		 drain_xfer_free(struct xfer *);
 void		 drain_xfer_metrics(struct drain *, struct evbuffer *);
+
+/* drain_units.c */
+int		 drain_units_init(struct drain *, char **);
+int		 drain_units_reconfigure(struct drain *, char **);
+struct dom	*drain_units_of(struct drain *, const char *, int64_t);
+size_t		 drain_units_tidy(struct drain *);
+void		 drain_units_free(struct drain *);
+
+/* drain_quota.c */
+int		 drain_quota_check_day(struct drain *, struct store_txn *,
+		    struct dom *, int64_t);
+int		 drain_quota_over(const struct dom *);
+void		 drain_quota_defer(struct drain *, struct dom *);
+void		 drain_quota_started(struct drain *, struct xfer *);
+void		 drain_quota_finished(struct drain *, struct xfer *,
+		    enum xfer_outcome);
+
+/* drain_shape.c */
+int		 drain_shape_load(struct drain *, char **);
+void		 drain_shape_apply(struct drain *, struct dom *);
+void		 drain_shape_reply(struct drain *, struct xfer *);
+void		 drain_shape_feedback(struct drain *, const char *, const char *,
+		    const char *);
+int		 drain_shape_campaign_held(const struct drain *, const char *);
+void		 drain_shape_tick(struct drain *, int64_t);
+void		 drain_shape_describe(const struct shaping_rule *, char *,
+		    size_t);
+unsigned	 drain_shape_concurrency(const struct drain *);
+void		 drain_shape_free(struct drain *);
+
+/* drain_status.c */
+json_t		*drain_status_domains(struct drain *);
+void		 drain_status_metrics(struct drain *, struct evbuffer *);
 
 /* drain_commit.c */
 void		 drain_commit_finish(struct drain *, struct xfer *,

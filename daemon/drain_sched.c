@@ -34,41 +34,6 @@
 #define DRAIN_STAGE_BATCH	256	/* read ahead at a time while sending */
 #define DRAIN_IDLE_MS		1000	/* rescan period when idle */
 
-/* Is the domain `item` the one named `key` (any case)? */
-static int
-drain_sched_dom_eq(const void *item, const void *key)
-{
-	return strcasecmp(((const struct dom *)item)->name, key) == 0;
-}
-
-/* The domain's entry, created with its configured cadence. */
-static struct dom *
-drain_sched_dom(struct drain *d, const char *addr)
-{
-	const struct conf	*conf = d->md->conf;
-	const char		*name = addr_domain(addr);
-	uint64_t		 h = hashtab_hash_caseless(name);
-	struct conf_rate	 r;
-	struct dom		*dm;
-	unsigned		 limit = 0;
-	size_t			 i;
-
-	if ((dm = hashtab_find(d->doms, h, drain_sched_dom_eq, name)) != NULL)
-		return dm;
-	dm = xcalloc(1, sizeof *dm);
-	TAILQ_INIT(&dm->staged);
-	snprintf(dm->name, sizeof dm->name, "%s", name);
-	for (i = 0; dm->name[i] != '\0'; i++)
-		dm->name[i] = (char)tolower((unsigned char)dm->name[i]);
-	r = conf_domain_rate(conf, dm->name);
-	for (i = 0; i < conf->ndomains; i++)
-		if (strcmp(conf->domains[i].name, dm->name) == 0)
-			limit = conf->domains[i].concurrency;
-	schedule_dom_init(&dm->s, &r, limit);
-	hashtab_add(d->doms, h, dm);
-	return dm;
-}
-
 /*
  * Scan again in `wake_ms` milliseconds, to the microsecond: a cadence's
  * next slot.  Its own timerfd, because libevent's timers wake to the
@@ -137,12 +102,13 @@ drain_sched_unclaim(struct drain *d, struct xfer *x)
 	hashtab_remove(d->claims, drain_sched_claim_hash(x->job.key), x);
 }
 
-/* Read a due job ahead: claimed, waiting in its domain's line. */
+/* Read a due job ahead: claimed, waiting in its unit's line. */
 static struct xfer *
-drain_sched_stage(struct drain *d, const struct store_job *j)
+drain_sched_stage(struct drain *d, struct store_txn *t,
+    const struct store_job *j, int64_t now_s)
 {
 	struct xfer	*x;
-	struct dom	*dm = drain_sched_dom(d, j->addr);
+	struct dom	*dm = drain_units_of(d, addr_domain(j->addr), now_s);
 
 	x = xcalloc(1, sizeof *x);
 	x->d = d;
@@ -151,6 +117,7 @@ drain_sched_stage(struct drain *d, const struct store_job *j)
 	message_out_init(&x->msg);
 	x->state = XFER_STAGED;
 	drain_sched_claim(d, x);
+	drain_quota_check_day(d, t, dm, now_s);
 	if (dm->s.staged++ == 0)
 		TAILQ_INSERT_TAIL(&d->sdoms, dm, sentry);
 	TAILQ_INSERT_TAIL(&dm->staged, x, entry);
@@ -291,11 +258,12 @@ drain_sched_refill(struct drain *d, struct store_txn *t, int64_t now_s,
 			continue;
 		}
 		if ((dc = drain_campaign_get(d, t, j.campaign)) == NULL ||
-		    strcmp(dc->state, CAMPAIGN_ACTIVE) != 0) {
+		    strcmp(dc->state, CAMPAIGN_ACTIVE) != 0 ||
+		    drain_shape_campaign_held(d, j.campaign)) {
 			prefix = 0;
 			continue;
 		}
-		x = drain_sched_stage(d, &j);
+		x = drain_sched_stage(d, t, &j, now_s);
 		drain_sched_advance(d, prefix, j.key);
 		/*
 		 * An unsubscribe or a bounce may have come after admission;
@@ -328,10 +296,18 @@ drain_sched_pick(struct drain *d, struct instant slot, double *wait_ms)
 	struct dom		*dm;
 	struct xfer		*x;
 
+	struct dom		*next;
+
 	schedule_pick_begin(&p, slot, STORE_KEY_LEN);
-	TAILQ_FOREACH(dm, &d->sdoms, sentry) {
+	for (dm = TAILQ_FIRST(&d->sdoms); dm != NULL; dm = next) {
 		size_t		 held = p.held;
 
+		next = TAILQ_NEXT(dm, sentry);
+		/* Over today's quota: its jobs wait for the next day. */
+		if (drain_quota_over(dm)) {
+			drain_quota_defer(d, dm);
+			continue;
+		}
 		x = TAILQ_FIRST(&dm->staged);
 		schedule_pick_offer(&p, &dm->s, x->job.key, x);
 		if (p.held != held)
@@ -347,7 +323,7 @@ drain_sched_pick(struct drain *d, struct instant slot, double *wait_ms)
 static double
 drain_sched_lead(const struct drain *d)
 {
-	return schedule_lead_ms(d->nrunning, d->md->conf->concurrency);
+	return schedule_lead_ms(d->nrunning, drain_shape_concurrency(d));
 }
 
 /* The scan's read transaction, begun when it first needs the store. */
@@ -402,6 +378,7 @@ drain_sched_start(struct drain *d, struct store_txn **t, struct xfer *x,
 		drain_commit_finish(d, x, OUTCOME_FAILED);
 		return 0;
 	}
+	drain_quota_started(d, x);
 	/* Domain cadences are ceilings and stay strict. */
 	pace_take_on_schedule(&d->pace, slot->at);
 	pace_take(&x->dom->s.pace, slot->at);
@@ -428,7 +405,8 @@ drain_sched_scan(struct drain *d)
 	double			 lead_ms, held_ms, w_ms;
 	int			 refilled = 0, more = 0;
 
-	if (d->stopping || d->nrunning >= conf->concurrency)
+	drain_shape_tick(d, now_s);
+	if (d->stopping || d->nrunning >= drain_shape_concurrency(d))
 		return;
 	/* Nothing claimed: nothing to skip (and a stepped clock is healed). */
 	if (d->nrunning == 0 && d->ndone == 0 && !d->flushing &&
@@ -452,7 +430,7 @@ drain_sched_scan(struct drain *d)
 			goto out;
 		refilled = 1;
 	}
-	while (d->nrunning < conf->concurrency) {
+	while (d->nrunning < drain_shape_concurrency(d)) {
 		lead_ms = drain_sched_lead(d);
 		if (!schedule_slot(&d->pace, now, lead_ms, &slot, &w_ms)) {
 			if (w_ms < wake_ms)
@@ -486,7 +464,7 @@ drain_sched_scan(struct drain *d)
 out:
 	store_abort(t);
 	/* Jobs may be due beyond what was read: read on in the next turn. */
-	if (more > 0 && d->nrunning < conf->concurrency &&
+	if (more > 0 && d->nrunning < drain_shape_concurrency(d) &&
 	    d->nstaged < DRAIN_STAGE_MAX)
 		event_active(d->scan_now, EV_TIMEOUT, 1);
 	if (wake_ms < due_ms)
@@ -531,48 +509,27 @@ drain_sched_soon(struct drain *d)
 {
 	if (d->stopping)
 		return;
-	if (d->nrunning < d->md->conf->concurrency)
+	if (d->nrunning < drain_shape_concurrency(d))
 		event_active(d->scan_now, EV_TIMEOUT, 1);
 }
 
-/* Apply a reloaded configuration's cadence and concurrency to each domain. */
+/* Apply a reloaded configuration to the units (drain_units.c). */
 void
 drain_sched_reconfigure(struct drain *d)
 {
-	const struct conf	*conf = d->md->conf;
-	struct conf_rate	 r;
-	struct dom		*dm;
-	size_t			 pos = 0, i;
+	char	*cause = NULL;
 
-	while ((dm = hashtab_next(d->doms, &pos)) != NULL) {
-		r = conf_domain_rate(conf, dm->name);
-		pace_reconfigure(&dm->s.pace, &r, 1);
-		dm->s.limit = 0;
-		for (i = 0; i < conf->ndomains; i++)
-			if (strcmp(conf->domains[i].name, dm->name) == 0)
-				dm->s.limit = conf->domains[i].concurrency;
+	if (drain_units_reconfigure(d, &cause) == -1) {
+		log_warnx("drain: %s", cause);
+		free(cause);
 	}
 }
 
-/*
- * Forget domains with nothing in flight, no pending slot and no
- * slow-down (schedule_dom_idle()); returns how many.
- */
+/* Forget idle units and domains (drain_units_tidy()); returns how many. */
 size_t
 drain_sched_tidy(struct drain *d)
 {
-	struct dom	*dm;
-	struct instant	 now = drain_clock();
-	size_t		 pos = 0, n = 0;
-
-	while ((dm = hashtab_next(d->doms, &pos)) != NULL) {
-		if (schedule_dom_idle(&dm->s, now)) {
-			hashtab_remove_current(d->doms, &pos);
-			free(dm);
-			n++;
-		}
-	}
-	return n;
+	return drain_units_tidy(d);
 }
 
 /* Free the domains and the claims (every transfer is freed already). */

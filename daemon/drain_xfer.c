@@ -395,6 +395,8 @@ drain_xfer_outcome(struct xfer *x, CURLcode res)
 	struct dom		*dm = x->dom;
 	enum smtp_reply_verdict	 v;
 
+	/* Every reply passes the shaping rules. */
+	drain_shape_reply(x->d, x);
 	/* A transfer error with a 2xx code (cut during DATA) retries. */
 	v = res == CURLE_OK ? SMTP_REPLY_SENT : smtp_reply_classify(
 	    x->code >= 300 ? x->code : 0, x->reply);

@@ -205,6 +205,11 @@ intake_finish(struct intake *in)
 		log_info("feedback: %s %s address=%s campaign=%s%s%s", o->kind,
 		    o->action, personal ? "(hidden)" : o->address, o->campaign,
 		    in->fb.status[0] != '\0' ? " status=" : "", in->fb.status);
+	/* A DSN's diagnostic passes the shaping rules as a reply would. */
+	if ((in->fb.kind == FEEDBACK_BOUNCE || in->fb.kind == FEEDBACK_DELAY) &&
+	    o->address[0] != '\0' && in->fb.diagnostic[0] != '\0')
+		drain_feedback(in->md->drain, o->address, o->campaign,
+		    in->fb.diagnostic);
 	if (o->trip != BREAKER_NONE) {
 		log_warnx("feedback: campaign %s paused: %s; resume it with "
 		    "mannersctl resume %s once the cause is understood",

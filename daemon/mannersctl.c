@@ -708,6 +708,9 @@ ctl_print_campaign(json_t *j)
 		printf(" (%lld deferred)", ctl_int(c, "queued_deferred"));
 	printf(", sent %lld, failed %lld, retries %lld\n", ctl_int(c, "sent"),
 	    ctl_int(c, "failed"), ctl_int(c, "retries"));
+	if (ctl_int(c, "quota_deferred") > 0)
+		printf("  moved to a later day by a daily quota %lld times\n",
+		    ctl_int(c, "quota_deferred"));
 	if (ctl_int(c, "dropped") > 0 || ctl_int(c, "cancelled") > 0)
 		printf("  dropped %lld (unsubscribed or suppressed), "
 		    "cancelled %lld\n", ctl_int(c, "dropped"), ctl_int(c,
@@ -1482,6 +1485,84 @@ ctl_stats(struct ctl *ctl, struct args *a)
 	return rv;
 }
 
+/* One unit of GET /v1/domains: its line, quota, ramp, actions, members. */
+static void
+ctl_domains_unit(json_t *u)
+{
+	json_t		*q = json_object_get(u, "quota");
+	json_t		*w = json_object_get(u, "warmup"), *v;
+	char		 t[32];
+	size_t		 i;
+
+	printf("%-24s %-8s %8.3g/s  %s\n", ctl_str(u, "name", "?"),
+	    ctl_str(u, "kind", "?"), json_real_value(json_object_get(u,
+	    "rate")), ctl_str(u, "why", ""));
+	if (json_is_object(q)) {
+		ctl_time(ctl_int(q, "resets_at"), t, sizeof t);
+		printf("    quota %lld: %lld used of %lld, next day at %s, %lld "
+		    "jobs moved to a later day\n", ctl_int(q, "day"),
+		    ctl_int(q, "used"), ctl_int(q, "limit"), t,
+		    ctl_int(q, "deferred"));
+	}
+	if (json_is_object(w))
+		printf("    warm-up %s: %s, day %lld, %lld today, %lld "
+		    "tomorrow\n", ctl_str(w, "name", "?"),
+		    json_is_true(json_object_get(w, "complete")) ? "complete" :
+		    json_is_true(json_object_get(w, "started")) ? "running" :
+		    "not started", ctl_int(w, "day"), ctl_int(w, "volume"),
+		    ctl_int(w, "tomorrow"));
+	json_array_foreach(json_object_get(u, "actions"), i, v) {
+		ctl_time(ctl_int(v, "until"), t, sizeof t);
+		printf("    action %s (%s=%s): %s until %s; reply \"%s\"\n",
+		    ctl_str(v, "rule", "?"), ctl_str(v, "scope", "?"),
+		    ctl_str(v, "key", "?"), ctl_str(v, "action", "?"), t,
+		    ctl_str(v, "reason", ""));
+	}
+	json_array_foreach(json_object_get(u, "domains"), i, v)
+		printf("    domain %s (by %s)\n", ctl_str(v, "domain", "?"),
+		    ctl_str(v, "by", "?"));
+}
+
+/* domains: the pacing units, their quotas, ramps and actions. */
+static int
+ctl_domains(struct ctl *ctl, struct args *a)
+{
+	struct reply	 r;
+	json_t		*all, *v;
+	size_t		 i;
+	int		 rv;
+	char		 t[32];
+
+	(void)a;
+	if (ctl_get(ctl, "GET", "/v1/domains", &r) == -1)
+		return EXIT_UNREACHABLE;
+	if ((rv = ctl_check(ctl, &r)) == EXIT_OK) {
+		if (ctl->json)
+			ctl_print_raw(&r);
+		else {
+			all = json_object_get(r.json, "all");
+			printf("all: %.3g/s on %lld connections%s\n",
+			    json_real_value(json_object_get(all, "rate")),
+			    ctl_int(all, "concurrency"), json_is_true(
+			    json_object_get(all, "suspended")) ?
+			    ", suspended" : "");
+			json_array_foreach(json_object_get(all, "actions"), i,
+			    v) {
+				ctl_time(ctl_int(v, "until"), t, sizeof t);
+				printf("    action %s: %s until %s; reply "
+				    "\"%s\"\n", ctl_str(v, "rule", "?"),
+				    ctl_str(v, "action", "?"), t,
+				    ctl_str(v, "reason", ""));
+			}
+			json_array_foreach(json_object_get(r.json, "units"), i,
+			    v)
+				ctl_domains_unit(v);
+		}
+	}
+	ctl_reply_free(&r);
+	return rv;
+}
+
 /* health */
 static int
 ctl_health(struct ctl *ctl, struct args *a)
@@ -1676,6 +1757,7 @@ static const struct cmd {
 	    "feedback [--rcpt ADDR] < MESSAGE" },
 	{ "stats", ctl_stats, 0, 0, 0, "stats" },
 	{ "health", ctl_health, 0, 0, 0, "health" },
+	{ "domains", ctl_domains, 0, 0, 0, "domains" },
 };
 
 /* Take a command's own options and its operands from what is left. */

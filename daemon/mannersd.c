@@ -24,6 +24,7 @@
 #include "hostname.h"
 #include "log.h"
 #include "mannersd.h"
+#include "shaping.h"
 #include "store.h"
 #include "token.h"
 #include "util.h"
@@ -507,6 +508,16 @@ main(int argc, char **argv)
 	conf_check_advice(md.conf, mannersd_advice, NULL);
 	md.hostname = mannersd_hostname(md.conf);
 	if (check_only) {
+		/* The shaping rules a start or a reload would read. */
+		if (md.conf->shaping_rules != NULL && strcmp(
+		    md.conf->shaping_rules, "none") != 0) {
+			struct shaping_rules *rs = shaping_load(
+			    md.conf->shaping_rules, &cause);
+
+			if (rs == NULL)
+				fatalx("%s", cause);
+			shaping_rules_free(rs);
+		}
 		printf("%s: configuration ok (hostname %s)\n", conf_path !=
 		    NULL ? conf_path : "(built-in defaults)", md.hostname);
 		free(md.hostname);

@@ -209,6 +209,9 @@ void		 drain_stop(struct drain *, void (*)(struct mannersd *));
 void		 drain_forget(struct drain *, const char *);
 void		 drain_reconfigure(struct drain *);
 json_t		*drain_stats(struct drain *);
+json_t		*drain_domains(struct drain *);
+void		 drain_feedback(struct drain *, const char *, const char *,
+		    const char *);
 void		 drain_metrics(struct drain *, struct evbuffer *);
 size_t		 drain_in_flight(struct drain *);
 void		 drain_tidy(struct drain *);

@@ -12,6 +12,7 @@
 #include "erase.h"
 #include "retention.h"
 #include "campaign_record.h"
+#include "quota_admit.h"
 #include "store.h"
 #include "util.h"
 
@@ -111,6 +112,7 @@ struct admit_run {
 	int64_t			*times;
 	size_t			 ntimes_cap;
 	int			 exists;
+	struct quota_admit	*quota;	/* NULL: no daily quotas */
 	struct admit_quiet	*quiet;	/* the recipients' zones */
 	int			 erased_any;	/* erasure records to check */
 	int64_t			 keep;		/* history that still counts */
@@ -285,6 +287,14 @@ admit_one(struct admit_run *a, const struct campaign_rcpt *rc, char **cause)
 	if ((err = admit_quiet_decide(a->quiet, a->t, known ? a->r.rid : 0,
 	    rc->tz, rc->line, &in, &d, &rep->quiet, cause)) < 0)
 		return err;
+	/* The day's quota of its domain or provider, reserved here too. */
+	if (d.verdict != POLICY_REJECT && (err = quota_admit_reserve(
+	    a->quota, a->t, addr_domain(naddr), c->expires, &d, cause)) != 0) {
+		if (err < 0)
+			return err;
+		d.verdict = POLICY_REJECT;
+		d.reason = POLICY_DAILY_LIMIT;
+	}
 	if (d.verdict == POLICY_REJECT) {
 		rep->rejected[d.reason]++;
 		return known ? admit_quiet_keep(a->quiet, a->t, a->r.rid,
@@ -336,6 +346,8 @@ admit_close(struct admit_run *a, char **cause)
 		    (i == POLICY_DUPLICATE || i == POLICY_INVALID_ADDRESS)))
 			campaign_record_reject_add(state, policy_reason_name(i),
 			    (int64_t)rep->rejected[i]);
+	if ((err = quota_admit_flush(a->quota, a->t, cause)) < 0)
+		return err;
 	if ((err = store_campaign_put(a->t, a->ar->campaign->id, state,
 	    cause)) < 0)
 		return err;
@@ -393,7 +405,10 @@ admit_campaign(const struct admit_request *ar, struct admit_report *rep,
 	conf_policy_for(ar->conf, c->list, &a.pol);
 	a.quiet = admit_quiet_new(&a.pol.quiet);
 	a.keep = retention_history_window(ar->conf);
-	if ((err = admit_open(&a, digest, status, cause)) == 0) {
+	a.quota = quota_admit_new(ar->conf, ar->now, cause);
+	if (a.quota == NULL && cause != NULL && *cause != NULL)
+		err = -1;
+	else if ((err = admit_open(&a, digest, status, cause)) == 0) {
 		it = campaign_rcpt_open_iov(ar->iov, ar->niov);
 		while (err == 0 && campaign_rcpt_next(it, &rc) == 1)
 			err = admit_one(&a, &rc, cause);
@@ -411,6 +426,7 @@ admit_campaign(const struct admit_request *ar, struct admit_report *rep,
 	store_rcpt_free(&a.r);
 	free(a.times);
 	admit_quiet_free(a.quiet);
+	quota_admit_free(a.quota);
 	return err == 0 ? 0 : -1;
 }
 

@@ -20,6 +20,7 @@
 
 #include "conf.h"
 #include "conf_check.h"
+#include "conf_rep.h"
 #include "feedback.h"
 #include "hostport.h"
 #include "text.h"
@@ -50,6 +51,12 @@ enum conf_type {
 	T_RETURN_PATH,		/* an address manners can add +TOKEN to */
 	T_MAILBOX,		/* imap[s]:// or pop3[s]:// */
 	T_MAILBOX_AFTER,	/* delete, or move:FOLDER */
+	T_NAMES,		/* "a.com, b.com" (conf_rep.c) */
+	T_DATE,			/* YYYY-MM-DD */
+	T_CURVE,		/* exponential FIRST TARGET DAYS */
+	T_VOLUMES,		/* 50, 100, 200 */
+	T_DAYSTART,		/* HH:MM[:SS] */
+	T_ZONE,			/* an IANA zone ICU knows */
 	T_QUIET_HOURS,		/* "21:00-08:00, ...", or none */
 	T_QUIET_DAYS,		/* "sat,sun", or none */
 	T_TIMEZONE,		/* an IANA zone name ICU knows */
@@ -66,6 +73,10 @@ enum conf_section {
 	S_LIST,
 	S_DOMAIN,
 	S_FEEDBACK,
+	S_PROVIDER,
+	S_WARMUP,
+	S_SHAPING,
+	S_DNS,
 	S_QUIET
 };
 
@@ -85,6 +96,10 @@ struct conf_key {
 		    sizeof(((struct conf_list *)0)->policy.f)
 #define D(f)	offsetof(struct conf_domain, f), \
 		    sizeof(((struct conf_domain *)0)->f)
+#define P(f)	offsetof(struct conf_provider, f), \
+		    sizeof(((struct conf_provider *)0)->f)
+#define W(f)	offsetof(struct conf_warmup, f), \
+		    sizeof(((struct conf_warmup *)0)->f)
 
 static const struct conf_key conf_keys[] = {
 	{ S_DAEMON, "socket", T_STRING, C(socket), 0, 0 },
@@ -158,6 +173,21 @@ static const struct conf_key conf_keys[] = {
 
 	{ S_DOMAIN, "rate", T_RATE, D(rate), 0, 0 },
 	{ S_DOMAIN, "concurrency", T_UINT, D(concurrency), 0, 1 },
+	{ S_DOMAIN, "daily_limit", T_UINT, D(daily_limit), 0, 1 },
+
+	{ S_SMTP, "day_zone", T_ZONE, C(day_zone), 0, 0 },
+	{ S_SMTP, "day_start", T_DAYSTART, C(day_start), 0, 0 },
+	{ S_PROVIDER, "domains", T_NAMES, P(domains), 0, 0 },
+	{ S_PROVIDER, "mx", T_NAMES, P(mx), 0, 0 },
+	{ S_PROVIDER, "rate", T_RATE, P(rate), 0, 0 },
+	{ S_PROVIDER, "concurrency", T_UINT, P(concurrency), 0, 1 },
+	{ S_PROVIDER, "daily_limit", T_UINT, P(daily_limit), 0, 1 },
+	{ S_WARMUP, "start", T_DATE, W(start), 0, 0 },
+	{ S_WARMUP, "curve", T_CURVE, W(volumes), 0, 0 },
+	{ S_WARMUP, "volumes", T_VOLUMES, W(volumes), 0, 0 },
+	{ S_WARMUP, "applies", T_NAMES, W(applies), 0, 0 },
+	{ S_SHAPING, "rules", T_STRING, C(shaping_rules), 0, 0 },
+	{ S_DNS, "servers", T_STRING, C(dns_servers), 0, 0 },
 
 	{ S_FEEDBACK, "return_path", T_RETURN_PATH, C(return_path), 0, 0 },
 	{ S_FEEDBACK, "sender_id", T_STRING, C(feedback_sender_id), 0, 0 },
@@ -187,7 +217,8 @@ static const struct conf_key conf_keys[] = {
 };
 
 static const char *conf_section_names[] = {
-	"daemon", "smtp", "caps", "list", "domain", "feedback", "quiet"
+	"daemon", "smtp", "caps", "list", "domain", "feedback", "provider",
+	"warmup", "shaping", "dns", "quiet"
 };
 
 /* Built-in development defaults: everything under ./var/. */
@@ -228,6 +259,7 @@ conf_defaults(void)
 	c->max_age = 3 * 86400;
 	c->smtp_timeout = 60;
 	c->shutdown_timeout = 30;
+	c->day_zone = xstrdup("UTC");
 
 	c->policy.per_recipient.count = 4;
 	c->policy.per_recipient.window = 30 * 86400;
@@ -295,6 +327,10 @@ conf_free(struct conf *c)
 	for (i = 0; i < c->ndomains; i++)
 		free(c->domains[i].name);
 	free(c->domains);
+	free(c->day_zone);
+	free(c->shaping_rules);
+	free(c->dns_servers);
+	conf_rep_free(c);
 	free(c);
 }
 
@@ -670,6 +706,17 @@ conf_set(const struct conf_key *k, void *p, const char *v, char **cause)
 	case T_MAILBOX:
 	case T_MAILBOX_AFTER:
 		return conf_set_mailbox(k, p, v, cause);
+	case T_NAMES:
+		return conf_rep_names(v, p, k->name, cause);
+	case T_DATE:
+		return conf_rep_date(v, p, k->name, cause);
+	case T_CURVE:
+	case T_VOLUMES:
+		return conf_rep_volumes(v, k->type == T_CURVE, p, cause);
+	case T_DAYSTART:
+		return conf_rep_day_start(v, p, cause);
+	case T_ZONE:
+		return conf_rep_zone(v, p, cause);
 	case T_QUIET_HOURS:
 	case T_QUIET_DAYS:
 	case T_TIMEZONE:
@@ -780,22 +827,26 @@ conf_section_line(struct conf_cursor *cur, char *line, char **err)
 		return set_cause(err, "unknown section [%s] (want daemon, "
 		    "smtp, caps, list NAME or domain NAME)", name);
 	cur->sect = (enum conf_section)i;
-	if ((cur->sect == S_LIST || cur->sect == S_DOMAIN) != (*arg != '\0'))
+	if ((cur->sect == S_LIST || cur->sect == S_DOMAIN || cur->sect ==
+	    S_PROVIDER || cur->sect == S_WARMUP) != (*arg != '\0'))
 		return set_cause(err, *arg == '\0' ? "[%s] needs a name, e.g. "
 		    "[%s news.example.com]" : "[%s] takes no name", name, name);
 	if (*arg != '\0' && !conf_valid_name(arg))
 		return set_cause(err, "bad %s name \"%s\"", name, arg);
 	cur->have_sect = 1;
 	cur->base = cur->c;
-	/* A [list NAME] or [domain NAME] is a new set of keys each time. */
+	/* A named section ([list NAME], [domain NAME], [provider NAME],
+	   [warmup NAME]) is a new set of keys each time. */
 	for (i = 0; i < nitems(conf_keys); i++)
-		if (conf_keys[i].section == cur->sect &&
-		    (cur->sect == S_LIST || cur->sect == S_DOMAIN))
+		if (conf_keys[i].section == cur->sect && *arg != '\0')
 			cur->seen[i] = 0;
 	if (cur->sect == S_LIST)
 		return conf_add_list(cur, arg, err);
 	if (cur->sect == S_DOMAIN)
 		return conf_add_domain(cur, arg, err);
+	if (cur->sect == S_PROVIDER || cur->sect == S_WARMUP)
+		return conf_rep_section(cur->c, cur->sect == S_PROVIDER, arg,
+		    &cur->base, err);
 	return 0;
 }
 
@@ -874,6 +925,8 @@ conf_finish(struct conf *c, const char *fname, char **cause)
 		if (c->domains[i].rate.per == 0)
 			c->domains[i].rate = c->domain_rate;
 	}
+	if (conf_rep_finish(c, fname, cause) == -1)
+		return -1;
 	c->path = xstrdup(fname);
 	return 0;
 }
@@ -1015,6 +1068,18 @@ conf_policy_for(const struct conf *c, const char *list, struct conf_policy *p)
 	if (l->set & CONF_SET_MIN_TEXT)
 		p->weigh.min_text_per_image = l->policy.weigh.min_text_per_image;
 	conf_quiet_for(l, &p->quiet);
+}
+
+/* The [domain NAME] section of a domain; NULL if none. */
+const struct conf_domain *
+conf_domain_find(const struct conf *c, const char *domain)
+{
+	size_t	 i;
+
+	for (i = 0; i < c->ndomains; i++)
+		if (strcasecmp(c->domains[i].name, domain) == 0)
+			return &c->domains[i];
+	return NULL;
 }
 
 /* The cadence for one recipient domain. */

@@ -59,6 +59,32 @@ struct conf_domain {
 	char			*name;
 	struct conf_rate	 rate;
 	unsigned		 concurrency;	/* 0: no per-domain limit */
+	uint64_t		 daily_limit;	/* 0: none */
+};
+
+/* A list of names: "a, b, c". */
+struct conf_names {
+	char			**v;
+	size_t			  n;
+};
+
+/* [provider NAME]: domains paced, counted and ramped as one. */
+struct conf_provider {
+	char			*name;
+	struct conf_names	 domains;	/* by name */
+	struct conf_names	 mx;		/* MX host suffixes */
+	struct conf_rate	 rate;
+	unsigned		 concurrency;	/* 0: no limit */
+	uint64_t		 daily_limit;	/* 0: none */
+};
+
+/* [warmup NAME]: a ramp of daily volumes from a start date. */
+struct conf_warmup {
+	char			*name;
+	int32_t			 start;		/* YYYYMMDD in day_zone */
+	uint64_t		*volumes;	/* of ramp days 1..n */
+	size_t			 nvolumes;
+	struct conf_names	 applies;	/* domains and providers */
 };
 
 struct conf {
@@ -103,6 +129,12 @@ struct conf {
 	uint64_t		 max_age;
 	uint64_t		 smtp_timeout;
 	uint64_t		 shutdown_timeout;
+	char			*day_zone;	/* quotas' calendar days */
+	uint32_t		 day_start;	/* s after local midnight */
+
+	/* [shaping], [dns] */
+	char			*shaping_rules;	/* NULL: no shaping */
+	char			*dns_servers;	/* NULL: the system's */
 
 	/* [caps] */
 	struct conf_policy	 policy;
@@ -126,6 +158,10 @@ struct conf {
 	size_t			 nlists;
 	struct conf_domain	*domains;
 	size_t			 ndomains;
+	struct conf_provider	*providers;
+	size_t			 nproviders;
+	struct conf_warmup	*warmups;
+	size_t			 nwarmups;
 };
 
 /* Which per-list values a [list NAME] section overrides. */
@@ -158,6 +194,17 @@ int		 conf_list_configured(const struct conf *, const char *);
 const char	*conf_list_contact(const struct conf *, const char *);
 /* The effective rate for a recipient domain. */
 struct conf_rate conf_domain_rate(const struct conf *, const char *);
+
+/* The [domain NAME] section of a domain; NULL if none. */
+const struct conf_domain *conf_domain_find(const struct conf *, const char *);
+/* The provider a domain is listed in by name; NULL if none. */
+const struct conf_provider *conf_provider_of(const struct conf *,
+		     const char *);
+/* The provider one of whose mx suffixes ends the MX host; NULL if none. */
+const struct conf_provider *conf_provider_by_mx(const struct conf *,
+		     const char *);
+/* The warm-up ramp that applies to a domain or provider name; NULL. */
+const struct conf_warmup *conf_warmup_for(const struct conf *, const char *);
 
 /* Value parsers, shared with tests and the fuzzer. */
 int		 conf_parse_duration(const char *, uint64_t *, char **);

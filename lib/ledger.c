@@ -214,10 +214,12 @@ ledger_outcome(struct store_txn *t, struct store_job *j, enum ledger_outcome o,
 		rc = ledger_count(t, states, j, "sent", !gone, cause);
 		break;
 	case LEDGER_RETRY:
+	case LEDGER_DEFERRED:
 		if ((rc = store_queue_put(t, j, cause)) < 0)
 			return rc;
 		memcpy(cr.key, j->key, STORE_KEY_LEN);
-		rc = ledger_count(t, states, j, "retries", 0, cause);
+		rc = ledger_count(t, states, j, o == LEDGER_RETRY ? "retries" :
+		    "quota_deferred", 0, cause);
 		break;
 	case LEDGER_WAIT:
 		/* Queued again for the morning, its slot moved with it. */

@@ -23,6 +23,8 @@ enum ledger_outcome {
 	LEDGER_FAILED,
 	LEDGER_DROPPED,		/* unsubscribed or suppressed meanwhile */
 	LEDGER_BOUNCED,		/* failed for good: suppress the address */
+	LEDGER_DEFERRED,	/* over a daily quota: job->due is the next
+				   day's start; not an attempt */
 	LEDGER_WAIT		/* quiet hours: job->due is their end */
 };
 

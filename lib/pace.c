@@ -70,6 +70,19 @@ pace_take_on_schedule(struct pace *p, struct instant at)
 	pace_take(p, at);
 }
 
+/*
+ * A faster rate now than when the next slot was set (a slow-down ended):
+ * that slot comes no later than one interval of the new rate from now.
+ */
+void
+pace_clamp(struct pace *p, struct instant now)
+{
+	struct instant	 latest = instant_add(now, p->interval);
+
+	if (instant_before(latest, p->tat))
+		p->tat = latest;
+}
+
 /* Is there a cadence at all? */
 int
 pace_limited(const struct pace *p)

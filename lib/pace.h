@@ -42,6 +42,9 @@ void	 pace_take_on_schedule(struct pace *, struct instant);
  * sooner than one interval after that.
  */
 void	 pace_started(struct pace *, struct instant);
+/* After a rate became faster: the next slot no later than one new
+ * interval from `now`. */
+void	 pace_clamp(struct pace *, struct instant);
 int	 pace_limited(const struct pace *);	/* not unlimited */
 /* Nothing to remember at `now`: no slow-down, no slot still ahead. */
 int	 pace_idle(const struct pace *, struct instant);

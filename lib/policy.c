@@ -13,7 +13,7 @@
 
 static const char *policy_reason_names[POLICY_NREASONS] = {
 	"ok", "unsubscribed", "frequency_cap", "duplicate", "invalid_address",
-	"suppressed", "quiet_hours"
+	"suppressed", "daily_limit", "quiet_hours"
 };
 
 const char *

@@ -24,6 +24,7 @@ enum policy_reason {
 	POLICY_DUPLICATE,
 	POLICY_INVALID_ADDRESS,
 	POLICY_SUPPRESSED,
+	POLICY_DAILY_LIMIT,	/* no quota day before expires has room */
 	POLICY_QUIET_HOURS,	/* no time out of quiet hours before expiry */
 	POLICY_NREASONS
 };

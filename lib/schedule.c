@@ -26,6 +26,8 @@ schedule_dom_hold(const struct schedule_dom *s, struct instant at,
 	double	 w;
 
 	*wait_ms = 0.0;
+	if (s->blocked)
+		return SCHEDULE_BLOCKED;
 	if (s->limit != 0 && s->inflight >= s->limit)
 		return SCHEDULE_FULL;
 	/*

@@ -33,11 +33,14 @@ struct schedule_dom {
 	unsigned	 unsent;	/* started, MAIL FROM unanswered */
 	unsigned	 tempfails;	/* consecutive 4xx answers */
 	size_t		 staged;	/* due jobs read ahead */
+	int		 blocked;	/* held whatever else (a suspension,
+					   an MX lookup on its way) */
 };
 
 /* Why a domain does not send at a slot. */
 enum schedule_hold {
 	SCHEDULE_FREE = 0,		/* it may send */
+	SCHEDULE_BLOCKED,		/* suspended, or its MX is awaited */
 	SCHEDULE_FULL,		/* at its concurrency */
 	SCHEDULE_UNSENT,		/* its last send has not begun yet */
 	SCHEDULE_PACED		/* its cadence's next slot is later */

@@ -2,6 +2,7 @@
  * shaping.c: reply-driven shaping rules and their state (see shaping.h).
  */
 #include <ctype.h>
+#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -19,6 +20,8 @@
 #define SHAPING_SEEN_ACTION	0x02
 /* Most matches a threshold may ask for. */
 #define SHAPING_MAX_AFTER	64
+/* Largest rule file read. */
+#define SHAPING_MAX_FILE	(1024 * 1024)
 
 struct shaping_rules {
 	struct shaping_rule	*r;
@@ -285,6 +288,32 @@ fail:
 	return NULL;
 }
 
+struct shaping_rules *
+shaping_load(const char *path, char **cause)
+{
+	struct shaping_rules	*rs;
+	FILE			*f;
+	char			*text;
+	size_t			 n;
+
+	if ((f = fopen(path, "re")) == NULL) {
+		set_cause(cause, "[shaping] rules = %s: %s", path,
+		    strerror(errno));
+		return NULL;
+	}
+	text = xmalloc(SHAPING_MAX_FILE + 1);
+	n = fread(text, 1, SHAPING_MAX_FILE + 1, f);
+	fclose(f);
+	if (n > SHAPING_MAX_FILE) {
+		set_cause(cause, "[shaping] rules = %s: larger than 1 MiB", path);
+		free(text);
+		return NULL;
+	}
+	rs = shaping_parse(text, n, path, cause);
+	free(text);
+	return rs;
+}
+
 void
 shaping_rules_free(struct shaping_rules *rs)
 {
@@ -462,4 +491,25 @@ shaping_active(struct shaping_state *st, enum shaping_scope scope,
 		shaping_fill(st, e, &out[n++]);
 	}
 	return n;
+}
+
+long
+shaping_dsn_reply(const char *diag, const char **reply)
+{
+	const char	*p = diag, *semi;
+
+	*reply = diag;
+	if (diag == NULL)
+		return 0;
+	/* "smtp; " (RFC 3464's diagnostic-type) before the reply itself. */
+	if ((semi = strchr(p, ';')) != NULL && semi - p <= 16)
+		p = semi + 1;
+	while (*p == ' ' || *p == '\t')
+		p++;
+	if ((p[0] != '4' && p[0] != '5') || !isdigit((unsigned char)p[1]) ||
+	    !isdigit((unsigned char)p[2]) || (p[3] != ' ' && p[3] != '-' &&
+	    p[3] != '\0'))
+		return 0;
+	*reply = p;
+	return (p[0] - '0') * 100 + (p[1] - '0') * 10 + (p[2] - '0');
 }

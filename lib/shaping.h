@@ -80,6 +80,8 @@ struct shaping_action {
  */
 struct shaping_rules	*shaping_parse(const char *, size_t, const char *,
 			    char **);
+/* Read and parse a rule file (at most 1 MiB); NULL with *cause. */
+struct shaping_rules	*shaping_load(const char *, char **);
 void			 shaping_rules_free(struct shaping_rules *);
 size_t			 shaping_count(const struct shaping_rules *);
 const struct shaping_rule *shaping_rule(const struct shaping_rules *, size_t);
@@ -104,6 +106,12 @@ int			 shaping_hit(struct shaping_state *, int, const char *,
 size_t			 shaping_active(struct shaping_state *,
 			    enum shaping_scope, const char *, int64_t,
 			    struct shaping_action *, size_t);
+/*
+ * The reply inside a DSN's Diagnostic-Code ("smtp; 421 4.7.28 ..."):
+ * its code (0 when there is none) and, in *reply, where the reply's
+ * text starts ("421 4.7.28 ...").
+ */
+long			 shaping_dsn_reply(const char *, const char **);
 const char		*shaping_scope_name(enum shaping_scope);
 const char		*shaping_kind_name(enum shaping_kind);
 

@@ -41,6 +41,7 @@ struct store {
 	MDB_dbi		 zones;
 	MDB_dbi		 erased;	/* keyed hash -> what survives erasure */
 	MDB_dbi		 consent;
+	MDB_dbi		 quota;		/* store_quota_*() */
 	struct buf	 scratch;	/* encoding buffer, one writer at a time */
 	/*
 	 * Every transaction holds this shared; growing the map takes it
@@ -229,7 +230,8 @@ store_open(const char *dir, uint64_t mapsize, struct store **out, char **cause)
 	    (rc = mdb_dbi_open(txn, "zones", MDB_CREATE, &s->zones)) != 0 ||
 	    (rc = mdb_dbi_open(txn, "erased", MDB_CREATE, &s->erased)) != 0 ||
 	    (rc = mdb_dbi_open(txn, "consent", MDB_CREATE,
-	    &s->consent)) != 0)
+	    &s->consent)) != 0 ||
+	    (rc = mdb_dbi_open(txn, "quota", MDB_CREATE, &s->quota)) != 0)
 		goto fail;
 	if (store_format(s, txn, dir, cause) == -1) {
 		mdb_txn_abort(txn);
@@ -1357,6 +1359,94 @@ store_cr_each(struct store_txn *t, const char *campaign,
 		rc = mdb_cursor_get(c, &k, &v, MDB_NEXT);
 	}
 	mdb_cursor_close(c);
+	return 0;
+}
+
+/*
+ * Daily sending counts, by pacing unit (a domain or a provider) and
+ * calendar day: key UNIT NUL DAY (YYYYMMDD, big-endian 64 bits), value
+ * the count (big-endian 64 bits).
+ */
+static size_t
+store_quota_key(const char *unit, int32_t day, uint8_t *k, size_t ksz)
+{
+	size_t	 n = strlen(unit);
+
+	if (n == 0 || n + 9 > ksz)
+		return 0;
+	memcpy(k, unit, n);
+	k[n] = '\0';
+	be64enc(k + n + 1, (uint64_t)(uint32_t)day);
+	return n + 9;
+}
+
+int
+store_quota_get(struct store_txn *t, const char *unit, int32_t day,
+    uint64_t *count, char **cause)
+{
+	uint8_t	 k[300];
+	size_t	 klen;
+	MDB_val	 v;
+	int	 rc;
+
+	*count = 0;
+	if ((klen = store_quota_key(unit, day, k, sizeof k)) == 0)
+		return set_cause(cause, "quota key too long");
+	if ((rc = store_get(t, t->s->quota, k, klen, &v, cause)) != 0)
+		return rc < 0 ? rc : 0;
+	if (v.mv_size != 8)
+		return set_cause(cause, "corrupt quota record of %s", unit);
+	*count = be64dec(v.mv_data);
+	return 0;
+}
+
+int
+store_quota_add(struct store_txn *t, const char *unit, int32_t day,
+    uint64_t n, char **cause)
+{
+	uint8_t	 k[300], v[8];
+	uint64_t c;
+	size_t	 klen;
+	int	 rc;
+
+	if ((rc = store_quota_get(t, unit, day, &c, cause)) < 0)
+		return rc;
+	if ((klen = store_quota_key(unit, day, k, sizeof k)) == 0)
+		return set_cause(cause, "quota key too long");
+	be64enc(v, c + n);
+	return store_put(t, t->s->quota, k, klen, v, sizeof v, cause);
+}
+
+int
+store_quota_days(struct store_txn *t, const char *unit, int32_t from,
+    int32_t before, unsigned *ndays, char **cause)
+{
+	uint8_t		 k[300];
+	size_t		 klen, ulen = strlen(unit);
+	MDB_cursor	*c;
+	MDB_val		 key, v;
+	int		 rc, op = MDB_SET_RANGE;
+
+	*ndays = 0;
+	if ((klen = store_quota_key(unit, from, k, sizeof k)) == 0)
+		return set_cause(cause, "quota key too long");
+	if ((rc = mdb_cursor_open(t->txn, t->s->quota, &c)) != 0)
+		return store_err(rc, cause, "read");
+	key.mv_size = klen;
+	key.mv_data = k;
+	while ((rc = mdb_cursor_get(c, &key, &v, (MDB_cursor_op)op)) == 0) {
+		op = MDB_NEXT;
+		if (key.mv_size != ulen + 9 || memcmp(key.mv_data, unit, ulen)
+		    != 0 || ((uint8_t *)key.mv_data)[ulen] != '\0' ||
+		    (int64_t)be64dec((uint8_t *)key.mv_data + ulen + 1) >=
+		    before)
+			break;
+		if (v.mv_size == 8 && be64dec(v.mv_data) > 0)
+			(*ndays)++;
+	}
+	mdb_cursor_close(c);
+	if (rc != 0 && rc != MDB_NOTFOUND)
+		return store_err(rc, cause, "read");
 	return 0;
 }
 

@@ -241,4 +241,16 @@ int	 store_consent_each(struct store_txn *, uint64_t,
 	    int (*)(const struct store_consent *, void *), void *, char **);
 int	 store_consent_del(struct store_txn *, uint64_t, uint64_t *, char **);
 
+/*
+ * Daily sending counts by pacing unit (a domain or a provider) and
+ * calendar day (YYYYMMDD): read (0 when none), add, and how many days
+ * from `from` to before `before` sent anything (a warm-up's sending days).
+ */
+int	 store_quota_get(struct store_txn *, const char *, int32_t, uint64_t *,
+	    char **);
+int	 store_quota_add(struct store_txn *, const char *, int32_t, uint64_t,
+	    char **);
+int	 store_quota_days(struct store_txn *, const char *, int32_t, int32_t,
+	    unsigned *, char **);
+
 #endif

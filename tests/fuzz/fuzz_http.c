@@ -178,6 +178,23 @@ drain_stats(struct drain *d)
 }
 
 void
+drain_feedback(struct drain *d, const char *addr, const char *campaign,
+    const char *diag)
+{
+	(void)d;
+	(void)addr;
+	(void)campaign;
+	(void)diag;
+}
+
+json_t *
+drain_domains(struct drain *d)
+{
+	(void)d;
+	return json_pack("{s:[]}", "units");
+}
+
+void
 drain_kick(struct drain *d)
 {
 	(void)d;

@@ -312,3 +312,72 @@ class PrivateOpenDKIM:
             self.proc.wait(timeout=15)
             self.proc = None
             self.log.close()
+
+
+class StubDNS:
+    """A DNS server on a private loopback UDP port, standard library
+    only, that answers MX questions from a table: {name: (ttl, [hosts])};
+    any other name is NXDOMAIN, and a name mapped to None gets no answer
+    at all (a server that times out).  `queries` lists what was asked."""
+
+    def __init__(self, mx):
+        import socketserver
+        import threading
+        self.mx = {k.lower(): v for k, v in mx.items()}
+        self.queries = []
+        stub = self
+
+        class H(socketserver.BaseRequestHandler):
+            def handle(self):
+                data, sock = self.request
+                out = stub._answer(data)
+                if out is not None:
+                    sock.sendto(out, self.client_address)
+
+        self.server = socketserver.ThreadingUDPServer(("127.0.0.1", 0), H)
+        self.port = self.server.server_address[1]
+        self.thread = threading.Thread(target=self.server.serve_forever,
+                                       daemon=True)
+        self.thread.start()
+
+    @staticmethod
+    def _name(labels):
+        out = b""
+        for l in labels.rstrip(".").split("."):
+            out += bytes([len(l)]) + l.encode()
+        return out + b"\0"
+
+    def _answer(self, q):
+        import struct
+        if len(q) < 12:
+            return None
+        qid, flags, qd = struct.unpack(">HHH", q[:6])
+        i, labels = 12, []
+        while i < len(q) and q[i] != 0:
+            n = q[i]
+            labels.append(q[i + 1:i + 1 + n].decode("ascii", "replace"))
+            i += 1 + n
+        qtype, = struct.unpack(">H", q[i + 1:i + 3])
+        question = q[12:i + 5]
+        name = ".".join(labels).lower()
+        self.queries.append((name, qtype))
+        entry = self.mx.get(name, "nx")
+        if entry is None:
+            return None
+        rd = flags & 0x0100
+        if entry == "nx" or qtype != 15:
+            rcode = 3 if entry == "nx" else 0
+            return struct.pack(">HHHHHH", qid, 0x8000 | 0x0400 | rd | rcode,
+                               1, 0, 0, 0) + question
+        ttl, hosts = entry
+        answers = b""
+        for pref, h in enumerate(hosts):
+            rdata = struct.pack(">H", (pref + 1) * 10) + self._name(h)
+            answers += struct.pack(">HHHIH", 0xC00C, 15, 1, ttl,
+                                   len(rdata)) + rdata
+        return struct.pack(">HHHHHH", qid, 0x8000 | 0x0400 | rd, 1,
+                           len(hosts), 0, 0) + question + answers
+
+    def stop(self):
+        self.server.shutdown()
+        self.server.server_close()

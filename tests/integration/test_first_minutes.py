@@ -191,7 +191,7 @@ def test_shipped_config_turns_no_example_on(env):
             continue
         if line.startswith("["):
             section = line
-            assert section in ("[daemon]", "[smtp]", "[caps]", "[feedback]",
+            assert section in ("[daemon]", "[smtp]", "[caps]", "[feedback]", "[shaping]", "[dns]",
                                "[quiet]"), \
                 "line %d: an example section is on: %s" % (n, section)
             continue

@@ -65,6 +65,7 @@ def test_deb_package(env):
               "lib/systemd/system/mannersd.socket",
               "usr/lib/sysusers.d/manners.conf",
               "etc/manners/manners.conf",
+              "etc/manners/shaping.rules",
               "usr/share/doc/manners/copyright",
               "usr/share/doc/manners/examples/manners-alerts.yml",
               # The unsubscribe pages' languages, where mannersd looks.
@@ -80,7 +81,9 @@ def test_deb_package(env):
     rc, text = run(["dpkg-deb", "-e", deb, os.path.join(env.tmp, "ctl")])
     assert rc == 0, text
     with open(os.path.join(env.tmp, "ctl", "conffiles")) as f:
-        assert "/etc/manners/manners.conf" in f.read().split()
+        conffiles = f.read().split()
+    assert "/etc/manners/manners.conf" in conffiles
+    assert "/etc/manners/shaping.rules" in conffiles, conffiles
     # The sysusers entry makes the user the unit runs as.
     with open(os.path.join(root, "usr/lib/sysusers.d/manners.conf")) as f:
         assert re.search(r"^u manners ", f.read(), re.M)

@@ -223,3 +223,22 @@ Test(pace, idle_once_its_last_slot_has_passed_and_not_slowed)
 	pace_slow_down(&p);
 	cr_expect(!pace_idle(&p, T(100000.0)), "a slow-down is remembered");
 }
+
+Test(pace, a_slow_down_that_ends_does_not_leave_its_long_slot_behind)
+{
+	struct conf_rate	 slow = { 1, 60 }, fast = { 10, 1 };
+	struct pace		 p;
+
+	pace_init(&p, &fast, 1);
+	pace_reconfigure(&p, &slow, 1);
+	pace_take(&p, T(1000.0));
+	cr_expect_float_eq(pace_wait(&p, T(2000.0)), 59000.0, 1e-9,
+	    "slowed to 1/min, the next slot is a minute on");
+	pace_reconfigure(&p, &fast, 1);
+	pace_clamp(&p, T(2000.0));
+	cr_expect_float_eq(pace_wait(&p, T(2000.0)), 100.0, 1e-9,
+	    "back at 10/s, the next slot is 100 ms on, not a minute");
+	pace_clamp(&p, T(2000.0));
+	cr_expect_float_eq(pace_wait(&p, T(2000.0)), 100.0, 1e-9,
+	    "clamping again changes nothing");
+}

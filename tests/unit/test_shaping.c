@@ -206,3 +206,35 @@ Test(shaping, refuses_bad_rules_naming_file_and_line)
 		free(cause);
 	}
 }
+
+struct dsn_row {
+	const char	*name;
+	const char	*diag;
+	long		 code;
+	const char	*reply;
+};
+
+static const struct dsn_row dsn_rows[] = {
+	{ "a diagnostic with its type gives the reply after it",
+	  "smtp; 421 4.7.28 unusual rate", 421, "421 4.7.28 unusual rate" },
+	{ "a continuation dash is a reply too", "smtp;421-4.7.0 [TSS04] x",
+	  421, "421-4.7.0 [TSS04] x" },
+	{ "a reply without a type is read as it is", "550 5.1.1 no such user",
+	  550, "550 5.1.1 no such user" },
+	{ "words without a code give none", "smtp; host unreachable", 0,
+	  "smtp; host unreachable" },
+	{ "a 2xx is no failure's reply", "smtp; 250 ok", 0, "smtp; 250 ok" },
+};
+
+Test(shaping, reads_the_reply_in_a_dsn_diagnostic)
+{
+	const char	*reply;
+	size_t		 i;
+
+	for (i = 0; i < sizeof dsn_rows / sizeof dsn_rows[0]; i++) {
+		cr_expect_eq(shaping_dsn_reply(dsn_rows[i].diag, &reply),
+		    dsn_rows[i].code, "%s: code", dsn_rows[i].name);
+		cr_expect_str_eq(reply, dsn_rows[i].reply, "%s: reply",
+		    dsn_rows[i].name);
+	}
+}

@@ -1,0 +1,241 @@
+/*
+ * quota_admit.c: daily quotas at admission (see quota_admit.h).
+ */
+#include <ctype.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#include "conf.h"
+#include "hashtab.h"
+#include "quota.h"
+#include "quota_admit.h"
+#include "store.h"
+#include "util.h"
+#include "warmup.h"
+
+/* One unit's days, loaded as admission first needs them. */
+struct qa_unit {
+	char			 name[258];	/* "+UNIT": its reservations */
+	uint64_t		 daily_limit;
+	const struct conf_warmup *warmup;
+	int			 loaded;
+	uint64_t		 used[QUOTA_ADMIT_DAYS];
+	uint64_t		 limit[QUOTA_ADMIT_DAYS];
+	uint64_t		 added[QUOTA_ADMIT_DAYS];
+};
+
+/* A recipient domain and its unit (NULL: no quota). */
+struct qa_domain {
+	char			 name[256];
+	struct qa_unit		*unit;
+};
+
+struct quota_admit {
+	const struct conf	*conf;
+	struct quota_clock	*clock;
+	struct quota_day	 days[QUOTA_ADMIT_DAYS];	/* from today */
+	struct hashtab		*units;
+	struct hashtab		*domains;
+};
+
+static int
+quota_admit_unit_eq(const void *item, const void *key)
+{
+	return strcmp(((const struct qa_unit *)item)->name, key) == 0;
+}
+
+static int
+quota_admit_domain_eq(const void *item, const void *key)
+{
+	return strcasecmp(((const struct qa_domain *)item)->name, key) == 0;
+}
+
+/* Is any daily limit or ramp configured? */
+static int
+quota_admit_any(const struct conf *c)
+{
+	size_t	 i;
+
+	for (i = 0; i < c->ndomains; i++)
+		if (c->domains[i].daily_limit != 0)
+			return 1;
+	for (i = 0; i < c->nproviders; i++)
+		if (c->providers[i].daily_limit != 0)
+			return 1;
+	return c->nwarmups > 0;
+}
+
+struct quota_admit *
+quota_admit_new(const struct conf *c, int64_t now, char **cause)
+{
+	struct quota_admit	*q;
+	size_t			 i;
+
+	if (!quota_admit_any(c))
+		return NULL;
+	q = xcalloc(1, sizeof *q);
+	q->conf = c;
+	if ((q->clock = quota_clock_new(c->day_zone, c->day_start, cause)) ==
+	    NULL) {
+		free(q);
+		return NULL;
+	}
+	quota_day_of(q->clock, now, &q->days[0]);
+	for (i = 1; i < QUOTA_ADMIT_DAYS; i++)
+		quota_day_of(q->clock, q->days[i - 1].end, &q->days[i]);
+	q->units = hashtab_new();
+	q->domains = hashtab_new();
+	return q;
+}
+
+void
+quota_admit_free(struct quota_admit *q)
+{
+	void	*p;
+	size_t	 pos = 0;
+
+	if (q == NULL)
+		return;
+	while ((p = hashtab_next(q->units, &pos)) != NULL)
+		free(p);
+	pos = 0;
+	while ((p = hashtab_next(q->domains, &pos)) != NULL)
+		free(p);
+	hashtab_free(q->units);
+	hashtab_free(q->domains);
+	quota_clock_free(q->clock);
+	free(q);
+}
+
+/* The unit of a domain by configuration; NULL when it has no quota. */
+static struct qa_unit *
+quota_admit_unit(struct quota_admit *q, const char *domain)
+{
+	const struct conf_provider	*p;
+	const struct conf_domain	*cd;
+	struct qa_domain		*qd;
+	struct qa_unit			*u;
+	const char			*name = domain;
+	uint64_t			 limit, h = hashtab_hash_caseless(domain);
+	char				 key[258];
+
+	if ((qd = hashtab_find(q->domains, h, quota_admit_domain_eq,
+	    domain)) != NULL)
+		return qd->unit;
+	qd = xcalloc(1, sizeof *qd);
+	snprintf(qd->name, sizeof qd->name, "%s", domain);
+	hashtab_add(q->domains, h, qd);
+	if ((p = conf_provider_of(q->conf, domain)) != NULL) {
+		name = p->name;
+		limit = p->daily_limit;
+	} else {
+		cd = conf_domain_find(q->conf, domain);
+		limit = cd != NULL ? cd->daily_limit : 0;
+	}
+	if (limit == 0 && conf_warmup_for(q->conf, name) == NULL)
+		return NULL;
+	snprintf(key, sizeof key, "+%s", name);
+	for (size_t i = 0; key[i] != '\0'; i++)
+		key[i] = (char)tolower((unsigned char)key[i]);
+	h = hashtab_hash(key, strlen(key));
+	if ((u = hashtab_find(q->units, h, quota_admit_unit_eq, key)) == NULL) {
+		u = xcalloc(1, sizeof *u);
+		snprintf(u->name, sizeof u->name, "%s", key);
+		u->daily_limit = limit;
+		u->warmup = conf_warmup_for(q->conf, name);
+		hashtab_add(q->units, h, u);
+	}
+	qd->unit = u;
+	return u;
+}
+
+/* A unit's reservations and limits of each day, from the store. */
+static int
+quota_admit_load(struct quota_admit *q, struct store_txn *t,
+    struct qa_unit *u, char **cause)
+{
+	struct warmup_status	 w;
+	uint64_t		 sent;
+	unsigned		 sent_days = 0;
+	size_t			 i;
+	int			 rc;
+
+	if (u->loaded)
+		return 0;
+	for (i = 0; i < QUOTA_ADMIT_DAYS; i++)
+		if ((rc = store_quota_get(t, u->name, q->days[i].date,
+		    &u->used[i], cause)) < 0)
+			return rc;
+	/* Today, what was sent may be more than was reserved. */
+	if ((rc = store_quota_get(t, u->name + 1, q->days[0].date, &sent,
+	    cause)) < 0)
+		return rc;
+	if (sent > u->used[0])
+		u->used[0] = sent;
+	if (u->warmup != NULL && (rc = store_quota_days(t, u->name + 1,
+	    u->warmup->start, q->days[0].date, &sent_days, cause)) < 0)
+		return rc;
+	for (i = 0; i < QUOTA_ADMIT_DAYS; i++) {
+		if (u->warmup != NULL)
+			warmup_at(u->warmup->volumes, u->warmup->nvolumes,
+			    u->warmup->start, q->days[i].date,
+			    sent_days + (unsigned)i, &w);
+		u->limit[i] = quota_limit(u->daily_limit, u->warmup != NULL ?
+		    &w : NULL);
+	}
+	u->loaded = 1;
+	return 0;
+}
+
+int
+quota_admit_reserve(struct quota_admit *q, struct store_txn *t,
+    const char *domain, int64_t expires, struct policy_decision *d,
+    char **cause)
+{
+	struct qa_unit	*u;
+	size_t		 first = 0, n;
+	int		 rc, i;
+
+	if (q == NULL || (u = quota_admit_unit(q, domain)) == NULL)
+		return 0;
+	if ((rc = quota_admit_load(q, t, u, cause)) < 0)
+		return rc;
+	while (first < QUOTA_ADMIT_DAYS && q->days[first].end <= d->due)
+		first++;
+	/* Beyond the days reckoned here, the drain holds each day alone. */
+	if (first == QUOTA_ADMIT_DAYS)
+		return 0;
+	/* Days that begin before the campaign expires. */
+	for (n = first; n < QUOTA_ADMIT_DAYS && q->days[n].start < expires;
+	    n++)
+		;
+	if (first >= n || (i = quota_first_room(u->used + first, u->limit +
+	    first, n - first)) < 0)
+		return 1;
+	if (i > 0) {
+		d->due = q->days[first + (size_t)i].start;
+		d->verdict = POLICY_DEFER;
+	}
+	u->used[first + (size_t)i]++;
+	u->added[first + (size_t)i]++;
+	return 0;
+}
+
+int
+quota_admit_flush(struct quota_admit *q, struct store_txn *t, char **cause)
+{
+	struct qa_unit	*u;
+	size_t		 pos = 0, i;
+	int		 rc;
+
+	if (q == NULL)
+		return 0;
+	while ((u = hashtab_next(q->units, &pos)) != NULL)
+		for (i = 0; i < QUOTA_ADMIT_DAYS; i++)
+			if (u->added[i] > 0 && (rc = store_quota_add(t, u->name,
+			    q->days[i].date, u->added[i], cause)) < 0)
+				return rc;
+	return 0;
+}

@@ -1,0 +1,50 @@
+/*
+ * quota_admit.h: daily quotas at admission.
+ *
+ * Admission reserves a day of its recipient's unit (a [provider], or the
+ * domain itself) for each job it queues, in the same transaction as the
+ * history, so two campaigns cannot both overfill a day: a job whose due
+ * day is full moves to the first day with room, and one for which no
+ * day before the campaign expires has room is rejected (daily_limit).
+ * Reservations are counted in the store's quota records under "+UNIT",
+ * beside what the drain counts as sent under "UNIT"; today's room is
+ * the limit less the larger of both.  Units are known by configuration
+ * here (a provider's domains by name); the MX lookups that place other
+ * domains in a provider are the drain's.  A ramp's future days are
+ * reckoned as if every day until then sends (the most it could allow);
+ * the drain holds each day to what the ramp really allows.
+ */
+#ifndef MANNERS_QUOTA_ADMIT_H
+#define MANNERS_QUOTA_ADMIT_H
+
+#include <stdint.h>
+
+#include "policy.h"
+
+struct conf;
+struct store_txn;
+struct quota_admit;
+
+/* Days ahead a job may be moved to, at most. */
+#define QUOTA_ADMIT_DAYS	62
+
+/*
+ * For one admission at now: NULL when no quota is configured (and
+ * *cause NULL), or on an unknown zone (*cause set).
+ */
+struct quota_admit	*quota_admit_new(const struct conf *, int64_t, char **);
+void			 quota_admit_free(struct quota_admit *);
+/*
+ * Reserve a day for a job to `domain` that the policy let through (d):
+ * 0 when reserved (d->due moved to a later day's start, and d->verdict
+ * DEFER, if its day was full), 1 when no day before expires has room,
+ * < 0 on a store error.
+ */
+int			 quota_admit_reserve(struct quota_admit *,
+			    struct store_txn *, const char *, int64_t,
+			    struct policy_decision *, char **);
+/* Write the reservations into the transaction. */
+int			 quota_admit_flush(struct quota_admit *,
+			    struct store_txn *, char **);
+
+#endif

@@ -1,0 +1,457 @@
+"""Issue 18: the sender's reputation: provider groups (by list and by MX,
+with a stub DNS server on a private port), reply-driven shaping with a
+scripted relay, daily quotas that roll over at the configured day start,
+and warm-up ramps that advance only on sending days."""
+import datetime
+import os
+import subprocess
+import time
+
+import harness
+
+from harness import campaign, wait_for
+from peers import StubDNS
+
+
+def domains(d):
+    code, r = d.request("GET", "/v1/domains")
+    assert code == 200, r
+    return r
+
+
+def unit(d, name):
+    for u in domains(d)["units"]:
+        if u["name"] == name:
+            return u
+    return None
+
+
+def rules(env, text):
+    path = os.path.join(env.tmp, "shaping.rules")
+    with open(path, "w") as f:
+        f.write(text)
+    return path
+
+
+def test_a_workspace_domain_whose_mx_is_google_joins_the_group(env):
+    dns = StubDNS({"ws.example": (300, ["aspmx.l.google.com",
+                                        "alt1.aspmx.l.google.com"]),
+                   "own.example": (300, ["mx.own.example"])})
+    env.cleanups.append(dns.stop)
+    smtp = env.start_smtp()
+    d = env.daemon(extra="[provider google]\ndomains = gmail.example\n"
+                   "mx = google.com, googlemail.com\nrate = 4/s\n"
+                   "concurrency = 1\n[dns]\nservers = 127.0.0.1:%d\n"
+                   "[shaping]\nrules = none\n" % dns.port)
+    rc = ([(None, "g%d@gmail.example" % i) for i in range(4)] +
+          [(None, "w%d@ws.example" % i) for i in range(4)] +
+          [(None, "o%d@own.example" % i) for i in range(3)] +
+          [(None, "n%d@nxdomain.example" % i) for i in range(3)])
+    code, r = d.request("POST", "/v1/campaigns", campaign(cid="mx", rcpts=rc))
+    assert r["accepted"] == 14, r
+    msgs = smtp.wait_count(14, timeout=30)
+    g = unit(d, "google")
+    assert g["kind"] == "provider"
+    members = {m["domain"]: m["by"] for m in g["domains"]}
+    assert members.get("ws.example") == "aspmx.l.google.com", g
+    assert members.get("gmail.example") == "list", g
+    assert "own.example" not in members and "nxdomain.example" not in members
+    # a failed lookup (NXDOMAIN) leaves the domain on its own
+    assert unit(d, "own.example") is None or \
+        unit(d, "own.example")["kind"] == "domain"
+    all_ = domains(d)
+    assert all_["mx"]["lookups"] >= 3 and all_["mx"]["failures"] >= 1, all_
+    assert ("ws.example", 15) in dns.queries
+    assert not any(q[0] == "gmail.example" for q in dns.queries), \
+        "a domain listed by name needs no lookup"
+    # the group's rate (4/s) covers both domains together: 250 ms apart
+    t = sorted(m["time"] for m in msgs
+               if m["to"][0].split("@")[1] in ("gmail.example", "ws.example"))
+    gaps = [b - a for a, b in zip(t, t[1:])]
+    assert len(t) == 8 and min(gaps) >= 0.2, gaps
+    assert "mx: domain=ws.example joins provider=google" in d.logtext()
+    assert "mx: domain=nxdomain.example: lookup failed" in d.logtext()
+
+
+def test_an_unanswering_dns_server_delays_only_its_domains(env):
+    dns = StubDNS({"slowdns.example": None})
+    env.cleanups.append(dns.stop)
+    smtp = env.start_smtp()
+    d = env.daemon(extra="[provider google]\nmx = google.com\n"
+                   "[dns]\nservers = 127.0.0.1:%d\n[shaping]\nrules = none\n"
+                   % dns.port)
+    t0 = time.time()
+    d.request("POST", "/v1/campaigns", campaign(cid="slow", rcpts=[
+        (None, "a@slowdns.example"), (None, "b@listed.example")]))
+    # listed.example's own lookup is NXDOMAIN at once: it goes first,
+    # while slowdns.example waits for its lookup to time out
+    first = smtp.wait_count(1, timeout=10)[0]
+    assert first["to"][0] == "b@listed.example"
+    assert health_ok(d)
+    msgs = smtp.wait_count(2, timeout=30)
+    late = [m for m in msgs if m["to"][0] == "a@slowdns.example"][0]
+    assert late["time"] - t0 >= 1.0, "it waited for its lookup"
+    assert "mx: domain=slowdns.example: lookup failed" in d.logtext()
+
+
+def health_ok(d):
+    code, _ = d.request("GET", "/v1/health")
+    return code == 200
+
+
+RULES = """\
+# a test rule: two 421 4.7.28 within an hour slow the group for 4 s
+rule test-unusual-rate code=421 enhanced=4.7.28 scope=group action=slow:1/m for=4s after=2/1h
+"""
+
+
+def test_a_rule_fires_after_its_threshold_slows_only_its_scope_and_ends(env):
+    smtp = env.start_smtp()
+    gmail = ("421 4.7.28 Gmail has detected an unusual rate of unsolicited "
+             "mail originating from your IP address")
+
+    def script(stage, rcpt, attempt):
+        if stage == "rcpt" and rcpt.startswith("hot") and attempt == 1:
+            return gmail
+        return None
+
+    smtp.handler.script = script
+    d = env.daemon(extra="[shaping]\nrules = %s\n" % rules(env, RULES))
+    # one such reply is below the threshold: nothing happens
+    d.request("POST", "/v1/campaigns", campaign(cid="one", rcpts=[
+        (None, "hot0@slow.example")]))
+    smtp.wait_count(1, timeout=20)
+    assert unit(d, "slow.example") is None or \
+        unit(d, "slow.example")["actions"] == []
+    assert "rule=test-unusual-rate starts" not in d.logtext()
+    # two more within the hour fire it, for slow.example's unit only
+    # (the replies of the two in flight when it starts are not counted)
+    d.request("POST", "/v1/campaigns", campaign(cid="two", rcpts=[
+        (None, "hot1@slow.example"), (None, "hot2@slow.example"),
+        (None, "hot3@slow.example")] +
+        [(None, "c%d@slow.example" % i) for i in range(3)] +
+        [(None, "f%d@fast.example" % i) for i in range(6)]))
+    u = wait_for(lambda: (unit(d, "slow.example") or {}).get("actions") and
+                 unit(d, "slow.example"), what="the action to start")
+    a = u["actions"][0]
+    assert a["rule"] == "test-unusual-rate" and a["scope"] == "group"
+    assert "4.7.28" in a["reason"] and a["until"] - a["since"] == 4
+    assert abs(u["rate"] - 1 / 60.0) < 1e-6, u
+    f = unit(d, "fast.example")
+    assert f is None or f["actions"] == []
+    # fast.example is not held: all six go while slow.example is shaped
+    wait_for(lambda: sum(m["to"][0].endswith("@fast.example")
+                         for m in smtp.messages) == 6, timeout=10,
+             what="fast.example's six")
+    assert unit(d, "slow.example")["actions"], "still shaped meanwhile"
+    # it ends by itself, after its 4 s: the 421s that came while it ran
+    # neither counted nor extended it
+    wait_for(lambda: "rule=test-unusual-rate on group=slow.example ends"
+             in d.logtext(), timeout=15, what="the action to end")
+    smtp.wait_count(13, timeout=30)
+    log = d.logtext()
+    assert log.count("rule=test-unusual-rate starts") == 1, log
+    assert log.count("rule=test-unusual-rate on group=slow.example ends "
+                     "after 4 s") == 1, log
+    assert unit(d, "slow.example") is None or \
+        unit(d, "slow.example")["actions"] == []
+
+
+def test_the_shipped_rules_load_and_name_their_sources(env):
+    d = env.daemon(extra="[shaping]\nrules = %s\n" % os.path.join(
+        os.path.dirname(__file__), "..", "..", "conf", "shaping.rules"))
+    assert "shaping: " in d.logtext() and " rules from " in d.logtext()
+
+
+def test_a_bad_rule_file_refuses_to_start_naming_the_line(env):
+    d = env.daemon(extra="[shaping]\nrules = %s\n" % rules(
+        env, "\nrule x code=421 scope=nowhere action=suspend for=1m\n"),
+        start=False)
+    d.start(wait=False)
+    wait_for(lambda: not d.alive(), what="mannersd to refuse")
+    rc = d.proc.returncode
+    d.logf.close()
+    d.proc = None
+    assert rc != 0, rc
+    assert "shaping.rules:2: scope \"nowhere\"" in d.logtext()
+    # mannersd -t (and so systemctl reload's check) says the same
+    p = subprocess.run([harness.MANNERSD, "-t", "-c", d.conf],
+                       capture_output=True, text=True)
+    assert p.returncode == 1 and "shaping.rules:2: scope" in p.stderr, p
+
+
+def day_start_in(seconds):
+    t = datetime.datetime.utcnow() + datetime.timedelta(seconds=seconds)
+    return t, t.strftime("%H:%M:%S")
+
+
+def test_a_quota_rolls_over_at_the_configured_day_start(env):
+    """Jobs queued before the quota was set (admission could not place
+    them): the drain holds the day to it and moves the rest, in queue
+    order, to the next quota day, which begins at day_start."""
+    smtp = env.start_smtp()
+    boundary, hms = day_start_in(10)
+    d = env.daemon(extra="[shaping]\nrules = none\n")
+    rc = [(None, "q%d@quota.example" % i) for i in range(5)] + \
+         [(None, "x%d@other.example" % i) for i in range(2)]
+    after = (datetime.datetime.utcnow() + datetime.timedelta(
+        seconds=3)).strftime("%Y-%m-%dT%H:%M:%SZ")
+    code, r = d.request("POST", "/v1/campaigns", campaign(
+        cid="quota", rcpts=rc, extra="  <send-after>%s</send-after>\n" %
+        after))
+    assert r["accepted"] + r["deferred"] == 7, r
+    d.stop()
+    d.set_conf("smtp", "day_start", hms)
+    d.set_conf("domain quota.example", "daily_limit", "3")
+    # one at a time, so the relay sees the queue's order
+    d.set_conf("smtp", "domain_rate", "5/s")
+    d.start()
+    smtp.wait_count(5, timeout=20)
+    time.sleep(0.5)
+    before = smtp.messages
+    assert datetime.datetime.utcnow() < boundary, "the test machine is slow"
+    assert sum(m["to"][0].endswith("@quota.example") for m in before) == 3
+    q = unit(d, "quota.example")["quota"]
+    assert q["limit"] == 3 and q["used"] == 3 and q["deferred"] == 2, q
+    st = d.request("GET", "/v1/campaigns/quota")[1]["counts"]
+    assert st.get("quota_deferred") == 2, st
+    assert "moved to a later day by a daily quota 2 times" in \
+        d.ctl("status", "quota").stdout.decode()
+    # at the day start the two waiting go, in queue order
+    msgs = smtp.wait_count(7, timeout=20)
+    late = [m for m in msgs if m["to"][0] in ("q3@quota.example",
+                                              "q4@quota.example")]
+    assert [m["to"][0] for m in sorted(late, key=lambda m: m["time"])] == \
+        ["q3@quota.example", "q4@quota.example"]
+    assert min(m["time"] for m in late) >= boundary.replace(
+        tzinfo=datetime.timezone.utc).timestamp() - 1.0
+    q2 = wait_for(lambda: unit(d, "quota.example")["quota"]["used"] == 2 and
+                  unit(d, "quota.example")["quota"], what="the new day")
+    assert q2["day"] != q["day"] and q2["limit"] == 3
+
+
+def test_a_ramp_advances_only_on_sending_days(env):
+    smtp = env.start_smtp()
+    boundary, hms = day_start_in(8)
+    start = (datetime.datetime.utcnow() - datetime.timedelta(days=6)).strftime(
+        "%Y-%m-%d")
+    d = env.daemon(extra="[warmup new-domain]\nstart = %s\n"
+                   "volumes = 2, 3, 5\napplies = ramp.example\n"
+                   "[shaping]\nrules = none\n" % start)
+    d.stop()
+    d.set_conf("smtp", "day_start", hms)
+    d.start()
+    w = unit(d, "ramp.example")["warmup"]
+    # six days since its start, none of them a sending day: still day 1
+    assert w["started"] and w["day"] == 1 and w["volume"] == 2, w
+    assert w["tomorrow"] == 2, "nothing sent today: tomorrow is day 1 again"
+    d.request("POST", "/v1/campaigns", campaign(cid="ramp", rcpts=[
+        (None, "r%d@ramp.example" % i) for i in range(7)]))
+    smtp.wait_count(2, timeout=20)
+    time.sleep(0.5)
+    assert len(smtp.messages) == 2 and datetime.datetime.utcnow() < boundary
+    # the next day is ramp day 2: three more
+    smtp.wait_count(5, timeout=20)
+    time.sleep(0.5)
+    assert len(smtp.messages) == 5
+    w = unit(d, "ramp.example")["warmup"]
+    assert w["day"] == 2 and w["volume"] == 3 and w["tomorrow"] == 5, w
+    out = d.ctl("domains").stdout.decode()
+    assert "warm-up new-domain: running, day 2, 3 today, 5 tomorrow" in out
+
+
+def test_admission_reserves_quota_and_rejects_past_expiry(env):
+    smtp = env.start_smtp()
+    d = env.daemon(extra="[domain q.example]\ndaily_limit = 2\n"
+                   "[shaping]\nrules = none\n")
+    now = datetime.datetime.utcnow()
+    midnight = (now + datetime.timedelta(days=1)).replace(
+        hour=0, minute=0, second=0, microsecond=0)
+    if (midnight - now).total_seconds() < 600:
+        return      # too close to midnight UTC for a one-day test
+    exp = (now + datetime.timedelta(seconds=300)).strftime(
+        "%Y-%m-%dT%H:%M:%SZ")
+    extra = "  <expires>%s</expires>\n" % exp
+    code, a = d.request("POST", "/v1/campaigns", campaign(
+        cid="qa1", extra=extra, rcpts=[(None, "a%d@q.example" % i)
+                                       for i in range(3)]))
+    assert code == 202 and a["accepted"] == 2, a
+    assert a["rejected"].get("daily_limit") == 1, a
+    # a second campaign finds the day full: reserved, not only sent
+    code, b = d.request("POST", "/v1/campaigns", campaign(
+        cid="qa2", extra=extra, rcpts=[(None, "b@q.example"),
+                                       (None, "c@free.example")]))
+    assert b["accepted"] == 1 and b["rejected"].get("daily_limit") == 1, b
+    smtp.wait_count(3, timeout=20)
+    time.sleep(0.5)
+    assert sorted(m["to"][0] for m in smtp.messages) == [
+        "a0@q.example", "a1@q.example", "c@free.example"]
+
+
+def test_a_delayed_dsn_quoting_a_throttle_starts_the_rule(env):
+    smtp = env.start_smtp()
+    d = env.daemon(start=False)
+    d.set_conf("feedback", "return_path", "bounces@news.example.com")
+    d.set_conf("shaping", "rules", rules(
+        env, "rule yahoo-tss04 code=4xx text=\"[TSS04]\" scope=group "
+        "action=suspend for=1h\n"))
+    d.start()
+    d.request("POST", "/v1/campaigns", campaign(cid="dsn", rcpts=[
+        (None, "late@yahoo.example")]))
+    verp = smtp.wait_count(1)[0]["from"]
+    diag = ("smtp; 421 4.7.0 [TSS04] Messages from 192.0.2.1 temporarily "
+            "deferred due to unexpected volume or user complaints")
+    dsn = ("From: MAILER-DAEMON@relay.example\r\nTo: %s\r\n"
+           "Subject: Delayed Mail (still being retried)\r\n"
+           "MIME-Version: 1.0\r\nContent-Type: multipart/report; "
+           "report-type=delivery-status; boundary=b\r\n\r\n--b\r\n"
+           "Content-Type: message/delivery-status\r\n\r\n"
+           "Reporting-MTA: dns; relay.example\r\n\r\n"
+           "Final-Recipient: rfc822; late@yahoo.example\r\n"
+           "Action: delayed\r\nStatus: 4.7.0\r\n"
+           "Diagnostic-Code: %s\r\n\r\n--b--\r\n" % (verp, diag))
+    st, r = d.request("POST", "/v1/feedback?rcpt=" + verp.replace(
+        "+", "%2B").replace("@", "%40"), dsn, ctype="message/rfc822")
+    assert st == 200 and r["kind"] == "delay", (st, r)
+    u = wait_for(lambda: (unit(d, "yahoo.example") or {}).get("actions")
+                 and unit(d, "yahoo.example"), what="the DSN's action")
+    a = u["actions"][0]
+    assert a["rule"] == "yahoo-tss04" and a["action"] == "suspend", a
+    assert "[TSS04]" in a["reason"]
+    assert u["why"].startswith("shaped by a rule"), u
+    assert "shaping: rule=yahoo-tss04 starts on group=yahoo.example: " \
+        "suspend for 3600 s (line 1; DSN" in d.logtext()
+    # suspended: a new message to it waits, one to another domain goes
+    d.request("POST", "/v1/campaigns", campaign(cid="dsn2", rcpts=[
+        (None, "next@yahoo.example"), (None, "other@else.example")]))
+    smtp.wait_count(2)
+    time.sleep(1.5)
+    assert [m["to"][0] for m in smtp.messages] == [
+        "late@yahoo.example", "other@else.example"]
+    out = d.ctl("domains").stdout.decode()
+    assert "action yahoo-tss04 (group=yahoo.example): suspend until" in out
+
+
+def test_a_campaign_rule_suspends_that_campaign_only_and_ends(env):
+    smtp = env.start_smtp()
+
+    def script(stage, rcpt, attempt):
+        if stage == "data" and rcpt == "s0@spam.example":
+            return "554 5.7.1 Message rejected as spam by content filter"
+        return None
+
+    smtp.handler.script = script
+    d = env.daemon(extra="[shaping]\nrules = %s\n" % rules(
+        env, "rule content-spam code=554 text=\"as spam\" scope=campaign "
+        "action=suspend for=3s\n"))
+    d.stop()
+    d.set_conf("smtp", "domain_rate", "4/s")
+    d.start()
+    d.request("POST", "/v1/campaigns", campaign(cid="loud", rcpts=[
+        (None, "s%d@spam.example" % i) for i in range(4)]))
+    d.request("POST", "/v1/campaigns", campaign(cid="calm", rcpts=[
+        (None, "c%d@calm.example" % i) for i in range(4)]))
+    wait_for(lambda: "rule=content-spam starts on campaign=loud"
+             in d.logtext(), what="the campaign's suspension")
+    t0 = time.time()
+    a = [x for x in domains(d)["all"]["actions"]
+         if x["rule"] == "content-spam"]
+    assert a and a[0]["scope"] == "campaign" and a[0]["key"] == "loud", a
+    wait_for(lambda: sum(m["to"][0].endswith("@calm.example")
+                     for m in smtp.messages) == 4, timeout=10,
+             what="the other campaign's four")
+    wait_for(lambda: "rule=content-spam on campaign=loud ends after 3 s"
+             in d.logtext(), timeout=10, what="the end")
+    t1 = time.time()
+    smtp.wait_count(7, timeout=20)      # s0 was refused for good
+    loud = sorted(m["time"] for m in smtp.messages
+                  if m["to"][0].endswith("@spam.example"))
+    assert not [t for t in loud if t0 + 0.3 < t < t1 - 0.3], (loud, t0, t1)
+    assert d.logtext().count("rule=content-spam starts") == 1
+
+
+def test_a_reload_brings_a_new_provider_and_its_limits_into_force(env):
+    import signal
+    smtp = env.start_smtp()
+    d = env.daemon(extra="[shaping]\nrules = none\n")
+    d.request("POST", "/v1/campaigns", campaign(cid="before", rcpts=[
+        (None, "a@gmail.example"), (None, "b@googlemail.example")]))
+    smtp.wait_count(2)
+    assert unit(d, "google") is None
+    d.set_conf("provider google", "domains",
+               "gmail.example, googlemail.example")
+    d.set_conf("provider google", "rate", "2/s")
+    d.set_conf("provider google", "daily_limit", "5")
+    d.proc.send_signal(signal.SIGHUP)
+    wait_for(lambda: "applied" in d.logtext(), what="the reload")
+    g = unit(d, "google")
+    assert g is not None and g["kind"] == "provider", domains(d)
+    assert g["quota"]["limit"] == 5 and abs(g["rate"] - 2.0) < 1e-9, g
+    d.request("POST", "/v1/campaigns", campaign(cid="after", rcpts=[
+        (None, "c%d@gmail.example" % i) for i in range(3)] + [
+        (None, "d%d@googlemail.example" % i) for i in range(3)]))
+    smtp.wait_count(7, timeout=20)
+    time.sleep(1.5)
+    # the five of the day: the two before the reload were not counted
+    # against a quota that did not exist yet, so five more go today
+    after = [m for m in smtp.messages if not m["to"][0][0] in "ab"]
+    assert len(after) == 5, [m["to"][0] for m in after]
+    t = sorted(m["time"] for m in after)
+    assert min(b - a for a, b in zip(t, t[1:])) >= 0.45, t
+    g = unit(d, "google")
+    assert g["quota"]["used"] == 5, g
+    assert {m["domain"] for m in g["domains"]} == {
+        "gmail.example", "googlemail.example"}, g
+
+
+def test_a_connections_rule_narrows_its_group_to_one_connection(env):
+    smtp = env.start_smtp()
+    begun = {}
+
+    def script(stage, rcpt, attempt):
+        if stage == "rcpt" and rcpt == "x0@outlook.example" and attempt == 1:
+            return ("421 RP-003 The mail server IP connecting to "
+                    "Outlook.com server has exceeded the connection limit")
+        if stage == "data":
+            begun[rcpt] = time.time()
+            return "SLOW 0.4"
+        return None
+
+    smtp.handler.script = script
+    d = env.daemon(extra="[shaping]\nrules = %s\n" % rules(
+        env, "rule ms-rp003 code=421 text=\"RP-003\" scope=group "
+        "action=connections:1 for=1h\n"))
+    d.request("POST", "/v1/campaigns", campaign(cid="one", rcpts=[
+        (None, "x0@outlook.example")]))
+    u = wait_for(lambda: (unit(d, "outlook.example") or {}).get("actions")
+                 and unit(d, "outlook.example"), what="the action")
+    assert u["concurrency"] == 1, u
+    d.request("POST", "/v1/campaigns", campaign(cid="many", rcpts=[
+        (None, "y%d@outlook.example" % i) for i in range(5)] + [
+        (None, "z%d@other.example" % i) for i in range(3)]))
+    smtp.wait_count(9, timeout=30)
+    spans = sorted((begun[m["to"][0]], m["time"]) for m in smtp.messages
+                   if m["to"][0].startswith("y"))
+    # one connection: each transfer's DATA begins after the last ended
+    assert all(b[0] >= a[1] - 0.05 for a, b in zip(spans, spans[1:])), spans
+    others = sorted((begun[m["to"][0]], m["time"]) for m in smtp.messages
+                    if m["to"][0].startswith("z"))
+    assert any(b[0] < a[1] for a, b in zip(others, others[1:])), \
+        "other.example still uses several connections at once"
+
+
+def test_many_new_domains_are_looked_up_in_turns_and_all_go(env):
+    n = 300         # more than the 128 lookups on their way at once
+    dns = StubDNS({"d7.example": (300, ["aspmx.l.google.com"])})
+    env.cleanups.append(dns.stop)
+    smtp = env.start_smtp()
+    d = env.daemon(extra="[provider google]\nmx = google.com\n"
+                   "[dns]\nservers = 127.0.0.1:%d\n[shaping]\nrules = none\n"
+                   % dns.port)
+    d.request("POST", "/v1/campaigns", campaign(cid="wide", rcpts=[
+        (None, "r@d%d.example" % i) for i in range(n)]))
+    smtp.wait_count(n, timeout=60)
+    assert domains(d)["mx"]["lookups"] == n
+    assert len({q[0] for q in dns.queries}) == n
+    g = unit(d, "google")
+    assert [m["domain"] for m in g["domains"]] == ["d7.example"], g

@@ -28,6 +28,7 @@ WARN	 = -Wall -Wextra -Werror -Wshadow -Wstrict-prototypes \
 	   -Wmissing-prototypes -Wpointer-arith -Wformat=2
 CFLAGS	+= -std=gnu11 $(OPT) $(WARN) $(SANFLAGS) -D_GNU_SOURCE \
 	   -DCONF_LOCALEDIR='"$(LOCALEDIR)"' \
+	   -DMANNERSD_DEV_LOCALEDIR='"$(BUILD)/locale"' \
 	   -MMD -MP -Ilib $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
 LDFLAGS	+= $(SANFLAGS)
 LDLIBS	+= $(shell pkg-config --libs $(PKGS) 2>/dev/null) -lpthread -lm

@@ -30,6 +30,11 @@
 #include "util.h"
 #include "version.h"
 
+/* Where `make run` (no -c) finds its catalogs: set by the Makefile. */
+#ifndef MANNERSD_DEV_LOCALEDIR
+#define MANNERSD_DEV_LOCALEDIR "build/default/locale"
+#endif
+
 /* The usage, on stdout for --help (exit 0), else on stderr (exit 2). */
 static void
 usage(int help)
@@ -501,9 +506,13 @@ main(int argc, char **argv)
 	md.control_fd = -1;
 	/* -t checks what start-up checks: conf_parse() tests every key,
 	   the listen addresses among them. */
-	if (conf_path == NULL)
+	if (conf_path == NULL) {
 		md.conf = conf_defaults();
-	else if (conf_load(conf_path, &md.conf, &cause) == -1)
+		/* `make run`: the catalogs this build compiled, found from
+		   the tree like ./var/, not the installed ones. */
+		free(md.conf->locale_dir);
+		md.conf->locale_dir = xstrdup(MANNERSD_DEV_LOCALEDIR);
+	} else if (conf_load(conf_path, &md.conf, &cause) == -1)
 		fatalx("%s; configuration not loaded", cause);
 	conf_check_advice(md.conf, mannersd_advice, NULL);
 	md.hostname = mannersd_hostname(md.conf);

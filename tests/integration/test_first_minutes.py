@@ -62,6 +62,28 @@ def test_smtp_log_of_make_run_is_decoded(env):
     assert not re.search(r"[^=]=\n|=C3|=\?UTF-8\?", text), text
 
 
+def test_development_defaults_find_the_built_catalogs(env):
+    """`make run` starts mannersd without -c from the tree: its pages
+    come in every language this build compiled, not only English (the
+    installed catalogs are not there)."""
+    build = os.path.dirname(MANNERSD)
+    rel = os.path.relpath(build, ROOT)
+    os.makedirs(os.path.join(env.tmp, rel))
+    os.symlink(os.path.join(build, "locale"),
+               os.path.join(env.tmp, rel, "locale"))
+    log = os.path.join(env.tmp, "dev.log")
+    with open(log, "wb") as f:
+        p = subprocess.Popen([MANNERSD, "-v"], cwd=env.tmp, stdout=f,
+                             stderr=subprocess.STDOUT,
+                             stdin=subprocess.DEVNULL)
+    env.cleanups.append(lambda: (p.terminate(), p.wait(10)))
+    wait_for(lambda: "mannersd started" in open(log).read() or
+             p.poll() is not None, what="mannersd with the defaults")
+    text = open(log).read()
+    assert "pages in English and 3 other languages from %s/locale" % rel \
+        in text, text
+
+
 def test_help_and_version(env):
     r = run(MANNERSD, "--version")
     assert r.returncode == 0 and re.fullmatch(r"mannersd \d+\.\d+\.\d+\n",

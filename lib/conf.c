@@ -496,7 +496,6 @@ conf_parse_bool(const char *s, int *v)
 	return 0;
 }
 
-/* Store one value of the given type at `p`. */
 /* "0.3%" (or "0.3 %", or "0") as parts per million, 0 to 100 %. */
 static int
 conf_parse_percent(const char *v, const char *key, uint32_t *ppm,
@@ -599,71 +598,80 @@ conf_set_link(const struct conf_key *k, void *p, const char *v, char **cause)
 	return 0;
 }
 
+/* A string: a contact, a language tag or a listen address checked. */
 static int
-conf_set(const struct conf_key *k, void *p, const char *v, char **cause)
+conf_set_string(const struct conf_key *k, void *p, const char *v,
+    char **cause)
 {
-	uint64_t	 n;
-	int		 b;
-
 	switch (k->type) {
 	case T_CONTACT:
 		if (!unsub_page_contact_ok(v))
 			return set_cause(cause, "contact = %.80s: want an "
 			    "address (questions@example.com) or an http(s) "
 			    "URL, without spaces or quotes", v);
-		goto string;
+		break;
 	case T_LANGUAGE:
 		if (strlen(v) < 2 || strlen(v) > 15 || strspn(v,
 		    "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ-_") !=
 		    strlen(v))
 			return set_cause(cause, "page_language = %.80s: want a "
 			    "language tag such as en, de, fr or es", v);
-		goto string;
+		break;
 	case T_LISTEN:
 		/* Checked here, so `mannersd -t` and a reload refuse it too. */
 		if (*v != '\0' && hostport_parse(v, k->name, NULL, NULL,
 		    cause) == -1)
 			return -1;
-		/* FALLTHROUGH */
-	case T_STRING:
-	string:
-		if (*v == '\0')
-			return set_cause(cause, "%s needs a value", k->name);
-		free(*(char **)p);
-		*(char **)p = xstrdup(v);
-		return 0;
-	case T_SIZE:
-	case T_DURATION:
-	case T_UINT:
-		if (k->type == T_SIZE) {
-			if (conf_parse_size(v, &n, cause) == -1)
-				return -1;
-		} else if (k->type == T_DURATION) {
-			if (conf_parse_duration(v, &n, cause) == -1)
-				return -1;
-		} else {
-			const char	*suffix;
+		break;
+	default:
+		break;
+	}
+	if (*v == '\0')
+		return set_cause(cause, "%s needs a value", k->name);
+	free(*(char **)p);
+	*(char **)p = xstrdup(v);
+	return 0;
+}
 
-			if (conf_number(v, &n, &suffix) == -1 ||
-			    *suffix != '\0' || n > UINT32_MAX)
-				return set_cause(cause, "bad number \"%s\" for "
-				    "%s (want a whole number)", v, k->name);
-		}
-		if (n < k->min)
-			return set_cause(cause, "%s = %s is below the minimum "
-			    "of %" PRIu64, k->name, v, k->min);
-		if (k->sz == sizeof(uint32_t)) {
-			if (n > UINT32_MAX)
-				return set_cause(cause, "%s = %s is too large",
-				    k->name, v);
-			*(uint32_t *)p = (uint32_t)n;
-		} else
-			*(uint64_t *)p = n;
-		return 0;
-	case T_RATE:
-		return conf_parse_rate(v, p, cause);
-	case T_CAP:
-		return conf_parse_cap(v, p, cause);
+/* A size, a duration or a whole number, at least the key's minimum. */
+static int
+conf_set_number(const struct conf_key *k, void *p, const char *v,
+    char **cause)
+{
+	const char	*suffix;
+	uint64_t	 n;
+
+	if (k->type == T_SIZE) {
+		if (conf_parse_size(v, &n, cause) == -1)
+			return -1;
+	} else if (k->type == T_DURATION) {
+		if (conf_parse_duration(v, &n, cause) == -1)
+			return -1;
+	} else if (conf_number(v, &n, &suffix) == -1 || *suffix != '\0' ||
+	    n > UINT32_MAX)
+		return set_cause(cause, "bad number \"%s\" for %s (want a "
+		    "whole number)", v, k->name);
+	if (n < k->min)
+		return set_cause(cause, "%s = %s is below the minimum of %"
+		    PRIu64, k->name, v, k->min);
+	if (k->sz == sizeof(uint32_t)) {
+		if (n > UINT32_MAX)
+			return set_cause(cause, "%s = %s is too large", k->name,
+			    v);
+		*(uint32_t *)p = (uint32_t)n;
+	} else
+		*(uint64_t *)p = n;
+	return 0;
+}
+
+/* A word among a key's few: yes/no, starttls, remote_images(_unknown). */
+static int
+conf_set_word(const struct conf_key *k, void *p, const char *v,
+    char **cause)
+{
+	int	 b;
+
+	switch (k->type) {
 	case T_BOOL:
 		if (conf_parse_bool(v, &b) == -1)
 			return set_cause(cause, "bad value \"%s\" for %s (want "
@@ -690,7 +698,7 @@ conf_set(const struct conf_key *k, void *p, const char *v, char **cause)
 			return set_cause(cause, "bad value \"%s\" for "
 			    "remote_images (want measure or ignore)", v);
 		return 0;
-	case T_UNKNOWN_IMAGES:
+	default:
 		if (strcmp(v, "refuse") == 0)
 			*(int *)p = 1;
 		else if (strcmp(v, "allow") == 0)
@@ -699,6 +707,32 @@ conf_set(const struct conf_key *k, void *p, const char *v, char **cause)
 			return set_cause(cause, "bad value \"%s\" for "
 			    "remote_images_unknown (want allow or refuse)", v);
 		return 0;
+	}
+}
+
+/* Store one value of the given type at `p`. */
+static int
+conf_set(const struct conf_key *k, void *p, const char *v, char **cause)
+{
+	switch (k->type) {
+	case T_CONTACT:
+	case T_LANGUAGE:
+	case T_LISTEN:
+	case T_STRING:
+		return conf_set_string(k, p, v, cause);
+	case T_SIZE:
+	case T_DURATION:
+	case T_UINT:
+		return conf_set_number(k, p, v, cause);
+	case T_BOOL:
+	case T_STARTTLS:
+	case T_REMOTE:
+	case T_UNKNOWN_IMAGES:
+		return conf_set_word(k, p, v, cause);
+	case T_RATE:
+		return conf_parse_rate(v, p, cause);
+	case T_CAP:
+		return conf_parse_cap(v, p, cause);
 	case T_PERCENT:
 		return conf_parse_percent(v, k->name, p, cause);
 	case T_RETURN_PATH:

@@ -16,6 +16,7 @@
 #include "ledger.h"
 #include "log.h"
 #include "mannersd.h"
+#include "prefs.h"
 #include "store.h"
 #include "util.h"
 
@@ -153,25 +154,31 @@ control_ops_run_unsubscribe(struct control_op *op, struct store_txn *t,
 	return rc;
 }
 
-/* Remove an unsubscribe (one list's, or with no list the global one). */
+/*
+ * Remove an unsubscribe (one list's, or with no list every one), also one
+ * an erasure kept as a hash: the person asked to be mailed again.  The
+ * consent is recorded with source admin.
+ */
 static int
 control_ops_run_resubscribe(struct control_op *op, struct store_txn *t,
     char **cause)
 {
-	uint32_t	 lid = 0;
-	int		 rc, found = 0;
+	struct prefs_resub	 rs = { .addr = op->id, .all = op->list == NULL,
+				    .source = STORE_SRC_ADMIN, .now = op->now,
+				    .keys = op->md->keys };
+	int			 rc, found;
 
 	/* A list never used has no unsubscribe to remove. */
-	if (op->list != NULL && (rc = store_list_id(t, op->list, 0, &lid,
+	if (op->list != NULL && (rc = store_list_id(t, op->list, 0, &rs.lid,
 	    cause)) != 0)
 		return rc;
-	if ((rc = ledger_resubscribe(t, op->id, op->list == NULL, lid, &found,
-	    cause)) < 0)
+	if ((rc = prefs_resubscribe(t, &rs, &found, cause)) < 0)
 		return rc;
 	if (!found)
 		return 1;
-	op->answer = json_pack("{s:s, s:s?, s:b}", "address", op->id, "list",
-	    op->list, "resubscribed", 1);
+	op->answer = json_pack("{s:s, s:s?, s:b, s:b}", "address", op->id,
+	    "list", op->list, "resubscribed", 1, "after_erasure",
+	    (found & PREFS_RESUB_ERASED) != 0);
 	return 0;
 }
 

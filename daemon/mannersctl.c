@@ -1284,10 +1284,15 @@ ctl_resubscribe(struct ctl *ctl, struct args *a)
 		if (ctl->json)
 			ctl_print_raw(&r);
 		else if (a->list != NULL)
-			printf("%s resubscribed to %s\n", a->pos[0], a->list);
+			printf("%s resubscribed to %s%s\n", a->pos[0], a->list,
+			    json_is_true(json_object_get(r.json,
+			    "after_erasure")) ? " (lifted the unsubscribe "
+			    "kept after an erasure)" : "");
 		else
-			printf("%s resubscribed: every unsubscribe removed\n",
-			    a->pos[0]);
+			printf("%s resubscribed: every unsubscribe removed%s\n",
+			    a->pos[0], json_is_true(json_object_get(r.json,
+			    "after_erasure")) ? ", also those kept after an "
+			    "erasure" : "");
 	}
 	ctl_reply_free(&r);
 	return rv;

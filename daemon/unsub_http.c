@@ -332,10 +332,14 @@ public_op_run(struct wjob *w, struct store *store)
 		    &op->cause)) < 0)
 			goto fail;
 		if (own) {
-			if ((rc = prefs_resubscribe(t, addr, lid, op->source,
-			    op->now, &found, &op->cause)) < 0)
+			struct prefs_resub	 rs = { .addr = addr, .lid = lid,
+						    .source = op->source,
+						    .now = op->now };
+
+			if ((rc = prefs_resubscribe(t, &rs, &found,
+			    &op->cause)) < 0)
 				goto fail;
-			op->changed = found;
+			op->changed = found != 0;
 			op->out.kept = 0;
 		}
 		break;

@@ -154,3 +154,48 @@ erase_check(struct store_txn *t, const struct token_keys *keys,
 	}
 	return 0;
 }
+
+/* Drop list lid (all: every list) from one erasure record; 1 if any was. */
+static int
+erase_lift_lists(struct store_erased *e, int all, uint32_t lid)
+{
+	size_t	 i, j = 0;
+
+	for (i = 0; i < e->nlids; i++)
+		if (!all && e->lids[i] != lid)
+			e->lids[j++] = e->lids[i];
+	if (j == e->nlids)
+		return 0;
+	e->nlids = j;
+	return 1;
+}
+
+int
+erase_lift(struct store_txn *t, const struct token_keys *keys,
+    const char *naddr, int all, uint32_t lid, int *lifted, char **cause)
+{
+	struct store_erased	 e;
+	uint8_t			 h[STORE_ERASED_HASH];
+	size_t			 k;
+	int			 rc;
+
+	*lifted = 0;
+	/* Every key, as erase_check() honours an entry under any of them. */
+	for (k = 0; k < token_keys_count(keys); k++) {
+		if (erase_hash(keys, k, naddr, h, cause) == -1)
+			return -1;
+		if ((rc = store_erased_get(t, h, &e, cause)) < 0)
+			return rc;
+		if (rc == 1 || !erase_lift_lists(&e, all, lid))
+			continue;
+		*lifted = 1;
+		/* A record that keeps nothing any more goes altogether. */
+		if (e.nlids == 0 && !e.suppressed)
+			rc = store_erased_del(t, h, cause);
+		else
+			rc = store_erased_put(t, h, &e, cause);
+		if (rc < 0)
+			return rc;
+	}
+	return 0;
+}

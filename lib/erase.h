@@ -43,5 +43,14 @@ int	erase_recipient(struct store_txn *, const struct token_keys *,
  */
 int	erase_check(struct store_txn *, const struct token_keys *,
 	    const char *, uint32_t, int *, int *, int *, char **);
+/*
+ * An administrator's resubscribe of the normalised address naddr, at the
+ * person's request: lift the unsubscribe of list lid an earlier erasure
+ * kept (all: every list's, "every list" included), under every key.  A
+ * suppression (a dead mailbox) stays.  *lifted says whether anything
+ * was; 0, or -1 (or STORE_FULL) with *cause.
+ */
+int	erase_lift(struct store_txn *, const struct token_keys *,
+	    const char *, int, uint32_t, int *, char **);
 
 #endif

@@ -8,6 +8,7 @@
 
 #include "addr.h"
 #include "campaign_record.h"
+#include "erase.h"
 #include "ledger.h"
 #include "policy.h"
 #include "prefs.h"
@@ -347,25 +348,33 @@ out:
 }
 
 int
-prefs_resubscribe(struct store_txn *t, const char *addr, uint32_t lid,
-    uint8_t source, int64_t now, int *found, char **cause)
+prefs_resubscribe(struct store_txn *t, const struct prefs_resub *rs,
+    int *found, char **cause)
 {
 	struct store_rcpt	 r;
 	struct store_consent	 c;
 	char			 naddr[ADDR_MAX + 1];
-	int			 rc;
+	int			 rc, rec, erased = 0;
 
-	if ((rc = ledger_resubscribe(t, addr, 0, lid, found, cause)) < 0 ||
-	    !*found)
+	*found = 0;
+	addr_normalize(rs->addr, naddr, sizeof naddr);
+	if ((rc = ledger_resubscribe(t, naddr, rs->all, rs->lid, &rec,
+	    cause)) < 0 || (rs->keys != NULL && (rc = erase_lift(t, rs->keys,
+	    naddr, rs->all, rs->lid, &erased, cause)) < 0))
 		return rc;
-	addr_normalize(addr, naddr, sizeof naddr);
+	*found = (rec ? PREFS_RESUB_RECORD : 0) |
+	    (erased ? PREFS_RESUB_ERASED : 0);
+	if (*found == 0)
+		return 0;
 	store_rcpt_init(&r);
-	rc = store_rcpt_get(t, naddr, &r, cause);
+	/* Erased, there is no record: a new one (a new id) holds the consent. */
+	if ((rc = store_rcpt_get(t, naddr, &r, cause)) == 1)
+		rc = store_rcpt_put(t, naddr, &r, cause);
 	if (rc == 0) {
-		c.time = now;
-		c.lid = lid;
+		c.time = rs->now;
+		c.lid = rs->lid;
 		c.action = STORE_CONSENT_RESUBSCRIBE;
-		c.source = source;
+		c.source = rs->source;
 		rc = store_consent_add(t, r.rid, &c, cause);
 	}
 	store_rcpt_free(&r);

@@ -27,6 +27,7 @@
 
 struct store_txn;
 struct store_rcpt;
+struct token_keys;
 
 #define PREFS_WEEK	(7 * 24 * 60 * 60)
 #define PREFS_MONTH	(30 * 24 * 60 * 60)
@@ -100,13 +101,34 @@ struct prefs_view {
 /* The view of the recipient at addr on list lid at `now`; 0 or -1. */
 int	 prefs_view_get(struct store_txn *, const char *, uint32_t, int64_t,
 	    struct prefs_view *, char **);
+/* A resubscribe: whose, which unsubscribe, and who asked. */
+struct prefs_resub {
+	const char		*addr;
+	uint32_t		 lid;	/* the list's (0: the "every list" one) */
+	int			 all;	/* every unsubscribe; lid is 0 */
+	uint8_t			 source;	/* STORE_SRC_* */
+	int64_t			 now;
+	/*
+	 * An administrator's: also lift what an erasure kept under these
+	 * keys (erase_lift()); NULL (the page) leaves it.
+	 */
+	const struct token_keys	*keys;
+};
+
+/* What prefs_resubscribe() lifted, or'ed. */
+#define PREFS_RESUB_RECORD	0x1	/* an unsubscribe of the record */
+#define PREFS_RESUB_ERASED	0x2	/* one an erasure kept as a hash */
+
 /*
- * Lift the unsubscribe of list lid (0: every list) and keep a record of
- * it (store_consent_add(), shown by GET /v1/recipients) with its source;
- * *found says whether there was one.  0, or -1 with *cause.
+ * Lift the unsubscribe(s) the request names and keep a record of it
+ * (store_consent_add(), shown by GET /v1/recipients) with its source and
+ * list (0 for all); *found says what was lifted (PREFS_RESUB_*, 0:
+ * nothing, and nothing is recorded).  After an erasure there is no
+ * record: the resubscribe makes one to hold that consent.  0, or -1 (or
+ * STORE_FULL) with *cause.
  */
-int	 prefs_resubscribe(struct store_txn *, const char *, uint32_t,
-	    uint8_t, int64_t, int *, char **);
+int	 prefs_resubscribe(struct store_txn *, const struct prefs_resub *,
+	    int *, char **);
 /* May the reader lift an unsubscribe of this source from the page? */
 int	 prefs_source_own(uint8_t);
 

@@ -1625,6 +1625,13 @@ store_erased_put(struct store_txn *t, const uint8_t *hash,
 	    1 + 4 * e->nlids, cause);
 }
 
+/* Forget an erasure record (nothing of it is left to honour): 1 if none. */
+int
+store_erased_del(struct store_txn *t, const uint8_t *hash, char **cause)
+{
+	return store_del(t, t->s->erased, hash, STORE_ERASED_HASH, cause);
+}
+
 /* How many erasure records there are (none: admission skips the look-up). */
 uint64_t
 store_erased_count(struct store_txn *t)

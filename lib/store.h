@@ -226,6 +226,7 @@ int	 store_erased_get(struct store_txn *, const uint8_t *,
 	    struct store_erased *, char **);
 int	 store_erased_put(struct store_txn *, const uint8_t *,
 	    const struct store_erased *, char **);
+int	 store_erased_del(struct store_txn *, const uint8_t *, char **);
 uint64_t store_erased_count(struct store_txn *);
 
 /* For retention (lib/retention.c): walk, prune and remove. */

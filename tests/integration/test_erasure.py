@@ -99,3 +99,57 @@ def test_erase_of_a_suppressed_address_keeps_the_suppression(env):
         cid="b2", lst="other.example.com",
         rcpts=[(None, "gone@example.org")]))
     assert r["rejected"] == {"suppressed": 1}, r
+
+
+def test_admin_resubscribe_after_an_erasure_lets_the_person_back(env):
+    smtp = env.start_smtp()
+    d = env.daemon()
+    for cid, lst in (("n1", "news.example.com"), ("s1", "shop.example.com")):
+        code, r = d.request("POST", "/v1/campaigns", campaign(
+            cid=cid, lst=lst, rcpts=[("Back Again", "back@example.org")]))
+        assert code == 202 and r["accepted"] == 1, r
+    smtp.wait_count(2)
+    for lst in ("news.example.com", "shop.example.com"):
+        code, u = d.request("POST", "/v1/unsubscribes", json.dumps(
+            {"address": "back@example.org", "list": lst}),
+            ctype="application/json")
+        assert code == 200, u
+    out = d.ctl("erase", "back@example.org").stdout.decode()
+    assert "unsubscribes from 2 lists" in out, out
+    code, r = d.request("POST", "/v1/campaigns", campaign(
+        cid="n2", rcpts=[(None, "back@example.org")]))
+    assert r["rejected"] == {"unsubscribed": 1}, r
+
+    # they write in and ask to hear from the news again
+    out = d.ctl("resubscribe", "Back@example.org", "--list",
+                "news.example.com").stdout.decode()
+    assert out == ("Back@example.org resubscribed to news.example.com "
+                   "(lifted the unsubscribe kept after an erasure)\n"), out
+    code, r = d.request("GET", "/v1/recipients/back@example.org")
+    assert [(c["action"], c["list"], c["source"]) for c in r["consent"]] == [
+        ("resubscribed", "news.example.com", "admin")], r
+    assert r["flags"] == [], r
+    code, r = d.request("POST", "/v1/campaigns", campaign(
+        cid="n3", rcpts=[(None, "back@example.org")]))
+    assert code == 202 and r["accepted"] == 1, r
+    smtp.wait_count(3)
+    # the shop's unsubscribe is still honoured
+    code, r = d.request("POST", "/v1/campaigns", campaign(
+        cid="s2", lst="shop.example.com",
+        rcpts=[(None, "back@example.org")]))
+    assert r["rejected"] == {"unsubscribed": 1}, r
+    # nothing left to lift for the news: 404
+    code, r = d.request(
+        "DELETE", "/v1/unsubscribes/back@example.org?list=news.example.com")
+    assert code == 404 and r["error"] == "no such unsubscribe", (code, r)
+    # every list: the shop's goes too
+    r = json.loads(d.ctl("--json", "resubscribe", "back@example.org").stdout)
+    assert r == {"address": "back@example.org", "list": None,
+                 "resubscribed": True, "after_erasure": True}, r
+    code, r = d.request("POST", "/v1/campaigns", campaign(
+        cid="s3", lst="shop.example.com",
+        rcpts=[(None, "back@example.org")]))
+    assert r["accepted"] == 1, r
+    # someone never erased nor unsubscribed: still 404
+    p = d.ctl("resubscribe", "nobody@example.org", check=False)
+    assert p.returncode == 1 and b"error 404" in p.stderr, p.stderr

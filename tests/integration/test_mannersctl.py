@@ -202,8 +202,12 @@ def test_mannersctl_recipient_unsubscribe_resubscribe(env):
     r = js(d.ctl("--json", "resubscribe", "alice@example.org", "--list",
                  LIST))
     assert r["resubscribed"] is True and r["list"] == LIST, r
-    assert js(d.ctl("--json", "recipient", "alice@example.org"))[
-        "flags"] == []
+    assert r["after_erasure"] is False, r
+    rc = js(d.ctl("--json", "recipient", "alice@example.org"))
+    assert rc["flags"] == [], rc
+    # the administrator's resubscribe is kept as consent, like the page's
+    assert [(c["action"], c["list"], c["source"]) for c in rc["consent"]
+            ] == [("resubscribed", LIST, "admin")], rc
     p = d.ctl("resubscribe", "alice@example.org", "--list", LIST,
               check=False)
     assert p.returncode == 1 and b"error 404" in p.stderr, p.stderr

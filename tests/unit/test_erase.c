@@ -1,7 +1,8 @@
 /*
  * test_erase.c: an erasure forgets the person (record, id, delivery
  * states, queued jobs) and keeps only a keyed hash of their "stop", which
- * admission still honours, under every token key.
+ * admission still honours, under every token key, until an
+ * administrator lifts it at the person's request.
  */
 #include <stdlib.h>
 #include <string.h>
@@ -14,6 +15,7 @@
 #include "erase.h"
 #include "ledger.h"
 #include "policy.h"
+#include "prefs.h"
 #include "store.h"
 #include "token.h"
 #include "util.h"
@@ -286,4 +288,138 @@ Test(erase, checks_nothing_without_keys_or_records)
 	    NULL), 0);
 	cr_expect(!ul && !ua && !sp);
 	store_abort(t);
+}
+
+/* An administrator's resubscribe at the person's request, in one commit. */
+static int
+resubscribe(const char *addr, const char *list)
+{
+	struct store_txn	*t = fixture_begin(&fx, 1);
+	struct prefs_resub	 rs = { .addr = addr, .all = list == NULL,
+				    .source = STORE_SRC_ADMIN,
+				    .now = NOW + DAY, .keys = keys };
+	int			 found = -1;
+
+	if (list != NULL)
+		cr_assert_eq(store_list_id(t, list, 0, &rs.lid, NULL), 0);
+	cr_assert_eq(prefs_resubscribe(t, &rs, &found, NULL), 0);
+	fixture_commit(t);
+	return found;
+}
+
+static int
+last_consent(const struct store_consent *c, void *arg)
+{
+	*(struct store_consent *)arg = *c;
+	return 0;
+}
+
+Test(erase, an_admin_resubscribe_lifts_what_the_erasure_kept)
+{
+	struct admit_report	 rep;
+	struct erase_result	 er;
+	struct store_consent	 c;
+	struct store_rcpt	 r;
+	struct store_txn	*t;
+	const char		*rcpts[] = { "ann@example.org", NULL };
+	uint32_t		 lid;
+
+	admit("c1", NULL, rcpts, NOW, &rep);
+	admit("c2", OTHER, rcpts, NOW, &rep);
+	unsubscribe("ann@example.org", LIST);
+	unsubscribe("ann@example.org", OTHER);
+	cr_assert_eq(erase("ann@example.org", &er), 0);
+	cr_assert_eq(er.kept_lists, 2);
+
+	/* Ann asks to be mailed again on the first list only. */
+	cr_expect_eq(resubscribe("Ann@Example.org", LIST), PREFS_RESUB_ERASED);
+	admit("c3", NULL, rcpts, NOW + 2 * DAY, &rep);
+	cr_expect_eq(rep.accepted, 1, "the first list mails her again");
+	admit("c4", OTHER, rcpts, NOW + 2 * DAY, &rep);
+	cr_expect_eq(rep.rejected[POLICY_UNSUBSCRIBED], 1,
+	    "the other list still does not");
+
+	/* The consent is recorded, from the administrator, for that list. */
+	t = fixture_begin(&fx, 0);
+	cr_assert_eq(store_list_id(t, LIST, 0, &lid, NULL), 0);
+	store_rcpt_init(&r);
+	cr_assert_eq(store_rcpt_get(t, "ann@example.org", &r, NULL), 0);
+	memset(&c, 0, sizeof c);
+	cr_assert_eq(store_consent_each(t, r.rid, last_consent, &c, NULL), 0);
+	cr_expect_eq(c.action, STORE_CONSENT_RESUBSCRIBE);
+	cr_expect_eq(c.source, STORE_SRC_ADMIN);
+	cr_expect_eq(c.lid, lid);
+	cr_expect_eq(c.time, NOW + DAY);
+	store_rcpt_free(&r);
+	cr_expect_eq(store_erased_count(t), 1, "the other list is still kept");
+	store_abort(t);
+
+	/* The same again: nothing is left to lift. */
+	cr_expect_eq(resubscribe("ann@example.org", LIST), 0);
+	/* Every list: the rest goes, and so does the hash. */
+	cr_expect_eq(resubscribe("ann@example.org", NULL), PREFS_RESUB_ERASED);
+	t = fixture_begin(&fx, 0);
+	cr_expect_eq(store_erased_count(t), 0, "nothing kept any more");
+	store_abort(t);
+	admit("c5", OTHER, rcpts, NOW + 3 * DAY, &rep);
+	cr_expect_eq(rep.accepted, 1);
+}
+
+Test(erase, an_admin_resubscribe_leaves_a_suppression_and_other_people)
+{
+	struct admit_report	 rep;
+	struct erase_result	 er;
+	struct store_txn	*t;
+	struct store_rcpt	 r;
+	const char		*rcpts[] = { "bo@example.org", "cy@example.org",
+	    NULL };
+	const char		*bo[] = { "bo@example.org", NULL };
+	uint64_t		 dropped;
+
+	admit("c1", NULL, rcpts, NOW, &rep);
+	unsubscribe("bo@example.org", NULL);
+	unsubscribe("cy@example.org", NULL);
+	t = fixture_begin(&fx, 1);
+	cr_assert_eq(ledger_suppress(t, "bo@example.org", "550 5.1.1", NOW,
+	    NULL, &dropped, NULL), 0);
+	fixture_commit(t);
+	cr_assert_eq(erase("bo@example.org", &er), 0);
+	cr_assert_eq(erase("cy@example.org", &er), 0);
+
+	/* Someone never erased and never unsubscribed: nothing to lift. */
+	cr_expect_eq(resubscribe("dee@example.org", NULL), 0);
+	t = fixture_begin(&fx, 0);
+	store_rcpt_init(&r);
+	cr_expect_eq(store_rcpt_get(t, "dee@example.org", &r, NULL), 1,
+	    "no record made for nothing");
+	store_rcpt_free(&r);
+	store_abort(t);
+
+	cr_expect_eq(resubscribe("bo@example.org", NULL), PREFS_RESUB_ERASED);
+	admit("c2", NULL, bo, NOW + 2 * DAY, &rep);
+	cr_expect_eq(rep.rejected[POLICY_SUPPRESSED], 1,
+	    "a dead mailbox stays suppressed");
+	t = fixture_begin(&fx, 0);
+	cr_expect_eq(store_erased_count(t), 2, "Bo's suppression and Cy's "
+	    "unsubscribe are still kept");
+	store_abort(t);
+}
+
+Test(erase, an_admin_resubscribe_lifts_a_hash_made_under_an_old_key)
+{
+	struct admit_report	 rep;
+	struct erase_result	 er;
+	const char		*rcpts[] = { "kim@example.org", NULL };
+
+	admit("c1", NULL, rcpts, NOW, &rep);
+	unsubscribe("kim@example.org", NULL);
+	cr_assert_eq(erase("kim@example.org", &er), 0);
+	/* The key rotates: the old one is kept for checking only. */
+	token_keys_free(keys);
+	memcpy(raw_keys, raw_keys + TOKEN_KEY_LEN, TOKEN_KEY_LEN);
+	memset(raw_keys + TOKEN_KEY_LEN, 0x33, TOKEN_KEY_LEN);
+	keys = token_keys_from_memory(raw_keys, 2);
+	cr_expect_eq(resubscribe("kim@example.org", NULL), PREFS_RESUB_ERASED);
+	admit("c2", NULL, rcpts, NOW + 2 * DAY, &rep);
+	cr_expect_eq(rep.accepted, 1);
 }

@@ -547,20 +547,24 @@ Test(prefs, a_resubscribe_is_kept_with_its_source)
 	struct store_consent		 got[4];
 	struct store_rcpt		 r;
 	json_t				*states = json_object();
+	struct prefs_resub		 rs = { .source = STORE_SRC_LINK,
+					    .now = NOW };
 	uint32_t			 lid;
 	int				 found = -1;
 
 	admit("c1", NOW, 0, "pat@example.org");
 	t = fixture_begin(&fx, 1);
 	cr_assert_eq(store_list_id(t, LIST, 0, &lid, NULL), 0);
-	cr_assert_eq(prefs_resubscribe(t, "pat@example.org", lid,
-	    STORE_SRC_LINK, NOW, &found, NULL), 0);
+	rs.addr = "pat@example.org";
+	rs.lid = lid;
+	cr_assert_eq(prefs_resubscribe(t, &rs, &found, NULL), 0);
 	cr_expect_eq(found, 0, "nothing to lift: nothing kept");
 	cr_assert_eq(ledger_unsubscribe(t, "pat@example.org", lid,
 	    STORE_SRC_LINK, NOW, states, &ur, NULL), 0);
-	cr_assert_eq(prefs_resubscribe(t, "Pat@example.org", lid,
-	    STORE_SRC_LINK, NOW + 5, &found, NULL), 0);
-	cr_expect_eq(found, 1);
+	rs.addr = "Pat@example.org";
+	rs.now = NOW + 5;
+	cr_assert_eq(prefs_resubscribe(t, &rs, &found, NULL), 0);
+	cr_expect_eq(found, PREFS_RESUB_RECORD);
 	store_rcpt_init(&r);
 	cr_assert_eq(store_rcpt_get(t, "pat@example.org", &r, NULL), 0);
 	cr_expect_eq(r.nunsub, 0);

@@ -17,6 +17,7 @@
 struct conf;
 struct store;
 struct token_keys;
+struct quiet_cache;
 struct drain;
 struct store;
 struct writer;
@@ -56,6 +57,7 @@ struct mannersd {
 	struct evhttp_bound_socket *public_bound;
 	char			*public_csp;	/* the pages' CSP header */
 	struct i18n_set		 public_i18n;	/* the pages' languages */
+	struct quiet_cache	*public_zones;	/* the readers' time zones */
 	struct http_guard	*control_guard;	/* http_guard.c */
 	struct http_guard	*public_guard;
 	struct event		*ev_exit;

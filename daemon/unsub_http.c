@@ -31,6 +31,8 @@
 #include "log.h"
 #include "mannersd.h"
 #include "prefs.h"
+#include "quiet.h"
+#include "rcpt_zone.h"
 #include "unsub_page.h"
 #include "store.h"
 #include "token.h"
@@ -39,6 +41,7 @@
 #define PUBLIC_MAX_HEADERS	(8 * 1024)
 #define PUBLIC_MAX_BODY		UNSUB_PAGE_FORM_MAX
 #define PUBLIC_LIST_MAX		256
+#define PUBLIC_ZONES		256	/* readers' zones kept open */
 
 /* What a verified token names, and the reader's language. */
 struct unsub_http_target {
@@ -48,6 +51,7 @@ struct unsub_http_target {
 	char			 list[PUBLIC_LIST_MAX];
 	char			 brand[PUBLIC_LIST_MAX];	/* "": none */
 	struct prefs_view	 st;		/* where the reader stands */
+	char			 zone[QUIET_ZONE_MAX + 1];	/* theirs */
 	const struct i18n_cat	*cat;		/* NULL: English */
 	char			 lang[I18N_LANG_MAX];
 };
@@ -125,7 +129,28 @@ public_info(struct mannersd *md, const struct unsub_http_target *pt,
 	pi->contact = conf_list_contact(md->conf, pt->list);
 	pi->cat = pt->cat;
 	pi->lang = pt->lang;
+	pi->zone = pt->zone;
 	pi->state = &pt->st;
+}
+
+/*
+ * The reader's time zone for the page's dates: the one a campaign gave
+ * (rcpt_zone.h), else the list's timezone ([quiet]'s), else UTC.
+ */
+static int
+public_zone(struct mannersd *md, struct store_txn *t,
+    struct unsub_http_target *pt, char **cause)
+{
+	struct conf_policy	 p;
+	struct quiet_zone	*z;
+
+	conf_policy_for(md->conf, pt->list, &p);
+	if (rcpt_zone_get(md->public_zones, t, pt->tc.rid, p.quiet.timezone,
+	    &z, cause) < 0)
+		return -1;
+	snprintf(pt->zone, sizeof pt->zone, "%s", z != NULL ?
+	    quiet_zone_name(z) : "UTC");
+	return 0;
 }
 
 /*
@@ -165,8 +190,8 @@ unsub_http_target(struct mannersd *md, struct evhttp_request *req,
 		rc = store_list_name(t, pt->tc.lid, pt->list, sizeof pt->list);
 	if (rc == 0)
 		store_list_brand_get(t, pt->tc.lid, pt->brand, sizeof pt->brand);
-	if (rc == 0 && prefs_view_get(t, pt->addr, pt->tc.lid, mannersd_now(),
-	    &pt->st, &cause) < 0) {
+	if (rc == 0 && (prefs_view_get(t, pt->addr, pt->tc.lid, mannersd_now(),
+	    &pt->st, &cause) < 0 || public_zone(md, t, pt, &cause) < 0)) {
 		log_warnx("public: cannot read the recipient of list=%s: %s",
 		    pt->list, cause);
 		free(cause);
@@ -570,6 +595,7 @@ unsub_http_start(struct mannersd *md, char **cause)
 	    "(default %s)", md->public_i18n.n, md->conf->locale_dir,
 	    md->conf->page_language);
 	md->public_csp = unsub_page_csp();
+	md->public_zones = quiet_cache_new(PUBLIC_ZONES);
 	if ((md->public = evhttp_new(md->base)) == NULL) {
 		free(host);
 		return set_cause(cause, "evhttp_new failed");
@@ -633,4 +659,6 @@ unsub_http_free(struct mannersd *md)
 	free(md->public_csp);
 	md->public_csp = NULL;
 	i18n_set_free(&md->public_i18n);
+	quiet_cache_free(md->public_zones);
+	md->public_zones = NULL;
 }

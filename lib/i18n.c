@@ -10,8 +10,13 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <time.h>
+
+#include <unicode/udat.h>
+#include <unicode/ustring.h>
 
 #include "i18n.h"
+#include "quiet.h"
 #include "util.h"
 
 #define MO_MAGIC	0x950412deU
@@ -343,4 +348,64 @@ i18n_negotiate(const struct i18n_set *set, const char *header,
 		if (lang[len] == '_')
 			lang[len] = '-';
 	return best;
+}
+
+/* One ICU format of instant t (ms) in zone uz, as UTF-8 appended at out. */
+static int
+i18n_icu_format(const char *lang, const UChar *uz, UDateFormatStyle date,
+    const char *pattern, UDate t, char *out, size_t outsz)
+{
+	UDateFormat	*f;
+	UErrorCode	 st = U_ZERO_ERROR;
+	UChar		 pat[16], u[128];
+	int32_t		 n;
+
+	if (pattern != NULL)
+		u_uastrncpy(pat, pattern, nitems(pat));
+	f = udat_open(pattern != NULL ? UDAT_PATTERN : UDAT_NONE,
+	    pattern != NULL ? UDAT_PATTERN : date, lang, uz, -1,
+	    pattern != NULL ? pat : NULL, -1, &st);
+	if (U_FAILURE(st))
+		return -1;
+	n = udat_format(f, t, u, nitems(u), NULL, &st);
+	udat_close(f);
+	if (U_FAILURE(st) || n >= (int32_t)nitems(u))
+		return -1;
+	u_strToUTF8(out, (int32_t)outsz, NULL, u, n, &st);
+	return U_FAILURE(st) || st == U_STRING_NOT_TERMINATED_WARNING ? -1 : 0;
+}
+
+int
+i18n_date(const char *lang, const char *zone, int64_t t, char *out,
+    size_t outsz)
+{
+	struct tm	 tm;
+	time_t		 tt = (time_t)t;
+	UDate		 ms = (UDate)t * 1000.0;
+	UChar		 uz[QUIET_ZONE_MAX + 1];
+	size_t		 len;
+
+	u_uastrncpy(uz, zone != NULL ? zone : "UTC", nitems(uz));
+	uz[nitems(uz) - 1] = 0;
+	/* UDAT_LONG: each language's full date, "16. Januar 2027". */
+	if (i18n_icu_format(lang, uz, UDAT_LONG, NULL, ms, out, outsz) == -1) {
+		gmtime_r(&tt, &tm);
+		strftime(out, outsz, "%Y-%m-%d", &tm);
+		return -1;
+	}
+	if (zone == NULL || (len = strlen(out)) + 4 > outsz)
+		return 0;
+	/*
+	 * "zzzz", the zone's long name in that language ("Japan Standard
+	 * Time", "heure normale du Japon"), says which day boundary the date
+	 * keeps.  Parentheses read the same in every language the pages
+	 * speak.
+	 */
+	memcpy(out + len, " (", 3);
+	if (i18n_icu_format(lang, uz, UDAT_NONE, "zzzz", ms, out + len + 2,
+	    outsz - len - 3) == -1)
+		out[len] = '\0';
+	else
+		strcat(out, ")");
+	return 0;
 }

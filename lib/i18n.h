@@ -21,6 +21,7 @@
 #define MANNERS_I18N_H
 
 #include <stddef.h>
+#include <stdint.h>
 
 #define I18N_DOMAIN	"manners"
 #define I18N_LANG_MAX	16
@@ -71,5 +72,17 @@ const char	*i18n_text(const struct i18n_cat *, const char *);
 #define I18N_ACCEPT_ENTRIES	32
 const struct i18n_cat *i18n_negotiate(const struct i18n_set *, const char *,
 		    const char *, char *, size_t);
+
+/*
+ * The calendar date of instant t (unix seconds) in IANA zone `zone`, as
+ * language `lang` ("en", "de", ...) writes it in full, by ICU:
+ * "January 16, 2027", "16. Januar 2027".  With a zone, its name in that
+ * language follows in parentheses, "(Japan Standard Time)"; zone NULL is
+ * UTC, unnamed.  UTF-8 into out (I18N_DATE_MAX bytes suffice); 0, or -1
+ * when ICU cannot (out is then the UTC date as 2027-01-16).
+ */
+#define I18N_DATE_MAX		256
+int		 i18n_date(const char *, const char *, int64_t, char *,
+		    size_t);
 
 #endif

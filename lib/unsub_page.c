@@ -173,12 +173,6 @@ unsub_page_csp(void)
 /* A text in the reader's language. */
 #define T(pi, s)	i18n_text((pi)->cat, (s))
 
-static const char *const unsub_page_months[12] = {
-	N_("January"), N_("February"), N_("March"), N_("April"), N_("May"),
-	N_("June"), N_("July"), N_("August"), N_("September"),
-	N_("October"), N_("November"), N_("December")
-};
-
 /* The sender's name the reader knows, or the list's. */
 static const char *
 unsub_page_brand(const struct unsub_page_info *pi)
@@ -255,33 +249,18 @@ unsub_page_say(struct buf *b, const char *text, ...)
 	}
 }
 
-/* A date in the reader's language, as text (UTC). */
+/*
+ * A date in the reader's language and time zone, the zone named: the
+ * day a pause ends is the reader's day, not UTC's.
+ */
 void
-unsub_page_date(struct buf *b, const struct i18n_cat *cat, int64_t t)
+unsub_page_date(struct buf *b, const struct unsub_page_info *pi, int64_t t)
 {
-	struct tm	 tm;
-	time_t		 tt = (time_t)t;
-	const char	*fmt, *p;
-	char		 num[16];
+	char	 d[I18N_DATE_MAX];
 
-	gmtime_r(&tt, &tm);
-	/* TRANSLATORS: {month} is the month's name. */
-	fmt = i18n_text(cat, N_("{month} {day}, {year}"));
-	for (p = fmt; *p != '\0'; p++) {
-		if (strncmp(p, "{month}", 7) == 0) {
-			buf_adds(b, i18n_text(cat, unsub_page_months[tm.tm_mon]));
-			p += 6;
-		} else if (strncmp(p, "{day}", 5) == 0) {
-			snprintf(num, sizeof num, "%d", tm.tm_mday);
-			buf_adds(b, num);
-			p += 4;
-		} else if (strncmp(p, "{year}", 6) == 0) {
-			snprintf(num, sizeof num, "%d", tm.tm_year + 1900);
-			buf_adds(b, num);
-			p += 5;
-		} else
-			buf_add(b, p, 1);
-	}
+	i18n_date(pi->lang != NULL ? pi->lang : "en", pi->zone, t, d,
+	    sizeof d);
+	buf_adds(b, d);
 }
 
 /* The start of every page, up to the title's text. */
@@ -471,7 +450,7 @@ unsub_page_state_list(struct buf *b, const struct unsub_page_info *pi)
 
 	buf_init(&date);
 	if (st->pause_until != 0)
-		unsub_page_date(&date, pi->cat, st->pause_until);
+		unsub_page_date(&date, pi, st->pause_until);
 	buf_adds(b, "<h2>");
 	unsub_page_say(b, T(pi, N_("Right now")), NULL);
 	buf_adds(b, "</h2>\n<ul class=\"state\">\n");
@@ -606,11 +585,14 @@ unsub_page_done(struct buf *b, const struct unsub_page_info *pi,
 		return;
 	}
 	buf_init(&date);
-	unsub_page_date(&date, pi->cat, st->pause_until);
+	/* ICU opens two formatters: only for a text that has the date. */
+	if (st->pause_until != 0)
+		unsub_page_date(&date, pi, st->pause_until);
 	unsub_page_head(b, pi, T(pi, s.title));
 	buf_adds(b, "<p>");
 	unsub_page_say(b, T(pi, s.says), "who", pi->addr, "list", pi->list,
-	    "brand", unsub_page_brand(pi), "date", date.data, NULL);
+	    "brand", unsub_page_brand(pi), "date", date.data != NULL ?
+	    date.data : "", NULL);
 	buf_adds(b, "</p>\n");
 	buf_free(&date);
 	if (o->blocked && !o->kept && o->choice != UNSUB_PAGE_LIST &&

@@ -51,6 +51,8 @@ struct unsub_page_info {
 	const char	*contact;	/* an address or URL; NULL: none */
 	const struct i18n_cat *cat;	/* the reader's language; NULL: English */
 	const char	*lang;		/* its tag for <html lang>; NULL: "en" */
+	const char	*zone;		/* the reader's IANA time zone for
+					   dates; NULL: UTC, unnamed */
 	const struct prefs_view *state;	/* where the reader stands; NULL:
 					   subscribed, no choices made */
 };
@@ -105,8 +107,13 @@ void	 unsub_page_unavailable_in(struct buf *, const struct i18n_cat *);
 
 /* Is a [list] contact an address or an http(s) URL a page may link? */
 int	 unsub_page_contact_ok(const char *);
-/* A date as the reader's language writes it ("March 5, 2027"). */
-void	 unsub_page_date(struct buf *, const struct i18n_cat *, int64_t);
+/*
+ * A date as the reader's language writes it, in the reader's zone and
+ * naming it ("March 5, 2027 (Japan Standard Time)"; no zone: UTC,
+ * unnamed).
+ */
+void	 unsub_page_date(struct buf *, const struct unsub_page_info *,
+	    int64_t);
 
 /*
  * Parse a form body with form_parse(), keeping the fields

@@ -215,3 +215,44 @@ def test_the_control_api_shows_the_readers_choices(env):
     assert r["next_allowed"][LIST] == r["paused_until"], r
     assert choose(url, "undo-pause")[0] == 200
     assert recipient(d, addr)["paused_until"] is None
+
+
+def test_the_pause_end_is_shown_in_the_readers_zone(env):
+    """The page names the day a pause ends in the reader's own zone."""
+    import datetime
+    import zoneinfo
+    from test_unsubscribe import curl, unsub_url
+    smtp = env.start_smtp()
+    d = env.daemon(start=False)
+    # Another reader's zone comes from the list, when a campaign gave none.
+    d.set_conf("list news.example.com", "timezone", "America/New_York")
+    d.start()
+    doc = campaign(rcpts=[(None, "yuki@example.org"),
+                          (None, "ned@example.org")])
+    doc = doc.replace("<to>yuki@", '<to tz="Asia/Tokyo">yuki@')
+    code, r = d.request("POST", "/v1/campaigns", doc)
+    assert code == 202 and r["accepted"] == 2, r
+    smtp.wait_count(2)
+    urls = {m["to"][0].lower(): unsub_url(m) for m in smtp.messages}
+    for addr, zone, name, de_name in (
+            ("yuki@example.org", "Asia/Tokyo", "Japan Standard Time",
+             "Japanische Normalzeit"),
+            ("ned@example.org", "America/New_York", None, None)):
+        url = urls[addr]
+        code, h, done = choose(url, "pause")
+        assert code == 200, done
+        until = recipient(d, addr)["paused_until"]
+        local = datetime.datetime.fromtimestamp(until, zoneinfo.ZoneInfo(
+            zone))
+        if name is None:
+            name = {"EDT": "Eastern Daylight Time",
+                    "EST": "Eastern Standard Time"}[local.tzname()]
+        day = "%s %d, %d" % (local.strftime("%B"), local.day, local.year)
+        want = "%s (%s)" % (day, name)
+        assert "until %s. Then" % want in done, done
+        code, h, page = curl(url)
+        assert code == 200 and "Paused until %s." % want in page, page
+        if de_name:
+            code, h, page = curl(url, "-H", "Accept-Language: de")
+            assert "%d. " % local.day in page and \
+                "(%s)" % de_name in page, page

@@ -245,6 +245,46 @@ Test(page, second_visit_shows_the_state_and_the_way_back)
 	free(h);
 }
 
+/*
+ * The end of a pause is the reader's day, in the reader's words: 15:30
+ * UTC on June 10 is already June 11 in Tokyo, and the zone is named.
+ */
+Test(page, a_pause_ends_on_the_readers_own_day_in_their_zone)
+{
+	/* 2027-06-10T15:30:00Z: 00:30 on June 11 in Tokyo. */
+	struct prefs_view	 st = { .pause_until = INT64_C(1812641400) };
+	struct unsub_page_info	 pi = info;
+	char			*h;
+
+	pi.state = &st;
+	pi.zone = "Asia/Tokyo";
+	h = render_choices(&pi);
+	assert_wellformed(h);
+	assert_has(h, "<li>Paused until June 11, 2027 (Japan Standard Time). "
+	    "Then messages come again by themselves.</li>");
+	free(h);
+	/* The confirmation of the pause says the same day. */
+	h = render_done(&pi, UNSUB_PAGE_PAUSE, 0, 0);
+	assert_has(h, "until June 11, 2027 (Japan Standard Time). Then");
+	free(h);
+	pi.zone = "UTC";
+	h = render_choices(&pi);
+	assert_has(h, "<li>Paused until June 10, 2027 (Coordinated Universal "
+	    "Time). Then");
+	free(h);
+	/*
+	 * As German writes a date, the zone's name in German (the texts
+	 * around it come from a catalog this test does not load).
+	 */
+	pi.lang = "de";
+	pi.zone = "Europe/Berlin";
+	st.pause_until = INT64_C(1812666600);	/* 00:30 CEST, June 11 */
+	h = render_choices(&pi);
+	assert_has(h, "until 11. Juni 2027 (Mitteleurop\u00e4ische "
+	    "Sommerzeit). Then");
+	free(h);
+}
+
 /* An administrator's or a bounce's stop is shown and not offered back. */
 Test(page, what_the_page_cannot_lift_is_shown_without_a_button)
 {

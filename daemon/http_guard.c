@@ -116,12 +116,14 @@ http_guard_adopt(struct http_guard_conn *c)
 		evhttp_connection_set_closecb(c->evcon, http_guard_closecb, c);
 }
 
-/* The whole answer to a refusal: status line, headers, body. */
+/* The whole answer to a refusal of c's request: status, headers, body. */
 static void
-http_guard_answer(struct http_guard *g, int code, const char *why,
+http_guard_answer(struct http_guard_conn *c, int code, const char *why,
     struct evbuffer *out)
 {
-	struct http_guard_refusal	 r = { code, why };
+	struct http_guard		*g = c->g;
+	struct http_guard_refusal	 r = { code, why,
+					    http_frame_language(c->frame) };
 	struct evbuffer			*body = evbuffer_new();
 
 	evbuffer_add_printf(out, "HTTP/1.1 %d %s\r\n", code,
@@ -192,7 +194,7 @@ http_guard_outcb(struct evbuffer *buf, const struct evbuffer_cb_info *info,
 	    strlen(HTTP_GUARD_PAGE_END));
 	snprintf(why, sizeof why, "the request could not be read (%d %s)",
 	    code, http_frame_reason(code));
-	http_guard_answer(c->g, code, why, tmp);
+	http_guard_answer(c, code, why, tmp);
 	evbuffer_add_buffer(tmp, buf);
 	evbuffer_add_buffer(buf, tmp);
 	evbuffer_free(tmp);
@@ -217,7 +219,7 @@ http_guard_refuse(struct http_guard_conn *c, int code, const char *why)
 	c->phase = HG_LINGER;
 	evtimer_del(c->deadline);
 	out = evbuffer_new();
-	http_guard_answer(c->g, code, why, out);
+	http_guard_answer(c, code, why, out);
 	/*
 	 * Straight to the socket: evhttp's own output callbacks belong to
 	 * its last answer.  A refusal is small and the socket's buffer

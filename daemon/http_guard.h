@@ -32,6 +32,8 @@ struct http_guard_limits {
 struct http_guard_refusal {
 	int		 code;
 	const char	*why;		/* what is wrong, one sentence */
+	const char	*accept_language;	/* the request's, where it
+					   could be read safely; "": not */
 };
 
 struct http_guard_opts {

@@ -545,30 +545,33 @@ unsub_http_limits(void *arg, struct http_guard_limits *lim)
 	lim->max_body = PUBLIC_MAX_BODY;
 }
 
-/* A refusal before evhttp: a short page with the pages' headers. */
+/*
+ * A refusal before evhttp: a page with the pages' headers, in the
+ * request's language where the guard could read it safely, else in
+ * page_language.
+ */
 static void
 unsub_http_render(void *arg, const struct http_guard_refusal *r,
     struct evbuffer *head, struct evbuffer *body)
 {
-	struct mannersd	*md = arg;
-	struct buf	 b;
-	size_t		 i;
+	struct mannersd		*md = arg;
+	const struct i18n_cat	*cat;
+	struct buf		 b;
+	char			 lang[I18N_LANG_MAX];
+	size_t			 i;
 
 	for (i = 0; i < nitems(unsub_http_headers); i++)
 		evbuffer_add_printf(head, "%s: %s\r\n", unsub_http_headers[i][0],
 		    unsub_http_headers[i][1]);
 	evbuffer_add_printf(head, "Content-Security-Policy: %s\r\n",
 	    md->public_csp);
+	cat = i18n_negotiate(&md->public_i18n, r->accept_language,
+	    md->conf->page_language, lang, sizeof lang);
 	buf_init(&b);
 	if (r->code == 503 || r->code == 408)
-		unsub_page_unavailable(&b);
-	else {
-		buf_adds(&b, "<!DOCTYPE html>\n<html lang=\"en\">\n<head>\n"
-		    "<meta charset=\"utf-8\">\n<title>Bad request</title>\n"
-		    "</head>\n<body>\n<h1>Bad request</h1>\n<p>");
-		unsub_page_escape(&b, r->why);
-		buf_adds(&b, "</p>\n</body>\n</html>\n");
-	}
+		unsub_page_unavailable_in(&b, cat);
+	else
+		unsub_page_refused_in(&b, cat, r->why);
 	evbuffer_add(body, b.data, b.len);
 	buf_free(&b);
 }

@@ -34,6 +34,7 @@ struct http_frame {
 	uint64_t			 left;
 	uint64_t			 body;		/* chunked so far */
 	size_t				 trailer;	/* trailer bytes */
+	char				 lang[HTTP_FRAME_LANG_MAX + 1];
 };
 
 /* What a method may carry. */
@@ -82,6 +83,9 @@ struct http_frame_head {
 	uint64_t			 cl;
 	int				 te_last_chunked, te_chunked;
 	char				 te_other[41];
+	const char			*lang;	/* Accept-Language's value */
+	size_t				 lang_len;
+	int				 nlang;
 	int				 code;	/* a refusal found on the way */
 	char				 why[200];
 };
@@ -351,10 +355,18 @@ http_frame_field(struct http_frame_head *h, const char *l, size_t n)
 		    "name");
 	vlen = n - nlen - 1;
 	v = http_frame_trim(colon + 1, &vlen);
-	if (http_frame_has_ctl(v, vlen))
+#define NAME_IS(s)	(nlen == sizeof(s) - 1 && strncasecmp(l, s, nlen) == 0)
+	/* Counted even when unsound: two of them, and neither is used. */
+	if (NAME_IS("Accept-Language") && h->nlang++ == 0) {
+		h->lang = v;
+		h->lang_len = vlen;
+	}
+	if (http_frame_has_ctl(v, vlen)) {
+		if (NAME_IS("Accept-Language"))
+			h->lang = NULL;
 		return http_frame_head_bad(h, 400, "header %.*s holds a "
 		    "control character", (int)(nlen > 40 ? 40 : nlen), l);
-#define NAME_IS(s)	(nlen == sizeof(s) - 1 && strncasecmp(l, s, nlen) == 0)
+	}
 	if (NAME_IS("Content-Length"))
 		return http_frame_content_length(h, v, vlen);
 	if (NAME_IS("Transfer-Encoding"))
@@ -372,7 +384,11 @@ http_frame_field(struct http_frame_head *h, const char *l, size_t n)
 	return 0;
 }
 
-/* Split the head into lines; check each; the first problem wins. */
+/*
+ * Split the head into lines; check each; the first problem wins.  The
+ * lines after a problem are still checked, which changes nothing of the
+ * refusal but lets a sound Accept-Language anywhere choose its language.
+ */
 static void
 http_frame_lines(struct http_frame_head *h, const char *p, size_t n)
 {
@@ -387,16 +403,41 @@ http_frame_lines(struct http_frame_head *h, const char *p, size_t n)
 			len--;
 		if (len == 0)
 			break;		/* the blank line */
-		if (first && http_frame_has_ctl(l, len)) {
+		if (!first)
+			http_frame_field(h, l, len);
+		else if (http_frame_has_ctl(l, len))
 			http_frame_head_bad(h, 400, "the request line holds a "
 			    "control character");
-			return;
-		}
-		if ((first ? http_frame_request_line(h, l, len) :
-		    http_frame_field(h, l, len)) == -1)
-			return;
+		else
+			http_frame_request_line(h, l, len);
 		first = 0;
 	}
+}
+
+/*
+ * Keep the head's Accept-Language for a refusal's page: only one field,
+ * already free of control characters; a longer one is cut after its
+ * last whole entry within HTTP_FRAME_LANG_MAX.
+ */
+static void
+http_frame_keep_lang(struct http_frame *f, const struct http_frame_head *h)
+{
+	size_t	 n = h->lang_len;
+
+	if (h->nlang != 1 || h->lang == NULL)
+		return;
+	if (n > HTTP_FRAME_LANG_MAX) {
+		for (n = HTTP_FRAME_LANG_MAX; n > 0 && h->lang[n] != ','; n--)
+			;
+	}
+	memcpy(f->lang, h->lang, n);
+	f->lang[n] = '\0';
+}
+
+const char *
+http_frame_language(const struct http_frame *f)
+{
+	return f->lang;
 }
 
 /* What the fields say about the body; refuse what two parsers would
@@ -477,6 +518,8 @@ http_frame_head(struct http_frame *f, const char *p, size_t n,
 		st->take = k;
 		return;
 	}
+	/* A new head: the last one's language no longer speaks for it. */
+	f->lang[0] = '\0';
 	if ((len = http_frame_head_end(p, n)) == 0 || len > f->lim.max_head) {
 		if (n > f->lim.max_head)
 			http_frame_refuse(f, st, 431, "the request line and "
@@ -486,6 +529,7 @@ http_frame_head(struct http_frame *f, const char *p, size_t n,
 	}
 	memset(&h, 0, sizeof h);
 	http_frame_lines(&h, p, len);
+	http_frame_keep_lang(f, &h);
 	if (h.code != 0) {
 		http_frame_refuse(f, st, h.code, "%s", h.why);
 		return;

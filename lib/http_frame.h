@@ -58,5 +58,14 @@ size_t			 http_frame_want(const struct http_frame *, size_t);
 void			 http_frame_feed(struct http_frame *, const char *,
 			    size_t, struct http_frame_step *);
 const char		*http_frame_reason(int);
+/*
+ * The Accept-Language of the last request head read whole (the one being
+ * read, or refused), for the language of a refusal: "" when it had none,
+ * had two, or its head never ended.  Only a field free of control
+ * characters is kept, cut after its last whole entry within
+ * HTTP_FRAME_LANG_MAX bytes.
+ */
+#define HTTP_FRAME_LANG_MAX	256
+const char		*http_frame_language(const struct http_frame *);
 
 #endif

@@ -683,6 +683,36 @@ unsub_page_unavailable_in(struct buf *b, const struct i18n_cat *cat)
 	    NULL);
 }
 
+/*
+ * A request refused before it was read (http_guard.c): a sentence in the
+ * reader's language, the way back, and what was wrong, as the protocol
+ * names it (why, in English: it names a header or a limit).
+ */
+void
+unsub_page_refused_in(struct buf *b, const struct i18n_cat *cat,
+    const char *why)
+{
+	struct unsub_page_info	 pi;
+
+	memset(&pi, 0, sizeof pi);
+	pi.cat = cat;
+	pi.lang = i18n_cat_lang(cat);
+	pi.list = "";
+	unsub_page_head(b, &pi, T(&pi, N_("Bad request")));
+	buf_adds(b, "<p>");
+	unsub_page_say(b, T(&pi, N_("Your browser sent a request this page "
+	    "cannot read. Nothing was changed.")), NULL);
+	buf_adds(b, "</p>\n<p>");
+	unsub_page_say(b, T(&pi, N_("To unsubscribe, open the link at the end "
+	    "of a message you received, or copy all of it into your "
+	    "browser.")), NULL);
+	buf_adds(b, "</p>\n<p class=\"note\">");
+	unsub_page_say(b, T(&pi, N_("Technical detail: {why}")), "why", why,
+	    NULL);
+	buf_adds(b, "</p>\n");
+	unsub_page_foot(b, NULL);
+}
+
 void
 unsub_page_invalid(struct buf *b)
 {

@@ -104,6 +104,9 @@ void	 unsub_page_unavailable(struct buf *);
 void	 unsub_page_invalid_in(struct buf *, const struct i18n_cat *);
 void	 unsub_page_not_found_in(struct buf *, const struct i18n_cat *);
 void	 unsub_page_unavailable_in(struct buf *, const struct i18n_cat *);
+/* A request refused before it was read; why: the refusal (English). */
+void	 unsub_page_refused_in(struct buf *, const struct i18n_cat *,
+	    const char *);
 
 /* Is a [list] contact an address or an http(s) URL a page may link? */
 int	 unsub_page_contact_ok(const char *);

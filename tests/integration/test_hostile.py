@@ -399,3 +399,45 @@ def test_a_request_behind_a_body_split_across_reads_is_still_checked(env):
         cid="big", rcpts=[(None, "r%05d@example.org" % i)
                           for i in range(20000)]))
     assert code == 200 and r["recipients"] == 20000, (code, r)
+
+
+def test_a_refused_page_speaks_the_language_it_could_read(env):
+    """The guard's refusal page: the request's language when its
+    Accept-Language was read safely, else [daemon] page_language."""
+    env.start_smtp()
+    d = env.daemon(start=False)
+    d.set_conf("daemon", "page_language", "es")
+    d.start()
+    path = b"/u/AAAA"
+    # A sound Accept-Language, another header hostile: German.
+    body = page_headers(one(d, "p", b"GET " + path + b" HTTP/1.1\r\n"
+                            b"Host: x\r\nAccept-Language: de-DE,de;q=0.9"
+                            b"\r\nX-A: a\x01b\r\n\r\n"), 400)
+    assert '<html lang="de">' in body, body
+    assert "<title>Ung\u00fcltige Anfrage</title>" in body, body
+    assert "Es wurde nichts ge\u00e4ndert." in body, body
+    assert "X-A holds a control character" in body, body
+    # Its language after the hostile line is read too; a 417 in French.
+    body = page_headers(one(d, "p", b"POST " + path + b" HTTP/1.1\r\n"
+                            b"Host: x\r\nExpect: tea\r\n"
+                            b"Accept-Language: fr\r\n"
+                            b"Content-Length: 0\r\n\r\n"), 417)
+    assert '<html lang="fr">' in body, body
+    assert "Requ\u00eate invalide" in body and "Expect: tea" in body, body
+    # The hostile header is Accept-Language itself: page_language.
+    body = page_headers(one(d, "p", b"GET " + path + b" HTTP/1.1\r\n"
+                            b"Host: x\r\nAccept-Language: de\x7f\r\n\r\n"),
+                        400)
+    assert '<html lang="es">' in body, body
+    assert "Solicitud no v\u00e1lida" in body, body
+    assert "Accept-Language holds a control character" in body, body
+    # Two of them, or none: page_language.
+    for extra in (b"Accept-Language: de\r\nAccept-Language: fr\r\n", b""):
+        body = page_headers(one(d, "p", b"GET " + path + b" HTTP/1.1\r\n"
+                                b"Host: x\r\n" + extra +
+                                b"X-A: \x00\r\n\r\n"), 400)
+        assert '<html lang="es">' in body, (extra, body)
+    # The control socket still answers in JSON, in English.
+    r = one(d, "c", b"GET /v1/health HTTP/1.1\r\nHost: x\r\n"
+            b"Accept-Language: de\r\nX-A: a\x01b\r\n\r\n")
+    assert "X-A holds a control character" in json_error(r, 400)

@@ -261,3 +261,75 @@ Test(http_frame, limits_apply_from_the_next_request)
 	cr_expect_eq(st.act, HTTP_FRAME_PASS);
 	http_frame_free(f);
 }
+
+/* The language a refusal may answer in: only what was read safely. */
+Test(http_frame, keeps_a_sound_accept_language_for_the_refusal)
+{
+	static const struct {
+		const char	*name;
+		const char	*in;
+		const char	*lang;
+	} rows[] = {
+		{ "a refused request's language is kept",
+		    "GET / HTTP/1.1\r\nAccept-Language: de-DE,de;q=0.9\r\n"
+		    "Expect: tea\r\n\r\n", "de-DE,de;q=0.9" },
+		{ "one after the problem is read too",
+		    "GET / HTTP/1.1\r\nX-A: a\rb\r\nAccept-Language:  fr \r\n"
+		    "\r\n", "fr" },
+		{ "after a bad request line too",
+		    "GET /a\"b HTTP/1.1\r\naccept-language: es\r\n\r\n", "es" },
+		{ "a control character in it: not used",
+		    "GET / HTTP/1.1\r\nAccept-Language: de\x7f\r\n\r\n", "" },
+		{ "two of them: neither",
+		    "GET / HTTP/1.1\r\nAccept-Language: de\r\n"
+		    "Accept-Language: fr\r\n\r\n", "" },
+		{ "two, one unsound: neither",
+		    "GET / HTTP/1.1\r\nAccept-Language: de\x01\r\n"
+		    "Accept-Language: fr\r\n\r\n", "" },
+		{ "none", "GET / HTTP/1.1\r\nHost: x\r\n\r\n", "" },
+		{ "a passed request's, for a refusal after it (a 411)",
+		    "POST / HTTP/1.1\r\nAccept-Language: fr\r\n\r\n", "fr" },
+	};
+	struct http_frame_limits lim = { MAX_HEAD, MAX_BODY };
+	struct http_frame	*f;
+	struct http_frame_step	 st;
+	size_t			 i;
+
+	for (i = 0; i < nitems(rows); i++) {
+		f = http_frame_new(&lim);
+		http_frame_feed(f, rows[i].in, strlen(rows[i].in), &st);
+		cr_expect_str_eq(http_frame_language(f), rows[i].lang, "%s",
+		    rows[i].name);
+		http_frame_free(f);
+	}
+}
+
+/* A long one is cut after its last whole entry; a new head starts clean. */
+Test(http_frame, cuts_a_long_accept_language_at_an_entry)
+{
+	struct http_frame_limits lim = { MAX_HEAD, MAX_BODY };
+	struct http_frame	*f = http_frame_new(&lim);
+	struct http_frame_step	 st;
+	struct buf		 b;
+	const char		*lang;
+	int			 i;
+
+	buf_init(&b);
+	buf_adds(&b, "GET / HTTP/1.1\r\nAccept-Language: de");
+	for (i = 0; i < 60; i++)
+		buf_adds(&b, ", xx-YY");	/* 7 bytes each: 422 in all */
+	buf_adds(&b, "\r\n\r\n");
+	http_frame_feed(f, b.data, b.len, &st);
+	cr_expect_eq(st.act, HTTP_FRAME_PASS);
+	lang = http_frame_language(f);
+	cr_expect(strlen(lang) <= HTTP_FRAME_LANG_MAX, "%zu", strlen(lang));
+	cr_expect(strncmp(lang, "de, xx-YY", 9) == 0, "%s", lang);
+	cr_expect(strlen(lang) > 0 && lang[strlen(lang) - 1] == 'Y', "%s",
+	    lang);
+	/* The next request's head, not yet whole: no language yet. */
+	http_frame_feed(f, "GET / HTTP/1.1\r\n", 16, &st);
+	cr_expect_eq(st.act, HTTP_FRAME_MORE);
+	cr_expect_str_eq(http_frame_language(f), "");
+	buf_free(&b);
+	http_frame_free(f);
+}

@@ -493,6 +493,27 @@ Test(page, a_remaining_unsubscribe_is_mentioned)
 	free(h);
 }
 
+/* A request the guard refused: the way back, and what was wrong. */
+Test(page, a_refused_request_says_what_was_wrong_and_the_way_back)
+{
+	struct buf	 b;
+
+	buf_init(&b);
+	unsub_page_refused_in(&b, NULL, "header <X-A> holds a control "
+	    "character");
+	cr_assert_not_null(b.data);
+	assert_wellformed(b.data);
+	assert_has(b.data, "<html lang=\"en\">");
+	assert_has(b.data, "<title>Bad request</title>");
+	assert_has(b.data, "Your browser sent a request this page cannot "
+	    "read. Nothing was changed.");
+	assert_has(b.data, "open the link at the end of a message");
+	assert_has(b.data, "Technical detail: header &lt;X-A&gt; holds a "
+	    "control character");
+	assert_no_handlers(b.data);
+	buf_free(&b);
+}
+
 Test(page, bad_choice_page_changes_nothing_and_asks_again)
 {
 	struct buf	 b;

@@ -26,6 +26,17 @@ erase_hash(const struct token_keys *keys, size_t i, const char *naddr,
 	return 0;
 }
 
+/* The erasure record of naddr under key k, its hash in h: 0, 1 if none. */
+static int
+erase_get(struct store_txn *t, const struct token_keys *keys, size_t k,
+    const char *naddr, uint8_t h[STORE_ERASED_HASH], struct store_erased *e,
+    char **cause)
+{
+	if (erase_hash(keys, k, naddr, h, cause) == -1)
+		return -1;
+	return store_erased_get(t, h, e, cause);
+}
+
 /* Add a list id to what is kept, once. */
 static void
 erase_keep_list(struct store_erased *e, uint32_t lid)
@@ -80,10 +91,8 @@ erase_keep(struct store_txn *t, const struct token_keys *keys,
 
 	if (r->nunsub == 0 && r->suppressed == 0)
 		return 0;
-	if (erase_hash(keys, token_keys_count(keys) - 1, naddr, h,
-	    cause) == -1)
-		return -1;
-	if ((rc = store_erased_get(t, h, &e, cause)) < 0)
+	if ((rc = erase_get(t, keys, token_keys_count(keys) - 1, naddr, h, &e,
+	    cause)) < 0)
 		return rc;
 	if (rc == 1)
 		memset(&e, 0, sizeof e);
@@ -137,9 +146,7 @@ erase_check(struct store_txn *t, const struct token_keys *keys,
 
 	/* Every key: an erasure made before a key rotation still counts. */
 	for (k = 0; k < token_keys_count(keys); k++) {
-		if (erase_hash(keys, k, naddr, h, cause) == -1)
-			return -1;
-		if ((rc = store_erased_get(t, h, &e, cause)) < 0)
+		if ((rc = erase_get(t, keys, k, naddr, h, &e, cause)) < 0)
 			return rc;
 		if (rc == 1)
 			continue;
@@ -182,9 +189,7 @@ erase_lift(struct store_txn *t, const struct token_keys *keys,
 	*lifted = 0;
 	/* Every key, as erase_check() honours an entry under any of them. */
 	for (k = 0; k < token_keys_count(keys); k++) {
-		if (erase_hash(keys, k, naddr, h, cause) == -1)
-			return -1;
-		if ((rc = store_erased_get(t, h, &e, cause)) < 0)
+		if ((rc = erase_get(t, keys, k, naddr, h, &e, cause)) < 0)
 			return rc;
 		if (rc == 1 || !erase_lift_lists(&e, all, lid))
 			continue;

@@ -88,6 +88,28 @@ unsubscribe(const char *addr, const char *list)
 	fixture_commit(t);
 }
 
+/* A hard bounce for addr: suppressed, in one commit. */
+static void
+suppress(const char *addr)
+{
+	struct store_txn	*t = fixture_begin(&fx, 1);
+	uint64_t		 dropped;
+
+	cr_assert_eq(ledger_suppress(t, addr, "550 5.1.1", NOW, NULL,
+	    &dropped, NULL), 0);
+	fixture_commit(t);
+}
+
+/* The key rotates: the old one is kept for checking, a new one signs. */
+static void
+rotate_keys(void)
+{
+	token_keys_free(keys);
+	memcpy(raw_keys, raw_keys + TOKEN_KEY_LEN, TOKEN_KEY_LEN);
+	memset(raw_keys + TOKEN_KEY_LEN, 0x33, TOKEN_KEY_LEN);
+	keys = token_keys_from_memory(raw_keys, 2);
+}
+
 static int
 erase(const char *addr, struct erase_result *er)
 {
@@ -101,6 +123,21 @@ erase(const char *addr, struct erase_result *er)
 	cr_assert_eq(ledger_flush_states(t, states, NULL), 0);
 	json_decref(states);
 	fixture_commit(t);
+	return rc;
+}
+
+/* store_rcpt_get()'s answer for addr: 0 there is a record, 1 none. */
+static int
+record(const char *addr)
+{
+	struct store_txn	*t = fixture_begin(&fx, 0);
+	struct store_rcpt	 r;
+	int			 rc;
+
+	store_rcpt_init(&r);
+	rc = store_rcpt_get(t, addr, &r, NULL);
+	store_rcpt_free(&r);
+	store_abort(t);
 	return rc;
 }
 
@@ -184,7 +221,6 @@ Test(erase, an_outcome_in_flight_does_not_bring_the_address_back)
 	struct store_txn	*t;
 	struct store_cursor	*c = NULL;
 	struct store_job	 j;
-	struct store_rcpt	 r;
 	const char		*rcpts[] = { "fly@example.org", NULL };
 	json_t			*states = json_object();
 
@@ -206,12 +242,7 @@ Test(erase, an_outcome_in_flight_does_not_bring_the_address_back)
 	cr_assert_eq(ledger_flush_states(t, states, NULL), 0);
 	fixture_commit(t);
 	json_decref(states);
-	t = fixture_begin(&fx, 0);
-	store_rcpt_init(&r);
-	cr_expect_eq(store_rcpt_get(t, "fly@example.org", &r, NULL), 1,
-	    "no record again");
-	store_rcpt_free(&r);
-	store_abort(t);
+	cr_expect_eq(record("fly@example.org"), 1, "no record again");
 }
 
 Test(erase, keeps_unsubscribes_and_a_suppression_only_as_a_hash)
@@ -223,14 +254,10 @@ Test(erase, keeps_unsubscribes_and_a_suppression_only_as_a_hash)
 	    "bo@example.org", NULL };
 	const char		*again[] = { "ann@example.org",
 	    "bo@example.org", NULL };
-	uint64_t		 dropped;
 
 	admit("c1", NULL, first, NOW, &rep);
 	unsubscribe("ann@example.org", LIST);
-	t = fixture_begin(&fx, 1);
-	cr_assert_eq(ledger_suppress(t, "bo@example.org", "550 5.1.1", NOW,
-	    NULL, &dropped, NULL), 0);
-	fixture_commit(t);
+	suppress("bo@example.org");
 
 	cr_assert_eq(erase("ann@example.org", &er), 0);
 	cr_expect_eq(er.kept_lists, 1);
@@ -261,19 +288,12 @@ Test(erase, a_second_erasure_merges_and_an_old_key_still_counts)
 	struct admit_report	 rep;
 	struct erase_result	 er;
 	const char		*rcpts[] = { "kim@example.org", NULL };
-	struct token_keys	*rotated;
 
 	admit("c1", NULL, rcpts, NOW, &rep);
 	unsubscribe("kim@example.org", NULL);	/* every list */
 	cr_assert_eq(erase("kim@example.org", &er), 0);
 	cr_expect_eq(er.kept_lists, 1);
-	/* The key rotates: the old one is kept, a new one signs. */
-	rotated = token_keys_from_memory(raw_keys, 2);
-	token_keys_free(keys);
-	memcpy(raw_keys, raw_keys + TOKEN_KEY_LEN, TOKEN_KEY_LEN);
-	memset(raw_keys + TOKEN_KEY_LEN, 0x33, TOKEN_KEY_LEN);
-	token_keys_free(rotated);
-	keys = token_keys_from_memory(raw_keys, 2);
+	rotate_keys();
 	admit("c2", OTHER, rcpts, NOW + HOUR, &rep);
 	cr_expect_eq(rep.rejected[POLICY_UNSUBSCRIBED], 1, "hashed under the "
 	    "old key, still honoured");
@@ -370,30 +390,21 @@ Test(erase, an_admin_resubscribe_leaves_a_suppression_and_other_people)
 	struct admit_report	 rep;
 	struct erase_result	 er;
 	struct store_txn	*t;
-	struct store_rcpt	 r;
 	const char		*rcpts[] = { "bo@example.org", "cy@example.org",
 	    NULL };
 	const char		*bo[] = { "bo@example.org", NULL };
-	uint64_t		 dropped;
 
 	admit("c1", NULL, rcpts, NOW, &rep);
 	unsubscribe("bo@example.org", NULL);
 	unsubscribe("cy@example.org", NULL);
-	t = fixture_begin(&fx, 1);
-	cr_assert_eq(ledger_suppress(t, "bo@example.org", "550 5.1.1", NOW,
-	    NULL, &dropped, NULL), 0);
-	fixture_commit(t);
+	suppress("bo@example.org");
 	cr_assert_eq(erase("bo@example.org", &er), 0);
 	cr_assert_eq(erase("cy@example.org", &er), 0);
 
 	/* Someone never erased and never unsubscribed: nothing to lift. */
 	cr_expect_eq(resubscribe("dee@example.org", NULL), 0);
-	t = fixture_begin(&fx, 0);
-	store_rcpt_init(&r);
-	cr_expect_eq(store_rcpt_get(t, "dee@example.org", &r, NULL), 1,
+	cr_expect_eq(record("dee@example.org"), 1,
 	    "no record made for nothing");
-	store_rcpt_free(&r);
-	store_abort(t);
 
 	cr_expect_eq(resubscribe("bo@example.org", NULL), PREFS_RESUB_ERASED);
 	admit("c2", NULL, bo, NOW + 2 * DAY, &rep);
@@ -414,11 +425,7 @@ Test(erase, an_admin_resubscribe_lifts_a_hash_made_under_an_old_key)
 	admit("c1", NULL, rcpts, NOW, &rep);
 	unsubscribe("kim@example.org", NULL);
 	cr_assert_eq(erase("kim@example.org", &er), 0);
-	/* The key rotates: the old one is kept for checking only. */
-	token_keys_free(keys);
-	memcpy(raw_keys, raw_keys + TOKEN_KEY_LEN, TOKEN_KEY_LEN);
-	memset(raw_keys + TOKEN_KEY_LEN, 0x33, TOKEN_KEY_LEN);
-	keys = token_keys_from_memory(raw_keys, 2);
+	rotate_keys();
 	cr_expect_eq(resubscribe("kim@example.org", NULL), PREFS_RESUB_ERASED);
 	admit("c2", NULL, rcpts, NOW + 2 * DAY, &rep);
 	cr_expect_eq(rep.accepted, 1);

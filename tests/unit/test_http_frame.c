@@ -262,33 +262,37 @@ Test(http_frame, limits_apply_from_the_next_request)
 	http_frame_free(f);
 }
 
-/* The language a refusal may answer in: only what was read safely. */
+/*
+ * The language a refusal may answer in: only what was read safely, with
+ * the request's fate (0: passed) beside it.
+ */
 Test(http_frame, keeps_a_sound_accept_language_for_the_refusal)
 {
 	static const struct {
 		const char	*name;
-		const char	*in;
+		int		 code;
 		const char	*lang;
+		const char	*in;
 	} rows[] = {
-		{ "a refused request's language is kept",
+		{ "a refused request's language is kept", 417, "de-DE,de;q=0.9",
 		    "GET / HTTP/1.1\r\nAccept-Language: de-DE,de;q=0.9\r\n"
-		    "Expect: tea\r\n\r\n", "de-DE,de;q=0.9" },
-		{ "one after the problem is read too",
+		    "Expect: tea\r\n\r\n" },
+		{ "one after the problem is read too", 400, "fr",
 		    "GET / HTTP/1.1\r\nX-A: a\rb\r\nAccept-Language:  fr \r\n"
-		    "\r\n", "fr" },
-		{ "after a bad request line too",
-		    "GET /a\"b HTTP/1.1\r\naccept-language: es\r\n\r\n", "es" },
-		{ "a control character in it: not used",
-		    "GET / HTTP/1.1\r\nAccept-Language: de\x7f\r\n\r\n", "" },
-		{ "two of them: neither",
+		    "\r\n" },
+		{ "after a bad request line too", 400, "es",
+		    "GET /a\"b HTTP/1.1\r\naccept-language: es\r\n\r\n" },
+		{ "a control character in it: not used", 400, "",
+		    "GET / HTTP/1.1\r\nAccept-Language: de\x7f\r\n\r\n" },
+		{ "two of them: neither", 0, "",
 		    "GET / HTTP/1.1\r\nAccept-Language: de\r\n"
-		    "Accept-Language: fr\r\n\r\n", "" },
-		{ "two, one unsound: neither",
+		    "Accept-Language: fr\r\n\r\n" },
+		{ "two, one unsound: neither", 400, "",
 		    "GET / HTTP/1.1\r\nAccept-Language: de\x01\r\n"
-		    "Accept-Language: fr\r\n\r\n", "" },
-		{ "none", "GET / HTTP/1.1\r\nHost: x\r\n\r\n", "" },
-		{ "a passed request's, for a refusal after it (a 411)",
-		    "POST / HTTP/1.1\r\nAccept-Language: fr\r\n\r\n", "fr" },
+		    "Accept-Language: fr\r\n\r\n" },
+		{ "none", 0, "", "GET / HTTP/1.1\r\nHost: x\r\n\r\n" },
+		{ "a passed request's, for a refusal after it (a 411)", 0, "fr",
+		    "POST / HTTP/1.1\r\nAccept-Language: fr\r\n\r\n" },
 	};
 	struct http_frame_limits lim = { MAX_HEAD, MAX_BODY };
 	struct http_frame	*f;
@@ -297,7 +301,10 @@ Test(http_frame, keeps_a_sound_accept_language_for_the_refusal)
 
 	for (i = 0; i < nitems(rows); i++) {
 		f = http_frame_new(&lim);
+		memset(&st, 0, sizeof st);
 		http_frame_feed(f, rows[i].in, strlen(rows[i].in), &st);
+		cr_expect_eq(st.act == HTTP_FRAME_REFUSE ? st.code : 0,
+		    rows[i].code, "%s: %s", rows[i].name, st.why);
 		cr_expect_str_eq(http_frame_language(f), rows[i].lang, "%s",
 		    rows[i].name);
 		http_frame_free(f);

@@ -283,33 +283,41 @@ Test(i18n, loads_a_directory_of_catalogs_and_skips_other_files)
 	cr_expect_eq(system(path), 0);
 }
 
+/* 2027-06-10T15:30:00Z: already the 11th in Tokyo, still the 10th here. */
+#define LATE_ON_10	INT64_C(1812641400)
+#define HOUR_BEFORE	(LATE_ON_10 - 3600)	/* 23:30 on the 10th in Tokyo */
+
 /* Dates by ICU, as each language writes them, in the zone asked for. */
 Test(i18n, writes_a_date_in_the_language_and_the_zone)
 {
 	static const struct {
+		int64_t		 t;
 		const char	*lang, *zone, *want;
 	} rows[] = {
-		{ "en", NULL, "June 10, 2027" },
-		{ "en", "Asia/Tokyo", "June 11, 2027 (Japan Standard Time)" },
-		{ "de", "Asia/Tokyo", "11. Juni 2027 (Japanische Normalzeit)" },
-		{ "fr", "Asia/Tokyo", "11 juin 2027 (heure normale du Japon)" },
-		{ "es", "Asia/Tokyo",
+		{ LATE_ON_10, "en", NULL, "June 10, 2027" },
+		{ LATE_ON_10, "en", "Asia/Tokyo",
+		    "June 11, 2027 (Japan Standard Time)" },
+		{ HOUR_BEFORE, "en", "Asia/Tokyo",
+		    "June 10, 2027 (Japan Standard Time)" },
+		{ LATE_ON_10, "de", "Asia/Tokyo",
+		    "11. Juni 2027 (Japanische Normalzeit)" },
+		{ LATE_ON_10, "fr", "Asia/Tokyo",
+		    "11 juin 2027 (heure normale du Japon)" },
+		{ LATE_ON_10, "es", "Asia/Tokyo",
 		    "11 de junio de 2027 (hora est\u00e1ndar de Jap\u00f3n)" },
-		{ "en", "America/Los_Angeles",
+		{ LATE_ON_10, "en", "America/Los_Angeles",
 		    "June 10, 2027 (Pacific Daylight Time)" },
 	};
 	char	 out[I18N_DATE_MAX];
 	size_t	 i;
 
-	/* 2027-06-10T15:30:00Z: already the 11th in Tokyo. */
 	for (i = 0; i < nitems(rows); i++) {
-		cr_expect_eq(i18n_date(rows[i].lang, rows[i].zone,
-		    INT64_C(1812641400), out, sizeof out), 0);
+		cr_expect_eq(i18n_date(rows[i].lang, rows[i].zone, rows[i].t,
+		    out, sizeof out), 0);
 		cr_expect_str_eq(out, rows[i].want, "%s %s", rows[i].lang,
 		    rows[i].zone != NULL ? rows[i].zone : "(none)");
 	}
 	/* Too small a buffer: the date without the zone, never cut. */
-	cr_expect_eq(i18n_date("en", "Asia/Tokyo", INT64_C(1812641400), out,
-	    20), 0);
+	cr_expect_eq(i18n_date("en", "Asia/Tokyo", LATE_ON_10, out, 20), 0);
 	cr_expect_str_eq(out, "June 11, 2027");
 }

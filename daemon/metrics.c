@@ -117,7 +117,7 @@ metrics_queue(struct mannersd *md, struct evbuffer *b)
 		}
 	}
 	free(cause);
-	total = store_queue_count(t);
+	total = store_count(t, STORE_QUEUE);
 	oldest = metrics_oldest_due(t, pausedset);
 	json_decref(pausedset);
 	store_abort(t);

@@ -608,6 +608,31 @@ store_campaign_list(struct store_txn *t, json_t **out, char **cause)
 	return 0;
 }
 
+/* A list's key of one kind: 'i' its name, 'f' its sender's name. */
+static void
+store_list_key(uint8_t *k, char kind, uint32_t lid)
+{
+	k[0] = (uint8_t)kind;
+	k[1] = (uint8_t)(lid >> 24);
+	k[2] = (uint8_t)(lid >> 16);
+	k[3] = (uint8_t)(lid >> 8);
+	k[4] = (uint8_t)lid;
+}
+
+/* A text value into out (cut to outsz); 1 when absent. */
+static int
+store_get_text(struct store_txn *t, MDB_dbi dbi, const void *k, size_t klen,
+    char *out, size_t outsz)
+{
+	MDB_val	 v;
+	int	 rc;
+
+	if ((rc = store_get(t, dbi, k, klen, &v, NULL)) != 0)
+		return rc;
+	snprintf(out, outsz, "%.*s", (int)v.mv_size, (char *)v.mv_data);
+	return 0;
+}
+
 /* A list's numeric id, created on first use when `create` is set. */
 int
 store_list_id(struct store_txn *t, const char *name, int create,
@@ -632,12 +657,8 @@ store_list_id(struct store_txn *t, const char *name, int create,
 		return 1;
 	if ((rc = store_next_id(t, "lid", &id, cause)) < 0)
 		return rc;
-	b[0] = (uint8_t)(id >> 24);
-	b[1] = (uint8_t)(id >> 16);
-	b[2] = (uint8_t)(id >> 8);
-	b[3] = (uint8_t)id;
-	ik[0] = 'i';
-	memcpy(ik + 1, b, 4);
+	store_list_key(ik, 'i', (uint32_t)id);
+	memcpy(b, ik + 1, 4);
 	if ((rc = store_put(t, t->s->lists, key, strlen(key), b, 4,
 	    cause)) < 0 ||
 	    (rc = store_put(t, t->s->lists, ik, 5, name, strlen(name),
@@ -652,28 +673,9 @@ int
 store_list_name(struct store_txn *t, uint32_t lid, char *out, size_t outsz)
 {
 	uint8_t		 ik[5];
-	MDB_val		 v;
-	int		 rc;
 
-	ik[0] = 'i';
-	ik[1] = (uint8_t)(lid >> 24);
-	ik[2] = (uint8_t)(lid >> 16);
-	ik[3] = (uint8_t)(lid >> 8);
-	ik[4] = (uint8_t)lid;
-	if ((rc = store_get(t, t->s->lists, ik, 5, &v, NULL)) != 0)
-		return rc;
-	snprintf(out, outsz, "%.*s", (int)v.mv_size, (char *)v.mv_data);
-	return 0;
-}
-
-static void
-store_list_key(uint8_t *k, char kind, uint32_t lid)
-{
-	k[0] = (uint8_t)kind;
-	k[1] = (uint8_t)(lid >> 24);
-	k[2] = (uint8_t)(lid >> 16);
-	k[3] = (uint8_t)(lid >> 8);
-	k[4] = (uint8_t)lid;
+	store_list_key(ik, 'i', lid);
+	return store_get_text(t, t->s->lists, ik, 5, out, outsz);
 }
 
 int
@@ -703,14 +705,9 @@ store_list_brand_get(struct store_txn *t, uint32_t lid, char *out,
     size_t outsz)
 {
 	uint8_t		 k[5];
-	MDB_val		 v;
-	int		 rc;
 
 	store_list_key(k, 'f', lid);
-	if ((rc = store_get(t, t->s->lists, k, 5, &v, NULL)) != 0)
-		return rc;
-	snprintf(out, outsz, "%.*s", (int)v.mv_size, (char *)v.mv_data);
-	return 0;
+	return store_get_text(t, t->s->lists, k, 5, out, outsz);
 }
 
 /* A recipient's normalised address from its id; 1 when unknown. */
@@ -718,14 +715,9 @@ int
 store_rid_addr(struct store_txn *t, uint64_t rid, char *out, size_t outsz)
 {
 	uint8_t	 k[8];
-	MDB_val	 v;
-	int	 rc;
 
 	be64enc(k, rid);
-	if ((rc = store_get(t, t->s->rids, k, 8, &v, NULL)) != 0)
-		return rc;
-	snprintf(out, outsz, "%.*s", (int)v.mv_size, (char *)v.mv_data);
-	return 0;
+	return store_get_text(t, t->s->rids, k, 8, out, outsz);
 }
 
 /*
@@ -1157,16 +1149,6 @@ int
 store_queue_del(struct store_txn *t, const uint8_t *key, char **cause)
 {
 	return store_del(t, t->s->queue, key, STORE_KEY_LEN, cause);
-}
-
-uint64_t
-store_queue_count(struct store_txn *t)
-{
-	MDB_stat	 st;
-
-	if (mdb_stat(t->txn, t->s->queue, &st) != 0)
-		return 0;
-	return st.ms_entries;
 }
 
 /* Open a cursor at the first key >= `from` (NULL: the start). */
@@ -1632,15 +1614,23 @@ store_erased_del(struct store_txn *t, const uint8_t *hash, char **cause)
 	return store_del(t, t->s->erased, hash, STORE_ERASED_HASH, cause);
 }
 
-/* How many erasure records there are (none: admission skips the look-up). */
+/* How many entries a sub-database holds (0 when it cannot be read). */
 uint64_t
-store_erased_count(struct store_txn *t)
+store_count(struct store_txn *t, enum store_countable which)
 {
 	MDB_stat	 st;
 
-	if (mdb_stat(t->txn, t->s->erased, &st) != 0)
+	if (mdb_stat(t->txn, which == STORE_QUEUE ? t->s->queue :
+	    t->s->erased, &st) != 0)
 		return 0;
 	return st.ms_entries;
+}
+
+/* lib/admit.c's name for store_count(t, STORE_ERASED). */
+uint64_t
+store_erased_count(struct store_txn *t)
+{
+	return store_count(t, STORE_ERASED);
 }
 
 /*
@@ -1706,29 +1696,55 @@ store_campaign_del(struct store_txn *t, const char *id, char **cause)
 	    rc : 0;
 }
 
-/* Remove at most `max` delivery states of a campaign: 0 with *n, or 1
- * when none is left. */
-int
-store_cr_del_some(struct store_txn *t, const char *campaign, size_t max,
-    uint64_t *n, char **cause)
+/* The keys of klen bytes that begin with plen bytes of p, in dbi. */
+struct store_prefix {
+	MDB_dbi		 dbi;
+	const void	*p;
+	size_t		 plen;
+	size_t		 klen;
+};
+
+/*
+ * A cursor on the prefix's first key, mdb_cursor_get()'s answer in *rc;
+ * NULL, with *rc and *cause, when no cursor opens.
+ */
+static MDB_cursor *
+store_prefix_open(struct store_txn *t, const struct store_prefix *pf,
+    MDB_val *k, MDB_val *v, int *rc, char **cause)
+{
+	MDB_cursor	*c;
+
+	if ((*rc = mdb_cursor_open(t->txn, pf->dbi, &c)) != 0) {
+		*rc = store_err(*rc, cause, "cursor");
+		return NULL;
+	}
+	k->mv_size = pf->plen;
+	k->mv_data = (void *)pf->p;
+	*rc = mdb_cursor_get(c, k, v, MDB_SET_RANGE);
+	return c;
+}
+
+/* Is the cursor (rc its last answer) still on one of the prefix's keys? */
+static int
+store_prefix_in(const struct store_prefix *pf, int rc, const MDB_val *k)
+{
+	return rc == 0 && k->mv_size == pf->klen && memcmp(k->mv_data, pf->p,
+	    pf->plen) == 0;
+}
+
+/* Delete at most max of the prefix's keys: 0 with *n, or -1 with *cause. */
+static int
+store_prefix_del(struct store_txn *t, const struct store_prefix *pf,
+    uint64_t max, uint64_t *n, char **cause)
 {
 	MDB_cursor	*c;
 	MDB_val		 k, v;
-	uint8_t		 pre[STORE_CR_KEY_MAX];
-	size_t		 plen = strlen(campaign) + 1;
 	int		 rc;
 
 	*n = 0;
-	if (plen > sizeof pre - 8)
-		return set_cause(cause, "campaign id too long");
-	memcpy(pre, campaign, plen);
-	if ((rc = mdb_cursor_open(t->txn, t->s->cr, &c)) != 0)
-		return store_err(rc, cause, "cursor");
-	k.mv_size = plen;
-	k.mv_data = pre;
-	rc = mdb_cursor_get(c, &k, &v, MDB_SET_RANGE);
-	while (rc == 0 && *n < max && k.mv_size == plen + 8 &&
-	    memcmp(k.mv_data, pre, plen) == 0) {
+	if ((c = store_prefix_open(t, pf, &k, &v, &rc, cause)) == NULL)
+		return rc;
+	while (*n < max && store_prefix_in(pf, rc, &k)) {
 		if ((rc = mdb_cursor_del(c, 0)) != 0)
 			break;
 		(*n)++;
@@ -1738,6 +1754,24 @@ store_cr_del_some(struct store_txn *t, const char *campaign, size_t max,
 	mdb_cursor_close(c);
 	if (rc != 0 && rc != MDB_NOTFOUND)
 		return store_err(rc, cause, "delete");
+	return 0;
+}
+
+/* Remove at most `max` delivery states of a campaign: 0 with *n, or 1
+ * when none is left. */
+int
+store_cr_del_some(struct store_txn *t, const char *campaign, size_t max,
+    uint64_t *n, char **cause)
+{
+	struct store_prefix	 pf = { t->s->cr, campaign, strlen(campaign) + 1,
+				    strlen(campaign) + 1 + 8 };
+	int			 rc;
+
+	*n = 0;
+	if (pf.klen > STORE_CR_KEY_MAX)
+		return set_cause(cause, "campaign id too long");
+	if ((rc = store_prefix_del(t, &pf, max, n, cause)) < 0)
+		return rc;
 	return *n == 0 ? 1 : 0;
 }
 
@@ -1768,17 +1802,14 @@ store_consent_each(struct store_txn *t, uint64_t rid,
 	MDB_cursor		*cur;
 	MDB_val			 k, v;
 	uint8_t			 prefix[8];
+	struct store_prefix	 pf = { t->s->consent, prefix, 8, 20 };
 	const uint8_t		*p;
 	int			 rc, stop = 0;
 
 	be64enc(prefix, rid);
-	if ((rc = mdb_cursor_open(t->txn, t->s->consent, &cur)) != 0)
-		return store_err(rc, cause, "cursor");
-	k.mv_size = sizeof prefix;
-	k.mv_data = prefix;
-	rc = mdb_cursor_get(cur, &k, &v, MDB_SET_RANGE);
-	while (rc == 0 && !stop && k.mv_size == 20 &&
-	    memcmp(k.mv_data, prefix, 8) == 0) {
+	if ((cur = store_prefix_open(t, &pf, &k, &v, &rc, cause)) == NULL)
+		return rc;
+	while (!stop && store_prefix_in(&pf, rc, &k)) {
 		p = k.mv_data;
 		c.time = (int64_t)be64dec(p + 8);
 		c.lid = (uint32_t)p[16] << 24 | (uint32_t)p[17] << 16 |
@@ -1797,27 +1828,9 @@ int
 store_consent_del(struct store_txn *t, uint64_t rid, uint64_t *n,
     char **cause)
 {
-	MDB_cursor	*cur;
-	MDB_val		 k, v;
-	uint8_t		 prefix[8];
-	int		 rc;
+	uint8_t			 prefix[8];
+	struct store_prefix	 pf = { t->s->consent, prefix, 8, 20 };
 
-	*n = 0;
 	be64enc(prefix, rid);
-	if ((rc = mdb_cursor_open(t->txn, t->s->consent, &cur)) != 0)
-		return store_err(rc, cause, "cursor");
-	k.mv_size = sizeof prefix;
-	k.mv_data = prefix;
-	rc = mdb_cursor_get(cur, &k, &v, MDB_SET_RANGE);
-	while (rc == 0 && k.mv_size == 20 && memcmp(k.mv_data, prefix, 8) ==
-	    0) {
-		if ((rc = mdb_cursor_del(cur, 0)) != 0)
-			break;
-		(*n)++;
-		rc = mdb_cursor_get(cur, &k, &v, MDB_NEXT);
-	}
-	mdb_cursor_close(cur);
-	if (rc != 0 && rc != MDB_NOTFOUND)
-		return store_err(rc, cause, "delete");
-	return 0;
+	return store_prefix_del(t, &pf, UINT64_MAX, n, cause);
 }

@@ -195,7 +195,14 @@ int	 store_queue_seek(struct store_txn *, const uint8_t *,
 int	 store_cursor_job(struct store_cursor *, struct store_job *);
 int	 store_cursor_next(struct store_cursor *);
 void	 store_cursor_close(struct store_cursor *);
-uint64_t store_queue_count(struct store_txn *);
+
+/* What store_count() counts. */
+enum store_countable {
+	STORE_QUEUE,		/* queued jobs */
+	STORE_ERASED		/* erasure records (none: admission skips
+				   the look-up) */
+};
+uint64_t store_count(struct store_txn *, enum store_countable);
 
 /* A campaign's delivery state for one recipient (by id). */
 int	 store_cr_get(struct store_txn *, const char *, uint64_t,
@@ -227,6 +234,7 @@ int	 store_erased_get(struct store_txn *, const uint8_t *,
 int	 store_erased_put(struct store_txn *, const uint8_t *,
 	    const struct store_erased *, char **);
 int	 store_erased_del(struct store_txn *, const uint8_t *, char **);
+/* store_count(t, STORE_ERASED), by the name lib/admit.c calls. */
 uint64_t store_erased_count(struct store_txn *);
 
 /* For retention (lib/retention.c): walk, prune and remove. */

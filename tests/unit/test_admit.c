@@ -93,7 +93,7 @@ queue_count(void)
 	struct store_txn	*t = fixture_begin(&fx, 0);
 	uint64_t		 n;
 
-	n = store_queue_count(t);
+	n = store_count(t, STORE_QUEUE);
 	store_abort(t);
 	return n;
 }

@@ -206,8 +206,8 @@ Test(erase, forgets_the_record_the_id_the_states_and_the_queued_jobs)
 	cr_expect_eq(store_zone_get(t, rid, buf, sizeof buf, NULL), 1,
 	    "its time zone goes");
 	cr_expect_eq(store_cr_get(t, "c1", rid, &cr, NULL), 1);
-	cr_expect_eq(store_queue_count(t), 1, "the other one stays queued");
-	cr_expect_eq(store_erased_count(t), 0);
+	cr_expect_eq(store_count(t, STORE_QUEUE), 1, "the other one stays queued");
+	cr_expect_eq(store_count(t, STORE_ERASED), 0);
 	store_rcpt_free(&r);
 	store_abort(t);
 	/* Twice: nothing is known any more. */
@@ -265,7 +265,7 @@ Test(erase, keeps_unsubscribes_and_a_suppression_only_as_a_hash)
 	cr_assert_eq(erase("bo@example.org", &er), 0);
 	cr_expect_eq(er.kept_suppressed, 1);
 	t = fixture_begin(&fx, 0);
-	cr_expect_eq(store_erased_count(t), 2);
+	cr_expect_eq(store_count(t, STORE_ERASED), 2);
 	store_abort(t);
 
 	/* A later campaign of that list still rejects both, for the reason. */
@@ -371,7 +371,7 @@ Test(erase, an_admin_resubscribe_lifts_what_the_erasure_kept)
 	cr_expect_eq(c.lid, lid);
 	cr_expect_eq(c.time, NOW + DAY);
 	store_rcpt_free(&r);
-	cr_expect_eq(store_erased_count(t), 1, "the other list is still kept");
+	cr_expect_eq(store_count(t, STORE_ERASED), 1, "the other list is still kept");
 	store_abort(t);
 
 	/* The same again: nothing is left to lift. */
@@ -379,7 +379,7 @@ Test(erase, an_admin_resubscribe_lifts_what_the_erasure_kept)
 	/* Every list: the rest goes, and so does the hash. */
 	cr_expect_eq(resubscribe("ann@example.org", NULL), PREFS_RESUB_ERASED);
 	t = fixture_begin(&fx, 0);
-	cr_expect_eq(store_erased_count(t), 0, "nothing kept any more");
+	cr_expect_eq(store_count(t, STORE_ERASED), 0, "nothing kept any more");
 	store_abort(t);
 	admit("c5", OTHER, rcpts, NOW + 3 * DAY, &rep);
 	cr_expect_eq(rep.accepted, 1);
@@ -411,7 +411,7 @@ Test(erase, an_admin_resubscribe_leaves_a_suppression_and_other_people)
 	cr_expect_eq(rep.rejected[POLICY_SUPPRESSED], 1,
 	    "a dead mailbox stays suppressed");
 	t = fixture_begin(&fx, 0);
-	cr_expect_eq(store_erased_count(t), 2, "Bo's suppression and Cy's "
+	cr_expect_eq(store_count(t, STORE_ERASED), 2, "Bo's suppression and Cy's "
 	    "unsubscribe are still kept");
 	store_abort(t);
 }

@@ -241,7 +241,7 @@ static uint64_t
 queue_count(void)
 {
 	struct store_txn	*t = fixture_begin(&fx, 0);
-	uint64_t		 n = store_queue_count(t);
+	uint64_t		 n = store_count(t, STORE_QUEUE);
 
 	store_abort(t);
 	return n;

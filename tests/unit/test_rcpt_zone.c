@@ -98,7 +98,7 @@ Test(rcpt_zone, a_held_job_is_queued_again_with_its_slot_moved)
 	json_decref(states);
 
 	t = fixture_begin(&fx, 0);
-	cr_expect_eq(store_queue_count(t), 1, "one job, not two");
+	cr_expect_eq(store_count(t, STORE_QUEUE), 1, "one job, not two");
 	cr_assert_eq(store_queue_first(t, &cur, NULL), 0);
 	cr_assert_eq(store_cursor_job(cur, &again), 1);
 	store_cursor_close(cur);

@@ -216,7 +216,7 @@ Test(retention, keeps_a_campaign_with_jobs_still_queued)
 	t = fixture_begin(&fx, 0);
 	cr_expect_eq(store_campaign_get(t, "waiting", &st, NULL), 0);
 	json_decref(st);
-	cr_expect_eq(store_queue_count(t), 1);
+	cr_expect_eq(store_count(t, STORE_QUEUE), 1);
 	store_abort(t);
 }
 

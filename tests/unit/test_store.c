@@ -368,7 +368,7 @@ Test(store, walks_the_queue_by_due_time_then_by_queueing_order)
 
 	queue_jobs(jobs, nitems(jobs));
 	t = fixture_begin(&fx, 0);
-	cr_expect_eq(store_queue_count(t), nitems(jobs));
+	cr_expect_eq(store_count(t, STORE_QUEUE), nitems(jobs));
 	cr_assert_eq(store_queue_first(t, &c, &cause), 0, "%s", cause);
 	while (store_cursor_job(c, &j) == 1) {
 		cr_assert_lt(n, nitems(order));
@@ -453,7 +453,7 @@ Test(store, finds_nothing_to_walk_in_an_empty_queue)
 	struct store_job	 j;
 	char			*cause = NULL;
 
-	cr_expect_eq(store_queue_count(t), 0);
+	cr_expect_eq(store_count(t, STORE_QUEUE), 0);
 	cr_assert_eq(store_queue_first(t, &c, &cause), 0, "%s", cause);
 	cr_expect_eq(store_cursor_job(c, &j), 0);
 	store_cursor_close(c);
@@ -491,10 +491,10 @@ Test(store, gets_and_deletes_one_job_by_key)
 	    "a deleted job is not found");
 	cr_expect_eq(store_queue_del(t, jobs[0].key, &cause), 1,
 	    "deleting twice answers not found");
-	cr_expect_eq(store_queue_count(t), 1);
+	cr_expect_eq(store_count(t, STORE_QUEUE), 1);
 	fixture_commit(t);
 	t = fixture_begin(&fx, 0);
-	cr_expect_eq(store_queue_count(t), 1);
+	cr_expect_eq(store_count(t, STORE_QUEUE), 1);
 	cr_expect_eq(store_queue_get(t, jobs[1].key, &j, &cause), 0);
 	cr_expect_str_eq(j.addr, "b@example.org");
 	store_abort(t);
@@ -908,11 +908,11 @@ Test(store, leaves_nothing_behind_when_a_transaction_is_aborted)
 	cr_assert_eq(store_cr_put(t, "c", r.rid, &cr, &cause), 0);
 	cr_assert_eq(store_campaign_put(t, "c", st, &cause), 0);
 	cr_assert_eq(store_campaign_body_put(t, "c", st, &cause), 0);
-	cr_expect_eq(store_queue_count(t), 1, "visible inside");
+	cr_expect_eq(store_count(t, STORE_QUEUE), 1, "visible inside");
 	store_abort(t);
 
 	t = fixture_begin(&fx, 0);
-	cr_expect_eq(store_queue_count(t), 0);
+	cr_expect_eq(store_count(t, STORE_QUEUE), 0);
 	cr_assert_eq(store_queue_first(t, &c, &cause), 0);
 	cr_expect_eq(store_cursor_job(c, &j), 0);
 	store_cursor_close(c);
@@ -942,13 +942,13 @@ Test(store, a_read_transaction_sees_commits_made_before_it_began)
 	char			*cause = NULL;
 
 	rd = fixture_begin(&fx, 0);
-	cr_expect_eq(store_queue_count(rd), 0);
+	cr_expect_eq(store_count(rd, STORE_QUEUE), 0);
 	store_abort(rd);
 	wr = fixture_begin(&fx, 1);
 	cr_assert_eq(store_queue_put(wr, &j, &cause), 0);
 	fixture_commit(wr);
 	rd = fixture_begin(&fx, 0);
-	cr_expect_eq(store_queue_count(rd), 1);
+	cr_expect_eq(store_count(rd, STORE_QUEUE), 1);
 	store_abort(rd);
 }
 

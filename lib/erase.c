@@ -115,9 +115,7 @@ erase_recipient(struct store_txn *t, const struct token_keys *keys,
 	int			 rc;
 
 	memset(res, 0, sizeof *res);
-	addr_normalize(addr, naddr, sizeof naddr);
-	store_rcpt_init(&r);
-	if ((rc = store_rcpt_get(t, naddr, &r, cause)) != 0)
+	if ((rc = ledger_rcpt_open(t, addr, naddr, &r, cause)) != 0)
 		goto out;
 	/* Queued jobs hold the address and the name: they go first. */
 	if ((rc = ledger_drop_reserved(t, &r, now, states, &res->dropped,

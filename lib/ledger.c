@@ -273,6 +273,25 @@ ledger_blocks(const struct store_rcpt *r, uint32_t lid)
 }
 
 int
+ledger_rcpt_open(struct store_txn *t, const char *addr, char *naddr,
+    struct store_rcpt *r, char **cause)
+{
+	addr_normalize(addr, naddr, ADDR_MAX + 1);
+	store_rcpt_init(r);
+	return store_rcpt_get(t, naddr, r, cause);
+}
+
+int
+ledger_rcpt_close(struct store_txn *t, const char *naddr,
+    struct store_rcpt *r, int rc, char **cause)
+{
+	if (rc >= 0)
+		rc = store_rcpt_put(t, naddr, r, cause);
+	store_rcpt_free(r);
+	return rc < 0 ? rc : 0;
+}
+
+int
 ledger_may_send(struct store_txn *t, const char *addr, uint32_t lid,
     char **cause)
 {
@@ -280,16 +299,11 @@ ledger_may_send(struct store_txn *t, const char *addr, uint32_t lid,
 	char			 naddr[ADDR_MAX + 1];
 	int			 rc, ok = 1;
 
-	addr_normalize(addr, naddr, sizeof naddr);
-	store_rcpt_init(&r);
-	if ((rc = store_rcpt_get(t, naddr, &r, cause)) < 0) {
-		store_rcpt_free(&r);
-		return rc;
-	}
-	if (rc == 0 && (r.suppressed != 0 || ledger_blocks(&r, lid)))
+	if ((rc = ledger_rcpt_open(t, addr, naddr, &r, cause)) == 0 &&
+	    (r.suppressed != 0 || ledger_blocks(&r, lid)))
 		ok = 0;
 	store_rcpt_free(&r);
-	return ok;
+	return rc < 0 ? rc : ok;
 }
 
 /*
@@ -352,10 +366,8 @@ ledger_unsubscribe(struct store_txn *t, const char *addr, uint32_t lid,
 	int			 rc;
 
 	memset(res, 0, sizeof *res);
-	addr_normalize(addr, naddr, sizeof naddr);
-	store_rcpt_init(&r);
-	if ((rc = store_rcpt_get(t, naddr, &r, cause)) < 0)
-		goto out;
+	if ((rc = ledger_rcpt_open(t, addr, naddr, &r, cause)) < 0)
+		return ledger_rcpt_close(t, naddr, &r, rc, cause);
 	res->changed = 1;
 	for (i = 0; i < r.nunsub; i++)
 		if (r.unsub[i].lid == lid)
@@ -371,13 +383,8 @@ ledger_unsubscribe(struct store_txn *t, const char *addr, uint32_t lid,
 		}
 		r.unsub[r.nunsub++] = u;
 	}
-	if ((rc = ledger_drop_queued(t, &r, lid, now, states,
-	    &res->dropped, cause)) < 0)
-		goto out;
-	rc = store_rcpt_put(t, naddr, &r, cause);
-out:
-	store_rcpt_free(&r);
-	return rc < 0 ? rc : 0;
+	rc = ledger_drop_queued(t, &r, lid, now, states, &res->dropped, cause);
+	return ledger_rcpt_close(t, naddr, &r, rc, cause);
 }
 
 /* Remove an unsubscribe (all: every entry); *found says if any was. */
@@ -391,13 +398,8 @@ ledger_resubscribe(struct store_txn *t, const char *addr, int all,
 	int			 rc;
 
 	*found = 0;
-	addr_normalize(addr, naddr, sizeof naddr);
-	store_rcpt_init(&r);
-	if ((rc = store_rcpt_get(t, naddr, &r, cause)) != 0) {
-		store_rcpt_free(&r);
-		return rc < 0 ? rc : 0;
-	}
-	for (i = 0; i < r.nunsub; i++) {
+	rc = ledger_rcpt_open(t, addr, naddr, &r, cause);
+	for (i = 0; rc == 0 && i < r.nunsub; i++) {
 		if (all || r.unsub[i].lid == lid) {
 			*found = 1;
 			continue;
@@ -405,9 +407,12 @@ ledger_resubscribe(struct store_txn *t, const char *addr, int all,
 		r.unsub[j++] = r.unsub[i];
 	}
 	r.nunsub = j;
-	rc = *found ? store_rcpt_put(t, naddr, &r, cause) : 0;
-	store_rcpt_free(&r);
-	return rc < 0 ? rc : 0;
+	/* Nothing lifted (or no record): nothing to write. */
+	if (!*found) {
+		store_rcpt_free(&r);
+		return rc < 0 ? rc : 0;
+	}
+	return ledger_rcpt_close(t, naddr, &r, 0, cause);
 }
 
 /* A hard bounce: never mail this address again; drop what is queued. */
@@ -420,19 +425,12 @@ ledger_suppress(struct store_txn *t, const char *addr, const char *why,
 	int			 rc;
 
 	*dropped = 0;
-	addr_normalize(addr, naddr, sizeof naddr);
-	store_rcpt_init(&r);
-	if ((rc = store_rcpt_get(t, naddr, &r, cause)) < 0)
-		goto out;
-	r.suppressed = now;
-	snprintf(r.suppress_why, sizeof r.suppress_why, "%s", why);
-	if ((rc = ledger_drop_queued(t, &r, 0, now, states, dropped,
-	    cause)) < 0)
-		goto out;
-	rc = store_rcpt_put(t, naddr, &r, cause);
-out:
-	store_rcpt_free(&r);
-	return rc < 0 ? rc : 0;
+	if ((rc = ledger_rcpt_open(t, addr, naddr, &r, cause)) >= 0) {
+		r.suppressed = now;
+		snprintf(r.suppress_why, sizeof r.suppress_why, "%s", why);
+		rc = ledger_drop_queued(t, &r, 0, now, states, dropped, cause);
+	}
+	return ledger_rcpt_close(t, naddr, &r, rc, cause);
 }
 
 /* A recipient's own cap ("at most count per window"); count 0 clears. */
@@ -444,18 +442,13 @@ ledger_set_preference(struct store_txn *t, const char *addr, uint32_t count,
 	char			 naddr[ADDR_MAX + 1];
 	int			 rc;
 
-	addr_normalize(addr, naddr, sizeof naddr);
-	store_rcpt_init(&r);
-	if ((rc = store_rcpt_get(t, naddr, &r, cause)) < 0)
-		goto out;
-	r.pref_count = count;
-	r.pref_window = count != 0 ? window : 0;
-	r.pref_time = now;
-	r.pref_source = source;
-	rc = store_rcpt_put(t, naddr, &r, cause);
-out:
-	store_rcpt_free(&r);
-	return rc < 0 ? rc : 0;
+	if ((rc = ledger_rcpt_open(t, addr, naddr, &r, cause)) >= 0) {
+		r.pref_count = count;
+		r.pref_window = count != 0 ? window : 0;
+		r.pref_time = now;
+		r.pref_source = source;
+	}
+	return ledger_rcpt_close(t, naddr, &r, rc, cause);
 }
 
 struct ledger_cancel_arg {
@@ -700,9 +693,7 @@ ledger_recipient_json(struct store_txn *t, const struct conf *conf,
 	uint32_t		 lid;
 	int			 rc;
 
-	addr_normalize(addr, naddr, sizeof naddr);
-	store_rcpt_init(&r);
-	if ((rc = store_rcpt_get(t, naddr, &r, cause)) < 0) {
+	if ((rc = ledger_rcpt_open(t, addr, naddr, &r, cause)) < 0) {
 		store_rcpt_free(&r);
 		return NULL;
 	}

@@ -45,6 +45,19 @@ int	 ledger_drop_reserved(struct store_txn *, struct store_rcpt *, int64_t,
 int	 ledger_state(struct store_txn *, json_t *, const char *, json_t **,
 	    char **);
 
+/*
+ * A change to one recipient's record begins with ledger_rcpt_open(): addr
+ * normalised into naddr (ADDR_MAX + 1 bytes) and its record read into r
+ * (an empty one when the store has none): 0, 1 for none, or < 0 with
+ * *cause; r is to be freed either way.  ledger_rcpt_close() ends it: with
+ * rc >= 0 (nothing failed on the way) r is written back; r is freed;
+ * returns 0 or the first error.
+ */
+int	 ledger_rcpt_open(struct store_txn *, const char *, char *,
+	    struct store_rcpt *, char **);
+int	 ledger_rcpt_close(struct store_txn *, const char *,
+	    struct store_rcpt *, int, char **);
+
 /* lid 0: every list.  source: STORE_SRC_*. */
 int	 ledger_unsubscribe(struct store_txn *, const char *, uint32_t,
 	    uint8_t, int64_t, json_t *, struct ledger_unsub_result *, char **);

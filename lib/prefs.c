@@ -244,10 +244,8 @@ prefs_apply(struct store_txn *t, const struct conf *conf, const char *addr,
 	int			 rc;
 
 	memset(res, 0, sizeof *res);
-	addr_normalize(addr, naddr, sizeof naddr);
-	store_rcpt_init(&r);
-	if ((rc = store_rcpt_get(t, naddr, &r, cause)) < 0)
-		goto out;
+	if ((rc = ledger_rcpt_open(t, addr, naddr, &r, cause)) < 0)
+		return ledger_rcpt_close(t, naddr, &r, rc, cause);
 	if (c->set & PREFS_SET_CAP) {
 		r.pref_count = c->count;
 		r.pref_window = c->count != 0 ? c->window : 0;
@@ -263,13 +261,9 @@ prefs_apply(struct store_txn *t, const struct conf *conf, const char *addr,
 	r.pref_time = now;
 	r.pref_source = c->source;
 	/* Plain text changes no time; caps and pauses may. */
-	if ((c->set & (PREFS_SET_CAP | PREFS_SET_PAUSE)) &&
-	    (rc = prefs_retime(t, conf, &r, now, states, res, cause)) < 0)
-		goto out;
-	rc = store_rcpt_put(t, naddr, &r, cause);
-out:
-	store_rcpt_free(&r);
-	return rc < 0 ? rc : 0;
+	rc = c->set & (PREFS_SET_CAP | PREFS_SET_PAUSE) ? prefs_retime(t, conf,
+	    &r, now, states, res, cause) : 0;
+	return ledger_rcpt_close(t, naddr, &r, rc, cause);
 }
 
 int
@@ -282,13 +276,7 @@ prefs_send_view(struct store_txn *t, const char *addr, uint32_t lid,
 	int			 rc, ok = 1;
 
 	*plain = 0;
-	addr_normalize(addr, naddr, sizeof naddr);
-	store_rcpt_init(&r);
-	if ((rc = store_rcpt_get(t, naddr, &r, cause)) < 0) {
-		store_rcpt_free(&r);
-		return rc;
-	}
-	if (rc == 0) {
+	if ((rc = ledger_rcpt_open(t, addr, naddr, &r, cause)) == 0) {
 		if (r.suppressed != 0)
 			ok = 0;
 		for (i = 0; i < r.nunsub; i++)
@@ -297,7 +285,7 @@ prefs_send_view(struct store_txn *t, const char *addr, uint32_t lid,
 		*plain = (r.pref_flags & STORE_PREF_PLAIN) != 0;
 	}
 	store_rcpt_free(&r);
-	return ok;
+	return rc < 0 ? rc : ok;
 }
 
 int
@@ -326,25 +314,22 @@ prefs_view_get(struct store_txn *t, const char *addr, uint32_t lid,
 	int			 rc;
 
 	memset(v, 0, sizeof *v);
-	addr_normalize(addr, naddr, sizeof naddr);
-	store_rcpt_init(&r);
-	if ((rc = store_rcpt_get(t, naddr, &r, cause)) < 0)
-		goto out;
-	for (i = 0; rc == 0 && i < r.nunsub; i++) {
-		if (r.unsub[i].lid == 0)
-			prefs_view_flag(&v->all, r.unsub[i].source);
-		else if (r.unsub[i].lid == lid)
-			prefs_view_flag(&v->list, r.unsub[i].source);
+	/* No record: subscribed, no choices made (all zero). */
+	if ((rc = ledger_rcpt_open(t, addr, naddr, &r, cause)) == 0) {
+		for (i = 0; i < r.nunsub; i++) {
+			if (r.unsub[i].lid == 0)
+				prefs_view_flag(&v->all, r.unsub[i].source);
+			else if (r.unsub[i].lid == lid)
+				prefs_view_flag(&v->list, r.unsub[i].source);
+		}
+		v->suppressed = r.suppressed != 0;
+		v->cap_count = r.pref_count;
+		v->cap_window = r.pref_count != 0 ? r.pref_window : 0;
+		v->pause_until = r.pause_until > now ? r.pause_until : 0;
+		v->plain = (r.pref_flags & STORE_PREF_PLAIN) != 0;
 	}
-	v->suppressed = r.suppressed != 0;
-	v->cap_count = r.pref_count;
-	v->cap_window = r.pref_count != 0 ? r.pref_window : 0;
-	v->pause_until = r.pause_until > now ? r.pause_until : 0;
-	v->plain = (r.pref_flags & STORE_PREF_PLAIN) != 0;
-	rc = 0;
-out:
 	store_rcpt_free(&r);
-	return rc;
+	return rc < 0 ? rc : 0;
 }
 
 int
@@ -357,20 +342,23 @@ prefs_resubscribe(struct store_txn *t, const struct prefs_resub *rs,
 	int			 rc, rec, erased = 0;
 
 	*found = 0;
-	addr_normalize(rs->addr, naddr, sizeof naddr);
-	if ((rc = ledger_resubscribe(t, naddr, rs->all, rs->lid, &rec,
-	    cause)) < 0 || (rs->keys != NULL && (rc = erase_lift(t, rs->keys,
-	    naddr, rs->all, rs->lid, &erased, cause)) < 0))
+	if ((rc = ledger_resubscribe(t, rs->addr, rs->all, rs->lid, &rec,
+	    cause)) < 0)
 		return rc;
+	rc = ledger_rcpt_open(t, rs->addr, naddr, &r, cause);
+	if (rc >= 0 && rs->keys != NULL)
+		rc = erase_lift(t, rs->keys, naddr, rs->all, rs->lid, &erased,
+		    cause);
 	*found = (rec ? PREFS_RESUB_RECORD : 0) |
 	    (erased ? PREFS_RESUB_ERASED : 0);
-	if (*found == 0)
-		return 0;
-	store_rcpt_init(&r);
+	if (rc < 0 || *found == 0) {
+		store_rcpt_free(&r);
+		return rc < 0 ? rc : 0;
+	}
 	/* Erased, there is no record: a new one (a new id) holds the consent. */
-	if ((rc = store_rcpt_get(t, naddr, &r, cause)) == 1)
+	if (r.rid == 0)
 		rc = store_rcpt_put(t, naddr, &r, cause);
-	if (rc == 0) {
+	if (rc >= 0) {
 		c.time = rs->now;
 		c.lid = rs->lid;
 		c.action = STORE_CONSENT_RESUBSCRIBE;

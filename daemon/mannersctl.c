@@ -594,6 +594,39 @@ ctl_check(struct ctl *ctl, const struct reply *r)
 	return EXIT_REFUSED;
 }
 
+/*
+ * Ask the daemon (a body when up is set) and check the answer: EXIT_OK,
+ * with --json the answer printed as it came, else r holds it for the
+ * caller's words; any other exit status has been explained already.  r
+ * is the caller's to free in every case.
+ */
+static int
+ctl_get_json(struct ctl *ctl, const char *method, const char *path,
+    struct upload *up, struct reply *r)
+{
+	int	 rv;
+
+	if (ctl_request(ctl, method, path, up, up != NULL ?
+	    "application/json" : NULL, r) == -1)
+		return EXIT_UNREACHABLE;
+	if ((rv = ctl_check(ctl, r)) == EXIT_OK && ctl->json)
+		ctl_print_raw(r);
+	return rv;
+}
+
+/* A JSON body (o, which is let go of) for up; what names it if not UTF-8. */
+static void
+ctl_json_body(struct ctl *ctl, struct upload *up, json_t *o, const char *what)
+{
+	memset(up, 0, sizeof *up);
+	up->ctl = ctl;
+	up->data = o != NULL ? json_dumps(o, JSON_COMPACT) : NULL;
+	json_decref(o);
+	if (up->data == NULL)
+		ctl_usage("%s is not UTF-8", what);
+	up->len = strlen(up->data);
+}
+
 /* A count from a JSON object (0 when absent). */
 static long long
 ctl_int(json_t *o, const char *key)
@@ -1001,11 +1034,8 @@ ctl_status_all(struct ctl *ctl)
 	size_t		 i, n, wid = 2, wlist = 4;
 	int		 rv;
 
-	if (ctl_get(ctl, "GET", "/v1/campaigns", &r) == -1)
-		return EXIT_UNREACHABLE;
-	if ((rv = ctl_check(ctl, &r)) != EXIT_OK || ctl->json) {
-		if (rv == EXIT_OK)
-			ctl_print_raw(&r);
+	if ((rv = ctl_get_json(ctl, "GET", "/v1/campaigns", NULL, &r)) !=
+	    EXIT_OK || ctl->json) {
 		ctl_reply_free(&r);
 		return rv;
 	}
@@ -1079,16 +1109,10 @@ ctl_show(struct ctl *ctl, const char *prefix, const char *id,
 	esc = ctl_escape(id);
 	xasprintf(&path, "%s/%s", prefix, esc);
 	free(esc);
-	rv = ctl_get(ctl, "GET", path, &r);
+	if ((rv = ctl_get_json(ctl, "GET", path, NULL, &r)) == EXIT_OK &&
+	    !ctl->json)
+		show(r.json);
 	free(path);
-	if (rv == -1)
-		return EXIT_UNREACHABLE;
-	if ((rv = ctl_check(ctl, &r)) == EXIT_OK) {
-		if (ctl->json)
-			ctl_print_raw(&r);
-		else
-			show(r.json);
-	}
 	ctl_reply_free(&r);
 	return rv;
 }
@@ -1116,22 +1140,16 @@ ctl_campaign_op(struct ctl *ctl, const char *op, struct args *a)
 	else
 		xasprintf(&path, "/v1/campaigns/%s/%s", esc, op);
 	free(esc);
-	rv = ctl_get(ctl, strcmp(op, "cancel") == 0 ? "DELETE" : "POST",
-	    path, &r);
+	rv = ctl_get_json(ctl, strcmp(op, "cancel") == 0 ? "DELETE" : "POST",
+	    path, NULL, &r);
 	free(path);
-	if (rv == -1)
-		return EXIT_UNREACHABLE;
-	if ((rv = ctl_check(ctl, &r)) == EXIT_OK) {
-		if (ctl->json)
-			ctl_print_raw(&r);
-		else if (strcmp(op, "cancel") == 0)
-			printf("campaign %s cancelled: %lld queued message%s "
-			    "dropped\n", a->pos[0], ctl_int(r.json, "dropped"),
-			    ctl_int(r.json, "dropped") == 1 ? "" : "s");
-		else
-			printf("campaign %s %s\n", a->pos[0],
-			    strcmp(op, "pause") == 0 ? "paused" : "resumed");
-	}
+	if (rv == EXIT_OK && !ctl->json && strcmp(op, "cancel") == 0)
+		printf("campaign %s cancelled: %lld queued message%s dropped\n",
+		    a->pos[0], ctl_int(r.json, "dropped"), ctl_int(r.json,
+		    "dropped") == 1 ? "" : "s");
+	else if (rv == EXIT_OK && !ctl->json)
+		printf("campaign %s %s\n", a->pos[0], strcmp(op, "pause") == 0 ?
+		    "paused" : "resumed");
 	ctl_reply_free(&r);
 	return rv;
 }
@@ -1225,37 +1243,24 @@ ctl_unsubscribe(struct ctl *ctl, struct args *a)
 	struct upload	 up;
 	struct reply	 r;
 	json_t		*o;
+	const char	*list;
 	int		 rv;
 
 	o = json_pack("{s:s}", "address", a->pos[0]);
 	if (a->list != NULL)
 		json_object_set_new(o, "list", json_string(a->list));
-	memset(&up, 0, sizeof up);
-	up.ctl = ctl;
-	up.data = json_dumps(o, JSON_COMPACT);
-	json_decref(o);
-	if (up.data == NULL)
-		ctl_usage("unsubscribe: the address or list is not UTF-8");
-	up.len = strlen(up.data);
-	rv = ctl_request(ctl, "POST", "/v1/unsubscribes", &up,
-	    "application/json", &r);
+	ctl_json_body(ctl, &up, o, "unsubscribe: the address or list");
+	rv = ctl_get_json(ctl, "POST", "/v1/unsubscribes", &up, &r);
 	free(up.data);
-	if (rv == -1)
-		return EXIT_UNREACHABLE;
-	if ((rv = ctl_check(ctl, &r)) == EXIT_OK) {
-		const char	*list = ctl_str(r.json, "list", NULL);
-
-		if (ctl->json)
-			ctl_print_raw(&r);
-		else if (!json_is_true(json_object_get(r.json, "changed")))
-			printf("%s was already unsubscribed from %s\n",
-			    a->pos[0], list != NULL ? list : "every list");
-		else
-			printf("%s unsubscribed from %s: %lld queued "
-			    "message%s dropped\n", a->pos[0], list != NULL ?
-			    list : "every list", ctl_int(r.json, "dropped"),
-			    ctl_int(r.json, "dropped") == 1 ? "" : "s");
-	}
+	list = ctl_str(r.json, "list", "every list");
+	if (rv == EXIT_OK && !ctl->json && !json_is_true(json_object_get(
+	    r.json, "changed")))
+		printf("%s was already unsubscribed from %s\n", a->pos[0],
+		    list);
+	else if (rv == EXIT_OK && !ctl->json)
+		printf("%s unsubscribed from %s: %lld queued message%s "
+		    "dropped\n", a->pos[0], list, ctl_int(r.json, "dropped"),
+		    ctl_int(r.json, "dropped") == 1 ? "" : "s");
 	ctl_reply_free(&r);
 	return rv;
 }
@@ -1266,7 +1271,7 @@ ctl_resubscribe(struct ctl *ctl, struct args *a)
 {
 	struct reply	 r;
 	char		*esc, *lesc, *path;
-	int		 rv;
+	int		 rv, erased;
 
 	esc = ctl_escape(a->pos[0]);
 	if (a->list != NULL) {
@@ -1276,24 +1281,16 @@ ctl_resubscribe(struct ctl *ctl, struct args *a)
 	} else
 		xasprintf(&path, "/v1/unsubscribes/%s", esc);
 	free(esc);
-	rv = ctl_get(ctl, "DELETE", path, &r);
+	rv = ctl_get_json(ctl, "DELETE", path, NULL, &r);
 	free(path);
-	if (rv == -1)
-		return EXIT_UNREACHABLE;
-	if ((rv = ctl_check(ctl, &r)) == EXIT_OK) {
-		if (ctl->json)
-			ctl_print_raw(&r);
-		else if (a->list != NULL)
-			printf("%s resubscribed to %s%s\n", a->pos[0], a->list,
-			    json_is_true(json_object_get(r.json,
-			    "after_erasure")) ? " (lifted the unsubscribe "
-			    "kept after an erasure)" : "");
-		else
-			printf("%s resubscribed: every unsubscribe removed%s\n",
-			    a->pos[0], json_is_true(json_object_get(r.json,
-			    "after_erasure")) ? ", also those kept after an "
-			    "erasure" : "");
-	}
+	erased = json_is_true(json_object_get(r.json, "after_erasure"));
+	if (rv == EXIT_OK && !ctl->json && a->list != NULL)
+		printf("%s resubscribed to %s%s\n", a->pos[0], a->list, erased ?
+		    " (lifted the unsubscribe kept after an erasure)" : "");
+	else if (rv == EXIT_OK && !ctl->json)
+		printf("%s resubscribed: every unsubscribe removed%s\n",
+		    a->pos[0], erased ? ", also those kept after an erasure" :
+		    "");
 	ctl_reply_free(&r);
 	return rv;
 }
@@ -1310,27 +1307,20 @@ ctl_erase(struct ctl *ctl, struct args *a)
 	esc = ctl_escape(a->pos[0]);
 	xasprintf(&path, "/v1/recipients/%s", esc);
 	free(esc);
-	rv = ctl_get(ctl, "DELETE", path, &r);
+	rv = ctl_get_json(ctl, "DELETE", path, NULL, &r);
 	free(path);
-	if (rv == -1)
-		return EXIT_UNREACHABLE;
-	if ((rv = ctl_check(ctl, &r)) == EXIT_OK) {
-		k = json_object_get(r.json, "kept_as_hash");
-		if (ctl->json)
-			ctl_print_raw(&r);
-		else
-			printf("%s erased: %lld queued message%s dropped, %lld "
-			    "delivery record%s removed; kept as a keyed hash: "
-			    "unsubscribes from %lld list%s%s\n", a->pos[0],
-			    ctl_int(r.json, "dropped"), ctl_int(r.json,
-			    "dropped") == 1 ? "" : "s", ctl_int(r.json,
-			    "delivery_states"), ctl_int(r.json,
-			    "delivery_states") == 1 ? "" : "s", ctl_int(k,
-			    "unsubscribed_lists"), ctl_int(k,
-			    "unsubscribed_lists") == 1 ? "" : "s",
-			    json_is_true(json_object_get(k, "suppressed")) ?
-			    ", a suppression" : "");
-	}
+	k = json_object_get(r.json, "kept_as_hash");
+	if (rv == EXIT_OK && !ctl->json)
+		printf("%s erased: %lld queued message%s dropped, %lld "
+		    "delivery record%s removed; kept as a keyed hash: "
+		    "unsubscribes from %lld list%s%s\n", a->pos[0],
+		    ctl_int(r.json, "dropped"), ctl_int(r.json,
+		    "dropped") == 1 ? "" : "s", ctl_int(r.json,
+		    "delivery_states"),
+		    ctl_int(r.json, "delivery_states") == 1 ? "" : "s",
+		    ctl_int(k, "unsubscribed_lists"), ctl_int(k,
+		    "unsubscribed_lists") == 1 ? "" : "s", json_is_true(
+		    json_object_get(k, "suppressed")) ? ", a suppression" : "");
 	ctl_reply_free(&r);
 	return rv;
 }
@@ -1354,28 +1344,15 @@ ctl_backup(struct ctl *ctl, struct args *a)
 	else
 		xasprintf(&path, "%s/%s", cwd, a->pos[0]);
 	o = json_pack("{s:s}", "path", path);
-	memset(&up, 0, sizeof up);
-	up.ctl = ctl;
-	up.data = o != NULL ? json_dumps(o, JSON_COMPACT) : NULL;
-	json_decref(o);
-	if (up.data == NULL)
-		ctl_usage("backup: the path is not UTF-8");
-	up.len = strlen(up.data);
-	rv = ctl_request(ctl, "POST", a->overwrite ? "/v1/backup?overwrite=1" :
-	    "/v1/backup", &up, "application/json", &r);
+	ctl_json_body(ctl, &up, o, "backup: the path");
+	rv = ctl_get_json(ctl, "POST", a->overwrite ?
+	    "/v1/backup?overwrite=1" : "/v1/backup", &up, &r);
 	free(up.data);
 	free(path);
-	if (rv == -1)
-		return EXIT_UNREACHABLE;
-	if ((rv = ctl_check(ctl, &r)) == EXIT_OK) {
-		if (ctl->json)
-			ctl_print_raw(&r);
-		else
-			printf("backup %s: %lld bytes in %.1f s\n", ctl_str(
-			    r.json, "path", "?"), ctl_int(r.json, "bytes"),
-			    json_number_value(json_object_get(r.json,
-			    "seconds")));
-	}
+	if (rv == EXIT_OK && !ctl->json)
+		printf("backup %s: %lld bytes in %.1f s\n", ctl_str(r.json,
+		    "path", "?"), ctl_int(r.json, "bytes"), json_number_value(
+		    json_object_get(r.json, "seconds")));
 	ctl_reply_free(&r);
 	return rv;
 }
@@ -1539,30 +1516,25 @@ ctl_domains(struct ctl *ctl, struct args *a)
 	char		 t[32];
 
 	(void)a;
-	if (ctl_get(ctl, "GET", "/v1/domains", &r) == -1)
-		return EXIT_UNREACHABLE;
-	if ((rv = ctl_check(ctl, &r)) == EXIT_OK) {
-		if (ctl->json)
-			ctl_print_raw(&r);
-		else {
-			all = json_object_get(r.json, "all");
-			printf("all: %.3g/s on %lld connections%s\n",
-			    json_real_value(json_object_get(all, "rate")),
-			    ctl_int(all, "concurrency"), json_is_true(
-			    json_object_get(all, "suspended")) ?
-			    ", suspended" : "");
-			json_array_foreach(json_object_get(all, "actions"), i,
-			    v) {
-				ctl_time(ctl_int(v, "until"), t, sizeof t);
-				printf("    action %s: %s until %s; reply "
-				    "\"%s\"\n", ctl_str(v, "rule", "?"),
-				    ctl_str(v, "action", "?"), t,
-				    ctl_str(v, "reason", ""));
-			}
-			json_array_foreach(json_object_get(r.json, "units"), i,
-			    v)
-				ctl_domains_unit(v);
+	rv = ctl_get_json(ctl, "GET", "/v1/domains", NULL, &r);
+	if (rv == EXIT_OK && !ctl->json) {
+		all = json_object_get(r.json, "all");
+		printf("all: %.3g/s on %lld connections%s\n",
+		    json_real_value(json_object_get(all, "rate")),
+		    ctl_int(all, "concurrency"), json_is_true(
+		    json_object_get(all, "suspended")) ?
+		    ", suspended" : "");
+		json_array_foreach(json_object_get(all, "actions"), i,
+		    v) {
+			ctl_time(ctl_int(v, "until"), t, sizeof t);
+			printf("    action %s: %s until %s; reply "
+			    "\"%s\"\n", ctl_str(v, "rule", "?"),
+			    ctl_str(v, "action", "?"), t,
+			    ctl_str(v, "reason", ""));
 		}
+		json_array_foreach(json_object_get(r.json, "units"), i,
+		    v)
+			ctl_domains_unit(v);
 	}
 	ctl_reply_free(&r);
 	return rv;
@@ -1577,25 +1549,20 @@ ctl_health(struct ctl *ctl, struct args *a)
 	int		 rv;
 
 	(void)a;
-	if (ctl_get(ctl, "GET", "/v1/health", &r) == -1)
-		return EXIT_UNREACHABLE;
-	if ((rv = ctl_check(ctl, &r)) == EXIT_OK) {
-		if (ctl->json)
-			ctl_print_raw(&r);
-		else {
-			d = json_object_get(r.json, "drain");
-			printf("mannersd on %s: %s\n", ctl->socket,
-			    ctl_str(r.json, "status", "?"));
-			if (json_is_object(d))
-				printf("  in flight %lld, sent %lld (%lld "
-				    "of them waited for a rate limit), "
-				    "failed %lld (bounced %lld), attempts "
-				    "to retry %lld\n", ctl_int(d,
-				    "in_flight"), ctl_int(d, "sent"),
-				    ctl_int(d, "throttled"), ctl_int(d,
-				    "failed"), ctl_int(d, "bounced"),
-				    ctl_int(d, "retried"));
-		}
+	rv = ctl_get_json(ctl, "GET", "/v1/health", NULL, &r);
+	if (rv == EXIT_OK && !ctl->json) {
+		d = json_object_get(r.json, "drain");
+		printf("mannersd on %s: %s\n", ctl->socket,
+		    ctl_str(r.json, "status", "?"));
+		if (json_is_object(d))
+			printf("  in flight %lld, sent %lld (%lld "
+			    "of them waited for a rate limit), "
+			    "failed %lld (bounced %lld), attempts "
+			    "to retry %lld\n", ctl_int(d,
+			    "in_flight"), ctl_int(d, "sent"),
+			    ctl_int(d, "throttled"), ctl_int(d,
+			    "failed"), ctl_int(d, "bounced"),
+			    ctl_int(d, "retried"));
 	}
 	ctl_reply_free(&r);
 	return rv;

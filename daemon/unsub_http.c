@@ -357,7 +357,8 @@ public_op_run(struct wjob *w, struct store *store)
 		    &op->cause)) < 0)
 			goto fail;
 		if (own) {
-			struct prefs_resub	 rs = { .addr = addr, .lid = lid,
+			struct prefs_resub	 rs = { .addr = addr,
+						    .lid = lid,
 						    .source = op->source,
 						    .now = op->now };
 

@@ -355,7 +355,7 @@ prefs_resubscribe(struct store_txn *t, const struct prefs_resub *rs,
 		store_rcpt_free(&r);
 		return rc < 0 ? rc : 0;
 	}
-	/* Erased, there is no record: a new one (a new id) holds the consent. */
+	/* Erased, there is no record: a new one (new id) holds the consent. */
 	if (r.rid == 0)
 		rc = store_rcpt_put(t, naddr, &r, cause);
 	if (rc >= 0) {

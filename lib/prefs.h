@@ -104,7 +104,7 @@ int	 prefs_view_get(struct store_txn *, const char *, uint32_t, int64_t,
 /* A resubscribe: whose, which unsubscribe, and who asked. */
 struct prefs_resub {
 	const char		*addr;
-	uint32_t		 lid;	/* the list's (0: the "every list" one) */
+	uint32_t		 lid;	/* the list's (0: "every list") */
 	int			 all;	/* every unsubscribe; lid is 0 */
 	uint8_t			 source;	/* STORE_SRC_* */
 	int64_t			 now;

@@ -1763,7 +1763,8 @@ int
 store_cr_del_some(struct store_txn *t, const char *campaign, size_t max,
     uint64_t *n, char **cause)
 {
-	struct store_prefix	 pf = { t->s->cr, campaign, strlen(campaign) + 1,
+	struct store_prefix	 pf = { t->s->cr, campaign,
+				    strlen(campaign) + 1,
 				    strlen(campaign) + 1 + 8 };
 	int			 rc;
 

@@ -206,7 +206,8 @@ Test(erase, forgets_the_record_the_id_the_states_and_the_queued_jobs)
 	cr_expect_eq(store_zone_get(t, rid, buf, sizeof buf, NULL), 1,
 	    "its time zone goes");
 	cr_expect_eq(store_cr_get(t, "c1", rid, &cr, NULL), 1);
-	cr_expect_eq(store_count(t, STORE_QUEUE), 1, "the other one stays queued");
+	cr_expect_eq(store_count(t, STORE_QUEUE), 1,
+	    "the other one stays queued");
 	cr_expect_eq(store_count(t, STORE_ERASED), 0);
 	store_rcpt_free(&r);
 	store_abort(t);
@@ -371,7 +372,8 @@ Test(erase, an_admin_resubscribe_lifts_what_the_erasure_kept)
 	cr_expect_eq(c.lid, lid);
 	cr_expect_eq(c.time, NOW + DAY);
 	store_rcpt_free(&r);
-	cr_expect_eq(store_count(t, STORE_ERASED), 1, "the other list is still kept");
+	cr_expect_eq(store_count(t, STORE_ERASED), 1,
+	    "the other list is still kept");
 	store_abort(t);
 
 	/* The same again: nothing is left to lift. */
@@ -411,8 +413,8 @@ Test(erase, an_admin_resubscribe_leaves_a_suppression_and_other_people)
 	cr_expect_eq(rep.rejected[POLICY_SUPPRESSED], 1,
 	    "a dead mailbox stays suppressed");
 	t = fixture_begin(&fx, 0);
-	cr_expect_eq(store_count(t, STORE_ERASED), 2, "Bo's suppression and Cy's "
-	    "unsubscribe are still kept");
+	cr_expect_eq(store_count(t, STORE_ERASED), 2,
+	    "Bo's suppression and Cy's unsubscribe are still kept");
 	store_abort(t);
 }
 

@@ -9,6 +9,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <event2/http.h>
+
 #include "addr.h"
 #include "campaign_record.h"
 #include "conf.h"
@@ -273,19 +275,16 @@ static void
 control_ops_start(struct mannersd *md, struct evhttp_request *req,
     enum control_ops_kind k, const char *id, const char *list)
 {
-	struct control_op	*op;
+	struct control_op	*op = xmalloc(sizeof *op);
 
-	op = xcalloc(1, sizeof *op);
-	op->w.run = control_ops_run;
-	op->w.done = control_ops_done;
-	op->md = md;
-	op->req = req;
-	op->kind = k;
-	op->id = xstrdup(id);
-	op->list = list != NULL ? xstrdup(list) : NULL;
-	op->list_configured = list != NULL && conf_list_configured(md->conf,
-	    list);
-	op->now = mannersd_now();
+	*op = (struct control_op){
+		.w = { .run = control_ops_run, .done = control_ops_done },
+		.md = md, .req = req, .kind = k, .id = xstrdup(id),
+		.list = list != NULL ? xstrdup(list) : NULL,
+		.list_configured = list != NULL &&
+		    conf_list_configured(md->conf, list),
+		.now = mannersd_now(),
+	};
 	writer_submit(md->writer, &op->w);
 }
 
@@ -304,28 +303,41 @@ control_ops_list(struct evhttp_request *req, const char *l)
 	return NULL;
 }
 
-/* DELETE /v1/campaigns/{id}. */
-void
-control_ops_cancel(struct mannersd *md, struct evhttp_request *req,
-    const char *id)
-{
-	control_ops_start(md, req, OP_CANCEL, id, NULL);
-}
+/* What a campaign's route asks: its method and how its path ends. */
+static const struct {
+	enum evhttp_cmd_type	 method;
+	const char		*end;
+	enum control_ops_kind	 kind;
+} control_ops_campaign_routes[] = {
+	{ EVHTTP_REQ_DELETE,	"",		OP_CANCEL },
+	{ EVHTTP_REQ_POST,	"/pause",	OP_PAUSE },
+	{ EVHTTP_REQ_POST,	"/resume",	OP_RESUME },
+};
 
-/* POST /v1/campaigns/{id}/pause. */
+/*
+ * DELETE /v1/campaigns/{id}, POST /v1/campaigns/{id}/pause and /resume:
+ * control_routes.c matched the path, so its method and end tell which.
+ */
 void
-control_ops_pause(struct mannersd *md, struct evhttp_request *req,
+control_ops_campaign(struct mannersd *md, struct evhttp_request *req,
     const char *id)
 {
-	control_ops_start(md, req, OP_PAUSE, id, NULL);
-}
+	const char	*path = evhttp_uri_get_path(
+			    evhttp_request_get_evhttp_uri(req));
+	size_t		 i, n, len = path != NULL ? strlen(path) : 0;
 
-/* POST /v1/campaigns/{id}/resume. */
-void
-control_ops_resume(struct mannersd *md, struct evhttp_request *req,
-    const char *id)
-{
-	control_ops_start(md, req, OP_RESUME, id, NULL);
+	for (i = 0; i < nitems(control_ops_campaign_routes); i++) {
+		n = strlen(control_ops_campaign_routes[i].end);
+		if (evhttp_request_get_command(req) ==
+		    control_ops_campaign_routes[i].method && n <= len &&
+		    strcmp(path + len - n,
+		    control_ops_campaign_routes[i].end) == 0) {
+			control_ops_start(md, req,
+			    control_ops_campaign_routes[i].kind, id, NULL);
+			return;
+		}
+	}
+	control_reply_error(req, 404, "no such route", NULL);
 }
 
 /* The body POST /v1/unsubscribes takes; "every list" is an absent list. */

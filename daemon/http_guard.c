@@ -49,6 +49,7 @@
 
 struct http_guard {
 	struct http_guard_opts	 opts;
+	void			*arg;		/* the opts' functions' */
 	struct event_base	*base;
 	unsigned		 open;		/* connections */
 	unsigned		 refs;		/* 1 + open */
@@ -130,7 +131,7 @@ http_guard_answer(struct http_guard_conn *c, int code, const char *why,
 	    http_frame_reason(code));
 	if (code == 405 && g->opts.allow != NULL)
 		evbuffer_add_printf(out, "Allow: %s\r\n", g->opts.allow);
-	g->opts.render(g->opts.arg, &r, out, body);
+	g->opts.render(g->arg, &r, out, body);
 	evbuffer_add_printf(out, "Content-Length: %zu\r\nConnection: close\r\n"
 	    "\r\n", evbuffer_get_length(body));
 	evbuffer_add_buffer(out, body);
@@ -273,7 +274,7 @@ http_guard_deadline(evutil_socket_t fd, short what, void *arg)
 
 	(void)fd;
 	(void)what;
-	c->g->opts.limits(c->g->opts.arg, &lim);
+	c->g->opts.limits(c->g->arg, &lim);
 	snprintf(why, sizeof why, "the request did not arrive within "
 	    "request_timeout (%us)", lim.request_timeout);
 	http_guard_refuse(c, 408, why);
@@ -289,7 +290,7 @@ http_guard_arm(struct http_guard_conn *c)
 
 	if (evtimer_pending(c->deadline, NULL))
 		return;
-	c->g->opts.limits(c->g->opts.arg, &lim);
+	c->g->opts.limits(c->g->arg, &lim);
 	fl.max_head = c->g->opts.max_head;
 	fl.max_body = lim.max_body;
 	http_frame_set_limits(c->frame, &fl);
@@ -316,7 +317,7 @@ http_guard_check(struct http_guard_conn *c, struct evbuffer *in)
 			break;
 		if (st.act == HTTP_FRAME_PASS && st.no_length &&
 		    c->g->opts.needs_body != NULL && c->g->opts.needs_body(
-		    c->g->opts.arg, st.target, st.target_len)) {
+		    c->g->arg, st.target, st.target_len)) {
 			st.code = 411;
 			snprintf(st.why, sizeof st.why, "this POST needs a "
 			    "Content-Length (or Transfer-Encoding: chunked)");
@@ -421,7 +422,7 @@ http_guard_bevcb(struct event_base *base, void *arg)
 	struct http_guard_limits lim;
 	struct http_frame_limits fl;
 
-	g->opts.limits(g->opts.arg, &lim);
+	g->opts.limits(g->arg, &lim);
 	fl.max_head = g->opts.max_head;
 	fl.max_body = lim.max_body;
 	c->g = g;
@@ -453,7 +454,7 @@ http_guard_bevcb(struct event_base *base, void *arg)
  */
 struct http_guard *
 http_guard_attach(struct evhttp *http, struct event_base *base,
-    const struct http_guard_opts *opts, char **cause)
+    const struct http_guard_opts *opts, void *arg, char **cause)
 {
 	struct http_guard	*g;
 
@@ -464,6 +465,7 @@ http_guard_attach(struct evhttp *http, struct event_base *base,
 	}
 	g = xcalloc(1, sizeof *g);
 	g->opts = *opts;
+	g->arg = arg;
 	g->base = base;
 	g->refs = 1;
 	evhttp_set_bevcb(http, http_guard_bevcb, g);
@@ -536,19 +538,20 @@ http_guard_control_render(void *arg, const struct http_guard_refusal *r,
 	json_decref(o);
 }
 
+/* The control socket's guard: JSON refusals, the API's methods. */
+static const struct http_guard_opts http_guard_control_opts = {
+	.name = "control",
+	.max_head = HTTP_GUARD_CONTROL_HEAD,
+	.allow = "GET, HEAD, POST, DELETE",
+	.limits = http_guard_control_limits,
+	.needs_body = http_guard_control_needs_body,
+	.render = http_guard_control_render,
+};
+
 /* Guard the control socket's server, md->control. */
 struct http_guard *
 http_guard_control(struct mannersd *md, char **cause)
 {
-	struct http_guard_opts	 o;
-
-	memset(&o, 0, sizeof o);
-	o.name = "control";
-	o.max_head = HTTP_GUARD_CONTROL_HEAD;
-	o.allow = "GET, HEAD, POST, DELETE";
-	o.limits = http_guard_control_limits;
-	o.needs_body = http_guard_control_needs_body;
-	o.render = http_guard_control_render;
-	o.arg = md;
-	return http_guard_attach(md->control, md->base, &o, cause);
+	return http_guard_attach(md->control, md->base,
+	    &http_guard_control_opts, md, cause);
 }

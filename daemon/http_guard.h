@@ -47,11 +47,11 @@ struct http_guard_opts {
 	/* The refusal's header lines ("Name: value\r\n") and body. */
 	void		 (*render)(void *, const struct http_guard_refusal *,
 			    struct evbuffer *, struct evbuffer *);
-	void		*arg;
 };
 
+/* arg: what the opts' functions are called with. */
 struct http_guard	*http_guard_attach(struct evhttp *, struct event_base *,
-			    const struct http_guard_opts *, char **);
+			    const struct http_guard_opts *, void *, char **);
 void			 http_guard_free(struct http_guard *);
 struct http_guard	*http_guard_control(struct mannersd *, char **);
 

@@ -109,11 +109,7 @@ char	*control_routes_decode(const char *, size_t, int, char **);
 int	 control_routes_query(struct evhttp_request *, const char *, char **);
 
 /* control_ops.c: the write operations, on the writer thread */
-void	 control_ops_cancel(struct mannersd *, struct evhttp_request *,
-	    const char *);
-void	 control_ops_pause(struct mannersd *, struct evhttp_request *,
-	    const char *);
-void	 control_ops_resume(struct mannersd *, struct evhttp_request *,
+void	 control_ops_campaign(struct mannersd *, struct evhttp_request *,
 	    const char *);
 void	 control_ops_erase(struct mannersd *, struct evhttp_request *,
 	    const char *);

@@ -582,7 +582,6 @@ int
 unsub_http_start(struct mannersd *md, char **cause)
 {
 	const char		*listen = md->conf->public_listen;
-	struct http_guard_opts	 go;
 	char			*host = NULL;
 	uint16_t		 port = 0;
 
@@ -609,16 +608,14 @@ unsub_http_start(struct mannersd *md, char **cause)
 	/* Idle time before a request; the guard times the request. */
 	evhttp_set_timeout(md->public, (int)md->conf->request_timeout);
 	evhttp_set_gencb(md->public, unsub_http_request, md);
-	memset(&go, 0, sizeof go);
-	go.name = "public";
-	go.max_head = PUBLIC_MAX_HEADERS;
-	go.allow = "GET, HEAD, POST";
-	go.limits = unsub_http_limits;
-	/* A POST without a body gets the page's "choose one" answer. */
-	go.needs_body = NULL;
-	go.render = unsub_http_render;
-	go.arg = md;
-	if ((md->public_guard = http_guard_attach(md->public, md->base, &go,
+	/*
+	 * Pages for refusals, the pages' methods; a POST without a body gets
+	 * the page's "choose one" answer (no needs_body).
+	 */
+	if ((md->public_guard = http_guard_attach(md->public, md->base,
+	    &(const struct http_guard_opts){ .name = "public", .max_head =
+	    PUBLIC_MAX_HEADERS, .allow = "GET, HEAD, POST", .limits =
+	    unsub_http_limits, .render = unsub_http_render }, md,
 	    cause)) == NULL) {
 		free(host);
 		return -1;

@@ -117,6 +117,8 @@ LIB_OBJS	= $(LIB_SRCS:%.c=$(BUILD)/%.o)
 MANNERSD_OBJS	= $(MANNERSD_SRCS:%.c=$(BUILD)/%.o)
 MANNERSCTL_OBJS	= $(MANNERSCTL_SRCS:%.c=$(BUILD)/%.o)
 UNIT_BINS	= $(UNIT_SRCS:tests/unit/%.c=$(BUILD)/tests/%)
+# What every unit test links besides its own file: the store fixture.
+UNIT_FIXTURE	= $(BUILD)/tests/store_fixture.o
 LIBMANNERS	= $(BUILD)/libmanners.a
 
 # The pages' languages: po/LANG.po, compiled by GNU msgfmt into
@@ -189,9 +191,13 @@ $(BUILD)/mannersd: $(MANNERSD_OBJS) $(LIBMANNERS)
 $(BUILD)/mannersctl: $(MANNERSCTL_OBJS) $(LIBMANNERS)
 	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
 
-$(BUILD)/tests/%: tests/unit/%.c $(LIBMANNERS)
+$(BUILD)/tests/%: tests/unit/%.c $(UNIT_FIXTURE) $(LIBMANNERS)
 	@mkdir -p $(@D)
-	$(CC) $(CPPFLAGS) $(CFLAGS) $(LDFLAGS) -o $@ $< $(LIBMANNERS) $(LDLIBS) -lcriterion
+	$(CC) $(CPPFLAGS) $(CFLAGS) $(LDFLAGS) -o $@ $< $(UNIT_FIXTURE) $(LIBMANNERS) $(LDLIBS) -lcriterion
+
+$(UNIT_FIXTURE): tests/unit/store_fixture.c
+	@mkdir -p $(@D)
+	$(CC) $(CPPFLAGS) $(CFLAGS) -c -o $@ $<
 
 $(BUILD)/%.o: %.c
 	@mkdir -p $(@D)
@@ -297,6 +303,7 @@ deb: deps
 	@ls $(DEB_OUT)/*.deb
 
 -include $(LIB_OBJS:.o=.d) $(MANNERSD_OBJS:.o=.d) $(MANNERSCTL_OBJS:.o=.d)
+-include $(UNIT_FIXTURE:.o=.d) $(UNIT_BINS:=.d)
 
 # Fuzzing: one libFuzzer target per parser (tests/fuzz/fuzz_*.c), built
 # with clang, ASan and UBSan from the library's sources into build/fuzz.

@@ -10,11 +10,7 @@
 #ifndef MANNERS_STORE_FIXTURE_H
 #define MANNERS_STORE_FIXTURE_H
 
-#include <ftw.h>
-#include <stdio.h>
-#include <stdlib.h>
-#include <string.h>
-#include <time.h>
+#include <stdint.h>
 
 #include <criterion/criterion.h>
 
@@ -38,91 +34,18 @@ struct fixture {
 	struct conf	*conf;
 };
 
-/* remove(3) for nftw, deepest first. */
-static inline int
-fixture_rm(const char *path, const struct stat *st, int flag, struct FTW *f)
-{
-	(void)st;
-	(void)flag;
-	(void)f;
-	return remove(path);
-}
-
 /* A fresh store of `mapsize` bytes and the config `text` (NULL: defaults). */
-static inline void
-fixture_open(struct fixture *fx, uint64_t mapsize, const char *text)
-{
-	char	*cause = NULL;
-
-	memset(fx, 0, sizeof *fx);
-	snprintf(fx->dir, sizeof fx->dir, "/tmp/manners-unit.XXXXXX");
-	cr_assert_not_null(mkdtemp(fx->dir), "mkdtemp");
-	if (store_open(fx->dir, mapsize, &fx->s, &cause) != 0)
-		cr_assert_fail("store_open %s: %s", fx->dir, cause);
-	if (text == NULL)
-		fx->conf = conf_defaults();
-	else if (conf_parse(text, strlen(text), "test.conf", &fx->conf,
-	    &cause) != 0)
-		cr_assert_fail("conf_parse: %s", cause);
-}
-
+void		 fixture_open(struct fixture *, uint64_t, const char *);
 /* Close the store and remove its directory. */
-static inline void
-fixture_close(struct fixture *fx)
-{
-	store_close(fx->s);
-	fx->s = NULL;
-	conf_free(fx->conf);
-	fx->conf = NULL;
-	if (fx->dir[0] != '\0')
-		nftw(fx->dir, fixture_rm, 8, FTW_DEPTH | FTW_PHYS);
-	fx->dir[0] = '\0';
-}
-
+void		 fixture_close(struct fixture *);
 /* Close and open the same directory again, as a restart would. */
-static inline void
-fixture_reopen(struct fixture *fx, uint64_t mapsize)
-{
-	char	*cause = NULL;
-
-	store_close(fx->s);
-	if (store_open(fx->dir, mapsize, &fx->s, &cause) != 0)
-		cr_assert_fail("store_open again: %s", cause);
-}
-
-/* A transaction that must open. */
-static inline struct store_txn *
-fixture_begin(struct fixture *fx, int write)
-{
-	struct store_txn	*t = NULL;
-	char			*cause = NULL;
-
-	if (store_begin(fx->s, write, &t, &cause) != 0)
-		cr_assert_fail("store_begin: %s", cause);
-	return t;
-}
-
+void		 fixture_reopen(struct fixture *, uint64_t);
+/* A transaction that must open (write: a write transaction). */
+struct store_txn *fixture_begin(struct fixture *, int);
 /* A commit that must succeed. */
-static inline void
-fixture_commit(struct store_txn *t)
-{
-	char	*cause = NULL;
-
-	if (store_commit(t, &cause) != 0)
-		cr_assert_fail("store_commit: %s", cause);
-}
-
+void		 fixture_commit(struct store_txn *);
 /* RFC 3339 text for a time, as campaign documents carry it. */
-static inline const char *
-fixture_iso(int64_t t, char *out, size_t outsz)
-{
-	struct tm	 tm;
-	time_t		 tt = (time_t)t;
-
-	gmtime_r(&tt, &tm);
-	strftime(out, outsz, "%Y-%m-%dT%H:%M:%SZ", &tm);
-	return out;
-}
+const char	*fixture_iso(int64_t, char *, size_t);
 
 /* What a campaign document says besides its recipients. */
 struct spec {
@@ -134,83 +57,43 @@ struct spec {
 };
 
 /*
- * A campaign document; each recipient is "addr" or "Name|addr", either
- * followed by " tz=ZONE" for a <to tz="ZONE">.
+ * A campaign document (the caller frees); each recipient is "addr" or
+ * "Name|addr", either followed by " tz=ZONE" for a <to tz="ZONE">.
  */
-static inline char *
-fixture_doc(const struct spec *sp, const char *const *rcpts)
-{
-	struct buf	 b;
-	char		 t[32], tz[96];
-	const char	*bar, *z;
-	int		 n;
-
-	buf_init(&b);
-	buf_printf(&b, "<campaign id=\"%s\" list=\"%s\">\n"
-	    "  <from name=\"Example Shop\">news@example.com</from>\n"
-	    "  <subject>%s</subject>\n", sp->id, sp->list != NULL ? sp->list :
-	    LIST, sp->subject != NULL ? sp->subject : "Hello");
-	if (sp->send_after != 0)
-		buf_printf(&b, "  <send-after>%s</send-after>\n",
-		    fixture_iso(sp->send_after, t, sizeof t));
-	if (sp->expires != 0)
-		buf_printf(&b, "  <expires>%s</expires>\n",
-		    fixture_iso(sp->expires, t, sizeof t));
-	buf_adds(&b, "  <text>Hi {{name}} {{unsubscribe_url}}</text>\n"
-	    "  <recipients>\n");
-	for (; *rcpts != NULL; rcpts++) {
-		tz[0] = '\0';
-		n = (int)strlen(*rcpts);
-		if ((z = strstr(*rcpts, " tz=")) != NULL) {
-			snprintf(tz, sizeof tz, " tz=\"%s\"", z + 4);
-			n = (int)(z - *rcpts);
-		}
-		if ((bar = strchr(*rcpts, '|')) != NULL)
-			buf_printf(&b, "    <to name=\"%.*s\"%s>%.*s</to>\n",
-			    (int)(bar - *rcpts), *rcpts, tz,
-			    n - (int)(bar + 1 - *rcpts), bar + 1);
-		else
-			buf_printf(&b, "    <to%s>%.*s</to>\n", tz, n, *rcpts);
-	}
-	buf_adds(&b, "  </recipients>\n</campaign>\n");
-	return buf_steal(&b, NULL);
-}
-
-/* Parse and admit a document at `now`: admit_campaign's answer. */
-static inline int
-fixture_admit(struct fixture *fx, const char *xml, int64_t now, int dry_run,
-    struct admit_report *rep, int *status, char **cause)
-{
-	struct campaign_error	 err;
-	struct campaign		*c = NULL;
-	struct iovec		 iov = { (void *)xml, strlen(xml) };
-	struct admit_request	 ar = { .store = fx->s, .conf = fx->conf,
-				    .iov = &iov, .niov = 1, .now = now,
-				    .dry_run = dry_run };
-	int			 rc;
-
-	if (campaign_parse(xml, strlen(xml), 1000000, &c, &err) != 0)
-		cr_assert_fail("campaign_parse: %s", err.nproblems > 0 ?
-		    err.problems[0] : "?");
-	ar.campaign = c;
-	rc = admit_campaign(&ar, rep, status, cause);
-	campaign_free(c);
-	return rc;
-}
-
+char		*fixture_doc(const struct spec *, const char *const *);
+/* Parse and admit a document at `now` (dry_run): admit_campaign's answer. */
+int		 fixture_admit(struct fixture *, const char *, int64_t, int,
+		    struct admit_report *, int *, char **);
 /* Admit a campaign that must be admitted; the HTTP status. */
-static inline int
-fixture_submit(struct fixture *fx, const struct spec *sp,
-    const char *const *rcpts, int64_t now, struct admit_report *rep)
-{
-	char	*xml = fixture_doc(sp, rcpts), *cause = NULL;
-	int	 status = 0;
+int		 fixture_submit(struct fixture *, const struct spec *,
+		    const char *const *, int64_t, struct admit_report *);
+/* The queued job of a campaign for an address (any case): 1, or 0. */
+int		 fixture_find_job(struct fixture *, const char *, const char *,
+		    struct store_job *);
 
-	if (fixture_admit(fx, xml, now, 0, rep, &status, &cause) != 0)
-		cr_assert_fail("admit %s: status %d: %s", sp->id, status,
-		    cause);
-	free(xml);
-	return status;
-}
+/* The number of jobs in the queue. */
+uint64_t	 fixture_queue_count(struct fixture *);
+/* The id of a list, created if need be. */
+uint32_t	 fixture_list_id(struct fixture *, const char *);
+
+/*
+ * The suite `name` around one store, fx: each test opens it fresh
+ * (MAP_SIZE, the configuration text conf; NULL: defaults) and removes it
+ * when done.
+ */
+#define FIXTURE_SUITE(name, conf)					\
+	static struct fixture fx;					\
+	static void							\
+	name##_fixture_open(void)					\
+	{								\
+		fixture_open(&fx, MAP_SIZE, conf);			\
+	}								\
+	static void							\
+	name##_fixture_close(void)					\
+	{								\
+		fixture_close(&fx);					\
+	}								\
+	TestSuite(name, .init = name##_fixture_open,			\
+	    .fini = name##_fixture_close)
 
 #endif

@@ -35,21 +35,7 @@ static const char conf_text[] =
     "[list news.example.com]\n"
     "per_recipient = 1/1d\n";
 
-static struct fixture	 fx;
-
-static void
-setup(void)
-{
-	fixture_open(&fx, MAP_SIZE, conf_text);
-}
-
-static void
-teardown(void)
-{
-	fixture_close(&fx);
-}
-
-TestSuite(admit, .init = setup, .fini = teardown);
+FIXTURE_SUITE(admit, conf_text);
 
 /* Parse and admit a document at `now`; returns admit_campaign's answer. */
 static int
@@ -86,41 +72,6 @@ submit_refused(const struct spec *sp, const char *const *rcpts, int64_t now,
 	return status;
 }
 
-/* The number of jobs in the queue. */
-static uint64_t
-queue_count(void)
-{
-	struct store_txn	*t = fixture_begin(&fx, 0);
-	uint64_t		 n;
-
-	n = store_count(t, STORE_QUEUE);
-	store_abort(t);
-	return n;
-}
-
-/* The queued job of a campaign for an address (any case), if any. */
-static int
-find_job(const char *campaign, const char *addr, struct store_job *out)
-{
-	struct store_txn	*t = fixture_begin(&fx, 0);
-	struct store_cursor	*c = NULL;
-	struct store_job	 j;
-	int			 found = 0;
-
-	cr_assert_eq(store_queue_first(t, &c, NULL), 0);
-	while (!found && store_cursor_job(c, &j) == 1) {
-		if (strcmp(j.campaign, campaign) == 0 &&
-		    strcasecmp(j.addr, addr) == 0) {
-			*out = j;
-			found = 1;
-		}
-		store_cursor_next(c);
-	}
-	store_cursor_close(c);
-	store_abort(t);
-	return found;
-}
-
 /* A campaign's state record, or NULL. */
 static json_t *
 campaign_state(const char *id)
@@ -133,27 +84,16 @@ campaign_state(const char *id)
 	return st;
 }
 
-/* The id of a list, created if need be. */
-static uint32_t
-list_id(const char *name)
-{
-	struct store_txn	*t = fixture_begin(&fx, 1);
-	uint32_t		 lid = 0;
-
-	cr_assert_eq(store_list_id(t, name, 1, &lid, NULL), 0);
-	fixture_commit(t);
-	return lid;
-}
-
 /* Unsubscribe an address from a list (NULL: from every list). */
 static void
 unsubscribe(const char *addr, const char *list)
 {
 	struct ledger_unsub_result	 res;
 	struct store_txn		*t;
-	uint32_t			 lid = list != NULL ? list_id(list) : 0;
+	uint32_t			 lid;
 	json_t				*states = json_object();
 
+	lid = list != NULL ? fixture_list_id(&fx, list) : 0;
 	t = fixture_begin(&fx, 1);
 	cr_assert_eq(ledger_unsubscribe(t, addr, lid, STORE_SRC_ADMIN, NOW -
 	    DAY, states, &res, NULL), 0);
@@ -333,12 +273,12 @@ check_decision(const struct decision_row *row)
 		    policy_reason_name(i),
 		    (unsigned long long)rep.rejected[i]);
 	if (row->verdict == POLICY_REJECT) {
-		cr_expect_eq(find_job("row", row->addr, &j), 0,
+		cr_expect_eq(fixture_find_job(&fx, "row", row->addr, &j), 0,
 		    "%s: a rejection queues nothing", row->name);
 		return;
 	}
-	cr_assert_eq(find_job("row", row->addr, &j), 1, "%s: no job",
-	    row->name);
+	cr_assert_eq(fixture_find_job(&fx, "row", row->addr, &j), 1,
+	    "%s: no job", row->name);
 	cr_expect_str_eq(j.campaign, "row", "%s", row->name);
 	cr_expect_eq(j.due, NOW + row->due, "%s: due %lld, want %lld",
 	    row->name, (long long)(j.due - NOW), (long long)row->due);
@@ -393,7 +333,8 @@ Test(admit, counts_accepted_deferred_and_rejected_by_reason)
 	cr_expect_eq(rep.resubmitted, 0);
 	cr_expect_eq(rep.first_due, NOW);
 	cr_expect_eq(rep.last_due, NOW - HOUR + DAY);
-	cr_expect_eq(queue_count(), 1 + 3, "the earlier job and three new");
+	cr_expect_eq(fixture_queue_count(&fx), 1 + 3,
+	    "the earlier job and three new");
 
 	/* The report as JSON, and the stored counters agree. */
 	memset(&c, 0, sizeof c);
@@ -449,9 +390,9 @@ Test(admit, writes_each_job_together_with_its_history_reservation)
 	submit_ok(&sp, rcpts, NOW, &rep);
 	cr_expect_eq(rep.accepted, 3);
 	cr_expect_eq(rep.deferred, 1);
-	cr_expect_eq(queue_count(), 1 + rep.accepted + rep.deferred);
+	cr_expect_eq(fixture_queue_count(&fx), 1 + rep.accepted + rep.deferred);
 
-	lid = list_id(LIST);
+	lid = fixture_list_id(&fx, LIST);
 	store_rcpt_init(&r);
 	t = fixture_begin(&fx, 0);
 	cr_assert_eq(store_queue_first(t, &c, NULL), 0);
@@ -513,7 +454,7 @@ Test(admit, writes_nothing_on_a_dry_run_yet_reports_the_same)
 	cr_expect_eq(dry.rejected[POLICY_DUPLICATE], 1);
 	cr_expect_eq(dry.rejected[POLICY_INVALID_ADDRESS], 1);
 
-	cr_expect_eq(queue_count(), 0, "a dry run queues nothing");
+	cr_expect_eq(fixture_queue_count(&fx), 0, "a dry run queues nothing");
 	store_rcpt_init(&r);
 	t = fixture_begin(&fx, 0);
 	cr_expect_eq(store_campaign_get(t, "dry", &st, NULL), 1,
@@ -536,7 +477,7 @@ Test(admit, writes_nothing_on_a_dry_run_yet_reports_the_same)
 		cr_expect_eq(real.rejected[i], dry.rejected[i], "%s",
 		    policy_reason_name(i));
 	cr_expect_eq(real.first_due, dry.first_due);
-	cr_expect_eq(queue_count(), 2);
+	cr_expect_eq(fixture_queue_count(&fx), 2);
 	free(xml);
 }
 
@@ -559,7 +500,7 @@ Test(admit, adds_only_new_recipients_when_the_same_campaign_is_resubmitted)
 	cr_expect_eq(rep.recipients, 4);
 	cr_expect_eq(rep.accepted, 1);
 	cr_expect_eq(rep.rejected[POLICY_DUPLICATE], 3);
-	cr_expect_eq(queue_count(), 3);
+	cr_expect_eq(fixture_queue_count(&fx), 3);
 
 	cr_assert_not_null(st = campaign_state("again"));
 	/* The campaign has three distinct recipients, whatever was resent. */
@@ -611,7 +552,7 @@ Test(admit, refuses_a_resubmission_with_other_content_and_changes_nothing)
 	    "other content"), 409, "another subject");
 	cr_expect_eq(submit_refused(&later, second, NOW + MINUTE,
 	    "other content"), 409, "another expiry");
-	cr_expect_eq(queue_count(), 1);
+	cr_expect_eq(fixture_queue_count(&fx), 1);
 	after = campaign_state("again");
 	cr_expect(json_equal(before, after), "the campaign record is as it "
 	    "was");
@@ -633,7 +574,7 @@ Test(admit, refuses_to_revive_a_cancelled_campaign)
 	cr_assert_eq(ledger_cancel(t, "gone", NOW + 1, &dropped, NULL), 0);
 	fixture_commit(t);
 	cr_expect_eq(submit_refused(&sp, second, NOW + 2, "cancelled"), 409);
-	cr_expect_eq(queue_count(), 0);
+	cr_expect_eq(fixture_queue_count(&fx), 0);
 }
 
 Test(admit, defers_a_second_campaign_a_day_under_one_per_day_or_rejects_it)
@@ -662,10 +603,10 @@ Test(admit, defers_a_second_campaign_a_day_under_one_per_day_or_rejects_it)
 	cr_expect_eq(c.deferred, 1);
 	cr_expect_eq(c.first_due, a.first_due + DAY,
 	    "deferred to exactly a day after the first");
-	cr_assert_eq(find_job("third", "pat@example.org", &j), 1);
+	cr_assert_eq(fixture_find_job(&fx, "third", "pat@example.org", &j), 1);
 	cr_expect_eq(j.due, NOW + DAY);
 	cr_expect_eq(j.flags & STORE_JOB_DEFERRED, STORE_JOB_DEFERRED);
-	cr_expect_eq(queue_count(), 2);
+	cr_expect_eq(fixture_queue_count(&fx), 2);
 
 	cr_assert_not_null(st = campaign_state("third"));
 	cr_expect_eq(campaign_record_count(st, "deferred"), 1);
@@ -689,7 +630,7 @@ Test(admit, accepts_for_later_a_campaign_whose_send_after_is_in_the_future)
 	submit_ok(&sp, rcpts, NOW, &rep);
 	cr_expect_eq(rep.accepted, 1);
 	cr_expect_eq(rep.deferred, 0);
-	cr_assert_eq(find_job("later", "a@example.org", &j), 1);
+	cr_assert_eq(fixture_find_job(&fx, "later", "a@example.org", &j), 1);
 	cr_expect_eq(j.due, NOW + 5 * HOUR);
 	cr_expect_eq(j.flags & STORE_JOB_DEFERRED, 0);
 	cr_assert_eq(hist_of("a@example.org", "later", &h), 1);
@@ -712,7 +653,7 @@ Test(admit, refuses_a_campaign_that_expired_before_it_arrived)
 	cr_expect_eq(submit_refused(&sp, rcpts, NOW, "expire"), 422);
 	cr_expect_eq(submit_refused(&edge, rcpts, NOW, "expire"), 422,
 	    "expiring at this very second is too late");
-	cr_expect_eq(queue_count(), 0);
+	cr_expect_eq(fixture_queue_count(&fx), 0);
 	t = fixture_begin(&fx, 0);
 	cr_expect_eq(store_campaign_get(t, "stale", &st, NULL), 1);
 	store_abort(t);
@@ -744,7 +685,7 @@ Test(admit, answers_507_and_leaves_nothing_when_the_store_is_full)
 	cr_assert_not_null(cause);
 	cr_expect_not_null(strstr(cause, "map_size"), "cause: %s", cause);
 	free(cause);
-	cr_expect_eq(queue_count(), 0, "nothing partial is queued");
+	cr_expect_eq(fixture_queue_count(&fx), 0, "nothing partial is queued");
 	store_rcpt_init(&r);
 	t = fixture_begin(&fx, 0);
 	cr_expect_eq(store_campaign_get(t, "huge", &st, NULL), 1);
@@ -754,7 +695,7 @@ Test(admit, answers_507_and_leaves_nothing_when_the_store_is_full)
 
 	/* A small campaign still fits afterwards. */
 	cr_expect_eq(submit_ok(&small, one, NOW, &rep), 202);
-	cr_expect_eq(queue_count(), 1);
+	cr_expect_eq(fixture_queue_count(&fx), 1);
 	for (i = 0; i < n; i++)
 		free((char *)rcpts[i]);
 	free(rcpts);
@@ -814,7 +755,7 @@ Test(admit, reads_a_request_in_pieces_as_it_reads_a_whole_document)
 	for (i = 0; i < POLICY_NREASONS; i++)
 		cr_expect_eq(cut.rejected[i], whole.rejected[i], "%s",
 		    policy_reason_name(i));
-	cr_expect_eq(queue_count(), 3);
+	cr_expect_eq(fixture_queue_count(&fx), 3);
 	cr_expect_eq(c->expires, NOW + ADMIT_DEFAULT_EXPIRY,
 	    "the request's campaign gets its default expiry");
 	campaign_free(c);

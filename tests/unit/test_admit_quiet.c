@@ -33,43 +33,18 @@ static const char conf_text[] =
     "[list news.example.com]\n"
     "per_recipient = 1/1d\n";
 
-static struct fixture	 fx;
-
-static void
-setup(void)
-{
-	fixture_open(&fx, MAP_SIZE, conf_text);
-}
-
-static void
-teardown(void)
-{
-	fixture_close(&fx);
-}
-
-TestSuite(admit_quiet, .init = setup, .fini = teardown);
+FIXTURE_SUITE(admit_quiet, conf_text);
 
 /* The queued job of a campaign for an address; 0 if none. */
 static int
 job_due(const char *campaign, const char *addr, int64_t *due)
 {
-	struct store_txn	*t = fixture_begin(&fx, 0);
-	struct store_cursor	*c = NULL;
 	struct store_job	 j;
-	int			 found = 0;
 
-	cr_assert_eq(store_queue_first(t, &c, NULL), 0);
-	while (!found && store_cursor_job(c, &j) == 1) {
-		if (strcmp(j.campaign, campaign) == 0 &&
-		    strcasecmp(j.addr, addr) == 0) {
-			*due = j.due;
-			found = 1;
-		}
-		store_cursor_next(c);
-	}
-	store_cursor_close(c);
-	store_abort(t);
-	return found;
+	if (!fixture_find_job(&fx, campaign, addr, &j))
+		return 0;
+	*due = j.due;
+	return 1;
 }
 
 /* A recipient's history times for one campaign: how many, the last. */

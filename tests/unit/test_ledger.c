@@ -36,21 +36,7 @@ static const char conf_text[] =
     "[list news.example.com]\n"
     "per_recipient = 1/1d\n";
 
-static struct fixture	 fx;
-
-static void
-setup(void)
-{
-	fixture_open(&fx, MAP_SIZE, conf_text);
-}
-
-static void
-teardown(void)
-{
-	fixture_close(&fx);
-}
-
-TestSuite(ledger, .init = setup, .fini = teardown);
+FIXTURE_SUITE(ledger, conf_text);
 
 /* Admit one campaign; the report. */
 static struct admit_report
@@ -64,46 +50,15 @@ admit(const char *id, const char *list, int64_t now, int64_t expires,
 	return rep;
 }
 
-/* The queued job of a campaign for an address (any case). */
-static int
-find_job(const char *campaign, const char *addr, struct store_job *out)
-{
-	struct store_txn	*t = fixture_begin(&fx, 0);
-	struct store_cursor	*c = NULL;
-	struct store_job	 j;
-	int			 found = 0;
-
-	cr_assert_eq(store_queue_first(t, &c, NULL), 0);
-	for (; !found && store_cursor_job(c, &j) == 1; store_cursor_next(c))
-		if (strcmp(j.campaign, campaign) == 0 &&
-		    strcasecmp(j.addr, addr) == 0) {
-			*out = j;
-			found = 1;
-		}
-	store_cursor_close(c);
-	store_abort(t);
-	return found;
-}
-
 /* The job that must be there. */
 static struct store_job
 job_of(const char *campaign, const char *addr)
 {
 	struct store_job	 j;
 
-	cr_assert_eq(find_job(campaign, addr, &j), 1, "no job %s/%s",
-	    campaign, addr);
+	cr_assert_eq(fixture_find_job(&fx, campaign, addr, &j), 1,
+	    "no job %s/%s", campaign, addr);
 	return j;
-}
-
-static uint64_t
-queue_count(void)
-{
-	struct store_txn	*t = fixture_begin(&fx, 0);
-	uint64_t		 n = store_count(t, STORE_QUEUE);
-
-	store_abort(t);
-	return n;
 }
 
 /* A write transaction and its counter cache. */
@@ -231,15 +186,11 @@ state_of(const char *id)
 	return s;
 }
 
+/* The id of a list, created if need be. */
 static uint32_t
 lid_of(const char *list)
 {
-	struct store_txn	*t = fixture_begin(&fx, 1);
-	uint32_t		 lid = 0;
-
-	cr_assert_eq(store_list_id(t, list, 1, &lid, NULL), 0);
-	fixture_commit(t);
-	return lid;
+	return fixture_list_id(&fx, list);
 }
 
 static int
@@ -325,7 +276,8 @@ Test(ledger, records_each_outcome_of_a_queued_job_as_its_row_says)
 		}
 		outcome(&j, row->outcome, NOW + 10);
 
-		cr_expect_eq(queue_count(), row->jobs, "%s", row->name);
+		cr_expect_eq(fixture_queue_count(&fx), row->jobs, "%s",
+		    row->name);
 		cr = cr_of("c1", "pat@example.org");
 		cr_expect_eq(cr.state, row->cr_state, "%s: state %d", row->name,
 		    cr.state);
@@ -378,17 +330,17 @@ Test(ledger, finds_a_retried_job_at_its_new_key_to_unsubscribe_or_cancel)
 	j.due = NOW + 2 * HOUR;
 	j.attempts = 1;
 	outcome(&j, LEDGER_RETRY, NOW + 10);
-	cr_assert_eq(queue_count(), 2);
+	cr_assert_eq(fixture_queue_count(&fx), 2);
 
 	res = unsubscribe("pat@example.org", lid_of(LIST), STORE_SRC_LINK,
 	    NOW + 20);
 	cr_expect_eq(res.dropped, 1, "the moved job is found and dropped");
-	cr_expect_eq(queue_count(), 1);
+	cr_expect_eq(fixture_queue_count(&fx), 1);
 	t = fixture_begin(&fx, 1);
 	cr_assert_eq(ledger_cancel(t, "c1", NOW + 30, &dropped, NULL), 0);
 	fixture_commit(t);
 	cr_expect_eq(dropped, 1, "and so is the other on cancel");
-	cr_expect_eq(queue_count(), 0);
+	cr_expect_eq(fixture_queue_count(&fx), 0);
 	cr_expect_eq(count_of("c1", "queued"), 0);
 	cr_expect_eq(count_of("c1", "retries"), 2);
 }
@@ -453,8 +405,8 @@ Test(ledger, ignores_an_outcome_for_a_cancelled_job_unless_it_was_sent)
 			j.due = NOW + HOUR;
 		outcome(&j, row->outcome, NOW + 10);
 
-		cr_expect_eq(queue_count(), 0, "%s: nothing queued again",
-		    row->name);
+		cr_expect_eq(fixture_queue_count(&fx), 0,
+		    "%s: nothing queued again", row->name);
 		cr_expect_eq(cr_of("c1", "pat@example.org").state,
 		    row->cr_state, "%s", row->name);
 		cr_expect_eq(hist_of("pat@example.org", "c1", &h), row->sent,
@@ -491,12 +443,12 @@ Test(ledger, drops_queued_jobs_of_one_list_on_an_unsubscribe_from_it)
 	admit("s1", SHOP, NOW, 0, pat);
 	news = lid_of(LIST);
 	shop = lid_of(SHOP);
-	cr_assert_eq(queue_count(), 2);
+	cr_assert_eq(fixture_queue_count(&fx), 2);
 
 	res = unsubscribe("Pat@EXAMPLE.org", news, STORE_SRC_LINK, NOW + 5);
 	cr_expect_eq(res.changed, 1);
 	cr_expect_eq(res.dropped, 1);
-	cr_expect_eq(queue_count(), 1);
+	cr_expect_eq(fixture_queue_count(&fx), 1);
 	job_of("s1", "pat@example.org");
 	cr_expect_eq(cr_of("n1", "pat@example.org").state, STORE_CR_DROPPED);
 	cr_expect_eq(cr_of("n1", "pat@example.org").time, NOW + 5);
@@ -525,7 +477,7 @@ Test(ledger, drops_queued_jobs_of_one_list_on_an_unsubscribe_from_it)
 	cr_expect_eq(r.unsub[0].time, NOW + 5, "the first time is kept");
 	cr_expect_eq(r.unsub[0].source, STORE_SRC_LINK);
 	store_rcpt_free(&r);
-	cr_expect_eq(queue_count(), 1);
+	cr_expect_eq(fixture_queue_count(&fx), 1);
 }
 
 Test(ledger, drops_queued_jobs_of_every_list_on_an_unsubscribe_from_all)
@@ -542,7 +494,7 @@ Test(ledger, drops_queued_jobs_of_every_list_on_an_unsubscribe_from_all)
 	res = unsubscribe("pat@example.org", 0, STORE_SRC_ONECLICK, NOW + 5);
 	cr_expect_eq(res.changed, 1);
 	cr_expect_eq(res.dropped, 2);
-	cr_expect_eq(queue_count(), 2, "only sam's jobs are left");
+	cr_expect_eq(fixture_queue_count(&fx), 2, "only sam's jobs are left");
 	job_of("n1", "sam@example.org");
 	job_of("s1", "sam@example.org");
 	cr_expect_eq(may_send("pat@example.org", news), 0);
@@ -619,7 +571,7 @@ Test(ledger, drops_everything_queued_for_a_suppressed_address)
 	fixture_commit(t);
 	json_decref(states);
 	cr_expect_eq(dropped, 2);
-	cr_expect_eq(queue_count(), 0);
+	cr_expect_eq(fixture_queue_count(&fx), 0);
 	cr_expect_eq(cr_of("s1", "pat@example.org").state, STORE_CR_DROPPED);
 	cr_expect_eq(count_of("s1", "dropped"), 1);
 	cr_expect_eq(may_send("pat@example.org", lid_of(LIST)), 0);
@@ -705,7 +657,7 @@ Test(ledger, cancels_a_campaign_dropping_what_is_queued_and_keeping_sent)
 	cr_assert_eq(ledger_cancel(t, "c", NOW + 10, &dropped, NULL), 0);
 	fixture_commit(t);
 	cr_expect_eq(dropped, 2);
-	cr_expect_eq(queue_count(), 0);
+	cr_expect_eq(fixture_queue_count(&fx), 0);
 	cr_expect_eq(cr_of("c", "a@example.org").state, STORE_CR_SENT);
 	cr_expect_eq(cr_of("c", "b@example.org").state, STORE_CR_CANCELLED);
 	cr_expect_eq(cr_of("c", "c@example.org").state, STORE_CR_CANCELLED);
@@ -752,7 +704,7 @@ Test(ledger, pauses_and_resumes_a_campaign_but_never_a_cancelled_one)
 	state = state_of("c");
 	cr_expect_str_eq(state, CAMPAIGN_PAUSED);
 	free(state);
-	cr_expect_eq(queue_count(), 1, "a pause keeps the jobs");
+	cr_expect_eq(fixture_queue_count(&fx), 1, "a pause keeps the jobs");
 	t = fixture_begin(&fx, 1);
 	cr_assert_eq(ledger_set_campaign_state(t, "c", CAMPAIGN_ACTIVE, NULL), 0);
 	cr_expect_eq(ledger_set_campaign_state(t, "nope", CAMPAIGN_PAUSED,

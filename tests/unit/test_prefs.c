@@ -149,21 +149,7 @@ static const char conf_text[] =
     "per_recipient = 10/1d\n"
     "min_gap = 0\n";
 
-static struct fixture	 fx;
-
-static void
-setup(void)
-{
-	fixture_open(&fx, MAP_SIZE, conf_text);
-}
-
-static void
-teardown(void)
-{
-	fixture_close(&fx);
-}
-
-TestSuite(prefs, .init = setup, .fini = teardown);
+FIXTURE_SUITE(prefs, conf_text);
 
 static void
 admit(const char *id, int64_t now, int64_t expires, const char *addr)

@@ -21,41 +21,15 @@ static const char conf_text[] =
     "[warmup w]\nstart = 2027-01-15\nvolumes = 1, 2\n"
     "applies = ramp.example\n";
 
-static struct fixture	 fx;
-
-static void
-setup(void)
-{
-	fixture_open(&fx, MAP_SIZE, conf_text);
-}
-
-static void
-teardown(void)
-{
-	fixture_close(&fx);
-}
-
-TestSuite(quota_admit, .init = setup, .fini = teardown);
+FIXTURE_SUITE(quota_admit, conf_text);
 
 /* The due time of a campaign's queued job for an address; 0 if none. */
 static int64_t
 due_of(const char *campaign, const char *addr)
 {
-	struct store_txn	*t = fixture_begin(&fx, 0);
-	struct store_cursor	*c = NULL;
 	struct store_job	 j;
-	int64_t			 due = 0;
 
-	cr_assert_eq(store_queue_first(t, &c, NULL), 0);
-	while (store_cursor_job(c, &j)) {
-		if (strcmp(j.campaign, campaign) == 0 &&
-		    strcmp(j.addr, addr) == 0)
-			due = j.due;
-		store_cursor_next(c);
-	}
-	store_cursor_close(c);
-	store_abort(t);
-	return due;
+	return fixture_find_job(&fx, campaign, addr, &j) ? j.due : 0;
 }
 
 Test(quota_admit, two_campaigns_cannot_both_overfill_a_day)

@@ -16,22 +16,8 @@
 
 #include "store_fixture.h"
 
-static struct fixture	 fx;
-
-static void
-setup(void)
-{
-	fixture_open(&fx, MAP_SIZE, "[caps]\nmin_gap = 0\n[quiet]\n"
-	    "hours = 21:00-08:00\ntimezone = Europe/Berlin\n");
-}
-
-static void
-teardown(void)
-{
-	fixture_close(&fx);
-}
-
-TestSuite(rcpt_zone, .init = setup, .fini = teardown);
+FIXTURE_SUITE(rcpt_zone, "[caps]\nmin_gap = 0\n[quiet]\n"
+    "hours = 21:00-08:00\ntimezone = Europe/Berlin\n");
 
 /* NOW is 2027-01-15T08:00Z: 09:00 in Berlin, 03:00 in New York. */
 Test(rcpt_zone, uses_the_kept_zone_else_the_lists_else_utc)

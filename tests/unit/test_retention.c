@@ -18,22 +18,8 @@
 
 #include "store_fixture.h"
 
-static struct fixture	 fx;
-
-static void
-setup(void)
-{
-	fixture_open(&fx, MAP_SIZE, "[daemon]\ncampaign_retention = 10d\n"
-	    "[caps]\nper_recipient = 4/20d\nmin_gap = 0\n");
-}
-
-static void
-teardown(void)
-{
-	fixture_close(&fx);
-}
-
-TestSuite(retention, .init = setup, .fini = teardown);
+FIXTURE_SUITE(retention, "[daemon]\ncampaign_retention = 10d\n"
+    "[caps]\nper_recipient = 4/20d\nmin_gap = 0\n");
 
 Test(retention, keeps_history_for_the_longest_window_any_cap_uses)
 {

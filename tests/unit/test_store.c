@@ -17,21 +17,7 @@
 
 #include "store_fixture.h"
 
-static struct fixture	 fx;
-
-static void
-setup(void)
-{
-	fixture_open(&fx, MAP_SIZE, NULL);
-}
-
-static void
-teardown(void)
-{
-	fixture_close(&fx);
-}
-
-TestSuite(store, .init = setup, .fini = teardown);
+FIXTURE_SUITE(store, NULL);
 
 /* A history entry. */
 static struct store_hist

@@ -189,21 +189,22 @@ int
 fixture_find_job(struct fixture *fx, const char *campaign, const char *addr,
     struct store_job *out)
 {
-	struct store_txn	*t = fixture_begin(fx, 0);
 	struct store_cursor	*c = NULL;
+	struct store_txn	*t = fixture_begin(fx, 0);
 	struct store_job	 j;
-	int			 found = 0;
+	int			 more;
 
 	cr_assert_eq(store_queue_first(t, &c, NULL), 0);
-	for (; !found && store_cursor_job(c, &j) == 1; store_cursor_next(c))
-		if (strcmp(j.campaign, campaign) == 0 &&
-		    strcasecmp(j.addr, addr) == 0) {
-			*out = j;
-			found = 1;
-		}
+	/* In due order, to the first job of that campaign and address. */
+	while ((more = store_cursor_job(c, &j)) == 1 &&
+	    (strcmp(j.campaign, campaign) != 0 ||
+	    strcasecmp(j.addr, addr) != 0))
+		store_cursor_next(c);
+	if (more == 1)
+		*out = j;
 	store_cursor_close(c);
 	store_abort(t);
-	return found;
+	return more == 1;
 }
 
 /* The number of jobs in the queue. */
@@ -228,4 +229,42 @@ fixture_list_id(struct fixture *fx, const char *name)
 	cr_assert_eq(store_list_id(t, name, 1, &lid, NULL), 0);
 	fixture_commit(t);
 	return lid;
+}
+
+/* A campaign's state record (the caller lets go), or NULL when none. */
+json_t *
+fixture_campaign(struct fixture *fx, const char *id)
+{
+	struct store_txn	*t = fixture_begin(fx, 0);
+	json_t			*st = NULL;
+
+	cr_assert_geq(store_campaign_get(t, id, &st, NULL), 0);
+	store_abort(t);
+	return st;
+}
+
+/*
+ * How many history entries the recipient at naddr has for a campaign;
+ * the last into *out (may be NULL).
+ */
+int
+fixture_hist(struct fixture *fx, const char *naddr, const char *campaign,
+    struct store_hist *out)
+{
+	struct store_txn	*t = fixture_begin(fx, 0);
+	struct store_rcpt	 r;
+	size_t			 i;
+	int			 found = 0;
+
+	store_rcpt_init(&r);
+	if (store_rcpt_get(t, naddr, &r, NULL) == 0)
+		for (i = 0; i < r.nhist; i++)
+			if (strcmp(r.hist[i].campaign, campaign) == 0) {
+				if (out != NULL)
+					*out = r.hist[i];
+				found++;
+			}
+	store_rcpt_free(&r);
+	store_abort(t);
+	return found;
 }

@@ -75,6 +75,11 @@ int		 fixture_find_job(struct fixture *, const char *, const char *,
 uint64_t	 fixture_queue_count(struct fixture *);
 /* The id of a list, created if need be. */
 uint32_t	 fixture_list_id(struct fixture *, const char *);
+/* A campaign's state record (the caller lets go), or NULL when none. */
+json_t		*fixture_campaign(struct fixture *, const char *);
+/* How many history entries naddr has for a campaign; the last in *out. */
+int		 fixture_hist(struct fixture *, const char *, const char *,
+		    struct store_hist *);
 
 /*
  * The suite `name` around one store, fx: each test opens it fresh

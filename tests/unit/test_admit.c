@@ -72,18 +72,6 @@ submit_refused(const struct spec *sp, const char *const *rcpts, int64_t now,
 	return status;
 }
 
-/* A campaign's state record, or NULL. */
-static json_t *
-campaign_state(const char *id)
-{
-	struct store_txn	*t = fixture_begin(&fx, 0);
-	json_t			*st = NULL;
-
-	cr_assert_geq(store_campaign_get(t, id, &st, NULL), 0);
-	store_abort(t);
-	return st;
-}
-
 /* Unsubscribe an address from a list (NULL: from every list). */
 static void
 unsubscribe(const char *addr, const char *list)
@@ -115,27 +103,6 @@ suppress(const char *addr)
 	cr_assert_eq(ledger_flush_states(t, states, NULL), 0);
 	fixture_commit(t);
 	json_decref(states);
-}
-
-/* A recipient's history entry for one campaign, or NULL. */
-static int
-hist_of(const char *naddr, const char *campaign, struct store_hist *out)
-{
-	struct store_txn	*t = fixture_begin(&fx, 0);
-	struct store_rcpt	 r;
-	size_t			 i;
-	int			 found = 0;
-
-	store_rcpt_init(&r);
-	if (store_rcpt_get(t, naddr, &r, NULL) == 0)
-		for (i = 0; i < r.nhist; i++)
-			if (strcmp(r.hist[i].campaign, campaign) == 0) {
-				*out = r.hist[i];
-				found = 1;
-			}
-	store_rcpt_free(&r);
-	store_abort(t);
-	return found;
 }
 
 /* What one recipient's situation is before the campaign arrives. */
@@ -350,7 +317,7 @@ Test(admit, counts_accepted_deferred_and_rejected_by_reason)
 	cr_expect_null(json_object_get(o, "dry_run"));
 	json_decref(o);
 
-	cr_assert_not_null(st = campaign_state("mixed"));
+	cr_assert_not_null(st = fixture_campaign(&fx, "mixed"));
 	cr_expect_str_eq(campaign_record_state(st), CAMPAIGN_ACTIVE);
 	cr_expect_eq(campaign_record_count(st, "recipients"), 10);
 	cr_expect_eq(campaign_record_count(st, "accepted"), 2);
@@ -502,7 +469,7 @@ Test(admit, adds_only_new_recipients_when_the_same_campaign_is_resubmitted)
 	cr_expect_eq(rep.rejected[POLICY_DUPLICATE], 3);
 	cr_expect_eq(fixture_queue_count(&fx), 3);
 
-	cr_assert_not_null(st = campaign_state("again"));
+	cr_assert_not_null(st = fixture_campaign(&fx, "again"));
 	/* The campaign has three distinct recipients, whatever was resent. */
 	cr_expect_eq(campaign_record_count(st, "recipients"), 3);
 	cr_expect_eq(campaign_record_count(st, "accepted"), 3);
@@ -527,7 +494,7 @@ Test(admit, keeps_the_first_expiry_of_a_resubmitted_campaign_without_one)
 	submit_ok(&sp, second, NOW + DAY, &rep);
 	cr_expect_eq(rep.resubmitted, 1);
 	cr_expect_eq(rep.accepted, 1);
-	cr_assert_not_null(st = campaign_state("horizon"));
+	cr_assert_not_null(st = fixture_campaign(&fx, "horizon"));
 	cr_expect_eq(json_integer_value(json_object_get(st, "expires")),
 	    NOW + ADMIT_DEFAULT_EXPIRY);
 	json_decref(st);
@@ -547,13 +514,13 @@ Test(admit, refuses_a_resubmission_with_other_content_and_changes_nothing)
 	json_t			*before, *after;
 
 	submit_ok(&sp, first, NOW, &rep);
-	before = campaign_state("again");
+	before = fixture_campaign(&fx, "again");
 	cr_expect_eq(submit_refused(&other, second, NOW + MINUTE,
 	    "other content"), 409, "another subject");
 	cr_expect_eq(submit_refused(&later, second, NOW + MINUTE,
 	    "other content"), 409, "another expiry");
 	cr_expect_eq(fixture_queue_count(&fx), 1);
-	after = campaign_state("again");
+	after = fixture_campaign(&fx, "again");
 	cr_expect(json_equal(before, after), "the campaign record is as it "
 	    "was");
 	json_decref(before);
@@ -608,11 +575,11 @@ Test(admit, defers_a_second_campaign_a_day_under_one_per_day_or_rejects_it)
 	cr_expect_eq(j.flags & STORE_JOB_DEFERRED, STORE_JOB_DEFERRED);
 	cr_expect_eq(fixture_queue_count(&fx), 2);
 
-	cr_assert_not_null(st = campaign_state("third"));
+	cr_assert_not_null(st = fixture_campaign(&fx, "third"));
 	cr_expect_eq(campaign_record_count(st, "deferred"), 1);
 	cr_expect_eq(campaign_record_count(st, "queued_deferred"), 1);
 	json_decref(st);
-	cr_assert_not_null(st = campaign_state("second"));
+	cr_assert_not_null(st = fixture_campaign(&fx, "second"));
 	cr_expect_eq(campaign_record_count(st, "queued"), 0);
 	json_decref(st);
 }
@@ -633,9 +600,9 @@ Test(admit, accepts_for_later_a_campaign_whose_send_after_is_in_the_future)
 	cr_assert_eq(fixture_find_job(&fx, "later", "a@example.org", &j), 1);
 	cr_expect_eq(j.due, NOW + 5 * HOUR);
 	cr_expect_eq(j.flags & STORE_JOB_DEFERRED, 0);
-	cr_assert_eq(hist_of("a@example.org", "later", &h), 1);
+	cr_assert_eq(fixture_hist(&fx, "a@example.org", "later", &h), 1);
 	cr_expect_eq(h.time, NOW + 5 * HOUR);
-	cr_assert_not_null(st = campaign_state("later"));
+	cr_assert_not_null(st = fixture_campaign(&fx, "later"));
 	cr_expect_eq(json_integer_value(json_object_get(st, "expires")),
 	    NOW + 5 * HOUR + ADMIT_DEFAULT_EXPIRY,
 	    "without <expires>, a week after send-after");

@@ -150,11 +150,9 @@ apply(const struct feedback *fb, uint32_t complaint_ppm, uint64_t min_sent)
 static json_t *
 state_of(const char *id)
 {
-	struct store_txn	*t = fixture_begin(&fx, 0);
-	json_t			*st = NULL;
+	json_t	*st = fixture_campaign(&fx, id);
 
-	cr_assert_eq(store_campaign_get(t, id, &st, NULL), 0);
-	store_abort(t);
+	cr_assert_not_null(st, "no campaign %s", id);
 	return st;
 }
 

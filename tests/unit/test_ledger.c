@@ -120,28 +120,6 @@ cr_of(const char *campaign, const char *naddr)
 	return cr;
 }
 
-/* A recipient's history entry for a campaign: 1 when there is one. */
-static int
-hist_of(const char *naddr, const char *campaign, struct store_hist *out)
-{
-	struct store_txn	*t = fixture_begin(&fx, 0);
-	struct store_rcpt	 r;
-	size_t			 i;
-	int			 found = 0;
-
-	store_rcpt_init(&r);
-	if (store_rcpt_get(t, naddr, &r, NULL) == 0)
-		for (i = 0; i < r.nhist; i++)
-			if (strcmp(r.hist[i].campaign, campaign) == 0) {
-				if (out != NULL)
-					*out = r.hist[i];
-				found++;
-			}
-	store_rcpt_free(&r);
-	store_abort(t);
-	return found;
-}
-
 /* A whole recipient record (the caller frees). */
 static int
 rcpt_of(const char *naddr, struct store_rcpt *r)
@@ -175,12 +153,10 @@ count_of(const char *id, const char *counter)
 static char *
 state_of(const char *id)
 {
-	struct store_txn	*t = fixture_begin(&fx, 0);
-	json_t			*st = NULL;
-	char			*s;
+	json_t	*st = fixture_campaign(&fx, id);
+	char	*s;
 
-	cr_assert_eq(store_campaign_get(t, id, &st, NULL), 0);
-	store_abort(t);
+	cr_assert_not_null(st, "no campaign %s", id);
 	s = xstrdup(campaign_record_state(st));
 	json_decref(st);
 	return s;
@@ -281,7 +257,7 @@ Test(ledger, records_each_outcome_of_a_queued_job_as_its_row_says)
 		cr = cr_of("c1", "pat@example.org");
 		cr_expect_eq(cr.state, row->cr_state, "%s: state %d", row->name,
 		    cr.state);
-		found = hist_of("pat@example.org", "c1", &h);
+		found = fixture_hist(&fx, "pat@example.org", "c1", &h);
 		cr_expect_eq(found, row->hist_state != 0, "%s: history",
 		    row->name);
 		if (found && row->hist_state != 0)
@@ -409,8 +385,8 @@ Test(ledger, ignores_an_outcome_for_a_cancelled_job_unless_it_was_sent)
 		    "%s: nothing queued again", row->name);
 		cr_expect_eq(cr_of("c1", "pat@example.org").state,
 		    row->cr_state, "%s", row->name);
-		cr_expect_eq(hist_of("pat@example.org", "c1", &h), row->sent,
-		    "%s: history", row->name);
+		cr_expect_eq(fixture_hist(&fx, "pat@example.org", "c1", &h),
+		    row->sent, "%s: history", row->name);
 		if (row->sent) {
 			cr_expect_eq(h.state, STORE_HIST_SENT, "%s", row->name);
 			cr_expect_eq(h.time, NOW + 10, "%s", row->name);
@@ -453,9 +429,9 @@ Test(ledger, drops_queued_jobs_of_one_list_on_an_unsubscribe_from_it)
 	cr_expect_eq(cr_of("n1", "pat@example.org").state, STORE_CR_DROPPED);
 	cr_expect_eq(cr_of("n1", "pat@example.org").time, NOW + 5);
 	cr_expect_eq(cr_of("s1", "pat@example.org").state, STORE_CR_QUEUED);
-	cr_expect_eq(hist_of("pat@example.org", "n1", NULL), 0,
+	cr_expect_eq(fixture_hist(&fx, "pat@example.org", "n1", NULL), 0,
 	    "the news slot is released");
-	cr_expect_eq(hist_of("pat@example.org", "s1", NULL), 1);
+	cr_expect_eq(fixture_hist(&fx, "pat@example.org", "s1", NULL), 1);
 	cr_expect_eq(count_of("n1", "dropped"), 1);
 	cr_expect_eq(count_of("n1", "queued"), 0);
 	cr_expect_eq(count_of("s1", "queued"), 1);
@@ -662,11 +638,11 @@ Test(ledger, cancels_a_campaign_dropping_what_is_queued_and_keeping_sent)
 	cr_expect_eq(cr_of("c", "b@example.org").state, STORE_CR_CANCELLED);
 	cr_expect_eq(cr_of("c", "c@example.org").state, STORE_CR_CANCELLED);
 	cr_expect_eq(cr_of("c", "c@example.org").time, NOW + 10);
-	cr_assert_eq(hist_of("a@example.org", "c", &h), 1,
+	cr_assert_eq(fixture_hist(&fx, "a@example.org", "c", &h), 1,
 	    "what was sent stays in history");
 	cr_expect_eq(h.state, STORE_HIST_SENT);
-	cr_expect_eq(hist_of("b@example.org", "c", NULL), 0);
-	cr_expect_eq(hist_of("c@example.org", "c", NULL), 0);
+	cr_expect_eq(fixture_hist(&fx, "b@example.org", "c", NULL), 0);
+	cr_expect_eq(fixture_hist(&fx, "c@example.org", "c", NULL), 0);
 	state = state_of("c");
 	cr_expect_str_eq(state, CAMPAIGN_CANCELLED);
 	free(state);

@@ -223,7 +223,9 @@ admit_queue(struct admit_run *a, const struct campaign_rcpt *rc,
 	if ((err = store_rcpt_put(a->t, naddr, &a->r, cause)) < 0)
 		return err;
 	job->rid = a->r.rid;
-	if ((err = store_queue_put(a->t, job, cause)) < 0)
+	/* A deferred job waits to be written in order (store.h). */
+	if ((err = (d->verdict == POLICY_DEFER ? store_queue_stage :
+	    store_queue_put)(a->t, job, cause)) < 0)
 		return err;
 	cr.state = STORE_CR_QUEUED;
 	memcpy(cr.key, job->key, sizeof cr.key);

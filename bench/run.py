@@ -185,7 +185,7 @@ def build_direct():
            "-D_GNU_SOURCE", "-Wall", "-Wextra", "-I" + os.path.join(ROOT,
                                                                     "lib"),
            "-o", DIRECT_BIN, DIRECT_SRC, lib] + shlex.split(pc.stdout) + \
-        ["-lpthread"]
+        ["-lpthread", "-lm"]
     log("  " + " ".join(cmd))
     p = subprocess.run(cmd, capture_output=True, text=True)
     if p.returncode != 0:
@@ -204,7 +204,7 @@ def build_seed():
                         capture_output=True, text=True)
     cmd = [os.environ.get("CC", "cc"), "-std=gnu11", "-O2", "-D_GNU_SOURCE",
            "-I" + os.path.join(ROOT, "lib"), "-o", SEED_BIN, SEED_SRC,
-           lib] + shlex.split(pc.stdout) + ["-lpthread"]
+           lib] + shlex.split(pc.stdout) + ["-lpthread", "-lm"]
     subprocess.run(cmd, check=True)
     return SEED_BIN
 

@@ -399,7 +399,7 @@ campaign_keep(char **dst, struct buf *text, int trim)
 
 /* The checks of the addresses and names once the document has been read. */
 static void
-campaign_check_people(struct campaign *c, struct campaign_error *err)
+campaign_check_people(const struct campaign *c, struct campaign_error *err)
 {
 	if (c->from_addr == NULL)
 		campaign_problem(err, 422, "from: missing");
@@ -419,7 +419,7 @@ campaign_check_people(struct campaign *c, struct campaign_error *err)
 
 /* The checks of the subject and bodies once the document has been read. */
 static void
-campaign_check_content(struct campaign *c, struct campaign_error *err)
+campaign_check_content(const struct campaign *c, struct campaign_error *err)
 {
 	if (c->subject == NULL || *c->subject == '\0')
 		campaign_problem(err, 422, "subject: missing");
@@ -444,10 +444,9 @@ campaign_check_content(struct campaign *c, struct campaign_error *err)
 		    "other than tab and line breaks (DEL or U+0080 to U+009F)");
 }
 
-/* The checks on the header fields once the document has been read. */
+/* The checks on the header fields, whatever the recipients. */
 static void
-campaign_check(struct campaign *c, int seen_recipients,
-    struct campaign_error *err)
+campaign_check_header(const struct campaign *c, struct campaign_error *err)
 {
 	if (c->id == NULL)
 		campaign_problem(err, 422, "campaign: missing attribute id");
@@ -464,13 +463,35 @@ campaign_check(struct campaign *c, int seen_recipients,
 		    "the List-Id)", c->list);
 	campaign_check_people(c, err);
 	campaign_check_content(c, err);
+	if (c->send_after != 0 && c->expires != 0 &&
+	    c->expires <= c->send_after)
+		campaign_problem(err, 422, "expires: must be after send-after");
+}
+
+/* Is the header read so far complete and without a problem? */
+static int
+campaign_header_whole(const struct campaign *c)
+{
+	struct campaign_error	 e;
+	int			 whole;
+
+	memset(&e, 0, sizeof e);
+	campaign_check_header(c, &e);
+	whole = e.nproblems == 0;
+	campaign_error_free(&e);
+	return whole;
+}
+
+/* The checks once the document has been read. */
+static void
+campaign_check(struct campaign *c, int seen_recipients,
+    struct campaign_error *err)
+{
+	campaign_check_header(c, err);
 	if (!seen_recipients)
 		campaign_problem(err, 422, "recipients: missing");
 	else if (c->nrecipients == 0)
 		campaign_problem(err, 422, "recipients: no <to> element");
-	if (c->send_after != 0 && c->expires != 0 &&
-	    c->expires <= c->send_after)
-		campaign_problem(err, 422, "expires: must be after send-after");
 }
 
 struct campaign_pass;
@@ -480,7 +501,11 @@ enum campaign_step {
 	CAMPAIGN_ON,		/* read on */
 	CAMPAIGN_END,		/* the reader stopped (an XML error or the
 				   end): leave the loop, look at rv */
-	CAMPAIGN_FAIL		/* refused at once (400, 413) */
+	CAMPAIGN_FAIL,		/* refused at once (400, 413) */
+	CAMPAIGN_PAUSE,		/* the header is whole: stop before the
+				   recipients (campaign_read_head()) */
+	CAMPAIGN_LATE		/* a header element after <recipients>
+				   while the header is in use */
 };
 
 struct campaign_field;
@@ -547,6 +572,9 @@ struct campaign_pass {
 	int			 seen_rcpts;
 	int			 seen[nitems(campaign_fields)];	/* line of
 				   each field's first element, or 0 */
+	int			 split;		/* pause at <recipients> */
+	int			 rest;		/* reading past the pause */
+	uint64_t		 nrecipients;	/* <to> counted */
 };
 
 /* The field's slot in the campaign being read. */
@@ -640,6 +668,9 @@ campaign_read_recipients(struct campaign_pass *p,
 	p->seen_rcpts = 1;
 	if (!xmlTextReaderIsEmptyElement(p->r))
 		p->in_rcpts = 1;
+	/* Only a header with nothing to say against it is handed out. */
+	if (p->split && p->err->nproblems == 0 && campaign_header_whole(p->c))
+		return CAMPAIGN_PAUSE;
 	return CAMPAIGN_ON;
 }
 
@@ -674,6 +705,9 @@ campaign_field(struct campaign_pass *p, const char *el)
 		return step;
 	}
 	f = &campaign_fields[i];
+	/* The header is being used already: it must not change now. */
+	if (p->rest)
+		return CAMPAIGN_LATE;
 	if (f->singleton && p->seen[i] != 0) {
 		/* Last-one-wins would let a second <from> pick the sender. */
 		campaign_problem(p->err, 422, "line %d: a second <%s> (the "
@@ -755,7 +789,7 @@ campaign_to(struct campaign_pass *p, const char *el)
 		campaign_problem(p->err, 422, "line %d: <to> name must be one "
 		    "line of at most %d bytes, without control characters "
 		    "(header injection is refused)", p->line, CAMPAIGN_NAME_MAX);
-	if (++p->c->nrecipients > p->max_recipients) {
+	if (++p->nrecipients > p->max_recipients) {
 		campaign_problem(p->err, 413, "recipients: more than "
 		    "max_recipients (%llu); split the campaign",
 		    (unsigned long long)p->max_recipients);
@@ -915,66 +949,156 @@ campaign_parse(const char *buf, size_t len, uint64_t max_recipients,
 	return campaign_parse_iov(&iov, 1, max_recipients, out, err);
 }
 
+/* Pass one, stopped or not: the reader, its source and its errors. */
+struct campaign_reading {
+	struct campaign_src	 src;
+	struct campaign_xmlerr	 x;
+	struct campaign_pass	 p;
+	const struct iovec	*iov;
+	size_t			 niov;
+};
+
+void
+campaign_reading_free(struct campaign_reading *rd)
+{
+	if (rd == NULL)
+		return;
+	xmlFreeTextReader(rd->p.r);
+	buf_free(&rd->p.text);
+	free(rd->p.name);
+	/* Past the pause, the campaign belongs to the header's user. */
+	if (!rd->p.rest)
+		campaign_free(rd->p.c);
+	free(rd);
+}
+
+/* Walk on node by node, until the end or a step that stops the walk. */
+static enum campaign_step
+campaign_walk(struct campaign_pass *p)
+{
+	enum campaign_step	 step = CAMPAIGN_ON;
+
+	/* After xmlTextReaderNext() the reader already stands on a node. */
+	while (p->moved || (p->rv = xmlTextReaderRead(p->r)) == 1) {
+		p->moved = 0;
+		if ((step = campaign_node(p)) != CAMPAIGN_ON)
+			break;
+	}
+	return step;
+}
+
+/* The walk has ended: 0 with the document checked, or -1 with err. */
+static int
+campaign_walked(struct campaign_reading *rd, enum campaign_step step)
+{
+	struct campaign_pass	*p = &rd->p;
+
+	if (step == CAMPAIGN_FAIL)
+		return -1;
+	if (!p->seen_root && campaign_prolog_only(rd->iov, rd->niov)) {
+		campaign_problem(p->err, 400, "document: no <campaign> element, "
+		    "only a prolog (XML declaration, comments or processing "
+		    "instructions)");
+		return -1;
+	}
+	if (p->rv == -1 || rd->x.set) {
+		campaign_problem(p->err, 400, "malformed XML at line %d, column "
+		    "%d: %s", rd->x.line, rd->x.column, rd->x.set ? rd->x.msg :
+		    "parse error");
+		return -1;
+	}
+	if (!p->seen_root) {
+		campaign_problem(p->err, 400, "document: empty (want a "
+		    "<campaign> element)");
+		return -1;
+	}
+	p->c->nrecipients = p->nrecipients;
+	campaign_check(p->c, p->seen_rcpts, p->err);
+	return p->err->nproblems != 0 ? -1 : 0;
+}
+
+/*
+ * Pass one's first half: read the header.  0 with *rest set: the header
+ * came whole before <recipients> and is in *out; the recipients are for
+ * campaign_read_rest().  0 with *rest NULL: the whole document was read
+ * and checked (its header was not whole before <recipients>, or split
+ * was not asked for).  -1: refused, with err.
+ */
+int
+campaign_read_head(const struct iovec *iov, size_t niov,
+    uint64_t max_recipients, int split, struct campaign **out,
+    struct campaign_reading **rest, struct campaign_error *err)
+{
+	struct campaign_reading	*rd;
+	enum campaign_step	 step;
+	int			 rc;
+
+	*out = NULL;
+	*rest = NULL;
+	memset(err, 0, sizeof *err);
+	if (campaign_sniff(iov, niov, err) == -1)
+		return -1;
+	rd = xcalloc(1, sizeof *rd);
+	rd->iov = iov;
+	rd->niov = niov;
+	if ((rd->p.r = campaign_reader(&rd->src, iov, niov, &rd->x)) == NULL) {
+		free(rd);
+		campaign_problem(err, 400, "document: cannot be read as XML");
+		return -1;
+	}
+	rd->p.c = xcalloc(1, sizeof *rd->p.c);
+	rd->p.err = err;
+	rd->p.max_recipients = max_recipients;
+	rd->p.split = split;
+	buf_init(&rd->p.text);
+	if ((step = campaign_walk(&rd->p)) == CAMPAIGN_PAUSE) {
+		*out = rd->p.c;
+		rd->p.rest = 1;
+		*rest = rd;
+		return 0;
+	}
+	if ((rc = campaign_walked(rd, step)) == 0) {
+		*out = rd->p.c;
+		rd->p.c = NULL;
+	}
+	campaign_reading_free(rd);
+	return rc;
+}
+
+/*
+ * Pass one's second half, perhaps on another thread than the one using
+ * the header (which it leaves alone): 0, the document is good; -1,
+ * refused, with err; CAMPAIGN_LATE_HEADER, a header element follows
+ * <recipients>, so the header in use was not the whole one: read the
+ * document again with campaign_parse_iov().  The reading is freed, but
+ * not the campaign, which the header's user owns.
+ */
+int
+campaign_read_rest(struct campaign_reading *rd, struct campaign_error *err)
+{
+	enum campaign_step	 step;
+	int			 rc;
+
+	memset(err, 0, sizeof *err);
+	rd->p.err = err;
+	if ((step = campaign_walk(&rd->p)) == CAMPAIGN_LATE)
+		rc = CAMPAIGN_LATE_HEADER;
+	else
+		rc = campaign_walked(rd, step);
+	campaign_reading_free(rd);
+	return rc;
+}
+
 /* Pass one over a document in pieces: walk it node by node. */
 int
 campaign_parse_iov(const struct iovec *iov, size_t niov,
     uint64_t max_recipients, struct campaign **out,
     struct campaign_error *err)
 {
-	struct campaign_src	 src;
-	struct campaign_xmlerr	 x;
-	struct campaign_pass	 p;
-	enum campaign_step	 step = CAMPAIGN_ON;
+	struct campaign_reading	*rest;
 
-	*out = NULL;
-	memset(err, 0, sizeof *err);
-	memset(&x, 0, sizeof x);
-	memset(&p, 0, sizeof p);
-	if (campaign_sniff(iov, niov, err) == -1)
-		return -1;
-	if ((p.r = campaign_reader(&src, iov, niov, &x)) == NULL) {
-		campaign_problem(err, 400, "document: cannot be read as XML");
-		return -1;
-	}
-	p.c = xcalloc(1, sizeof *p.c);
-	p.err = err;
-	p.max_recipients = max_recipients;
-	buf_init(&p.text);
-	/* After xmlTextReaderNext() the reader already stands on a node. */
-	while (p.moved || (p.rv = xmlTextReaderRead(p.r)) == 1) {
-		p.moved = 0;
-		if ((step = campaign_node(&p)) != CAMPAIGN_ON)
-			break;
-	}
-	if (step == CAMPAIGN_FAIL)
-		goto fail;
-	if (!p.seen_root && campaign_prolog_only(iov, niov)) {
-		campaign_problem(err, 400, "document: no <campaign> element, "
-		    "only a prolog (XML declaration, comments or processing "
-		    "instructions)");
-		goto fail;
-	}
-	if (p.rv == -1 || x.set) {
-		campaign_problem(err, 400, "malformed XML at line %d, column "
-		    "%d: %s", x.line, x.column, x.set ? x.msg : "parse error");
-		goto fail;
-	}
-	if (!p.seen_root) {
-		campaign_problem(err, 400, "document: empty (want a "
-		    "<campaign> element)");
-		goto fail;
-	}
-	campaign_check(p.c, p.seen_rcpts, err);
-	if (err->nproblems != 0)
-		goto fail;
-	*out = p.c;
-	p.c = NULL;
-fail:
-	xmlFreeTextReader(p.r);
-	buf_free(&p.text);
-	free(p.name);
-	campaign_free(p.c);
-	return *out != NULL ? 0 : -1;
+	return campaign_read_head(iov, niov, max_recipients, 0, out, &rest,
+	    err);
 }
 
 /*

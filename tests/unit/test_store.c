@@ -367,7 +367,7 @@ Test(store, staged_jobs_take_their_place_in_queue_order_at_the_commit)
 		    t, &jobs[i], &cause), 0, "%s", cause);
 	store_abort(t);
 	t = fixture_begin(&fx, 0);
-	cr_expect_eq(store_queue_count(t), 0);
+	cr_expect_eq(store_count(t, STORE_QUEUE), 0);
 	store_abort(t);
 
 	t = fixture_begin(&fx, 1);
@@ -376,7 +376,7 @@ Test(store, staged_jobs_take_their_place_in_queue_order_at_the_commit)
 		    t, &jobs[i], &cause), 0, "%s", cause);
 	fixture_commit(t);
 	t = fixture_begin(&fx, 0);
-	cr_expect_eq(store_queue_count(t), nitems(jobs));
+	cr_expect_eq(store_count(t, STORE_QUEUE), nitems(jobs));
 	cr_assert_eq(store_queue_first(t, &c, &cause), 0, "%s", cause);
 	while (store_cursor_job(c, &j) == 1) {
 		cr_assert_lt(n, nitems(order));
@@ -413,7 +413,7 @@ Test(store, a_flush_writes_what_is_staged_and_staging_goes_on)
 	cr_assert_eq(store_queue_stage(t, &b, &cause), 0, "%s", cause);
 	fixture_commit(t);
 	t = fixture_begin(&fx, 0);
-	cr_expect_eq(store_queue_count(t), 2);
+	cr_expect_eq(store_count(t, STORE_QUEUE), 2);
 	cr_expect_eq(store_queue_get(t, b.key, &got, &cause), 0, "%s", cause);
 	cr_expect_str_eq(got.addr, "b@example.org");
 	store_abort(t);

@@ -442,7 +442,8 @@ submit_rest_start(struct submit *sb)
 	sb->rest_rc = REST_PENDING;
 	sb->wrest.run = submit_rest;
 	sb->wrest.done = submit_rest_back;
-	jobthread_submit(sb->md->parser, &sb->wrest);
+	/* Ahead of other documents: the writer will wait for this one. */
+	jobthread_submit_first(sb->md->parser, &sb->wrest);
 }
 
 /* Loop: read the whole document again, in one piece (a header element

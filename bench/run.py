@@ -718,6 +718,10 @@ def main():
                  None),
                 ("  deferred to the recipients' mornings", "%s" % fmt_int(
                     zones["deferred"]), "", None),
+                ("  peak private RSS (RssAnon)", "%.1f MB" % mb(
+                    zones["anon"]), "<= %.1f MB" % mb(
+                    zones["doc"] + TARGET_RSS_SLACK),
+                 zones["anon"] <= zones["doc"] + TARGET_RSS_SLACK),
             ]
         rows += [
             ("daemon peak RSS (VmHWM)", "%.1f MB" % mb(hwm),
@@ -791,7 +795,12 @@ def run_zones(tmp, smtp_port, doc_hist):
         if PREFS_PCT > 0:
             seed_prefs(d.conf)
         d.start()
-        t0, t1, code, answer = submit(d.sock, doc)
+        sampler = Sampler(d.pid)
+        sampler.start()
+        try:
+            t0, t1, code, answer = submit(d.sock, doc)
+        finally:
+            sampler.stop()
         check_answer(code, answer, "the zones campaign")
     finally:
         d.stop()
@@ -799,9 +808,11 @@ def run_zones(tmp, smtp_port, doc_hist):
         shutil.rmtree(os.path.join(zdir, "state"), ignore_errors=True)
     q = answer.get("deferred_by", {}).get("quiet_hours", {})
     log("  %.2f s, %.0f recipients/s; accepted %d, deferred to the morning "
-        "%d" % (t1 - t0, N / (t1 - t0), answer["accepted"],
-                q.get("count", 0)))
-    return {"seconds": t1 - t0, "deferred": q.get("count", 0)}
+        "%d; peak private RSS (RssAnon) %.1f MB" % (
+            t1 - t0, N / (t1 - t0), answer["accepted"], q.get("count", 0),
+            mb(sampler.peak_anon)))
+    return {"seconds": t1 - t0, "deferred": q.get("count", 0),
+            "anon": sampler.peak_anon, "doc": size}
 
 
 def expires():

@@ -407,6 +407,24 @@ submit_count(struct mannersd *md, int status, const struct admit_report *rep)
 		md->stats.rejected[i] += rep->rejected[i];
 }
 
+/* Let go of what reading, weighing and admitting the document made. */
+static void
+submit_forget(struct submit *sb)
+{
+	json_decref(sb->answer);
+	json_decref(sb->warnings);
+	json_decref(sb->weight_report);
+	free(sb->log);
+	measure_free(sb->measure);
+	weigh_free(sb->weight);
+	campaign_free(sb->c);
+	sb->answer = sb->warnings = sb->weight_report = NULL;
+	sb->log = NULL;
+	sb->measure = NULL;
+	sb->weight = NULL;
+	sb->c = NULL;
+}
+
 /* SUBMIT_REPLY, loop: answer the client and let go of everything. */
 static void
 submit_reply(struct submit *sb)
@@ -417,13 +435,7 @@ submit_reply(struct submit *sb)
 	if (sb->queued)
 		drain_kick(sb->md->drain);
 	writer_release(sb->md->writer);
-	json_decref(sb->answer);
-	json_decref(sb->warnings);
-	json_decref(sb->weight_report);
-	free(sb->log);
-	measure_free(sb->measure);
-	weigh_free(sb->weight);
-	campaign_free(sb->c);
+	submit_forget(sb);
 	conf_free(sb->conf);
 	free(sb->iov);
 	pthread_cond_destroy(&sb->cond);
@@ -442,7 +454,8 @@ submit_rest_start(struct submit *sb)
 	sb->rest_rc = REST_PENDING;
 	sb->wrest.run = submit_rest;
 	sb->wrest.done = submit_rest_back;
-	jobthread_submit(sb->md->parser, &sb->wrest);
+	/* Ahead of other documents: the writer will wait for this one. */
+	jobthread_submit_first(sb->md->parser, &sb->wrest);
 }
 
 /* Loop: read the whole document again, in one piece (a header element
@@ -452,18 +465,7 @@ submit_restart(struct submit *sb)
 {
 	log_info("campaign %s: a header element follows <recipients>; the "
 	    "document is read again in one piece", sb->c->id);
-	json_decref(sb->answer);
-	json_decref(sb->warnings);
-	json_decref(sb->weight_report);
-	free(sb->log);
-	measure_free(sb->measure);
-	weigh_free(sb->weight);
-	campaign_free(sb->c);
-	sb->answer = sb->weight_report = NULL;
-	sb->log = NULL;
-	sb->measure = NULL;
-	sb->weight = NULL;
-	sb->c = NULL;
+	submit_forget(sb);
 	sb->warnings = json_array();
 	memset(&sb->rep, 0, sizeof sb->rep);
 	sb->status = 0;

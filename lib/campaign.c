@@ -514,16 +514,24 @@ campaign_header_whole(const struct campaign *c)
 	return whole;
 }
 
+/* The checks of the recipients once the document has been read. */
+static void
+campaign_check_recipients(const struct campaign *c, int seen_recipients,
+    struct campaign_error *err)
+{
+	if (!seen_recipients)
+		campaign_problem(err, 422, "recipients: missing");
+	else if (c->nrecipients == 0)
+		campaign_problem(err, 422, "recipients: no <to> element");
+}
+
 /* The checks once the document has been read. */
 static void
 campaign_check(struct campaign *c, int seen_recipients,
     struct campaign_error *err)
 {
 	campaign_check_header(c, err);
-	if (!seen_recipients)
-		campaign_problem(err, 422, "recipients: missing");
-	else if (c->nrecipients == 0)
-		campaign_problem(err, 422, "recipients: no <to> element");
+	campaign_check_recipients(c, seen_recipients, err);
 }
 
 struct campaign_pass;
@@ -1045,7 +1053,15 @@ campaign_walked(struct campaign_reading *rd, enum campaign_step step)
 		return -1;
 	}
 	p->c->nrecipients = p->nrecipients;
-	campaign_check(p->c, p->seen_rcpts, p->err);
+	/*
+	 * Past the pause the header was checked already, and is being used
+	 * on another thread (which may set a default expiry): only the
+	 * recipients are left to check, and the header is not read.
+	 */
+	if (p->rest)
+		campaign_check_recipients(p->c, p->seen_rcpts, p->err);
+	else
+		campaign_check(p->c, p->seen_rcpts, p->err);
 	return p->err->nproblems != 0 ? -1 : 0;
 }
 

@@ -318,6 +318,7 @@ submit_admit_grow(struct submit *sb, struct store *store, char **cause)
 		.niov = sb->niov,
 		.now = sb->now,
 		.dry_run = sb->dry_run,
+		.read_ahead = 1,
 		.keys = sb->md->keys,
 		.gate = sb->rest_started ? submit_gate : NULL,
 		.gate_arg = sb

@@ -417,7 +417,9 @@ admit_campaign(const struct admit_request *ar, struct admit_report *rep,
 	if (a.quota == NULL && cause != NULL && *cause != NULL)
 		err = -1;
 	else if ((err = admit_open(&a, digest, status, cause)) == 0) {
-		it = campaign_rcpt_open_iov(ar->iov, ar->niov);
+		if (!ar->read_ahead || (it = campaign_rcpt_open_ahead(ar->iov,
+		    ar->niov)) == NULL)
+			it = campaign_rcpt_open_iov(ar->iov, ar->niov);
 		while (err == 0 && campaign_rcpt_next(it, &rc) == 1)
 			err = admit_one(&a, &rc, cause);
 		campaign_rcpt_close(it);

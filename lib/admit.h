@@ -59,6 +59,8 @@ struct admit_request {
 	size_t			 niov;		/* stay in place meanwhile */
 	int64_t			 now;
 	int			 dry_run;	/* decide, keep nothing */
+	int			 read_ahead;	/* parse the recipients on a
+						   thread of their own */
 	/* The token keys, for erase_check(); NULL: erasures not checked. */
 	const struct token_keys	*keys;
 	/*

@@ -10,6 +10,7 @@
  * </campaign>
  */
 #include <ctype.h>
+#include <pthread.h>
 #include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -68,7 +69,38 @@ struct campaign_rcpts {
 	size_t			 nfound;
 	size_t			 capfound;
 	size_t			 next;	/* the next of found to hand out */
+	struct campaign_ahead	*ahead;	/* NULL: parsed as it is read */
 };
+
+/*
+ * campaign_rcpt_open_ahead(): the parse runs on a thread of its own and
+ * hands over each chunk's recipients (their strings and offsets, the
+ * buffers swapped, not copied) through a ring of a few batches.
+ */
+#define CAMPAIGN_AHEAD_DEPTH	4
+
+struct campaign_batch {
+	struct buf		 strings;
+	struct campaign_found	*found;
+	size_t			 nfound;
+	size_t			 capfound;
+};
+
+struct campaign_ahead {
+	struct campaign_rcpts	*it;	/* the parser, the thread's own */
+	pthread_t		 thread;
+	pthread_mutex_t		 lock;
+	pthread_cond_t		 cond;
+	struct campaign_batch	 ring[CAMPAIGN_AHEAD_DEPTH];
+	size_t			 head;	/* the batch being handed out */
+	size_t			 count;	/* batches filled, head's included */
+	int			 holding;	/* the reader is on head */
+	size_t			 pos;	/* and its next recipient */
+	int			 done;	/* the thread has no more */
+	int			 stop;	/* the reader wants no more */
+};
+
+static void	campaign_ahead_free(struct campaign_ahead *, int);
 
 /* The first XML error the parser reports, with its position. */
 struct campaign_xmlerr {
@@ -482,16 +514,24 @@ campaign_header_whole(const struct campaign *c)
 	return whole;
 }
 
+/* The checks of the recipients once the document has been read. */
+static void
+campaign_check_recipients(const struct campaign *c, int seen_recipients,
+    struct campaign_error *err)
+{
+	if (!seen_recipients)
+		campaign_problem(err, 422, "recipients: missing");
+	else if (c->nrecipients == 0)
+		campaign_problem(err, 422, "recipients: no <to> element");
+}
+
 /* The checks once the document has been read. */
 static void
 campaign_check(struct campaign *c, int seen_recipients,
     struct campaign_error *err)
 {
 	campaign_check_header(c, err);
-	if (!seen_recipients)
-		campaign_problem(err, 422, "recipients: missing");
-	else if (c->nrecipients == 0)
-		campaign_problem(err, 422, "recipients: no <to> element");
+	campaign_check_recipients(c, seen_recipients, err);
 }
 
 struct campaign_pass;
@@ -1013,7 +1053,15 @@ campaign_walked(struct campaign_reading *rd, enum campaign_step step)
 		return -1;
 	}
 	p->c->nrecipients = p->nrecipients;
-	campaign_check(p->c, p->seen_rcpts, p->err);
+	/*
+	 * Past the pause the header was checked already, and is being used
+	 * on another thread (which may set a default expiry): only the
+	 * recipients are left to check, and the header is not read.
+	 */
+	if (p->rest)
+		campaign_check_recipients(p->c, p->seen_rcpts, p->err);
+	else
+		campaign_check(p->c, p->seen_rcpts, p->err);
 	return p->err->nproblems != 0 ? -1 : 0;
 }
 
@@ -1315,15 +1363,13 @@ campaign_rcpt_open(const char *buf, size_t len)
 	return campaign_rcpt_start(it);
 }
 
-/* The next recipient: 1, or 0 at the end (or on an error). */
-int
-campaign_rcpt_next(struct campaign_rcpts *it, struct campaign_rcpt *rc)
+/* Parse on until a chunk yields recipients (1) or the input ends (0). */
+static int
+campaign_rcpt_fill(struct campaign_rcpts *it)
 {
-	struct campaign_found	*f;
-	char			 chunk[CAMPAIGN_CHUNK];
-	int			 n;
+	char	 chunk[CAMPAIGN_CHUNK];
+	int	 n;
 
-	/* Parse on until a chunk yields recipients or the input ends. */
 	while (it->next == it->nfound) {
 		if (it->done)
 			return 0;
@@ -1333,12 +1379,156 @@ campaign_rcpt_next(struct campaign_rcpts *it, struct campaign_rcpt *rc)
 		if (xmlParseChunk(it->ctxt, chunk, n, n == 0) != 0 || n == 0)
 			it->done = 1;
 	}
-	f = &it->found[it->next++];
-	rc->addr = it->strings.data + f->addr;
+	return 1;
+}
+
+/* One found recipient, its strings in `strings`, as the caller sees it. */
+static void
+campaign_rcpt_give(const struct campaign_found *f, const char *strings,
+    struct campaign_rcpt *rc)
+{
+	rc->addr = strings + f->addr;
 	rc->addrlen = f->addrlen;
-	rc->name = f->name != SIZE_MAX ? it->strings.data + f->name : NULL;
-	rc->tz = f->tz != SIZE_MAX ? it->strings.data + f->tz : NULL;
+	rc->name = f->name != SIZE_MAX ? strings + f->name : NULL;
+	rc->tz = f->tz != SIZE_MAX ? strings + f->tz : NULL;
 	rc->line = f->line;
+}
+
+/* The read-ahead thread: parse chunk after chunk into the ring. */
+static void *
+campaign_ahead_main(void *arg)
+{
+	struct campaign_ahead	*a = arg;
+	struct campaign_rcpts	*it = a->it;
+	struct campaign_batch	*b, swap;
+
+	for (;;) {
+		if (!campaign_rcpt_fill(it))
+			break;
+		pthread_mutex_lock(&a->lock);
+		while (a->count == CAMPAIGN_AHEAD_DEPTH && !a->stop)
+			pthread_cond_wait(&a->cond, &a->lock);
+		if (a->stop) {
+			pthread_mutex_unlock(&a->lock);
+			break;
+		}
+		b = &a->ring[(a->head + a->count) % CAMPAIGN_AHEAD_DEPTH];
+		pthread_mutex_unlock(&a->lock);
+		/* The slot is the thread's until it is counted: swap. */
+		swap = *b;
+		b->strings = it->strings;
+		b->found = it->found;
+		b->nfound = it->nfound;
+		b->capfound = it->capfound;
+		it->strings = swap.strings;
+		it->found = swap.found;
+		it->capfound = swap.capfound;
+		it->next = it->nfound = 0;
+		pthread_mutex_lock(&a->lock);
+		a->count++;
+		pthread_cond_broadcast(&a->cond);
+		pthread_mutex_unlock(&a->lock);
+	}
+	pthread_mutex_lock(&a->lock);
+	a->done = 1;
+	pthread_cond_broadcast(&a->cond);
+	pthread_mutex_unlock(&a->lock);
+	return NULL;
+}
+
+/* The reader's side: the next recipient of the ring, waiting if need be. */
+static int
+campaign_ahead_next(struct campaign_ahead *a, struct campaign_rcpt *rc)
+{
+	struct campaign_batch	*b = &a->ring[a->head];
+
+	if (a->holding && a->pos < b->nfound) {
+		campaign_rcpt_give(&b->found[a->pos++], b->strings.data, rc);
+		return 1;
+	}
+	pthread_mutex_lock(&a->lock);
+	if (a->holding) {
+		/* Done with head: its buffers go back to the thread. */
+		a->holding = 0;
+		a->head = (a->head + 1) % CAMPAIGN_AHEAD_DEPTH;
+		a->count--;
+		pthread_cond_broadcast(&a->cond);
+	}
+	while (a->count == 0 && !a->done)
+		pthread_cond_wait(&a->cond, &a->lock);
+	if (a->count == 0) {
+		pthread_mutex_unlock(&a->lock);
+		return 0;
+	}
+	a->holding = 1;
+	a->pos = 0;
+	pthread_mutex_unlock(&a->lock);
+	b = &a->ring[a->head];
+	campaign_rcpt_give(&b->found[a->pos++], b->strings.data, rc);
+	return 1;
+}
+
+/*
+ * A cursor like campaign_rcpt_open_iov()'s whose parsing runs ahead on
+ * a thread of its own, so that the caller's thread only decides: the
+ * daemon's writer admits while another core reads.  NULL if the thread
+ * cannot be started (then use the plain cursor).
+ */
+struct campaign_rcpts *
+campaign_rcpt_open_ahead(const struct iovec *iov, size_t niov)
+{
+	struct campaign_rcpts	*outer;
+	struct campaign_ahead	*a;
+	size_t			 i;
+
+	a = xcalloc(1, sizeof *a);
+	a->it = campaign_rcpt_open_iov(iov, niov);
+	for (i = 0; i < CAMPAIGN_AHEAD_DEPTH; i++)
+		buf_init(&a->ring[i].strings);
+	pthread_mutex_init(&a->lock, NULL);
+	pthread_cond_init(&a->cond, NULL);
+	if (pthread_create(&a->thread, NULL, campaign_ahead_main, a) != 0) {
+		a->done = 1;
+		campaign_ahead_free(a, 0);
+		return NULL;
+	}
+	outer = xcalloc(1, sizeof *outer);
+	outer->ahead = a;
+	return outer;
+}
+
+/* Stop the thread (if it runs) and free the ring and the parser. */
+static void
+campaign_ahead_free(struct campaign_ahead *a, int started)
+{
+	size_t	 i;
+
+	if (started) {
+		pthread_mutex_lock(&a->lock);
+		a->stop = 1;
+		pthread_cond_broadcast(&a->cond);
+		pthread_mutex_unlock(&a->lock);
+		pthread_join(a->thread, NULL);
+	}
+	campaign_rcpt_close(a->it);
+	for (i = 0; i < CAMPAIGN_AHEAD_DEPTH; i++) {
+		buf_free(&a->ring[i].strings);
+		free(a->ring[i].found);
+	}
+	pthread_cond_destroy(&a->cond);
+	pthread_mutex_destroy(&a->lock);
+	free(a);
+}
+
+/* The next recipient: 1, or 0 at the end (or on an error). */
+int
+campaign_rcpt_next(struct campaign_rcpts *it, struct campaign_rcpt *rc)
+{
+	if (it->ahead != NULL)
+		return campaign_ahead_next(it->ahead, rc);
+	if (!campaign_rcpt_fill(it))
+		return 0;
+	campaign_rcpt_give(&it->found[it->next++], it->strings.data, rc);
 	return 1;
 }
 
@@ -1348,6 +1538,8 @@ campaign_rcpt_close(struct campaign_rcpts *it)
 {
 	if (it == NULL)
 		return;
+	if (it->ahead != NULL)
+		campaign_ahead_free(it->ahead, 1);
 	if (it->ctxt != NULL) {
 		/* A SAX parse keeps a DOCTYPE's declarations in a doc of its own. */
 		if (it->ctxt->myDoc != NULL)

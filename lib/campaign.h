@@ -76,6 +76,8 @@ void		 campaign_reading_free(struct campaign_reading *);
 struct campaign_rcpts *campaign_rcpt_open(const char *, size_t);
 /* The pieces must stay in place until campaign_rcpt_close(). */
 struct campaign_rcpts *campaign_rcpt_open_iov(const struct iovec *, size_t);
+/* The same, parsed ahead on a thread of its own (NULL: no thread). */
+struct campaign_rcpts *campaign_rcpt_open_ahead(const struct iovec *, size_t);
 int		 campaign_rcpt_next(struct campaign_rcpts *,
 		     struct campaign_rcpt *);
 void		 campaign_rcpt_close(struct campaign_rcpts *);

@@ -172,6 +172,12 @@ jobthread_submit_first(struct jobthread *jt, struct wjob *j)
 }
 
 void
+jobthread_submit_first(struct jobthread *jt, struct wjob *j)
+{
+	jobthread_submit(jt, j);
+}
+
+void
 jobthread_free(struct jobthread *jt)
 {
 	(void)jt;

@@ -1502,3 +1502,76 @@ Test(campaign, a_reading_given_up_after_the_head_frees_only_itself)
 	campaign_free(c);
 	free(doc);
 }
+
+/* A document of n recipients: names on some, zones on others. */
+static char *
+doc_many(int n, const char *tail)
+{
+	struct buf	 b;
+	int		 i;
+
+	buf_init(&b);
+	buf_printf(&b, "<campaign id=\"c1\" list=\"news.example.com\">\n"
+	    "  <from>news@example.com</from>\n  <subject>Hi</subject>\n"
+	    "  <text>hi</text>\n  <recipients>\n");
+	for (i = 0; i < n; i++)
+		buf_printf(&b, "    <to%s%s%s%s>  u%d@d%d.example.org </to>\n",
+		    i % 3 ? " name=\"User " : "", i % 3 ? "x" : "",
+		    i % 3 ? "\"" : "", i % 5 ? " tz=\"Asia/Tokyo\"" : "", i,
+		    i % 7);
+	buf_printf(&b, "%s  </recipients>\n</campaign>\n", tail);
+	buf_addc(&b, '\0');
+	return b.data;
+}
+
+/* Read ahead on a thread or not, the cursor yields the same recipients,
+ * also when the document breaks off or the reader stops early. */
+Test(campaign, the_read_ahead_cursor_yields_what_the_plain_one_does)
+{
+	static const char	*tails[] = {
+		"", "    <to>last@example.org</to\n"	/* broken off */
+	};
+	struct campaign_rcpts	*plain, *ahead;
+	struct campaign_rcpt	 p, a;
+	struct iovec		 iov;
+	char			*doc;
+	size_t			 t, n;
+	int			 rp, ra;
+
+	for (t = 0; t < nitems(tails); t++) {
+		doc = doc_many(50000, tails[t]);
+		iov.iov_base = doc;
+		iov.iov_len = strlen(doc);
+		plain = campaign_rcpt_open_iov(&iov, 1);
+		ahead = campaign_rcpt_open_ahead(&iov, 1);
+		cr_assert_not_null(ahead);
+		n = 0;
+		do {
+			rp = campaign_rcpt_next(plain, &p);
+			ra = campaign_rcpt_next(ahead, &a);
+			cr_assert_eq(rp, ra, "tail %zu, recipient %zu", t, n);
+			if (rp != 1)
+				break;
+			cr_assert_eq(p.addrlen, a.addrlen);
+			cr_assert(memcmp(p.addr, a.addr, p.addrlen) == 0);
+			cr_assert_eq(p.name == NULL, a.name == NULL);
+			if (p.name != NULL)
+				cr_assert_str_eq(p.name, a.name);
+			cr_assert_eq(p.tz == NULL, a.tz == NULL);
+			if (p.tz != NULL)
+				cr_assert_str_eq(p.tz, a.tz);
+			cr_assert_eq(p.line, a.line);
+			n++;
+		} while (1);
+		cr_assert_eq(n, 50000, "tail %zu: %zu recipients", t, n);
+		campaign_rcpt_close(plain);
+		campaign_rcpt_close(ahead);
+		/* Stopped early, the thread is waiting on a full ring. */
+		ahead = campaign_rcpt_open_ahead(&iov, 1);
+		cr_assert_eq(campaign_rcpt_next(ahead, &a), 1);
+		campaign_rcpt_close(ahead);
+		/* Or never asked at all. */
+		campaign_rcpt_close(campaign_rcpt_open_ahead(&iov, 1));
+		free(doc);
+	}
+}

@@ -164,13 +164,6 @@ jobthread_submit(struct jobthread *jt, struct wjob *j)
 	j->done(j);
 }
 
-/* No queue here to go ahead of: the same as jobthread_submit(). */
-void
-jobthread_submit_first(struct jobthread *jt, struct wjob *j)
-{
-	jobthread_submit(jt, j);
-}
-
 void
 jobthread_submit_first(struct jobthread *jt, struct wjob *j)
 {

@@ -290,8 +290,8 @@ drain_commit_flush(struct drain *d)
 		if ((x->qday != 0 || x->defer_day != 0) && x->dom != NULL) {
 			f->items[i].qday = x->defer_day != 0 ? x->defer_day :
 			    x->qday;
-			memcpy(f->items[i].qunit, x->dom->name,
-			    sizeof f->items[i].qunit);
+			memcpy(f->items[i].qunit, drain_units_quota(
+			    x->dom)->name, sizeof f->items[i].qunit);
 		}
 		f->items[i++].outcome = x->outcome;
 	}

@@ -73,6 +73,12 @@ enum xfer_outcome {
 struct dom {
 	char			 name[256];	/* the domain, or provider */
 	int			 group;		/* a [provider]'s */
+	/*
+	 * A domain of a group shaped apart (a scope=domain action): its
+	 * own line, held by its actions and by the group's limits; the
+	 * group counts its sends, in flight and in the quota.  NULL: none.
+	 */
+	struct dom		*parent;
 	struct schedule_dom	 s;		/* the rules' cadence, counts */
 	TAILQ_HEAD(, xfer)	 staged;	/* its due jobs, in queue order */
 	TAILQ_ENTRY(dom)	 sentry;	/* in d->sdoms while s.staged */
@@ -151,7 +157,8 @@ struct xfer {
 	size_t			 pi;		/* read position: piece, */
 	size_t			 off;		/* and offset in it */
 	unsigned		 gen;		/* d->gen when the handle was set */
-	int			 unsent;	/* counted in dom->s.unsent */
+	int			 unsent;	/* counted in dom->s.unsent (bit
+						   0) and its parent's (bit 1) */
 	int			 waited;	/* its domain's cadence held it */
 	int			 plain;		/* the reader chose plain text */
 	int32_t			 qday;		/* counted in dom->used then */
@@ -280,6 +287,9 @@ void		 drain_xfer_metrics(struct drain *, struct evbuffer *);
 int		 drain_units_init(struct drain *, char **);
 int		 drain_units_reconfigure(struct drain *, char **);
 struct dom	*drain_units_of(struct drain *, const char *, int64_t);
+struct dom	*drain_units_split(struct drain *, const char *, struct dom *);
+void		 drain_units_merge(struct drain *, struct dom *);
+struct dom	*drain_units_quota(struct dom *);
 size_t		 drain_units_tidy(struct drain *);
 void		 drain_units_free(struct drain *);
 

@@ -117,7 +117,7 @@ drain_sched_stage(struct drain *d, struct store_txn *t,
 	message_out_init(&x->msg);
 	x->state = XFER_STAGED;
 	drain_sched_claim(d, x);
-	drain_quota_check_day(d, t, dm, now_s);
+	drain_quota_check_day(d, t, drain_units_quota(dm), now_s);
 	if (dm->s.staged++ == 0)
 		TAILQ_INSERT_TAIL(&d->sdoms, dm, sentry);
 	TAILQ_INSERT_TAIL(&dm->staged, x, entry);
@@ -382,6 +382,8 @@ drain_sched_start(struct drain *d, struct store_txn **t, struct xfer *x,
 	/* Domain cadences are ceilings and stay strict. */
 	pace_take_on_schedule(&d->pace, slot->at);
 	pace_take(&x->dom->s.pace, slot->at);
+	if (x->dom->parent != NULL)
+		pace_take(&x->dom->parent->s.pace, slot->at);
 	return 0;
 }
 

@@ -28,6 +28,18 @@ static const char *shape_default_rules[] = {
 	"conf/shaping.rules"
 };
 
+/*
+ * An action on unit `u` (NULL: none) ended; a domain shaped apart from
+ * its group goes back to it with its last.
+ */
+static void
+drain_shape_release(struct drain *d, struct dom *u)
+{
+	if (u == NULL)
+		return;
+	u->nactions--;
+	drain_units_merge(d, u);
+}
 
 /* The configured rules, the shipped ones, or none ("none"). */
 int
@@ -66,8 +78,7 @@ drain_shape_load(struct drain *d, char **cause)
 		log_info("shaping: rule=%s on %s=%s ends (rules reloaded)",
 		    a->a.rule->name, shaping_scope_name(a->a.rule->scope),
 		    a->a.key);
-		if (a->unit != NULL)
-			a->unit->nactions--;
+		drain_shape_release(d, a->unit);
 	}
 	d->rep.ncampaign = 0;
 	shaping_state_free(d->rep.state);
@@ -185,6 +196,9 @@ drain_shape_hit(struct drain *d, long code, const char *reply,
 	if ((rule = shaping_match(d->rep.rules, code, reply)) < 0)
 		return;
 	r = shaping_rule(d->rep.rules, (size_t)rule);
+	/* A group's action paces the group, from any of its lines. */
+	if (r->scope == SHAPING_GROUP)
+		u = drain_units_quota(u);
 	key = r->scope == SHAPING_DOMAIN ? domain : r->scope == SHAPING_ALL ?
 	    "*" : r->scope == SHAPING_CAMPAIGN ? campaign : u->name;
 	if (key == NULL || *key == '\0')
@@ -195,9 +209,17 @@ drain_shape_hit(struct drain *d, long code, const char *reply,
 	    sizeof *d->rep.actions);
 	ra = &d->rep.actions[d->rep.nactions++];
 	ra->a = a;
-	/* A domain's action in a provider paces the provider's unit. */
-	ra->unit = r->scope == SHAPING_ALL || r->scope == SHAPING_CAMPAIGN ?
-	    NULL : u;
+	/*
+	 * A domain's action on a domain of a provider group gives the
+	 * domain a line of its own (drain_units_split()): it alone slows,
+	 * and the group's limits hold it too.
+	 */
+	if (r->scope == SHAPING_ALL || r->scope == SHAPING_CAMPAIGN)
+		ra->unit = NULL;
+	else if (r->scope == SHAPING_DOMAIN && u->group)
+		ra->unit = drain_units_split(d, domain, u);
+	else
+		ra->unit = u;
 	if (ra->unit != NULL)
 		ra->unit->nactions++;
 	drain_shape_describe(r, what, sizeof what);
@@ -278,13 +300,12 @@ drain_shape_tick(struct drain *d, int64_t now_s)
 		log_warnx("shaping: rule=%s on %s=%s ends after %" PRId64 " s",
 		    a.a.rule->name, shaping_scope_name(a.a.rule->scope),
 		    a.a.key, a.a.until - a.a.since);
-		if (a.unit != NULL)
-			a.unit->nactions--;
 		if (a.a.rule->scope == SHAPING_CAMPAIGN) {
 			d->rep.ncampaign--;
 			drain_sched_soon(d);
 		} else
 			drain_shape_apply(d, a.unit);
+		drain_shape_release(d, a.unit);
 	}
 	drain_shape_next_end(d);
 }

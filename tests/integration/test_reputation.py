@@ -455,3 +455,66 @@ def test_many_new_domains_are_looked_up_in_turns_and_all_go(env):
     assert len({q[0] for q in dns.queries}) == n
     g = unit(d, "google")
     assert [m["domain"] for m in g["domains"]] == ["d7.example"], g
+
+
+def apart(d, name):
+    """The line of a group's domain shaped apart (it names its group)."""
+    for u in domains(d)["units"]:
+        if u["name"] == name and u.get("group"):
+            return u
+    return None
+
+
+def test_a_domain_rule_on_a_workspace_domain_slows_only_that_domain(env):
+    """Gap 1: a scope=domain action on a domain that MX placed in a
+    group gives that domain a line of its own: it alone slows, gmail
+    keeps the group's pace, and the group's rate still holds both."""
+    dns = StubDNS({"ws.example": (300, ["aspmx.l.google.com"])})
+    env.cleanups.append(dns.stop)
+    smtp = env.start_smtp()
+
+    def script(stage, rcpt, attempt):
+        if stage == "rcpt" and rcpt == "hot@ws.example" and attempt == 1:
+            return ("421 4.7.28 Gmail has detected an unusual rate of "
+                    "unsolicited mail originating from your IP address")
+        return None
+
+    smtp.handler.script = script
+    d = env.daemon(extra="[provider google]\ndomains = gmail.example\n"
+                   "mx = google.com\nrate = 5/s\n"
+                   "[dns]\nservers = 127.0.0.1:%d\n[shaping]\nrules = %s\n"
+                   % (dns.port, rules(env, "rule ws-rate code=421 "
+                      "enhanced=4.7.28 scope=domain action=slow:1/m "
+                      "for=8s after=1/1h\n")))
+    d.request("POST", "/v1/campaigns", campaign(cid="one", rcpts=[
+        (None, "hot@ws.example")]))
+    u = wait_for(lambda: apart(d, "ws.example"), what="the action to start")
+    assert u["group"] == "google" and u["kind"] == "domain", u
+    assert abs(u["rate"] - 1 / 60.0) < 1e-6, u
+    assert u["actions"][0]["scope"] == "domain", u
+    g = unit(d, "google")
+    assert g["actions"] == [] and abs(g["rate"] - 5.0) < 1e-9, g
+    assert "ws.example" in {m["domain"] for m in g["domains"]}, g
+    assert "rule=ws-rate starts on domain=ws.example" in d.logtext()
+    t0 = time.time()
+    d.request("POST", "/v1/campaigns", campaign(cid="two", rcpts=[
+        (None, "w%d@ws.example" % i) for i in range(4)] + [
+        (None, "g%d@gmail.example" % i) for i in range(6)]))
+    # gmail.example keeps the group's 5/s while ws.example is slowed
+    wait_for(lambda: sum(m["to"][0].endswith("@gmail.example")
+                         for m in smtp.messages) == 6, timeout=5,
+             what="gmail's six at the group's pace")
+    assert apart(d, "ws.example")["actions"], "still shaped meanwhile"
+    ws = [m for m in smtp.messages if m["to"][0].endswith("@ws.example")
+          and m["time"] >= t0]
+    assert len(ws) <= 1, "ws.example went at 1/m: %r" % ws
+    # it ends by itself; ws.example goes back to the group and sends
+    wait_for(lambda: "rule=ws-rate on domain=ws.example ends" in
+             d.logtext(), timeout=15, what="the action to end")
+    msgs = smtp.wait_count(11, timeout=30)
+    # the group's 5/s held both domains together throughout
+    t = sorted(m["time"] for m in msgs if m["time"] >= t0)
+    gaps = [b - a for a, b in zip(t, t[1:])]
+    assert min(gaps) >= 0.15, gaps
+    wait_for(lambda: not apart(d, "ws.example") or
+             apart(d, "ws.example")["actions"] == [], what="no action")

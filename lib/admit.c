@@ -289,7 +289,8 @@ admit_one(struct admit_run *a, const struct campaign_rcpt *rc, char **cause)
 		return err;
 	/* The day's quota of its domain or provider, reserved here too. */
 	if (d.verdict != POLICY_REJECT && (err = quota_admit_reserve(
-	    a->quota, a->t, addr_domain(naddr), c->expires, &d, cause)) != 0) {
+	    a->quota, a->t, addr_domain(naddr), c->expires, &d, &a->job,
+	    cause)) != 0) {
 		if (err < 0)
 			return err;
 		d.verdict = POLICY_REJECT;

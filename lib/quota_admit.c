@@ -192,12 +192,14 @@ quota_admit_load(struct quota_admit *q, struct store_txn *t,
 int
 quota_admit_reserve(struct quota_admit *q, struct store_txn *t,
     const char *domain, int64_t expires, struct policy_decision *d,
-    char **cause)
+    struct store_job *job, char **cause)
 {
 	struct qa_unit	*u;
 	size_t		 first = 0, n;
 	int		 rc, i;
 
+	job->qday = 0;
+	job->qunit[0] = '\0';
 	if (q == NULL || (u = quota_admit_unit(q, domain)) == NULL)
 		return 0;
 	if ((rc = quota_admit_load(q, t, u, cause)) < 0)
@@ -220,7 +222,44 @@ quota_admit_reserve(struct quota_admit *q, struct store_txn *t,
 	}
 	u->used[first + (size_t)i]++;
 	u->added[first + (size_t)i]++;
+	job->qday = q->days[first + (size_t)i].date;
+	snprintf(job->qunit, sizeof job->qunit, "%s", u->name + 1);
 	return 0;
+}
+
+/* The quota record of a unit's reservations: "+UNIT". */
+static void
+quota_admit_key(const struct store_job *job, char *key, size_t keysz)
+{
+	snprintf(key, keysz, "+%s", job->qunit);
+}
+
+int
+quota_admit_release(struct store_txn *t, struct store_job *job, char **cause)
+{
+	char	 key[sizeof job->qunit + 1];
+	int	 rc;
+
+	if (job->qday == 0 || job->qunit[0] == '\0')
+		return 0;
+	quota_admit_key(job, key, sizeof key);
+	if ((rc = store_quota_sub(t, key, job->qday, 1, cause)) < 0)
+		return rc;
+	job->qday = 0;
+	job->qunit[0] = '\0';
+	return 0;
+}
+
+int
+quota_admit_hold(struct store_txn *t, const struct store_job *job,
+    char **cause)
+{
+	char	 key[sizeof job->qunit + 1];
+
+	if (job->qday == 0 || job->qunit[0] == '\0')
+		return 0;
+	quota_admit_key(job, key, sizeof key);
+	return store_quota_add(t, key, job->qday, 1, cause);
 }
 
 int

@@ -22,6 +22,7 @@
 #include "policy.h"
 
 struct conf;
+struct store_job;
 struct store_txn;
 struct quota_admit;
 
@@ -38,11 +39,23 @@ void			 quota_admit_free(struct quota_admit *);
  * Reserve a day for a job to `domain` that the policy let through (d):
  * 0 when reserved (d->due moved to a later day's start, and d->verdict
  * DEFER, if its day was full), 1 when no day before expires has room,
- * < 0 on a store error.
+ * < 0 on a store error.  `job`'s qday and qunit say which day of which
+ * unit it took (qday 0: none), for quota_admit_release().
  */
 int			 quota_admit_reserve(struct quota_admit *,
 			    struct store_txn *, const char *, int64_t,
-			    struct policy_decision *, char **);
+			    struct policy_decision *, struct store_job *,
+			    char **);
+/*
+ * A queued job leaves the queue unsent (cancelled, dropped, failed,
+ * expired, moved): give its day's place back, in the transaction that
+ * removes it, and forget it in `job`.
+ */
+int			 quota_admit_release(struct store_txn *,
+			    struct store_job *, char **);
+/* A job takes a place in day job->qday of unit job->qunit (a move). */
+int			 quota_admit_hold(struct store_txn *,
+			    const struct store_job *, char **);
 /* Write the reservations into the transaction. */
 int			 quota_admit_flush(struct quota_admit *,
 			    struct store_txn *, char **);

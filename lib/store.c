@@ -24,7 +24,8 @@
 #define STORE_FORMAT		2
 /* Version 2 adds pause_until and pref_flags; version 1 is still read. */
 #define STORE_RCPT_VERSION	2
-#define STORE_JOB_VERSION	1
+/* 2: the quota day and unit of its reservation follow; 1 is still read. */
+#define STORE_JOB_VERSION	2
 #define CAMPAIGN_KEY_MAX	80
 #define STORE_HIST_MAX		256	/* newest entries kept per recipient */
 #define STORE_CR_KEY_MAX	(72 + 1 + 8)	/* campaign NUL rid */
@@ -1069,6 +1070,7 @@ static int
 store_job_decode(const MDB_val *k, const MDB_val *v, struct store_job *j)
 {
 	struct dec	 d;
+	uint64_t	 version;
 
 	if (k->mv_size != STORE_KEY_LEN)
 		return -1;
@@ -1077,7 +1079,7 @@ store_job_decode(const MDB_val *k, const MDB_val *v, struct store_job *j)
 	d.p = v->mv_data;
 	d.left = v->mv_size;
 	d.bad = 0;
-	if (dec_n(&d, 1) != STORE_JOB_VERSION)
+	if ((version = dec_n(&d, 1)) < 1 || version > STORE_JOB_VERSION)
 		return -1;
 	j->queued = (int64_t)dec_n(&d, 8);
 	j->attempts = (uint32_t)dec_n(&d, 4);
@@ -1087,6 +1089,13 @@ store_job_decode(const MDB_val *k, const MDB_val *v, struct store_job *j)
 	dec_str(&d, j->campaign, sizeof j->campaign);
 	dec_str(&d, j->addr, sizeof j->addr);
 	dec_str(&d, j->name, sizeof j->name);
+	/* A job queued before format 2 holds no reservation. */
+	j->qday = 0;
+	j->qunit[0] = '\0';
+	if (version >= 2) {
+		j->qday = (int32_t)dec_n(&d, 4);
+		dec_str(&d, j->qunit, sizeof j->qunit);
+	}
 	return d.bad ? -1 : 0;
 }
 
@@ -1111,6 +1120,8 @@ store_queue_put(struct store_txn *t, struct store_job *j, char **cause)
 	enc_str(b, j->campaign);
 	enc_str(b, j->addr);
 	enc_str(b, j->name);
+	enc_u32(b, (uint32_t)j->qday);
+	enc_str(b, j->qday != 0 ? j->qunit : "");
 	/* Keys mostly grow (due now, rising sequence): append when they do. */
 	if (!t->queue_last_known) {
 		MDB_cursor	*c;
@@ -1414,6 +1425,29 @@ store_quota_add(struct store_txn *t, const char *unit, int32_t day,
 	if ((klen = store_quota_key(unit, day, k, sizeof k)) == 0)
 		return set_cause(cause, "quota key too long");
 	be64enc(v, c + n);
+	return store_put(t, t->s->quota, k, klen, v, sizeof v, cause);
+}
+
+int
+store_quota_sub(struct store_txn *t, const char *unit, int32_t day,
+    uint64_t n, char **cause)
+{
+	uint8_t	 k[300], v[8];
+	uint64_t c;
+	size_t	 klen;
+	int	 rc;
+
+	if ((rc = store_quota_get(t, unit, day, &c, cause)) < 0)
+		return rc;
+	if ((klen = store_quota_key(unit, day, k, sizeof k)) == 0)
+		return set_cause(cause, "quota key too long");
+	if (c <= n) {
+		/* Nothing left of that day: no record (a ramp's sending days
+		 * count records above 0 only). */
+		rc = store_del(t, t->s->quota, k, klen, cause);
+		return rc < 0 ? rc : 0;
+	}
+	be64enc(v, c - n);
 	return store_put(t, t->s->quota, k, klen, v, sizeof v, cause);
 }
 

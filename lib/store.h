@@ -46,6 +46,14 @@ struct store_job {
 	char		 campaign[72];
 	char		 addr[STORE_ADDR_MAX + 1];	/* as given */
 	char		 name[256];			/* may be empty */
+	/*
+	 * The quota day it holds a place in at admission (or where a daily
+	 * quota moved it), and its pacing unit, counted under "+UNIT" in
+	 * the quota records: given back when the job leaves the queue
+	 * unsent.  qday 0: none (and a job of format 1).
+	 */
+	int32_t		 qday;
+	char		 qunit[256];
 };
 
 #define STORE_JOB_DEFERRED	0x01	/* admitted for later, not now */
@@ -252,5 +260,8 @@ int	 store_quota_add(struct store_txn *, const char *, int32_t, uint64_t,
 	    char **);
 int	 store_quota_days(struct store_txn *, const char *, int32_t, int32_t,
 	    unsigned *, char **);
+/* Take n back from a count (not below 0; a count of 0 is removed). */
+int	 store_quota_sub(struct store_txn *, const char *, int32_t, uint64_t,
+	    char **);
 
 #endif

@@ -518,3 +518,36 @@ def test_a_domain_rule_on_a_workspace_domain_slows_only_that_domain(env):
     assert min(gaps) >= 0.15, gaps
     wait_for(lambda: not apart(d, "ws.example") or
              apart(d, "ws.example")["actions"] == [], what="no action")
+
+
+def test_a_cancelled_campaign_gives_its_quota_places_back(env):
+    """Gap 4: a cancel gives the day's reservations back in the same
+    transaction, so a second campaign can use the room."""
+    env.start_smtp()
+    d = env.daemon(extra="[domain q.example]\ndaily_limit = 3\n"
+                   "[shaping]\nrules = none\n")
+    now = datetime.datetime.utcnow()
+    midnight = (now + datetime.timedelta(days=1)).replace(
+        hour=0, minute=0, second=0, microsecond=0)
+    if (midnight - now).total_seconds() < 900:
+        return      # too close to midnight UTC for a one-day test
+    exp = (now + datetime.timedelta(seconds=600)).strftime(
+        "%Y-%m-%dT%H:%M:%SZ")
+    later = (now + datetime.timedelta(seconds=300)).strftime(
+        "%Y-%m-%dT%H:%M:%SZ")
+    # held until later, so the drain sends none of it before the cancel
+    code, a = d.request("POST", "/v1/campaigns", campaign(
+        cid="first", rcpts=[(None, "a%d@q.example" % i) for i in range(3)],
+        extra="  <send-after>%s</send-after>\n  <expires>%s</expires>\n"
+        % (later, exp)))
+    assert a["accepted"] + a["deferred"] == 3, a
+    code, full = d.request("POST", "/v1/campaigns?dry_run=1", campaign(
+        cid="second", rcpts=[(None, "b%d@q.example" % i) for i in range(3)],
+        extra="  <expires>%s</expires>\n" % exp))
+    assert full["rejected"].get("daily_limit") == 3, full
+    code, c = d.request("DELETE", "/v1/campaigns/first")
+    assert code == 200, c
+    code, b = d.request("POST", "/v1/campaigns", campaign(
+        cid="second", rcpts=[(None, "b%d@q.example" % i) for i in range(3)],
+        extra="  <expires>%s</expires>\n" % exp))
+    assert b["accepted"] == 3 and not b["rejected"].get("daily_limit"), b

@@ -33,6 +33,18 @@
 static void	drain_units_mx_answer(void *, const char *, const char **,
 		    size_t, int64_t, const char *);
 
+/*
+ * An MX placement on its way to the store, where admission reads it
+ * (lib/quota_admit.c) to reserve the group's quota for the domain.
+ */
+struct units_mx_write {
+	struct wjob		 w;
+	char			 domain[256];
+	char			 group[256];	/* "": on its own */
+	int64_t			 until;
+	char			*cause;
+};
+
 /* Is the unit `item` the one named by `key` (a struct dom template)? */
 static int
 drain_units_eq(const void *item, const void *key)
@@ -259,6 +271,55 @@ drain_units_of(struct drain *d, const char *name, int64_t now_s)
 	return rd->unit;
 }
 
+/* On the writer thread: record (or forget) a domain's placement. */
+static void
+drain_units_mx_write_run(struct wjob *w, struct store *store)
+{
+	struct units_mx_write	*m = (struct units_mx_write *)w;
+	struct store_txn	*t = NULL;
+	int			 rc;
+
+	if (store_begin(store, 1, &t, &m->cause) < 0)
+		return;
+	if (m->group[0] != '\0')
+		rc = store_mx_put(t, m->domain, m->group, m->until, &m->cause);
+	else
+		rc = store_mx_del(t, m->domain, &m->cause);
+	if (rc < 0) {
+		store_abort(t);
+		return;
+	}
+	store_commit(t, &m->cause);
+}
+
+/* On the loop: a placement that could not be written is only logged. */
+static void
+drain_units_mx_write_done(struct wjob *w)
+{
+	struct units_mx_write	*m = (struct units_mx_write *)w;
+
+	if (m->cause != NULL)
+		log_warnx("mx: domain=%s: cannot record its placement (%s); "
+		    "admission counts it on its own", m->domain, m->cause);
+	free(m->cause);
+	free(m);
+}
+
+/* Record where an answer placed a domain (group NULL: on its own). */
+static void
+drain_units_mx_record(struct drain *d, const char *domain, const char *group,
+    int64_t until)
+{
+	struct units_mx_write	*m = xcalloc(1, sizeof *m);
+
+	m->w.run = drain_units_mx_write_run;
+	m->w.done = drain_units_mx_write_done;
+	snprintf(m->domain, sizeof m->domain, "%s", domain);
+	snprintf(m->group, sizeof m->group, "%s", group != NULL ? group : "");
+	m->until = until;
+	writer_submit(d->md->writer, &m->w);
+}
+
 /* An MX answer: the domain joins a provider, or stays on its own. */
 static void
 drain_units_mx_answer(void *arg, const char *domain, const char **hosts,
@@ -287,6 +348,8 @@ drain_units_mx_answer(void *arg, const char *domain, const char **hosts,
 	} else
 		rd->mx_until = now + (ttl < UNITS_MX_MIN_TTL ? UNITS_MX_MIN_TTL :
 		    ttl > UNITS_MX_MAX_TTL ? UNITS_MX_MAX_TTL : ttl);
+	drain_units_mx_record(d, rd->name, p != NULL ? p->name : NULL,
+	    rd->mx_until);
 	if (old->resolving > 0 && !old->group && strcmp(old->name,
 	    rd->name) == 0) {
 		old->resolving--;

@@ -34,6 +34,8 @@ struct qa_domain {
 
 struct quota_admit {
 	const struct conf	*conf;
+	int64_t			 now;
+	int			 use_mx;	/* some provider has mx = */
 	struct quota_clock	*clock;
 	struct quota_day	 days[QUOTA_ADMIT_DAYS];	/* from today */
 	struct hashtab		*units;
@@ -77,6 +79,10 @@ quota_admit_new(const struct conf *c, int64_t now, char **cause)
 		return NULL;
 	q = xcalloc(1, sizeof *q);
 	q->conf = c;
+	q->now = now;
+	for (i = 0; i < c->nproviders; i++)
+		if (c->providers[i].mx.n > 0)
+			q->use_mx = 1;
 	if ((q->clock = quota_clock_new(c->day_zone, c->day_start, cause)) ==
 	    NULL) {
 		free(q);
@@ -109,9 +115,44 @@ quota_admit_free(struct quota_admit *q)
 	free(q);
 }
 
-/* The unit of a domain by configuration; NULL when it has no quota. */
-static struct qa_unit *
-quota_admit_unit(struct quota_admit *q, const char *domain)
+/*
+ * The provider a domain's MX records placed it in, as the drain last
+ * recorded it (store_mx_put()), if that answer has not expired and the
+ * provider is still configured; NULL otherwise.  A domain not looked
+ * up yet is on its own here (its lookup starts when the drain first
+ * reads one of its jobs ahead).
+ */
+static int
+quota_admit_by_mx(struct quota_admit *q, struct store_txn *t,
+    const char *domain, const struct conf_provider **out, char **cause)
+{
+	char	 group[256];
+	int64_t	 until;
+	size_t	 i;
+	int	 rc;
+
+	*out = NULL;
+	if (!q->use_mx)
+		return 0;
+	if ((rc = store_mx_get(t, domain, group, sizeof group, &until,
+	    cause)) != 0)
+		return rc < 0 ? rc : 0;
+	if (until <= q->now)
+		return 0;
+	for (i = 0; i < q->conf->nproviders; i++)
+		if (strcmp(q->conf->providers[i].name, group) == 0 &&
+		    q->conf->providers[i].mx.n > 0)
+			*out = &q->conf->providers[i];
+	return 0;
+}
+
+/*
+ * The unit of a domain: its provider by list or by MX placement, or the
+ * domain itself; *out NULL when it has no quota.
+ */
+static int
+quota_admit_unit(struct quota_admit *q, struct store_txn *t,
+    const char *domain, struct qa_unit **out, char **cause)
 {
 	const struct conf_provider	*p;
 	const struct conf_domain	*cd;
@@ -120,14 +161,21 @@ quota_admit_unit(struct quota_admit *q, const char *domain)
 	const char			*name = domain;
 	uint64_t			 limit, h = hashtab_hash_caseless(domain);
 	char				 key[258];
+	int				 rc;
 
 	if ((qd = hashtab_find(q->domains, h, quota_admit_domain_eq,
-	    domain)) != NULL)
-		return qd->unit;
+	    domain)) != NULL) {
+		*out = qd->unit;
+		return 0;
+	}
+	*out = NULL;
+	if ((p = conf_provider_of(q->conf, domain)) == NULL &&
+	    (rc = quota_admit_by_mx(q, t, domain, &p, cause)) < 0)
+		return rc;
 	qd = xcalloc(1, sizeof *qd);
 	snprintf(qd->name, sizeof qd->name, "%s", domain);
 	hashtab_add(q->domains, h, qd);
-	if ((p = conf_provider_of(q->conf, domain)) != NULL) {
+	if (p != NULL) {
 		name = p->name;
 		limit = p->daily_limit;
 	} else {
@@ -135,7 +183,7 @@ quota_admit_unit(struct quota_admit *q, const char *domain)
 		limit = cd != NULL ? cd->daily_limit : 0;
 	}
 	if (limit == 0 && conf_warmup_for(q->conf, name) == NULL)
-		return NULL;
+		return 0;
 	snprintf(key, sizeof key, "+%s", name);
 	for (size_t i = 0; key[i] != '\0'; i++)
 		key[i] = (char)tolower((unsigned char)key[i]);
@@ -148,7 +196,8 @@ quota_admit_unit(struct quota_admit *q, const char *domain)
 		hashtab_add(q->units, h, u);
 	}
 	qd->unit = u;
-	return u;
+	*out = u;
+	return 0;
 }
 
 /* A unit's reservations and limits of each day, from the store. */
@@ -200,7 +249,11 @@ quota_admit_reserve(struct quota_admit *q, struct store_txn *t,
 
 	job->qday = 0;
 	job->qunit[0] = '\0';
-	if (q == NULL || (u = quota_admit_unit(q, domain)) == NULL)
+	if (q == NULL)
+		return 0;
+	if ((rc = quota_admit_unit(q, t, domain, &u, cause)) < 0)
+		return rc;
+	if (u == NULL)
 		return 0;
 	if ((rc = quota_admit_load(q, t, u, cause)) < 0)
 		return rc;

@@ -8,10 +8,12 @@
  * day before the campaign expires has room is rejected (daily_limit).
  * Reservations are counted in the store's quota records under "+UNIT",
  * beside what the drain counts as sent under "UNIT"; today's room is
- * the limit less the larger of both.  Units are known by configuration
- * here (a provider's domains by name); the MX lookups that place other
- * domains in a provider are the drain's.  A ramp's future days are
- * reckoned as if every day until then sends (the most it could allow);
+ * the limit less the larger of both.  A domain's unit is its provider
+ * by name, or by the placement the drain's last MX answer for it
+ * recorded in the store (store_mx_get(), until that answer's TTL ends);
+ * a domain not looked up yet is counted on its own.  A ramp's future
+ * days are reckoned as if every day until then sends (the most it could
+ * allow);
  * the drain holds each day to what the ramp really allows.
  */
 #ifndef MANNERS_QUOTA_ADMIT_H

@@ -5,6 +5,7 @@
  * campaign records, which are JSON (read rarely, written per commit
  * group at most).
  */
+#include <ctype.h>
 #include <errno.h>
 #include <pthread.h>
 #include <stdio.h>
@@ -43,6 +44,7 @@ struct store {
 	MDB_dbi		 erased;	/* keyed hash -> what survives erasure */
 	MDB_dbi		 consent;
 	MDB_dbi		 quota;		/* store_quota_*() */
+	MDB_dbi		 mx;		/* store_mx_*() */
 	struct buf	 scratch;	/* encoding buffer, one writer at a time */
 	/*
 	 * Every transaction holds this shared; growing the map takes it
@@ -232,7 +234,8 @@ store_open(const char *dir, uint64_t mapsize, struct store **out, char **cause)
 	    (rc = mdb_dbi_open(txn, "erased", MDB_CREATE, &s->erased)) != 0 ||
 	    (rc = mdb_dbi_open(txn, "consent", MDB_CREATE,
 	    &s->consent)) != 0 ||
-	    (rc = mdb_dbi_open(txn, "quota", MDB_CREATE, &s->quota)) != 0)
+	    (rc = mdb_dbi_open(txn, "quota", MDB_CREATE, &s->quota)) != 0 ||
+	    (rc = mdb_dbi_open(txn, "mx", MDB_CREATE, &s->mx)) != 0)
 		goto fail;
 	if (store_format(s, txn, dir, cause) == -1) {
 		mdb_txn_abort(txn);
@@ -1426,6 +1429,66 @@ store_quota_add(struct store_txn *t, const char *unit, int32_t day,
 		return set_cause(cause, "quota key too long");
 	be64enc(v, c + n);
 	return store_put(t, t->s->quota, k, klen, v, sizeof v, cause);
+}
+
+/* A domain's key in the mx sub-database: lower case, at most 255. */
+static size_t
+store_mx_key(const char *domain, char *k, size_t ksz)
+{
+	size_t	 i;
+
+	for (i = 0; domain[i] != '\0' && i + 1 < ksz; i++)
+		k[i] = (char)tolower((unsigned char)domain[i]);
+	k[i] = '\0';
+	return domain[i] == '\0' ? i : 0;
+}
+
+int
+store_mx_put(struct store_txn *t, const char *domain, const char *group,
+    int64_t until, char **cause)
+{
+	char	 k[256];
+	uint8_t	 v[8 + 256];
+	size_t	 klen, glen = strlen(group);
+
+	if ((klen = store_mx_key(domain, k, sizeof k)) == 0 || glen == 0 ||
+	    glen > 255)
+		return set_cause(cause, "MX placement of %s: bad name", domain);
+	be64enc(v, (uint64_t)until);
+	memcpy(v + 8, group, glen);
+	return store_put(t, t->s->mx, k, klen, v, 8 + glen, cause);
+}
+
+int
+store_mx_get(struct store_txn *t, const char *domain, char *group,
+    size_t groupsz, int64_t *until, char **cause)
+{
+	char	 k[256];
+	size_t	 klen, glen;
+	MDB_val	 v;
+	int	 rc;
+
+	if ((klen = store_mx_key(domain, k, sizeof k)) == 0)
+		return 1;
+	if ((rc = store_get(t, t->s->mx, k, klen, &v, cause)) != 0)
+		return rc;
+	if (v.mv_size <= 8 || (glen = v.mv_size - 8) >= groupsz)
+		return set_cause(cause, "corrupt MX placement of %s", domain);
+	*until = (int64_t)be64dec(v.mv_data);
+	memcpy(group, (uint8_t *)v.mv_data + 8, glen);
+	group[glen] = '\0';
+	return 0;
+}
+
+int
+store_mx_del(struct store_txn *t, const char *domain, char **cause)
+{
+	char	 k[256];
+	size_t	 klen;
+
+	if ((klen = store_mx_key(domain, k, sizeof k)) == 0)
+		return 1;
+	return store_del(t, t->s->mx, k, klen, cause);
 }
 
 int

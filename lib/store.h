@@ -14,6 +14,10 @@
  *   erased     HMAC-SHA256 of an erased address -> its surviving flags
  *   consent    recipient id (8, BE) | time (8, BE) | list id (4, BE) ->
  *              action, source: consent given back (a resubscribe)
+ *   quota      UNIT NUL day (8, BE) -> count: sent ("UNIT") and
+ *              reserved at admission ("+UNIT"), per quota day
+ *   mx         recipient domain (lower case) -> until (8, BE) | group:
+ *              the provider group its MX records placed it in
  *
  * Callers never see LMDB types.  Functions return 0 on success, 1 for
  * "not found" where that is a normal answer, and -1 on error with
@@ -260,6 +264,15 @@ int	 store_quota_add(struct store_txn *, const char *, int32_t, uint64_t,
 	    char **);
 int	 store_quota_days(struct store_txn *, const char *, int32_t, int32_t,
 	    unsigned *, char **);
+/*
+ * Where a domain's MX records placed it: a provider group, until a time
+ * (the answer's TTL).  _get: 0 found, 1 none; _del: 1 when there was none.
+ */
+int	 store_mx_put(struct store_txn *, const char *, const char *, int64_t,
+	    char **);
+int	 store_mx_get(struct store_txn *, const char *, char *, size_t,
+	    int64_t *, char **);
+int	 store_mx_del(struct store_txn *, const char *, char **);
 /* Take n back from a count (not below 0; a count of 0 is removed). */
 int	 store_quota_sub(struct store_txn *, const char *, int32_t, uint64_t,
 	    char **);

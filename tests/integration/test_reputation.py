@@ -551,3 +551,50 @@ def test_a_cancelled_campaign_gives_its_quota_places_back(env):
         cid="second", rcpts=[(None, "b%d@q.example" % i) for i in range(3)],
         extra="  <expires>%s</expires>\n" % exp))
     assert b["accepted"] == 3 and not b["rejected"].get("daily_limit"), b
+
+
+def test_admission_holds_a_domain_placed_by_mx_to_its_groups_quota(env):
+    """Gap 3: once the drain has placed a Workspace-like domain in the
+    google group by its MX records, admission reserves the group's day
+    for it too, and the placement, kept in the store, survives a
+    restart (the DNS server is gone by then)."""
+    dns = StubDNS({"ws.example": (3600, ["aspmx.l.google.com"])})
+    env.cleanups.append(dns.stop)
+    smtp = env.start_smtp()
+    d = env.daemon(extra="[provider google]\ndomains = gmail.example\n"
+                   "mx = google.com\ndaily_limit = 5\n"
+                   "[dns]\nservers = 127.0.0.1:%d\n[shaping]\nrules = none\n"
+                   % dns.port)
+    now = datetime.datetime.utcnow()
+    midnight = (now + datetime.timedelta(days=1)).replace(
+        hour=0, minute=0, second=0, microsecond=0)
+    if (midnight - now).total_seconds() < 900:
+        return      # too close to midnight UTC for a one-day test
+    exp = "  <expires>%s</expires>\n" % (
+        now + datetime.timedelta(seconds=600)).strftime("%Y-%m-%dT%H:%M:%SZ")
+    # not looked up yet: counted on its own at admission
+    code, a = d.request("POST", "/v1/campaigns", campaign(
+        cid="first", extra=exp, rcpts=[(None, "w0@ws.example")]))
+    assert a["accepted"] == 1, a
+    smtp.wait_count(1, timeout=20)
+    wait_for(lambda: d.request("GET", "/v1/campaigns/first")[1]["counts"]
+             .get("sent") == 1, what="the send committed")
+    g = unit(d, "google")
+    assert "ws.example" in {m["domain"] for m in g["domains"]}, g
+    # the group's day: three reserved for gmail and sent, with ws's one
+    # four sent of five: one place left
+    code, b = d.request("POST", "/v1/campaigns", campaign(
+        cid="second", extra=exp, rcpts=[(None, "g%d@gmail.example" % i)
+                                        for i in range(3)]))
+    assert b["accepted"] == 3, b
+    smtp.wait_count(4, timeout=20)
+    wait_for(lambda: d.request("GET", "/v1/campaigns/second")[1]["counts"]
+             .get("sent") == 3, what="the sends committed")
+    assert unit(d, "google")["quota"]["used"] == 4
+    dns.stop()
+    d.stop()
+    d.start()
+    code, c = d.request("POST", "/v1/campaigns", campaign(
+        cid="third", extra=exp, rcpts=[(None, "x0@ws.example"),
+                                       (None, "x1@ws.example")]))
+    assert c["accepted"] == 1 and c["rejected"].get("daily_limit") == 1, c

@@ -20,7 +20,8 @@ static const char conf_text[] =
     "[domain quota.example]\ndaily_limit = 2\n"
     "[provider big]\ndomains = a.example, b.example\ndaily_limit = 3\n"
     "[warmup w]\nstart = 2027-01-15\nvolumes = 1, 2\n"
-    "applies = ramp.example\n";
+    "applies = ramp.example\n"
+    "[provider g]\nmx = google.com\ndaily_limit = 2\n";
 
 static struct fixture	 fx;
 
@@ -311,4 +312,49 @@ Test(quota_admit, a_retry_keeps_its_place_and_a_quota_move_takes_the_new_day)
 	cr_expect_eq(tomorrow, 1, "its place moved with it");
 	job_of("one", "a1@quota.example", &j);
 	cr_expect_eq(j.qday, 20270116);
+}
+
+/* Record an MX placement as the drain does (store_mx_put()). */
+static void
+placed(const char *domain, const char *group, int64_t until)
+{
+	struct store_txn	*t = fixture_begin(&fx, 1);
+
+	cr_assert_eq(store_mx_put(t, domain, group, until, NULL), 0);
+	fixture_commit(t);
+}
+
+Test(quota_admit, a_domain_placed_by_mx_shares_its_groups_quota)
+{
+	struct admit_report	 a;
+	struct spec		 sp = { "ws", NULL, NULL, 0, NOW + 5 * DAY };
+	const char		*r[] = { "a@ws.example", "b@ws.example",
+	    "c@ws.example", NULL };
+	struct store_job	 j;
+
+	placed("WS.example", "g", NOW + HOUR);
+	fixture_submit(&fx, &sp, r, NOW, &a);
+	cr_expect_eq(a.accepted, 2, "the group's two of today");
+	cr_expect_eq(a.deferred, 1);
+	cr_expect_eq(due_of("ws", "c@ws.example"), TOMORROW);
+	job_of("ws", "a@ws.example", &j);
+	cr_expect_str_eq(j.qunit, "g");
+}
+
+Test(quota_admit, an_expired_or_unknown_placement_leaves_the_domain_alone)
+{
+	struct admit_report	 a, b;
+	struct spec		 one = { "one", NULL, NULL, 0, NOW + 5 * DAY };
+	struct spec		 two = { "two", NULL, NULL, 0, NOW + 5 * DAY };
+	const char		*r1[] = { "a@old.example", "b@old.example",
+	    "c@old.example", NULL };
+	const char		*r2[] = { "a@gone.example", "b@gone.example",
+	    "c@gone.example", NULL };
+
+	placed("old.example", "g", NOW);
+	fixture_submit(&fx, &one, r1, NOW, &a);
+	cr_expect_eq(a.accepted, 3, "an answer past its TTL places nothing");
+	placed("gone.example", "nosuch", NOW + HOUR);
+	fixture_submit(&fx, &two, r2, NOW, &b);
+	cr_expect_eq(b.accepted, 3, "a provider no longer configured");
 }

@@ -832,6 +832,30 @@ Test(store, takes_back_from_a_quota_count_never_below_nothing)
 	fixture_commit(t);
 }
 
+Test(store, keeps_where_mx_records_placed_a_domain)
+{
+	struct store_txn	*t = fixture_begin(&fx, 1);
+	char			 group[64];
+	int64_t			 until = 0;
+
+	cr_expect_eq(store_mx_get(t, "ws.example", group, sizeof group,
+	    &until, NULL), 1, "none yet");
+	cr_assert_eq(store_mx_put(t, "WS.Example", "google", NOW + HOUR, NULL),
+	    0);
+	fixture_commit(t);
+	fixture_reopen(&fx, MAP_SIZE);
+	t = fixture_begin(&fx, 1);
+	cr_assert_eq(store_mx_get(t, "ws.EXAMPLE", group, sizeof group,
+	    &until, NULL), 0, "any case, after a restart");
+	cr_expect_str_eq(group, "google");
+	cr_expect_eq(until, NOW + HOUR);
+	cr_assert_eq(store_mx_del(t, "ws.example", NULL), 0);
+	cr_expect_eq(store_mx_get(t, "ws.example", group, sizeof group,
+	    &until, NULL), 1, "forgotten");
+	cr_expect_eq(store_mx_del(t, "ws.example", NULL), 1);
+	fixture_commit(t);
+}
+
 Test(store, refuses_a_store_of_a_newer_format)
 {
 	MDB_env		*env;

@@ -122,6 +122,8 @@ struct rdom {
 struct rep_action {
 	struct shaping_action	 a;
 	struct dom		*unit;		/* NULL: scope all, campaign */
+	struct pace		 pace;		/* a campaign's slow: its own
+						   cadence across all units */
 };
 
 /* The reputation guards' state (drain_units.c, drain_quota.c,
@@ -136,6 +138,8 @@ struct drain_rep {
 	unsigned		 conns;		/* scope all: 0 none */
 	int			 suspended;	/* scope all */
 	unsigned		 ncampaign;	/* scope campaign actions */
+	unsigned		 ncampaign_shaped; /* of them, slow or
+						   connections */
 	struct quota_clock	*clock;
 	struct hashtab		*rdoms;		/* struct rdom by name */
 	struct mx_resolver	*mx;		/* made when mx = first appears */
@@ -309,6 +313,10 @@ void		 drain_shape_reply(struct drain *, struct xfer *);
 void		 drain_shape_feedback(struct drain *, const char *, const char *,
 		    const char *);
 int		 drain_shape_campaign_held(const struct drain *, const char *);
+int		 drain_shape_campaign_wait(const struct drain *,
+		    const struct xfer *, struct instant, double *);
+void		 drain_shape_campaign_take(struct drain *, const struct xfer *,
+		    struct instant);
 void		 drain_shape_tick(struct drain *, int64_t);
 void		 drain_shape_describe(const struct shaping_rule *, char *,
 		    size_t);

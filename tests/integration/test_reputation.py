@@ -598,3 +598,88 @@ def test_admission_holds_a_domain_placed_by_mx_to_its_groups_quota(env):
         cid="third", extra=exp, rcpts=[(None, "x0@ws.example"),
                                        (None, "x1@ws.example")]))
     assert c["accepted"] == 1 and c["rejected"].get("daily_limit") == 1, c
+
+
+def test_a_campaign_rule_slows_that_campaign_across_its_domains(env):
+    """Gap 2: scope=campaign with action=slow: the campaign sends at most
+    its rate across all its domains while another campaign to the same
+    domains keeps its pace."""
+    smtp = env.start_smtp()
+
+    def script(stage, rcpt, attempt):
+        if stage == "rcpt" and rcpt == "s0@a.example":
+            return "554 5.7.1 Message rejected as spam by content filter"
+        return None
+
+    smtp.handler.script = script
+    d = env.daemon(extra="[shaping]\nrules = %s\n" % rules(
+        env, "rule content-spam code=554 text=\"as spam\" scope=campaign "
+        "action=slow:1/s for=5s\n"))
+    d.stop()
+    d.set_conf("smtp", "domain_rate", "4/s")
+    # mannersd -t takes the rule (a start would refuse what it refuses)
+    p = subprocess.run([harness.MANNERSD, "-t", "-c", d.conf],
+                       capture_output=True, text=True)
+    assert p.returncode == 0, p
+    d.start()
+    doms = ("a.example", "b.example", "c.example")
+    d.request("POST", "/v1/campaigns", campaign(cid="loud", rcpts=[
+        (None, "s%d@%s" % (i, doms[i % 3])) for i in range(15)]))
+    wait_for(lambda: "rule=content-spam starts on campaign=loud"
+             in d.logtext(), what="the campaign's slow-down")
+    t0 = time.time()
+    a = [x for x in domains(d)["all"]["actions"]
+         if x["rule"] == "content-spam"]
+    assert a and a[0]["scope"] == "campaign" and a[0]["key"] == "loud", a
+    assert a[0]["action"] == "slow to 1/s", a
+    d.request("POST", "/v1/campaigns", campaign(cid="calm", rcpts=[
+        (None, "c%d@%s" % (i, doms[i % 3])) for i in range(9)]))
+    # the other campaign keeps its pace: 4/s per domain, three domains
+    wait_for(lambda: sum(m["to"][0].startswith("c") for m in smtp.messages)
+             == 9, timeout=4, what="the other campaign's nine")
+    wait_for(lambda: "rule=content-spam on campaign=loud ends after 5 s"
+             in d.logtext(), timeout=10, what="the end")
+    t1 = time.time()
+    smtp.wait_count(23, timeout=20)     # s0 was refused for good
+    loud = sorted(m["time"] for m in smtp.messages
+                  if m["to"][0].startswith("s") and t0 + 0.2 < m["time"] <
+                  t1 - 0.2)
+    gaps = [b - a for a, b in zip(loud, loud[1:])]
+    assert loud and min(gaps or [1.0]) >= 0.85, (loud, t0, t1)
+    assert len(loud) <= (t1 - t0) + 1, (loud, t0, t1)
+
+
+def test_a_campaign_rule_cuts_that_campaign_to_one_connection(env):
+    """Gap 2: scope=campaign with action=connections:1: the campaign's
+    transfers never overlap, another campaign's still do."""
+    smtp = env.start_smtp()
+    begun = {}
+
+    def script(stage, rcpt, attempt):
+        if stage == "rcpt" and rcpt == "s0@a.example" and attempt == 1:
+            return "451 4.7.1 Too many concurrent connections from you"
+        if stage == "data":
+            begun[rcpt] = time.time()
+            return "SLOW 0.4"
+        return None
+
+    smtp.handler.script = script
+    d = env.daemon(extra="[shaping]\nrules = %s\n" % rules(
+        env, "rule one-at-a-time code=451 text=\"concurrent\" "
+        "scope=campaign action=connections:1 for=1h\n"))
+    d.request("POST", "/v1/campaigns", campaign(cid="first", rcpts=[
+        (None, "s0@a.example")]))
+    wait_for(lambda: "rule=one-at-a-time starts on campaign=first"
+             in d.logtext(), what="the action")
+    d.request("POST", "/v1/campaigns", campaign(cid="first", rcpts=[
+        (None, "s%d@%s.example" % (i, "abc"[i % 3])) for i in range(1, 6)]))
+    d.request("POST", "/v1/campaigns", campaign(cid="other", rcpts=[
+        (None, "o%d@%s.example" % (i, "abc"[i % 3])) for i in range(6)]))
+    smtp.wait_count(12, timeout=30)
+    spans = sorted((begun[m["to"][0]], m["time"]) for m in smtp.messages
+                   if m["to"][0].startswith("s"))
+    assert all(b[0] >= a[1] - 0.05 for a, b in zip(spans, spans[1:])), spans
+    others = sorted((begun[m["to"][0]], m["time"]) for m in smtp.messages
+                    if m["to"][0].startswith("o"))
+    assert any(b[0] < a[1] for a, b in zip(others, others[1:])), \
+        "the other campaign still uses several connections at once"

@@ -24,6 +24,7 @@
 #include "log.h"
 #include "mannersd.h"
 #include "mx.h"
+#include "quota_admit.h"
 #include "util.h"
 
 #define UNITS_MX_MIN_TTL	60	/* s an MX answer is kept, at least */
@@ -318,6 +319,23 @@ drain_units_mx_record(struct drain *d, const char *domain, const char *group,
 	snprintf(m->group, sizeof m->group, "%s", group != NULL ? group : "");
 	m->until = until;
 	writer_submit(d->md->writer, &m->w);
+}
+
+/*
+ * Domains an admission counted on their own because no MX answer had
+ * placed them yet: look them up now (their jobs may be due only
+ * later), so the next admission finds their group in the store.
+ */
+void
+drain_units_prefetch(struct drain *d, const struct quota_admit_unplaced *u)
+{
+	int64_t	 now_s = mannersd_now();
+	size_t	 i;
+
+	if (!d->rep.use_mx)
+		return;
+	for (i = 0; i < u->n; i++)
+		drain_units_of(d, u->name[i], now_s);
 }
 
 /* An MX answer: the domain joins a provider, or stays on its own. */

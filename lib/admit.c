@@ -418,6 +418,8 @@ admit_campaign(const struct admit_request *ar, struct admit_report *rep,
 	if (err == 0)
 		err = admit_close(&a, cause);
 	if (err == 0)
+		quota_admit_unplaced(a.quota, &rep->unplaced);
+	if (err == 0)
 		*status = a.exists ? 200 : 202;
 	else if (err == STORE_FULL)
 		*status = 507;

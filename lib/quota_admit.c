@@ -40,6 +40,7 @@ struct quota_admit {
 	struct quota_day	 days[QUOTA_ADMIT_DAYS];	/* from today */
 	struct hashtab		*units;
 	struct hashtab		*domains;
+	struct quota_admit_unplaced unplaced;
 };
 
 static int
@@ -135,10 +136,15 @@ quota_admit_by_mx(struct quota_admit *q, struct store_txn *t,
 	if (!q->use_mx)
 		return 0;
 	if ((rc = store_mx_get(t, domain, group, sizeof group, &until,
-	    cause)) != 0)
-		return rc < 0 ? rc : 0;
-	if (until <= q->now)
+	    cause)) < 0)
+		return rc;
+	if (rc == 1 || until <= q->now) {
+		/* Never looked up, or the answer is old: ask again. */
+		if (q->unplaced.n < QUOTA_ADMIT_UNPLACED)
+			snprintf(q->unplaced.name[q->unplaced.n++],
+			    sizeof q->unplaced.name[0], "%s", domain);
 		return 0;
+	}
 	for (i = 0; i < q->conf->nproviders; i++)
 		if (strcmp(q->conf->providers[i].name, group) == 0 &&
 		    q->conf->providers[i].mx.n > 0)
@@ -313,6 +319,18 @@ quota_admit_hold(struct store_txn *t, const struct store_job *job,
 		return 0;
 	quota_admit_key(job, key, sizeof key);
 	return store_quota_add(t, key, job->qday, 1, cause);
+}
+
+void
+quota_admit_unplaced(const struct quota_admit *q,
+    struct quota_admit_unplaced *out)
+{
+	size_t	 i;
+
+	out->n = 0;
+	for (i = 0; q != NULL && i < q->unplaced.n; i++)
+		memcpy(out->name[out->n++], q->unplaced.name[i],
+		    sizeof out->name[0]);
 }
 
 int

@@ -30,6 +30,19 @@ struct quota_admit;
 
 /* Days ahead a job may be moved to, at most. */
 #define QUOTA_ADMIT_DAYS	62
+/* Domains not yet placed by MX named per admission, at most. */
+#define QUOTA_ADMIT_UNPLACED	64
+
+/*
+ * Domains an admission counted on their own because no MX answer had
+ * placed them yet, while some provider places domains by MX: the
+ * daemon starts their lookups at once (drain_units_prefetch()), so the
+ * next admission knows their group even if their jobs are due later.
+ */
+struct quota_admit_unplaced {
+	size_t		 n;
+	char		 name[QUOTA_ADMIT_UNPLACED][256];
+};
 
 /*
  * For one admission at now: NULL when no quota is configured (and
@@ -55,6 +68,9 @@ int			 quota_admit_reserve(struct quota_admit *,
  */
 int			 quota_admit_release(struct store_txn *,
 			    struct store_job *, char **);
+/* The domains this admission found unplaced (the first ones). */
+void			 quota_admit_unplaced(const struct quota_admit *,
+			    struct quota_admit_unplaced *);
 /* A job takes a place in day job->qday of unit job->qunit (a move). */
 int			 quota_admit_hold(struct store_txn *,
 			    const struct store_job *, char **);

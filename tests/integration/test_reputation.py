@@ -683,3 +683,41 @@ def test_a_campaign_rule_cuts_that_campaign_to_one_connection(env):
                     if m["to"][0].startswith("o"))
     assert any(b[0] < a[1] for a, b in zip(others, others[1:])), \
         "the other campaign still uses several connections at once"
+
+
+def test_admission_starts_the_lookup_of_a_domain_it_could_not_place(env):
+    """Gap 3: a domain admission counted on its own (no MX answer yet)
+    is looked up at once, though its only job is due in an hour; the
+    next admission then holds it to its group's quota."""
+    dns = StubDNS({"ws.example": (3600, ["aspmx.l.google.com"])})
+    env.cleanups.append(dns.stop)
+    env.start_smtp()
+    d = env.daemon(extra="[provider google]\nmx = google.com\n"
+                   "daily_limit = 2\n[dns]\nservers = 127.0.0.1:%d\n"
+                   "[shaping]\nrules = none\n" % dns.port)
+    now = datetime.datetime.utcnow()
+    midnight = (now + datetime.timedelta(days=1)).replace(
+        hour=0, minute=0, second=0, microsecond=0)
+    if (midnight - now).total_seconds() < 7200:
+        return      # too close to midnight UTC for a one-day test
+    later = (now + datetime.timedelta(hours=1)).strftime("%Y-%m-%dT%H:%M:%SZ")
+    code, a = d.request("POST", "/v1/campaigns", campaign(
+        cid="later", rcpts=[(None, "w0@ws.example")],
+        extra="  <send-after>%s</send-after>\n" % later))
+    assert a["accepted"] + a["deferred"] == 1, a
+    wait_for(lambda: ("ws.example", 15) in dns.queries, timeout=5,
+             what="the lookup, started by the admission")
+    wait_for(lambda: "ws.example" in {m["domain"] for m in
+                                      unit(d, "google")["domains"]},
+             what="the placement")
+    exp = (now + datetime.timedelta(seconds=600)).strftime(
+        "%Y-%m-%dT%H:%M:%SZ")
+    doc = campaign(cid="now", rcpts=[(None, "x%d@ws.example" % i)
+                                     for i in range(3)],
+                   extra="  <expires>%s</expires>\n" % exp)
+    # the writer records the placement a moment after the answer
+    wait_for(lambda: d.request("POST", "/v1/campaigns?dry_run=1", doc)[1]
+             ["rejected"].get("daily_limit"), timeout=5,
+             what="the placement in the store")
+    code, b = d.request("POST", "/v1/campaigns", doc)
+    assert b["accepted"] == 2 and b["rejected"].get("daily_limit") == 1, b

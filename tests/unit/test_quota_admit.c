@@ -358,3 +358,18 @@ Test(quota_admit, an_expired_or_unknown_placement_leaves_the_domain_alone)
 	fixture_submit(&fx, &two, r2, NOW, &b);
 	cr_expect_eq(b.accepted, 3, "a provider no longer configured");
 }
+
+Test(quota_admit, names_the_domains_no_mx_answer_has_placed_yet)
+{
+	struct admit_report	 a;
+	struct spec		 sp = { "u", NULL, NULL, 0, NOW + 5 * DAY };
+	const char		*r[] = { "a@new.example", "b@new.example",
+	    "c@ws.example", "d@a.example", "e@stale.example", NULL };
+
+	placed("ws.example", "g", NOW + HOUR);
+	placed("stale.example", "g", NOW - 1);
+	fixture_submit(&fx, &sp, r, NOW, &a);
+	cr_assert_eq(a.unplaced.n, 2, "new.example once, stale.example");
+	cr_expect_str_eq(a.unplaced.name[0], "new.example");
+	cr_expect_str_eq(a.unplaced.name[1], "stale.example");
+}

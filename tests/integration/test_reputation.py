@@ -496,6 +496,8 @@ def test_a_domain_rule_on_a_workspace_domain_slows_only_that_domain(env):
     assert g["actions"] == [] and abs(g["rate"] - 5.0) < 1e-9, g
     assert "ws.example" in {m["domain"] for m in g["domains"]}, g
     assert "rule=ws-rate starts on domain=ws.example" in d.logtext()
+    out = d.ctl("domains").stdout.decode()
+    assert "in group google: its limits and quota apply too" in out, out
     t0 = time.time()
     d.request("POST", "/v1/campaigns", campaign(cid="two", rcpts=[
         (None, "w%d@ws.example" % i) for i in range(4)] + [

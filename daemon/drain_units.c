@@ -510,6 +510,12 @@ drain_units_tidy(struct drain *d)
 		hashtab_remove_current(d->rep.rdoms, &pos);
 		free(rd);
 	}
+	/*
+	 * Outcomes waiting for their commit still point at their units
+	 * (the quota they count in is named at the flush): keep them all.
+	 */
+	if (d->ndone > 0)
+		return 0;
 	pos = 0;
 	while ((u = hashtab_next(d->doms, &pos)) != NULL) {
 		if (u->nrdoms > 0 || u->nactions > 0 || u->tracked || u->group ||

@@ -185,7 +185,7 @@ def build_direct():
            "-D_GNU_SOURCE", "-Wall", "-Wextra", "-I" + os.path.join(ROOT,
                                                                     "lib"),
            "-o", DIRECT_BIN, DIRECT_SRC, lib] + shlex.split(pc.stdout) + \
-        ["-lpthread"]
+        ["-lpthread", "-lm"]
     log("  " + " ".join(cmd))
     p = subprocess.run(cmd, capture_output=True, text=True)
     if p.returncode != 0:
@@ -204,7 +204,7 @@ def build_seed():
                         capture_output=True, text=True)
     cmd = [os.environ.get("CC", "cc"), "-std=gnu11", "-O2", "-D_GNU_SOURCE",
            "-I" + os.path.join(ROOT, "lib"), "-o", SEED_BIN, SEED_SRC,
-           lib] + shlex.split(pc.stdout) + ["-lpthread"]
+           lib] + shlex.split(pc.stdout) + ["-lpthread", "-lm"]
     subprocess.run(cmd, check=True)
     return SEED_BIN
 
@@ -718,6 +718,10 @@ def main():
                  None),
                 ("  deferred to the recipients' mornings", "%s" % fmt_int(
                     zones["deferred"]), "", None),
+                ("  peak private RSS (RssAnon)", "%.1f MB" % mb(
+                    zones["anon"]), "<= %.1f MB" % mb(
+                    zones["doc"] + TARGET_RSS_SLACK),
+                 zones["anon"] <= zones["doc"] + TARGET_RSS_SLACK),
             ]
         rows += [
             ("daemon peak RSS (VmHWM)", "%.1f MB" % mb(hwm),
@@ -791,7 +795,12 @@ def run_zones(tmp, smtp_port, doc_hist):
         if PREFS_PCT > 0:
             seed_prefs(d.conf)
         d.start()
-        t0, t1, code, answer = submit(d.sock, doc)
+        sampler = Sampler(d.pid)
+        sampler.start()
+        try:
+            t0, t1, code, answer = submit(d.sock, doc)
+        finally:
+            sampler.stop()
         check_answer(code, answer, "the zones campaign")
     finally:
         d.stop()
@@ -799,9 +808,11 @@ def run_zones(tmp, smtp_port, doc_hist):
         shutil.rmtree(os.path.join(zdir, "state"), ignore_errors=True)
     q = answer.get("deferred_by", {}).get("quiet_hours", {})
     log("  %.2f s, %.0f recipients/s; accepted %d, deferred to the morning "
-        "%d" % (t1 - t0, N / (t1 - t0), answer["accepted"],
-                q.get("count", 0)))
-    return {"seconds": t1 - t0, "deferred": q.get("count", 0)}
+        "%d; peak private RSS (RssAnon) %.1f MB" % (
+            t1 - t0, N / (t1 - t0), answer["accepted"], q.get("count", 0),
+            mb(sampler.peak_anon)))
+    return {"seconds": t1 - t0, "deferred": q.get("count", 0),
+            "anon": sampler.peak_anon, "doc": size}
 
 
 def expires():

@@ -38,12 +38,7 @@ static void	drain_stop_timeout_cb(evutil_socket_t, short, void *);
 struct instant
 drain_clock(void)
 {
-	struct timespec	 ts;
-	struct instant	 now;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	now.ms = (double)ts.tv_sec * 1000.0 + (double)ts.tv_nsec / 1e6;
-	return now;
+	return instant_now();
 }
 
 /* Apply a reloaded configuration's cadences (the queue is untouched). */

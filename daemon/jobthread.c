@@ -96,15 +96,32 @@ jobthread_new(struct event_base *base, const char *name, struct store *store,
 	return jt;
 }
 
+/* Queue a job, at the end or at the front. */
+static void
+jobthread_queue(struct jobthread *jt, struct wjob *j, int first)
+{
+	pthread_mutex_lock(&jt->lock);
+	if (first)
+		TAILQ_INSERT_HEAD(&jt->todo, j, entry);
+	else
+		TAILQ_INSERT_TAIL(&jt->todo, j, entry);
+	jt->pending++;
+	pthread_cond_signal(&jt->cond);
+	pthread_mutex_unlock(&jt->lock);
+}
+
 /* Queue a job; its done() will run on the loop thread. */
 void
 jobthread_submit(struct jobthread *jt, struct wjob *j)
 {
-	pthread_mutex_lock(&jt->lock);
-	TAILQ_INSERT_TAIL(&jt->todo, j, entry);
-	jt->pending++;
-	pthread_cond_signal(&jt->cond);
-	pthread_mutex_unlock(&jt->lock);
+	jobthread_queue(jt, j, 0);
+}
+
+/* Run this job before those waiting (one another thread waits for). */
+void
+jobthread_submit_first(struct jobthread *jt, struct wjob *j)
+{
+	jobthread_queue(jt, j, 1);
 }
 
 /* Jobs submitted whose done() has not run yet. */

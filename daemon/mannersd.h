@@ -151,6 +151,7 @@ struct jobthread;
 struct jobthread *jobthread_new(struct event_base *, const char *,
 		    struct store *, char **);
 void		 jobthread_submit(struct jobthread *, struct wjob *);
+void		 jobthread_submit_first(struct jobthread *, struct wjob *);
 size_t		 jobthread_pending(struct jobthread *);
 void		 jobthread_free(struct jobthread *);
 

@@ -12,7 +12,17 @@
  * on its thread; a step that refuses the campaign goes to SUBMIT_REPLY.
  * The request waits; the loop does not.  Parsing has a thread of its own
  * so that a large document does not hold up the writer's commits.
+ *
+ * Pass one is cut in two when the document's header comes whole before
+ * its recipients (campaign_read_head()): the header is weighed and
+ * admitted while the parser thread checks the recipients (SUBMIT_PARSE's
+ * second half, submit_rest()), and the admission waits for that check
+ * before it keeps anything (admit_request's gate).  A refused recipient
+ * list refuses the campaign as before; a header element after the
+ * recipients (rare) has the whole document read again, in one piece.
  */
+#include <pthread.h>
+#include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -22,6 +32,7 @@
 #include "admit.h"
 #include "campaign.h"
 #include "conf.h"
+#include "instant.h"
 #include "log.h"
 #include "mannersd.h"
 #include "store.h"
@@ -52,12 +63,28 @@ struct submit {
 	struct admit_report	 rep;
 	json_t			*warnings;
 	json_t			*weight_report;
+	/* Pass one's second half (see above); the lock guards rest_rc. */
+	struct wjob		 wrest;
+	struct campaign_reading	*reading;	/* NULL: not cut in two */
+	pthread_mutex_t		 lock;
+	pthread_cond_t		 cond;
+	int			 rest_rc;	/* REST_PENDING until checked */
+	struct campaign_error	 rest_err;
+	int			 rest_started;
+	int			 rest_back;	/* its done() has run */
+	int			 reply_waiting;	/* the answer waits for it */
+	int			 whole;		/* read in one piece */
+	struct instant		 received;	/* the body is in */
+	double			 parse_ms;	/* SUBMIT_PARSE's own time */
+	double			 admit_ms;	/* SUBMIT_ADMIT's own time */
 	/* results */
 	int			 status;
 	json_t			*answer;
 	char			*log;
 	int			 queued;
 };
+
+#define REST_PENDING	(-2)
 
 static void	submit_drive(struct submit *);
 
@@ -77,6 +104,27 @@ submit_refuse(struct submit *sb, int status, json_t *answer, char *log)
 	sb->answer = answer;
 	sb->log = log;
 	sb->state = SUBMIT_REPLY;
+}
+
+/* End the pipeline with pass one's refusal of the document. */
+static void
+submit_refuse_document(struct submit *sb, struct campaign_error *err)
+{
+	json_t	*detail = json_array();
+	char	*log;
+	size_t	 i;
+
+	for (i = 0; i < err->nproblems; i++)
+		json_array_append_new(detail, json_string(err->problems[i]));
+	xasprintf(&log, "campaign refused status=%d problem=\"%s\"",
+	    err->status, err->nproblems > 0 ? err->problems[0] : "");
+	json_decref(sb->answer);
+	free(sb->log);
+	submit_refuse(sb, err->status, json_pack("{s:s, s:o}", "error",
+	    err->status == 400 ? "malformed campaign document" :
+	    err->status == 413 ? "campaign too large" :
+	    "invalid campaign", "detail", detail), log);
+	campaign_error_free(err);
 }
 
 /* The request body's pieces, as iovecs for the parser. */
@@ -125,9 +173,8 @@ submit_parse(struct wjob *w, struct store *store)
 {
 	struct submit		*sb = (struct submit *)w;
 	struct campaign_error	 err;
-	json_t			*detail;
 	char			*log;
-	size_t			 i;
+	struct instant		 t0 = instant_now();
 
 	(void)store;
 	sb->state = SUBMIT_MEASURE;
@@ -136,20 +183,11 @@ submit_parse(struct wjob *w, struct store *store)
 	 * lie (the loop leaves this buffer alone until we answer): making
 	 * 50 MB contiguous would cost time and as much memory again.
 	 */
-	submit_pieces(sb);
-	if (campaign_parse_iov(sb->iov, sb->niov, sb->conf->max_recipients,
-	    &sb->c, &err) == -1) {
-		detail = json_array();
-		for (i = 0; i < err.nproblems; i++)
-			json_array_append_new(detail,
-			    json_string(err.problems[i]));
-		xasprintf(&log, "campaign refused status=%d problem=\"%s\"",
-		    err.status, err.nproblems > 0 ? err.problems[0] : "");
-		submit_refuse(sb, err.status, json_pack("{s:s, s:o}", "error",
-		    err.status == 400 ? "malformed campaign document" :
-		    err.status == 413 ? "campaign too large" :
-		    "invalid campaign", "detail", detail), log);
-		campaign_error_free(&err);
+	if (sb->iov == NULL)
+		submit_pieces(sb);
+	if (campaign_read_head(sb->iov, sb->niov, sb->conf->max_recipients,
+	    !sb->whole, &sb->c, &sb->reading, &err) == -1) {
+		submit_refuse_document(sb, &err);
 		return;
 	}
 	if (!submit_has_unsubscribe(sb->c)) {
@@ -168,6 +206,7 @@ submit_parse(struct wjob *w, struct store *store)
 		    "see no unsubscribe link (List-Unsubscribe is still sent)"));
 	}
 	submit_weigh(sb);
+	sb->parse_ms = instant_since(instant_now(), t0);
 }
 
 /* SUBMIT_MEASURE's end, on the loop: on to admission. */
@@ -212,6 +251,61 @@ submit_too_heavy(struct submit *sb)
 	return 1;
 }
 
+/* The submission a pass-one-second-half job belongs to. */
+static struct submit *
+submit_of_rest(struct wjob *w)
+{
+	return (struct submit *)(void *)((char *)w - offsetof(struct submit,
+	    wrest));
+}
+
+/* SUBMIT_PARSE's second half, parser thread: check the recipients. */
+static void
+submit_rest(struct wjob *w, struct store *store)
+{
+	struct submit		*sb = submit_of_rest(w);
+	struct campaign_error	 err;
+	struct instant		 t0 = instant_now();
+	int			 rc;
+
+	(void)store;
+	rc = campaign_read_rest(sb->reading, &err);
+	pthread_mutex_lock(&sb->lock);
+	sb->reading = NULL;
+	sb->rest_err = err;
+	sb->parse_ms += instant_since(instant_now(), t0);
+	sb->rest_rc = rc;
+	pthread_cond_broadcast(&sb->cond);
+	pthread_mutex_unlock(&sb->lock);
+}
+
+/* The second half is back on the loop: an answer may be waiting for it. */
+static void
+submit_rest_back(struct wjob *w)
+{
+	struct submit	*sb = submit_of_rest(w);
+
+	sb->rest_back = 1;
+	if (sb->reply_waiting)
+		submit_drive(sb);
+}
+
+/* Writer thread, before anything is kept: wait for the recipients'
+ * check; non-zero (refused, or read again) abandons the admission. */
+static int
+submit_gate(void *arg)
+{
+	struct submit	*sb = arg;
+	int		 rc;
+
+	pthread_mutex_lock(&sb->lock);
+	while (sb->rest_rc == REST_PENDING)
+		pthread_cond_wait(&sb->cond, &sb->lock);
+	rc = sb->rest_rc;
+	pthread_mutex_unlock(&sb->lock);
+	return rc != 0;
+}
+
 /* Admission, growing the map once (up to map_max) when it is full. */
 static int
 submit_admit_grow(struct submit *sb, struct store *store, char **cause)
@@ -224,7 +318,10 @@ submit_admit_grow(struct submit *sb, struct store *store, char **cause)
 		.niov = sb->niov,
 		.now = sb->now,
 		.dry_run = sb->dry_run,
-		.keys = sb->md->keys
+		.read_ahead = 1,
+		.keys = sb->md->keys,
+		.gate = sb->rest_started ? submit_gate : NULL,
+		.gate_arg = sb
 	};
 	uint64_t		 grown;
 
@@ -253,11 +350,15 @@ submit_admit(struct wjob *w, struct store *store)
 	struct admit_report	*rep = &sb->rep;
 	json_t			*tzw;
 	char			*cause = NULL, *log;
+	struct instant		 t0 = instant_now();
+	int			 rc;
 
 	sb->state = SUBMIT_REPLY;
 	if (submit_too_heavy(sb))
 		return;
-	if (submit_admit_grow(sb, store, &cause) == -1) {
+	rc = submit_admit_grow(sb, store, &cause);
+	sb->admit_ms = instant_since(instant_now(), t0);
+	if (rc == -1) {
 		xasprintf(&log, "campaign not admitted campaign=%s status=%d "
 		    "reason=\"%s\"", sb->c->id, sb->status, cause);
 		submit_refuse(sb, sb->status, json_pack("{s:s}", "error",
@@ -275,12 +376,16 @@ submit_admit(struct wjob *w, struct store *store)
 	if (sb->dry_run)
 		sb->status = 200;
 	sb->queued = !sb->dry_run && rep->accepted + rep->deferred > 0;
+	/* Where the time went: reading, then deciding and committing; what
+	 * is left of the request's time was waiting for a thread. */
 	xasprintf(&sb->log, "campaign %s campaign=%s list=%s recipients=%llu "
-	    "accepted=%llu deferred=%llu", sb->dry_run ? "dry-run" :
-	    "admitted", sb->c->id, sb->c->list,
+	    "accepted=%llu deferred=%llu parse=%.3fs admit=%.3fs total=%.3fs",
+	    sb->dry_run ? "dry-run" : "admitted", sb->c->id, sb->c->list,
 	    (unsigned long long)rep->recipients,
 	    (unsigned long long)rep->accepted,
-	    (unsigned long long)rep->deferred);
+	    (unsigned long long)rep->deferred, sb->parse_ms / 1000.0,
+	    sb->admit_ms / 1000.0, instant_since(instant_now(), sb->received) /
+	    1000.0);
 	/* A dry run's decisions are not counted as admissions. */
 	if (sb->dry_run)
 		memset(rep, 0, sizeof *rep);
@@ -303,6 +408,24 @@ submit_count(struct mannersd *md, int status, const struct admit_report *rep)
 		md->stats.rejected[i] += rep->rejected[i];
 }
 
+/* Let go of what reading, weighing and admitting the document made. */
+static void
+submit_forget(struct submit *sb)
+{
+	json_decref(sb->answer);
+	json_decref(sb->warnings);
+	json_decref(sb->weight_report);
+	free(sb->log);
+	measure_free(sb->measure);
+	weigh_free(sb->weight);
+	campaign_free(sb->c);
+	sb->answer = sb->warnings = sb->weight_report = NULL;
+	sb->log = NULL;
+	sb->measure = NULL;
+	sb->weight = NULL;
+	sb->c = NULL;
+}
+
 /* SUBMIT_REPLY, loop: answer the client and let go of everything. */
 static void
 submit_reply(struct submit *sb)
@@ -315,16 +438,76 @@ submit_reply(struct submit *sb)
 		drain_kick(sb->md->drain);
 	}
 	writer_release(sb->md->writer);
-	json_decref(sb->answer);
-	json_decref(sb->warnings);
-	json_decref(sb->weight_report);
-	free(sb->log);
-	measure_free(sb->measure);
-	weigh_free(sb->weight);
-	campaign_free(sb->c);
+	submit_forget(sb);
 	conf_free(sb->conf);
 	free(sb->iov);
+	pthread_cond_destroy(&sb->cond);
+	pthread_mutex_destroy(&sb->lock);
 	free(sb);
+}
+
+/* Loop: hand the recipients' check to the parser thread. */
+static void
+submit_rest_start(struct submit *sb)
+{
+	if (sb->reading == NULL || sb->rest_started)
+		return;
+	sb->rest_started = 1;
+	sb->rest_back = 0;
+	sb->rest_rc = REST_PENDING;
+	sb->wrest.run = submit_rest;
+	sb->wrest.done = submit_rest_back;
+	/* Ahead of other documents: the writer will wait for this one. */
+	jobthread_submit_first(sb->md->parser, &sb->wrest);
+}
+
+/* Loop: read the whole document again, in one piece (a header element
+ * came after the recipients; nothing was kept). */
+static void
+submit_restart(struct submit *sb)
+{
+	log_info("campaign %s: a header element follows <recipients>; the "
+	    "document is read again in one piece", sb->c->id);
+	submit_forget(sb);
+	sb->warnings = json_array();
+	memset(&sb->rep, 0, sizeof sb->rep);
+	sb->status = 0;
+	sb->queued = 0;
+	sb->whole = 1;
+	sb->rest_started = sb->rest_back = sb->reply_waiting = 0;
+	sb->state = SUBMIT_PARSE;
+	submit_drive(sb);
+}
+
+/*
+ * Loop, before answering: has the recipients' check come back, and what
+ * did it say?  0 means wait (or read again): the answer is not given yet.
+ */
+static int
+submit_joined(struct submit *sb)
+{
+	if (!sb->rest_started) {
+		/* Refused before the check began: it never will. */
+		campaign_reading_free(sb->reading);
+		sb->reading = NULL;
+		return 1;
+	}
+	if (!sb->rest_back) {
+		sb->reply_waiting = 1;
+		return 0;
+	}
+	sb->reply_waiting = 0;
+	if (sb->rest_rc == CAMPAIGN_LATE_HEADER) {
+		submit_restart(sb);
+		return 0;
+	}
+	/* The document's own refusal comes first, as it did in one pass. */
+	if (sb->rest_rc != 0) {
+		memset(&sb->rep, 0, sizeof sb->rep);
+		sb->queued = 0;
+		submit_refuse_document(sb, &sb->rest_err);
+	}
+	return 1;
 }
 
 /* A step on a thread is done: back on the loop, go on. */
@@ -345,6 +528,7 @@ submit_drive(struct submit *sb)
 		jobthread_submit(sb->md->parser, &sb->w);
 		break;
 	case SUBMIT_MEASURE:
+		submit_rest_start(sb);
 		submit_measure(sb);
 		break;
 	case SUBMIT_ADMIT:
@@ -353,7 +537,8 @@ submit_drive(struct submit *sb)
 		writer_submit(sb->md->writer, &sb->w);
 		break;
 	case SUBMIT_REPLY:
-		submit_reply(sb);
+		if (submit_joined(sb))
+			submit_reply(sb);
 		break;
 	}
 }
@@ -394,11 +579,14 @@ submit_request(struct mannersd *md, struct evhttp_request *req,
 	    0 || strcmp(v, "yes") == 0);
 	free(v);
 	sb = xcalloc(1, sizeof *sb);
+	pthread_mutex_init(&sb->lock, NULL);
+	pthread_cond_init(&sb->cond, NULL);
 	sb->state = SUBMIT_PARSE;
 	sb->warnings = json_array();
 	sb->md = md;
 	sb->req = req;
 	sb->in = in;
+	sb->received = instant_now();
 	sb->dry_run = dry_run;
 	sb->now = mannersd_now();
 	sb->conf = conf_ref(md->conf);

@@ -116,6 +116,7 @@ struct admit_run {
 	struct admit_quiet	*quiet;	/* the recipients' zones */
 	int			 erased_any;	/* erasure records to check */
 	int64_t			 keep;		/* history that still counts */
+	int			 gate_closed;	/* the gate said no */
 };
 
 /*
@@ -223,7 +224,9 @@ admit_queue(struct admit_run *a, const struct campaign_rcpt *rc,
 	if ((err = store_rcpt_put(a->t, naddr, &a->r, cause)) < 0)
 		return err;
 	job->rid = a->r.rid;
-	if ((err = store_queue_put(a->t, job, cause)) < 0)
+	/* A deferred job waits to be written in order (store.h). */
+	if ((err = (d->verdict == POLICY_DEFER ? store_queue_stage :
+	    store_queue_put)(a->t, job, cause)) < 0)
 		return err;
 	cr.state = STORE_CR_QUEUED;
 	memcpy(cr.key, job->key, sizeof cr.key);
@@ -349,6 +352,11 @@ admit_close(struct admit_run *a, char **cause)
 			    (int64_t)rep->rejected[i]);
 	if ((err = quota_admit_flush(a->quota, a->t, cause)) < 0)
 		return err;
+	/* The document's own check has the last word (admit.h). */
+	if (a->ar->gate != NULL && a->ar->gate(a->ar->gate_arg) != 0) {
+		a->gate_closed = 1;
+		return set_cause(cause, "the document was refused");
+	}
 	if ((err = store_campaign_put(a->t, a->ar->campaign->id, state,
 	    cause)) < 0)
 		return err;
@@ -410,7 +418,9 @@ admit_campaign(const struct admit_request *ar, struct admit_report *rep,
 	if (a.quota == NULL && cause != NULL && *cause != NULL)
 		err = -1;
 	else if ((err = admit_open(&a, digest, status, cause)) == 0) {
-		it = campaign_rcpt_open_iov(ar->iov, ar->niov);
+		if (!ar->read_ahead || (it = campaign_rcpt_open_ahead(ar->iov,
+		    ar->niov)) == NULL)
+			it = campaign_rcpt_open_iov(ar->iov, ar->niov);
 		while (err == 0 && campaign_rcpt_next(it, &rc) == 1)
 			err = admit_one(&a, &rc, cause);
 		campaign_rcpt_close(it);
@@ -423,6 +433,8 @@ admit_campaign(const struct admit_request *ar, struct admit_report *rep,
 		*status = a.exists ? 200 : 202;
 	else if (err == STORE_FULL)
 		*status = 507;
+	else if (a.gate_closed)
+		*status = ADMIT_GATE_CLOSED;
 	store_abort(a.t);
 	json_decref(a.state);
 	json_decref(a.body);

@@ -61,9 +61,23 @@ struct admit_request {
 	size_t			 niov;		/* stay in place meanwhile */
 	int64_t			 now;
 	int			 dry_run;	/* decide, keep nothing */
+	int			 read_ahead;	/* parse the recipients on a
+						   thread of their own */
 	/* The token keys, for erase_check(); NULL: erasures not checked. */
 	const struct token_keys	*keys;
+	/*
+	 * Asked once every recipient is decided, before anything is kept:
+	 * non-zero abandons the admission (nothing is kept; -1 and *status
+	 * 409 are returned).  The daemon checks the document's recipients
+	 * while they are admitted, and waits here for that check.  NULL:
+	 * nothing to ask.
+	 */
+	int			(*gate)(void *);
+	void			*gate_arg;
 };
+
+/* *status when the gate abandoned the admission. */
+#define ADMIT_GATE_CLOSED	409
 
 int	 admit_campaign(const struct admit_request *,
 	    struct admit_report *, int *, char **);

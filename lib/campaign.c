@@ -10,6 +10,7 @@
  * </campaign>
  */
 #include <ctype.h>
+#include <pthread.h>
 #include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -68,7 +69,38 @@ struct campaign_rcpts {
 	size_t			 nfound;
 	size_t			 capfound;
 	size_t			 next;	/* the next of found to hand out */
+	struct campaign_ahead	*ahead;	/* NULL: parsed as it is read */
 };
+
+/*
+ * campaign_rcpt_open_ahead(): the parse runs on a thread of its own and
+ * hands over each chunk's recipients (their strings and offsets, the
+ * buffers swapped, not copied) through a ring of a few batches.
+ */
+#define CAMPAIGN_AHEAD_DEPTH	4
+
+struct campaign_batch {
+	struct buf		 strings;
+	struct campaign_found	*found;
+	size_t			 nfound;
+	size_t			 capfound;
+};
+
+struct campaign_ahead {
+	struct campaign_rcpts	*it;	/* the parser, the thread's own */
+	pthread_t		 thread;
+	pthread_mutex_t		 lock;
+	pthread_cond_t		 cond;
+	struct campaign_batch	 ring[CAMPAIGN_AHEAD_DEPTH];
+	size_t			 head;	/* the batch being handed out */
+	size_t			 count;	/* batches filled, head's included */
+	int			 holding;	/* the reader is on head */
+	size_t			 pos;	/* and its next recipient */
+	int			 done;	/* the thread has no more */
+	int			 stop;	/* the reader wants no more */
+};
+
+static void	campaign_ahead_free(struct campaign_ahead *, int);
 
 /* The first XML error the parser reports, with its position. */
 struct campaign_xmlerr {
@@ -399,7 +431,7 @@ campaign_keep(char **dst, struct buf *text, int trim)
 
 /* The checks of the addresses and names once the document has been read. */
 static void
-campaign_check_people(struct campaign *c, struct campaign_error *err)
+campaign_check_people(const struct campaign *c, struct campaign_error *err)
 {
 	if (c->from_addr == NULL)
 		campaign_problem(err, 422, "from: missing");
@@ -419,7 +451,7 @@ campaign_check_people(struct campaign *c, struct campaign_error *err)
 
 /* The checks of the subject and bodies once the document has been read. */
 static void
-campaign_check_content(struct campaign *c, struct campaign_error *err)
+campaign_check_content(const struct campaign *c, struct campaign_error *err)
 {
 	if (c->subject == NULL || *c->subject == '\0')
 		campaign_problem(err, 422, "subject: missing");
@@ -444,10 +476,9 @@ campaign_check_content(struct campaign *c, struct campaign_error *err)
 		    "other than tab and line breaks (DEL or U+0080 to U+009F)");
 }
 
-/* The checks on the header fields once the document has been read. */
+/* The checks on the header fields, whatever the recipients. */
 static void
-campaign_check(struct campaign *c, int seen_recipients,
-    struct campaign_error *err)
+campaign_check_header(const struct campaign *c, struct campaign_error *err)
 {
 	if (c->id == NULL)
 		campaign_problem(err, 422, "campaign: missing attribute id");
@@ -464,13 +495,43 @@ campaign_check(struct campaign *c, int seen_recipients,
 		    "the List-Id)", c->list);
 	campaign_check_people(c, err);
 	campaign_check_content(c, err);
+	if (c->send_after != 0 && c->expires != 0 &&
+	    c->expires <= c->send_after)
+		campaign_problem(err, 422, "expires: must be after send-after");
+}
+
+/* Is the header read so far complete and without a problem? */
+static int
+campaign_header_whole(const struct campaign *c)
+{
+	struct campaign_error	 e;
+	int			 whole;
+
+	memset(&e, 0, sizeof e);
+	campaign_check_header(c, &e);
+	whole = e.nproblems == 0;
+	campaign_error_free(&e);
+	return whole;
+}
+
+/* The checks of the recipients once the document has been read. */
+static void
+campaign_check_recipients(const struct campaign *c, int seen_recipients,
+    struct campaign_error *err)
+{
 	if (!seen_recipients)
 		campaign_problem(err, 422, "recipients: missing");
 	else if (c->nrecipients == 0)
 		campaign_problem(err, 422, "recipients: no <to> element");
-	if (c->send_after != 0 && c->expires != 0 &&
-	    c->expires <= c->send_after)
-		campaign_problem(err, 422, "expires: must be after send-after");
+}
+
+/* The checks once the document has been read. */
+static void
+campaign_check(struct campaign *c, int seen_recipients,
+    struct campaign_error *err)
+{
+	campaign_check_header(c, err);
+	campaign_check_recipients(c, seen_recipients, err);
 }
 
 struct campaign_pass;
@@ -480,7 +541,11 @@ enum campaign_step {
 	CAMPAIGN_ON,		/* read on */
 	CAMPAIGN_END,		/* the reader stopped (an XML error or the
 				   end): leave the loop, look at rv */
-	CAMPAIGN_FAIL		/* refused at once (400, 413) */
+	CAMPAIGN_FAIL,		/* refused at once (400, 413) */
+	CAMPAIGN_PAUSE,		/* the header is whole: stop before the
+				   recipients (campaign_read_head()) */
+	CAMPAIGN_LATE		/* a header element after <recipients>
+				   while the header is in use */
 };
 
 struct campaign_field;
@@ -547,6 +612,9 @@ struct campaign_pass {
 	int			 seen_rcpts;
 	int			 seen[nitems(campaign_fields)];	/* line of
 				   each field's first element, or 0 */
+	int			 split;		/* pause at <recipients> */
+	int			 rest;		/* reading past the pause */
+	uint64_t		 nrecipients;	/* <to> counted */
 };
 
 /* The field's slot in the campaign being read. */
@@ -640,6 +708,9 @@ campaign_read_recipients(struct campaign_pass *p,
 	p->seen_rcpts = 1;
 	if (!xmlTextReaderIsEmptyElement(p->r))
 		p->in_rcpts = 1;
+	/* Only a header with nothing to say against it is handed out. */
+	if (p->split && p->err->nproblems == 0 && campaign_header_whole(p->c))
+		return CAMPAIGN_PAUSE;
 	return CAMPAIGN_ON;
 }
 
@@ -674,6 +745,9 @@ campaign_field(struct campaign_pass *p, const char *el)
 		return step;
 	}
 	f = &campaign_fields[i];
+	/* The header is being used already: it must not change now. */
+	if (p->rest)
+		return CAMPAIGN_LATE;
 	if (f->singleton && p->seen[i] != 0) {
 		/* Last-one-wins would let a second <from> pick the sender. */
 		campaign_problem(p->err, 422, "line %d: a second <%s> (the "
@@ -755,7 +829,7 @@ campaign_to(struct campaign_pass *p, const char *el)
 		campaign_problem(p->err, 422, "line %d: <to> name must be one "
 		    "line of at most %d bytes, without control characters "
 		    "(header injection is refused)", p->line, CAMPAIGN_NAME_MAX);
-	if (++p->c->nrecipients > p->max_recipients) {
+	if (++p->nrecipients > p->max_recipients) {
 		campaign_problem(p->err, 413, "recipients: more than "
 		    "max_recipients (%llu); split the campaign",
 		    (unsigned long long)p->max_recipients);
@@ -915,66 +989,164 @@ campaign_parse(const char *buf, size_t len, uint64_t max_recipients,
 	return campaign_parse_iov(&iov, 1, max_recipients, out, err);
 }
 
+/* Pass one, stopped or not: the reader, its source and its errors. */
+struct campaign_reading {
+	struct campaign_src	 src;
+	struct campaign_xmlerr	 x;
+	struct campaign_pass	 p;
+	const struct iovec	*iov;
+	size_t			 niov;
+};
+
+void
+campaign_reading_free(struct campaign_reading *rd)
+{
+	if (rd == NULL)
+		return;
+	xmlFreeTextReader(rd->p.r);
+	buf_free(&rd->p.text);
+	free(rd->p.name);
+	/* Past the pause, the campaign belongs to the header's user. */
+	if (!rd->p.rest)
+		campaign_free(rd->p.c);
+	free(rd);
+}
+
+/* Walk on node by node, until the end or a step that stops the walk. */
+static enum campaign_step
+campaign_walk(struct campaign_pass *p)
+{
+	enum campaign_step	 step = CAMPAIGN_ON;
+
+	/* After xmlTextReaderNext() the reader already stands on a node. */
+	while (p->moved || (p->rv = xmlTextReaderRead(p->r)) == 1) {
+		p->moved = 0;
+		if ((step = campaign_node(p)) != CAMPAIGN_ON)
+			break;
+	}
+	return step;
+}
+
+/* The walk has ended: 0 with the document checked, or -1 with err. */
+static int
+campaign_walked(struct campaign_reading *rd, enum campaign_step step)
+{
+	struct campaign_pass	*p = &rd->p;
+
+	if (step == CAMPAIGN_FAIL)
+		return -1;
+	if (!p->seen_root && campaign_prolog_only(rd->iov, rd->niov)) {
+		campaign_problem(p->err, 400, "document: no <campaign> element, "
+		    "only a prolog (XML declaration, comments or processing "
+		    "instructions)");
+		return -1;
+	}
+	if (p->rv == -1 || rd->x.set) {
+		campaign_problem(p->err, 400, "malformed XML at line %d, column "
+		    "%d: %s", rd->x.line, rd->x.column, rd->x.set ? rd->x.msg :
+		    "parse error");
+		return -1;
+	}
+	if (!p->seen_root) {
+		campaign_problem(p->err, 400, "document: empty (want a "
+		    "<campaign> element)");
+		return -1;
+	}
+	p->c->nrecipients = p->nrecipients;
+	/*
+	 * Past the pause the header was checked already, and is being used
+	 * on another thread (which may set a default expiry): only the
+	 * recipients are left to check, and the header is not read.
+	 */
+	if (p->rest)
+		campaign_check_recipients(p->c, p->seen_rcpts, p->err);
+	else
+		campaign_check(p->c, p->seen_rcpts, p->err);
+	return p->err->nproblems != 0 ? -1 : 0;
+}
+
+/*
+ * Pass one's first half: read the header.  0 with *rest set: the header
+ * came whole before <recipients> and is in *out; the recipients are for
+ * campaign_read_rest().  0 with *rest NULL: the whole document was read
+ * and checked (its header was not whole before <recipients>, or split
+ * was not asked for).  -1: refused, with err.
+ */
+int
+campaign_read_head(const struct iovec *iov, size_t niov,
+    uint64_t max_recipients, int split, struct campaign **out,
+    struct campaign_reading **rest, struct campaign_error *err)
+{
+	struct campaign_reading	*rd;
+	enum campaign_step	 step;
+	int			 rc;
+
+	*out = NULL;
+	*rest = NULL;
+	memset(err, 0, sizeof *err);
+	if (campaign_sniff(iov, niov, err) == -1)
+		return -1;
+	rd = xcalloc(1, sizeof *rd);
+	rd->iov = iov;
+	rd->niov = niov;
+	if ((rd->p.r = campaign_reader(&rd->src, iov, niov, &rd->x)) == NULL) {
+		free(rd);
+		campaign_problem(err, 400, "document: cannot be read as XML");
+		return -1;
+	}
+	rd->p.c = xcalloc(1, sizeof *rd->p.c);
+	rd->p.err = err;
+	rd->p.max_recipients = max_recipients;
+	rd->p.split = split;
+	buf_init(&rd->p.text);
+	if ((step = campaign_walk(&rd->p)) == CAMPAIGN_PAUSE) {
+		*out = rd->p.c;
+		rd->p.rest = 1;
+		*rest = rd;
+		return 0;
+	}
+	if ((rc = campaign_walked(rd, step)) == 0) {
+		*out = rd->p.c;
+		rd->p.c = NULL;
+	}
+	campaign_reading_free(rd);
+	return rc;
+}
+
+/*
+ * Pass one's second half, perhaps on another thread than the one using
+ * the header (which it leaves alone): 0, the document is good; -1,
+ * refused, with err; CAMPAIGN_LATE_HEADER, a header element follows
+ * <recipients>, so the header in use was not the whole one: read the
+ * document again with campaign_parse_iov().  The reading is freed, but
+ * not the campaign, which the header's user owns.
+ */
+int
+campaign_read_rest(struct campaign_reading *rd, struct campaign_error *err)
+{
+	enum campaign_step	 step;
+	int			 rc;
+
+	memset(err, 0, sizeof *err);
+	rd->p.err = err;
+	if ((step = campaign_walk(&rd->p)) == CAMPAIGN_LATE)
+		rc = CAMPAIGN_LATE_HEADER;
+	else
+		rc = campaign_walked(rd, step);
+	campaign_reading_free(rd);
+	return rc;
+}
+
 /* Pass one over a document in pieces: walk it node by node. */
 int
 campaign_parse_iov(const struct iovec *iov, size_t niov,
     uint64_t max_recipients, struct campaign **out,
     struct campaign_error *err)
 {
-	struct campaign_src	 src;
-	struct campaign_xmlerr	 x;
-	struct campaign_pass	 p;
-	enum campaign_step	 step = CAMPAIGN_ON;
+	struct campaign_reading	*rest;
 
-	*out = NULL;
-	memset(err, 0, sizeof *err);
-	memset(&x, 0, sizeof x);
-	memset(&p, 0, sizeof p);
-	if (campaign_sniff(iov, niov, err) == -1)
-		return -1;
-	if ((p.r = campaign_reader(&src, iov, niov, &x)) == NULL) {
-		campaign_problem(err, 400, "document: cannot be read as XML");
-		return -1;
-	}
-	p.c = xcalloc(1, sizeof *p.c);
-	p.err = err;
-	p.max_recipients = max_recipients;
-	buf_init(&p.text);
-	/* After xmlTextReaderNext() the reader already stands on a node. */
-	while (p.moved || (p.rv = xmlTextReaderRead(p.r)) == 1) {
-		p.moved = 0;
-		if ((step = campaign_node(&p)) != CAMPAIGN_ON)
-			break;
-	}
-	if (step == CAMPAIGN_FAIL)
-		goto fail;
-	if (!p.seen_root && campaign_prolog_only(iov, niov)) {
-		campaign_problem(err, 400, "document: no <campaign> element, "
-		    "only a prolog (XML declaration, comments or processing "
-		    "instructions)");
-		goto fail;
-	}
-	if (p.rv == -1 || x.set) {
-		campaign_problem(err, 400, "malformed XML at line %d, column "
-		    "%d: %s", x.line, x.column, x.set ? x.msg : "parse error");
-		goto fail;
-	}
-	if (!p.seen_root) {
-		campaign_problem(err, 400, "document: empty (want a "
-		    "<campaign> element)");
-		goto fail;
-	}
-	campaign_check(p.c, p.seen_rcpts, err);
-	if (err->nproblems != 0)
-		goto fail;
-	*out = p.c;
-	p.c = NULL;
-fail:
-	xmlFreeTextReader(p.r);
-	buf_free(&p.text);
-	free(p.name);
-	campaign_free(p.c);
-	return *out != NULL ? 0 : -1;
+	return campaign_read_head(iov, niov, max_recipients, 0, out, &rest,
+	    err);
 }
 
 /*
@@ -1191,15 +1363,13 @@ campaign_rcpt_open(const char *buf, size_t len)
 	return campaign_rcpt_start(it);
 }
 
-/* The next recipient: 1, or 0 at the end (or on an error). */
-int
-campaign_rcpt_next(struct campaign_rcpts *it, struct campaign_rcpt *rc)
+/* Parse on until a chunk yields recipients (1) or the input ends (0). */
+static int
+campaign_rcpt_fill(struct campaign_rcpts *it)
 {
-	struct campaign_found	*f;
-	char			 chunk[CAMPAIGN_CHUNK];
-	int			 n;
+	char	 chunk[CAMPAIGN_CHUNK];
+	int	 n;
 
-	/* Parse on until a chunk yields recipients or the input ends. */
 	while (it->next == it->nfound) {
 		if (it->done)
 			return 0;
@@ -1209,12 +1379,156 @@ campaign_rcpt_next(struct campaign_rcpts *it, struct campaign_rcpt *rc)
 		if (xmlParseChunk(it->ctxt, chunk, n, n == 0) != 0 || n == 0)
 			it->done = 1;
 	}
-	f = &it->found[it->next++];
-	rc->addr = it->strings.data + f->addr;
+	return 1;
+}
+
+/* One found recipient, its strings in `strings`, as the caller sees it. */
+static void
+campaign_rcpt_give(const struct campaign_found *f, const char *strings,
+    struct campaign_rcpt *rc)
+{
+	rc->addr = strings + f->addr;
 	rc->addrlen = f->addrlen;
-	rc->name = f->name != SIZE_MAX ? it->strings.data + f->name : NULL;
-	rc->tz = f->tz != SIZE_MAX ? it->strings.data + f->tz : NULL;
+	rc->name = f->name != SIZE_MAX ? strings + f->name : NULL;
+	rc->tz = f->tz != SIZE_MAX ? strings + f->tz : NULL;
 	rc->line = f->line;
+}
+
+/* The read-ahead thread: parse chunk after chunk into the ring. */
+static void *
+campaign_ahead_main(void *arg)
+{
+	struct campaign_ahead	*a = arg;
+	struct campaign_rcpts	*it = a->it;
+	struct campaign_batch	*b, swap;
+
+	for (;;) {
+		if (!campaign_rcpt_fill(it))
+			break;
+		pthread_mutex_lock(&a->lock);
+		while (a->count == CAMPAIGN_AHEAD_DEPTH && !a->stop)
+			pthread_cond_wait(&a->cond, &a->lock);
+		if (a->stop) {
+			pthread_mutex_unlock(&a->lock);
+			break;
+		}
+		b = &a->ring[(a->head + a->count) % CAMPAIGN_AHEAD_DEPTH];
+		pthread_mutex_unlock(&a->lock);
+		/* The slot is the thread's until it is counted: swap. */
+		swap = *b;
+		b->strings = it->strings;
+		b->found = it->found;
+		b->nfound = it->nfound;
+		b->capfound = it->capfound;
+		it->strings = swap.strings;
+		it->found = swap.found;
+		it->capfound = swap.capfound;
+		it->next = it->nfound = 0;
+		pthread_mutex_lock(&a->lock);
+		a->count++;
+		pthread_cond_broadcast(&a->cond);
+		pthread_mutex_unlock(&a->lock);
+	}
+	pthread_mutex_lock(&a->lock);
+	a->done = 1;
+	pthread_cond_broadcast(&a->cond);
+	pthread_mutex_unlock(&a->lock);
+	return NULL;
+}
+
+/* The reader's side: the next recipient of the ring, waiting if need be. */
+static int
+campaign_ahead_next(struct campaign_ahead *a, struct campaign_rcpt *rc)
+{
+	struct campaign_batch	*b = &a->ring[a->head];
+
+	if (a->holding && a->pos < b->nfound) {
+		campaign_rcpt_give(&b->found[a->pos++], b->strings.data, rc);
+		return 1;
+	}
+	pthread_mutex_lock(&a->lock);
+	if (a->holding) {
+		/* Done with head: its buffers go back to the thread. */
+		a->holding = 0;
+		a->head = (a->head + 1) % CAMPAIGN_AHEAD_DEPTH;
+		a->count--;
+		pthread_cond_broadcast(&a->cond);
+	}
+	while (a->count == 0 && !a->done)
+		pthread_cond_wait(&a->cond, &a->lock);
+	if (a->count == 0) {
+		pthread_mutex_unlock(&a->lock);
+		return 0;
+	}
+	a->holding = 1;
+	a->pos = 0;
+	pthread_mutex_unlock(&a->lock);
+	b = &a->ring[a->head];
+	campaign_rcpt_give(&b->found[a->pos++], b->strings.data, rc);
+	return 1;
+}
+
+/*
+ * A cursor like campaign_rcpt_open_iov()'s whose parsing runs ahead on
+ * a thread of its own, so that the caller's thread only decides: the
+ * daemon's writer admits while another core reads.  NULL if the thread
+ * cannot be started (then use the plain cursor).
+ */
+struct campaign_rcpts *
+campaign_rcpt_open_ahead(const struct iovec *iov, size_t niov)
+{
+	struct campaign_rcpts	*outer;
+	struct campaign_ahead	*a;
+	size_t			 i;
+
+	a = xcalloc(1, sizeof *a);
+	a->it = campaign_rcpt_open_iov(iov, niov);
+	for (i = 0; i < CAMPAIGN_AHEAD_DEPTH; i++)
+		buf_init(&a->ring[i].strings);
+	pthread_mutex_init(&a->lock, NULL);
+	pthread_cond_init(&a->cond, NULL);
+	if (pthread_create(&a->thread, NULL, campaign_ahead_main, a) != 0) {
+		a->done = 1;
+		campaign_ahead_free(a, 0);
+		return NULL;
+	}
+	outer = xcalloc(1, sizeof *outer);
+	outer->ahead = a;
+	return outer;
+}
+
+/* Stop the thread (if it runs) and free the ring and the parser. */
+static void
+campaign_ahead_free(struct campaign_ahead *a, int started)
+{
+	size_t	 i;
+
+	if (started) {
+		pthread_mutex_lock(&a->lock);
+		a->stop = 1;
+		pthread_cond_broadcast(&a->cond);
+		pthread_mutex_unlock(&a->lock);
+		pthread_join(a->thread, NULL);
+	}
+	campaign_rcpt_close(a->it);
+	for (i = 0; i < CAMPAIGN_AHEAD_DEPTH; i++) {
+		buf_free(&a->ring[i].strings);
+		free(a->ring[i].found);
+	}
+	pthread_cond_destroy(&a->cond);
+	pthread_mutex_destroy(&a->lock);
+	free(a);
+}
+
+/* The next recipient: 1, or 0 at the end (or on an error). */
+int
+campaign_rcpt_next(struct campaign_rcpts *it, struct campaign_rcpt *rc)
+{
+	if (it->ahead != NULL)
+		return campaign_ahead_next(it->ahead, rc);
+	if (!campaign_rcpt_fill(it))
+		return 0;
+	campaign_rcpt_give(&it->found[it->next++], it->strings.data, rc);
 	return 1;
 }
 
@@ -1224,6 +1538,8 @@ campaign_rcpt_close(struct campaign_rcpts *it)
 {
 	if (it == NULL)
 		return;
+	if (it->ahead != NULL)
+		campaign_ahead_free(it->ahead, 1);
 	if (it->ctxt != NULL) {
 		/* A SAX parse keeps a DOCTYPE's declarations in a doc of its own. */
 		if (it->ctxt->myDoc != NULL)

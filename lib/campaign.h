@@ -59,9 +59,25 @@ int		 campaign_parse_iov(const struct iovec *, size_t, uint64_t,
 void		 campaign_free(struct campaign *);
 void		 campaign_error_free(struct campaign_error *);
 
+/*
+ * Pass one in two halves, so that the header can be used (weighed,
+ * admitted) while the recipients are still being checked: see
+ * campaign.c.  The pieces must outlive the reading.
+ */
+struct campaign_reading;
+#define CAMPAIGN_LATE_HEADER	1
+int		 campaign_read_head(const struct iovec *, size_t, uint64_t,
+		     int, struct campaign **, struct campaign_reading **,
+		     struct campaign_error *);
+int		 campaign_read_rest(struct campaign_reading *,
+		     struct campaign_error *);
+void		 campaign_reading_free(struct campaign_reading *);
+
 struct campaign_rcpts *campaign_rcpt_open(const char *, size_t);
 /* The pieces must stay in place until campaign_rcpt_close(). */
 struct campaign_rcpts *campaign_rcpt_open_iov(const struct iovec *, size_t);
+/* The same, parsed ahead on a thread of its own (NULL: no thread). */
+struct campaign_rcpts *campaign_rcpt_open_ahead(const struct iovec *, size_t);
 int		 campaign_rcpt_next(struct campaign_rcpts *,
 		     struct campaign_rcpt *);
 void		 campaign_rcpt_close(struct campaign_rcpts *);

@@ -9,9 +9,24 @@
 #ifndef MANNERS_INSTANT_H
 #define MANNERS_INSTANT_H
 
+#include <time.h>
+
 struct instant {
 	double		 ms;		/* since the clock's origin */
 };
+
+/* Now, on the monotonic clock (for the daemon and benchmarks: policy
+ * functions take their instants as arguments). */
+static inline struct instant
+instant_now(void)
+{
+	struct timespec	 ts;
+	struct instant	 now;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	now.ms = (double)ts.tv_sec * 1000.0 + (double)ts.tv_nsec / 1e6;
+	return now;
+}
 
 /* The instant `ms` milliseconds after `t` (before it when negative). */
 static inline struct instant

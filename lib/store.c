@@ -73,6 +73,10 @@ struct store_txn {
 	int			 zone_last_known;
 	uint8_t			 queue_last[STORE_KEY_LEN];
 	int			 queue_last_known;
+	struct buf		 staged;	/* jobs due later: key | len | job */
+	uint32_t		*staged_at;	/* their offsets in staged */
+	size_t			 nstaged;
+	size_t			 staged_cap;
 	uint8_t			 cr_last[STORE_CR_KEY_MAX];
 	size_t			 cr_last_len;
 	int			 cr_last_known;
@@ -374,6 +378,15 @@ store_begin(struct store *s, int write, struct store_txn **out, char **cause)
 	return 0;
 }
 
+/* Free a transaction's own memory (LMDB's is gone already). */
+static void
+store_txn_free(struct store_txn *t)
+{
+	buf_free(&t->staged);
+	free(t->staged_at);
+	free(t);
+}
+
 int
 store_commit(struct store_txn *t, char **cause)
 {
@@ -382,6 +395,11 @@ store_commit(struct store_txn *t, char **cause)
 	size_t		 i;
 	int		 rc = 0;
 
+	/* Jobs staged for later are written before anything is counted. */
+	if ((rc = store_queue_flush(t, cause)) != 0) {
+		store_abort(t);
+		return rc;
+	}
 	for (i = 0; i < nitems(t->counters) && rc == 0; i++) {
 		struct store_counter	*c = &t->counters[i];
 		MDB_val			 k = { strlen(c->name), (void *)c->name };
@@ -398,12 +416,12 @@ store_commit(struct store_txn *t, char **cause)
 		mdb_cursor_close(t->zone_cur);
 	if (rc != 0) {
 		mdb_txn_abort(t->txn);
-		free(t);
+		store_txn_free(t);
 		pthread_rwlock_unlock(&s->resize);
 		return store_err(rc, cause, "commit counters");
 	}
 	rc = mdb_txn_commit(t->txn);
-	free(t);
+	store_txn_free(t);
 	pthread_rwlock_unlock(&s->resize);
 	if (rc != 0)
 		return store_err(rc, cause, "commit");
@@ -423,7 +441,7 @@ store_abort(struct store_txn *t)
 	if (t->zone_cur != NULL)
 		mdb_cursor_close(t->zone_cur);
 	mdb_txn_abort(t->txn);
-	free(t);
+	store_txn_free(t);
 	pthread_rwlock_unlock(&s->resize);
 }
 
@@ -1102,9 +1120,44 @@ store_job_decode(const MDB_val *k, const MDB_val *v, struct store_job *j)
 	return d.bad ? -1 : 0;
 }
 
-/* Queue a job; its key (due | fresh sequence) is filled in. */
-int
-store_queue_put(struct store_txn *t, struct store_job *j, char **cause)
+/* Write one encoded job under its key, appending when the key is the
+ * largest so far (keys mostly grow: due now, rising sequence). */
+static int
+store_queue_write(struct store_txn *t, const uint8_t *key, const void *data,
+    size_t len, char **cause)
+{
+	MDB_val	 k = { STORE_KEY_LEN, (void *)key }, v = { len, (void *)data };
+	int	 rc;
+
+	if (!t->queue_last_known) {
+		MDB_cursor	*c;
+		MDB_val		 lk, lv;
+
+		memset(t->queue_last, 0, STORE_KEY_LEN);
+		if (mdb_cursor_open(t->txn, t->s->queue, &c) == 0) {
+			if (mdb_cursor_get(c, &lk, &lv, MDB_LAST) == 0 &&
+			    lk.mv_size == STORE_KEY_LEN)
+				memcpy(t->queue_last, lk.mv_data, STORE_KEY_LEN);
+			mdb_cursor_close(c);
+		}
+		t->queue_last_known = 1;
+	}
+	if (memcmp(key, t->queue_last, STORE_KEY_LEN) > 0) {
+		memcpy(t->queue_last, key, STORE_KEY_LEN);
+		if ((rc = mdb_put(t->txn, t->s->queue, &k, &v,
+		    MDB_APPEND)) != 0)
+			return store_err(rc, cause, "write");
+		return 0;
+	}
+	if ((rc = mdb_put(t->txn, t->s->queue, &k, &v, 0)) != 0)
+		return store_err(rc, cause, "write");
+	return 0;
+}
+
+/* Give the job its key (due | fresh sequence) and encode it into the
+ * store's scratch buffer. */
+static int
+store_queue_encode(struct store_txn *t, struct store_job *j, char **cause)
 {
 	struct buf	*b = &t->s->scratch;
 	uint64_t	 seq;
@@ -1125,31 +1178,85 @@ store_queue_put(struct store_txn *t, struct store_job *j, char **cause)
 	enc_str(b, j->name);
 	enc_u32(b, (uint32_t)j->qday);
 	enc_str(b, j->qday != 0 ? j->qunit : "");
-	/* Keys mostly grow (due now, rising sequence): append when they do. */
-	if (!t->queue_last_known) {
-		MDB_cursor	*c;
-		MDB_val		 k, v;
+	return 0;
+}
 
-		memset(t->queue_last, 0, STORE_KEY_LEN);
-		if (mdb_cursor_open(t->txn, t->s->queue, &c) == 0) {
-			if (mdb_cursor_get(c, &k, &v, MDB_LAST) == 0 &&
-			    k.mv_size == STORE_KEY_LEN)
-				memcpy(t->queue_last, k.mv_data, STORE_KEY_LEN);
-			mdb_cursor_close(c);
-		}
-		t->queue_last_known = 1;
+/* Queue a job; its key (due | fresh sequence) is filled in. */
+int
+store_queue_put(struct store_txn *t, struct store_job *j, char **cause)
+{
+	struct buf	*b = &t->s->scratch;
+	int		 rc;
+
+	if ((rc = store_queue_encode(t, j, cause)) < 0)
+		return rc;
+	return store_queue_write(t, j->key, b->data, b->len, cause);
+}
+
+/*
+ * Queue a job due later than most of this transaction's: its key is
+ * given now (queue order is the order of the calls), but it is written
+ * at store_queue_flush() or the commit, in key order.  A job written
+ * into the middle of the queue would make every job due now that
+ * follows it an insertion instead of an append, and split the queue's
+ * pages half full; staged, they all stay appends.
+ */
+int
+store_queue_stage(struct store_txn *t, struct store_job *j, char **cause)
+{
+	struct buf	*b = &t->s->scratch;
+	uint32_t	 len;
+	int		 rc;
+
+	if ((rc = store_queue_encode(t, j, cause)) < 0)
+		return rc;
+	/* Bounded: past the limit, what is staged is written out now. */
+	if (t->staged.len + STORE_KEY_LEN + sizeof len + b->len >
+	    STORE_STAGE_MAX && (rc = store_queue_flush(t, cause)) != 0)
+		return rc;
+	if (t->nstaged == t->staged_cap) {
+		t->staged_cap = t->staged_cap ? t->staged_cap * 2 : 1024;
+		t->staged_at = xreallocarray(t->staged_at, t->staged_cap,
+		    sizeof *t->staged_at);
 	}
-	if (memcmp(j->key, t->queue_last, STORE_KEY_LEN) > 0) {
-		MDB_val	 k = { STORE_KEY_LEN, j->key }, v = { b->len, b->data };
+	t->staged_at[t->nstaged++] = (uint32_t)t->staged.len;
+	len = (uint32_t)b->len;
+	buf_add(&t->staged, j->key, STORE_KEY_LEN);
+	buf_add(&t->staged, &len, sizeof len);
+	buf_add(&t->staged, b->data, b->len);
+	return 0;
+}
 
-		memcpy(t->queue_last, j->key, STORE_KEY_LEN);
-		if ((rc = mdb_put(t->txn, t->s->queue, &k, &v,
-		    MDB_APPEND)) != 0)
-			return store_err(rc, cause, "write");
+/* Order staged jobs by key (qsort_r: the base is the staged buffer). */
+static int
+store_stage_cmp(const void *a, const void *b, void *base)
+{
+	return memcmp((const char *)base + *(const uint32_t *)a,
+	    (const char *)base + *(const uint32_t *)b, STORE_KEY_LEN);
+}
+
+/* Write the staged jobs, in key order: mostly appends. */
+int
+store_queue_flush(struct store_txn *t, char **cause)
+{
+	const char	*p;
+	uint32_t	 len;
+	size_t		 i;
+	int		 rc = 0;
+
+	if (t->nstaged == 0)
 		return 0;
+	qsort_r(t->staged_at, t->nstaged, sizeof *t->staged_at,
+	    store_stage_cmp, t->staged.data);
+	for (i = 0; i < t->nstaged && rc == 0; i++) {
+		p = t->staged.data + t->staged_at[i];
+		memcpy(&len, p + STORE_KEY_LEN, sizeof len);
+		rc = store_queue_write(t, (const uint8_t *)p, p +
+		    STORE_KEY_LEN + sizeof len, len, cause);
 	}
-	return store_put(t, t->s->queue, j->key, STORE_KEY_LEN, b->data,
-	    b->len, cause);
+	t->nstaged = 0;
+	buf_reset(&t->staged);
+	return rc;
 }
 
 int

@@ -195,6 +195,16 @@ void	 store_rcpt_prune(struct store_rcpt *, int64_t);
 int	 store_rcpt_hist_set(struct store_rcpt *, const char *, int, int64_t);
 
 int	 store_queue_put(struct store_txn *, struct store_job *, char **);
+/*
+ * Queue a job due later than most of the transaction's (admission's
+ * deferred jobs): its key is given now, the write waits for
+ * store_queue_flush() or the commit, so the jobs due now stay appends.
+ * At most STORE_STAGE_MAX bytes wait; past that they are written out.
+ * Nothing in the same transaction may read a staged job before then.
+ */
+#define STORE_STAGE_MAX	(48u * 1024 * 1024)
+int	 store_queue_stage(struct store_txn *, struct store_job *, char **);
+int	 store_queue_flush(struct store_txn *, char **);
 int	 store_queue_get(struct store_txn *, const uint8_t *,
 	    struct store_job *, char **);
 int	 store_queue_del(struct store_txn *, const uint8_t *, char **);

@@ -165,6 +165,12 @@ jobthread_submit(struct jobthread *jt, struct wjob *j)
 }
 
 void
+jobthread_submit_first(struct jobthread *jt, struct wjob *j)
+{
+	jobthread_submit(jt, j);
+}
+
+void
 jobthread_free(struct jobthread *jt)
 {
 	(void)jt;

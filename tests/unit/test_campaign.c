@@ -1377,3 +1377,201 @@ Test(campaign, refuses_a_time_zone_that_is_not_a_zone_name)
 	cr_expect(campaign_valid_tz("Etc/GMT-14"));
 	cr_expect(!campaign_valid_tz(""));
 }
+
+/*
+ * Pass one in two halves (campaign_read_head/rest): what each half says
+ * for a document shaped one way or another.
+ */
+struct split_row {
+	const char	*name;
+	const char	*middle;	/* between <subject> and <recipients> */
+	const char	*rcpts;
+	const char	*after;		/* after </recipients> */
+	int		 paused;	/* the head stopped at <recipients> */
+	int		 head_rc;
+	int		 rest_rc;	/* when paused */
+	int		 status;	/* of the refusal, when refused */
+	const char	*problem;	/* a phrase of the first problem */
+	uint64_t	 nrecipients;	/* when accepted */
+	int		 pad;		/* good <to>s before rcpts, so that
+					   the parser has not read that far
+					   when the head pauses */
+	uint64_t	 max;		/* max_recipients (0: no limit) */
+};
+
+static const struct split_row split_rows[] = {
+	{ "whole header first", "  <text>hi</text>\n",
+	    "    <to>a@example.org</to>\n    <to>b@example.org</to>\n", "",
+	    1, 0, 0, 0, NULL, 2, 0, 0 },
+	{ "a bad name at the end", "  <text>hi</text>\n",
+	    "    <to>a@example.org</to>\n"
+	    "    <to name=\"a&#10;b\">b@x.org</to>\n", "", 1, 0, -1, 422,
+	    "line 7: <to> name must be one line", 0, 0, 0 },
+	{ "malformed in the recipients", "  <text>hi</text>\n",
+	    "    <to>a@example.org</too>\n", "", 1, 0, -1, 400,
+	    "malformed XML at line 2006", 0, 2000, 0 },
+	{ "no <to> at all", "  <text>hi</text>\n", "", "", 1, 0, -1, 422,
+	    "recipients: no <to> element", 0, 0, 0 },
+	{ "expires after the recipients", "  <text>hi</text>\n",
+	    "    <to>a@example.org</to>\n",
+	    "  <expires>2026-11-30T00:00:00Z</expires>\n", 1, 0,
+	    CAMPAIGN_LATE_HEADER, 0, NULL, 0, 0, 0 },
+	{ "the body after the recipients: read whole", "",
+	    "    <to>a@example.org</to>\n", "  <text>hi</text>\n", 0, 0, 0, 0,
+	    NULL, 1, 0, 0 },
+	{ "a header problem: read whole, refused",
+	    "  <text>hi</text>\n  <expires>soon</expires>\n",
+	    "    <to>a@example.org</to>\n", "", 0, -1, 0, 422, "expires", 0,
+	    0, 0 },
+	{ "too many recipients", "  <text>hi</text>\n",
+	    "    <to>a@example.org</to>\n    <to>b@example.org</to>\n"
+	    "    <to>c@example.org</to>\n", "", 1, 0, -1, 413,
+	    "more than max_recipients (2)", 0, 0, 2 },
+};
+
+Test(campaign, reads_in_two_halves_as_the_table_says)
+{
+	const struct split_row	*r;
+	struct campaign_reading	*rest;
+	struct campaign_error	 err;
+	struct campaign		*c;
+	struct iovec		 iov;
+	struct buf		 pad;
+	char			*full;
+	size_t			 i;
+	int			 j, rc;
+
+	for (i = 0; i < nitems(split_rows); i++) {
+		r = &split_rows[i];
+		buf_init(&pad);
+		for (j = 0; j < r->pad; j++)
+			buf_printf(&pad, "    <to>p%d@example.org</to>\n", j);
+		buf_addc(&pad, '\0');
+		xasprintf(&full, "<campaign id=\"c1\" list=\"news.example.com"
+		    "\">\n  <from>news@example.com</from>\n"
+		    "  <subject>Hello</subject>\n%s  <recipients>\n%s%s"
+		    "  </recipients>\n%s</campaign>\n", r->middle, pad.data,
+		    r->rcpts, r->after);
+		buf_free(&pad);
+		iov.iov_base = full;
+		iov.iov_len = strlen(full);
+		rc = campaign_read_head(&iov, 1, r->max ? r->max : NO_LIMIT, 1,
+		    &c, &rest, &err);
+		cr_assert_eq(rc, r->head_rc, "%s: head %d", r->name, rc);
+		cr_assert_eq(rest != NULL, r->paused, "%s: paused", r->name);
+		if (rest != NULL) {
+			cr_assert_not_null(c, "%s", r->name);
+			cr_assert_str_eq(c->subject, "Hello", "%s", r->name);
+			rc = campaign_read_rest(rest, &err);
+			cr_assert_eq(rc, r->rest_rc, "%s: rest %d", r->name, rc);
+		}
+		if (rc == -1) {
+			cr_assert_eq(err.status, r->status, "%s: status %d",
+			    r->name, err.status);
+			cr_assert(err.nproblems > 0 && strstr(err.problems[0],
+			    r->problem) != NULL, "%s: %s", r->name,
+			    err.nproblems ? err.problems[0] : "(none)");
+			campaign_error_free(&err);
+		} else if (rc == 0)
+			cr_assert_eq(c->nrecipients, r->nrecipients,
+			    "%s: %llu", r->name,
+			    (unsigned long long)c->nrecipients);
+		campaign_free(c);
+		free(full);
+	}
+}
+
+Test(campaign, a_reading_given_up_after_the_head_frees_only_itself)
+{
+	struct campaign_reading	*rest;
+	struct campaign_error	 err;
+	struct campaign		*c;
+	struct iovec		 iov;
+	char			*doc;
+
+	doc = doc_subject("Hello");
+	iov.iov_base = doc;
+	iov.iov_len = strlen(doc);
+	cr_assert_eq(campaign_read_head(&iov, 1, NO_LIMIT, 1, &c, &rest,
+	    &err), 0);
+	cr_assert_not_null(rest);
+	/* The header's user keeps the campaign (the sanitizer run checks
+	 * that nothing is freed twice or left behind). */
+	campaign_reading_free(rest);
+	cr_assert_str_eq(c->id, "c1");
+	campaign_free(c);
+	free(doc);
+}
+
+/* A document of n recipients: names on some, zones on others. */
+static char *
+doc_many(int n, const char *tail)
+{
+	struct buf	 b;
+	int		 i;
+
+	buf_init(&b);
+	buf_printf(&b, "<campaign id=\"c1\" list=\"news.example.com\">\n"
+	    "  <from>news@example.com</from>\n  <subject>Hi</subject>\n"
+	    "  <text>hi</text>\n  <recipients>\n");
+	for (i = 0; i < n; i++)
+		buf_printf(&b, "    <to%s%s%s%s>  u%d@d%d.example.org </to>\n",
+		    i % 3 ? " name=\"User " : "", i % 3 ? "x" : "",
+		    i % 3 ? "\"" : "", i % 5 ? " tz=\"Asia/Tokyo\"" : "", i,
+		    i % 7);
+	buf_printf(&b, "%s  </recipients>\n</campaign>\n", tail);
+	buf_addc(&b, '\0');
+	return b.data;
+}
+
+/* Read ahead on a thread or not, the cursor yields the same recipients,
+ * also when the document breaks off or the reader stops early. */
+Test(campaign, the_read_ahead_cursor_yields_what_the_plain_one_does)
+{
+	static const char	*tails[] = {
+		"", "    <to>last@example.org</to\n"	/* broken off */
+	};
+	struct campaign_rcpts	*plain, *ahead;
+	struct campaign_rcpt	 p, a;
+	struct iovec		 iov;
+	char			*doc;
+	size_t			 t, n;
+	int			 rp, ra;
+
+	for (t = 0; t < nitems(tails); t++) {
+		doc = doc_many(50000, tails[t]);
+		iov.iov_base = doc;
+		iov.iov_len = strlen(doc);
+		plain = campaign_rcpt_open_iov(&iov, 1);
+		ahead = campaign_rcpt_open_ahead(&iov, 1);
+		cr_assert_not_null(ahead);
+		n = 0;
+		do {
+			rp = campaign_rcpt_next(plain, &p);
+			ra = campaign_rcpt_next(ahead, &a);
+			cr_assert_eq(rp, ra, "tail %zu, recipient %zu", t, n);
+			if (rp != 1)
+				break;
+			cr_assert_eq(p.addrlen, a.addrlen);
+			cr_assert(memcmp(p.addr, a.addr, p.addrlen) == 0);
+			cr_assert_eq(p.name == NULL, a.name == NULL);
+			if (p.name != NULL)
+				cr_assert_str_eq(p.name, a.name);
+			cr_assert_eq(p.tz == NULL, a.tz == NULL);
+			if (p.tz != NULL)
+				cr_assert_str_eq(p.tz, a.tz);
+			cr_assert_eq(p.line, a.line);
+			n++;
+		} while (1);
+		cr_assert_eq(n, 50000, "tail %zu: %zu recipients", t, n);
+		campaign_rcpt_close(plain);
+		campaign_rcpt_close(ahead);
+		/* Stopped early, the thread is waiting on a full ring. */
+		ahead = campaign_rcpt_open_ahead(&iov, 1);
+		cr_assert_eq(campaign_rcpt_next(ahead, &a), 1);
+		campaign_rcpt_close(ahead);
+		/* Or never asked at all. */
+		campaign_rcpt_close(campaign_rcpt_open_ahead(&iov, 1));
+		free(doc);
+	}
+}

@@ -345,6 +345,94 @@ queue_jobs(struct store_job *jobs, size_t n)
 	fixture_commit(t);
 }
 
+/*
+ * Staged jobs (admission's deferred ones) are written at the commit, yet
+ * the queue reads as if each had been put when it was staged: by due
+ * time, then in the order of the calls.  An abort keeps none of them.
+ */
+Test(store, staged_jobs_take_their_place_in_queue_order_at_the_commit)
+{
+	struct store_job	 jobs[] = {
+		job(NOW, "c", "now1@example.org"),
+		job(NOW + 7 * HOUR, "c", "tokyo1@example.org"),
+		job(NOW + 3 * HOUR, "c", "berlin1@example.org"),
+		job(NOW, "c", "now2@example.org"),
+		job(NOW + 7 * HOUR, "c", "tokyo2@example.org"),
+		job(NOW + 3 * HOUR, "c", "berlin2@example.org"),
+		job(NOW, "c", "now3@example.org"),
+	};
+	/* Which are staged: the ones due later. */
+	static const int	 staged[] = { 0, 1, 1, 0, 1, 1, 0 };
+	static const char	*order[] = {
+		"now1@example.org", "now2@example.org", "now3@example.org",
+		"berlin1@example.org", "berlin2@example.org",
+		"tokyo1@example.org", "tokyo2@example.org"
+	};
+	struct store_txn	*t;
+	struct store_cursor	*c = NULL;
+	struct store_job	 j;
+	char			*cause = NULL;
+	size_t			 i, n = 0;
+
+	/* Aborted: nothing of it stays, staged or not. */
+	t = fixture_begin(&fx, 1);
+	for (i = 0; i < nitems(jobs); i++)
+		cr_assert_eq((staged[i] ? store_queue_stage : store_queue_put)(
+		    t, &jobs[i], &cause), 0, "%s", cause);
+	store_abort(t);
+	t = fixture_begin(&fx, 0);
+	cr_expect_eq(store_queue_count(t), 0);
+	store_abort(t);
+
+	t = fixture_begin(&fx, 1);
+	for (i = 0; i < nitems(jobs); i++)
+		cr_assert_eq((staged[i] ? store_queue_stage : store_queue_put)(
+		    t, &jobs[i], &cause), 0, "%s", cause);
+	fixture_commit(t);
+	t = fixture_begin(&fx, 0);
+	cr_expect_eq(store_queue_count(t), nitems(jobs));
+	cr_assert_eq(store_queue_first(t, &c, &cause), 0, "%s", cause);
+	while (store_cursor_job(c, &j) == 1) {
+		cr_assert_lt(n, nitems(order));
+		cr_expect_str_eq(j.addr, order[n], "position %zu", n);
+		/* Each job is found under the key it was given when staged. */
+		for (i = 0; i < nitems(jobs); i++)
+			if (strcmp(jobs[i].addr, j.addr) == 0)
+				cr_expect_eq(memcmp(jobs[i].key, j.key,
+				    STORE_KEY_LEN), 0, "%s", j.addr);
+		n++;
+		store_cursor_next(c);
+	}
+	cr_expect_eq(n, nitems(order));
+	store_cursor_close(c);
+	store_abort(t);
+}
+
+/* An explicit flush writes the staged jobs at once; the commit then has
+ * nothing left to write, and a job staged after it still counts. */
+Test(store, a_flush_writes_what_is_staged_and_staging_goes_on)
+{
+	struct store_job	 a = job(NOW + HOUR, "c", "a@example.org");
+	struct store_job	 b = job(NOW + HOUR, "c", "b@example.org");
+	struct store_job	 got;
+	struct store_txn	*t;
+	char			*cause = NULL;
+
+	t = fixture_begin(&fx, 1);
+	cr_assert_eq(store_queue_stage(t, &a, &cause), 0, "%s", cause);
+	cr_expect_eq(store_queue_get(t, a.key, &got, &cause), 1,
+	    "not written before the flush");
+	cr_assert_eq(store_queue_flush(t, &cause), 0, "%s", cause);
+	cr_expect_eq(store_queue_get(t, a.key, &got, &cause), 0, "%s", cause);
+	cr_assert_eq(store_queue_stage(t, &b, &cause), 0, "%s", cause);
+	fixture_commit(t);
+	t = fixture_begin(&fx, 0);
+	cr_expect_eq(store_queue_count(t), 2);
+	cr_expect_eq(store_queue_get(t, b.key, &got, &cause), 0, "%s", cause);
+	cr_expect_str_eq(got.addr, "b@example.org");
+	store_abort(t);
+}
+
 Test(store, walks_the_queue_by_due_time_then_by_queueing_order)
 {
 	struct store_job	 jobs[] = {

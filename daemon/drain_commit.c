@@ -81,20 +81,15 @@ drain_commit_backoff(const struct commit_group *f, uint32_t attempts)
 }
 
 /*
- * A job moved to the next quota day takes a reservation of that day
- * ("+UNIT", as admission's: lib/quota_admit.c), so later admissions see
- * the day fill.
+ * A job moved to the next quota day takes a place in that day ("+UNIT",
+ * as admission's: lib/quota_admit.c) instead of the one it held, so
+ * later admissions see the day fill; ledger_outcome() moves it.
  */
-static int
-drain_commit_reserve(struct store_txn *t, const struct commit_item *it,
-    char **cause)
+static void
+drain_commit_move(struct store_job *j, const struct commit_item *it)
 {
-	char	 name[sizeof it->qunit + 1];
-
-	if (it->qunit[0] == '\0')
-		return 0;
-	snprintf(name, sizeof name, "+%s", it->qunit);
-	return store_quota_add(t, name, it->qday, 1, cause);
+	j->qday = it->qunit[0] != '\0' ? it->qday : 0;
+	snprintf(j->qunit, sizeof j->qunit, "%s", it->qunit);
 }
 
 /* Sends counted per unit and day, written once per pair. */
@@ -163,10 +158,10 @@ drain_commit_run(struct wjob *w, struct store *store)
 				it->expired = 1;
 				snprintf(it->reply, sizeof it->reply, "not sent: "
 				    "daily_limit (no quota day before max_age)");
-			} else if (drain_commit_reserve(t, it, &f->cause) < 0)
-				goto out;
-			else
+			} else {
+				drain_commit_move(j, it);
 				j->due = it->defer_to;
+			}
 		} else if (it->outcome == OUTCOME_SENT && it->qunit[0] != '\0' &&
 		    drain_commit_tally(t, tally, &ntally, it, &f->cause) < 0)
 			goto out;
@@ -290,8 +285,8 @@ drain_commit_flush(struct drain *d)
 		if ((x->qday != 0 || x->defer_day != 0) && x->dom != NULL) {
 			f->items[i].qday = x->defer_day != 0 ? x->defer_day :
 			    x->qday;
-			memcpy(f->items[i].qunit, x->dom->name,
-			    sizeof f->items[i].qunit);
+			memcpy(f->items[i].qunit, drain_units_quota(
+			    x->dom)->name, sizeof f->items[i].qunit);
 		}
 		f->items[i++].outcome = x->outcome;
 	}

@@ -73,6 +73,12 @@ enum xfer_outcome {
 struct dom {
 	char			 name[256];	/* the domain, or provider */
 	int			 group;		/* a [provider]'s */
+	/*
+	 * A domain of a group shaped apart (a scope=domain action): its
+	 * own line, held by its actions and by the group's limits; the
+	 * group counts its sends, in flight and in the quota.  NULL: none.
+	 */
+	struct dom		*parent;
 	struct schedule_dom	 s;		/* the rules' cadence, counts */
 	TAILQ_HEAD(, xfer)	 staged;	/* its due jobs, in queue order */
 	TAILQ_ENTRY(dom)	 sentry;	/* in d->sdoms while s.staged */
@@ -116,6 +122,8 @@ struct rdom {
 struct rep_action {
 	struct shaping_action	 a;
 	struct dom		*unit;		/* NULL: scope all, campaign */
+	struct pace		 pace;		/* a campaign's slow: its own
+						   cadence across all units */
 };
 
 /* The reputation guards' state (drain_units.c, drain_quota.c,
@@ -130,6 +138,8 @@ struct drain_rep {
 	unsigned		 conns;		/* scope all: 0 none */
 	int			 suspended;	/* scope all */
 	unsigned		 ncampaign;	/* scope campaign actions */
+	unsigned		 ncampaign_shaped; /* of them, slow or
+						   connections */
 	struct quota_clock	*clock;
 	struct hashtab		*rdoms;		/* struct rdom by name */
 	struct mx_resolver	*mx;		/* made when mx = first appears */
@@ -151,7 +161,8 @@ struct xfer {
 	size_t			 pi;		/* read position: piece, */
 	size_t			 off;		/* and offset in it */
 	unsigned		 gen;		/* d->gen when the handle was set */
-	int			 unsent;	/* counted in dom->s.unsent */
+	int			 unsent;	/* counted in dom->s.unsent (bit
+						   0) and its parent's (bit 1) */
 	int			 waited;	/* its domain's cadence held it */
 	int			 plain;		/* the reader chose plain text */
 	int32_t			 qday;		/* counted in dom->used then */
@@ -280,6 +291,9 @@ void		 drain_xfer_metrics(struct drain *, struct evbuffer *);
 int		 drain_units_init(struct drain *, char **);
 int		 drain_units_reconfigure(struct drain *, char **);
 struct dom	*drain_units_of(struct drain *, const char *, int64_t);
+struct dom	*drain_units_split(struct drain *, const char *, struct dom *);
+void		 drain_units_merge(struct drain *, struct dom *);
+struct dom	*drain_units_quota(struct dom *);
 size_t		 drain_units_tidy(struct drain *);
 void		 drain_units_free(struct drain *);
 
@@ -299,6 +313,10 @@ void		 drain_shape_reply(struct drain *, struct xfer *);
 void		 drain_shape_feedback(struct drain *, const char *, const char *,
 		    const char *);
 int		 drain_shape_campaign_held(const struct drain *, const char *);
+int		 drain_shape_campaign_wait(const struct drain *,
+		    const struct xfer *, struct instant, double *);
+void		 drain_shape_campaign_take(struct drain *, const struct xfer *,
+		    struct instant);
 void		 drain_shape_tick(struct drain *, int64_t);
 void		 drain_shape_describe(const struct shaping_rule *, char *,
 		    size_t);

@@ -65,33 +65,39 @@ drain_quota_check_day(struct drain *d, struct store_txn *t, struct dom *u,
 	return 0;
 }
 
-/* Has the unit used today's quota? */
+/* Has the unit (or the group of a domain shaped apart) used today's quota? */
 int
 drain_quota_over(const struct dom *u)
 {
+	if (u->parent != NULL)
+		u = u->parent;
 	return u->tracked && u->day_known && quota_room(u->limit, u->used, 1)
 	    == 0;
 }
 
-/* Move the unit's staged jobs, in queue order, to the next quota day. */
+/*
+ * Move the line's staged jobs, in queue order, to the next quota day of
+ * its unit (a domain shaped apart: its group's).
+ */
 void
-drain_quota_defer(struct drain *d, struct dom *u)
+drain_quota_defer(struct drain *d, struct dom *line)
 {
+	struct dom		*u = drain_units_quota(line);
 	struct quota_day	 next;
 	struct xfer		*x;
 	size_t			 n = 0;
 
 	quota_day_of(d->rep.clock, u->day.end, &next);
-	while ((x = TAILQ_FIRST(&u->staged)) != NULL) {
-		TAILQ_REMOVE(&u->staged, x, entry);
-		u->s.staged--;
+	while ((x = TAILQ_FIRST(&line->staged)) != NULL) {
+		TAILQ_REMOVE(&line->staged, x, entry);
+		line->s.staged--;
 		d->nstaged--;
 		x->defer_to = next.start;
 		x->defer_day = next.date;
 		drain_commit_finish(d, x, OUTCOME_DEFERRED);
 		n++;
 	}
-	TAILQ_REMOVE(&d->sdoms, u, sentry);
+	TAILQ_REMOVE(&d->sdoms, line, sentry);
 	/* Once a day at info; the batches after it at debug. */
 	if (u->full_logged != u->day.date)
 		log_info("drain: %s used its quota of %" PRIu64 " for %d; its "
@@ -108,21 +114,26 @@ drain_quota_defer(struct drain *d, struct dom *u)
 void
 drain_quota_started(struct drain *d, struct xfer *x)
 {
+	struct dom	*u = drain_units_quota(x->dom);
+
 	(void)d;
-	if (!x->dom->tracked || !x->dom->day_known)
+	if (!u->tracked || !u->day_known)
 		return;
-	x->dom->used++;
-	x->qday = x->dom->day.date;
+	u->used++;
+	x->qday = u->day.date;
 }
 
 /* A transfer ended: one that did not go out gives its count back. */
 void
 drain_quota_finished(struct drain *d, struct xfer *x, enum xfer_outcome o)
 {
+	struct dom	*u;
+
 	(void)d;
 	if (x->qday == 0 || o == OUTCOME_SENT)
 		return;
-	if (x->dom->day.date == x->qday && x->dom->used > 0)
-		x->dom->used--;
+	u = drain_units_quota(x->dom);
+	if (u->day.date == x->qday && u->used > 0)
+		u->used--;
 	x->qday = 0;
 }

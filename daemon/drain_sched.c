@@ -117,7 +117,7 @@ drain_sched_stage(struct drain *d, struct store_txn *t,
 	message_out_init(&x->msg);
 	x->state = XFER_STAGED;
 	drain_sched_claim(d, x);
-	drain_quota_check_day(d, t, dm, now_s);
+	drain_quota_check_day(d, t, drain_units_quota(dm), now_s);
 	if (dm->s.staged++ == 0)
 		TAILQ_INSERT_TAIL(&d->sdoms, dm, sentry);
 	TAILQ_INSERT_TAIL(&dm->staged, x, entry);
@@ -284,6 +284,40 @@ drain_sched_refill(struct drain *d, struct store_txn *t, int64_t now_s,
 	return d->nstaged >= limit;
 }
 
+#define DRAIN_PICK_WALK	256	/* staged jobs looked past in one line */
+
+/*
+ * The first job of a line its campaign's actions let go at `slot`
+ * (scope=campaign slow or connections, drain_shape_campaign_wait()):
+ * those of a held campaign are passed over, so that other campaigns'
+ * jobs in the same line keep their pace.  NULL when every job looked at
+ * is held; `*wait_ms` is lowered to the soonest a paced one may go.
+ */
+static struct xfer *
+drain_sched_first(struct drain *d, struct dom *dm, struct instant slot,
+    double *wait_ms)
+{
+	struct xfer	*x;
+	double		 w;
+	size_t		 n = 0;
+
+	TAILQ_FOREACH(x, &dm->staged, entry) {
+		if (n++ == DRAIN_PICK_WALK)
+			break;
+		switch (drain_shape_campaign_wait(d, x, slot, &w)) {
+		case 0:
+			return x;
+		case 2:
+			if (w < *wait_ms)
+				*wait_ms = w;
+			break;
+		default:
+			break;
+		}
+	}
+	return NULL;
+}
+
 /*
  * The staged job to send at `slot` (schedule_pick_offer() says which); the
  * held domains are counted as throttled, and `wait_ms` is lowered to the
@@ -295,7 +329,6 @@ drain_sched_pick(struct drain *d, struct instant slot, double *wait_ms)
 	struct schedule_pick	 p;
 	struct dom		*dm;
 	struct xfer		*x;
-
 	struct dom		*next;
 
 	schedule_pick_begin(&p, slot, STORE_KEY_LEN);
@@ -309,6 +342,11 @@ drain_sched_pick(struct drain *d, struct instant slot, double *wait_ms)
 			continue;
 		}
 		x = TAILQ_FIRST(&dm->staged);
+		if (d->rep.ncampaign_shaped > 0 && (x = drain_sched_first(d,
+		    dm, slot, wait_ms)) == NULL) {
+			p.held++;
+			continue;
+		}
 		schedule_pick_offer(&p, &dm->s, x->job.key, x);
 		if (p.held != held)
 			x->waited = 1;	/* counted once, when it is sent */
@@ -382,6 +420,9 @@ drain_sched_start(struct drain *d, struct store_txn **t, struct xfer *x,
 	/* Domain cadences are ceilings and stay strict. */
 	pace_take_on_schedule(&d->pace, slot->at);
 	pace_take(&x->dom->s.pace, slot->at);
+	if (x->dom->parent != NULL)
+		pace_take(&x->dom->parent->s.pace, slot->at);
+	drain_shape_campaign_take(d, x, slot->at);
 	return 0;
 }
 

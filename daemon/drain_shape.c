@@ -28,6 +28,18 @@ static const char *shape_default_rules[] = {
 	"conf/shaping.rules"
 };
 
+/*
+ * An action on unit `u` (NULL: none) ended; a domain shaped apart from
+ * its group goes back to it with its last.
+ */
+static void
+drain_shape_release(struct drain *d, struct dom *u)
+{
+	if (u == NULL)
+		return;
+	u->nactions--;
+	drain_units_merge(d, u);
+}
 
 /* The configured rules, the shipped ones, or none ("none"). */
 int
@@ -48,17 +60,6 @@ drain_shape_load(struct drain *d, char **cause)
 	if (path != NULL && strcmp(path, "none") != 0 &&
 	    (rs = shaping_load(path, cause)) == NULL)
 		return -1;
-	for (i = 0; rs != NULL && i < shaping_count(rs); i++) {
-		const struct shaping_rule *r = shaping_rule(rs, i);
-
-		if (r->scope == SHAPING_CAMPAIGN && r->kind != SHAPING_SUSPEND) {
-			set_cause(cause, "%s:%u: rule %s: scope=campaign takes "
-			    "action=suspend only (a campaign has no cadence of "
-			    "its own to slow)", path, r->line, r->name);
-			shaping_rules_free(rs);
-			return -1;
-		}
-	}
 	/* Running actions end with the rules they came from. */
 	while (d->rep.nactions > 0) {
 		struct rep_action *a = &d->rep.actions[--d->rep.nactions];
@@ -66,10 +67,10 @@ drain_shape_load(struct drain *d, char **cause)
 		log_info("shaping: rule=%s on %s=%s ends (rules reloaded)",
 		    a->a.rule->name, shaping_scope_name(a->a.rule->scope),
 		    a->a.key);
-		if (a->unit != NULL)
-			a->unit->nactions--;
+		drain_shape_release(d, a->unit);
 	}
 	d->rep.ncampaign = 0;
+	d->rep.ncampaign_shaped = 0;
 	shaping_state_free(d->rep.state);
 	shaping_rules_free(d->rep.rules);
 	d->rep.rules = rs;
@@ -85,6 +86,17 @@ drain_shape_load(struct drain *d, char **cause)
 	if (rs != NULL)
 		log_info("shaping: %zu rules from %s", shaping_count(rs), path);
 	return 0;
+}
+
+/* A slow action's rate as a whole number per second, minute or hour. */
+static void
+drain_shape_rate(const struct shaping_rule *r, struct conf_rate *rate)
+{
+	rate->per = r->rate_per_s >= 1 ? 1 : r->rate_per_s * 60 >= 1 ? 60 :
+	    3600;
+	rate->count = (uint64_t)(r->rate_per_s * (double)rate->per + 0.5);
+	if (rate->count == 0)
+		rate->count = 1;
 }
 
 /* The earliest end among the running actions. */
@@ -125,15 +137,8 @@ drain_shape_apply(struct drain *d, struct dom *u)
 		    r->connections < conns))
 			conns = r->connections;
 		else if (r->kind == SHAPING_SLOW && (rate.count == 0 ||
-		    r->rate_per_s < (double)rate.count / (double)rate.per)) {
-			/* As a whole number per second, minute or hour. */
-			rate.per = r->rate_per_s >= 1 ? 1 : r->rate_per_s *
-			    60 >= 1 ? 60 : 3600;
-			rate.count = (uint64_t)(r->rate_per_s *
-			    (double)rate.per + 0.5);
-			if (rate.count == 0)
-				rate.count = 1;
-		}
+		    r->rate_per_s < (double)rate.count / (double)rate.per))
+			drain_shape_rate(r, &rate);
 	}
 	if (u == NULL) {
 		pace_reconfigure(&d->pace, &rate, (unsigned)c->burst);
@@ -185,6 +190,9 @@ drain_shape_hit(struct drain *d, long code, const char *reply,
 	if ((rule = shaping_match(d->rep.rules, code, reply)) < 0)
 		return;
 	r = shaping_rule(d->rep.rules, (size_t)rule);
+	/* A group's action paces the group, from any of its lines. */
+	if (r->scope == SHAPING_GROUP)
+		u = drain_units_quota(u);
 	key = r->scope == SHAPING_DOMAIN ? domain : r->scope == SHAPING_ALL ?
 	    "*" : r->scope == SHAPING_CAMPAIGN ? campaign : u->name;
 	if (key == NULL || *key == '\0')
@@ -195,9 +203,17 @@ drain_shape_hit(struct drain *d, long code, const char *reply,
 	    sizeof *d->rep.actions);
 	ra = &d->rep.actions[d->rep.nactions++];
 	ra->a = a;
-	/* A domain's action in a provider paces the provider's unit. */
-	ra->unit = r->scope == SHAPING_ALL || r->scope == SHAPING_CAMPAIGN ?
-	    NULL : u;
+	/*
+	 * A domain's action on a domain of a provider group gives the
+	 * domain a line of its own (drain_units_split()): it alone slows,
+	 * and the group's limits hold it too.
+	 */
+	if (r->scope == SHAPING_ALL || r->scope == SHAPING_CAMPAIGN)
+		ra->unit = NULL;
+	else if (r->scope == SHAPING_DOMAIN && u->group)
+		ra->unit = drain_units_split(d, domain, u);
+	else
+		ra->unit = u;
 	if (ra->unit != NULL)
 		ra->unit->nactions++;
 	drain_shape_describe(r, what, sizeof what);
@@ -209,8 +225,23 @@ drain_shape_hit(struct drain *d, long code, const char *reply,
 		drain_shape_apply(d, ra->unit);
 		return;
 	}
-	/* Its jobs read ahead go back; the read skips them meanwhile. */
 	d->rep.ncampaign++;
+	if (r->kind != SHAPING_SUSPEND) {
+		/*
+		 * A campaign's own cadence (or connections) across all its
+		 * units, counted from this reply; the pick passes over its
+		 * jobs while they wait (drain_shape_campaign_wait()).
+		 */
+		struct conf_rate	 rate = { 0, 1 };
+
+		if (r->kind == SHAPING_SLOW)
+			drain_shape_rate(r, &rate);
+		pace_init(&ra->pace, &rate, 1);
+		pace_take(&ra->pace, drain_clock());
+		d->rep.ncampaign_shaped++;
+		return;
+	}
+	/* Its jobs read ahead go back; the read skips them meanwhile. */
 	drain_sched_unstage(d);
 }
 
@@ -224,9 +255,79 @@ drain_shape_campaign_held(const struct drain *d, const char *campaign)
 		return 0;
 	for (i = 0; i < d->rep.nactions; i++)
 		if (d->rep.actions[i].a.rule->scope == SHAPING_CAMPAIGN &&
+		    d->rep.actions[i].a.rule->kind == SHAPING_SUSPEND &&
 		    strcmp(d->rep.actions[i].a.key, campaign) == 0)
 			return 1;
 	return 0;
+}
+
+/* Transfers of a campaign running now (a few: the connections). */
+static unsigned
+drain_shape_campaign_running(const struct drain *d, const char *campaign)
+{
+	const struct xfer	*x;
+	unsigned		 n = 0;
+
+	TAILQ_FOREACH(x, &d->running, entry)
+		if (strcmp(x->job.campaign, campaign) == 0)
+			n++;
+	return n;
+}
+
+/*
+ * May a staged job go at `slot` as far as its campaign's actions say?
+ * 0: yes; 1: its campaign is at its connections; 2: its campaign's
+ * cadence holds it for *wait_ms more.
+ */
+int
+drain_shape_campaign_wait(const struct drain *d, const struct xfer *x,
+    struct instant slot, double *wait_ms)
+{
+	const struct rep_action	*ra;
+	double			 w;
+	size_t			 i;
+	int			 held = 0;
+
+	*wait_ms = 0;
+	if (d->rep.ncampaign_shaped == 0)
+		return 0;
+	for (i = 0; i < d->rep.nactions; i++) {
+		ra = &d->rep.actions[i];
+		if (ra->a.rule->scope != SHAPING_CAMPAIGN ||
+		    ra->a.rule->kind == SHAPING_SUSPEND ||
+		    strcmp(ra->a.key, x->job.campaign) != 0)
+			continue;
+		if (ra->a.rule->kind == SHAPING_CONNECTIONS &&
+		    drain_shape_campaign_running(d, x->job.campaign) >=
+		    ra->a.rule->connections)
+			return 1;
+		if (ra->a.rule->kind == SHAPING_SLOW &&
+		    (w = pace_wait(&ra->pace, slot)) > 0) {
+			if (w > *wait_ms)
+				*wait_ms = w;
+			held = 2;
+		}
+	}
+	return held;
+}
+
+/* A job of a slowed campaign starts at `slot`: its cadence takes it. */
+void
+drain_shape_campaign_take(struct drain *d, const struct xfer *x,
+    struct instant slot)
+{
+	struct rep_action	*ra;
+	size_t			 i;
+
+	if (d->rep.ncampaign_shaped == 0)
+		return;
+	for (i = 0; i < d->rep.nactions; i++) {
+		ra = &d->rep.actions[i];
+		if (ra->a.rule->scope == SHAPING_CAMPAIGN &&
+		    ra->a.rule->kind == SHAPING_SLOW &&
+		    strcmp(ra->a.key, x->job.campaign) == 0)
+			pace_take(&ra->pace, slot);
+	}
 }
 
 /* Every reply of the relay passes the rules. */
@@ -278,13 +379,14 @@ drain_shape_tick(struct drain *d, int64_t now_s)
 		log_warnx("shaping: rule=%s on %s=%s ends after %" PRId64 " s",
 		    a.a.rule->name, shaping_scope_name(a.a.rule->scope),
 		    a.a.key, a.a.until - a.a.since);
-		if (a.unit != NULL)
-			a.unit->nactions--;
 		if (a.a.rule->scope == SHAPING_CAMPAIGN) {
 			d->rep.ncampaign--;
+			if (a.a.rule->kind != SHAPING_SUSPEND)
+				d->rep.ncampaign_shaped--;
 			drain_sched_soon(d);
 		} else
 			drain_shape_apply(d, a.unit);
+		drain_shape_release(d, a.unit);
 	}
 	drain_shape_next_end(d);
 }

@@ -67,8 +67,9 @@ drain_status_members(struct drain *d, const struct dom *u)
 
 	if (!u->group)
 		return arr;
+	/* A domain shaped apart is still the group's. */
 	while ((rd = hashtab_next(d->rep.rdoms, &pos)) != NULL)
-		if (rd->unit == u)
+		if (rd->unit == u || rd->unit->parent == u)
 			json_array_append_new(arr, json_pack("{s:s, s:s}",
 			    "domain", rd->name, "by", rd->via[0] != '\0' ?
 			    rd->via : "list"));
@@ -100,6 +101,9 @@ drain_status_unit(struct drain *d, const struct dom *u)
 	    "staged", (json_int_t)u->s.staged, "quota", q, "warmup", w,
 	    "actions", drain_status_actions(d, u), "domains",
 	    drain_status_members(d, u));
+	/* A domain shaped apart names the group whose limits hold it too. */
+	json_object_set_new(o, "group", u->parent != NULL ?
+	    json_string(u->parent->name) : json_null());
 	return o;
 }
 

@@ -24,6 +24,7 @@
 #include "log.h"
 #include "mannersd.h"
 #include "mx.h"
+#include "quota_admit.h"
 #include "util.h"
 
 #define UNITS_MX_MIN_TTL	60	/* s an MX answer is kept, at least */
@@ -33,13 +34,26 @@
 static void	drain_units_mx_answer(void *, const char *, const char **,
 		    size_t, int64_t, const char *);
 
+/*
+ * An MX placement on its way to the store, where admission reads it
+ * (lib/quota_admit.c) to reserve the group's quota for the domain.
+ */
+struct units_mx_write {
+	struct wjob		 w;
+	char			 domain[256];
+	char			 group[256];	/* "": on its own */
+	int64_t			 until;
+	char			*cause;
+};
+
 /* Is the unit `item` the one named by `key` (a struct dom template)? */
 static int
 drain_units_eq(const void *item, const void *key)
 {
 	const struct dom	*a = item, *b = key;
 
-	return a->group == b->group && strcasecmp(a->name, b->name) == 0;
+	return a->group == b->group && (a->parent != NULL) == (b->parent !=
+	    NULL) && strcasecmp(a->name, b->name) == 0;
 }
 
 static int
@@ -57,6 +71,16 @@ drain_units_configure(struct drain *d, struct dom *u)
 	const struct conf_domain	*cd;
 	size_t				 i;
 
+	/* A domain shaped apart has only its actions and its group's. */
+	if (u->parent != NULL) {
+		memset(&u->rate, 0, sizeof u->rate);
+		u->conns = 0;
+		u->daily_limit = 0;
+		u->warmup = NULL;
+		u->tracked = 0;
+		u->day_known = 0;
+		return;
+	}
 	for (i = 0; u->group && i < c->nproviders; i++)
 		if (strcmp(c->providers[i].name, u->name) == 0)
 			p = &c->providers[i];
@@ -75,9 +99,13 @@ drain_units_configure(struct drain *d, struct dom *u)
 	u->day_known = 0;
 }
 
-/* The unit of that name, made with its configuration if need be. */
+/*
+ * The unit of that name, made with its configuration if need be; with
+ * `parent`, the line of a domain of that group shaped apart.
+ */
 static struct dom *
-drain_units_get(struct drain *d, const char *name, int group)
+drain_units_get(struct drain *d, const char *name, int group,
+    struct dom *parent)
 {
 	struct dom	 key, *u;
 	uint64_t	 h = hashtab_hash_caseless(name);
@@ -85,18 +113,106 @@ drain_units_get(struct drain *d, const char *name, int group)
 
 	snprintf(key.name, sizeof key.name, "%s", name);
 	key.group = group;
-	if ((u = hashtab_find(d->doms, h, drain_units_eq, &key)) != NULL)
+	key.parent = parent;
+	if ((u = hashtab_find(d->doms, h, drain_units_eq, &key)) != NULL) {
+		if (parent != NULL && u->parent != parent) {
+			/* Its domain moved to another group meanwhile. */
+			u->parent = parent;
+			u->s.parent = &parent->s;
+		}
 		return u;
+	}
 	u = xcalloc(1, sizeof *u);
 	TAILQ_INIT(&u->staged);
 	snprintf(u->name, sizeof u->name, "%s", name);
 	for (i = 0; u->name[i] != '\0'; i++)
 		u->name[i] = (char)tolower((unsigned char)u->name[i]);
 	u->group = group;
+	u->parent = parent;
 	drain_units_configure(d, u);
 	schedule_dom_init(&u->s, &u->rate, u->conns);
+	u->s.parent = parent != NULL ? &parent->s : NULL;
 	hashtab_add(d->doms, h, u);
 	return u;
+}
+
+/* The unit that counts a unit's sends against a quota: its group's. */
+struct dom *
+drain_units_quota(struct dom *u)
+{
+	return u->parent != NULL ? u->parent : u;
+}
+
+/* The line of a group's domain shaped apart, while an action runs on it. */
+static struct dom *
+drain_units_apart(struct drain *d, const char *domain, struct dom *group)
+{
+	struct dom	 key, *u;
+
+	if (!group->group)
+		return NULL;
+	snprintf(key.name, sizeof key.name, "%s", domain);
+	key.group = 0;
+	key.parent = group;
+	u = hashtab_find(d->doms, hashtab_hash_caseless(domain),
+	    drain_units_eq, &key);
+	return u != NULL && u->parent == group && u->nactions > 0 ? u : NULL;
+}
+
+/* Place a recipient domain in `u`, or in its own line of it if shaped. */
+static void
+drain_units_place(struct drain *d, struct rdom *rd, struct dom *u)
+{
+	struct dom	*apart = drain_units_apart(d, rd->name, u);
+
+	rd->unit = apart != NULL ? apart : u;
+	rd->unit->nrdoms++;
+}
+
+static struct rdom *
+drain_units_rdom(struct drain *d, const char *name)
+{
+	return hashtab_find(d->rep.rdoms, hashtab_hash_caseless(name),
+	    drain_units_rdom_eq, name);
+}
+
+/*
+ * A scope=domain action on a domain of `group`: the domain gets a line
+ * of its own, paced by its actions and the group's limits together,
+ * while the group's other domains keep the group's pace.  Its jobs
+ * read ahead go back to be read into the new line.
+ */
+struct dom *
+drain_units_split(struct drain *d, const char *domain, struct dom *group)
+{
+	struct rdom	*rd;
+	struct dom	*u;
+
+	u = drain_units_get(d, domain, 0, group);
+	if ((rd = drain_units_rdom(d, domain)) != NULL && rd->unit == group) {
+		group->nrdoms--;
+		rd->unit = u;
+		u->nrdoms++;
+		drain_sched_unstage(d);
+	}
+	return u;
+}
+
+/* Its last action ended: a domain shaped apart goes back to its group. */
+void
+drain_units_merge(struct drain *d, struct dom *u)
+{
+	struct rdom	*rd;
+
+	if (u->parent == NULL || u->nactions > 0)
+		return;
+	if ((rd = drain_units_rdom(d, u->name)) != NULL && rd->unit == u) {
+		u->nrdoms--;
+		rd->unit = u->parent;
+		rd->unit->nrdoms++;
+	}
+	drain_sched_unstage(d);
+	drain_sched_soon(d);
 }
 
 /* Does any provider place domains by their MX hosts? */
@@ -135,8 +251,7 @@ drain_units_of(struct drain *d, const char *name, int64_t now_s)
 	uint64_t			 h = hashtab_hash_caseless(name);
 	struct rdom			*rd;
 
-	if ((rd = hashtab_find(d->rep.rdoms, h, drain_units_rdom_eq, name)) !=
-	    NULL) {
+	if ((rd = drain_units_rdom(d, name)) != NULL) {
 		/* An expired answer is asked again; the old one serves. */
 		if (rd->mx == RDOM_RESOLVED && now_s >= rd->mx_until &&
 		    d->rep.use_mx)
@@ -148,14 +263,79 @@ drain_units_of(struct drain *d, const char *name, int64_t now_s)
 	for (size_t i = 0; rd->name[i] != '\0'; i++)
 		rd->name[i] = (char)tolower((unsigned char)rd->name[i]);
 	p = conf_provider_of(d->md->conf, rd->name);
-	rd->unit = drain_units_get(d, p != NULL ? p->name : rd->name,
-	    p != NULL);
-	rd->unit->nrdoms++;
+	drain_units_place(d, rd, drain_units_get(d, p != NULL ? p->name :
+	    rd->name, p != NULL, NULL));
 	rd->mx = RDOM_LISTED;
 	hashtab_add(d->rep.rdoms, h, rd);
 	if (p == NULL && d->rep.use_mx)
 		drain_units_resolve(d, rd, 1);
 	return rd->unit;
+}
+
+/* On the writer thread: record (or forget) a domain's placement. */
+static void
+drain_units_mx_write_run(struct wjob *w, struct store *store)
+{
+	struct units_mx_write	*m = (struct units_mx_write *)w;
+	struct store_txn	*t = NULL;
+	int			 rc;
+
+	if (store_begin(store, 1, &t, &m->cause) < 0)
+		return;
+	if (m->group[0] != '\0')
+		rc = store_mx_put(t, m->domain, m->group, m->until, &m->cause);
+	else
+		rc = store_mx_del(t, m->domain, &m->cause);
+	if (rc < 0) {
+		store_abort(t);
+		return;
+	}
+	store_commit(t, &m->cause);
+}
+
+/* On the loop: a placement that could not be written is only logged. */
+static void
+drain_units_mx_write_done(struct wjob *w)
+{
+	struct units_mx_write	*m = (struct units_mx_write *)w;
+
+	if (m->cause != NULL)
+		log_warnx("mx: domain=%s: cannot record its placement (%s); "
+		    "admission counts it on its own", m->domain, m->cause);
+	free(m->cause);
+	free(m);
+}
+
+/* Record where an answer placed a domain (group NULL: on its own). */
+static void
+drain_units_mx_record(struct drain *d, const char *domain, const char *group,
+    int64_t until)
+{
+	struct units_mx_write	*m = xcalloc(1, sizeof *m);
+
+	m->w.run = drain_units_mx_write_run;
+	m->w.done = drain_units_mx_write_done;
+	snprintf(m->domain, sizeof m->domain, "%s", domain);
+	snprintf(m->group, sizeof m->group, "%s", group != NULL ? group : "");
+	m->until = until;
+	writer_submit(d->md->writer, &m->w);
+}
+
+/*
+ * Domains an admission counted on their own because no MX answer had
+ * placed them yet: look them up now (their jobs may be due only
+ * later), so the next admission finds their group in the store.
+ */
+void
+drain_units_prefetch(struct drain *d, const struct quota_admit_unplaced *u)
+{
+	int64_t	 now_s = mannersd_now();
+	size_t	 i;
+
+	if (!d->rep.use_mx)
+		return;
+	for (i = 0; i < u->n; i++)
+		drain_units_of(d, u->name[i], now_s);
 }
 
 /* An MX answer: the domain joins a provider, or stays on its own. */
@@ -170,8 +350,7 @@ drain_units_mx_answer(void *arg, const char *domain, const char **hosts,
 	int64_t				 now = mannersd_now();
 	size_t				 i;
 
-	rd = hashtab_find(d->rep.rdoms, hashtab_hash_caseless(domain),
-	    drain_units_rdom_eq, domain);
+	rd = drain_units_rdom(d, domain);
 	if (rd == NULL || rd->mx != RDOM_RESOLVING)
 		return;
 	old = rd->unit;
@@ -187,24 +366,27 @@ drain_units_mx_answer(void *arg, const char *domain, const char **hosts,
 	} else
 		rd->mx_until = now + (ttl < UNITS_MX_MIN_TTL ? UNITS_MX_MIN_TTL :
 		    ttl > UNITS_MX_MAX_TTL ? UNITS_MX_MAX_TTL : ttl);
+	drain_units_mx_record(d, rd->name, p != NULL ? p->name : NULL,
+	    rd->mx_until);
 	if (old->resolving > 0 && !old->group && strcmp(old->name,
 	    rd->name) == 0) {
 		old->resolving--;
 		drain_shape_apply(d, old);
 	}
-	if (p != NULL && !(old->group && strcmp(old->name, p->name) == 0)) {
+	if (p != NULL && drain_units_quota(old) != drain_units_get(d, p->name,
+	    1, NULL)) {
 		log_info("mx: domain=%s joins provider=%s (MX %s, for %" PRId64
 		    " s)", domain, p->name, rd->via, rd->mx_until - now);
 		old->nrdoms--;
-		rd->unit = drain_units_get(d, p->name, 1);
-		rd->unit->nrdoms++;
+		drain_units_place(d, rd, drain_units_get(d, p->name, 1, NULL));
 		/* Its jobs read ahead sit in its old line: read them again. */
 		drain_sched_unstage(d);
-	} else if (p == NULL && old->group) {
+	} else if (p == NULL && drain_units_quota(old)->group) {
 		/* Its MX moved away from the provider. */
-		log_info("mx: domain=%s leaves provider=%s", domain, old->name);
+		log_info("mx: domain=%s leaves provider=%s", domain,
+		    drain_units_quota(old)->name);
 		old->nrdoms--;
-		rd->unit = drain_units_get(d, rd->name, 0);
+		rd->unit = drain_units_get(d, rd->name, 0, NULL);
 		rd->unit->nrdoms++;
 		rd->via[0] = '\0';
 		drain_sched_unstage(d);
@@ -220,17 +402,17 @@ drain_units_known(struct drain *d)
 	size_t			 i, j;
 
 	for (i = 0; i < c->nproviders; i++)
-		drain_units_get(d, c->providers[i].name, 1);
+		drain_units_get(d, c->providers[i].name, 1, NULL);
 	for (i = 0; i < c->ndomains; i++)
 		if (c->domains[i].daily_limit != 0 &&
 		    conf_provider_of(c, c->domains[i].name) == NULL)
-			drain_units_get(d, c->domains[i].name, 0);
+			drain_units_get(d, c->domains[i].name, 0, NULL);
 	for (i = 0; i < c->nwarmups; i++)
 		for (j = 0; j < c->warmups[i].applies.n; j++)
 			if (conf_provider_of(c, c->warmups[i].applies.v[j]) ==
 			    NULL)
 				drain_units_get(d, c->warmups[i].applies.v[j],
-				    0);
+				    0, NULL);
 }
 
 /* The quota clock and the resolver the configuration asks for. */
@@ -328,6 +510,12 @@ drain_units_tidy(struct drain *d)
 		hashtab_remove_current(d->rep.rdoms, &pos);
 		free(rd);
 	}
+	/*
+	 * Outcomes waiting for their commit still point at their units
+	 * (the quota they count in is named at the flush): keep them all.
+	 */
+	if (d->ndone > 0)
+		return 0;
 	pos = 0;
 	while ((u = hashtab_next(d->doms, &pos)) != NULL) {
 		if (u->nrdoms > 0 || u->nactions > 0 || u->tracked || u->group ||

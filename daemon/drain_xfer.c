@@ -98,16 +98,23 @@ drain_xfer_started(void *job, double ms)
 {
 	struct xfer	*x = job;
 	struct instant	 started = { ms };	/* drain_clock()'s, relayed */
+	struct dom	*u;
+	int		 bit;
 
 	if (x->state != XFER_RUNNING || !x->unsent)
 		return;
+	/* The domain, and the group of a domain shaped apart. */
+	for (u = x->dom, bit = 1; u != NULL; u = u->parent, bit <<= 1) {
+		if (!(x->unsent & bit))
+			continue;
+		u->s.unsent--;
+		pace_started(&u->s.pace, started);
+		/* Its next slot may have moved past the wake-up already set. */
+		if (x->d->nstaged > 0)
+			drain_sched_wake(x->d, pace_wait(&u->s.pace,
+			    drain_clock()));
+	}
 	x->unsent = 0;
-	x->dom->s.unsent--;
-	pace_started(&x->dom->s.pace, started);
-	/* Its next slot may have moved past the wake-up already set. */
-	if (x->dom->s.staged > 0)
-		drain_sched_wake(x->d, pace_wait(&x->dom->s.pace,
-		    drain_clock()));
 }
 
 /* On an SMTP thread, now and then: give up when the drain says so. */
@@ -236,6 +243,36 @@ drain_xfer_return_path(struct drain *d, const struct dcampaign *dc,
 }
 
 /*
+ * A transfer counts in flight in its unit and, for a domain shaped apart
+ * from its group, in the group too (how = 1: it starts; 0: it no longer
+ * runs; -1: only its unanswered MAIL FROM is forgotten).  A paced unit
+ * waits for its MAIL FROM's answer (x->unsent: a bit per level).
+ */
+static void
+drain_xfer_count(struct xfer *x, int how)
+{
+	struct dom	*u;
+	int		 bit;
+
+	for (u = x->dom, bit = 1; u != NULL; u = u->parent, bit <<= 1) {
+		if (how == 1) {
+			u->s.inflight++;
+			if (pace_limited(&u->s.pace)) {
+				x->unsent |= bit;
+				u->s.unsent++;
+			}
+			continue;
+		}
+		if (how == 0)
+			u->s.inflight--;
+		if (x->unsent & bit)
+			u->s.unsent--;
+	}
+	if (how != 1)
+		x->unsent = 0;
+}
+
+/*
  * Render a staged job's message and hand it to libcurl at `slot`: its
  * SMTP thread waits for the slot when it is still ahead.
  */
@@ -301,11 +338,7 @@ drain_xfer_start(struct drain *d, struct dcampaign *dc, struct xfer *x,
 	x->state = XFER_RUNNING;
 	TAILQ_INSERT_TAIL(&d->running, x, entry);
 	d->nrunning++;
-	x->dom->s.inflight++;
-	if (pace_limited(&x->dom->s.pace)) {
-		x->unsent = 1;
-		x->dom->s.unsent++;
-	}
+	drain_xfer_count(x, 1);
 	/* From here until drain_xfer_done() the SMTP thread owns x's I/O. */
 	smtp_threads_submit(d->threads, x->easy, x,
 	    slot->wait_ms > 0 ? slot->at.ms : 0);
@@ -321,13 +354,10 @@ drain_xfer_unrun(struct drain *d, struct xfer *x)
 	if (x->state == XFER_RUNNING) {
 		TAILQ_REMOVE(&d->running, x, entry);
 		d->nrunning--;
-		if (x->dom != NULL)
-			x->dom->s.inflight--;
+		drain_xfer_count(x, 0);
 	}
-	if (x->unsent) {
-		x->unsent = 0;
-		x->dom->s.unsent--;
-	}
+	if (x->unsent)
+		drain_xfer_count(x, -1);
 }
 
 /*

@@ -1479,6 +1479,10 @@ ctl_domains_unit(json_t *u)
 	printf("%-24s %-8s %8.3g/s  %s\n", ctl_str(u, "name", "?"),
 	    ctl_str(u, "kind", "?"), json_real_value(json_object_get(u,
 	    "rate")), ctl_str(u, "why", ""));
+	/* A domain shaped apart inside its group: the group holds it too. */
+	if (json_is_string(json_object_get(u, "group")))
+		printf("    in group %s: its limits and quota apply too\n",
+		    ctl_str(u, "group", "?"));
 	if (json_is_object(q)) {
 		ctl_time(ctl_int(q, "resets_at"), t, sizeof t);
 		printf("    quota %lld: %lld used of %lld, next day at %s, %lld "

@@ -204,6 +204,10 @@ void	 metrics_free(struct mannersd *);
 struct drain	*drain_new(struct mannersd *, char **);
 void		 drain_free(struct drain *);
 void		 drain_kick(struct drain *);
+/* drain_units.c: look up the MX of domains admission could not place */
+struct quota_admit_unplaced;
+void		 drain_units_prefetch(struct drain *,
+		    const struct quota_admit_unplaced *);
 void		 drain_stop(struct drain *, void (*)(struct mannersd *));
 void		 drain_forget(struct drain *, const char *);
 void		 drain_reconfigure(struct drain *);

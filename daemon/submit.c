@@ -433,8 +433,10 @@ submit_reply(struct submit *sb)
 	control_reply_json(sb->req, sb->status, sb->answer);
 	log_info("%s", sb->log);
 	submit_count(sb->md, sb->status, &sb->rep);
-	if (sb->queued)
+	if (sb->queued) {
+		drain_units_prefetch(sb->md->drain, &sb->rep.unplaced);
 		drain_kick(sb->md->drain);
+	}
 	writer_release(sb->md->writer);
 	submit_forget(sb);
 	conf_free(sb->conf);

@@ -292,7 +292,8 @@ admit_one(struct admit_run *a, const struct campaign_rcpt *rc, char **cause)
 		return err;
 	/* The day's quota of its domain or provider, reserved here too. */
 	if (d.verdict != POLICY_REJECT && (err = quota_admit_reserve(
-	    a->quota, a->t, addr_domain(naddr), c->expires, &d, cause)) != 0) {
+	    a->quota, a->t, addr_domain(naddr), c->expires, &d, &a->job,
+	    cause)) != 0) {
 		if (err < 0)
 			return err;
 		d.verdict = POLICY_REJECT;
@@ -426,6 +427,8 @@ admit_campaign(const struct admit_request *ar, struct admit_report *rep,
 	}
 	if (err == 0)
 		err = admit_close(&a, cause);
+	if (err == 0)
+		quota_admit_unplaced(a.quota, &rep->unplaced);
 	if (err == 0)
 		*status = a.exists ? 200 : 202;
 	else if (err == STORE_FULL)

@@ -15,6 +15,7 @@
 
 #include "admit_quiet.h"
 #include "policy.h"
+#include "quota_admit.h"
 
 struct campaign;
 struct conf;
@@ -45,6 +46,7 @@ struct admit_report {
 	int64_t		 last_due;
 	int		 resubmitted;
 	struct admit_quiet_report quiet;	/* deferrals by cause */
+	struct quota_admit_unplaced unplaced;	/* domains to look up */
 };
 
 /*

@@ -8,6 +8,7 @@
 #include "addr.h"
 #include "conf.h"
 #include "ledger.h"
+#include "quota_admit.h"
 #include "policy.h"
 #include "quiet_policy.h"
 #include "rcpt_zone.h"
@@ -189,6 +190,17 @@ ledger_outcome(struct store_txn *t, struct store_job *j, enum ledger_outcome o,
 		return 0;
 	if (!gone && (rc = store_queue_del(t, oldkey, cause)) < 0)
 		return rc;
+	/*
+	 * A job that leaves unsent gives its quota day's place back; one
+	 * a quota moved takes a place in its new day instead (j says which).
+	 * A sent one keeps its place: it counts for its day.
+	 */
+	if (!gone && o != LEDGER_SENT && o != LEDGER_RETRY && o != LEDGER_WAIT &&
+	    (rc = quota_admit_release(t, &cur, cause)) < 0)
+		return rc;
+	if (!gone && o == LEDGER_DEFERRED && (rc = quota_admit_hold(t, j,
+	    cause)) < 0)
+		return rc;
 	addr_normalize(j->addr, naddr, sizeof naddr);
 	memset(&cr, 0, sizeof cr);
 	if ((rc = store_cr_get(t, j->campaign, j->rid, &cr, cause)) < 0)
@@ -336,6 +348,7 @@ ledger_drop_queued(struct store_txn *t, struct store_rcpt *r, uint32_t lid,
 			if (rc == 0) {
 				if ((rc = store_queue_del(t, cr.key,
 				    cause)) < 0 ||
+				    (rc = quota_admit_release(t, &j, cause)) < 0 ||
 				    (rc = ledger_count(t, states, &j, "dropped",
 				    1, cause)) < 0)
 					return rc;
@@ -498,7 +511,9 @@ ledger_cancel(struct store_txn *t, const char *id, int64_t now,
 		if ((rc = store_queue_get(t, cr.key, &j, cause)) < 0)
 			goto out;
 		if (rc == 0) {
-			if ((rc = store_queue_del(t, cr.key, cause)) < 0)
+			/* Its quota day's place goes back with it. */
+			if ((rc = store_queue_del(t, cr.key, cause)) < 0 ||
+			    (rc = quota_admit_release(t, &j, cause)) < 0)
 				goto out;
 			campaign_record_count_add(st, "queued", -1);
 			if (j.flags & STORE_JOB_DEFERRED)

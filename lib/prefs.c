@@ -12,6 +12,7 @@
 #include "ledger.h"
 #include "policy.h"
 #include "prefs.h"
+#include "quota_admit.h"
 #include "store.h"
 #include "util.h"
 
@@ -139,7 +140,8 @@ prefs_drop(struct store_txn *t, struct store_rcpt *r, struct prefs_queued *e,
 	json_t	*st;
 	int	 rc;
 
-	if ((rc = store_queue_del(t, e->job.key, cause)) < 0)
+	if ((rc = store_queue_del(t, e->job.key, cause)) < 0 ||
+	    (rc = quota_admit_release(t, &e->job, cause)) < 0)
 		return rc;
 	if ((rc = ledger_state(t, states, e->job.campaign, &st, cause)) < 0)
 		return rc;
@@ -167,7 +169,12 @@ prefs_move(struct store_txn *t, struct store_rcpt *r, struct prefs_queued *e,
 	json_t	*st;
 	int	 rc;
 
-	if ((rc = store_queue_del(t, e->job.key, cause)) < 0)
+	/*
+	 * Its quota day's place goes back: the day it moves to is not
+	 * reckoned here (the drain holds that day to its quota).
+	 */
+	if ((rc = store_queue_del(t, e->job.key, cause)) < 0 ||
+	    (rc = quota_admit_release(t, &e->job, cause)) < 0)
 		return rc;
 	if (!(e->job.flags & STORE_JOB_DEFERRED)) {
 		e->job.flags |= STORE_JOB_DEFERRED;

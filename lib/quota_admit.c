@@ -34,10 +34,13 @@ struct qa_domain {
 
 struct quota_admit {
 	const struct conf	*conf;
+	int64_t			 now;
+	int			 use_mx;	/* some provider has mx = */
 	struct quota_clock	*clock;
 	struct quota_day	 days[QUOTA_ADMIT_DAYS];	/* from today */
 	struct hashtab		*units;
 	struct hashtab		*domains;
+	struct quota_admit_unplaced unplaced;
 };
 
 static int
@@ -77,6 +80,10 @@ quota_admit_new(const struct conf *c, int64_t now, char **cause)
 		return NULL;
 	q = xcalloc(1, sizeof *q);
 	q->conf = c;
+	q->now = now;
+	for (i = 0; i < c->nproviders; i++)
+		if (c->providers[i].mx.n > 0)
+			q->use_mx = 1;
 	if ((q->clock = quota_clock_new(c->day_zone, c->day_start, cause)) ==
 	    NULL) {
 		free(q);
@@ -109,9 +116,49 @@ quota_admit_free(struct quota_admit *q)
 	free(q);
 }
 
-/* The unit of a domain by configuration; NULL when it has no quota. */
-static struct qa_unit *
-quota_admit_unit(struct quota_admit *q, const char *domain)
+/*
+ * The provider a domain's MX records placed it in, as the drain last
+ * recorded it (store_mx_put()), if that answer has not expired and the
+ * provider is still configured; NULL otherwise.  A domain not looked
+ * up yet is on its own here (its lookup starts when the drain first
+ * reads one of its jobs ahead).
+ */
+static int
+quota_admit_by_mx(struct quota_admit *q, struct store_txn *t,
+    const char *domain, const struct conf_provider **out, char **cause)
+{
+	char	 group[256];
+	int64_t	 until;
+	size_t	 i;
+	int	 rc;
+
+	*out = NULL;
+	if (!q->use_mx)
+		return 0;
+	if ((rc = store_mx_get(t, domain, group, sizeof group, &until,
+	    cause)) < 0)
+		return rc;
+	if (rc == 1 || until <= q->now) {
+		/* Never looked up, or the answer is old: ask again. */
+		if (q->unplaced.n < QUOTA_ADMIT_UNPLACED)
+			snprintf(q->unplaced.name[q->unplaced.n++],
+			    sizeof q->unplaced.name[0], "%s", domain);
+		return 0;
+	}
+	for (i = 0; i < q->conf->nproviders; i++)
+		if (strcmp(q->conf->providers[i].name, group) == 0 &&
+		    q->conf->providers[i].mx.n > 0)
+			*out = &q->conf->providers[i];
+	return 0;
+}
+
+/*
+ * The unit of a domain: its provider by list or by MX placement, or the
+ * domain itself; *out NULL when it has no quota.
+ */
+static int
+quota_admit_unit(struct quota_admit *q, struct store_txn *t,
+    const char *domain, struct qa_unit **out, char **cause)
 {
 	const struct conf_provider	*p;
 	const struct conf_domain	*cd;
@@ -120,14 +167,21 @@ quota_admit_unit(struct quota_admit *q, const char *domain)
 	const char			*name = domain;
 	uint64_t			 limit, h = hashtab_hash_caseless(domain);
 	char				 key[258];
+	int				 rc;
 
 	if ((qd = hashtab_find(q->domains, h, quota_admit_domain_eq,
-	    domain)) != NULL)
-		return qd->unit;
+	    domain)) != NULL) {
+		*out = qd->unit;
+		return 0;
+	}
+	*out = NULL;
+	if ((p = conf_provider_of(q->conf, domain)) == NULL &&
+	    (rc = quota_admit_by_mx(q, t, domain, &p, cause)) < 0)
+		return rc;
 	qd = xcalloc(1, sizeof *qd);
 	snprintf(qd->name, sizeof qd->name, "%s", domain);
 	hashtab_add(q->domains, h, qd);
-	if ((p = conf_provider_of(q->conf, domain)) != NULL) {
+	if (p != NULL) {
 		name = p->name;
 		limit = p->daily_limit;
 	} else {
@@ -135,7 +189,7 @@ quota_admit_unit(struct quota_admit *q, const char *domain)
 		limit = cd != NULL ? cd->daily_limit : 0;
 	}
 	if (limit == 0 && conf_warmup_for(q->conf, name) == NULL)
-		return NULL;
+		return 0;
 	snprintf(key, sizeof key, "+%s", name);
 	for (size_t i = 0; key[i] != '\0'; i++)
 		key[i] = (char)tolower((unsigned char)key[i]);
@@ -148,7 +202,8 @@ quota_admit_unit(struct quota_admit *q, const char *domain)
 		hashtab_add(q->units, h, u);
 	}
 	qd->unit = u;
-	return u;
+	*out = u;
+	return 0;
 }
 
 /* A unit's reservations and limits of each day, from the store. */
@@ -192,13 +247,19 @@ quota_admit_load(struct quota_admit *q, struct store_txn *t,
 int
 quota_admit_reserve(struct quota_admit *q, struct store_txn *t,
     const char *domain, int64_t expires, struct policy_decision *d,
-    char **cause)
+    struct store_job *job, char **cause)
 {
 	struct qa_unit	*u;
 	size_t		 first = 0, n;
 	int		 rc, i;
 
-	if (q == NULL || (u = quota_admit_unit(q, domain)) == NULL)
+	job->qday = 0;
+	job->qunit[0] = '\0';
+	if (q == NULL)
+		return 0;
+	if ((rc = quota_admit_unit(q, t, domain, &u, cause)) < 0)
+		return rc;
+	if (u == NULL)
 		return 0;
 	if ((rc = quota_admit_load(q, t, u, cause)) < 0)
 		return rc;
@@ -220,7 +281,56 @@ quota_admit_reserve(struct quota_admit *q, struct store_txn *t,
 	}
 	u->used[first + (size_t)i]++;
 	u->added[first + (size_t)i]++;
+	job->qday = q->days[first + (size_t)i].date;
+	snprintf(job->qunit, sizeof job->qunit, "%s", u->name + 1);
 	return 0;
+}
+
+/* The quota record of a unit's reservations: "+UNIT". */
+static void
+quota_admit_key(const struct store_job *job, char *key, size_t keysz)
+{
+	snprintf(key, keysz, "+%s", job->qunit);
+}
+
+int
+quota_admit_release(struct store_txn *t, struct store_job *job, char **cause)
+{
+	char	 key[sizeof job->qunit + 1];
+	int	 rc;
+
+	if (job->qday == 0 || job->qunit[0] == '\0')
+		return 0;
+	quota_admit_key(job, key, sizeof key);
+	if ((rc = store_quota_sub(t, key, job->qday, 1, cause)) < 0)
+		return rc;
+	job->qday = 0;
+	job->qunit[0] = '\0';
+	return 0;
+}
+
+int
+quota_admit_hold(struct store_txn *t, const struct store_job *job,
+    char **cause)
+{
+	char	 key[sizeof job->qunit + 1];
+
+	if (job->qday == 0 || job->qunit[0] == '\0')
+		return 0;
+	quota_admit_key(job, key, sizeof key);
+	return store_quota_add(t, key, job->qday, 1, cause);
+}
+
+void
+quota_admit_unplaced(const struct quota_admit *q,
+    struct quota_admit_unplaced *out)
+{
+	size_t	 i;
+
+	out->n = 0;
+	for (i = 0; q != NULL && i < q->unplaced.n; i++)
+		memcpy(out->name[out->n++], q->unplaced.name[i],
+		    sizeof out->name[0]);
 }
 
 int

@@ -15,12 +15,9 @@ schedule_dom_init(struct schedule_dom *s, const struct conf_rate *r,
 	s->limit = limit;
 }
 
-/*
- * May the domain send at slot `at`?  When its cadence holds it, `*wait_ms`
- * is how long after `at` it may.
- */
-enum schedule_hold
-schedule_dom_hold(const struct schedule_dom *s, struct instant at,
+/* May the domain send at `at` by its own limits alone? */
+static enum schedule_hold
+schedule_dom_hold_own(const struct schedule_dom *s, struct instant at,
     double *wait_ms)
 {
 	double	 w;
@@ -41,6 +38,32 @@ schedule_dom_hold(const struct schedule_dom *s, struct instant at,
 		return SCHEDULE_PACED;
 	}
 	return SCHEDULE_FREE;
+}
+
+/*
+ * May the domain send at slot `at`?  When its cadence holds it, `*wait_ms`
+ * is how long after `at` it may.  A domain inside a group (s->parent)
+ * must also be let go by the group: a hold other than the cadence wins,
+ * and of two cadences the later slot.
+ */
+enum schedule_hold
+schedule_dom_hold(const struct schedule_dom *s, struct instant at,
+    double *wait_ms)
+{
+	enum schedule_hold	 h, ph;
+	double			 pw;
+
+	h = schedule_dom_hold_own(s, at, wait_ms);
+	if (s->parent == NULL || (h != SCHEDULE_FREE && h != SCHEDULE_PACED))
+		return h;
+	ph = schedule_dom_hold_own(s->parent, at, &pw);
+	if (ph != SCHEDULE_FREE && ph != SCHEDULE_PACED)
+		return ph;
+	if (ph == SCHEDULE_PACED && pw > *wait_ms) {
+		*wait_ms = pw;
+		h = SCHEDULE_PACED;
+	}
+	return h;
 }
 
 /* Has the domain nothing worth remembering at `now` (it may be forgotten)? */

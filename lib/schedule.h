@@ -35,6 +35,12 @@ struct schedule_dom {
 	size_t		 staged;	/* due jobs read ahead */
 	int		 blocked;	/* held whatever else (a suspension,
 					   an MX lookup on its way) */
+	/*
+	 * A domain shaped apart inside a provider group (a rule with
+	 * scope=domain) is held by the group's limits too: the stricter
+	 * of both.  NULL: none.
+	 */
+	const struct schedule_dom *parent;
 };
 
 /* Why a domain does not send at a slot. */

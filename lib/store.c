@@ -5,6 +5,7 @@
  * campaign records, which are JSON (read rarely, written per commit
  * group at most).
  */
+#include <ctype.h>
 #include <errno.h>
 #include <pthread.h>
 #include <stdio.h>
@@ -24,7 +25,8 @@
 #define STORE_FORMAT		2
 /* Version 2 adds pause_until and pref_flags; version 1 is still read. */
 #define STORE_RCPT_VERSION	2
-#define STORE_JOB_VERSION	1
+/* 2: the quota day and unit of its reservation follow; 1 is still read. */
+#define STORE_JOB_VERSION	2
 #define CAMPAIGN_KEY_MAX	80
 #define STORE_HIST_MAX		256	/* newest entries kept per recipient */
 #define STORE_CR_KEY_MAX	(72 + 1 + 8)	/* campaign NUL rid */
@@ -42,6 +44,7 @@ struct store {
 	MDB_dbi		 erased;	/* keyed hash -> what survives erasure */
 	MDB_dbi		 consent;
 	MDB_dbi		 quota;		/* store_quota_*() */
+	MDB_dbi		 mx;		/* store_mx_*() */
 	struct buf	 scratch;	/* encoding buffer, one writer at a time */
 	/*
 	 * Every transaction holds this shared; growing the map takes it
@@ -235,7 +238,8 @@ store_open(const char *dir, uint64_t mapsize, struct store **out, char **cause)
 	    (rc = mdb_dbi_open(txn, "erased", MDB_CREATE, &s->erased)) != 0 ||
 	    (rc = mdb_dbi_open(txn, "consent", MDB_CREATE,
 	    &s->consent)) != 0 ||
-	    (rc = mdb_dbi_open(txn, "quota", MDB_CREATE, &s->quota)) != 0)
+	    (rc = mdb_dbi_open(txn, "quota", MDB_CREATE, &s->quota)) != 0 ||
+	    (rc = mdb_dbi_open(txn, "mx", MDB_CREATE, &s->mx)) != 0)
 		goto fail;
 	if (store_format(s, txn, dir, cause) == -1) {
 		mdb_txn_abort(txn);
@@ -1079,6 +1083,7 @@ static int
 store_job_decode(const MDB_val *k, const MDB_val *v, struct store_job *j)
 {
 	struct dec	 d;
+	uint64_t	 version;
 
 	if (k->mv_size != STORE_KEY_LEN)
 		return -1;
@@ -1087,7 +1092,7 @@ store_job_decode(const MDB_val *k, const MDB_val *v, struct store_job *j)
 	d.p = v->mv_data;
 	d.left = v->mv_size;
 	d.bad = 0;
-	if (dec_n(&d, 1) != STORE_JOB_VERSION)
+	if ((version = dec_n(&d, 1)) < 1 || version > STORE_JOB_VERSION)
 		return -1;
 	j->queued = (int64_t)dec_n(&d, 8);
 	j->attempts = (uint32_t)dec_n(&d, 4);
@@ -1097,6 +1102,13 @@ store_job_decode(const MDB_val *k, const MDB_val *v, struct store_job *j)
 	dec_str(&d, j->campaign, sizeof j->campaign);
 	dec_str(&d, j->addr, sizeof j->addr);
 	dec_str(&d, j->name, sizeof j->name);
+	/* A job queued before format 2 holds no reservation. */
+	j->qday = 0;
+	j->qunit[0] = '\0';
+	if (version >= 2) {
+		j->qday = (int32_t)dec_n(&d, 4);
+		dec_str(&d, j->qunit, sizeof j->qunit);
+	}
 	return d.bad ? -1 : 0;
 }
 
@@ -1156,6 +1168,8 @@ store_queue_encode(struct store_txn *t, struct store_job *j, char **cause)
 	enc_str(b, j->campaign);
 	enc_str(b, j->addr);
 	enc_str(b, j->name);
+	enc_u32(b, (uint32_t)j->qday);
+	enc_str(b, j->qday != 0 ? j->qunit : "");
 	return 0;
 }
 
@@ -1503,6 +1517,89 @@ store_quota_add(struct store_txn *t, const char *unit, int32_t day,
 	if ((klen = store_quota_key(unit, day, k, sizeof k)) == 0)
 		return set_cause(cause, "quota key too long");
 	be64enc(v, c + n);
+	return store_put(t, t->s->quota, k, klen, v, sizeof v, cause);
+}
+
+/* A domain's key in the mx sub-database: lower case, at most 255. */
+static size_t
+store_mx_key(const char *domain, char *k, size_t ksz)
+{
+	size_t	 i;
+
+	for (i = 0; domain[i] != '\0' && i + 1 < ksz; i++)
+		k[i] = (char)tolower((unsigned char)domain[i]);
+	k[i] = '\0';
+	return domain[i] == '\0' ? i : 0;
+}
+
+int
+store_mx_put(struct store_txn *t, const char *domain, const char *group,
+    int64_t until, char **cause)
+{
+	char	 k[256];
+	uint8_t	 v[8 + 256];
+	size_t	 klen, glen = strlen(group);
+
+	if ((klen = store_mx_key(domain, k, sizeof k)) == 0 || glen == 0 ||
+	    glen > 255)
+		return set_cause(cause, "MX placement of %s: bad name", domain);
+	be64enc(v, (uint64_t)until);
+	memcpy(v + 8, group, glen);
+	return store_put(t, t->s->mx, k, klen, v, 8 + glen, cause);
+}
+
+int
+store_mx_get(struct store_txn *t, const char *domain, char *group,
+    size_t groupsz, int64_t *until, char **cause)
+{
+	char	 k[256];
+	size_t	 klen, glen;
+	MDB_val	 v;
+	int	 rc;
+
+	if ((klen = store_mx_key(domain, k, sizeof k)) == 0)
+		return 1;
+	if ((rc = store_get(t, t->s->mx, k, klen, &v, cause)) != 0)
+		return rc;
+	if (v.mv_size <= 8 || (glen = v.mv_size - 8) >= groupsz)
+		return set_cause(cause, "corrupt MX placement of %s", domain);
+	*until = (int64_t)be64dec(v.mv_data);
+	memcpy(group, (uint8_t *)v.mv_data + 8, glen);
+	group[glen] = '\0';
+	return 0;
+}
+
+int
+store_mx_del(struct store_txn *t, const char *domain, char **cause)
+{
+	char	 k[256];
+	size_t	 klen;
+
+	if ((klen = store_mx_key(domain, k, sizeof k)) == 0)
+		return 1;
+	return store_del(t, t->s->mx, k, klen, cause);
+}
+
+int
+store_quota_sub(struct store_txn *t, const char *unit, int32_t day,
+    uint64_t n, char **cause)
+{
+	uint8_t	 k[300], v[8];
+	uint64_t c;
+	size_t	 klen;
+	int	 rc;
+
+	if ((rc = store_quota_get(t, unit, day, &c, cause)) < 0)
+		return rc;
+	if ((klen = store_quota_key(unit, day, k, sizeof k)) == 0)
+		return set_cause(cause, "quota key too long");
+	if (c <= n) {
+		/* Nothing left of that day: no record (a ramp's sending days
+		 * count records above 0 only). */
+		rc = store_del(t, t->s->quota, k, klen, cause);
+		return rc < 0 ? rc : 0;
+	}
+	be64enc(v, c - n);
 	return store_put(t, t->s->quota, k, klen, v, sizeof v, cause);
 }
 

@@ -14,6 +14,10 @@
  *   erased     HMAC-SHA256 of an erased address -> its surviving flags
  *   consent    recipient id (8, BE) | time (8, BE) | list id (4, BE) ->
  *              action, source: consent given back (a resubscribe)
+ *   quota      UNIT NUL day (8, BE) -> count: sent ("UNIT") and
+ *              reserved at admission ("+UNIT"), per quota day
+ *   mx         recipient domain (lower case) -> until (8, BE) | group:
+ *              the provider group its MX records placed it in
  *
  * Callers never see LMDB types.  Functions return 0 on success, 1 for
  * "not found" where that is a normal answer, and -1 on error with
@@ -46,6 +50,14 @@ struct store_job {
 	char		 campaign[72];
 	char		 addr[STORE_ADDR_MAX + 1];	/* as given */
 	char		 name[256];			/* may be empty */
+	/*
+	 * The quota day it holds a place in at admission (or where a daily
+	 * quota moved it), and its pacing unit, counted under "+UNIT" in
+	 * the quota records: given back when the job leaves the queue
+	 * unsent.  qday 0: none (and a job of format 1).
+	 */
+	int32_t		 qday;
+	char		 qunit[256];
 };
 
 #define STORE_JOB_DEFERRED	0x01	/* admitted for later, not now */
@@ -271,5 +283,17 @@ int	 store_quota_add(struct store_txn *, const char *, int32_t, uint64_t,
 	    char **);
 int	 store_quota_days(struct store_txn *, const char *, int32_t, int32_t,
 	    unsigned *, char **);
+/*
+ * Where a domain's MX records placed it: a provider group, until a time
+ * (the answer's TTL).  _get: 0 found, 1 none; _del: 1 when there was none.
+ */
+int	 store_mx_put(struct store_txn *, const char *, const char *, int64_t,
+	    char **);
+int	 store_mx_get(struct store_txn *, const char *, char *, size_t,
+	    int64_t *, char **);
+int	 store_mx_del(struct store_txn *, const char *, char **);
+/* Take n back from a count (not below 0; a count of 0 is removed). */
+int	 store_quota_sub(struct store_txn *, const char *, int32_t, uint64_t,
+	    char **);
 
 #endif

@@ -207,6 +207,13 @@ drain_kick(struct drain *d)
 }
 
 void
+drain_units_prefetch(struct drain *d, const struct quota_admit_unplaced *u)
+{
+	(void)d;
+	(void)u;
+}
+
+void
 drain_forget(struct drain *d, const char *id)
 {
 	(void)d;

@@ -147,7 +147,9 @@ Test(prefs_plan, every_row)
 static const char conf_text[] =
     "[caps]\n"
     "per_recipient = 10/1d\n"
-    "min_gap = 0\n";
+    "min_gap = 0\n"
+    "[domain quota.example]\n"
+    "daily_limit = 100\n";
 
 FIXTURE_SUITE(prefs, conf_text);
 
@@ -305,6 +307,41 @@ Test(prefs, a_job_with_no_time_left_is_dropped_as_frequency_cap)
 	store_abort(t);
 	cr_expect_eq(r.nhist, 1, "the dropped job's slot is released");
 	store_rcpt_free(&r);
+}
+
+/* The places admission took in quota.example's day of NOW. */
+static uint64_t
+quota_places(void)
+{
+	struct store_txn	*t = fixture_begin(&fx, 0);
+	uint64_t		 n = 0;
+
+	cr_assert_eq(store_quota_get(t, "+quota.example", 20270115, &n, NULL),
+	    0);
+	store_abort(t);
+	return n;
+}
+
+Test(prefs, a_retimed_or_dropped_job_gives_its_quota_place_back)
+{
+	struct prefs_change	 c = { .set = PREFS_SET_CAP, .count = 1,
+				    .window = PREFS_MONTH,
+				    .source = STORE_SRC_LINK };
+	struct prefs_result	 res;
+	struct store_cr		 cr;
+	struct store_job	 j;
+
+	admit("c1", NOW, NOW + 90 * DAY, "q@quota.example");
+	admit("c2", NOW + 10, NOW + 90 * DAY, "q@quota.example");
+	admit("c3", NOW + 11, NOW + 2 * DAY, "q@quota.example");
+	cr_expect_eq(quota_places(), 3);
+	res = apply("q@quota.example", &c, NOW + 12);
+	cr_expect_eq(res.moved, 1);
+	cr_expect_eq(res.dropped, 1);
+	cr_expect_eq(quota_places(), 1, "only the first still holds today");
+	cr = cr_of("c2", "q@quota.example");
+	cr_assert(job_at(&cr, &j));
+	cr_expect_eq(j.qday, 0, "the moved job holds no place any more");
 }
 
 Test(prefs, a_pause_moves_everything_to_its_end_and_admission_waits_too)

@@ -370,6 +370,70 @@ Test(schedule, whether_a_domain_may_send_at_a_slot)
 		check_hold(&hold_rows[i]);
 }
 
+/* A domain shaped apart inside its group: its limits and the group's. */
+struct nested_row {
+	const char	*name;
+	struct dom_row	 dom;
+	struct dom_row	 group;
+	double		 slot;
+	enum schedule_hold	 hold;
+	double		 wait_ms;
+};
+
+static const struct nested_row nested_rows[] = {
+	{ "a slowed domain whose slot has not come is held though its group "
+	  "is free",
+	  { .rate = 1, .taken = 0 }, { .rate = 10, .taken = 0 }, 200,
+	  SCHEDULE_PACED, 800 },
+	{ "a free domain in a group whose slot has not come waits for the "
+	  "group's slot",
+	  { .rate = 0, .taken = -1 }, { .rate = 10, .taken = 0 }, 60,
+	  SCHEDULE_PACED, 40 },
+	{ "of two cadences the later slot holds it",
+	  { .rate = 10, .taken = 0 }, { .rate = 4, .taken = 0 }, 50,
+	  SCHEDULE_PACED, 200 },
+	{ "a domain in a group at its concurrency is full though the domain "
+	  "has room",
+	  { .rate = 0, .taken = -1 }, { .rate = 0, .taken = -1, .limit = 2,
+	  .inflight = 2 }, 0, SCHEDULE_FULL, 0 },
+	{ "a domain cut to one connection is full though its group has room",
+	  { .rate = 0, .taken = -1, .limit = 1, .inflight = 1 },
+	  { .rate = 0, .taken = -1, .limit = 4, .inflight = 1 }, 0,
+	  SCHEDULE_FULL, 0 },
+	{ "a domain and its group both free: it may send",
+	  { .rate = 1, .taken = -2000 }, { .rate = 10, .taken = -200 }, 0,
+	  SCHEDULE_FREE, 0 },
+	{ "a group whose last send has not begun holds its domain",
+	  { .rate = 0, .taken = -1 }, { .rate = 10, .taken = -1000,
+	  .unsent = 1 }, 0, SCHEDULE_UNSENT, 0 },
+};
+
+/* One row of nested_rows. */
+static void
+check_nested(const struct nested_row *r)
+{
+	struct schedule_dom	 s, g;
+	enum schedule_hold	 h;
+	double			 w = -1;
+
+	dom_make(&s, &r->dom);
+	dom_make(&g, &r->group);
+	s.parent = &g;
+	h = schedule_dom_hold(&s, at(r->slot), &w);
+	cr_expect_eq(h, r->hold, "%s: %s, want %s", r->name, hold_names[h],
+	    hold_names[r->hold]);
+	cr_expect_float_eq(w, r->wait_ms, 1e-9, "%s: wait %g ms, want %g",
+	    r->name, w, r->wait_ms);
+}
+
+Test(schedule, whether_a_domain_shaped_inside_its_group_may_send)
+{
+	size_t	 i;
+
+	for (i = 0; i < sizeof nested_rows / sizeof nested_rows[0]; i++)
+		check_nested(&nested_rows[i]);
+}
+
 Test(schedule, whether_a_domain_may_be_forgotten)
 {
 	size_t	 i;

@@ -483,6 +483,23 @@ Test(store, keeps_every_job_field_and_derives_due_from_the_key)
 	cr_expect_str_eq(out.addr, "Alice@Example.org", "as given, not "
 	    "normalised");
 	cr_expect_str_eq(out.name, "Alice Ünicode");
+	cr_expect_eq(out.qday, 0, "no quota place");
+	cr_expect_str_eq(out.qunit, "");
+}
+
+Test(store, keeps_a_jobs_quota_day_and_unit)
+{
+	struct store_job	 in = job(NOW, "c", "a@example.org"), out;
+	struct store_txn	*t;
+
+	in.qday = 20270115;
+	snprintf(in.qunit, sizeof in.qunit, "google");
+	queue_jobs(&in, 1);
+	t = fixture_begin(&fx, 0);
+	cr_assert_eq(store_queue_get(t, in.key, &out, NULL), 0);
+	store_abort(t);
+	cr_expect_eq(out.qday, 20270115);
+	cr_expect_str_eq(out.qunit, "google");
 }
 
 Test(store, seeks_the_cursor_to_the_first_job_due_at_or_after_a_key)
@@ -808,6 +825,109 @@ Test(store, migrates_delivery_states_keyed_by_address_to_recipient_ids)
 	store_abort(t);
 	store_rcpt_free(&a);
 	store_rcpt_free(&b);
+}
+
+Test(store, reads_a_job_of_format_1_as_holding_no_quota_place)
+{
+	struct store_job	 out;
+	struct store_txn	*t;
+	MDB_env			*env;
+	MDB_txn			*txn;
+	MDB_dbi			 meta, crdb, queue;
+	MDB_val			 k, v;
+	uint8_t			 key[STORE_KEY_LEN], val[64], *p = val;
+
+	store_close(fx.s);
+	fx.s = NULL;
+	/* version 1, queued, attempts, flags, lid, rid, campaign, addr, name */
+	raw_open(fx.dir, &env, &txn, &meta, &crdb);
+	cr_assert_eq(mdb_dbi_open(txn, "queue", 0, &queue), 0);
+	store_queue_key(key, NOW, 9);
+	*p++ = 1;
+	be64enc(p, (uint64_t)(NOW - DAY));
+	p += 8;
+	memcpy(p, "\0\0\0\2", 4);
+	p += 4;
+	*p++ = STORE_JOB_DEFERRED;
+	memcpy(p, "\0\0\0\7", 4);
+	p += 4;
+	be64enc(p, 42);
+	p += 8;
+	*p++ = 1;
+	*p++ = 'c';
+	*p++ = 13;
+	memcpy(p, "a@example.org", 13);
+	p += 13;
+	*p++ = 0;
+	k.mv_size = STORE_KEY_LEN;
+	k.mv_data = key;
+	v.mv_size = (size_t)(p - val);
+	v.mv_data = val;
+	cr_assert_eq(mdb_put(txn, queue, &k, &v, 0), 0);
+	cr_assert_eq(mdb_txn_commit(txn), 0);
+	mdb_env_close(env);
+
+	fixture_reopen(&fx, MAP_SIZE);
+	t = fixture_begin(&fx, 0);
+	memset(&out, 0x55, sizeof out);
+	cr_assert_eq(store_queue_get(t, key, &out, NULL), 0);
+	store_abort(t);
+	cr_expect_eq(out.due, NOW);
+	cr_expect_eq(out.queued, NOW - DAY);
+	cr_expect_eq(out.attempts, 2);
+	cr_expect_eq(out.flags, STORE_JOB_DEFERRED);
+	cr_expect_eq(out.lid, 7);
+	cr_expect_eq(out.rid, 42);
+	cr_expect_str_eq(out.campaign, "c");
+	cr_expect_str_eq(out.addr, "a@example.org");
+	cr_expect_str_eq(out.name, "");
+	cr_expect_eq(out.qday, 0);
+	cr_expect_str_eq(out.qunit, "");
+}
+
+Test(store, takes_back_from_a_quota_count_never_below_nothing)
+{
+	struct store_txn	*t = fixture_begin(&fx, 1);
+	uint64_t		 n = 9;
+	unsigned		 days = 9;
+
+	cr_assert_eq(store_quota_add(t, "+u", 20270115, 3, NULL), 0);
+	cr_assert_eq(store_quota_sub(t, "+u", 20270115, 1, NULL), 0);
+	cr_assert_eq(store_quota_get(t, "+u", 20270115, &n, NULL), 0);
+	cr_expect_eq(n, 2);
+	cr_assert_eq(store_quota_sub(t, "+u", 20270115, 5, NULL), 0);
+	cr_assert_eq(store_quota_get(t, "+u", 20270115, &n, NULL), 0);
+	cr_expect_eq(n, 0);
+	cr_assert_eq(store_quota_days(t, "+u", 20270101, 20270201, &days,
+	    NULL), 0);
+	cr_expect_eq(days, 0, "an emptied day is no sending day");
+	cr_assert_eq(store_quota_sub(t, "+u", 20270116, 1, NULL), 0,
+	    "nothing to take back from is no error");
+	fixture_commit(t);
+}
+
+Test(store, keeps_where_mx_records_placed_a_domain)
+{
+	struct store_txn	*t = fixture_begin(&fx, 1);
+	char			 group[64];
+	int64_t			 until = 0;
+
+	cr_expect_eq(store_mx_get(t, "ws.example", group, sizeof group,
+	    &until, NULL), 1, "none yet");
+	cr_assert_eq(store_mx_put(t, "WS.Example", "google", NOW + HOUR, NULL),
+	    0);
+	fixture_commit(t);
+	fixture_reopen(&fx, MAP_SIZE);
+	t = fixture_begin(&fx, 1);
+	cr_assert_eq(store_mx_get(t, "ws.EXAMPLE", group, sizeof group,
+	    &until, NULL), 0, "any case, after a restart");
+	cr_expect_str_eq(group, "google");
+	cr_expect_eq(until, NOW + HOUR);
+	cr_assert_eq(store_mx_del(t, "ws.example", NULL), 0);
+	cr_expect_eq(store_mx_get(t, "ws.example", group, sizeof group,
+	    &until, NULL), 1, "forgotten");
+	cr_expect_eq(store_mx_del(t, "ws.example", NULL), 1);
+	fixture_commit(t);
 }
 
 Test(store, refuses_a_store_of_a_newer_format)

@@ -1503,9 +1503,10 @@ store_quota_get(struct store_txn *t, const char *unit, int32_t day,
 	return 0;
 }
 
-int
-store_quota_add(struct store_txn *t, const char *unit, int32_t day,
-    uint64_t n, char **cause)
+/* Add n to a unit's day, or take n from it (never below nothing). */
+static int
+store_quota_move(struct store_txn *t, const char *unit, int32_t day,
+    uint64_t n, int take, char **cause)
 {
 	uint8_t	 k[300], v[8];
 	uint64_t c;
@@ -1516,8 +1517,21 @@ store_quota_add(struct store_txn *t, const char *unit, int32_t day,
 		return rc;
 	if ((klen = store_quota_key(unit, day, k, sizeof k)) == 0)
 		return set_cause(cause, "quota key too long");
-	be64enc(v, c + n);
+	if (take && c <= n) {
+		/* Nothing left of that day: no record (a ramp's sending days
+		 * count records above 0 only). */
+		rc = store_del(t, t->s->quota, k, klen, cause);
+		return rc < 0 ? rc : 0;
+	}
+	be64enc(v, take ? c - n : c + n);
 	return store_put(t, t->s->quota, k, klen, v, sizeof v, cause);
+}
+
+int
+store_quota_add(struct store_txn *t, const char *unit, int32_t day,
+    uint64_t n, char **cause)
+{
+	return store_quota_move(t, unit, day, n, 0, cause);
 }
 
 /* A domain's key in the mx sub-database: lower case, at most 255. */
@@ -1584,23 +1598,7 @@ int
 store_quota_sub(struct store_txn *t, const char *unit, int32_t day,
     uint64_t n, char **cause)
 {
-	uint8_t	 k[300], v[8];
-	uint64_t c;
-	size_t	 klen;
-	int	 rc;
-
-	if ((rc = store_quota_get(t, unit, day, &c, cause)) < 0)
-		return rc;
-	if ((klen = store_quota_key(unit, day, k, sizeof k)) == 0)
-		return set_cause(cause, "quota key too long");
-	if (c <= n) {
-		/* Nothing left of that day: no record (a ramp's sending days
-		 * count records above 0 only). */
-		rc = store_del(t, t->s->quota, k, klen, cause);
-		return rc < 0 ? rc : 0;
-	}
-	be64enc(v, c - n);
-	return store_put(t, t->s->quota, k, klen, v, sizeof v, cause);
+	return store_quota_move(t, unit, day, n, 1, cause);
 }
 
 int

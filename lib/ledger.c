@@ -155,6 +155,97 @@ ledger_moved_sent(struct store_txn *t, struct store_job *j,
 	return 0;
 }
 
+/* A permanent failure suppresses the address (with the relay's words). */
+static int
+ledger_bounced(struct store_txn *t, const struct store_job *j,
+    const char *why, int64_t now, json_t *states, char **cause)
+{
+	uint64_t	 dropped;
+
+	return ledger_suppress(t, j->addr, why != NULL ? why :
+	    "permanent failure", now, states, &dropped, cause);
+}
+
+/*
+ * A job that leaves unsent gives its quota day's place back; one a quota
+ * moved takes a place in its new day instead (j says which).  A sent one
+ * keeps its place: it counts for its day.  cur is the job as stored.
+ */
+static int
+ledger_outcome_quota(struct store_txn *t, struct store_job *cur,
+    const struct store_job *j, enum ledger_outcome o, char **cause)
+{
+	int	 rc;
+
+	if (o != LEDGER_SENT && o != LEDGER_RETRY && o != LEDGER_WAIT &&
+	    (rc = quota_admit_release(t, cur, cause)) < 0)
+		return rc;
+	if (o == LEDGER_DEFERRED && (rc = quota_admit_hold(t, j, cause)) < 0)
+		return rc;
+	return 0;
+}
+
+/*
+ * The outcome's history, counters and queue, with the delivery state it
+ * leaves in *cr: 0 (store *cr), 1 (done, nothing more to store: an
+ * erasure while in flight), or -1.
+ */
+static int
+ledger_outcome_state(struct store_txn *t, struct store_job *j,
+    enum ledger_outcome o, char *naddr, int gone, struct store_cr *cr,
+    int64_t now, json_t *states, char **cause)
+{
+	int	 rc;
+
+	switch (o) {
+	case LEDGER_SENT:
+		/* Re-timed by a recipient's choice while on its way. */
+		if (gone && (rc = ledger_moved_sent(t, j, cr, &gone,
+		    cause)) < 0)
+			return rc;
+		/* Gone: "queued" was already counted down when it left. */
+		if (gone && (rc = ledger_uncount(t, states, j->campaign,
+		    cr->state, cause)) < 0)
+			return rc;
+		cr->state = STORE_CR_SENT;
+		/* An erasure while it was in flight: keep no history. */
+		if (gone && store_rid_addr(t, j->rid, naddr, ADDR_MAX + 1) == 1)
+			return (rc = ledger_count(t, states, j, "sent", 0,
+			    cause)) < 0 ? rc : 1;
+		if ((rc = ledger_hist(t, naddr, j->campaign, j->lid,
+		    STORE_HIST_SENT, now, cause)) < 0)
+			return rc;
+		return ledger_count(t, states, j, "sent", !gone, cause);
+	case LEDGER_RETRY:
+	case LEDGER_DEFERRED:
+		if ((rc = store_queue_put(t, j, cause)) < 0)
+			return rc;
+		memcpy(cr->key, j->key, STORE_KEY_LEN);
+		return ledger_count(t, states, j, o == LEDGER_RETRY ?
+		    "retries" : "quota_deferred", 0, cause);
+	case LEDGER_WAIT:
+		/* Queued again for the morning, its slot moved with it. */
+		if ((rc = store_queue_put(t, j, cause)) < 0 ||
+		    (rc = ledger_hist(t, naddr, j->campaign, j->lid,
+		    STORE_HIST_RESERVED, j->due, cause)) < 0)
+			return rc;
+		memcpy(cr->key, j->key, STORE_KEY_LEN);
+		return ledger_count(t, states, j, "quiet_waits", 0, cause);
+	case LEDGER_BOUNCED:
+	case LEDGER_FAILED:
+	case LEDGER_DROPPED:
+		cr->state = o == LEDGER_DROPPED ? STORE_CR_DROPPED :
+		    STORE_CR_FAILED;
+		/* An end without sending releases the recipient's slot. */
+		if ((rc = ledger_hist(t, naddr, j->campaign, j->lid, 0, now,
+		    cause)) < 0)
+			return rc;
+		return ledger_count(t, states, j, o == LEDGER_DROPPED ?
+		    "dropped" : "failed", 1, cause);
+	}
+	return 0;
+}
+
 /*
  * Record what happened to a job the drain took.  A job that is gone from
  * the queue was cancelled or dropped meanwhile: only a delivery that did
@@ -177,98 +268,28 @@ ledger_outcome(struct store_txn *t, struct store_job *j, enum ledger_outcome o,
 	gone = rc == 1;
 	/* A dead mailbox stays dead even if its job was cancelled meanwhile. */
 	if (gone && o == LEDGER_BOUNCED) {
-		uint64_t	 dropped;
-
 		/* Erased while in flight: the address is not kept again. */
 		if (store_rid_addr(t, j->rid, naddr, sizeof naddr) == 1)
 			return 0;
-
-		return ledger_suppress(t, j->addr, why != NULL ? why :
-		    "permanent failure", now, states, &dropped, cause);
+		return ledger_bounced(t, j, why, now, states, cause);
 	}
 	if (gone && o != LEDGER_SENT)
 		return 0;
-	if (!gone && (rc = store_queue_del(t, oldkey, cause)) < 0)
-		return rc;
-	/*
-	 * A job that leaves unsent gives its quota day's place back; one
-	 * a quota moved takes a place in its new day instead (j says which).
-	 * A sent one keeps its place: it counts for its day.
-	 */
-	if (!gone && o != LEDGER_SENT && o != LEDGER_RETRY && o != LEDGER_WAIT &&
-	    (rc = quota_admit_release(t, &cur, cause)) < 0)
-		return rc;
-	if (!gone && o == LEDGER_DEFERRED && (rc = quota_admit_hold(t, j,
-	    cause)) < 0)
+	if (!gone && ((rc = store_queue_del(t, oldkey, cause)) < 0 ||
+	    (rc = ledger_outcome_quota(t, &cur, j, o, cause)) < 0))
 		return rc;
 	addr_normalize(j->addr, naddr, sizeof naddr);
 	memset(&cr, 0, sizeof cr);
 	if ((rc = store_cr_get(t, j->campaign, j->rid, &cr, cause)) < 0)
 		return rc;
 	cr.time = now;
-	switch (o) {
-	case LEDGER_SENT:
-		/* Re-timed by a recipient's choice while on its way. */
-		if (gone && (rc = ledger_moved_sent(t, j, &cr, &gone,
-		    cause)) < 0)
-			return rc;
-		/* Gone: "queued" was already counted down when it left. */
-		if (gone && (rc = ledger_uncount(t, states, j->campaign,
-		    cr.state, cause)) < 0)
-			return rc;
-		cr.state = STORE_CR_SENT;
-		/* An erasure while it was in flight: keep no history. */
-		if (gone && store_rid_addr(t, j->rid, naddr, sizeof naddr) == 1)
-			return ledger_count(t, states, j, "sent", 0, cause);
-		if ((rc = ledger_hist(t, naddr, j->campaign, j->lid,
-		    STORE_HIST_SENT, now, cause)) < 0)
-			return rc;
-		rc = ledger_count(t, states, j, "sent", !gone, cause);
-		break;
-	case LEDGER_RETRY:
-	case LEDGER_DEFERRED:
-		if ((rc = store_queue_put(t, j, cause)) < 0)
-			return rc;
-		memcpy(cr.key, j->key, STORE_KEY_LEN);
-		rc = ledger_count(t, states, j, o == LEDGER_RETRY ? "retries" :
-		    "quota_deferred", 0, cause);
-		break;
-	case LEDGER_WAIT:
-		/* Queued again for the morning, its slot moved with it. */
-		if ((rc = store_queue_put(t, j, cause)) < 0 ||
-		    (rc = ledger_hist(t, naddr, j->campaign, j->lid,
-		    STORE_HIST_RESERVED, j->due, cause)) < 0)
-			return rc;
-		memcpy(cr.key, j->key, STORE_KEY_LEN);
-		rc = ledger_count(t, states, j, "quiet_waits", 0, cause);
-		break;
-	case LEDGER_BOUNCED:
-	case LEDGER_FAILED:
-		cr.state = STORE_CR_FAILED;
-		/* A failure releases the recipient's slot. */
-		if ((rc = ledger_hist(t, naddr, j->campaign, j->lid, 0, now,
-		    cause)) < 0)
-			return rc;
-		rc = ledger_count(t, states, j, "failed", 1, cause);
-		break;
-	case LEDGER_DROPPED:
-		cr.state = STORE_CR_DROPPED;
-		if ((rc = ledger_hist(t, naddr, j->campaign, j->lid, 0, now,
-		    cause)) < 0)
-			return rc;
-		rc = ledger_count(t, states, j, "dropped", 1, cause);
-		break;
-	}
-	if (rc < 0)
-		return rc;
+	if ((rc = ledger_outcome_state(t, j, o, naddr, gone, &cr, now, states,
+	    cause)) != 0)
+		return rc < 0 ? rc : 0;
 	if ((rc = store_cr_put(t, j->campaign, j->rid, &cr, cause)) < 0)
 		return rc;
-	if (o == LEDGER_BOUNCED) {
-		uint64_t	 dropped;
-
-		return ledger_suppress(t, j->addr, why != NULL ? why :
-		    "permanent failure", now, states, &dropped, cause);
-	}
+	if (o == LEDGER_BOUNCED)
+		return ledger_bounced(t, j, why, now, states, cause);
 	return 0;
 }
 

@@ -332,6 +332,52 @@ queue_jobs(struct store_job *jobs, size_t n)
 }
 
 /*
+ * The queue, read in its order, holds the addresses of `order` and no
+ * more; with `jobs`, each under the key that job was given.
+ */
+static void
+expect_queue(const char *const *order, size_t n, const struct store_job *jobs,
+    size_t njobs)
+{
+	struct store_txn	*t = fixture_begin(&fx, 0);
+	struct store_cursor	*c = NULL;
+	struct store_job	 j;
+	char			*cause = NULL;
+	size_t			 i, at = 0;
+
+	cr_expect_eq(store_count(t, STORE_QUEUE), n);
+	cr_assert_eq(store_queue_first(t, &c, &cause), 0, "%s", cause);
+	while (store_cursor_job(c, &j) == 1) {
+		cr_assert_lt(at, n);
+		cr_expect_str_eq(j.addr, order[at], "position %zu", at);
+		for (i = 0; i < njobs; i++)
+			if (strcmp(jobs[i].addr, j.addr) == 0)
+				cr_expect_eq(memcmp(jobs[i].key, j.key,
+				    STORE_KEY_LEN), 0, "%s", j.addr);
+		at++;
+		store_cursor_next(c);
+	}
+	cr_expect_eq(at, n);
+	cr_expect_eq(store_cursor_next(c), 0, "the end stays the end");
+	store_cursor_close(c);
+	store_abort(t);
+}
+
+/* Queue the jobs in one transaction, staging those marked. */
+static struct store_txn *
+stage_jobs(struct store_job *jobs, const int *staged, size_t n)
+{
+	struct store_txn	*t = fixture_begin(&fx, 1);
+	char			*cause = NULL;
+	size_t			 i;
+
+	for (i = 0; i < n; i++)
+		cr_assert_eq((staged[i] ? store_queue_stage : store_queue_put)(
+		    t, &jobs[i], &cause), 0, "%s", cause);
+	return t;
+}
+
+/*
  * Staged jobs (admission's deferred ones) are written at the commit, yet
  * the queue reads as if each had been put when it was staged: by due
  * time, then in the order of the calls.  An abort keeps none of them.
@@ -354,44 +400,12 @@ Test(store, staged_jobs_take_their_place_in_queue_order_at_the_commit)
 		"berlin1@example.org", "berlin2@example.org",
 		"tokyo1@example.org", "tokyo2@example.org"
 	};
-	struct store_txn	*t;
-	struct store_cursor	*c = NULL;
-	struct store_job	 j;
-	char			*cause = NULL;
-	size_t			 i, n = 0;
-
 	/* Aborted: nothing of it stays, staged or not. */
-	t = fixture_begin(&fx, 1);
-	for (i = 0; i < nitems(jobs); i++)
-		cr_assert_eq((staged[i] ? store_queue_stage : store_queue_put)(
-		    t, &jobs[i], &cause), 0, "%s", cause);
-	store_abort(t);
-	t = fixture_begin(&fx, 0);
-	cr_expect_eq(store_count(t, STORE_QUEUE), 0);
-	store_abort(t);
-
-	t = fixture_begin(&fx, 1);
-	for (i = 0; i < nitems(jobs); i++)
-		cr_assert_eq((staged[i] ? store_queue_stage : store_queue_put)(
-		    t, &jobs[i], &cause), 0, "%s", cause);
-	fixture_commit(t);
-	t = fixture_begin(&fx, 0);
-	cr_expect_eq(store_count(t, STORE_QUEUE), nitems(jobs));
-	cr_assert_eq(store_queue_first(t, &c, &cause), 0, "%s", cause);
-	while (store_cursor_job(c, &j) == 1) {
-		cr_assert_lt(n, nitems(order));
-		cr_expect_str_eq(j.addr, order[n], "position %zu", n);
-		/* Each job is found under the key it was given when staged. */
-		for (i = 0; i < nitems(jobs); i++)
-			if (strcmp(jobs[i].addr, j.addr) == 0)
-				cr_expect_eq(memcmp(jobs[i].key, j.key,
-				    STORE_KEY_LEN), 0, "%s", j.addr);
-		n++;
-		store_cursor_next(c);
-	}
-	cr_expect_eq(n, nitems(order));
-	store_cursor_close(c);
-	store_abort(t);
+	store_abort(stage_jobs(jobs, staged, nitems(jobs)));
+	expect_queue(order, 0, NULL, 0);
+	/* Each job is found under the key it was given when staged. */
+	fixture_commit(stage_jobs(jobs, staged, nitems(jobs)));
+	expect_queue(order, nitems(order), jobs, nitems(jobs));
 }
 
 /* An explicit flush writes the staged jobs at once; the commit then has
@@ -434,26 +448,9 @@ Test(store, walks_the_queue_by_due_time_then_by_queueing_order)
 		"second@example.org", "third@example.org",
 		"middle@example.org", "late@example.org"
 	};
-	struct store_txn	*t;
-	struct store_cursor	*c = NULL;
-	struct store_job	 j;
-	char			*cause = NULL;
-	size_t			 n = 0;
 
 	queue_jobs(jobs, nitems(jobs));
-	t = fixture_begin(&fx, 0);
-	cr_expect_eq(store_count(t, STORE_QUEUE), nitems(jobs));
-	cr_assert_eq(store_queue_first(t, &c, &cause), 0, "%s", cause);
-	while (store_cursor_job(c, &j) == 1) {
-		cr_assert_lt(n, nitems(order));
-		cr_expect_str_eq(j.addr, order[n], "position %zu", n);
-		n++;
-		store_cursor_next(c);
-	}
-	cr_expect_eq(n, nitems(order));
-	cr_expect_eq(store_cursor_next(c), 0, "the end stays the end");
-	store_cursor_close(c);
-	store_abort(t);
+	expect_queue(order, nitems(order), NULL, 0);
 }
 
 Test(store, keeps_every_job_field_and_derives_due_from_the_key)

@@ -122,22 +122,38 @@ fa_campaign_by_ref(struct store_txn *t, const struct store_rcpt *r,
 	return rc < 0 ? rc : 0;
 }
 
-/* The latest campaign of list lid in the recipient's history. */
+/*
+ * The campaign of list lid a link token's message came from: the latest
+ * one the recipient's history has sent, or, when none is recorded sent
+ * yet, the latest one already due.  A reader can complain about a message
+ * before the drain has committed its "sent" (the outcomes are written in
+ * batches); such a message is still reserved, with a due time in the past.
+ * A job not due yet cannot have produced the message, so it is never
+ * named.
+ */
 static void
-fa_campaign_by_list(const struct store_rcpt *r, uint32_t lid,
+fa_campaign_by_list(const struct store_rcpt *r, uint32_t lid, int64_t now,
     struct feedback_apply_out *out)
 {
-	const struct store_hist	*best = NULL;
+	const struct store_hist	*sent = NULL, *due = NULL, *h;
 	size_t			 i;
 
-	for (i = 0; i < r->nhist; i++)
-		if (r->hist[i].lid == lid && r->hist[i].state ==
-		    STORE_HIST_SENT && (best == NULL || r->hist[i].time >
-		    best->time))
-			best = &r->hist[i];
-	if (best != NULL)
+	for (i = 0; i < r->nhist; i++) {
+		h = &r->hist[i];
+		if (h->lid != lid)
+			continue;
+		if (h->state == STORE_HIST_SENT) {
+			if (sent == NULL || h->time > sent->time)
+				sent = h;
+		} else if (h->state == STORE_HIST_RESERVED &&
+		    h->time <= now) {
+			if (due == NULL || h->time > due->time)
+				due = h;
+		}
+	}
+	if ((h = sent != NULL ? sent : due) != NULL)
 		snprintf(out->campaign, sizeof out->campaign, "%s",
-		    best->campaign);
+		    h->campaign);
 }
 
 /* Whether a campaign's state record says it is active. */
@@ -319,7 +335,7 @@ feedback_apply(struct store_txn *t, const struct feedback_apply_in *in,
 			goto out;
 	} else {
 		lid = w.lid;
-		fa_campaign_by_list(&r, lid, out);
+		fa_campaign_by_list(&r, lid, in->now, out);
 	}
 	if (lid != 0 && store_list_name(t, lid, out->list,
 	    sizeof out->list) != 0)

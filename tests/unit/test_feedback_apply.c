@@ -322,6 +322,39 @@ Test(feedback_apply, a_complaint_unsubscribes_from_the_list_by_link_token)
 	cr_assert_eq(count_of("c1", "complaints"), 1);
 }
 
+/*
+ * A complaint can come back before the drain has committed the message's
+ * "sent": the history still holds it reserved.  A job already due names
+ * its campaign; one not due yet cannot have sent the message.
+ */
+Test(feedback_apply, a_complaint_before_the_sent_is_committed_names_the_campaign)
+{
+	struct spec			 due = { "c1", NULL, NULL, 0, 0 };
+	struct spec			 later = { "c2", NULL, NULL, 0, 0 };
+	struct admit_report		 rep;
+	struct feedback			 fb;
+	struct feedback_apply_out	 out;
+	static const char *const	 carl[] = { "carl@example.org", NULL };
+	static const char *const	 dora[] = { "dora@example.org", NULL };
+
+	fixture_submit(&fx, &due, carl, NOW, &rep);
+	fb = msg(FEEDBACK_COMPLAINT, 0, FEEDBACK_AT_QUOTED, FEEDBACK_LINK,
+	    link_tok("carl@example.org"));
+	out = apply(&fb, 0, 0);
+	cr_assert_str_eq(out.action, "unsubscribed");
+	cr_assert_str_eq(out.campaign, "c1", "the due job's campaign");
+	cr_assert_eq(count_of("c1", "complaints"), 1);
+
+	/* Admitted with a due time after the complaint: not its campaign. */
+	fixture_submit(&fx, &later, dora, NOW + 3600, &rep);
+	fb = msg(FEEDBACK_COMPLAINT, 0, FEEDBACK_AT_QUOTED, FEEDBACK_LINK,
+	    link_tok("dora@example.org"));
+	out = apply(&fb, 0, 0);
+	cr_assert_str_eq(out.action, "unsubscribed");
+	cr_assert_str_eq(out.campaign, "", "a job not due sent nothing");
+	cr_assert_eq(count_of("c2", "complaints"), 0);
+}
+
 Test(feedback_apply, a_mailto_unsubscribe_is_recorded_as_mail)
 {
 	struct feedback			 fb;

@@ -132,27 +132,43 @@ fail:
 	return rc;
 }
 
-/* Drop one job the choice leaves no time for before its expiry. */
+/*
+ * A job that changes leaves its old key and gives its quota day's place
+ * back, before any new place is reserved: the places it frees are then
+ * free for the recipient's other jobs too.
+ */
+static int
+prefs_leave(struct store_txn *t, struct prefs_queued *e, char **cause)
+{
+	int	 rc;
+
+	if ((rc = store_queue_del(t, e->job.key, cause)) < 0)
+		return rc;
+	return quota_admit_release(t, &e->job, cause);
+}
+
+/*
+ * Drop one job (already off the queue) the choice leaves no time for
+ * before its expiry (reason frequency_cap), or whose new time leaves no
+ * quota day with room before it (daily_limit, as admission would).
+ */
 static int
 prefs_drop(struct store_txn *t, struct store_rcpt *r, struct prefs_queued *e,
-    int64_t now, json_t *states, char **cause)
+    enum policy_reason why, int64_t now, json_t *states, char **cause)
 {
 	json_t	*st;
 	int	 rc;
 
-	if ((rc = store_queue_del(t, e->job.key, cause)) < 0 ||
-	    (rc = quota_admit_release(t, &e->job, cause)) < 0)
-		return rc;
 	if ((rc = ledger_state(t, states, e->job.campaign, &st, cause)) < 0)
 		return rc;
 	if (rc == 0) {
 		campaign_record_count_add(st, "queued", -1);
 		if (e->job.flags & STORE_JOB_DEFERRED)
 			campaign_record_count_add(st, "queued_deferred", -1);
-		campaign_record_reject_add(st, policy_reason_name(
-		    POLICY_FREQUENCY_CAP), 1);
+		campaign_record_reject_add(st, policy_reason_name(why), 1);
 	}
-	e->cr.state = STORE_CR_CAPPED;
+	e->cr.state = why == POLICY_DAILY_LIMIT ? STORE_CR_QUOTA :
+	    STORE_CR_CAPPED;
 	e->cr.time = now;
 	if ((rc = store_cr_put(t, e->job.campaign, r->rid, &e->cr, cause)) < 0)
 		return rc;
@@ -161,7 +177,32 @@ prefs_drop(struct store_txn *t, struct store_rcpt *r, struct prefs_queued *e,
 	return 0;
 }
 
-/* Move one job to its new time: a new queue key, deferred. */
+/*
+ * Reserve a place for a job moved to new_due in the quota day it now
+ * falls in, as admission does: a full day moves it to the start of the
+ * first later day with room; 1 when no day before its campaign expires
+ * has room (the job is dropped, daily_limit).  Its qday names the day.
+ */
+static int
+prefs_reserve(struct quota_admit *qa, struct store_txn *t,
+    struct prefs_queued *e, char **cause)
+{
+	struct policy_decision	 d;
+	char			 naddr[ADDR_MAX + 1];
+	int			 rc;
+
+	memset(&d, 0, sizeof d);
+	d.verdict = POLICY_DEFER;
+	d.due = e->p.new_due;
+	addr_normalize(e->job.addr, naddr, sizeof naddr);
+	if ((rc = quota_admit_reserve(qa, t, addr_domain(naddr),
+	    e->p.expires, &d, &e->job, cause)) != 0)
+		return rc;
+	e->p.new_due = d.due;
+	return 0;
+}
+
+/* Put one job (already off the queue) at its new time, deferred. */
 static int
 prefs_move(struct store_txn *t, struct store_rcpt *r, struct prefs_queued *e,
     json_t *states, char **cause)
@@ -169,13 +210,6 @@ prefs_move(struct store_txn *t, struct store_rcpt *r, struct prefs_queued *e,
 	json_t	*st;
 	int	 rc;
 
-	/*
-	 * Its quota day's place goes back: the day it moves to is not
-	 * reckoned here (the drain holds that day to its quota).
-	 */
-	if ((rc = store_queue_del(t, e->job.key, cause)) < 0 ||
-	    (rc = quota_admit_release(t, &e->job, cause)) < 0)
-		return rc;
 	if (!(e->job.flags & STORE_JOB_DEFERRED)) {
 		e->job.flags |= STORE_JOB_DEFERRED;
 		if ((rc = ledger_state(t, states, e->job.campaign, &st,
@@ -195,6 +229,34 @@ prefs_move(struct store_txn *t, struct store_rcpt *r, struct prefs_queued *e,
 	return 0;
 }
 
+/*
+ * Give each changed job its new place: a quota day's place, then the
+ * queue at its new time; or drop it.  qa NULL: no quota configured.
+ */
+static int
+prefs_place(struct store_txn *t, struct quota_admit *qa,
+    struct store_rcpt *r, struct prefs_queued *e, int64_t now,
+    json_t *states, struct prefs_result *res, char **cause)
+{
+	enum policy_reason	 why = POLICY_FREQUENCY_CAP;
+	int			 rc = 0;
+
+	if (e->p.new_due != INT64_MAX && (rc = prefs_reserve(qa, t, e,
+	    cause)) < 0)
+		return rc;
+	if (rc == 1) {
+		why = POLICY_DAILY_LIMIT;
+		e->p.new_due = INT64_MAX;
+		res->daily_limit++;
+	}
+	if (e->p.new_due == INT64_MAX) {
+		res->dropped++;
+		return prefs_drop(t, r, e, why, now, states, cause);
+	}
+	res->moved++;
+	return prefs_move(t, r, e, states, cause);
+}
+
 /* Re-time the recipient's queued jobs under its current choices. */
 static int
 prefs_retime(struct store_txn *t, const struct conf *conf,
@@ -202,6 +264,7 @@ prefs_retime(struct store_txn *t, const struct conf *conf,
     struct prefs_result *res, char **cause)
 {
 	struct prefs_queued	*q = NULL;
+	struct quota_admit	*qa = NULL;
 	struct conf_cap		 pref;
 	int64_t			*sent;
 	size_t			 i, n = 0, nsent = 0;
@@ -224,18 +287,21 @@ prefs_retime(struct store_txn *t, const struct conf *conf,
 			q[i].p.new_due = plan[i].new_due;
 		free(plan);
 	}
-	for (i = 0; i < n && rc >= 0; i++) {
-		if (q[i].p.new_due == q[i].p.due)
-			continue;
-		if (q[i].p.new_due == INT64_MAX) {
-			rc = prefs_drop(t, r, &q[i], now, states, cause);
-			res->dropped++;
-		} else {
-			rc = prefs_move(t, r, &q[i], states, cause);
-			res->moved++;
-		}
-	}
+	for (i = 0; i < n && rc >= 0; i++)
+		if (q[i].p.new_due != q[i].p.due)
+			rc = prefs_leave(t, &q[i], cause);
+	/* The quota days are read after every place given back above. */
+	if (rc >= 0 && (qa = quota_admit_new(conf, now, cause)) == NULL &&
+	    cause != NULL && *cause != NULL)
+		rc = -1;
+	for (i = 0; i < n && rc >= 0; i++)
+		if (q[i].p.new_due != q[i].p.due)
+			rc = prefs_place(t, qa, r, &q[i], now, states, res,
+			    cause);
+	if (rc >= 0)
+		rc = quota_admit_flush(qa, t, cause);
 out:
+	quota_admit_free(qa);
 	free(q);
 	free(sent);
 	return rc < 0 ? rc : 0;

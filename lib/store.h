@@ -116,8 +116,11 @@ enum store_cr_state {
 	STORE_CR_FAILED = 3,
 	STORE_CR_CANCELLED = 4,
 	STORE_CR_DROPPED = 5,		/* unsubscribed while queued */
-	STORE_CR_CAPPED = 6		/* the recipient's own frequency
+	STORE_CR_CAPPED = 6,		/* the recipient's own frequency
 					   choice left no time before expiry */
+	STORE_CR_QUOTA = 7		/* re-timed by the recipient's choice,
+					   no quota day before expiry had
+					   room (daily_limit) */
 };
 
 /* Feedback already counted for one delivery, so a replay counts once. */

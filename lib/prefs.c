@@ -50,7 +50,45 @@ struct prefs_queued {
 	struct prefs_job	 p;
 	struct store_job	 job;
 	struct store_cr		 cr;
+	int			 left;	/* off the queue, its place given back */
 };
+
+/* What the planner weighs a recipient's queued jobs against. */
+struct prefs_plan_in {
+	const int64_t		*sent;
+	size_t			 nsent;
+	struct conf_cap		 pref;
+	int64_t			 pause_until;
+};
+
+/*
+ * Plan q[from..n) (from 0: all of them), weighing q[0..from) at the
+ * times they finally took like messages already sent.
+ */
+static void
+prefs_plan(struct prefs_queued *q, size_t n, size_t from,
+    const struct prefs_plan_in *in)
+{
+	struct prefs_job	*plan = xcalloc(n - from + 1, sizeof *plan);
+	int64_t			*times = xcalloc(in->nsent + n + 1,
+				    sizeof *times);
+	size_t			 i, nt = in->nsent;
+
+	if (in->nsent > 0)
+		memcpy(times, in->sent, in->nsent * sizeof *times);
+	for (i = 0; i < from; i++)
+		if (q[i].p.new_due != INT64_MAX)
+			times[nt++] = q[i].p.new_due;
+	/* The planner reads its input from a packed array. */
+	for (i = from; i < n; i++)
+		plan[i - from] = q[i].p;
+	prefs_retime_plan(plan, n - from, times, nt, &in->pref,
+	    in->pause_until);
+	for (i = from; i < n; i++)
+		q[i].p.new_due = plan[i - from].new_due;
+	free(plan);
+	free(times);
+}
 
 static int
 prefs_by_due(const void *a, const void *b)
@@ -144,6 +182,7 @@ prefs_leave(struct store_txn *t, struct prefs_queued *e, char **cause)
 
 	if ((rc = store_queue_del(t, e->job.key, cause)) < 0)
 		return rc;
+	e->left = 1;
 	return quota_admit_release(t, &e->job, cause);
 }
 
@@ -257,6 +296,40 @@ prefs_place(struct store_txn *t, struct quota_admit *qa,
 	return prefs_move(t, r, e, states, cause);
 }
 
+/*
+ * Give each job that changes its new place, in due order.  A job a full
+ * quota day moved later (or dropped) changes what the jobs after it may
+ * do: they are planned again from where it went, so the recipient's own
+ * cap holds between them too.
+ */
+static int
+prefs_place_all(struct store_txn *t, struct quota_admit *qa,
+    struct store_rcpt *r, struct prefs_queued *q, size_t n,
+    const struct prefs_plan_in *in, int64_t now, json_t *states,
+    struct prefs_result *res, char **cause)
+{
+	int64_t	 planned;
+	size_t	 i;
+	int	 rc = 0;
+
+	for (i = 0; i < n && rc >= 0; i++) {
+		if (q[i].p.new_due == q[i].p.due && !q[i].left)
+			continue;
+		/*
+		 * Changed only by a new plan: its place goes back now (the
+		 * quota days already read count it still: at worst its old
+		 * day looks one fuller than it is).
+		 */
+		if (!q[i].left && (rc = prefs_leave(t, &q[i], cause)) < 0)
+			break;
+		planned = q[i].p.new_due;
+		if ((rc = prefs_place(t, qa, r, &q[i], now, states, res,
+		    cause)) >= 0 && q[i].p.new_due != planned)
+			prefs_plan(q, n, i + 1, in);
+	}
+	return rc;
+}
+
 /* Re-time the recipient's queued jobs under its current choices. */
 static int
 prefs_retime(struct store_txn *t, const struct conf *conf,
@@ -265,7 +338,7 @@ prefs_retime(struct store_txn *t, const struct conf *conf,
 {
 	struct prefs_queued	*q = NULL;
 	struct quota_admit	*qa = NULL;
-	struct conf_cap		 pref;
+	struct prefs_plan_in	 in;
 	int64_t			*sent;
 	size_t			 i, n = 0, nsent = 0;
 	int			 rc;
@@ -274,19 +347,12 @@ prefs_retime(struct store_txn *t, const struct conf *conf,
 	if ((rc = prefs_collect(t, conf, states, r, &q, &n, sent, &nsent,
 	    cause)) < 0)
 		goto out;
-	/* The planner reads its input from q[i].p, in a packed array. */
-	{
-		struct prefs_job	*plan = xcalloc(n + 1, sizeof *plan);
-
-		for (i = 0; i < n; i++)
-			plan[i] = q[i].p;
-		pref.count = r->pref_count;
-		pref.window = r->pref_window;
-		prefs_retime_plan(plan, n, sent, nsent, &pref, r->pause_until);
-		for (i = 0; i < n; i++)
-			q[i].p.new_due = plan[i].new_due;
-		free(plan);
-	}
+	in.sent = sent;
+	in.nsent = nsent;
+	in.pref.count = r->pref_count;
+	in.pref.window = r->pref_window;
+	in.pause_until = r->pause_until;
+	prefs_plan(q, n, 0, &in);
 	for (i = 0; i < n && rc >= 0; i++)
 		if (q[i].p.new_due != q[i].p.due)
 			rc = prefs_leave(t, &q[i], cause);
@@ -294,11 +360,8 @@ prefs_retime(struct store_txn *t, const struct conf *conf,
 	if (rc >= 0 && (qa = quota_admit_new(conf, now, cause)) == NULL &&
 	    cause != NULL && *cause != NULL)
 		rc = -1;
-	for (i = 0; i < n && rc >= 0; i++)
-		if (q[i].p.new_due != q[i].p.due)
-			rc = prefs_place(t, qa, r, &q[i], now, states, res,
-			    cause);
-	if (rc >= 0)
+	if (rc >= 0 && (rc = prefs_place_all(t, qa, r, q, n, &in, now, states,
+	    res, cause)) >= 0)
 		rc = quota_admit_flush(qa, t, cause);
 out:
 	quota_admit_free(qa);

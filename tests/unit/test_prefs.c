@@ -410,6 +410,30 @@ Test(prefs, a_retimed_job_reserves_the_next_day_with_room)
 	cr_expect_eq(count_of("c2", "queued", 0), 1);
 }
 
+Test(prefs, the_jobs_after_one_a_full_day_moved_keep_the_recipients_cap)
+{
+	struct prefs_change	 c = { .set = PREFS_SET_CAP, .count = 1,
+				    .window = PREFS_WEEK,
+				    .source = STORE_SRC_LINK };
+	struct prefs_result	 res;
+	struct store_job	 j;
+
+	fill_full_example(NOW + 90 * DAY);
+	admit("c3", NOW + 20, NOW + 90 * DAY, "x@full.example");
+	res = apply("x@full.example", &c, NOW + 12);
+	cr_expect_eq(res.moved, 2);
+	cr_assert(fixture_find_job(&fx, "c2", "x@full.example", &j));
+	cr_expect_eq(j.due, NOW + WEEK + 16 * HOUR, "the 22nd is full");
+	cr_assert(fixture_find_job(&fx, "c3", "x@full.example", &j));
+	cr_expect_eq(j.due, NOW + 2 * WEEK + 16 * HOUR, "a week after c2 "
+	    "where it went, not a week after where it was planned");
+	cr_expect_eq(j.qday, 20270130);
+	cr_expect_eq(places("+full.example", 20270129), 0);
+	cr_expect_eq(places("+full.example", 20270130), 1);
+	cr_expect_eq(places("+full.example", 20270117), 0,
+	    "c3's place of the 17th is given back");
+}
+
 Test(prefs, a_retimed_job_without_a_day_before_its_expiry_is_dropped)
 {
 	struct prefs_change	 c = { .set = PREFS_SET_CAP, .count = 1,

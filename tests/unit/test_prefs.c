@@ -590,6 +590,33 @@ Test(prefs, the_moved_copy_removed_gives_its_new_days_place_back)
 	    "the moved copy's place is given back with it");
 }
 
+Test(prefs, a_job_dropped_as_daily_limit_then_sent_is_counted_sent_only)
+{
+	struct prefs_change	 c = { .set = PREFS_SET_CAP, .count = 1,
+				    .window = PREFS_WEEK,
+				    .source = STORE_SRC_LINK };
+	struct store_job	 old;
+	struct store_txn	*t;
+	json_t			*states = json_object();
+
+	fill_full_example(NOW + WEEK + 2 * HOUR);
+	/* The drain took c2 from its key before the choice dropped it. */
+	cr_assert(fixture_find_job(&fx, "c2", "x@full.example", &old));
+	cr_assert_eq(apply("x@full.example", &c, NOW + 12).daily_limit, 1);
+	cr_assert_eq(count_of("c2", "daily_limit", 1), 1);
+	t = fixture_begin(&fx, 1);
+	cr_assert_eq(ledger_outcome(t, &old, LEDGER_SENT, NULL, NOW + 13,
+	    states, NULL), 0);
+	cr_assert_eq(ledger_flush_states(t, states, NULL), 0);
+	fixture_commit(t);
+	json_decref(states);
+	cr_expect_eq(cr_of("c2", "x@full.example").state, STORE_CR_SENT);
+	cr_expect_eq(count_of("c2", "daily_limit", 1), 0,
+	    "the rejection is taken back");
+	cr_expect_eq(count_of("c2", "sent", 0), 1);
+	cr_expect_eq(count_of("c2", "queued", 0), 0);
+}
+
 /* A version 1 record (before pause and plain text) still reads. */
 Test(prefs, reads_a_version_1_recipient_record)
 {

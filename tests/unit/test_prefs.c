@@ -528,6 +528,20 @@ Test(prefs, plain_text_is_a_flag_and_moves_nothing)
 	store_abort(t);
 }
 
+/* The drain's commit of a job it took from its old key: sent at NOW + 13. */
+static void
+sent_from_old_key(struct store_job *old)
+{
+	struct store_txn	*t = fixture_begin(&fx, 1);
+	json_t			*states = json_object();
+
+	cr_assert_eq(ledger_outcome(t, old, LEDGER_SENT, NULL, NOW + 13,
+	    states, NULL), 0);
+	cr_assert_eq(ledger_flush_states(t, states, NULL), 0);
+	fixture_commit(t);
+	json_decref(states);
+}
+
 Test(prefs, a_job_sent_from_its_old_key_removes_the_moved_copy)
 {
 	struct prefs_change	 c = { .set = PREFS_SET_CAP, .count = 1,
@@ -535,8 +549,6 @@ Test(prefs, a_job_sent_from_its_old_key_removes_the_moved_copy)
 				    .source = STORE_SRC_LINK };
 	struct store_job	 j, old;
 	struct store_cr		 cr;
-	struct store_txn	*t;
-	json_t			*states = json_object();
 
 	admit("c1", NOW, NOW + 90 * DAY, "pat@example.org");
 	admit("c2", NOW + 10, NOW + 90 * DAY, "pat@example.org");
@@ -548,12 +560,7 @@ Test(prefs, a_job_sent_from_its_old_key_removes_the_moved_copy)
 	cr = cr_of("c2", "pat@example.org");
 	cr_assert(job_at(&cr, &j));
 	/* ...and then it went out after all. */
-	t = fixture_begin(&fx, 1);
-	cr_assert_eq(ledger_outcome(t, &old, LEDGER_SENT, NULL, NOW + 13,
-	    states, NULL), 0);
-	cr_assert_eq(ledger_flush_states(t, states, NULL), 0);
-	fixture_commit(t);
-	json_decref(states);
+	sent_from_old_key(&old);
 	cr_expect_not(job_at(&cr, &j), "the moved copy is gone");
 	cr_expect_eq(cr_of("c2", "pat@example.org").state, STORE_CR_SENT);
 	cr_expect_eq(queue_count(), 1, "only c1 is left");
@@ -569,8 +576,6 @@ Test(prefs, the_moved_copy_removed_gives_its_new_days_place_back)
 				    .source = STORE_SRC_LINK };
 	struct store_job	 old;
 	struct store_cr		 cr;
-	struct store_txn	*t;
-	json_t			*states = json_object();
 
 	admit("c1", NOW, NOW + 90 * DAY, "q@quota.example");
 	admit("c2", NOW + 10, NOW + 90 * DAY, "q@quota.example");
@@ -579,12 +584,7 @@ Test(prefs, the_moved_copy_removed_gives_its_new_days_place_back)
 	apply("q@quota.example", &c, NOW + 12);
 	cr_assert_eq(places("+quota.example", 20270214), 1);
 	/* Sent from its old key: it counts for today, not a month on. */
-	t = fixture_begin(&fx, 1);
-	cr_assert_eq(ledger_outcome(t, &old, LEDGER_SENT, NULL, NOW + 13,
-	    states, NULL), 0);
-	cr_assert_eq(ledger_flush_states(t, states, NULL), 0);
-	fixture_commit(t);
-	json_decref(states);
+	sent_from_old_key(&old);
 	cr_expect_eq(queue_count(), 1, "only c1 is left");
 	cr_expect_eq(places("+quota.example", 20270214), 0,
 	    "the moved copy's place is given back with it");
@@ -596,20 +596,13 @@ Test(prefs, a_job_dropped_as_daily_limit_then_sent_is_counted_sent_only)
 				    .window = PREFS_WEEK,
 				    .source = STORE_SRC_LINK };
 	struct store_job	 old;
-	struct store_txn	*t;
-	json_t			*states = json_object();
 
 	fill_full_example(NOW + WEEK + 2 * HOUR);
 	/* The drain took c2 from its key before the choice dropped it. */
 	cr_assert(fixture_find_job(&fx, "c2", "x@full.example", &old));
 	cr_assert_eq(apply("x@full.example", &c, NOW + 12).daily_limit, 1);
 	cr_assert_eq(count_of("c2", "daily_limit", 1), 1);
-	t = fixture_begin(&fx, 1);
-	cr_assert_eq(ledger_outcome(t, &old, LEDGER_SENT, NULL, NOW + 13,
-	    states, NULL), 0);
-	cr_assert_eq(ledger_flush_states(t, states, NULL), 0);
-	fixture_commit(t);
-	json_decref(states);
+	sent_from_old_key(&old);
 	cr_expect_eq(cr_of("c2", "x@full.example").state, STORE_CR_SENT);
 	cr_expect_eq(count_of("c2", "daily_limit", 1), 0,
 	    "the rejection is taken back");

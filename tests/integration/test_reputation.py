@@ -723,3 +723,87 @@ def test_admission_starts_the_lookup_of_a_domain_it_could_not_place(env):
              what="the placement in the store")
     code, b = d.request("POST", "/v1/campaigns", doc)
     assert b["accepted"] == 2 and b["rejected"].get("daily_limit") == 1, b
+
+
+def held_campaign_daemon(env, action, seconds):
+    """A relay that refuses s0@one.example as spam, and a daemon whose
+    rule puts that campaign under `action` for `seconds`, with loud's
+    first job sent: the action runs on return."""
+    smtp = env.start_smtp()
+
+    def script(stage, rcpt, attempt):
+        if stage == "rcpt" and rcpt == "s0@one.example":
+            return "554 5.7.1 Message rejected as spam by content filter"
+        return None
+
+    smtp.handler.script = script
+    d = env.daemon(extra="[shaping]\nrules = %s\n" % rules(
+        env, "rule content-spam code=554 text=\"as spam\" scope=campaign "
+        "action=%s for=%ds\n" % (action, seconds)))
+    d.stop()
+    d.set_conf("smtp", "domain_rate", "40/s")
+    d.start()
+    d.request("POST", "/v1/campaigns", campaign(cid="loud", rcpts=[
+        (None, "s0@one.example")]))
+    wait_for(lambda: "rule=content-spam starts on campaign=loud"
+             in d.logtext(), what="the campaign's hold")
+    return smtp, d
+
+
+def sent_to(smtp, prefix):
+    return [m for m in smtp.messages if m["to"][0].startswith(prefix)]
+
+
+def test_a_slowed_campaign_with_hundreds_of_jobs_never_holds_up_another(env):
+    """A campaign slowed by a scope=campaign action, with more jobs due
+    in one domain than the pick ever looked past (256), leaves another
+    campaign to that domain its pace; when the action ends its own jobs
+    all go, none lost."""
+    smtp, d = held_campaign_daemon(env, "slow:1/m", 20)
+    code, r = d.request("POST", "/v1/campaigns", campaign(cid="loud", rcpts=[
+        (None, "s%d@one.example" % i) for i in range(1, 301)]))
+    assert r["accepted"] == 300, (code, r)
+    code, r = d.request("POST", "/v1/campaigns", campaign(cid="calm", rcpts=[
+        (None, "c%d@one.example" % i) for i in range(6)]))
+    assert r["accepted"] == 6, (code, r)
+    wait_for(lambda: len(sent_to(smtp, "c")) == 6, timeout=15,
+             what="the other campaign's six, at the domain's pace")
+    # ...while the slow-down still held the loud one
+    assert "rule=content-spam on campaign=loud ends" not in d.logtext()
+    assert len(sent_to(smtp, "s")) <= 2, sent_to(smtp, "s")
+    assert unit(d, "one.example")["staged"] <= 64, unit(d, "one.example")
+    wait_for(lambda: "rule=content-spam on campaign=loud ends after 20 s"
+             in d.logtext(), timeout=40, what="the end")
+    # s0 was refused for good; the other 300 all go, none twice
+    wait_for(lambda: len(sent_to(smtp, "s")) == 300, timeout=60,
+             what="the slowed campaign's 300")
+    loud = [int(m["to"][0][1:].split("@")[0]) for m in sent_to(smtp, "s")]
+    assert sorted(loud) == list(range(1, 301)), loud
+
+
+def test_a_suspended_campaign_with_thousands_of_jobs_never_holds_up_another(
+        env):
+    """A campaign suspended by a scope=campaign action, with more jobs due
+    in one domain than the read ever looked past (4096), leaves another
+    campaign to that domain its pace; its own jobs go again when the
+    suspension ends."""
+    smtp, d = held_campaign_daemon(env, "suspend", 20)
+    code, r = d.request("POST", "/v1/campaigns", campaign(cid="loud", rcpts=[
+        (None, "s%d@one.example" % i) for i in range(1, 4301)]))
+    assert r["accepted"] == 4300, (code, r)
+    code, r = d.request("POST", "/v1/campaigns", campaign(cid="calm", rcpts=[
+        (None, "c%d@one.example" % i) for i in range(4)]))
+    assert r["accepted"] == 4, (code, r)
+    wait_for(lambda: len(sent_to(smtp, "c")) == 4, timeout=15,
+             what="the other campaign's four")
+    assert "rule=content-spam on campaign=loud ends" not in d.logtext()
+    assert sent_to(smtp, "s") == [], "loud was suspended"
+    wait_for(lambda: "rule=content-spam on campaign=loud ends after 20 s"
+             in d.logtext(), timeout=40, what="the end")
+    # its jobs go again, from the first in queue order (a few connections
+    # may finish out of turn)
+    wait_for(lambda: len(sent_to(smtp, "s")) >= 20, timeout=30,
+             what="the suspended campaign's jobs after its end")
+    loud = [int(m["to"][0][1:].split("@")[0]) for m in sent_to(smtp, "s")]
+    assert set(loud[:16]) <= set(range(1, 21)), loud[:20]
+

@@ -807,3 +807,65 @@ def test_a_suspended_campaign_with_thousands_of_jobs_never_holds_up_another(
     loud = [int(m["to"][0][1:].split("@")[0]) for m in sent_to(smtp, "s")]
     assert set(loud[:16]) <= set(range(1, 21)), loud[:20]
 
+
+
+def metric(d, line):
+    """The value of one metrics line (`name{labels}`), or None."""
+    st, m = d.request("GET", "/metrics")
+    text = m if isinstance(m, str) else m.decode()
+    for ln in text.splitlines():
+        if ln.startswith(line + " "):
+            return float(ln.split()[-1])
+    return None
+
+
+def test_a_group_counts_the_actions_on_its_domains_shaped_apart(env):
+    """A scope=domain action on a group's member gives the member its own
+    line; the group's row says so: /v1/domains and the metrics count it
+    as a member action, list the member as apart, show the member's line
+    (named for its group) with the action, and clear it when it ends."""
+    dns = StubDNS({"ws.example": (300, ["aspmx.l.google.com"])})
+    env.cleanups.append(dns.stop)
+    smtp = env.start_smtp()
+
+    def script(stage, rcpt, attempt):
+        if stage == "rcpt" and rcpt == "hot@ws.example" and attempt == 1:
+            return ("421 4.7.28 Gmail has detected an unusual rate of "
+                    "unsolicited mail originating from your IP address")
+        return None
+
+    smtp.handler.script = script
+    d = env.daemon(extra="[provider google]\ndomains = gmail.example\n"
+                   "mx = google.com\nrate = 5/s\n"
+                   "[dns]\nservers = 127.0.0.1:%d\n[shaping]\nrules = %s\n"
+                   % (dns.port, rules(env, "rule ws-rate code=421 "
+                      "enhanced=4.7.28 scope=domain action=slow:1/m "
+                      "for=6s after=1/1h\n")))
+    d.request("POST", "/v1/campaigns", campaign(cid="one", rcpts=[
+        (None, "hot@ws.example"), (None, "g0@gmail.example")]))
+    wait_for(lambda: apart(d, "ws.example"), what="the action to start")
+    g = unit(d, "google")
+    assert g["actions"] == [] and g["member_actions"] == 1, g
+    assert {m["domain"]: m["apart"] for m in g["domains"]}.get(
+        "ws.example") is True, g
+    ws = apart(d, "ws.example")
+    assert ws["group"] == "google" and len(ws["actions"]) == 1, ws
+    assert ws["member_actions"] == 0, ws
+    assert metric(d, 'manners_unit_actions{unit="google"}') == 0
+    assert metric(d, 'manners_unit_member_actions{unit="google"}') == 1
+    assert metric(d, 'manners_unit_actions{unit="ws.example"}') == 1
+    out = d.ctl("domains").stdout.decode()
+    assert "1 action on its domains shaped apart (see their lines)" in out, \
+        out
+    assert "domain ws.example (by aspmx.l.google.com; shaped apart" in out, \
+        out
+    # the action ends: the member goes back, the counts with it
+    wait_for(lambda: "rule=ws-rate on domain=ws.example ends" in
+             d.logtext(), timeout=20, what="the action to end")
+    g = wait_for(lambda: (lambda u: u if u["member_actions"] == 0 else
+                          None)(unit(d, "google")), what="no member action")
+    assert not {m["domain"]: m["apart"] for m in g["domains"]}.get(
+        "ws.example"), g
+    assert metric(d, 'manners_unit_member_actions{unit="google"}') == 0
+    # its line stays listed, idle, until the tidy forgets it
+    assert metric(d, 'manners_unit_actions{unit="ws.example"}') in (None, 0)

@@ -209,7 +209,7 @@ soak_retain(struct store *s, struct conf *conf, int64_t now,
 	double			 t0;
 
 	memset(&cur, 0, sizeof cur);
-	while (cur.phase != 2) {
+	while (cur.phase != RETENTION_DONE) {
 		t0 = mono();
 		if (store_begin(s, 1, &t, &cause) != 0 ||
 		    retention_slice(t, conf, now, SLICE_BUDGET, &cur, res,

@@ -1,10 +1,11 @@
 /*
  * prune.c: keeping the store bounded (lib/retention.h) from the loop.
  *
- * A pass runs every PRUNE_INTERVAL_S: one slice of at most PRUNE_BUDGET
- * items per writer job, the next submitted only when the last has been
- * answered, so admissions and delivery commits queued meanwhile take
- * their turn between two slices.  Each slice's transaction time is kept
+ * A pass (history, ended campaigns, past quota days, expired MX
+ * placements) runs every PRUNE_INTERVAL_S: one slice of at most
+ * PRUNE_BUDGET items per writer job, the next submitted only when the
+ * last has been answered, so admissions and delivery commits queued
+ * meanwhile take their turn between two slices.  Each slice's transaction time is kept
  * for its p99 and maximum on GET /metrics.
  */
 #include <stdlib.h>
@@ -85,6 +86,8 @@ prune_add(struct retention_result *to, const struct retention_result *r)
 	to->ended += r->ended;
 	to->campaigns += r->campaigns;
 	to->states += r->states;
+	to->quota += r->quota;
+	to->mx += r->mx;
 }
 
 /* On the loop: keep the time, go on with the pass or wait for the next. */
@@ -111,7 +114,7 @@ prune_done(struct wjob *w)
 	p->cur = j->cur;
 	prune_add(&p->pass, &j->res);
 	free(j);
-	if (p->cur.phase != 2 && !p->md->stopping) {
+	if (p->cur.phase != RETENTION_DONE && !p->md->stopping) {
 		prune_next(p);
 		return;
 	}
@@ -121,6 +124,10 @@ prune_done(struct wjob *w)
 		    (unsigned long long)p->pass.pruned,
 		    (unsigned long long)p->pass.campaigns,
 		    (unsigned long long)p->pass.states);
+	if (p->pass.quota != 0 || p->pass.mx != 0)
+		log_info("retention: %llu past quota days and %llu expired MX "
+		    "placements removed", (unsigned long long)p->pass.quota,
+		    (unsigned long long)p->pass.mx);
 	prune_add(&p->total, &p->pass);
 	p->running = 0;
 	evtimer_add(p->timer, &tv);
@@ -206,6 +213,14 @@ prune_metrics(struct prune *p, struct evbuffer *b)
 	    "removed after campaign_retention\n"
 	    "# TYPE manners_retention_campaigns_removed_total counter\n"
 	    "manners_retention_campaigns_removed_total %llu\n"
+	    "# HELP manners_retention_quota_pruned_total Quota records of "
+	    "past days pruned\n"
+	    "# TYPE manners_retention_quota_pruned_total counter\n"
+	    "manners_retention_quota_pruned_total %llu\n"
+	    "# HELP manners_retention_mx_removed_total MX placements removed "
+	    "past their expiry's grace\n"
+	    "# TYPE manners_retention_mx_removed_total counter\n"
+	    "manners_retention_mx_removed_total %llu\n"
 	    "# HELP manners_retention_slice_seconds The writer's transaction "
 	    "time per retention slice (last %d slices)\n"
 	    "# TYPE manners_retention_slice_seconds summary\n"
@@ -213,5 +228,7 @@ prune_metrics(struct prune *p, struct evbuffer *b)
 	    "manners_retention_slice_seconds{quantile=\"1\"} %.6f\n",
 	    (unsigned long long)(p->total.pruned + p->pass.pruned),
 	    (unsigned long long)(p->total.campaigns + p->pass.campaigns),
+	    (unsigned long long)(p->total.quota + p->pass.quota),
+	    (unsigned long long)(p->total.mx + p->pass.mx),
 	    PRUNE_SAMPLES, p99, p->max);
 }

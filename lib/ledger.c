@@ -85,13 +85,14 @@ ledger_uncount(struct store_txn *t, json_t *states, const char *campaign,
 	int	 rc;
 
 	if (crstate != STORE_CR_CANCELLED && crstate != STORE_CR_DROPPED &&
-	    crstate != STORE_CR_CAPPED)
+	    crstate != STORE_CR_CAPPED && crstate != STORE_CR_QUOTA)
 		return 0;
 	if ((rc = ledger_state(t, states, campaign, &st, cause)) != 0)
 		return rc < 0 ? rc : 0;
-	if (crstate == STORE_CR_CAPPED) {
+	if (crstate == STORE_CR_CAPPED || crstate == STORE_CR_QUOTA) {
 		campaign_record_reject_add(st, policy_reason_name(
-		    POLICY_FREQUENCY_CAP), -1);
+		    crstate == STORE_CR_CAPPED ? POLICY_FREQUENCY_CAP :
+		    POLICY_DAILY_LIMIT), -1);
 		return 0;
 	}
 	campaign_record_count_add(st, crstate == STORE_CR_CANCELLED ? "cancelled" :
@@ -148,7 +149,9 @@ ledger_moved_sent(struct store_txn *t, struct store_job *j,
 		return 0;
 	if ((rc = store_queue_get(t, cr->key, &moved, cause)) != 0)
 		return rc < 0 ? rc : 0;
-	if ((rc = store_queue_del(t, cr->key, cause)) < 0)
+	/* The copy's place in its new quota day goes back with it. */
+	if ((rc = store_queue_del(t, cr->key, cause)) < 0 ||
+	    (rc = quota_admit_release(t, &moved, cause)) < 0)
 		return rc;
 	j->flags = moved.flags;
 	*gone = 0;

@@ -50,7 +50,45 @@ struct prefs_queued {
 	struct prefs_job	 p;
 	struct store_job	 job;
 	struct store_cr		 cr;
+	int			 left;	/* off the queue, its place given back */
 };
+
+/* What the planner weighs a recipient's queued jobs against. */
+struct prefs_plan_in {
+	const int64_t		*sent;
+	size_t			 nsent;
+	struct conf_cap		 pref;
+	int64_t			 pause_until;
+};
+
+/*
+ * Plan q[from..n) (from 0: all of them), weighing q[0..from) at the
+ * times they finally took like messages already sent.
+ */
+static void
+prefs_plan(struct prefs_queued *q, size_t n, size_t from,
+    const struct prefs_plan_in *in)
+{
+	struct prefs_job	*plan = xcalloc(n - from + 1, sizeof *plan);
+	int64_t			*times = xcalloc(in->nsent + n + 1,
+				    sizeof *times);
+	size_t			 i, nt = in->nsent;
+
+	if (in->nsent > 0)
+		memcpy(times, in->sent, in->nsent * sizeof *times);
+	for (i = 0; i < from; i++)
+		if (q[i].p.new_due != INT64_MAX)
+			times[nt++] = q[i].p.new_due;
+	/* The planner reads its input from a packed array. */
+	for (i = from; i < n; i++)
+		plan[i - from] = q[i].p;
+	prefs_retime_plan(plan, n - from, times, nt, &in->pref,
+	    in->pause_until);
+	for (i = from; i < n; i++)
+		q[i].p.new_due = plan[i - from].new_due;
+	free(plan);
+	free(times);
+}
 
 static int
 prefs_by_due(const void *a, const void *b)
@@ -132,27 +170,44 @@ fail:
 	return rc;
 }
 
-/* Drop one job the choice leaves no time for before its expiry. */
+/*
+ * A job that changes leaves its old key and gives its quota day's place
+ * back, before any new place is reserved: the places it frees are then
+ * free for the recipient's other jobs too.
+ */
+static int
+prefs_leave(struct store_txn *t, struct prefs_queued *e, char **cause)
+{
+	int	 rc;
+
+	if ((rc = store_queue_del(t, e->job.key, cause)) < 0)
+		return rc;
+	e->left = 1;
+	return quota_admit_release(t, &e->job, cause);
+}
+
+/*
+ * Drop one job (already off the queue) the choice leaves no time for
+ * before its expiry (reason frequency_cap), or whose new time leaves no
+ * quota day with room before it (daily_limit, as admission would).
+ */
 static int
 prefs_drop(struct store_txn *t, struct store_rcpt *r, struct prefs_queued *e,
-    int64_t now, json_t *states, char **cause)
+    enum policy_reason why, int64_t now, json_t *states, char **cause)
 {
 	json_t	*st;
 	int	 rc;
 
-	if ((rc = store_queue_del(t, e->job.key, cause)) < 0 ||
-	    (rc = quota_admit_release(t, &e->job, cause)) < 0)
-		return rc;
 	if ((rc = ledger_state(t, states, e->job.campaign, &st, cause)) < 0)
 		return rc;
 	if (rc == 0) {
 		campaign_record_count_add(st, "queued", -1);
 		if (e->job.flags & STORE_JOB_DEFERRED)
 			campaign_record_count_add(st, "queued_deferred", -1);
-		campaign_record_reject_add(st, policy_reason_name(
-		    POLICY_FREQUENCY_CAP), 1);
+		campaign_record_reject_add(st, policy_reason_name(why), 1);
 	}
-	e->cr.state = STORE_CR_CAPPED;
+	e->cr.state = why == POLICY_DAILY_LIMIT ? STORE_CR_QUOTA :
+	    STORE_CR_CAPPED;
 	e->cr.time = now;
 	if ((rc = store_cr_put(t, e->job.campaign, r->rid, &e->cr, cause)) < 0)
 		return rc;
@@ -161,7 +216,32 @@ prefs_drop(struct store_txn *t, struct store_rcpt *r, struct prefs_queued *e,
 	return 0;
 }
 
-/* Move one job to its new time: a new queue key, deferred. */
+/*
+ * Reserve a place for a job moved to new_due in the quota day it now
+ * falls in, as admission does: a full day moves it to the start of the
+ * first later day with room; 1 when no day before its campaign expires
+ * has room (the job is dropped, daily_limit).  Its qday names the day.
+ */
+static int
+prefs_reserve(struct quota_admit *qa, struct store_txn *t,
+    struct prefs_queued *e, char **cause)
+{
+	struct policy_decision	 d;
+	char			 naddr[ADDR_MAX + 1];
+	int			 rc;
+
+	memset(&d, 0, sizeof d);
+	d.verdict = POLICY_DEFER;
+	d.due = e->p.new_due;
+	addr_normalize(e->job.addr, naddr, sizeof naddr);
+	if ((rc = quota_admit_reserve(qa, t, addr_domain(naddr),
+	    e->p.expires, &d, &e->job, cause)) != 0)
+		return rc;
+	e->p.new_due = d.due;
+	return 0;
+}
+
+/* Put one job (already off the queue) at its new time, deferred. */
 static int
 prefs_move(struct store_txn *t, struct store_rcpt *r, struct prefs_queued *e,
     json_t *states, char **cause)
@@ -169,13 +249,6 @@ prefs_move(struct store_txn *t, struct store_rcpt *r, struct prefs_queued *e,
 	json_t	*st;
 	int	 rc;
 
-	/*
-	 * Its quota day's place goes back: the day it moves to is not
-	 * reckoned here (the drain holds that day to its quota).
-	 */
-	if ((rc = store_queue_del(t, e->job.key, cause)) < 0 ||
-	    (rc = quota_admit_release(t, &e->job, cause)) < 0)
-		return rc;
 	if (!(e->job.flags & STORE_JOB_DEFERRED)) {
 		e->job.flags |= STORE_JOB_DEFERRED;
 		if ((rc = ledger_state(t, states, e->job.campaign, &st,
@@ -195,6 +268,68 @@ prefs_move(struct store_txn *t, struct store_rcpt *r, struct prefs_queued *e,
 	return 0;
 }
 
+/*
+ * Give each changed job its new place: a quota day's place, then the
+ * queue at its new time; or drop it.  qa NULL: no quota configured.
+ */
+static int
+prefs_place(struct store_txn *t, struct quota_admit *qa,
+    struct store_rcpt *r, struct prefs_queued *e, int64_t now,
+    json_t *states, struct prefs_result *res, char **cause)
+{
+	enum policy_reason	 why = POLICY_FREQUENCY_CAP;
+	int			 rc = 0;
+
+	if (e->p.new_due != INT64_MAX && (rc = prefs_reserve(qa, t, e,
+	    cause)) < 0)
+		return rc;
+	if (rc == 1) {
+		why = POLICY_DAILY_LIMIT;
+		e->p.new_due = INT64_MAX;
+		res->daily_limit++;
+	}
+	if (e->p.new_due == INT64_MAX) {
+		res->dropped++;
+		return prefs_drop(t, r, e, why, now, states, cause);
+	}
+	res->moved++;
+	return prefs_move(t, r, e, states, cause);
+}
+
+/*
+ * Give each job that changes its new place, in due order.  A job a full
+ * quota day moved later (or dropped) changes what the jobs after it may
+ * do: they are planned again from where it went, so the recipient's own
+ * cap holds between them too.
+ */
+static int
+prefs_place_all(struct store_txn *t, struct quota_admit *qa,
+    struct store_rcpt *r, struct prefs_queued *q, size_t n,
+    const struct prefs_plan_in *in, int64_t now, json_t *states,
+    struct prefs_result *res, char **cause)
+{
+	int64_t	 planned;
+	size_t	 i;
+	int	 rc = 0;
+
+	for (i = 0; i < n && rc >= 0; i++) {
+		if (q[i].p.new_due == q[i].p.due && !q[i].left)
+			continue;
+		/*
+		 * Changed only by a new plan: its place goes back now (the
+		 * quota days already read count it still: at worst its old
+		 * day looks one fuller than it is).
+		 */
+		if (!q[i].left && (rc = prefs_leave(t, &q[i], cause)) < 0)
+			break;
+		planned = q[i].p.new_due;
+		if ((rc = prefs_place(t, qa, r, &q[i], now, states, res,
+		    cause)) >= 0 && q[i].p.new_due != planned)
+			prefs_plan(q, n, i + 1, in);
+	}
+	return rc;
+}
+
 /* Re-time the recipient's queued jobs under its current choices. */
 static int
 prefs_retime(struct store_txn *t, const struct conf *conf,
@@ -202,7 +337,8 @@ prefs_retime(struct store_txn *t, const struct conf *conf,
     struct prefs_result *res, char **cause)
 {
 	struct prefs_queued	*q = NULL;
-	struct conf_cap		 pref;
+	struct quota_admit	*qa = NULL;
+	struct prefs_plan_in	 in;
 	int64_t			*sent;
 	size_t			 i, n = 0, nsent = 0;
 	int			 rc;
@@ -211,31 +347,24 @@ prefs_retime(struct store_txn *t, const struct conf *conf,
 	if ((rc = prefs_collect(t, conf, states, r, &q, &n, sent, &nsent,
 	    cause)) < 0)
 		goto out;
-	/* The planner reads its input from q[i].p, in a packed array. */
-	{
-		struct prefs_job	*plan = xcalloc(n + 1, sizeof *plan);
-
-		for (i = 0; i < n; i++)
-			plan[i] = q[i].p;
-		pref.count = r->pref_count;
-		pref.window = r->pref_window;
-		prefs_retime_plan(plan, n, sent, nsent, &pref, r->pause_until);
-		for (i = 0; i < n; i++)
-			q[i].p.new_due = plan[i].new_due;
-		free(plan);
-	}
-	for (i = 0; i < n && rc >= 0; i++) {
-		if (q[i].p.new_due == q[i].p.due)
-			continue;
-		if (q[i].p.new_due == INT64_MAX) {
-			rc = prefs_drop(t, r, &q[i], now, states, cause);
-			res->dropped++;
-		} else {
-			rc = prefs_move(t, r, &q[i], states, cause);
-			res->moved++;
-		}
-	}
+	in.sent = sent;
+	in.nsent = nsent;
+	in.pref.count = r->pref_count;
+	in.pref.window = r->pref_window;
+	in.pause_until = r->pause_until;
+	prefs_plan(q, n, 0, &in);
+	for (i = 0; i < n && rc >= 0; i++)
+		if (q[i].p.new_due != q[i].p.due)
+			rc = prefs_leave(t, &q[i], cause);
+	/* The quota days are read after every place given back above. */
+	if (rc >= 0 && (qa = quota_admit_new(conf, now, cause)) == NULL &&
+	    cause != NULL && *cause != NULL)
+		rc = -1;
+	if (rc >= 0 && (rc = prefs_place_all(t, qa, r, q, n, &in, now, states,
+	    res, cause)) >= 0)
+		rc = quota_admit_flush(qa, t, cause);
 out:
+	quota_admit_free(qa);
 	free(q);
 	free(sent);
 	return rc < 0 ? rc : 0;

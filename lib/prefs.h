@@ -7,7 +7,11 @@
  * with the re-timing of the recipient's queued jobs: a job the new
  * choice no longer allows moves to the first moment it allows, or is
  * dropped (reason frequency_cap, delivery state STORE_CR_CAPPED) when
- * that moment is at or after its campaign's expiry.  So the choice and
+ * that moment is at or after its campaign's expiry.  A moved job takes
+ * a place in the quota day it now falls in, as admission reserves one
+ * (lib/quota_admit.h): a full day moves it on to the first day with
+ * room, and when no day before its expiry has room it is dropped
+ * (reason daily_limit, delivery state STORE_CR_QUOTA).  So the choice and
  * the queue never disagree in the store; the caller kicks the drain so
  * that nothing it read ahead under the old keys is sent (drain_kick),
  * and ledger_outcome() removes a moved copy whose original was already
@@ -68,7 +72,9 @@ struct prefs_change {
 
 struct prefs_result {
 	uint64_t	 moved;		/* queued jobs given a later time */
-	uint64_t	 dropped;	/* queued jobs dropped (frequency_cap) */
+	uint64_t	 dropped;	/* queued jobs dropped (frequency_cap
+					   or daily_limit) */
+	uint64_t	 daily_limit;	/* of those, for daily_limit */
 };
 
 /*

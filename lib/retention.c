@@ -1,6 +1,6 @@
 /*
- * retention.c: pruning history and removing ended campaigns, in slices
- * (see retention.h).
+ * retention.c: pruning history, removing ended campaigns, pruning past
+ * quota days and expired MX placements, in slices (see retention.h).
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -10,6 +10,7 @@
 
 #include "campaign_record.h"
 #include "conf.h"
+#include "quota.h"
 #include "retention.h"
 #include "store.h"
 #include "util.h"
@@ -80,7 +81,7 @@ retention_history(struct store_txn *t, int64_t now, int64_t window,
 	}
 	store_rcpt_free(&r);
 	if (rc == 1) {
-		cur->phase = 1;
+		cur->phase = RETENTION_CAMPAIGNS;
 		rc = 0;
 	}
 	return rc;
@@ -153,24 +154,161 @@ retention_remove(struct store_txn *t, size_t budget,
 }
 
 int
-retention_slice(struct store_txn *t, const struct conf *c, int64_t now,
+retention_quota_due(int32_t day, int32_t keep_from, unsigned rank,
+    size_t ramp_days)
+{
+	if (day >= keep_from)
+		return 0;
+	return rank == 0 || rank > ramp_days;
+}
+
+int
+retention_mx_due(int64_t until, int64_t now)
+{
+	return now - until >= RETENTION_MX_GRACE;
+}
+
+/*
+ * The oldest quota day any rule still reads at now: yesterday in
+ * day_zone.  Admission and the drain read today and later, but a
+ * delivery started before the day ended counts for it at its commit.
+ */
+static int
+retention_quota_keep_from(const struct conf *c, int64_t now, int32_t *out,
+    char **cause)
+{
+	struct quota_clock	*qc;
+	struct quota_day	 today, yesterday;
+
+	if ((qc = quota_clock_new(c->day_zone, c->day_start, cause)) == NULL)
+		return -1;
+	quota_day_of(qc, now, &today);
+	quota_day_of(qc, today.start - 1, &yesterday);
+	quota_clock_free(qc);
+	*out = yesterday.date;
+	return 0;
+}
+
+/*
+ * The rank of a unit's record among the sending days of its ramp, in
+ * day order (0: a record of reservations, or no ramp's sending day); the
+ * count goes on across slices in cur while the unit is the same.
+ */
+static unsigned
+retention_quota_rank(const struct conf *c, struct retention_cursor *cur,
+    const char *unit, int32_t day, uint64_t count, size_t *ramp_days)
+{
+	const struct conf_warmup	*w;
+
+	if (strcmp(unit, cur->qunit) != 0)
+		cur->qrank = 0;
+	*ramp_days = 0;
+	/* What the drain sent is under "UNIT", reservations under "+UNIT". */
+	if (unit[0] == '+' || count == 0 || (w = conf_warmup_for(c, unit)) ==
+	    NULL || day < w->start)
+		return 0;
+	*ramp_days = w->nvolumes;
+	return ++cur->qrank;
+}
+
+/* Prune up to `budget` quota records after cur->qunit and cur->qday. */
+static int
+retention_quota(struct store_txn *t, const struct conf *c, int64_t now,
+    size_t budget, struct retention_cursor *cur, struct retention_result *res,
+    char **cause)
+{
+	char		 unit[sizeof cur->qunit];
+	int32_t		 day, keep_from;
+	uint64_t	 count;
+	size_t		 n, ramp_days;
+	unsigned	 rank;
+	int		 rc;
+
+	if ((rc = retention_quota_keep_from(c, now, &keep_from, cause)) < 0)
+		return rc;
+	for (n = 0; n < budget; n++) {
+		if ((rc = store_quota_next(t, cur->qunit, cur->qday, unit,
+		    sizeof unit, &day, &count, cause)) != 0)
+			break;
+		rank = retention_quota_rank(c, cur, unit, day, count,
+		    &ramp_days);
+		snprintf(cur->qunit, sizeof cur->qunit, "%s", unit);
+		cur->qday = day;
+		if (!retention_quota_due(day, keep_from, rank, ramp_days))
+			continue;
+		if ((rc = store_quota_del(t, unit, day, cause)) < 0)
+			break;
+		res->quota++;
+	}
+	if (rc == 1) {
+		cur->phase = RETENTION_MX;
+		rc = 0;
+	}
+	return rc < 0 ? rc : 0;
+}
+
+/* Remove the expired MX placements among `budget` after cur->mx. */
+static int
+retention_mx(struct store_txn *t, int64_t now, size_t budget,
+    struct retention_cursor *cur, struct retention_result *res, char **cause)
+{
+	char		 domain[sizeof cur->mx];
+	int64_t		 until;
+	size_t		 n;
+	int		 rc = 0;
+
+	for (n = 0; n < budget; n++) {
+		if ((rc = store_mx_next(t, cur->mx, domain, sizeof domain,
+		    &until, cause)) != 0)
+			break;
+		snprintf(cur->mx, sizeof cur->mx, "%s", domain);
+		if (!retention_mx_due(until, now))
+			continue;
+		if ((rc = store_mx_del(t, domain, cause)) < 0)
+			break;
+		res->mx++;
+	}
+	if (rc == 1) {
+		cur->phase = RETENTION_DONE;
+		rc = 0;
+	}
+	return rc < 0 ? rc : 0;
+}
+
+/* The campaigns' part: one at a time, its states in slices, then it. */
+static int
+retention_campaigns(struct store_txn *t, const struct conf *c, int64_t now,
     size_t budget, struct retention_cursor *cur, struct retention_result *res,
     char **cause)
 {
 	int	 rc;
 
-	if (cur->phase == 0)
-		return retention_history(t, now, retention_history_window(c),
-		    budget, cur, res, cause);
-	if (cur->phase != 1)
-		return 0;
-	/* A campaign at a time: its states in slices, then its record. */
 	if (cur->campaign[0] == '\0' && (rc = retention_scan(t,
 	    c->campaign_retention, now, cur, res, cause)) < 0)
 		return rc;
 	if (cur->campaign[0] == '\0') {
-		cur->phase = 2;
+		cur->phase = RETENTION_QUOTA;
 		return 0;
 	}
 	return retention_remove(t, budget, cur, res, cause);
+}
+
+int
+retention_slice(struct store_txn *t, const struct conf *c, int64_t now,
+    size_t budget, struct retention_cursor *cur, struct retention_result *res,
+    char **cause)
+{
+	switch (cur->phase) {
+	case RETENTION_HISTORY:
+		return retention_history(t, now, retention_history_window(c),
+		    budget, cur, res, cause);
+	case RETENTION_CAMPAIGNS:
+		return retention_campaigns(t, c, now, budget, cur, res, cause);
+	case RETENTION_QUOTA:
+		return retention_quota(t, c, now, budget, cur, res, cause);
+	case RETENTION_MX:
+		return retention_mx(t, now, budget, cur, res, cause);
+	default:
+		return 0;
+	}
 }

@@ -1601,6 +1601,88 @@ store_quota_sub(struct store_txn *t, const char *unit, int32_t day,
 	return store_quota_move(t, unit, day, n, 1, cause);
 }
 
+/*
+ * The first key of dbi after `after` (alen 0: the first key): 0 with *k
+ * and *v (valid until the transaction writes), 1 at the end.
+ */
+static int
+store_next_after(struct store_txn *t, MDB_dbi dbi, const void *after,
+    size_t alen, MDB_val *k, MDB_val *v, char **cause)
+{
+	MDB_cursor	*c;
+	int		 rc;
+
+	if ((rc = mdb_cursor_open(t->txn, dbi, &c)) != 0)
+		return store_err(rc, cause, "cursor");
+	k->mv_size = alen;
+	k->mv_data = (void *)after;
+	rc = alen == 0 ? mdb_cursor_get(c, k, v, MDB_FIRST) :
+	    mdb_cursor_get(c, k, v, MDB_SET_RANGE);
+	if (rc == 0 && alen != 0 && k->mv_size == alen &&
+	    memcmp(k->mv_data, after, alen) == 0)
+		rc = mdb_cursor_get(c, k, v, MDB_NEXT);
+	mdb_cursor_close(c);
+	if (rc == MDB_NOTFOUND)
+		return 1;
+	return rc == 0 ? 0 : store_err(rc, cause, "read");
+}
+
+int
+store_quota_next(struct store_txn *t, const char *after, int32_t after_day,
+    char *unit, size_t unitsz, int32_t *day, uint64_t *count, char **cause)
+{
+	uint8_t	 a[300];
+	size_t	 alen = 0, ulen;
+	MDB_val	 k, v;
+	int	 rc;
+
+	if (*after != '\0' && (alen = store_quota_key(after, after_day, a,
+	    sizeof a)) == 0)
+		return set_cause(cause, "quota key too long");
+	if ((rc = store_next_after(t, t->s->quota, a, alen, &k, &v,
+	    cause)) != 0)
+		return rc;
+	/* UNIT NUL DAY: the unit is what comes before the last 9 bytes. */
+	if (k.mv_size < 10 || (ulen = k.mv_size - 9) >= unitsz ||
+	    ((uint8_t *)k.mv_data)[ulen] != '\0' || v.mv_size != 8)
+		return set_cause(cause, "corrupt quota record");
+	memcpy(unit, k.mv_data, ulen);
+	unit[ulen] = '\0';
+	*day = (int32_t)be64dec((uint8_t *)k.mv_data + ulen + 1);
+	*count = be64dec(v.mv_data);
+	return 0;
+}
+
+int
+store_quota_del(struct store_txn *t, const char *unit, int32_t day,
+    char **cause)
+{
+	uint8_t	 k[300];
+	size_t	 klen;
+
+	if ((klen = store_quota_key(unit, day, k, sizeof k)) == 0)
+		return set_cause(cause, "quota key too long");
+	return store_del(t, t->s->quota, k, klen, cause);
+}
+
+int
+store_mx_next(struct store_txn *t, const char *after, char *domain,
+    size_t domainsz, int64_t *until, char **cause)
+{
+	MDB_val	 k, v;
+	int	 rc;
+
+	if ((rc = store_next_after(t, t->s->mx, after, strlen(after), &k, &v,
+	    cause)) != 0)
+		return rc;
+	if (k.mv_size >= domainsz || v.mv_size <= 8)
+		return set_cause(cause, "corrupt MX placement");
+	memcpy(domain, k.mv_data, k.mv_size);
+	domain[k.mv_size] = '\0';
+	*until = (int64_t)be64dec(v.mv_data);
+	return 0;
+}
+
 int
 store_quota_days(struct store_txn *t, const char *unit, int32_t from,
     int32_t before, unsigned *ndays, char **cause)

@@ -116,8 +116,11 @@ enum store_cr_state {
 	STORE_CR_FAILED = 3,
 	STORE_CR_CANCELLED = 4,
 	STORE_CR_DROPPED = 5,		/* unsubscribed while queued */
-	STORE_CR_CAPPED = 6		/* the recipient's own frequency
+	STORE_CR_CAPPED = 6,		/* the recipient's own frequency
 					   choice left no time before expiry */
+	STORE_CR_QUOTA = 7		/* re-timed by the recipient's choice,
+					   no quota day before expiry had
+					   room (daily_limit) */
 };
 
 /* Feedback already counted for one delivery, so a replay counts once. */
@@ -295,5 +298,17 @@ int	 store_mx_del(struct store_txn *, const char *, char **);
 /* Take n back from a count (not below 0; a count of 0 is removed). */
 int	 store_quota_sub(struct store_txn *, const char *, int32_t, uint64_t,
 	    char **);
+/*
+ * For retention (lib/retention.c): the quota record after (unit, day) in
+ * key order (unit "": the first), 0 with its unit, day and count, or 1
+ * at the end; remove one (1 when there was none).  The MX placement
+ * after domain `after` ("": the first), 0 with its domain and until, or
+ * 1 at the end.
+ */
+int	 store_quota_next(struct store_txn *, const char *, int32_t, char *,
+	    size_t, int32_t *, uint64_t *, char **);
+int	 store_quota_del(struct store_txn *, const char *, int32_t, char **);
+int	 store_mx_next(struct store_txn *, const char *, char *, size_t,
+	    int64_t *, char **);
 
 #endif

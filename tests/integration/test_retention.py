@@ -26,5 +26,7 @@ def test_campaign_retention_is_checked_and_the_metrics_are_there(env):
     code, text = d.request("GET", "/metrics")
     for name in ('manners_retention_slice_seconds{quantile="0.99"}',
                  "manners_retention_pruned_total 0",
-                 "manners_retention_campaigns_removed_total 0"):
+                 "manners_retention_campaigns_removed_total 0",
+                 "manners_retention_quota_pruned_total 0",
+                 "manners_retention_mx_removed_total 0"):
         assert name in text, name

@@ -149,7 +149,9 @@ static const char conf_text[] =
     "per_recipient = 10/1d\n"
     "min_gap = 0\n"
     "[domain quota.example]\n"
-    "daily_limit = 100\n";
+    "daily_limit = 100\n"
+    "[domain full.example]\n"
+    "daily_limit = 1\n";
 
 FIXTURE_SUITE(prefs, conf_text);
 
@@ -322,6 +324,18 @@ quota_places(void)
 	return n;
 }
 
+/* The places admission (or a re-timing) took in a unit's day. */
+static uint64_t
+places(const char *unit, int32_t day)
+{
+	struct store_txn	*t = fixture_begin(&fx, 0);
+	uint64_t		 n = 0;
+
+	cr_assert_eq(store_quota_get(t, unit, day, &n, NULL), 0);
+	store_abort(t);
+	return n;
+}
+
 Test(prefs, a_retimed_or_dropped_job_gives_its_quota_place_back)
 {
 	struct prefs_change	 c = { .set = PREFS_SET_CAP, .count = 1,
@@ -341,7 +355,117 @@ Test(prefs, a_retimed_or_dropped_job_gives_its_quota_place_back)
 	cr_expect_eq(quota_places(), 1, "only the first still holds today");
 	cr = cr_of("c2", "q@quota.example");
 	cr_assert(job_at(&cr, &j));
-	cr_expect_eq(j.qday, 0, "the moved job holds no place any more");
+	cr_expect_eq(j.due, NOW + MONTH);
+	cr_expect_eq(j.qday, 20270214, "the moved job holds a place in the "
+	    "day it moved to, not in today's");
+	cr_expect_eq(places("+quota.example", 20270214), 1);
+}
+
+/*
+ * full.example takes one message a day.  x@ has c1 today (the 15th) and
+ * c2 admitted for tomorrow (today is full); y@ already holds the day a
+ * week on (the 22nd).  x@ then asks for at most one a week: c2 must wait
+ * until the 22nd, which is full.
+ */
+static void
+fill_full_example(int64_t c2_expires)
+{
+	struct spec		 week = { "f1", NULL, NULL, NOW + WEEK,
+				    NOW + 90 * DAY };
+	const char		*y[] = { "y@full.example", NULL };
+	struct admit_report	 rep;
+	struct store_job	 j;
+
+	admit("c1", NOW, NOW + 90 * DAY, "x@full.example");
+	fixture_submit(&fx, &week, y, NOW + 1, &rep);
+	cr_assert_eq(rep.accepted + rep.deferred, 1);
+	cr_assert_eq(places("+full.example", 20270122), 1);
+	admit("c2", NOW + 10, c2_expires, "x@full.example");
+	cr_assert(fixture_find_job(&fx, "c2", "x@full.example", &j));
+	cr_assert_eq(j.qday, 20270116, "c2 was admitted for tomorrow");
+	cr_assert_eq(places("+full.example", 20270116), 1);
+}
+
+Test(prefs, a_retimed_job_reserves_the_next_day_with_room)
+{
+	struct prefs_change	 c = { .set = PREFS_SET_CAP, .count = 1,
+				    .window = PREFS_WEEK,
+				    .source = STORE_SRC_LINK };
+	struct prefs_result	 res;
+	struct store_job	 j;
+
+	fill_full_example(NOW + 90 * DAY);
+	res = apply("x@full.example", &c, NOW + 12);
+	cr_expect_eq(res.moved, 1);
+	cr_expect_eq(res.dropped, 0);
+	cr_assert(fixture_find_job(&fx, "c2", "x@full.example", &j));
+	cr_expect_eq(j.due, NOW + WEEK + 16 * HOUR, "the 22nd is full: the "
+	    "start of the 23rd");
+	cr_expect_eq(j.qday, 20270123);
+	cr_expect_str_eq(j.qunit, "full.example");
+	cr_expect_eq(places("+full.example", 20270116), 0,
+	    "tomorrow's place is given back");
+	cr_expect_eq(places("+full.example", 20270122), 1, "y@ keeps the 22nd");
+	cr_expect_eq(places("+full.example", 20270123), 1);
+	cr_expect_eq(count_of("c2", "queued", 0), 1);
+}
+
+Test(prefs, the_jobs_after_one_a_full_day_moved_keep_the_recipients_cap)
+{
+	struct prefs_change	 c = { .set = PREFS_SET_CAP, .count = 1,
+				    .window = PREFS_WEEK,
+				    .source = STORE_SRC_LINK };
+	struct prefs_result	 res;
+	struct store_job	 j;
+
+	fill_full_example(NOW + 90 * DAY);
+	admit("c3", NOW + 20, NOW + 90 * DAY, "x@full.example");
+	res = apply("x@full.example", &c, NOW + 12);
+	cr_expect_eq(res.moved, 2);
+	cr_assert(fixture_find_job(&fx, "c2", "x@full.example", &j));
+	cr_expect_eq(j.due, NOW + WEEK + 16 * HOUR, "the 22nd is full");
+	cr_assert(fixture_find_job(&fx, "c3", "x@full.example", &j));
+	cr_expect_eq(j.due, NOW + 2 * WEEK + 16 * HOUR, "a week after c2 "
+	    "where it went, not a week after where it was planned");
+	cr_expect_eq(j.qday, 20270130);
+	cr_expect_eq(places("+full.example", 20270129), 0);
+	cr_expect_eq(places("+full.example", 20270130), 1);
+	cr_expect_eq(places("+full.example", 20270117), 0,
+	    "c3's place of the 17th is given back");
+}
+
+Test(prefs, a_retimed_job_without_a_day_before_its_expiry_is_dropped)
+{
+	struct prefs_change	 c = { .set = PREFS_SET_CAP, .count = 1,
+				    .window = PREFS_WEEK,
+				    .source = STORE_SRC_LINK };
+	struct prefs_result	 res;
+	struct store_cr		 cr;
+	struct store_rcpt	 r;
+	struct store_txn	*t;
+
+	/* c2 may still go on the 22nd (the plan keeps it), not on the 23rd. */
+	fill_full_example(NOW + WEEK + 2 * HOUR);
+	res = apply("x@full.example", &c, NOW + 12);
+	cr_expect_eq(res.moved, 0);
+	cr_expect_eq(res.dropped, 1);
+	cr_expect_eq(res.daily_limit, 1);
+	cr = cr_of("c2", "x@full.example");
+	cr_expect_eq(cr.state, STORE_CR_QUOTA);
+	cr_expect_eq(cr.time, NOW + 12);
+	cr_expect_eq(count_of("c2", "queued", 0), 0);
+	cr_expect_eq(count_of("c2", "daily_limit", 1), 1,
+	    "counted as admission counts it");
+	cr_expect_eq(count_of("c2", "frequency_cap", 1), 0);
+	cr_expect_eq(places("+full.example", 20270116), 0);
+	cr_expect_eq(places("+full.example", 20270123), 0);
+	cr_expect_eq(queue_count(), 2, "c1 and y@'s f1");
+	t = fixture_begin(&fx, 0);
+	store_rcpt_init(&r);
+	cr_assert_eq(store_rcpt_get(t, "x@full.example", &r, NULL), 0);
+	store_abort(t);
+	cr_expect_eq(r.nhist, 1, "the dropped job's slot is released");
+	store_rcpt_free(&r);
 }
 
 Test(prefs, a_pause_moves_everything_to_its_end_and_admission_waits_too)
@@ -436,6 +560,61 @@ Test(prefs, a_job_sent_from_its_old_key_removes_the_moved_copy)
 	cr_expect_eq(count_of("c2", "queued", 0), 0);
 	cr_expect_eq(count_of("c2", "queued_deferred", 0), 0);
 	cr_expect_eq(count_of("c2", "sent", 0), 1);
+}
+
+Test(prefs, the_moved_copy_removed_gives_its_new_days_place_back)
+{
+	struct prefs_change	 c = { .set = PREFS_SET_CAP, .count = 1,
+				    .window = PREFS_MONTH,
+				    .source = STORE_SRC_LINK };
+	struct store_job	 old;
+	struct store_cr		 cr;
+	struct store_txn	*t;
+	json_t			*states = json_object();
+
+	admit("c1", NOW, NOW + 90 * DAY, "q@quota.example");
+	admit("c2", NOW + 10, NOW + 90 * DAY, "q@quota.example");
+	cr = cr_of("c2", "q@quota.example");
+	cr_assert(job_at(&cr, &old));
+	apply("q@quota.example", &c, NOW + 12);
+	cr_assert_eq(places("+quota.example", 20270214), 1);
+	/* Sent from its old key: it counts for today, not a month on. */
+	t = fixture_begin(&fx, 1);
+	cr_assert_eq(ledger_outcome(t, &old, LEDGER_SENT, NULL, NOW + 13,
+	    states, NULL), 0);
+	cr_assert_eq(ledger_flush_states(t, states, NULL), 0);
+	fixture_commit(t);
+	json_decref(states);
+	cr_expect_eq(queue_count(), 1, "only c1 is left");
+	cr_expect_eq(places("+quota.example", 20270214), 0,
+	    "the moved copy's place is given back with it");
+}
+
+Test(prefs, a_job_dropped_as_daily_limit_then_sent_is_counted_sent_only)
+{
+	struct prefs_change	 c = { .set = PREFS_SET_CAP, .count = 1,
+				    .window = PREFS_WEEK,
+				    .source = STORE_SRC_LINK };
+	struct store_job	 old;
+	struct store_txn	*t;
+	json_t			*states = json_object();
+
+	fill_full_example(NOW + WEEK + 2 * HOUR);
+	/* The drain took c2 from its key before the choice dropped it. */
+	cr_assert(fixture_find_job(&fx, "c2", "x@full.example", &old));
+	cr_assert_eq(apply("x@full.example", &c, NOW + 12).daily_limit, 1);
+	cr_assert_eq(count_of("c2", "daily_limit", 1), 1);
+	t = fixture_begin(&fx, 1);
+	cr_assert_eq(ledger_outcome(t, &old, LEDGER_SENT, NULL, NOW + 13,
+	    states, NULL), 0);
+	cr_assert_eq(ledger_flush_states(t, states, NULL), 0);
+	fixture_commit(t);
+	json_decref(states);
+	cr_expect_eq(cr_of("c2", "x@full.example").state, STORE_CR_SENT);
+	cr_expect_eq(count_of("c2", "daily_limit", 1), 0,
+	    "the rejection is taken back");
+	cr_expect_eq(count_of("c2", "sent", 0), 1);
+	cr_expect_eq(count_of("c2", "queued", 0), 0);
 }
 
 /* A version 1 record (before pause and plain text) still reads. */

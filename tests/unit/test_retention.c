@@ -1,7 +1,7 @@
 /*
  * test_retention.c: the history window every cap needs, the retention of
- * ended campaigns, and a pass cut into slices that removes exactly what
- * is past them.
+ * ended campaigns, the quota days and MX placements a pass keeps, and a
+ * pass cut into slices that removes exactly what is past them.
  */
 #include <stdlib.h>
 #include <string.h>
@@ -15,11 +15,14 @@
 #include "retention.h"
 #include "store.h"
 #include "util.h"
+#include "warmup.h"
 
 #include "store_fixture.h"
 
 FIXTURE_SUITE(retention, "[daemon]\ncampaign_retention = 10d\n"
-    "[caps]\nper_recipient = 4/20d\nmin_gap = 0\n");
+    "[caps]\nper_recipient = 4/20d\nmin_gap = 0\n"
+    "[warmup w]\nstart = 2027-01-01\nvolumes = 1, 2, 3\n"
+    "applies = ramp.example\n");
 
 Test(retention, keeps_history_for_the_longest_window_any_cap_uses)
 {
@@ -117,7 +120,7 @@ pass(int64_t now, size_t budget, int *slices)
 	memset(&cur, 0, sizeof cur);
 	memset(&res, 0, sizeof res);
 	*slices = 0;
-	while (cur.phase != 2) {
+	while (cur.phase != RETENTION_DONE) {
 		struct store_txn	*t = fixture_begin(&fx, 1);
 
 		cr_assert_eq(retention_slice(t, fx.conf, now, budget, &cur,
@@ -224,4 +227,195 @@ Test(retention, keeps_a_monthly_preference_s_history_for_its_month)
 	cr_expect_eq(history_of("m@example.org"), 1);
 	pass(NOW + 31 * DAY, 10, &slices);
 	cr_expect_eq(history_of("m@example.org"), 0);
+}
+
+Test(retention, keeps_the_quota_days_a_rule_still_reads)
+{
+	/* Today is the 15th; every rule reads the 14th (keep_from) on. */
+	static const struct {
+		const char	*what;
+		int32_t		 day;
+		unsigned	 rank;
+		size_t		 ramp_days;
+		int		 due;
+	} cases[] = {
+		{ "today is kept", 20270115, 0, 0, 0 },
+		{ "yesterday is kept: a delivery started then commits after "
+		    "midnight", 20270114, 0, 0, 0 },
+		{ "a reservation for a later day is kept", 20270301, 0, 0, 0 },
+		{ "the day before yesterday is pruned", 20270113, 0, 0, 1 },
+		{ "last year's day is pruned", 20261231, 0, 0, 1 },
+		{ "a past day's reservations are pruned under a ramp too",
+		    20270110, 0, 3, 1 },
+		{ "a ramp's first sending day is kept", 20270102, 1, 3, 0 },
+		{ "a ramp's last sending day is kept", 20270105, 3, 3, 0 },
+		{ "a sending day after the ramp is complete is pruned",
+		    20270106, 4, 3, 1 },
+		{ "yesterday is kept after the ramp too", 20270114, 9, 3, 0 },
+	};
+	size_t	 i;
+
+	for (i = 0; i < nitems(cases); i++)
+		cr_expect_eq(retention_quota_due(cases[i].day, 20270114,
+		    cases[i].rank, cases[i].ramp_days), cases[i].due, "%s",
+		    cases[i].what);
+}
+
+Test(retention, removes_an_mx_placement_past_its_grace)
+{
+	static const struct {
+		const char	*what;
+		int64_t		 until;
+		int		 due;
+	} cases[] = {
+		{ "still valid", NOW + HOUR, 0 },
+		{ "expired a moment ago", NOW - 1, 0 },
+		{ "expired just within the grace", NOW - RETENTION_MX_GRACE + 1,
+		    0 },
+		{ "expired exactly the grace ago", NOW - RETENTION_MX_GRACE, 1 },
+		{ "expired long ago", NOW - 300 * DAY, 1 },
+	};
+	size_t	 i;
+
+	for (i = 0; i < nitems(cases); i++)
+		cr_expect_eq(retention_mx_due(cases[i].until, NOW),
+		    cases[i].due, "%s", cases[i].what);
+}
+
+/* One quota record in the store, and whether a pass at NOW keeps it. */
+struct quota_row {
+	const char	*what, *unit;
+	int32_t		 day;
+	int		 kept;
+};
+
+/*
+ * ramp.example warms up from the 1st over 3 sending days (w); NOW is the
+ * 15th, 08:00 UTC.
+ */
+static const struct quota_row quota_rows[] = {
+	{ "past reservations", "+quota.example", 20270110, 0 },
+	{ "a past day's sends", "quota.example", 20270110, 0 },
+	{ "the day before yesterday's sends", "quota.example", 20270113, 0 },
+	{ "yesterday's sends", "quota.example", 20270114, 1 },
+	{ "today's sends", "quota.example", 20270115, 1 },
+	{ "today's reservations", "+quota.example", 20270115, 1 },
+	{ "a later day's reservations", "+quota.example", 20270120, 1 },
+	{ "sends before the ramp's start", "ramp.example", 20261231, 0 },
+	{ "the ramp's first sending day", "ramp.example", 20270102, 1 },
+	{ "the ramp's second sending day", "ramp.example", 20270104, 1 },
+	{ "the ramp's third and last sending day", "ramp.example", 20270105,
+	    1 },
+	{ "a sending day after the ramp was complete", "ramp.example",
+	    20270106, 0 },
+	{ "a later one", "ramp.example", 20270110, 0 },
+	{ "the ramp's past reservations", "+ramp.example", 20270102, 0 },
+	{ "the ramp unit's yesterday", "ramp.example", 20270114, 1 },
+};
+
+/* Where the ramp of ramp.example stands today, from the store. */
+static void
+ramp_today(struct warmup_status *st)
+{
+	static const uint64_t	 vols[] = { 1, 2, 3 };
+	struct store_txn	*t = fixture_begin(&fx, 0);
+	unsigned		 days = 0;
+
+	cr_assert_eq(store_quota_days(t, "ramp.example", 20270101, 20270115,
+	    &days, NULL), 0);
+	store_abort(t);
+	warmup_at(vols, nitems(vols), 20270101, 20270115, days, st);
+}
+
+/* Does the store hold each row's record as it should after a pass? */
+static void
+check_quota_rows(const char *when)
+{
+	struct store_txn	*t = fixture_begin(&fx, 0);
+	uint64_t		 n;
+	size_t			 i;
+
+	for (i = 0; i < nitems(quota_rows); i++) {
+		cr_assert_eq(store_quota_get(t, quota_rows[i].unit,
+		    quota_rows[i].day, &n, NULL), 0);
+		cr_expect_eq(n != 0, quota_rows[i].kept, "%s: %s is %s", when,
+		    quota_rows[i].what, n != 0 ? "kept" : "removed");
+	}
+	store_abort(t);
+}
+
+Test(retention, prunes_past_quota_days_and_old_mx_placements_in_slices)
+{
+	static const struct {
+		const char	*domain;
+		int64_t		 until;
+		int		 kept;
+	} mx[] = {
+		{ "valid.example", NOW + HOUR, 1 },
+		{ "within-grace.example", NOW - HOUR, 1 },
+		{ "old.example", NOW - 2 * DAY, 0 },
+		{ "older.example", NOW - 90 * DAY, 0 },
+	};
+	struct retention_result	 res;
+	struct warmup_status	 st;
+	struct store_txn	*t;
+	char			 group[64];
+	int64_t			 until;
+	size_t			 i, budgets[] = { 1, 3, 1000 }, b, removed = 0;
+	int			 slices;
+
+	for (b = 0; b < nitems(budgets); b++) {
+		t = fixture_begin(&fx, 1);
+		for (i = 0; i < nitems(quota_rows); i++)
+			cr_assert_eq(store_quota_add(t, quota_rows[i].unit,
+			    quota_rows[i].day, 2, NULL), 0);
+		for (i = 0; i < nitems(mx); i++)
+			cr_assert_eq(store_mx_put(t, mx[i].domain, "google",
+			    mx[i].until, NULL), 0);
+		fixture_commit(t);
+		ramp_today(&st);
+		cr_assert(st.complete, "6 sending days of a 3-day ramp");
+
+		res = pass(NOW, budgets[b], &slices);
+		for (i = removed = 0; i < nitems(quota_rows); i++)
+			removed += !quota_rows[i].kept;
+		cr_expect_eq(res.quota, removed, "budget %zu", budgets[b]);
+		cr_expect_eq(res.mx, 2, "budget %zu", budgets[b]);
+		check_quota_rows("after a pass");
+		ramp_today(&st);
+		cr_expect(st.complete, "the ramp stays complete, not back at "
+		    "day %u", st.day);
+		t = fixture_begin(&fx, 0);
+		for (i = 0; i < nitems(mx); i++)
+			cr_expect_eq(store_mx_get(t, mx[i].domain, group,
+			    sizeof group, &until, NULL) == 0, mx[i].kept,
+			    "%s", mx[i].domain);
+		store_abort(t);
+
+		/* The next pass finds nothing more (ranks are stable). */
+		res = pass(NOW, budgets[b], &slices);
+		cr_expect_eq(res.quota + res.mx, 0, "budget %zu", budgets[b]);
+		check_quota_rows("after a second pass");
+	}
+}
+
+Test(retention, keeps_every_sending_day_of_a_ramp_under_way)
+{
+	static const int32_t	 days[] = { 20270102, 20270104 };
+	struct retention_result	 res;
+	struct warmup_status	 st;
+	struct store_txn	*t;
+	size_t			 i;
+	int			 slices;
+
+	t = fixture_begin(&fx, 1);
+	for (i = 0; i < nitems(days); i++)
+		cr_assert_eq(store_quota_add(t, "ramp.example", days[i], 1,
+		    NULL), 0);
+	fixture_commit(t);
+	res = pass(NOW, 1, &slices);
+	cr_expect_eq(res.quota, 0);
+	ramp_today(&st);
+	cr_expect_eq(st.day, 3, "two sending days: today is ramp day 3");
+	cr_expect_eq(st.volume, 3);
 }

@@ -130,6 +130,7 @@ drain_new(struct mannersd *md, char **cause)
 	TAILQ_INIT(&d->committing);
 	TAILQ_INIT(&d->campaigns);
 	TAILQ_INIT(&d->sdoms);
+	TAILQ_INIT(&d->rep.campaigns);
 	pace_init(&d->pace, &conf->rate, (unsigned)conf->burst);
 	if (conf->smtp_password_file != NULL && drain_password(d,
 	    conf->smtp_password_file, cause) == -1) {

@@ -30,6 +30,7 @@
 #include <jansson.h>
 
 #include "addr.h"
+#include "campaign.h"
 #include "hashtab.h"
 #include "instant.h"
 #include "ledger.h"
@@ -126,6 +127,23 @@ struct rep_action {
 						   cadence across all units */
 };
 
+/*
+ * A campaign under scope=campaign actions, and how far the read ahead
+ * has taken its jobs (schedule_read()): a suspended one's are passed
+ * over, a shaped one has at most DRAIN_CAMPAIGN_AHEAD staged and the
+ * rest are read by its own read, from `from` (drain_sched.c).
+ */
+struct rep_campaign {
+	char			 id[CAMPAIGN_ID_MAX + 1];
+	unsigned		 nactions;	/* its running actions */
+	struct schedule_campaign s;		/* suspended, shaped, staged,
+						   behind */
+	uint8_t			 from[STORE_KEY_LEN]; /* the first job left
+						   behind, or before it */
+	TAILQ_ENTRY(rep_campaign) entry;
+};
+TAILQ_HEAD(rep_campaignq, rep_campaign);
+
 /* The reputation guards' state (drain_units.c, drain_quota.c,
  * drain_shape.c). */
 struct drain_rep {
@@ -140,6 +158,7 @@ struct drain_rep {
 	unsigned		 ncampaign;	/* scope campaign actions */
 	unsigned		 ncampaign_shaped; /* of them, slow or
 						   connections */
+	struct rep_campaignq	 campaigns;	/* those under them */
 	struct quota_clock	*clock;
 	struct hashtab		*rdoms;		/* struct rdom by name */
 	struct mx_resolver	*mx;		/* made when mx = first appears */
@@ -164,6 +183,8 @@ struct xfer {
 	int			 unsent;	/* counted in dom->s.unsent (bit
 						   0) and its parent's (bit 1) */
 	int			 waited;	/* its domain's cadence held it */
+	int			 ahead;		/* counted in its campaign's
+						   staged (struct rep_campaign) */
 	int			 plain;		/* the reader chose plain text */
 	int32_t			 qday;		/* counted in dom->used then */
 	int64_t			 defer_to;	/* OUTCOME_DEFERRED: new due, */
@@ -312,7 +333,8 @@ void		 drain_shape_apply(struct drain *, struct dom *);
 void		 drain_shape_reply(struct drain *, struct xfer *);
 void		 drain_shape_feedback(struct drain *, const char *, const char *,
 		    const char *);
-int		 drain_shape_campaign_held(const struct drain *, const char *);
+struct rep_campaign *drain_shape_campaign(const struct drain *,
+		    const char *);
 int		 drain_shape_campaign_wait(const struct drain *,
 		    const struct xfer *, struct instant, double *);
 void		 drain_shape_campaign_take(struct drain *, const struct xfer *,

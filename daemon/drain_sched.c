@@ -33,6 +33,12 @@
 #define DRAIN_STAGE_MAX		4096	/* due jobs read ahead, at most */
 #define DRAIN_STAGE_BATCH	256	/* read ahead at a time while sending */
 #define DRAIN_IDLE_MS		1000	/* rescan period when idle */
+/*
+ * Jobs of a campaign slowed or narrowed by a scope=campaign action read
+ * ahead, at most: the pick passes over at most these in a line for it,
+ * and its jobs never fill the read ahead, whatever their number.
+ */
+#define DRAIN_CAMPAIGN_AHEAD	64
 
 /*
  * Scan again in `wake_ms` milliseconds, to the microsecond: a cadence's
@@ -107,8 +113,10 @@ static struct xfer *
 drain_sched_stage(struct drain *d, struct store_txn *t,
     const struct store_job *j, int64_t now_s)
 {
-	struct xfer	*x;
-	struct dom	*dm = drain_units_of(d, addr_domain(j->addr), now_s);
+	struct xfer		*x;
+	struct rep_campaign	*rc;
+	struct dom		*dm = drain_units_of(d, addr_domain(j->addr),
+				    now_s);
 
 	x = xcalloc(1, sizeof *x);
 	x->d = d;
@@ -116,6 +124,11 @@ drain_sched_stage(struct drain *d, struct store_txn *t,
 	x->dom = dm;
 	message_out_init(&x->msg);
 	x->state = XFER_STAGED;
+	if ((rc = drain_shape_campaign(d, j->campaign)) != NULL &&
+	    rc->s.shaped) {
+		rc->s.staged++;
+		x->ahead = 1;
+	}
 	drain_sched_claim(d, x);
 	drain_quota_check_day(d, t, drain_units_quota(dm), now_s);
 	if (dm->s.staged++ == 0)
@@ -129,12 +142,18 @@ drain_sched_stage(struct drain *d, struct store_txn *t,
 static void
 drain_sched_take(struct drain *d, struct xfer *x)
 {
-	struct dom	*dm = x->dom;
+	struct dom		*dm = x->dom;
+	struct rep_campaign	*rc;
 
 	TAILQ_REMOVE(&dm->staged, x, entry);
 	if (--dm->s.staged == 0)
 		TAILQ_REMOVE(&d->sdoms, dm, sentry);
 	d->nstaged--;
+	/* Its campaign's hold changed since: it was unstaged and reset. */
+	if (x->ahead && (rc = drain_shape_campaign(d, x->job.campaign)) !=
+	    NULL && rc->s.staged > 0)
+		rc->s.staged--;
+	x->ahead = 0;
 }
 
 /*
@@ -144,8 +163,9 @@ drain_sched_take(struct drain *d, struct xfer *x)
 void
 drain_sched_unstage(struct drain *d)
 {
-	struct dom	*dm;
-	struct xfer	*x;
+	struct dom		*dm;
+	struct xfer		*x;
+	struct rep_campaign	*rc;
 
 	while ((dm = TAILQ_FIRST(&d->sdoms)) != NULL) {
 		x = TAILQ_FIRST(&dm->staged);
@@ -153,6 +173,11 @@ drain_sched_unstage(struct drain *d)
 		drain_xfer_free(x);
 	}
 	d->have_resume = 0;
+	/* Everything is read afresh: nothing is left behind. */
+	TAILQ_FOREACH(rc, &d->rep.campaigns, entry) {
+		rc->s.staged = 0;
+		rc->s.behind = 0;
+	}
 }
 
 /* Back to the queue until the end of the recipient's quiet time. */
@@ -218,11 +243,62 @@ drain_sched_advance(struct drain *d, int prefix, const uint8_t *key)
 }
 
 /*
+ * Stage a due job read from the queue; an unsubscribe or a bounce may
+ * have come after admission, and plain text is read here too (a choice
+ * unstages, prefs.h).
+ */
+static void
+drain_sched_read(struct drain *d, struct store_txn *t, struct dcampaign *dc,
+    const struct store_job *j, int64_t now_s)
+{
+	struct xfer	*x = drain_sched_stage(d, t, j, now_s);
+
+	if (prefs_send_view(t, j->addr, j->lid, &x->plain, NULL) == 0) {
+		drain_sched_take(d, x);
+		drain_commit_drop(d, x);
+	} else
+		drain_sched_quiet(d, t, dc, x, now_s);
+}
+
+/*
+ * What the read does with a due job nobody holds, by its campaign's
+ * state and hold (schedule_read()); `*rcp` is the hold, if any.
+ */
+static enum schedule_read
+drain_sched_verdict(struct drain *d, const struct dcampaign *dc,
+    const char *campaign, struct rep_campaign **rcp)
+{
+	struct schedule_campaign	 none = { 0 };
+
+	*rcp = NULL;
+	if (dc == NULL || strcmp(dc->state, CAMPAIGN_ACTIVE) != 0)
+		return schedule_read(&none, DRAIN_CAMPAIGN_AHEAD);
+	if ((*rcp = drain_shape_campaign(d, campaign)) == NULL)
+		return SCHEDULE_STAGE;
+	return schedule_read(&(*rcp)->s, DRAIN_CAMPAIGN_AHEAD);
+}
+
+/*
+ * A shaped campaign's job left in the queue for its own read
+ * (drain_sched_catch_up()), which starts at the first one left.
+ */
+static void
+drain_sched_behind(struct rep_campaign *rc, const uint8_t *key)
+{
+	if (!rc->s.behind || memcmp(key, rc->from, STORE_KEY_LEN) < 0)
+		memcpy(rc->from, key, STORE_KEY_LEN);
+	rc->s.behind = 1;
+}
+
+/*
  * Stage up to `max_new` more due jobs from the queue (DRAIN_STAGE_MAX in
  * all), from where the last read stopped; `due_ms` is lowered to the
- * time until the first job not yet due.  Returns 1 when it stopped because it
- * had staged its fill (more jobs may be due), 0 otherwise, -1 when the
- * queue cannot be read.
+ * time until the first job not yet due.  A held campaign's jobs are
+ * passed over (schedule_read()), and the resume point moves past them:
+ * however many they are, the jobs behind them are reached.  Returns 1
+ * when it stopped because it had staged its fill, or had looked at
+ * DRAIN_SCAN_MAX jobs and moved the resume point past them all (more
+ * jobs may be due), 0 otherwise, -1 when the queue cannot be read.
  */
 static int
 drain_sched_refill(struct drain *d, struct store_txn *t, int64_t now_s,
@@ -231,10 +307,11 @@ drain_sched_refill(struct drain *d, struct store_txn *t, int64_t now_s,
 	struct store_cursor	*cur = NULL;
 	struct store_job	 j;
 	struct dcampaign	*dc;
-	struct xfer		*x;
+	struct rep_campaign	*rc;
 	char			*cause = NULL;
 	size_t			 looked = 0, limit = d->nstaged + max_new;
-	int			 prefix = 1;	/* all jobs so far claimed */
+	int			 prefix = 1;	/* all jobs so far claimed
+						   or passed over */
 
 	if (limit > DRAIN_STAGE_MAX)
 		limit = DRAIN_STAGE_MAX;
@@ -244,12 +321,14 @@ drain_sched_refill(struct drain *d, struct store_txn *t, int64_t now_s,
 		free(cause);
 		return -1;
 	}
-	while (d->nstaged < limit && looked++ < DRAIN_SCAN_MAX &&
+	while (d->nstaged < limit && looked < DRAIN_SCAN_MAX &&
 	    store_cursor_job(cur, &j)) {
+		looked++;
 		if (j.due > now_s) {
 			/* Sorted by due time: nothing later is due either. */
 			if ((double)(j.due - now_s) * 1000.0 < *due_ms)
 				*due_ms = (double)(j.due - now_s) * 1000.0;
+			looked = 0;
 			break;
 		}
 		store_cursor_next(cur);
@@ -257,40 +336,118 @@ drain_sched_refill(struct drain *d, struct store_txn *t, int64_t now_s,
 			drain_sched_advance(d, prefix, j.key);
 			continue;
 		}
-		if ((dc = drain_campaign_get(d, t, j.campaign)) == NULL ||
-		    strcmp(dc->state, CAMPAIGN_ACTIVE) != 0 ||
-		    drain_shape_campaign_held(d, j.campaign)) {
+		dc = drain_campaign_get(d, t, j.campaign);
+		switch (drain_sched_verdict(d, dc, j.campaign, &rc)) {
+		case SCHEDULE_SKIP:
 			prefix = 0;
 			continue;
+		case SCHEDULE_BEHIND:
+			drain_sched_behind(rc, j.key);
+			/* FALLTHROUGH */
+		case SCHEDULE_PASS:
+			/* Read again when the hold changes (unstaged). */
+			drain_sched_advance(d, prefix, j.key);
+			continue;
+		case SCHEDULE_STAGE:
+			break;
 		}
-		x = drain_sched_stage(d, t, &j, now_s);
+		drain_sched_read(d, t, dc, &j, now_s);
 		drain_sched_advance(d, prefix, j.key);
-		/*
-		 * An unsubscribe or a bounce may have come after admission;
-		 * plain text is read here too (a choice unstages, prefs.h).
-		 */
-		if (prefs_send_view(t, j.addr, j.lid, &x->plain, NULL) == 0) {
-			drain_sched_take(d, x);
-			drain_commit_drop(d, x);
-		} else
-			drain_sched_quiet(d, t, dc, x, now_s);
 	}
 	store_cursor_close(cur);
 	/*
-	 * Only a full fill says more: a read that stopped at DRAIN_SCAN_MAX
-	 * jobs it could not stage (a paused campaign's) must not be redone
-	 * at once, turn after turn.
+	 * Only a full fill, or a full read that moved the resume point on,
+	 * says more: a read that stopped at DRAIN_SCAN_MAX jobs it could
+	 * not stage nor pass (a paused campaign's) must not be redone at
+	 * once, turn after turn.
 	 */
-	return d->nstaged >= limit;
+	return d->nstaged >= limit || (looked >= DRAIN_SCAN_MAX && prefix);
 }
 
-#define DRAIN_PICK_WALK	256	/* staged jobs looked past in one line */
+/*
+ * A shaped campaign's own read: from the first of its due jobs left in
+ * the queue, stage the next ones up to its read-ahead, in queue order,
+ * passing over every other campaign's.  `from` only moves on, so its
+ * jobs are looked at once each however long the hold.  Returns -1 when
+ * the queue cannot be read.
+ */
+static int
+drain_sched_catch_up_one(struct drain *d, struct store_txn *t,
+    struct rep_campaign *rc, int64_t now_s)
+{
+	struct store_cursor	*cur = NULL;
+	struct store_job	 j;
+	struct dcampaign	*dc;
+	char			*cause = NULL;
+	size_t			 looked = 0;
+
+	if ((dc = drain_campaign_get(d, t, rc->id)) == NULL ||
+	    strcmp(dc->state, CAMPAIGN_ACTIVE) != 0)
+		return 0;	/* its jobs are skipped until it changes */
+	if (store_queue_seek(t, rc->from, &cur, &cause) < 0) {
+		log_warnx("drain: cannot read the queue: %s", cause);
+		free(cause);
+		return -1;
+	}
+	rc->s.behind = 0;	/* unless a job is left below */
+	while (store_cursor_job(cur, &j) && j.due <= now_s) {
+		if (rc->s.staged >= DRAIN_CAMPAIGN_AHEAD ||
+		    looked++ >= DRAIN_SCAN_MAX) {
+			drain_sched_behind(rc, j.key);
+			break;
+		}
+		store_cursor_next(cur);
+		if (strcmp(j.campaign, rc->id) == 0 &&
+		    !drain_sched_claimed(d, j.key))
+			drain_sched_read(d, t, dc, &j, now_s);
+	}
+	store_cursor_close(cur);
+	return 0;
+}
+
+/* The scan's read transaction, begun when it first needs the store. */
+static int
+drain_sched_txn(struct drain *d, struct store_txn **t)
+{
+	char	*cause = NULL;
+
+	if (*t != NULL)
+		return 0;
+	if (store_begin(d->md->store, 0, t, &cause) < 0) {
+		log_warnx("drain: cannot read the queue: %s", cause);
+		free(cause);
+		return -1;
+	}
+	return 0;
+}
+
+/*
+ * Give each shaped campaign with jobs left behind its next ones, before
+ * its read-ahead runs dry, so that its own cadence is what paces it.
+ */
+static int
+drain_sched_catch_up(struct drain *d, struct store_txn **t, int64_t now_s)
+{
+	struct rep_campaign	*rc;
+
+	TAILQ_FOREACH(rc, &d->rep.campaigns, entry) {
+		if (!rc->s.behind || rc->s.suspended ||
+		    rc->s.staged > DRAIN_CAMPAIGN_AHEAD / 2)
+			continue;
+		if (drain_sched_txn(d, t) < 0 ||
+		    drain_sched_catch_up_one(d, *t, rc, now_s) < 0)
+			return -1;
+	}
+	return 0;
+}
 
 /*
  * The first job of a line its campaign's actions let go at `slot`
  * (scope=campaign slow or connections, drain_shape_campaign_wait()):
  * those of a held campaign are passed over, so that other campaigns'
- * jobs in the same line keep their pace.  NULL when every job looked at
+ * jobs in the same line keep their pace.  A shaped campaign has at most
+ * DRAIN_CAMPAIGN_AHEAD jobs staged, so this walks past at most that many
+ * per shaped campaign, whatever its number of jobs.  NULL when every job
  * is held; `*wait_ms` is lowered to the soonest a paced one may go.
  */
 static struct xfer *
@@ -299,11 +456,8 @@ drain_sched_first(struct drain *d, struct dom *dm, struct instant slot,
 {
 	struct xfer	*x;
 	double		 w;
-	size_t		 n = 0;
 
 	TAILQ_FOREACH(x, &dm->staged, entry) {
-		if (n++ == DRAIN_PICK_WALK)
-			break;
 		switch (drain_shape_campaign_wait(d, x, slot, &w)) {
 		case 0:
 			return x;
@@ -362,22 +516,6 @@ static double
 drain_sched_lead(const struct drain *d)
 {
 	return schedule_lead_ms(d->nrunning, drain_shape_concurrency(d));
-}
-
-/* The scan's read transaction, begun when it first needs the store. */
-static int
-drain_sched_txn(struct drain *d, struct store_txn **t)
-{
-	char	*cause = NULL;
-
-	if (*t != NULL)
-		return 0;
-	if (store_begin(d->md->store, 0, t, &cause) < 0) {
-		log_warnx("drain: cannot read the queue: %s", cause);
-		free(cause);
-		return -1;
-	}
-	return 0;
 }
 
 /*
@@ -449,9 +587,13 @@ drain_sched_scan(struct drain *d)
 	drain_shape_tick(d, now_s);
 	if (d->stopping || d->nrunning >= drain_shape_concurrency(d))
 		return;
-	/* Nothing claimed: nothing to skip (and a stepped clock is healed). */
+	/*
+	 * Nothing claimed: nothing to skip (and a stepped clock is healed);
+	 * unless a held campaign's jobs were passed over, which a read from
+	 * the start would look at all over again.
+	 */
 	if (d->nrunning == 0 && d->ndone == 0 && !d->flushing &&
-	    d->nstaged == 0)
+	    d->nstaged == 0 && d->rep.ncampaign == 0)
 		d->have_resume = 0;
 	/*
 	 * A paced send is picked up to a lead before its slot, and its SMTP
@@ -471,6 +613,9 @@ drain_sched_scan(struct drain *d)
 			goto out;
 		refilled = 1;
 	}
+	if (d->rep.ncampaign_shaped > 0 && drain_sched_catch_up(d, &t,
+	    now_s) < 0)
+		goto out;
 	while (d->nrunning < drain_shape_concurrency(d)) {
 		lead_ms = drain_sched_lead(d);
 		if (!schedule_slot(&d->pace, now, lead_ms, &slot, &w_ms)) {

@@ -41,6 +41,63 @@ drain_shape_release(struct drain *d, struct dom *u)
 	drain_units_merge(d, u);
 }
 
+/* Forget every campaign's hold; returns whether there was one. */
+static int
+drain_shape_campaigns_free(struct drain *d)
+{
+	struct rep_campaign	*rc;
+	int			 any = 0;
+
+	while ((rc = TAILQ_FIRST(&d->rep.campaigns)) != NULL) {
+		TAILQ_REMOVE(&d->rep.campaigns, rc, entry);
+		free(rc);
+		any = 1;
+	}
+	return any;
+}
+
+/*
+ * A scope=campaign action on `campaign` started or ended: say again
+ * whether it is suspended or shaped, and forget it with its last
+ * action.  The jobs read ahead go back (they were read by what it was),
+ * so the read starts afresh, by the new hold.
+ */
+static void
+drain_shape_campaign_update(struct drain *d, const char *campaign)
+{
+	struct rep_campaign	*rc;
+	const struct rep_action	*ra;
+	size_t			 i;
+
+	TAILQ_FOREACH(rc, &d->rep.campaigns, entry)
+		if (strcmp(rc->id, campaign) == 0)
+			break;
+	if (rc == NULL) {
+		rc = xcalloc(1, sizeof *rc);
+		snprintf(rc->id, sizeof rc->id, "%s", campaign);
+		TAILQ_INSERT_TAIL(&d->rep.campaigns, rc, entry);
+	}
+	memset(&rc->s, 0, sizeof rc->s);
+	rc->s.active = 1;
+	rc->nactions = 0;
+	for (i = 0; i < d->rep.nactions; i++) {
+		ra = &d->rep.actions[i];
+		if (ra->a.rule->scope != SHAPING_CAMPAIGN ||
+		    strcmp(ra->a.key, campaign) != 0)
+			continue;
+		rc->nactions++;
+		if (ra->a.rule->kind == SHAPING_SUSPEND)
+			rc->s.suspended = 1;
+		else
+			rc->s.shaped = 1;
+	}
+	if (rc->nactions == 0) {
+		TAILQ_REMOVE(&d->rep.campaigns, rc, entry);
+		free(rc);
+	}
+	drain_sched_unstage(d);
+}
+
 /* The configured rules, the shipped ones, or none ("none"). */
 int
 drain_shape_load(struct drain *d, char **cause)
@@ -71,6 +128,8 @@ drain_shape_load(struct drain *d, char **cause)
 	}
 	d->rep.ncampaign = 0;
 	d->rep.ncampaign_shaped = 0;
+	if (drain_shape_campaigns_free(d))
+		drain_sched_unstage(d);	/* read without their holds */
 	shaping_state_free(d->rep.state);
 	shaping_rules_free(d->rep.rules);
 	d->rep.rules = rs;
@@ -239,26 +298,26 @@ drain_shape_hit(struct drain *d, long code, const char *reply,
 		pace_init(&ra->pace, &rate, 1);
 		pace_take(&ra->pace, drain_clock());
 		d->rep.ncampaign_shaped++;
-		return;
 	}
-	/* Its jobs read ahead go back; the read skips them meanwhile. */
-	drain_sched_unstage(d);
+	/*
+	 * Its jobs read ahead go back; the read passes over them meanwhile
+	 * (suspended), or reads a few at a time (shaped).
+	 */
+	drain_shape_campaign_update(d, ra->a.key);
 }
 
-/* Is a campaign suspended by a running action? */
-int
-drain_shape_campaign_held(const struct drain *d, const char *campaign)
+/* The hold on a campaign under scope=campaign actions; NULL: none. */
+struct rep_campaign *
+drain_shape_campaign(const struct drain *d, const char *campaign)
 {
-	size_t	 i;
+	struct rep_campaign	*rc;
 
 	if (d->rep.ncampaign == 0)
-		return 0;
-	for (i = 0; i < d->rep.nactions; i++)
-		if (d->rep.actions[i].a.rule->scope == SHAPING_CAMPAIGN &&
-		    d->rep.actions[i].a.rule->kind == SHAPING_SUSPEND &&
-		    strcmp(d->rep.actions[i].a.key, campaign) == 0)
-			return 1;
-	return 0;
+		return NULL;
+	TAILQ_FOREACH(rc, &d->rep.campaigns, entry)
+		if (strcmp(rc->id, campaign) == 0)
+			return rc;
+	return NULL;
 }
 
 /* Transfers of a campaign running now (a few: the connections). */
@@ -383,6 +442,8 @@ drain_shape_tick(struct drain *d, int64_t now_s)
 			d->rep.ncampaign--;
 			if (a.a.rule->kind != SHAPING_SUSPEND)
 				d->rep.ncampaign_shaped--;
+			/* Its jobs passed over are read again, in order. */
+			drain_shape_campaign_update(d, a.a.key);
 			drain_sched_soon(d);
 		} else
 			drain_shape_apply(d, a.unit);
@@ -405,6 +466,7 @@ drain_shape_concurrency(const struct drain *d)
 void
 drain_shape_free(struct drain *d)
 {
+	drain_shape_campaigns_free(d);
 	free(d->rep.actions);
 	shaping_state_free(d->rep.state);
 	shaping_rules_free(d->rep.rules);

@@ -57,6 +57,24 @@ drain_status_actions(const struct drain *d, const struct dom *u)
 	return arr;
 }
 
+/*
+ * Actions on the domains of a group shaped apart, each on a line of its
+ * own (drain_units_split()): the group's row counts them, so that a
+ * group whose member is slowed or suspended does not read as untouched.
+ */
+static unsigned
+drain_status_member_actions(const struct drain *d, const struct dom *u)
+{
+	unsigned	 n = 0;
+	size_t		 i;
+
+	for (i = 0; i < d->rep.nactions; i++)
+		if (d->rep.actions[i].unit != NULL &&
+		    d->rep.actions[i].unit->parent == u)
+			n++;
+	return n;
+}
+
 /* The recipient domains seen that the unit paces, and how each came. */
 static json_t *
 drain_status_members(struct drain *d, const struct dom *u)
@@ -67,12 +85,12 @@ drain_status_members(struct drain *d, const struct dom *u)
 
 	if (!u->group)
 		return arr;
-	/* A domain shaped apart is still the group's. */
+	/* A domain shaped apart is still the group's; "apart" says so. */
 	while ((rd = hashtab_next(d->rep.rdoms, &pos)) != NULL)
 		if (rd->unit == u || rd->unit->parent == u)
-			json_array_append_new(arr, json_pack("{s:s, s:s}",
+			json_array_append_new(arr, json_pack("{s:s, s:s, s:b}",
 			    "domain", rd->name, "by", rd->via[0] != '\0' ?
-			    rd->via : "list"));
+			    rd->via : "list", "apart", rd->unit->parent == u));
 	return arr;
 }
 
@@ -104,6 +122,8 @@ drain_status_unit(struct drain *d, const struct dom *u)
 	/* A domain shaped apart names the group whose limits hold it too. */
 	json_object_set_new(o, "group", u->parent != NULL ?
 	    json_string(u->parent->name) : json_null());
+	json_object_set_new(o, "member_actions", json_integer(
+	    drain_status_member_actions(d, u)));
 	return o;
 }
 
@@ -141,8 +161,10 @@ drain_status_domains(struct drain *d)
 }
 
 /*
- * Per-unit metrics, for providers and units with a quota only (a
- * label per recipient domain would grow without bound).
+ * Per-unit metrics, for providers, units with a quota and the domains
+ * of a group shaped apart (as /v1/domains lists them: from the action
+ * until the tidy) only: a label per recipient domain would grow without
+ * bound.
  */
 void
 drain_status_metrics(struct drain *d, struct evbuffer *b)
@@ -160,10 +182,18 @@ drain_status_metrics(struct drain *d, struct evbuffer *b)
 	    "# HELP manners_unit_in_flight Transfers running.\n"
 	    "# TYPE manners_unit_in_flight gauge\n"
 	    "# HELP manners_unit_actions Shaping actions running.\n"
-	    "# TYPE manners_unit_actions gauge\n");
+	    "# TYPE manners_unit_actions gauge\n"
+	    "# HELP manners_unit_member_actions Shaping actions running on "
+	    "the domains of a provider group shaped apart (each its own "
+	    "unit).\n"
+	    "# TYPE manners_unit_member_actions gauge\n");
 	while ((u = hashtab_next(d->doms, &pos)) != NULL) {
-		if (!u->group && !u->tracked)
+		if (!u->group && !u->tracked && u->parent == NULL)
 			continue;
+		if (u->group)
+			evbuffer_add_printf(b, "manners_unit_member_actions{"
+			    "unit=\"%s\"} %u\n", u->name,
+			    drain_status_member_actions(d, u));
 		evbuffer_add_printf(b, "manners_unit_rate_per_second{unit=\"%s\""
 		    "} %g\nmanners_unit_quota_used{unit=\"%s\"} %" PRIu64 "\n"
 		    "manners_unit_quota_limit{unit=\"%s\"} %" PRIu64 "\n"

@@ -1504,9 +1504,15 @@ ctl_domains_unit(json_t *u)
 		    ctl_str(v, "key", "?"), ctl_str(v, "action", "?"), t,
 		    ctl_str(v, "reason", ""));
 	}
+	/* A member shaped apart: its actions are on its own line. */
+	if (ctl_int(u, "member_actions") > 0)
+		printf("    %lld action%s on its domains shaped apart (see "
+		    "their lines)\n", ctl_int(u, "member_actions"),
+		    ctl_int(u, "member_actions") == 1 ? "" : "s");
 	json_array_foreach(json_object_get(u, "domains"), i, v)
-		printf("    domain %s (by %s)\n", ctl_str(v, "domain", "?"),
-		    ctl_str(v, "by", "?"));
+		printf("    domain %s (by %s%s)\n", ctl_str(v, "domain", "?"),
+		    ctl_str(v, "by", "?"), json_is_true(json_object_get(v,
+		    "apart")) ? "; shaped apart, its own line" : "");
 }
 
 /* domains: the pacing units, their quotas, ramps and actions. */

@@ -183,6 +183,25 @@ schedule_pick_offer(struct schedule_pick *p, const struct schedule_dom *s,
 }
 
 /*
+ * Whether to read a due job ahead, given its campaign: a shaped campaign
+ * has at most `ahead` jobs staged (so the pick passes at most that many
+ * of its jobs in a line), and once one of its jobs is left for its own
+ * read, the later ones wait for that read too (queue order within the
+ * campaign).  A suspended campaign's jobs are passed over.
+ */
+enum schedule_read
+schedule_read(const struct schedule_campaign *c, size_t ahead)
+{
+	if (!c->active)
+		return SCHEDULE_SKIP;
+	if (c->suspended)
+		return SCHEDULE_PASS;
+	if (c->shaped && (c->behind || c->staged >= ahead))
+		return SCHEDULE_BEHIND;
+	return SCHEDULE_STAGE;
+}
+
+/*
  * Seconds before attempt `attempts` + 1: doubling from `min_s` up to
  * `max_s`, less up to a quarter (`rnd` picks how much) so that the
  * retries of one burst spread out; at least a second.

@@ -58,6 +58,31 @@ struct schedule_slot {
 	double		 wait_ms;	/* from now to it */
 };
 
+/*
+ * What the read ahead knows of a due job's campaign, for
+ * schedule_read(): a campaign held by a scope=campaign action must never
+ * fill the lines nor stop the read, whatever its number of jobs.
+ */
+struct schedule_campaign {
+	int		 active;	/* not paused, cancelled or unknown */
+	int		 suspended;	/* by a scope=campaign action */
+	int		 shaped;	/* slowed or narrowed by one */
+	size_t		 staged;	/* its jobs read ahead, while shaped */
+	int		 behind;	/* some of its due jobs were left in
+					   the queue for its own read */
+};
+
+/* What the read ahead does with a due job nobody holds. */
+enum schedule_read {
+	SCHEDULE_STAGE = 0,	/* into its line */
+	SCHEDULE_PASS,		/* leave it queued; the read goes on past
+				   it, and starts again when the hold ends */
+	SCHEDULE_BEHIND,	/* leave it queued for its campaign's own
+				   read, which starts at the first such job */
+	SCHEDULE_SKIP		/* leave it queued; the next read looks at
+				   it again */
+};
+
 /* One pick over the staged domains, offered one at a time. */
 struct schedule_pick {
 	struct instant	 at;		/* the slot picked for */
@@ -82,6 +107,9 @@ double	 schedule_lead_ms(size_t, size_t);
 int	 schedule_slot(const struct pace *, struct instant, double,
 	    struct schedule_slot *, double *);
 double	 schedule_held_wake_ms(const struct schedule_slot *, double, double);
+
+enum schedule_read
+	 schedule_read(const struct schedule_campaign *, size_t);
 
 void	 schedule_pick_begin(struct schedule_pick *, struct instant, size_t);
 void	 schedule_pick_offer(struct schedule_pick *,

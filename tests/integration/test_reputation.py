@@ -723,3 +723,160 @@ def test_admission_starts_the_lookup_of_a_domain_it_could_not_place(env):
              what="the placement in the store")
     code, b = d.request("POST", "/v1/campaigns", doc)
     assert b["accepted"] == 2 and b["rejected"].get("daily_limit") == 1, b
+
+
+def held_campaign_daemon(env, action, seconds):
+    """A relay that refuses s0@one.example as spam, and a daemon whose
+    rule puts that campaign under `action` for `seconds`, with loud's
+    first job sent: the action runs on return."""
+    smtp = env.start_smtp()
+
+    def script(stage, rcpt, attempt):
+        if stage == "rcpt" and rcpt == "s0@one.example":
+            return "554 5.7.1 Message rejected as spam by content filter"
+        return None
+
+    smtp.handler.script = script
+    d = env.daemon(extra="[shaping]\nrules = %s\n" % rules(
+        env, "rule content-spam code=554 text=\"as spam\" scope=campaign "
+        "action=%s for=%ds\n" % (action, seconds)))
+    d.stop()
+    d.set_conf("smtp", "domain_rate", "40/s")
+    d.start()
+    d.request("POST", "/v1/campaigns", campaign(cid="loud", rcpts=[
+        (None, "s0@one.example")]))
+    wait_for(lambda: "rule=content-spam starts on campaign=loud"
+             in d.logtext(), what="the campaign's hold")
+    return smtp, d
+
+
+def sent_to(smtp, prefix):
+    return [m for m in smtp.messages if m["to"][0].startswith(prefix)]
+
+
+def test_a_slowed_campaign_with_hundreds_of_jobs_never_holds_up_another(env):
+    """A campaign slowed by a scope=campaign action, with more jobs due
+    in one domain than the pick ever looked past (256), leaves another
+    campaign to that domain its pace; meanwhile it keeps its own pace in
+    queue order (its jobs are read a few at a time), and when the action
+    ends its jobs all go, none lost."""
+    smtp, d = held_campaign_daemon(env, "slow:5/s", 25)
+    t0 = time.time()
+    code, r = d.request("POST", "/v1/campaigns", campaign(cid="loud", rcpts=[
+        (None, "s%d@one.example" % i) for i in range(1, 601)]))
+    assert r["accepted"] == 600, (code, r)
+    tc = time.time()    # the submission reads loud's jobs afresh
+    code, r = d.request("POST", "/v1/campaigns", campaign(cid="calm", rcpts=[
+        (None, "c%d@one.example" % i) for i in range(6)]))
+    assert r["accepted"] == 6, (code, r)
+    wait_for(lambda: len(sent_to(smtp, "c")) == 6, timeout=15,
+             what="the other campaign's six, at the domain's pace")
+    # ...while the slow-down still held the loud one
+    assert "rule=content-spam on campaign=loud ends" not in d.logtext()
+    assert unit(d, "one.example")["staged"] <= 64, unit(d, "one.example")
+    wait_for(lambda: "rule=content-spam on campaign=loud ends after 25 s"
+             in d.logtext(), timeout=40, what="the end")
+    t1 = time.time()
+    held = [int(m["to"][0][1:].split("@")[0]) for m in sent_to(smtp, "s")
+            if m["time"] < t1]
+    # at its own pace, in queue order, read on past its read-ahead (64
+    # staged at the last fresh read) by its own read
+    assert len(held) <= 5 * (t1 - t0) + 2, (len(held), t1 - t0)
+    assert max(held) <= len(held) + 4, held
+    since = [m for m in sent_to(smtp, "s") if tc < m["time"] < t1 - 1]
+    assert len(since) > 64 + 10, (len(since), t1 - tc)
+    # s0 was refused for good; the other 600 all go, none twice
+    wait_for(lambda: len(sent_to(smtp, "s")) == 600, timeout=60,
+             what="the slowed campaign's 600")
+    loud = [int(m["to"][0][1:].split("@")[0]) for m in sent_to(smtp, "s")]
+    assert sorted(loud) == list(range(1, 601)), loud
+
+
+def test_a_suspended_campaign_with_thousands_of_jobs_never_holds_up_another(
+        env):
+    """A campaign suspended by a scope=campaign action, with more jobs due
+    in one domain than the read ever looked past (4096), leaves another
+    campaign to that domain its pace; its own jobs go again when the
+    suspension ends."""
+    smtp, d = held_campaign_daemon(env, "suspend", 20)
+    code, r = d.request("POST", "/v1/campaigns", campaign(cid="loud", rcpts=[
+        (None, "s%d@one.example" % i) for i in range(1, 4301)]))
+    assert r["accepted"] == 4300, (code, r)
+    code, r = d.request("POST", "/v1/campaigns", campaign(cid="calm", rcpts=[
+        (None, "c%d@one.example" % i) for i in range(4)]))
+    assert r["accepted"] == 4, (code, r)
+    wait_for(lambda: len(sent_to(smtp, "c")) == 4, timeout=15,
+             what="the other campaign's four")
+    assert "rule=content-spam on campaign=loud ends" not in d.logtext()
+    assert sent_to(smtp, "s") == [], "loud was suspended"
+    wait_for(lambda: "rule=content-spam on campaign=loud ends after 20 s"
+             in d.logtext(), timeout=40, what="the end")
+    # its jobs go again, from the first in queue order (a few connections
+    # may finish out of turn)
+    wait_for(lambda: len(sent_to(smtp, "s")) >= 20, timeout=30,
+             what="the suspended campaign's jobs after its end")
+    loud = [int(m["to"][0][1:].split("@")[0]) for m in sent_to(smtp, "s")]
+    assert set(loud[:16]) <= set(range(1, 21)), loud[:20]
+
+
+
+def metric(d, line):
+    """The value of one metrics line (`name{labels}`), or None."""
+    st, m = d.request("GET", "/metrics")
+    text = m if isinstance(m, str) else m.decode()
+    for ln in text.splitlines():
+        if ln.startswith(line + " "):
+            return float(ln.split()[-1])
+    return None
+
+
+def test_a_group_counts_the_actions_on_its_domains_shaped_apart(env):
+    """A scope=domain action on a group's member gives the member its own
+    line; the group's row says so: /v1/domains and the metrics count it
+    as a member action, list the member as apart, show the member's line
+    (named for its group) with the action, and clear it when it ends."""
+    dns = StubDNS({"ws.example": (300, ["aspmx.l.google.com"])})
+    env.cleanups.append(dns.stop)
+    smtp = env.start_smtp()
+
+    def script(stage, rcpt, attempt):
+        if stage == "rcpt" and rcpt == "hot@ws.example" and attempt == 1:
+            return ("421 4.7.28 Gmail has detected an unusual rate of "
+                    "unsolicited mail originating from your IP address")
+        return None
+
+    smtp.handler.script = script
+    d = env.daemon(extra="[provider google]\ndomains = gmail.example\n"
+                   "mx = google.com\nrate = 5/s\n"
+                   "[dns]\nservers = 127.0.0.1:%d\n[shaping]\nrules = %s\n"
+                   % (dns.port, rules(env, "rule ws-rate code=421 "
+                      "enhanced=4.7.28 scope=domain action=slow:1/m "
+                      "for=6s after=1/1h\n")))
+    d.request("POST", "/v1/campaigns", campaign(cid="one", rcpts=[
+        (None, "hot@ws.example"), (None, "g0@gmail.example")]))
+    wait_for(lambda: apart(d, "ws.example"), what="the action to start")
+    g = unit(d, "google")
+    assert g["actions"] == [] and g["member_actions"] == 1, g
+    assert {m["domain"]: m["apart"] for m in g["domains"]}.get(
+        "ws.example") is True, g
+    ws = apart(d, "ws.example")
+    assert ws["group"] == "google" and len(ws["actions"]) == 1, ws
+    assert ws["member_actions"] == 0, ws
+    assert metric(d, 'manners_unit_actions{unit="google"}') == 0
+    assert metric(d, 'manners_unit_member_actions{unit="google"}') == 1
+    assert metric(d, 'manners_unit_actions{unit="ws.example"}') == 1
+    out = d.ctl("domains").stdout.decode()
+    assert "1 action on its domains shaped apart (see their lines)" in out, \
+        out
+    assert "domain ws.example (by aspmx.l.google.com; shaped apart" in out, \
+        out
+    # the action ends: the member goes back, the counts with it
+    wait_for(lambda: "rule=ws-rate on domain=ws.example ends" in
+             d.logtext(), timeout=20, what="the action to end")
+    g = wait_for(lambda: (lambda u: u if u["member_actions"] == 0 else
+                          None)(unit(d, "google")), what="no member action")
+    assert not {m["domain"]: m["apart"] for m in g["domains"]}.get(
+        "ws.example"), g
+    assert metric(d, 'manners_unit_member_actions{unit="google"}') == 0
+    # its line stays listed, idle, until the tidy forgets it
+    assert metric(d, 'manners_unit_actions{unit="ws.example"}') in (None, 0)

@@ -214,6 +214,70 @@ check_pick(const struct pick_row *r)
 		    "ms, want %g", r->name, p.wait_ms, r->wait_ms);
 }
 
+/* What the read ahead does with a due job, by its campaign. */
+struct read_row {
+	const char		*name;
+	struct schedule_campaign c;
+	enum schedule_read	 want;
+};
+
+#define AHEAD	4
+
+static const struct read_row read_rows[] = {
+	{ "a campaign under no action is read ahead",
+	  { .active = 1 }, SCHEDULE_STAGE },
+	{ "a paused or cancelled campaign's job is looked at again next time",
+	  { .active = 0 }, SCHEDULE_SKIP },
+	{ "a suspended campaign's job is passed over, not staged",
+	  { .active = 1, .suspended = 1 }, SCHEDULE_PASS },
+	{ "a suspended campaign's job is passed over even while it is slowed",
+	  { .active = 1, .suspended = 1, .shaped = 1 }, SCHEDULE_PASS },
+	{ "a slowed campaign under its read-ahead is read ahead",
+	  { .active = 1, .shaped = 1, .staged = AHEAD - 1 }, SCHEDULE_STAGE },
+	{ "a slowed campaign at its read-ahead leaves the job to its own read",
+	  { .active = 1, .shaped = 1, .staged = AHEAD }, SCHEDULE_BEHIND },
+	{ "a slowed campaign with jobs left behind leaves the later ones too, "
+	    "for queue order",
+	  { .active = 1, .shaped = 1, .staged = 0, .behind = 1 },
+	  SCHEDULE_BEHIND },
+	{ "an unshaped campaign has no read-ahead limit",
+	  { .active = 1, .staged = 1000 }, SCHEDULE_STAGE },
+};
+
+/*
+ * A read over a queue of `n` jobs of campaign 0 (held as `held`), then
+ * one of campaign 1, as the drain's read does it: returns whether the
+ * other campaign's job was staged within `budget` jobs looked at, and
+ * how many of campaign 0's were.
+ */
+static int
+read_reaches_other(const struct schedule_campaign *held, size_t n,
+    size_t budget, size_t *staged)
+{
+	struct schedule_campaign	 c0 = *held, c1 = { .active = 1 };
+	size_t				 i;
+
+	*staged = 0;
+	for (i = 0; i <= n && i < budget; i++) {
+		struct schedule_campaign *c = i < n ? &c0 : &c1;
+
+		switch (schedule_read(c, AHEAD)) {
+		case SCHEDULE_STAGE:
+			if (c == &c1)
+				return 1;
+			c0.staged++;
+			(*staged)++;
+			break;
+		case SCHEDULE_BEHIND:
+			c->behind = 1;
+			break;
+		default:
+			break;
+		}
+	}
+	return 0;
+}
+
 /* The global slot, with the early-pick lead. */
 struct slot_row {
 	const char	*name;
@@ -448,6 +512,31 @@ Test(schedule, which_staged_domain_sends_next)
 
 	for (i = 0; i < sizeof pick_rows / sizeof pick_rows[0]; i++)
 		check_pick(&pick_rows[i]);
+}
+
+Test(schedule, which_due_jobs_the_read_takes_ahead)
+{
+	size_t	 i;
+
+	for (i = 0; i < sizeof read_rows / sizeof read_rows[0]; i++)
+		cr_expect_eq(schedule_read(&read_rows[i].c, AHEAD),
+		    read_rows[i].want, "%s", read_rows[i].name);
+}
+
+Test(schedule, a_held_campaigns_jobs_never_hold_up_another_campaigns)
+{
+	struct schedule_campaign slowed = { .active = 1, .shaped = 1 };
+	struct schedule_campaign suspended = { .active = 1, .suspended = 1 };
+	size_t			 staged;
+
+	/* Whatever its number of jobs: the read passes them all. */
+	cr_expect(read_reaches_other(&slowed, 100000, 100001, &staged),
+	    "the other campaign's job is read after 100000 slowed ones");
+	cr_expect_eq(staged, AHEAD, "the slowed campaign has %zu staged, "
+	    "want its read-ahead %d", staged, AHEAD);
+	cr_expect(read_reaches_other(&suspended, 100000, 100001, &staged),
+	    "the other campaign's job is read after 100000 suspended ones");
+	cr_expect_eq(staged, 0, "a suspended campaign has nothing staged");
 }
 
 Test(schedule, the_global_slot_with_the_early_pick_lead)

@@ -266,6 +266,12 @@ struct drain {
 	uint8_t			 resume[STORE_KEY_LEN];
 	int			 have_resume;
 	/*
+	 * The resume point moved past jobs left queued (a paused or held
+	 * campaign's): an idle scan must not read them all again; the
+	 * change that lets them go unstages, which clears it.
+	 */
+	int			 passed;
+	/*
 	 * Due jobs read ahead from the queue, claimed, by domain: picking the
 	 * next send looks at one job per domain instead of walking the queue
 	 * past every job of a domain whose cadence holds it.

@@ -173,6 +173,7 @@ drain_sched_unstage(struct drain *d)
 		drain_xfer_free(x);
 	}
 	d->have_resume = 0;
+	d->passed = 0;
 	/* Everything is read afresh: nothing is left behind. */
 	TAILQ_FOREACH(rc, &d->rep.campaigns, entry) {
 		rc->s.staged = 0;
@@ -271,8 +272,11 @@ drain_sched_verdict(struct drain *d, const struct dcampaign *dc,
 	struct schedule_campaign	 none = { 0 };
 
 	*rcp = NULL;
-	if (dc == NULL || strcmp(dc->state, CAMPAIGN_ACTIVE) != 0)
+	if (dc == NULL || strcmp(dc->state, CAMPAIGN_ACTIVE) != 0) {
+		/* A pause, resume or cancel unstages: read again then. */
+		none.paused = dc != NULL;
 		return schedule_read(&none, DRAIN_CAMPAIGN_AHEAD);
+	}
 	if ((*rcp = drain_shape_campaign(d, campaign)) == NULL)
 		return SCHEDULE_STAGE;
 	return schedule_read(&(*rcp)->s, DRAIN_CAMPAIGN_AHEAD);
@@ -346,6 +350,7 @@ drain_sched_refill(struct drain *d, struct store_txn *t, int64_t now_s,
 			/* FALLTHROUGH */
 		case SCHEDULE_PASS:
 			/* Read again when the hold changes (unstaged). */
+			d->passed = 1;
 			drain_sched_advance(d, prefix, j.key);
 			continue;
 		case SCHEDULE_STAGE:
@@ -589,11 +594,11 @@ drain_sched_scan(struct drain *d)
 		return;
 	/*
 	 * Nothing claimed: nothing to skip (and a stepped clock is healed);
-	 * unless a held campaign's jobs were passed over, which a read from
-	 * the start would look at all over again.
+	 * unless a paused or held campaign's jobs were passed over, which a
+	 * read from the start would look at all over again.
 	 */
 	if (d->nrunning == 0 && d->ndone == 0 && !d->flushing &&
-	    d->nstaged == 0 && d->rep.ncampaign == 0)
+	    d->nstaged == 0 && d->rep.ncampaign == 0 && !d->passed)
 		d->have_resume = 0;
 	/*
 	 * A paced send is picked up to a lead before its slot, and its SMTP

@@ -187,11 +187,15 @@ schedule_pick_offer(struct schedule_pick *p, const struct schedule_dom *s,
  * has at most `ahead` jobs staged (so the pick passes at most that many
  * of its jobs in a line), and once one of its jobs is left for its own
  * read, the later ones wait for that read too (queue order within the
- * campaign).  A suspended campaign's jobs are passed over.
+ * campaign).  A paused, cancelled or suspended campaign's jobs are passed
+ * over: a pause of a campaign with thousands of jobs due must not hold up
+ * the others behind them.
  */
 enum schedule_read
 schedule_read(const struct schedule_campaign *c, size_t ahead)
 {
+	if (c->paused)
+		return SCHEDULE_PASS;
 	if (!c->active)
 		return SCHEDULE_SKIP;
 	if (c->suspended)

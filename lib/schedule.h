@@ -64,7 +64,10 @@ struct schedule_slot {
  * fill the lines nor stop the read, whatever its number of jobs.
  */
 struct schedule_campaign {
-	int		 active;	/* not paused, cancelled or unknown */
+	int		 active;	/* known, and neither paused nor
+					   cancelled */
+	int		 paused;	/* known, and paused or cancelled
+					   (every change unstages) */
 	int		 suspended;	/* by a scope=campaign action */
 	int		 shaped;	/* slowed or narrowed by one */
 	size_t		 staged;	/* its jobs read ahead, while shaped */
@@ -79,8 +82,9 @@ enum schedule_read {
 				   it, and starts again when the hold ends */
 	SCHEDULE_BEHIND,	/* leave it queued for its campaign's own
 				   read, which starts at the first such job */
-	SCHEDULE_SKIP		/* leave it queued; the next read looks at
-				   it again */
+	SCHEDULE_SKIP		/* leave it queued (its campaign is not
+				   known yet); the next read looks at it
+				   again */
 };
 
 /* One pick over the staged domains, offered one at a time. */

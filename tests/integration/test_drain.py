@@ -322,3 +322,41 @@ def test_sigkill_at_random_moments_loses_nothing(env):
     for m in smtp.messages:
         ids.setdefault(m["to"][0], set()).add(m["msg"]["Message-ID"])
     assert all(len(v) == 1 for v in ids.values()), "a resend changed its Message-ID"
+
+
+def test_a_paused_campaign_with_thousands_of_jobs_never_holds_up_another(
+        env):
+    """An operator's pause of a campaign with more jobs due ahead of
+    another's than the drain's read looks at in one go (4096) leaves the
+    other campaign its pace; the paused one goes again, from its first
+    jobs, once resumed."""
+    smtp = env.start_smtp()
+    d = env.daemon()
+    now = time.time()
+
+    def after(t):
+        return "  <send-after>%s</send-after>\n" % time.strftime(
+            "%Y-%m-%dT%H:%M:%SZ", time.gmtime(t))
+    # Both due in a few seconds, the big one first in the queue.
+    code, r = d.request("POST", "/v1/campaigns", campaign(
+        cid="big", extra=after(now + 3),
+        rcpts=[(None, "b%d@one.example" % i) for i in range(1, 4301)]))
+    assert code == 202 and r["accepted"] == 4300, (code, r)
+    code, r = d.request("POST", "/v1/campaigns/big/pause")
+    assert code == 200, (code, r)
+    code, r = d.request("POST", "/v1/campaigns", campaign(
+        cid="small", extra=after(now + 5),
+        rcpts=[(None, "s%d@one.example" % i) for i in range(4)]))
+    assert code == 202 and r["accepted"] == 4, (code, r)
+    wait_for(lambda: len([m for m in smtp.messages
+                          if m["to"][0].startswith("s")]) == 4, timeout=20,
+             what="the other campaign's four, behind the paused one")
+    assert not [m for m in smtp.messages if m["to"][0].startswith("b")]
+    code, r = d.request("POST", "/v1/campaigns/big/resume")
+    assert code == 200, (code, r)
+    wait_for(lambda: len([m for m in smtp.messages
+                          if m["to"][0].startswith("b")]) >= 20,
+             timeout=30, what="the paused campaign's jobs after its resume")
+    big = [int(m["to"][0][1:].split("@")[0]) for m in smtp.messages
+           if m["to"][0].startswith("b")]
+    assert set(big[:16]) <= set(range(1, 41)), big[:20]

@@ -226,8 +226,10 @@ struct read_row {
 static const struct read_row read_rows[] = {
 	{ "a campaign under no action is read ahead",
 	  { .active = 1 }, SCHEDULE_STAGE },
-	{ "a paused or cancelled campaign's job is looked at again next time",
+	{ "a job of a campaign not known yet is looked at again next time",
 	  { .active = 0 }, SCHEDULE_SKIP },
+	{ "a paused or cancelled campaign's job is passed over, not staged",
+	  { .active = 0, .paused = 1 }, SCHEDULE_PASS },
 	{ "a suspended campaign's job is passed over, not staged",
 	  { .active = 1, .suspended = 1 }, SCHEDULE_PASS },
 	{ "a suspended campaign's job is passed over even while it is slowed",

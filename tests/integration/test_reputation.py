@@ -465,10 +465,11 @@ def apart(d, name):
     return None
 
 
-def test_a_domain_rule_on_a_workspace_domain_slows_only_that_domain(env):
-    """Gap 1: a scope=domain action on a domain that MX placed in a
-    group gives that domain a line of its own: it alone slows, gmail
-    keeps the group's pace, and the group's rate still holds both."""
+def workspace_daemon(env, for_s):
+    """A daemon whose provider google takes ws.example in by its MX (stub
+    DNS), and a relay that answers hot@ws.example's first attempt with
+    Gmail's 421 4.7.28, which a scope=domain rule turns into a slow-down
+    of for_s seconds."""
     dns = StubDNS({"ws.example": (300, ["aspmx.l.google.com"])})
     env.cleanups.append(dns.stop)
     smtp = env.start_smtp()
@@ -485,7 +486,15 @@ def test_a_domain_rule_on_a_workspace_domain_slows_only_that_domain(env):
                    "[dns]\nservers = 127.0.0.1:%d\n[shaping]\nrules = %s\n"
                    % (dns.port, rules(env, "rule ws-rate code=421 "
                       "enhanced=4.7.28 scope=domain action=slow:1/m "
-                      "for=8s after=1/1h\n")))
+                      "for=%ds after=1/1h\n" % for_s)))
+    return smtp, d
+
+
+def test_a_domain_rule_on_a_workspace_domain_slows_only_that_domain(env):
+    """Gap 1: a scope=domain action on a domain that MX placed in a
+    group gives that domain a line of its own: it alone slows, gmail
+    keeps the group's pace, and the group's rate still holds both."""
+    smtp, d = workspace_daemon(env, 8)
     d.request("POST", "/v1/campaigns", campaign(cid="one", rcpts=[
         (None, "hot@ws.example")]))
     u = wait_for(lambda: apart(d, "ws.example"), what="the action to start")
@@ -835,23 +844,7 @@ def test_a_group_counts_the_actions_on_its_domains_shaped_apart(env):
     line; the group's row says so: /v1/domains and the metrics count it
     as a member action, list the member as apart, show the member's line
     (named for its group) with the action, and clear it when it ends."""
-    dns = StubDNS({"ws.example": (300, ["aspmx.l.google.com"])})
-    env.cleanups.append(dns.stop)
-    smtp = env.start_smtp()
-
-    def script(stage, rcpt, attempt):
-        if stage == "rcpt" and rcpt == "hot@ws.example" and attempt == 1:
-            return ("421 4.7.28 Gmail has detected an unusual rate of "
-                    "unsolicited mail originating from your IP address")
-        return None
-
-    smtp.handler.script = script
-    d = env.daemon(extra="[provider google]\ndomains = gmail.example\n"
-                   "mx = google.com\nrate = 5/s\n"
-                   "[dns]\nservers = 127.0.0.1:%d\n[shaping]\nrules = %s\n"
-                   % (dns.port, rules(env, "rule ws-rate code=421 "
-                      "enhanced=4.7.28 scope=domain action=slow:1/m "
-                      "for=6s after=1/1h\n")))
+    _, d = workspace_daemon(env, 6)
     d.request("POST", "/v1/campaigns", campaign(cid="one", rcpts=[
         (None, "hot@ws.example"), (None, "g0@gmail.example")]))
     wait_for(lambda: apart(d, "ws.example"), what="the action to start")

@@ -332,20 +332,30 @@ def test_a_delayed_dsn_quoting_a_throttle_starts_the_rule(env):
     assert "action yahoo-tss04 (group=yahoo.example): suspend until" in out
 
 
-def test_a_campaign_rule_suspends_that_campaign_only_and_ends(env):
+def spam_rule_daemon(env, at, spam, action, domain_rate):
+    """A relay that refuses the message to `spam` as spam at stage `at`,
+    and a daemon (stopped, to be started) whose rule content-spam puts
+    that campaign under `action` ("suspend for=3s"), with the given
+    [smtp] domain_rate."""
     smtp = env.start_smtp()
 
     def script(stage, rcpt, attempt):
-        if stage == "data" and rcpt == "s0@spam.example":
+        if stage == at and rcpt == spam:
             return "554 5.7.1 Message rejected as spam by content filter"
         return None
 
     smtp.handler.script = script
     d = env.daemon(extra="[shaping]\nrules = %s\n" % rules(
         env, "rule content-spam code=554 text=\"as spam\" scope=campaign "
-        "action=suspend for=3s\n"))
+        "action=%s\n" % action))
     d.stop()
-    d.set_conf("smtp", "domain_rate", "4/s")
+    d.set_conf("smtp", "domain_rate", domain_rate)
+    return smtp, d
+
+
+def test_a_campaign_rule_suspends_that_campaign_only_and_ends(env):
+    smtp, d = spam_rule_daemon(env, "data", "s0@spam.example",
+                               "suspend for=3s", "4/s")
     d.start()
     d.request("POST", "/v1/campaigns", campaign(cid="loud", rcpts=[
         (None, "s%d@spam.example" % i) for i in range(4)]))
@@ -615,19 +625,8 @@ def test_a_campaign_rule_slows_that_campaign_across_its_domains(env):
     """Gap 2: scope=campaign with action=slow: the campaign sends at most
     its rate across all its domains while another campaign to the same
     domains keeps its pace."""
-    smtp = env.start_smtp()
-
-    def script(stage, rcpt, attempt):
-        if stage == "rcpt" and rcpt == "s0@a.example":
-            return "554 5.7.1 Message rejected as spam by content filter"
-        return None
-
-    smtp.handler.script = script
-    d = env.daemon(extra="[shaping]\nrules = %s\n" % rules(
-        env, "rule content-spam code=554 text=\"as spam\" scope=campaign "
-        "action=slow:1/s for=5s\n"))
-    d.stop()
-    d.set_conf("smtp", "domain_rate", "4/s")
+    smtp, d = spam_rule_daemon(env, "rcpt", "s0@a.example",
+                               "slow:1/s for=5s", "4/s")
     # mannersd -t takes the rule (a start would refuse what it refuses)
     p = subprocess.run([harness.MANNERSD, "-t", "-c", d.conf],
                        capture_output=True, text=True)
@@ -738,19 +737,8 @@ def held_campaign_daemon(env, action, seconds):
     """A relay that refuses s0@one.example as spam, and a daemon whose
     rule puts that campaign under `action` for `seconds`, with loud's
     first job sent: the action runs on return."""
-    smtp = env.start_smtp()
-
-    def script(stage, rcpt, attempt):
-        if stage == "rcpt" and rcpt == "s0@one.example":
-            return "554 5.7.1 Message rejected as spam by content filter"
-        return None
-
-    smtp.handler.script = script
-    d = env.daemon(extra="[shaping]\nrules = %s\n" % rules(
-        env, "rule content-spam code=554 text=\"as spam\" scope=campaign "
-        "action=%s for=%ds\n" % (action, seconds)))
-    d.stop()
-    d.set_conf("smtp", "domain_rate", "40/s")
+    smtp, d = spam_rule_daemon(env, "rcpt", "s0@one.example",
+                               "%s for=%ds" % (action, seconds), "40/s")
     d.start()
     d.request("POST", "/v1/campaigns", campaign(cid="loud", rcpts=[
         (None, "s0@one.example")]))
